@@ -1,0 +1,32 @@
+from django.contrib import admin
+
+from .models import ApprovalDecision, Request
+
+
+class DecisionInline(admin.TabularInline):
+    model = ApprovalDecision
+    extra = 0
+    can_delete = False
+    readonly_fields = ("approver", "decision", "comment", "decided_at")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Request)
+class RequestAdmin(admin.ModelAdmin):
+    """Read-only: requests change only through the request pipeline."""
+
+    list_display = ("created_at", "action", "status", "principal", "role", "scope", "requested_by")
+    list_filter = ("action", "status")
+    search_fields = ("principal__display_name", "role__name", "justification", "ticket_number")
+    inlines = [DecisionInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

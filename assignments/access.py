@@ -1,0 +1,204 @@
+"""The access check: one SQL statement per decision, over committed state, with time predicates.
+
+A role is held by principal P at scope S at time T when there is a live *active* assignment of that
+role, at S or an ancestor of S, starting at or before T and ending after T (or never), to P itself
+or to a group P is an active Member of at T. Group membership is itself an assignment (the Member
+role at the group's scope), so one mechanism covers users, groups and PIM for Groups.
+
+Ancestors come from the closure table; group memberships from the same index the main lookup
+uses. No background job is involved: an activation counts from its commit and not one
+microsecond past its `end_at`.
+
+The statement is written in SQL (not the ORM) so that its shape — a UNION for "P or P's groups" —
+stays index-friendly on PostgreSQL at millions of rows; it runs unchanged on SQLite.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.db import connection
+from django.utils import timezone
+
+from .models import Assignment, Principal, RoleDefinition, RolePermission, Scope, ScopeClosure
+
+A = Assignment._meta.db_table
+P = Principal._meta.db_table
+R = RoleDefinition._meta.db_table
+RP = RolePermission._meta.db_table
+S = Scope._meta.db_table
+C = ScopeClosure._meta.db_table
+
+
+@dataclass(frozen=True)
+class Grant:
+    """The assignment that grants a decision, and when it ends (None: permanent)."""
+
+    assignment_id: int
+    principal_id: int
+    role_id: int
+    scope_id: int
+    end_at: datetime | None
+    via_group_id: int | None
+
+    @property
+    def is_permanent(self) -> bool:
+        return self.end_at is None
+
+
+def _held(alias: str) -> str:
+    return (
+        f"{alias}.status = 'live' AND {alias}.start_at <= %(at)s "
+        f"AND ({alias}.end_at IS NULL OR {alias}.end_at > %(at)s)"
+    )
+
+
+def _scope_ancestors_sql(by_path: bool) -> str:
+    if by_path:
+        return (
+            f"SELECT c.ancestor_id FROM {C} c JOIN {S} ds ON ds.id = c.descendant_id "
+            f"WHERE ds.path = %(scope)s"
+        )
+    return f"SELECT c.ancestor_id FROM {C} c WHERE c.descendant_id = %(scope)s"
+
+
+def _principals_sql() -> str:
+    """P itself, and every group P is an active Member of at T (enabled groups only)."""
+    return f"""
+        SELECT CAST(%(principal)s AS BIGINT)
+        UNION ALL
+        SELECT gs.group_id FROM {A} m
+          JOIN {S} gs ON gs.id = m.scope_id
+          JOIN {P} gp ON gp.id = gs.group_id AND gp.enabled = %(true)s
+        WHERE m.principal_id = %(principal)s
+          AND m.role_id = (SELECT id FROM {R} WHERE slug = %(member_slug)s)
+          AND m.kind = 'active' AND {_held('m')}
+    """
+
+
+def _roles_by_action_sql() -> str:
+    """Roles with an action pattern matching the action and no NotAction pattern matching it."""
+    return f"""
+        SELECT ok.role_id FROM {RP} ok
+        WHERE ok.is_not_action = %(false)s AND %(action)s LIKE ok.like_pattern ESCAPE '\\'
+          AND NOT EXISTS (
+            SELECT 1 FROM {RP} nok
+            WHERE nok.role_id = ok.role_id AND nok.is_not_action = %(true)s
+              AND %(action)s LIKE nok.like_pattern ESCAPE '\\')
+    """
+
+
+def _decide(
+    *,
+    principal_id: int,
+    scope: Scope | str | int,
+    at: datetime | None,
+    kind: str,
+    role_slugs: list[str] | None = None,
+    role_ids: list[int] | None = None,
+    action: str | None = None,
+) -> Grant | None:
+    at = at or timezone.now()
+    by_path = isinstance(scope, str)
+    scope_param = scope if by_path else getattr(scope, "pk", scope)
+    params = {
+        "principal": principal_id,
+        "scope": scope_param,
+        "at": connection.ops.adapt_datetimefield_value(at),
+        "kind": kind,
+        "member_slug": RoleDefinition.GROUP_MEMBER,
+        "true": True,
+        "false": False,
+    }
+    if action is not None:
+        role_filter = f"a.role_id IN ({_roles_by_action_sql()})"
+        params["action"] = action.lower()
+    elif role_ids is not None:
+        names = []
+        for index, role_id in enumerate(role_ids):
+            params[f"role{index}"] = role_id
+            names.append(f"%(role{index})s")
+        role_filter = f"a.role_id IN ({', '.join(names) or 'NULL'})"
+    else:
+        names = []
+        for index, slug in enumerate(role_slugs or []):
+            params[f"slug{index}"] = slug
+            names.append(f"%(slug{index})s")
+        role_filter = f"a.role_id IN (SELECT id FROM {R} WHERE slug IN ({', '.join(names) or 'NULL'}))"
+    sql = f"""
+        SELECT a.id, a.principal_id, a.role_id, a.scope_id, a.end_at
+        FROM {A} a
+        JOIN {P} ap ON ap.id = a.principal_id AND ap.enabled = %(true)s
+        WHERE a.kind = %(kind)s AND {_held('a')}
+          AND {role_filter}
+          AND a.scope_id IN ({_scope_ancestors_sql(by_path)})
+          AND a.principal_id IN ({_principals_sql()})
+          AND EXISTS (SELECT 1 FROM {P} me WHERE me.id = %(principal)s AND me.enabled = %(true)s)
+        ORDER BY CASE WHEN a.end_at IS NULL THEN 0 ELSE 1 END, a.end_at DESC
+        LIMIT 1
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    end_at = row[4]
+    if end_at is not None and not isinstance(end_at, datetime):
+        end_at = connection.ops.convert_datetimefield_value(end_at, None, connection)  # SQLite returns text
+    if isinstance(end_at, datetime) and timezone.is_naive(end_at):
+        end_at = timezone.make_aware(end_at, UTC)
+    return Grant(
+        assignment_id=row[0],
+        principal_id=row[1],
+        role_id=row[2],
+        scope_id=row[3],
+        end_at=end_at,
+        via_group_id=row[1] if row[1] != principal_id else None,
+    )
+
+
+def principal_id_of(who) -> int:
+    """Accept a Principal, a User (its principal) or a principal id."""
+    if isinstance(who, int):
+        return who
+    if isinstance(who, Principal):
+        return who.pk
+    return who.principal.pk
+
+
+def access_find_grant(
+    *, principal, role: RoleDefinition | str | int, scope: Scope | str | int, at: datetime | None = None
+) -> Grant | None:
+    """Is `principal` active in `role` (instance, slug or id) at `scope` (or an ancestor) at `at`?"""
+    kwargs = {}
+    if isinstance(role, RoleDefinition):
+        kwargs["role_ids"] = [role.pk]
+    elif isinstance(role, int):
+        kwargs["role_ids"] = [role]
+    else:
+        kwargs["role_slugs"] = [role]
+    return _decide(principal_id=principal_id_of(principal), scope=scope, at=at, kind="active", **kwargs)
+
+
+def access_has_any_role(
+    *, principal, role_slugs: list[str], scope: Scope | str | int, at: datetime | None = None
+) -> bool:
+    """One query: does `principal` hold any of these roles at `scope` (or above) now?"""
+    return (
+        _decide(principal_id=principal_id_of(principal), scope=scope, at=at, kind="active", role_slugs=role_slugs)
+        is not None
+    )
+
+
+def access_find_permission_grant(
+    *, principal, action: str, scope: Scope | str | int, at: datetime | None = None
+) -> Grant | None:
+    """May `principal` perform `action` at `scope` at `at`? Returns the granting assignment."""
+    return _decide(principal_id=principal_id_of(principal), scope=scope, at=at, kind="active", action=action)
+
+
+def access_find_eligibility(
+    *, principal, role: RoleDefinition | int, scope: Scope | str | int, at: datetime | None = None
+) -> Grant | None:
+    """Is `principal` eligible (directly or through a group) for `role` at `scope` at `at`?"""
+    role_id = role.pk if isinstance(role, RoleDefinition) else role
+    return _decide(principal_id=principal_id_of(principal), scope=scope, at=at, kind="eligible", role_ids=[role_id])

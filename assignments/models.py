@@ -1,0 +1,391 @@
+"""The PIM domain: principals, scopes, role definitions, role settings and assignments.
+
+Writes go through `assignments.services`; reads and the access check through `assignments.selectors`.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+
+
+class User(AbstractUser):
+    """A person who signs in. Every user has exactly one `Principal` (kind=user), created with it.
+
+    `is_active` is the directory's *enabled* flag: a disabled user cannot sign in and holds nothing.
+    `last_login` is the last successful sign-in.
+    """
+
+    display_name = models.CharField(max_length=200, blank=True)
+    is_emergency_access = models.BooleanField(
+        default=False, help_text="Break-glass account: permanent Global Administrator, every use alerted."
+    )
+
+    def __str__(self) -> str:
+        return self.display_name or self.get_full_name() or self.username
+
+
+class Principal(models.Model):
+    """Who can hold a role: a user, a group or a service principal (an application identity).
+
+    Invariants: a user principal has `user` set; other kinds never do. `role_assignable` is only
+    meaningful for groups and is fixed at creation (services never change it).
+    """
+
+    class Kind(models.TextChoices):
+        USER = "user", "User"
+        GROUP = "group", "Group"
+        SERVICE_PRINCIPAL = "service_principal", "Service principal"
+
+    object_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    display_name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    description = models.TextField(blank=True)
+    enabled = models.BooleanField(default=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="principal"
+    )
+    role_assignable = models.BooleanField(default=False, help_text="Groups only; fixed at creation.")
+    app_id = models.UUIDField(null=True, blank=True, unique=True, help_text="Service principals only.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["display_name"]
+        constraints = [
+            models.CheckConstraint(
+                name="principal_user_iff_kind_user",
+                condition=(Q(kind="user", user__isnull=False) | (~Q(kind="user") & Q(user__isnull=True))),
+            ),
+            models.CheckConstraint(
+                name="principal_role_assignable_only_groups",
+                condition=Q(kind="group") | Q(role_assignable=False),
+            ),
+        ]
+        indexes = [models.Index(fields=["kind", "display_name"])]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def is_user(self) -> bool:
+        return self.kind == self.Kind.USER
+
+    @property
+    def is_group(self) -> bool:
+        return self.kind == self.Kind.GROUP
+
+    @property
+    def is_service_principal(self) -> bool:
+        return self.kind == self.Kind.SERVICE_PRINCIPAL
+
+
+class Scope(models.Model):
+    """Where a role applies: one tree rooted at the directory `/`.
+
+    `path` is the Azure-style id (`/subscriptions/s1/resourceGroups/rg1`). A group's scope is
+    `/groups/<object id>` and hangs under the root. Ancestors come from `ScopeClosure` in one indexed
+    lookup; the closure rows are written by `scope_create` and `scope_move` only.
+    """
+
+    class Kind(models.TextChoices):
+        DIRECTORY = "directory", "Directory"
+        MANAGEMENT_GROUP = "management_group", "Management group"
+        SUBSCRIPTION = "subscription", "Subscription"
+        RESOURCE_GROUP = "resource_group", "Resource group"
+        RESOURCE = "resource", "Resource"
+        GROUP = "group", "Group"
+
+    path = models.CharField(max_length=512, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    display_name = models.CharField(max_length=200)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    group = models.OneToOneField(
+        Principal, null=True, blank=True, on_delete=models.CASCADE, related_name="group_scope"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["path"]
+        constraints = [
+            models.CheckConstraint(
+                name="scope_root_has_no_parent", condition=Q(kind="directory") | Q(parent__isnull=False)
+            ),
+            models.CheckConstraint(
+                name="scope_group_iff_kind_group",
+                condition=(Q(kind="group", group__isnull=False) | (~Q(kind="group") & Q(group__isnull=True))),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.path
+
+    @property
+    def is_root(self) -> bool:
+        return self.kind == self.Kind.DIRECTORY
+
+
+class ScopeClosure(models.Model):
+    """Closure table of the scope tree: one row per (ancestor, descendant), itself included (depth 0)."""
+
+    ancestor = models.ForeignKey(Scope, on_delete=models.CASCADE, related_name="descendant_links")
+    descendant = models.ForeignKey(Scope, on_delete=models.CASCADE, related_name="ancestor_links")
+    depth = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["descendant", "ancestor"], name="scope_closure_unique")]
+        indexes = [models.Index(fields=["ancestor", "depth"])]
+
+    def __str__(self) -> str:
+        return f"{self.ancestor_id} → {self.descendant_id} ({self.depth})"
+
+
+class RoleDefinition(models.Model):
+    """A named set of permissions of one kind. Directory roles apply at `/`, resource roles at
+    management groups and below, group roles (Member, Owner) at group scopes."""
+
+    class Kind(models.TextChoices):
+        DIRECTORY = "directory", "Directory role"
+        RESOURCE = "resource", "Resource role"
+        GROUP = "group", "Group role"
+
+    # Stable names the code refers to; the display name may be edited.
+    GLOBAL_ADMINISTRATOR = "global-administrator"
+    PRIVILEGED_ROLE_ADMINISTRATOR = "privileged-role-administrator"
+    SECURITY_ADMINISTRATOR = "security-administrator"
+    SECURITY_READER = "security-reader"
+    GLOBAL_READER = "global-reader"
+    OWNER = "owner"
+    CONTRIBUTOR = "contributor"
+    READER = "reader"
+    USER_ACCESS_ADMINISTRATOR = "user-access-administrator"
+    GROUP_MEMBER = "group-member"
+    GROUP_OWNER = "group-owner"
+
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    description = models.TextField(blank=True)
+    is_builtin = models.BooleanField(default=False)
+    is_privileged = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RolePermission(models.Model):
+    """One action pattern of a role (`microsoft.directory/users/*`). `*` matches any run of
+    characters. A `not_action` pattern removes matching actions from the role's grants (Azure's
+    NotActions). `like_pattern` is the SQL LIKE form, maintained by `role_permission_pattern`."""
+
+    role = models.ForeignKey(RoleDefinition, on_delete=models.CASCADE, related_name="permissions")
+    pattern = models.CharField(max_length=300)
+    like_pattern = models.CharField(max_length=400, editable=False)
+    is_not_action = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["role", "pattern", "is_not_action"], name="role_permission_unique")
+        ]
+
+    def __str__(self) -> str:
+        return ("not " if self.is_not_action else "") + self.pattern
+
+
+def default_notification_matrix() -> dict:
+    """Events × recipients; each cell: default recipients on, extra addresses, critical only."""
+    cell = {"default_recipients": True, "extra_addresses": [], "critical_only": False}
+    return {event: {recipient: dict(cell) for recipient in NOTIFICATION_RECIPIENTS} for event in NOTIFICATION_EVENTS}
+
+
+NOTIFICATION_EVENTS = ("eligible_assigned", "active_assigned", "eligible_activated")
+NOTIFICATION_RECIPIENTS = ("admins", "assignee", "approvers")
+
+
+class RoleSetting(models.Model):
+    """The policy of a role at a scope. Directory roles have one at `/`; resource roles may have one
+    per scope (the nearest ancestor's applies); group roles one per group scope. When no row
+    exists, the built-in defaults of `RoleSetting()` apply.
+
+    Expiration fields: `expire_*_after` is an ISO-8601 period from `EXPIRATION_CHOICES`, used when
+    permanent assignments are not allowed.
+    """
+
+    EXPIRATION_CHOICES = [
+        ("P15D", "15 days"),
+        ("P1M", "1 month"),
+        ("P3M", "3 months"),
+        ("P6M", "6 months"),
+        ("P1Y", "1 year"),
+    ]
+
+    role = models.ForeignKey(RoleDefinition, on_delete=models.CASCADE, related_name="settings")
+    scope = models.ForeignKey(Scope, on_delete=models.CASCADE, related_name="role_settings")
+    # Activation
+    max_activation_minutes = models.PositiveIntegerField(default=8 * 60)
+    require_mfa_on_activation = models.BooleanField(default=True)
+    require_justification_on_activation = models.BooleanField(default=True)
+    require_ticket_on_activation = models.BooleanField(default=False)
+    require_approval = models.BooleanField(default=False)
+    approvers = models.ManyToManyField(Principal, blank=True, related_name="approver_for_settings")
+    approvals_required = models.PositiveSmallIntegerField(default=1)
+    approval_window_minutes = models.PositiveIntegerField(default=24 * 60)
+    trusted_networks = models.TextField(
+        blank=True, help_text="CIDR ranges, one per line; empty means activation from anywhere."
+    )
+    allowed_time_windows = models.TextField(
+        blank=True,
+        help_text="One window per line: 'Mon-Fri 08:00-18:00' (UTC); empty means any time.",
+    )
+    # Assignment
+    allow_permanent_eligible = models.BooleanField(default=True)
+    expire_eligible_after = models.CharField(max_length=5, choices=EXPIRATION_CHOICES, default="P1Y")
+    allow_permanent_active = models.BooleanField(default=True)
+    expire_active_after = models.CharField(max_length=5, choices=EXPIRATION_CHOICES, default="P6M")
+    require_mfa_on_active_assignment = models.BooleanField(default=False)
+    require_justification_on_active_assignment = models.BooleanField(default=True)
+    # Notification: {event: {recipient: {default_recipients, extra_addresses, critical_only}}}
+    notifications = models.JSONField(default=default_notification_matrix)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["role", "scope"], name="role_setting_unique_per_scope"),
+            models.CheckConstraint(
+                name="role_setting_max_activation_1_to_24h",
+                condition=Q(max_activation_minutes__gte=60) & Q(max_activation_minutes__lte=24 * 60),
+            ),
+            models.CheckConstraint(
+                name="role_setting_approvals_required_positive", condition=Q(approvals_required__gte=1)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} @ {self.scope}"
+
+
+class Assignment(models.Model):
+    """Eligibility for, or holding of, a role at a scope.
+
+    Invariants:
+    - `kind=active` with `activated_from` set is an *activation* of that eligible assignment;
+      without it, an *assignment* made active by an administrator.
+    - `end_at` null means permanent. `start_at` is never null (a future start is a schedule).
+    - Held at T ⇔ status=live ∧ start_at ≤ T < end_at (or end_at null). The status only turns to
+      `ended` when an assignment is removed, deactivated or swept after expiry; the access check
+      never waits for the sweep.
+    - At most one live assignment per (principal, role, scope, kind): a database constraint.
+    """
+
+    class Kind(models.TextChoices):
+        ELIGIBLE = "eligible", "Eligible"
+        ACTIVE = "active", "Active"
+
+    class Status(models.TextChoices):
+        LIVE = "live", "Live"
+        ENDED = "ended", "Ended"
+
+    class EndReason(models.TextChoices):
+        EXPIRED = "expired", "Expired"
+        REMOVED = "removed", "Removed by an administrator"
+        DEACTIVATED = "deactivated", "Deactivated by the holder"
+        MADE_ACTIVE = "made_active", "Converted to an active assignment"
+        MADE_ELIGIBLE = "made_eligible", "Converted to an eligible assignment"
+        REVIEW_DENIED = "review_denied", "Removed by an access review"
+        ELIGIBILITY_ENDED = "eligibility_ended", "The eligible assignment ended"
+
+    class Origin(models.TextChoices):
+        PIM = "pim", "Through PIM"
+        OUTSIDE = "outside", "Outside PIM"
+
+    principal = models.ForeignKey(Principal, on_delete=models.CASCADE, related_name="assignments")
+    role = models.ForeignKey(RoleDefinition, on_delete=models.PROTECT, related_name="assignments")
+    scope = models.ForeignKey(Scope, on_delete=models.PROTECT, related_name="assignments")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.LIVE)
+    start_at = models.DateTimeField()
+    end_at = models.DateTimeField(null=True, blank=True)
+    activated_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="activations"
+    )
+    justification = models.TextField(blank=True)
+    ticket_system = models.CharField(max_length=100, blank=True)
+    ticket_number = models.CharField(max_length=100, blank=True)
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.PIM)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=20, choices=EndReason.choices, blank=True)
+    # Reminder bookkeeping for the jobs (each reminder is sent once).
+    reminded_14d_at = models.DateTimeField(null=True, blank=True)
+    reminded_1d_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["principal", "role", "scope", "kind"],
+                condition=Q(status="live"),
+                name="assignment_one_live_per_principal_role_scope_kind",
+            ),
+            models.CheckConstraint(
+                name="assignment_end_after_start", condition=Q(end_at__isnull=True) | Q(end_at__gt=models.F("start_at"))
+            ),
+            models.CheckConstraint(
+                name="assignment_activation_is_active", condition=Q(activated_from__isnull=True) | Q(kind="active")
+            ),
+        ]
+        indexes = [
+            # The access check: principal → role → scope, then time predicates on the few rows left.
+            models.Index(fields=["principal", "role", "scope", "kind", "status"], name="assignment_check_idx"),
+            # Sweeps: live rows by end time.
+            models.Index(fields=["status", "end_at"], name="assignment_sweep_idx"),
+            models.Index(fields=["role", "scope", "kind", "status"], name="assignment_role_scope_idx"),
+            models.Index(fields=["status", "start_at"], name="assignment_start_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.principal} · {self.role} @ {self.scope} ({self.kind})"
+
+    @property
+    def is_permanent(self) -> bool:
+        return self.end_at is None
+
+    @property
+    def is_activation(self) -> bool:
+        return self.activated_from_id is not None
+
+    @property
+    def assignment_type_label(self) -> str:
+        duration = "Permanent" if self.end_at is None else "Time-bound"
+        return f"{duration} {self.get_kind_display().lower()}"
+
+    def is_held_at(self, when) -> bool:
+        """Python mirror of the access check's time predicate, for display only."""
+        return (
+            self.status == self.Status.LIVE
+            and self.start_at <= when
+            and (self.end_at is None or self.end_at > when)
+        )
+
+
+class ElevatedAccess(models.Model):
+    """A Global Administrator's "elevate access": User Access Administrator at `/`, audited.
+    The grant itself is an ordinary assignment; this row records who elevated and when."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="elevation")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Elevated access of {self.user_id} at {self.created_at}"

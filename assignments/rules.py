@@ -1,0 +1,142 @@
+"""Assignment rules shared by the admin services and the self-service request pipeline.
+
+Each function raises `DomainError` with a sentence a person understands, or returns nothing.
+They read (one query at most each) but never write.
+"""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.utils import timezone
+
+from . import selectors
+from .errors import DomainError, forbidden, invalid
+from .models import Assignment, Principal, RoleDefinition, RoleSetting, Scope
+
+# Starting "now" from a form takes a moment; a start this far in the past still counts as now.
+START_TOLERANCE_SECONDS = 120
+
+
+def check_actor_can_manage(*, actor, role: RoleDefinition, scope: Scope) -> None:
+    """System actions (actor None) are trusted; people need an administering role (one query)."""
+    if actor is None:
+        return
+    if not selectors.user_can_manage(user=actor, role=role, scope=scope):
+        needed = ", ".join(
+            RoleDefinition.objects.filter(slug__in=selectors.admin_roles_for(role=role)).values_list("name", flat=True)
+        )
+        raise forbidden(f"You are not allowed to manage {role.name} at {scope.path}: that needs one of {needed} "
+                        f"at this scope or above.")
+
+
+def check_role_fits_scope(*, role: RoleDefinition, scope: Scope) -> None:
+    if role.kind == RoleDefinition.Kind.DIRECTORY and not scope.is_root:
+        raise invalid(f"{role.name} is a directory role: it can only be assigned at the directory root '/'.")
+    if role.kind == RoleDefinition.Kind.GROUP and scope.kind != Scope.Kind.GROUP:
+        raise invalid(f"{role.name} is a group role: pick a group as the scope.")
+    if role.kind == RoleDefinition.Kind.RESOURCE and scope.kind == Scope.Kind.GROUP:
+        raise invalid(f"{role.name} is a resource role: it cannot be assigned at a group.")
+
+
+def check_principal_can_hold(*, principal: Principal, role: RoleDefinition, scope: Scope, kind: str,
+                             end_at: datetime | None) -> None:
+    if not principal.enabled:
+        raise invalid(f"{principal} is disabled and cannot be given roles.")
+    if principal.is_service_principal:
+        if kind == Assignment.Kind.ELIGIBLE:
+            raise invalid("Service principals cannot be eligible for a role; give a time-bound active assignment.")
+        if end_at is None:
+            raise invalid("Service principals can only hold time-bound active assignments: set an end date.")
+    if principal.is_group:
+        if role.kind == RoleDefinition.Kind.DIRECTORY and not principal.role_assignable:
+            raise invalid(f"The group {principal} was not created role-assignable, so it cannot hold the directory "
+                          f"role {role.name}. Only groups created as role-assignable can.")
+        if role.kind == RoleDefinition.Kind.GROUP:
+            raise invalid("Groups cannot be nested: a group cannot be a member or owner of another group.")
+
+
+def normalise_start(*, start_at: datetime | None, now: datetime) -> datetime:
+    if start_at is None:
+        return now
+    if timezone.is_naive(start_at):
+        raise invalid("Times must carry a time zone.")
+    if (now - start_at).total_seconds() > START_TOLERANCE_SECONDS:
+        raise invalid("The start cannot be in the past.", field="start_at")
+    return max(start_at, now)
+
+
+def check_duration(*, start_at: datetime, end_at: datetime | None) -> None:
+    if end_at is None:
+        return
+    if timezone.is_naive(end_at):
+        raise invalid("Times must carry a time zone.")
+    minimum = settings.PIM_MIN_ASSIGNMENT_DURATION
+    if end_at - start_at < minimum:
+        raise invalid(f"An assignment must last at least {int(minimum.total_seconds() // 60)} minutes.", field="end_at")
+
+
+def check_policy_expiration(*, setting: RoleSetting, kind: str, start_at: datetime, end_at: datetime | None) -> None:
+    """The role setting's "allow permanent / expire after" rule for eligible or active assignments."""
+    if kind == Assignment.Kind.ELIGIBLE:
+        allow_permanent, code, label = setting.allow_permanent_eligible, setting.expire_eligible_after, "eligible"
+    else:
+        allow_permanent, code, label = setting.allow_permanent_active, setting.expire_active_after, "active"
+    if allow_permanent:
+        return
+    limit = dict(RoleSetting.EXPIRATION_CHOICES)[code]
+    if end_at is None:
+        raise invalid(f"The policy of {setting.role.name} does not allow permanent {label} assignments: "
+                      f"set an end date within {limit}.", field="end_at")
+    if end_at > start_at + selectors.expiration_delta(code):
+        raise invalid(f"The policy of {setting.role.name} limits {label} assignments to {limit}.", field="end_at")
+
+
+def check_active_assignment_policy(*, setting: RoleSetting, justification: str, mfa_verified_at: datetime | None,
+                                   actor) -> None:
+    if setting.require_justification_on_active_assignment and not justification.strip():
+        raise invalid(f"The policy of {setting.role.name} requires a justification for active assignments.",
+                      field="justification")
+    if setting.require_mfa_on_active_assignment and actor is not None:
+        check_mfa_fresh(mfa_verified_at=mfa_verified_at, what="make an active assignment of " + setting.role.name)
+
+
+def check_mfa_fresh(*, mfa_verified_at: datetime | None, what: str) -> None:
+    window = settings.PIM_MFA_FRESHNESS
+    if mfa_verified_at is None or timezone.now() - mfa_verified_at > window:
+        raise DomainError(
+            f"Verify your identity with multifactor authentication (within the last "
+            f"{int(window.total_seconds() // 60)} minutes) to {what}.",
+            code="forbidden",
+            field="mfa",
+        )
+
+
+def check_not_last_protected_admin(*, assignment: Assignment, new_end: datetime | None) -> None:
+    """Refuse to remove, shorten or let expire the last active Global Administrator or Privileged Role
+    Administrator: someone else must hold the role at least as long."""
+    role = assignment.role
+    if role.slug not in selectors.PROTECTED_LAST_ROLES or assignment.kind != Assignment.Kind.ACTIVE:
+        return
+    if new_end is not None and assignment.end_at is not None and new_end >= assignment.end_at:
+        return  # not shortened
+    lasting_until = new_end or timezone.now()
+    others = selectors.role_held_count(
+        role_slug=role.slug,
+        scope=assignment.scope,
+        exclude_assignment_id=assignment.pk,
+        lasting_until=lasting_until if new_end is not None else None,
+    )
+    if others == 0:
+        raise DomainError(
+            f"{assignment.principal} holds the last active {role.name} assignment. Assign the role to someone "
+            f"else first: the directory must never be left without a {role.name}.",
+            code="conflict",
+        )
+
+
+def check_removal_age(*, assignment: Assignment, now: datetime, verb: str = "removed") -> None:
+    minimum = settings.PIM_MIN_ASSIGNMENT_DURATION
+    reference = assignment.start_at if assignment.is_activation else assignment.created_at
+    if now - max(reference, assignment.created_at) < minimum:
+        raise invalid(f"An assignment cannot be {verb} within {int(minimum.total_seconds() // 60)} minutes of "
+                      f"its creation; try again shortly.")

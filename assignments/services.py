@@ -1,0 +1,687 @@
+"""State changes of the directory and of assignments, as keyword-only `<entity>_<verb>` functions.
+
+Each runs in one transaction: lock or guarded update → rules → writes → audit event → domain
+events (whose consumers queue side effects in the same transaction). Refusals raise `DomainError`
+and, when a person asked, are audited with outcome "denied" after the rollback.
+"""
+
+import functools
+import secrets
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from approvals.models import Request
+from audit.models import AuditEvent
+from audit.services import audit_event_record
+from pim_portal import domain_events
+
+from . import rules, selectors
+from .errors import DomainError, conflict, forbidden, invalid, not_found
+from .models import (
+    Assignment,
+    ElevatedAccess,
+    Principal,
+    RoleDefinition,
+    RolePermission,
+    RoleSetting,
+    Scope,
+    ScopeClosure,
+    User,
+    default_notification_matrix,
+)
+
+
+def audited_refusal(action: str) -> Callable:
+    """Decorator: when a person's attempt is refused, write an audit event with outcome "denied"
+    (outside the rolled-back transaction) and re-raise."""
+
+    def decorate(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except DomainError as error:
+                actor = kwargs.get("actor")
+                if actor is not None and getattr(actor, "is_authenticated", False):
+                    target = kwargs.get("assignment")
+                    audit_event_record(
+                        action=action,
+                        actor=actor,
+                        outcome=AuditEvent.Outcome.DENIED,
+                        target=target if isinstance(target, Assignment) else None,
+                        principal=kwargs.get("principal") or getattr(target, "principal", None),
+                        role=kwargs.get("role") or getattr(target, "role", None),
+                        scope=kwargs.get("scope") or getattr(target, "scope", None),
+                        message=error.message,
+                    )
+                raise
+
+        return wrapper
+
+    return decorate
+
+
+def assignment_snapshot(assignment: Assignment) -> dict:
+    return {
+        "id": assignment.pk,
+        "principal": str(assignment.principal),
+        "role": assignment.role.name,
+        "scope": assignment.scope.path,
+        "kind": assignment.kind,
+        "status": assignment.status,
+        "start_at": assignment.start_at,
+        "end_at": assignment.end_at,
+        "activated_from": assignment.activated_from_id,
+        "origin": assignment.origin,
+        "end_reason": assignment.end_reason,
+    }
+
+
+def _ticket(system: str, number: str) -> str:
+    return f"{system} {number}".strip()
+
+
+# --- Directory: scopes and principals -------------------------------------------------------------
+
+
+def scope_create(*, path: str, kind: str, display_name: str, parent: Scope | None = None,
+                 group: Principal | None = None, actor: User | None = None) -> Scope:
+    """Create a scope and its closure rows (ancestors computed from the parent's, not by walking)."""
+    if kind != Scope.Kind.DIRECTORY and parent is None:
+        raise invalid("Every scope but the directory root needs a parent.")
+    if not path.startswith("/"):
+        raise invalid("Scope ids start with '/'.")
+    with transaction.atomic():
+        if Scope.objects.filter(path=path).exists():
+            raise conflict(f"A scope {path} already exists.")
+        scope = Scope.objects.create(path=path, kind=kind, display_name=display_name, parent=parent, group=group)
+        links = [ScopeClosure(ancestor=scope, descendant=scope, depth=0)]
+        if parent is not None:
+            links += [
+                ScopeClosure(ancestor_id=link.ancestor_id, descendant=scope, depth=link.depth + 1)
+                for link in ScopeClosure.objects.filter(descendant=parent)
+            ]
+        ScopeClosure.objects.bulk_create(links)
+        audit_event_record(action="scope.create", actor=actor, target=scope, scope=scope,
+                           after={"path": path, "kind": kind, "parent": parent.path if parent else None})
+    return scope
+
+
+def scope_move(*, scope: Scope, new_parent: Scope, actor: User | None = None) -> Scope:
+    """Re-hang a subtree (e.g. a subscription under another management group): rewrite its closure."""
+    with transaction.atomic():
+        scope = Scope.objects.select_for_update().get(pk=scope.pk)
+        subtree = list(ScopeClosure.objects.filter(ancestor=scope).values_list("descendant_id", "depth"))
+        subtree_ids = [d for d, _ in subtree]
+        if new_parent.pk in subtree_ids:
+            raise invalid("A scope cannot be moved under itself.")
+        old_parent = scope.parent
+        # Drop links from the old ancestors (outside the subtree) to the subtree, then add the new ones.
+        ScopeClosure.objects.filter(descendant_id__in=subtree_ids).exclude(ancestor_id__in=subtree_ids).delete()
+        new_ancestors = list(ScopeClosure.objects.filter(descendant=new_parent).values_list("ancestor_id", "depth"))
+        ScopeClosure.objects.bulk_create(
+            [
+                ScopeClosure(ancestor_id=a_id, descendant_id=d_id, depth=a_depth + d_depth + 1)
+                for d_id, d_depth in subtree
+                for a_id, a_depth in new_ancestors
+            ]
+        )
+        Scope.objects.filter(pk=scope.pk).update(parent=new_parent)
+        scope.parent = new_parent
+        audit_event_record(action="scope.move", actor=actor, target=scope, scope=scope,
+                           before={"parent": old_parent.path if old_parent else None},
+                           after={"parent": new_parent.path})
+    return scope
+
+
+def user_create(*, username: str, email: str = "", display_name: str = "", password: str | None = None,
+                is_emergency_access: bool = False, is_staff: bool = False, actor: User | None = None) -> User:
+    """Create a user and its principal. Without a password the account can only sign in through SSO."""
+    with transaction.atomic():
+        if User.objects.filter(username__iexact=username).exists():
+            raise conflict(f"A user named {username} already exists.")
+        user = User(username=username, email=email, display_name=display_name or username,
+                    is_emergency_access=is_emergency_access, is_staff=is_staff)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save()
+        Principal.objects.create(kind=Principal.Kind.USER, display_name=user.display_name, email=email, user=user)
+        audit_event_record(action="user.create", actor=actor, target=user,
+                           after={"username": username, "email": email, "emergency_access": is_emergency_access})
+    return user
+
+
+def user_set_enabled(*, user: User, enabled: bool, actor: User | None) -> User:
+    """Disable or enable a user; a disabled user holds nothing (the access check joins `enabled`)."""
+    with transaction.atomic():
+        changed = User.objects.filter(pk=user.pk, is_active=not enabled).update(is_active=enabled)
+        if changed:
+            Principal.objects.filter(user=user).update(enabled=enabled)
+            audit_event_record(action="user.enable" if enabled else "user.disable", actor=actor, target=user)
+    user.refresh_from_db()
+    return user
+
+
+def group_create(*, display_name: str, role_assignable: bool = False, description: str = "", email: str = "",
+                 actor: User | None = None) -> Principal:
+    """Create a security group and its scope (`/groups/<object id>`). `role_assignable` is fixed here;
+    at most PIM_MAX_ROLE_ASSIGNABLE_GROUPS such groups exist."""
+    with transaction.atomic():
+        if role_assignable:
+            # Serialise creators of role-assignable groups so the limit holds under concurrency.
+            Scope.objects.select_for_update().get(path=selectors.ROOT_PATH)
+            limit = settings.PIM_MAX_ROLE_ASSIGNABLE_GROUPS
+            if Principal.objects.filter(kind=Principal.Kind.GROUP, role_assignable=True).count() >= limit:
+                raise conflict(f"The directory already has {limit} role-assignable groups, the maximum.")
+        group = Principal.objects.create(kind=Principal.Kind.GROUP, display_name=display_name,
+                                         role_assignable=role_assignable, description=description, email=email)
+        scope_create(path=f"/groups/{group.object_id}", kind=Scope.Kind.GROUP, display_name=display_name,
+                     parent=selectors.scope_root(), group=group, actor=actor)
+        audit_event_record(action="group.create", actor=actor, target=group, principal=group,
+                           after={"display_name": display_name, "role_assignable": role_assignable})
+    return group
+
+
+def service_principal_create(*, display_name: str, description: str = "", actor: User | None = None) -> Principal:
+    import uuid
+
+    with transaction.atomic():
+        sp = Principal.objects.create(kind=Principal.Kind.SERVICE_PRINCIPAL, display_name=display_name,
+                                      description=description, app_id=uuid.uuid4())
+        audit_event_record(action="service_principal.create", actor=actor, target=sp, principal=sp,
+                           after={"display_name": display_name, "app_id": str(sp.app_id)})
+    return sp
+
+
+# --- Roles and role settings ----------------------------------------------------------------------
+
+
+def role_permission_pattern(pattern: str) -> str:
+    """`*` → SQL LIKE `%`, with LIKE's own wildcards escaped; lower case (actions are case-insensitive)."""
+    escaped = pattern.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%")
+
+
+def role_definition_create(*, slug: str, name: str, kind: str, description: str = "", actions: Iterable[str] = (),
+                           not_actions: Iterable[str] = (), is_privileged: bool = False, is_builtin: bool = False,
+                           actor: User | None = None) -> RoleDefinition:
+    """Create a role (custom roles need a directory administrator) with its permission patterns."""
+    if actor is not None and not selectors.user_holds_any(user=actor, role_slugs=selectors.DIRECTORY_ADMIN_ROLES):
+        raise forbidden("Only Global Administrators and Privileged Role Administrators create roles.")
+    actions, not_actions = list(actions), list(not_actions)
+    if not actions:
+        raise invalid("A role needs at least one permitted action.")
+    with transaction.atomic():
+        if RoleDefinition.objects.filter(slug=slug).exists():
+            raise conflict(f"A role {slug} already exists.")
+        role = RoleDefinition.objects.create(slug=slug, name=name, kind=kind, description=description,
+                                             is_builtin=is_builtin, is_privileged=is_privileged)
+        RolePermission.objects.bulk_create(
+            [RolePermission(role=role, pattern=p, like_pattern=role_permission_pattern(p)) for p in actions]
+            + [RolePermission(role=role, pattern=p, like_pattern=role_permission_pattern(p), is_not_action=True)
+               for p in not_actions]
+        )
+        audit_event_record(action="role.create", actor=actor, target=role, role=role,
+                           after={"slug": slug, "kind": kind, "actions": actions, "not_actions": not_actions})
+    return role
+
+
+ROLE_SETTING_FIELDS = (
+    "max_activation_minutes", "require_mfa_on_activation", "require_justification_on_activation",
+    "require_ticket_on_activation", "require_approval", "approvals_required", "approval_window_minutes",
+    "trusted_networks", "allowed_time_windows", "allow_permanent_eligible", "expire_eligible_after",
+    "allow_permanent_active", "expire_active_after", "require_mfa_on_active_assignment",
+    "require_justification_on_active_assignment", "notifications",
+)
+
+
+def _validate_role_setting(values: dict) -> None:
+    from approvals.conditions import parse_time_windows, parse_trusted_networks
+
+    minutes = values.get("max_activation_minutes")
+    if minutes is not None and not 60 <= int(minutes) <= 24 * 60:
+        raise invalid("The maximum activation duration must be between 1 and 24 hours.", field="max_activation_minutes")
+    if values.get("approvals_required") is not None and int(values["approvals_required"]) < 1:
+        raise invalid("At least one approval is required when approval is on.", field="approvals_required")
+    window = values.get("approval_window_minutes")
+    if window is not None and not 60 <= int(window) <= 14 * 24 * 60:
+        raise invalid("The approval window must be between 1 hour and 14 days.", field="approval_window_minutes")
+    codes = dict(RoleSetting.EXPIRATION_CHOICES)
+    for name in ("expire_eligible_after", "expire_active_after"):
+        if name in values and values[name] not in codes:
+            raise invalid(f"Choose one of {', '.join(codes.values())}.", field=name)
+    if "trusted_networks" in values:
+        parse_trusted_networks(values["trusted_networks"])
+    if "allowed_time_windows" in values:
+        parse_time_windows(values["allowed_time_windows"])
+    if "notifications" in values:
+        matrix = values["notifications"]
+        template = default_notification_matrix()
+        if not isinstance(matrix, dict) or set(matrix) != set(template):
+            raise invalid("The notification matrix must name every event.", field="notifications")
+        for event, row in matrix.items():
+            if not isinstance(row, dict) or set(row) != set(template[event]):
+                raise invalid(f"The notification row {event} must name every recipient.", field="notifications")
+            for cell in row.values():
+                if set(cell) != {"default_recipients", "extra_addresses", "critical_only"}:
+                    raise invalid("Each notification cell has default_recipients, extra_addresses, critical_only.",
+                                  field="notifications")
+                for address in cell["extra_addresses"]:
+                    if "@" not in str(address):
+                        raise invalid(f"{address} is not an email address.", field="notifications")
+
+
+@audited_refusal("role_setting.update")
+def role_setting_update(*, actor: User | None, role: RoleDefinition, scope: Scope, values: dict,
+                        approver_ids: list[int] | None = None, mfa_verified_at: datetime | None = None) -> RoleSetting:
+    """Create or change the policy of `role` at `scope`. The setting at the root `/` is the role's
+    default everywhere; resource and group roles may be overridden at a scope or a group."""
+    if not scope.is_root:
+        rules.check_role_fits_scope(role=role, scope=scope)
+    rules.check_actor_can_manage(actor=actor, role=role, scope=scope)
+    unknown = set(values) - set(ROLE_SETTING_FIELDS)
+    if unknown:
+        raise invalid(f"Unknown setting fields: {', '.join(sorted(unknown))}.")
+    _validate_role_setting(values)
+    with transaction.atomic():
+        setting, created = RoleSetting.objects.select_for_update().get_or_create(role=role, scope=scope)
+        before = {name: getattr(setting, name) for name in ROLE_SETTING_FIELDS}
+        before["approvers"] = sorted(setting.approvers.values_list("pk", flat=True)) if not created else []
+        for name, value in values.items():
+            setattr(setting, name, value)
+        setting.updated_by = actor
+        setting.save()
+        if approver_ids is not None:
+            approvers = list(Principal.objects.filter(pk__in=approver_ids,
+                                                      kind__in=[Principal.Kind.USER, Principal.Kind.GROUP]))
+            if len(approvers) != len(set(approver_ids)):
+                raise invalid("Approvers must be existing users or groups.", field="approvers")
+            setting.approvers.set(approvers)
+        after = {name: getattr(setting, name) for name in ROLE_SETTING_FIELDS}
+        after["approvers"] = sorted(setting.approvers.values_list("pk", flat=True))
+        changed = {k: {"before": before.get(k), "after": v} for k, v in after.items() if before.get(k) != v}
+        audit_event_record(action="role_setting.update", actor=actor, target=setting, role=role, scope=scope,
+                           before={k: c["before"] for k, c in changed.items()},
+                           after={k: c["after"] for k, c in changed.items()})
+    return setting
+
+
+# --- Assignments (admin actions) ------------------------------------------------------------------
+
+
+def _admin_request(*, action: str, actor: User | None, assignment: Assignment, justification: str = "",
+                   ticket_system: str = "", ticket_number: str = "", now: datetime) -> Request:
+    return Request.objects.create(
+        action=action,
+        status=Request.Status.PROVISIONED if assignment.start_at <= now else Request.Status.SCHEDULED,
+        requested_by=actor,
+        principal=assignment.principal,
+        role=assignment.role,
+        scope=assignment.scope,
+        kind=assignment.kind,
+        assignment=assignment,
+        start_at=assignment.start_at,
+        end_at=assignment.end_at,
+        justification=justification,
+        ticket_system=ticket_system,
+        ticket_number=ticket_number,
+        created_at=now,
+        decided_at=now,
+        provisioned_at=now,
+    )
+
+
+def assignment_end_stale(*, principal: Principal, role: RoleDefinition, scope: Scope, kind: str, now: datetime) -> int:
+    """Mark live assignments of this (principal, role, scope, kind) whose end has passed as expired,
+    so that a new one can be created before the sweep gets to them. Audited like the sweep."""
+    stale = list(Assignment.objects.select_for_update().filter(
+        principal=principal, role=role, scope=scope, kind=kind, status=Assignment.Status.LIVE, end_at__lte=now))
+    for assignment in stale:
+        if Assignment.objects.filter(pk=assignment.pk, status=Assignment.Status.LIVE).update(
+                status=Assignment.Status.ENDED, end_reason=Assignment.EndReason.EXPIRED, ended_at=assignment.end_at):
+            audit_event_record(action="assignment.expire", target=assignment, principal=principal, role=role,
+                               scope=scope, after={"end_at": assignment.end_at})
+            domain_events.emit("assignment.expired", assignment=assignment)
+    return len(stale)
+
+
+def assignment_insert(*, principal: Principal, role: RoleDefinition, scope: Scope, kind: str, start_at: datetime,
+                      end_at: datetime | None, actor: User | None, now: datetime, justification: str = "",
+                      ticket_system: str = "", ticket_number: str = "", activated_from: Assignment | None = None,
+                      origin: str = Assignment.Origin.PIM) -> Assignment:
+    """Insert one live assignment, turning the uniqueness constraint into a clear conflict.
+    Callers run the rules first and hold a transaction."""
+    assignment_end_stale(principal=principal, role=role, scope=scope, kind=kind, now=now)
+    try:
+        with transaction.atomic():
+            return Assignment.objects.create(
+                principal=principal, role=role, scope=scope, kind=kind, start_at=start_at, end_at=end_at,
+                justification=justification, ticket_system=ticket_system, ticket_number=ticket_number,
+                activated_from=activated_from, created_by=actor, created_at=now, origin=origin,
+            )
+    except IntegrityError:
+        label = "an eligible" if kind == Assignment.Kind.ELIGIBLE else "an active"
+        raise conflict(f"{principal} already has {label} assignment of {role.name} at {scope.path}.")
+
+
+@audited_refusal("assignment.create")
+def assignment_create(*, actor: User | None, principal: Principal, role: RoleDefinition, scope: Scope, kind: str,
+                      start_at: datetime | None = None, end_at: datetime | None = None, justification: str = "",
+                      ticket_system: str = "", ticket_number: str = "", mfa_verified_at: datetime | None = None,
+                      origin: str = Assignment.Origin.PIM) -> Assignment:
+    """Admin assign: make `principal` eligible for, or active in, `role` at `scope`."""
+    if kind not in Assignment.Kind.values:
+        raise invalid("Choose eligible or active.", field="kind")
+    now = timezone.now()
+    start_at = rules.normalise_start(start_at=start_at, now=now)
+    rules.check_role_fits_scope(role=role, scope=scope)
+    rules.check_actor_can_manage(actor=actor, role=role, scope=scope)
+    rules.check_principal_can_hold(principal=principal, role=role, scope=scope, kind=kind, end_at=end_at)
+    rules.check_duration(start_at=start_at, end_at=end_at)
+    setting = selectors.role_setting_effective(role=role, scope=scope)
+    rules.check_policy_expiration(setting=setting, kind=kind, start_at=start_at, end_at=end_at)
+    if kind == Assignment.Kind.ACTIVE:
+        rules.check_active_assignment_policy(setting=setting, justification=justification,
+                                             mfa_verified_at=mfa_verified_at, actor=actor)
+    with transaction.atomic():
+        assignment = assignment_insert(principal=principal, role=role, scope=scope, kind=kind, start_at=start_at,
+                                       end_at=end_at, actor=actor, now=now, justification=justification,
+                                       ticket_system=ticket_system, ticket_number=ticket_number, origin=origin)
+        request = _admin_request(action=Request.Action.ADMIN_ASSIGN, actor=actor, assignment=assignment,
+                                 justification=justification, ticket_system=ticket_system,
+                                 ticket_number=ticket_number, now=now)
+        audit_event_record(action="assignment.create", actor=actor, target=assignment, principal=principal,
+                           role=role, scope=scope, justification=justification,
+                           ticket=_ticket(ticket_system, ticket_number), after=assignment_snapshot(assignment),
+                           correlation_id=request.pk)
+        domain_events.emit("assignment.created", assignment=assignment, request=request, actor=actor)
+    return assignment
+
+
+def _lock_live(assignment: Assignment) -> Assignment:
+    locked = (Assignment.objects.select_for_update().select_related("principal", "role", "scope")
+              .filter(pk=assignment.pk).first())
+    if locked is None:
+        raise not_found("That assignment no longer exists.")
+    if locked.status != Assignment.Status.LIVE:
+        raise conflict("That assignment has already ended.")
+    return locked
+
+
+@audited_refusal("assignment.update")
+def assignment_update(*, actor: User | None, assignment: Assignment, start_at: datetime | None,
+                      end_at: datetime | None, justification: str = "") -> Assignment:
+    """Change the start or end of a live assignment (not of an activation: the holder controls those)."""
+    rules.check_actor_can_manage(actor=actor, role=assignment.role, scope=assignment.scope)
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _lock_live(assignment)
+        if locked.is_activation:
+            raise invalid("Activations are changed by their holder (deactivate or extend), not edited.")
+        before = assignment_snapshot(locked)
+        new_start = locked.start_at if locked.start_at <= now else rules.normalise_start(start_at=start_at, now=now)
+        rules.check_principal_can_hold(principal=locked.principal, role=locked.role, scope=locked.scope,
+                                       kind=locked.kind, end_at=end_at)
+        rules.check_duration(start_at=new_start, end_at=end_at)
+        if end_at is not None and end_at <= now:
+            raise invalid("The end must be in the future; to end it now, remove the assignment.", field="end_at")
+        setting = selectors.role_setting_effective(role=locked.role, scope=locked.scope)
+        rules.check_policy_expiration(setting=setting, kind=locked.kind, start_at=new_start, end_at=end_at)
+        rules.check_not_last_protected_admin(assignment=locked, new_end=end_at)
+        Assignment.objects.filter(pk=locked.pk).update(start_at=new_start, end_at=end_at)
+        locked.start_at, locked.end_at = new_start, end_at
+        request = _admin_request(action=Request.Action.ADMIN_UPDATE, actor=actor, assignment=locked,
+                                 justification=justification, now=now)
+        audit_event_record(action="assignment.update", actor=actor, target=locked, principal=locked.principal,
+                           role=locked.role, scope=locked.scope, justification=justification, before=before,
+                           after=assignment_snapshot(locked), correlation_id=request.pk)
+        domain_events.emit("assignment.updated", assignment=locked, request=request, actor=actor, before=before)
+    return locked
+
+
+def assignment_end(*, assignment: Assignment, reason: str, now: datetime) -> bool:
+    """Guarded end of a live assignment (and of the activations that came from it). True if this call
+    ended it; False if it was already ended (a double submit is a no-op)."""
+    changed = Assignment.objects.filter(pk=assignment.pk, status=Assignment.Status.LIVE).update(
+        status=Assignment.Status.ENDED, end_reason=reason, ended_at=now,
+        end_at=_end_clamped(assignment, now),
+    )
+    if not changed:
+        return False
+    if assignment.kind == Assignment.Kind.ELIGIBLE:
+        for activation in Assignment.objects.filter(activated_from=assignment, status=Assignment.Status.LIVE):
+            if Assignment.objects.filter(pk=activation.pk, status=Assignment.Status.LIVE).update(
+                    status=Assignment.Status.ENDED, end_reason=Assignment.EndReason.ELIGIBILITY_ENDED,
+                    ended_at=now, end_at=_end_clamped(activation, now)):
+                audit_event_record(action="assignment.end", target=activation, principal=activation.principal,
+                                   role=activation.role, scope=activation.scope,
+                                   message="Activation ended with the eligible assignment it came from.")
+    return True
+
+
+def _end_clamped(assignment: Assignment, now: datetime) -> datetime | None:
+    """The end time to record when ending early: now, unless it had not started or already ended."""
+    if assignment.start_at > now:
+        return assignment.end_at if assignment.end_at and assignment.end_at > assignment.start_at else None
+    if assignment.end_at is not None and assignment.end_at <= now:
+        return assignment.end_at
+    return now if now > assignment.start_at else assignment.end_at
+
+
+@audited_refusal("assignment.remove")
+def assignment_remove(*, actor: User | None, assignment: Assignment, justification: str = "",
+                      reason: str = Assignment.EndReason.REMOVED) -> Assignment:
+    """Remove (end now) an assignment. Not within 5 minutes of creation; never the last Global
+    Administrator or Privileged Role Administrator."""
+    rules.check_actor_can_manage(actor=actor, role=assignment.role, scope=assignment.scope)
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _lock_live(assignment)
+        rules.check_removal_age(assignment=locked, now=now)
+        rules.check_not_last_protected_admin(assignment=locked, new_end=None)
+        before = assignment_snapshot(locked)
+        assignment_end(assignment=locked, reason=reason, now=now)
+        locked.refresh_from_db()
+        request = _admin_request(action=Request.Action.ADMIN_REMOVE, actor=actor, assignment=locked,
+                                 justification=justification, now=now)
+        Request.objects.filter(pk=request.pk).update(status=Request.Status.PROVISIONED)
+        audit_event_record(action="assignment.remove", actor=actor, target=locked, principal=locked.principal,
+                           role=locked.role, scope=locked.scope, justification=justification, before=before,
+                           after=assignment_snapshot(locked), correlation_id=request.pk)
+        domain_events.emit("assignment.removed", assignment=locked, request=request, actor=actor)
+    return locked
+
+
+@audited_refusal("assignment.extend")
+def assignment_extend(*, actor: User | None, assignment: Assignment, end_at: datetime | None,
+                      justification: str = "") -> Assignment:
+    """Admin extend: a live time-bound assignment ending within 14 days gets a later end."""
+    rules.check_actor_can_manage(actor=actor, role=assignment.role, scope=assignment.scope)
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _lock_live(assignment)
+        if locked.end_at is None:
+            raise invalid("A permanent assignment does not need extending.")
+        if locked.end_at <= now:
+            raise invalid("That assignment has already ended: renew it instead.")
+        if locked.end_at - now > settings.PIM_EXTEND_WINDOW:
+            raise invalid(f"Only assignments ending within {settings.PIM_EXTEND_WINDOW.days} days can be extended.")
+        if end_at is not None and end_at <= locked.end_at:
+            raise invalid("The new end must be later than the current one.", field="end_at")
+        setting = selectors.role_setting_effective(role=locked.role, scope=locked.scope)
+        rules.check_principal_can_hold(principal=locked.principal, role=locked.role, scope=locked.scope,
+                                       kind=locked.kind, end_at=end_at)
+        rules.check_policy_expiration(setting=setting, kind=locked.kind, start_at=now, end_at=end_at)
+        before = assignment_snapshot(locked)
+        Assignment.objects.filter(pk=locked.pk).update(end_at=end_at, reminded_14d_at=None, reminded_1d_at=None)
+        locked.end_at = end_at
+        request = _admin_request(action=Request.Action.ADMIN_EXTEND, actor=actor, assignment=locked,
+                                 justification=justification, now=now)
+        audit_event_record(action="assignment.extend", actor=actor, target=locked, principal=locked.principal,
+                           role=locked.role, scope=locked.scope, justification=justification, before=before,
+                           after=assignment_snapshot(locked), correlation_id=request.pk)
+        domain_events.emit("assignment.extended", assignment=locked, request=request, actor=actor)
+    return locked
+
+
+@audited_refusal("assignment.renew")
+def assignment_renew(*, actor: User | None, assignment: Assignment, end_at: datetime | None,
+                     justification: str = "") -> Assignment:
+    """Admin renew: an assignment that ended (expired) within the last 30 days is granted again, from now."""
+    rules.check_actor_can_manage(actor=actor, role=assignment.role, scope=assignment.scope)
+    now = timezone.now()
+    with transaction.atomic():
+        old = Assignment.objects.select_for_update().select_related("principal", "role", "scope").get(pk=assignment.pk)
+        if old.is_activation:
+            raise invalid("Activations are not renewed; the holder activates again.")
+        ended_at = old.end_at if old.status == Assignment.Status.LIVE else (old.ended_at or old.end_at)
+        if old.status == Assignment.Status.LIVE and (old.end_at is None or old.end_at > now):
+            raise invalid("That assignment has not ended: extend it instead.")
+        if old.status == Assignment.Status.ENDED and old.end_reason != Assignment.EndReason.EXPIRED:
+            raise invalid("Only expired assignments can be renewed; this one was ended on purpose.")
+        if ended_at is None or now - ended_at > settings.PIM_RENEW_WINDOW:
+            days = settings.PIM_RENEW_WINDOW.days
+            raise invalid(f"Only assignments that ended in the last {days} days can be renewed.")
+        rules.check_principal_can_hold(principal=old.principal, role=old.role, scope=old.scope, kind=old.kind,
+                                       end_at=end_at)
+        rules.check_duration(start_at=now, end_at=end_at)
+        setting = selectors.role_setting_effective(role=old.role, scope=old.scope)
+        rules.check_policy_expiration(setting=setting, kind=old.kind, start_at=now, end_at=end_at)
+        renewed = assignment_insert(principal=old.principal, role=old.role, scope=old.scope, kind=old.kind,
+                                    start_at=now, end_at=end_at, actor=actor, now=now,
+                                    justification=justification or old.justification)
+        request = _admin_request(action=Request.Action.ADMIN_RENEW, actor=actor, assignment=renewed,
+                                 justification=justification, now=now)
+        audit_event_record(action="assignment.renew", actor=actor, target=renewed, principal=renewed.principal,
+                           role=renewed.role, scope=renewed.scope, justification=justification,
+                           before=assignment_snapshot(old), after=assignment_snapshot(renewed),
+                           correlation_id=request.pk)
+        domain_events.emit("assignment.renewed", assignment=renewed, request=request, actor=actor)
+    return renewed
+
+
+@audited_refusal("assignment.make_active")
+def assignment_make_active(*, actor: User | None, assignment: Assignment, justification: str = "") -> Assignment:
+    """Rollback: turn an eligible assignment into an active one with the same window. When the policy
+    forbids permanent active assignments, the end is capped at the policy's limit (and said so)."""
+    rules.check_actor_can_manage(actor=actor, role=assignment.role, scope=assignment.scope)
+    now = timezone.now()
+    with transaction.atomic():
+        eligible = _lock_live(assignment)
+        if eligible.kind != Assignment.Kind.ELIGIBLE:
+            raise invalid("Only eligible assignments can be made active.")
+        rules.check_principal_can_hold(principal=eligible.principal, role=eligible.role, scope=eligible.scope,
+                                       kind=Assignment.Kind.ACTIVE, end_at=eligible.end_at)
+        setting = selectors.role_setting_effective(role=eligible.role, scope=eligible.scope)
+        start_at = max(eligible.start_at, now)
+        end_at = eligible.end_at
+        message = ""
+        if not setting.allow_permanent_active:
+            cap = start_at + selectors.expiration_delta(setting.expire_active_after)
+            if end_at is None or end_at > cap:
+                end_at = cap
+                message = (f"The policy limits active assignments to "
+                           f"{dict(RoleSetting.EXPIRATION_CHOICES)[setting.expire_active_after]}; the end was capped.")
+        if end_at is not None and end_at - start_at < settings.PIM_MIN_ASSIGNMENT_DURATION:
+            raise invalid("That eligible assignment ends too soon to be made active.")
+        # An activation of this eligibility is superseded by the permanent-style active assignment.
+        for activation in Assignment.objects.select_for_update().filter(
+                principal=eligible.principal, role=eligible.role, scope=eligible.scope,
+                kind=Assignment.Kind.ACTIVE, status=Assignment.Status.LIVE):
+            assignment_end(assignment=activation, reason=Assignment.EndReason.MADE_ACTIVE, now=now)
+        assignment_end(assignment=eligible, reason=Assignment.EndReason.MADE_ACTIVE, now=now)
+        active = assignment_insert(principal=eligible.principal, role=eligible.role, scope=eligible.scope,
+                                   kind=Assignment.Kind.ACTIVE, start_at=start_at, end_at=end_at, actor=actor,
+                                   now=now, justification=justification or eligible.justification)
+        request = _admin_request(action=Request.Action.ADMIN_MAKE_ACTIVE, actor=actor, assignment=active,
+                                 justification=justification, now=now)
+        audit_event_record(action="assignment.make_active", actor=actor, target=active, principal=active.principal,
+                           role=active.role, scope=active.scope, justification=justification, message=message,
+                           before=assignment_snapshot(eligible), after=assignment_snapshot(active),
+                           correlation_id=request.pk)
+        domain_events.emit("assignment.created", assignment=active, request=request, actor=actor)
+    return active
+
+
+def assignment_make_active_bulk(*, actor: User | None, assignment_ids: list[int],
+                                justification: str = "") -> list[tuple[int, bool, str]]:
+    """Make several eligible assignments active; each in its own transaction. Returns per id
+    (id, done, message) so one refusal does not undo or hide the others."""
+    results = []
+    for assignment in Assignment.objects.filter(pk__in=assignment_ids).select_related("principal", "role", "scope"):
+        try:
+            active = assignment_make_active(actor=actor, assignment=assignment, justification=justification)
+            results.append((assignment.pk, True, f"Active assignment #{active.pk} created."))
+        except DomainError as error:
+            results.append((assignment.pk, False, error.message))
+    found = {r[0] for r in results}
+    results += [(pk, False, "No such assignment.") for pk in assignment_ids if pk not in found]
+    return results
+
+
+# --- Elevate access --------------------------------------------------------------------------------
+
+
+@audited_refusal("access.elevate")
+def access_elevate(*, actor: User, justification: str = "") -> Assignment:
+    """A Global Administrator gives themselves User Access Administrator at `/` (all subscriptions)."""
+    if not selectors.user_holds_any(user=actor, role_slugs=[RoleDefinition.GLOBAL_ADMINISTRATOR]):
+        raise forbidden("Only an active Global Administrator can elevate access.")
+    if not justification.strip():
+        raise invalid("Say why you elevate access.", field="justification")
+    now = timezone.now()
+    role = RoleDefinition.objects.get(slug=RoleDefinition.USER_ACCESS_ADMINISTRATOR)
+    root = selectors.scope_root()
+    with transaction.atomic():
+        assignment = assignment_insert(principal=actor.principal, role=role, scope=root, kind=Assignment.Kind.ACTIVE,
+                                       start_at=now, end_at=None, actor=actor, now=now, justification=justification)
+        ElevatedAccess.objects.create(user=actor, assignment=assignment)
+        request = _admin_request(action=Request.Action.ADMIN_ASSIGN, actor=actor, assignment=assignment,
+                                 justification=justification, now=now)
+        audit_event_record(action="access.elevate", actor=actor, target=assignment, principal=actor.principal,
+                           role=role, scope=root, justification=justification,
+                           after=assignment_snapshot(assignment), correlation_id=request.pk)
+        domain_events.emit("assignment.created", assignment=assignment, request=request, actor=actor)
+    return assignment
+
+
+def access_elevate_end(*, actor: User) -> int:
+    """Drop one's elevated access (no 5-minute rule: giving up privilege is always allowed)."""
+    now = timezone.now()
+    ended = 0
+    with transaction.atomic():
+        for elevation in ElevatedAccess.objects.select_related("assignment").filter(
+                user=actor, assignment__status=Assignment.Status.LIVE):
+            if assignment_end(assignment=elevation.assignment, reason=Assignment.EndReason.REMOVED, now=now):
+                ended += 1
+                audit_event_record(action="access.elevate_end", actor=actor, target=elevation.assignment,
+                                   principal=actor.principal, role=elevation.assignment.role,
+                                   scope=elevation.assignment.scope)
+    return ended
+
+
+# --- Changes made outside PIM ------------------------------------------------------------------------
+
+
+def assignment_record_outside_pim(*, actor: User | None, assignment: Assignment, before: dict | None) -> Assignment:
+    """An assignment written directly (Django admin, import): mark its origin and audit it as such."""
+    with transaction.atomic():
+        Assignment.objects.filter(pk=assignment.pk).update(origin=Assignment.Origin.OUTSIDE)
+        assignment.origin = Assignment.Origin.OUTSIDE
+        audit_event_record(action="assignment.change_outside_pim" if before else "assignment.create_outside_pim",
+                           actor=actor, target=assignment, principal=assignment.principal, role=assignment.role,
+                           scope=assignment.scope, before=before, after=assignment_snapshot(assignment),
+                           message="Changed outside the PIM request pipeline.")
+    return assignment
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(18)
+

@@ -1,0 +1,40 @@
+"""Domain events: named facts that services emit *inside* their transaction.
+
+Consumers (the outbox that feeds email, webhooks and SCIM) subscribe once at start-up, in their
+AppConfig.ready(), and write their own rows in the same transaction, so a committed change always
+has its side effects queued and a rolled-back one never does. Consumers must not change domain state.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+Subscriber = Callable[..., None]
+_subscribers: list[Subscriber] = []
+
+# The events services emit, with the keyword arguments they carry.
+EVENTS = {
+    "assignment.created": "assignment, request, actor",
+    "assignment.updated": "assignment, request, actor, before",
+    "assignment.removed": "assignment, request, actor",
+    "assignment.extended": "assignment, request, actor",
+    "assignment.renewed": "assignment, request, actor",
+    "assignment.activated": "assignment, request, actor",
+    "assignment.deactivated": "assignment, request, actor",
+    "assignment.expired": "assignment",
+    "request.created": "request, actor",
+    "request.approved": "request, actor",
+    "request.denied": "request, actor",
+    "request.canceled": "request, actor",
+    "request.timed_out": "request",
+}
+
+
+def subscribe(fn: Subscriber) -> Subscriber:
+    if fn not in _subscribers:
+        _subscribers.append(fn)
+    return fn
+
+
+def emit(name: str, **payload: Any) -> None:
+    for fn in list(_subscribers):
+        fn(name=name, **payload)

@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("account/", include("accounts.urls")),
+    path("requests/", include("approvals.urls")),
+    path("manage/", include("assignments.urls")),
+    path("audit/", include("audit.urls")),
+    path("notifications/", include("notifications.urls")),
+    path("provisioning/", include("provisioning.urls")),
+    path("reviews/", include("reviews.urls")),
+    path("alerts/", include("alerts.urls")),
+    path("api/v1/", include("api.urls")),
+    path("", include("portal.urls")),
+]
+
+handler403 = "portal.views.error_403"
+handler404 = "portal.views.error_404"
+handler500 = "portal.views.error_500"

@@ -1,0 +1,20 @@
+"""The navigation menu: each entry names the permission test that shows it.
+
+Apps add their entries here (one line each); the context processor evaluates the tests once per
+request with as few access-check queries as possible.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    needs: str  # "user", "directory_viewer", "any_admin", "auditor"
+    section: str = "main"
+
+
+NAV_ITEMS: list[NavItem] = [
+    NavItem("Overview", "portal:home", "user"),
+]

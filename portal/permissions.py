@@ -1,0 +1,52 @@
+"""What the signed-in person may use, computed once per request from the access check."""
+
+from assignments.access import access_has_any_role
+from assignments.models import RoleDefinition
+from assignments.selectors import DIRECTORY_VIEWER_ROLES, user_holds_any
+
+AUDITOR_ROLES = DIRECTORY_VIEWER_ROLES
+ADMIN_ROLES_ANYWHERE = [
+    RoleDefinition.GLOBAL_ADMINISTRATOR,
+    RoleDefinition.PRIVILEGED_ROLE_ADMINISTRATOR,
+]
+
+
+def _holds_admin_somewhere(user) -> bool:
+    """Owner / User Access Administrator at any scope, or Owner of any group (one query)."""
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from assignments.models import Assignment
+    from assignments.selectors import principal_group_ids
+
+    now = timezone.now()
+    principals = [user.principal.pk, *principal_group_ids(principal=user.principal, at=now)]
+    return (
+        Assignment.objects.filter(
+            principal_id__in=principals,
+            kind=Assignment.Kind.ACTIVE,
+            status=Assignment.Status.LIVE,
+            start_at__lte=now,
+            role__slug__in=[RoleDefinition.OWNER, RoleDefinition.USER_ACCESS_ADMINISTRATOR, RoleDefinition.GROUP_OWNER],
+            principal__enabled=True,
+        )
+        .filter(Q(end_at__isnull=True) | Q(end_at__gt=now))
+        .exists()
+    )
+
+
+def user_capabilities(request) -> dict[str, bool]:
+    cached = getattr(request, "_pim_capabilities", None)
+    if cached is not None:
+        return cached
+    user = request.user
+    caps = {"user": False, "directory_viewer": False, "directory_admin": False, "any_admin": False, "auditor": False}
+    if user.is_authenticated and hasattr(user, "principal"):
+        caps["user"] = True
+        caps["directory_viewer"] = user_holds_any(user=user, role_slugs=DIRECTORY_VIEWER_ROLES)
+        caps["directory_admin"] = caps["directory_viewer"] and access_has_any_role(
+            principal=user.principal, role_slugs=ADMIN_ROLES_ANYWHERE, scope="/")
+        caps["auditor"] = caps["directory_viewer"]
+        caps["any_admin"] = caps["directory_admin"] or _holds_admin_somewhere(user)
+    request._pim_capabilities = caps
+    return caps

@@ -1,0 +1,164 @@
+"""Shared fixtures: a bootstrapped directory and people holding roles.
+
+Tests that need a real PostgreSQL or Redis use the `postgres` / `redis_url` fixtures: on a
+developer machine without them they skip with a reason; with PIM_REQUIRE_SERVICES=1 (CI) they fail.
+"""
+
+import os
+import socket
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+REQUIRE_SERVICES = os.environ.get("PIM_REQUIRE_SERVICES") == "1"
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Password hashing is deliberately slow; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def _missing(reason: str):
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (PIM_REQUIRE_SERVICES=1: required in CI)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def postgres():
+    """Use in tests whose behaviour depends on PostgreSQL (row locks, concurrency, triggers)."""
+    if connection.vendor != "postgresql":
+        _missing("needs PostgreSQL: set DATABASE_URL=postgres://…")
+    return connection
+
+
+@pytest.fixture
+def redis_url():
+    url = os.environ.get("CELERY_BROKER_URL", "")
+    if not url.startswith("redis://"):
+        _missing("needs Redis: set CELERY_BROKER_URL=redis://…")
+    host_port = url.split("://", 1)[1].split("/", 1)[0].split("@")[-1]
+    host, _, port = host_port.partition(":")
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port or 6379)), timeout=2).close()
+    except OSError as error:
+        pytest.fail(f"Redis at {url} is unreachable: {error}")
+    return url
+
+
+class Directory:
+    """The bootstrapped directory: root scope, built-in roles, and helpers to make principals."""
+
+    def __init__(self):
+        from assignments.bootstrap import bootstrap_all
+        from assignments.models import RoleDefinition, Scope
+
+        bootstrap_all()
+        self.root = Scope.objects.get(path="/")
+        self.roles = {role.slug: role for role in RoleDefinition.objects.all()}
+        self._count = 0
+
+    def role(self, slug):
+        return self.roles[slug]
+
+    def user(self, username=None, *, password="pw-for-tests-123", email=None, **grants):
+        from assignments import services
+
+        self._count += 1
+        username = username or f"user{self._count}"
+        return services.user_create(username=username, password=password, email=email or f"{username}@example.com",
+                                    display_name=username.title())
+
+    def group(self, name=None, *, role_assignable=False):
+        from assignments import services
+
+        self._count += 1
+        return services.group_create(display_name=name or f"Group {self._count}", role_assignable=role_assignable)
+
+    def service_principal(self, name=None):
+        from assignments import services
+
+        self._count += 1
+        return services.service_principal_create(display_name=name or f"app-{self._count}")
+
+    def scope(self, path, kind=None, parent=None, name=None):
+        """Create a scope (and its missing parents) from an Azure-style path."""
+        from assignments import services
+        from assignments.models import Scope
+
+        existing = Scope.objects.filter(path=path).first()
+        if existing:
+            return existing
+        if kind is None:
+            parts = path.strip("/").split("/")
+            if parts[0] == "subscriptions":
+                kind = {2: Scope.Kind.SUBSCRIPTION, 4: Scope.Kind.RESOURCE_GROUP}.get(len(parts), Scope.Kind.RESOURCE)
+            else:
+                kind = Scope.Kind.MANAGEMENT_GROUP
+        if parent is None:
+            if kind == Scope.Kind.RESOURCE_GROUP:
+                parent = self.scope(path.rsplit("/resourceGroups/", 1)[0])
+            elif kind == Scope.Kind.RESOURCE:
+                parent = self.scope(path.split("/providers/", 1)[0])
+            else:
+                parent = self.root
+        return services.scope_create(path=path, kind=kind, display_name=name or path.rsplit("/", 1)[-1],
+                                     parent=parent)
+
+    def grant(self, principal, role_slug, scope=None, *, kind="active", start=None, end=None, justification="test"):
+        """Give a role directly (system actor): the test's arrangement, not the behaviour under test."""
+        from assignments import services
+        from assignments.models import Principal
+
+        if not isinstance(principal, Principal):
+            principal = principal.principal
+        scope = scope or self.root
+        if isinstance(scope, str):
+            scope = self.scope(scope)
+        return services.assignment_create(actor=None, principal=principal, role=self.roles[role_slug], scope=scope,
+                                          kind=kind, start_at=start, end_at=end, justification=justification)
+
+    def add_member(self, group, principal, *, kind="active", end=None):
+        from assignments.models import Principal
+
+        if not isinstance(principal, Principal):
+            principal = principal.principal
+        return self.grant(principal, "group-member", group.group_scope, kind=kind, end=end)
+
+
+@pytest.fixture
+def directory(db):
+    return Directory()
+
+
+@pytest.fixture
+def global_admin(directory):
+    """An active Global Administrator (in addition to the two emergency accounts)."""
+    user = directory.user("gadmin")
+    directory.grant(user, "global-administrator")
+    return user
+
+
+@pytest.fixture
+def role_admin(directory):
+    """An active Privileged Role Administrator."""
+    user = directory.user("rolead")
+    directory.grant(user, "privileged-role-administrator")
+    return user
+
+
+@pytest.fixture
+def requester(directory):
+    return directory.user("requester")
+
+
+@pytest.fixture
+def later():
+    def _later(**kwargs):
+        return timezone.now() + timedelta(**kwargs)
+
+    return _later
