@@ -235,6 +235,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The beat schedule is static: every periodic job of the portal is listed here.
 CELERY_BEAT_SCHEDULE: dict = {
     # --- jobs: outbox relay, scheduled starts, expiry, request time-outs, reminders, digest (notifications) ---
+    "outbox-relay": {"task": "notifications.tasks.outbox_relay", "schedule": 15.0},
     # --- audit: signed checkpoints (audit) ---
     # --- access reviews (reviews) ---
     # --- security alerts (alerts) ---

@@ -1,0 +1,43 @@
+"""The transactional outbox: every email, webhook call and SCIM operation is first a row here,
+written in the same transaction as the change that caused it. The relay delivers rows later."""
+
+from django.db import models
+from django.db.models import Q
+
+
+class OutboxMessage(models.Model):
+    """One side effect to deliver once.
+
+    Invariants: (channel, dedupe_key) is unique, so enqueueing the same effect twice keeps one row.
+    A relay *claims* a pending row by moving `available_at` forward (a lease) with a conditional
+    update; delivery then marks it delivered with another conditional update. A worker that dies
+    mid-delivery leaves the row pending, and it is retried when the lease runs out.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    channel = models.CharField(max_length=32)
+    dedupe_key = models.CharField(max_length=255)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    max_attempts = models.PositiveIntegerField(default=8)
+    available_at = models.DateTimeField()
+    created_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    # What caused it, for status pages and request timelines.
+    correlation_id = models.UUIDField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "dedupe_key"], name="outbox_unique_effect")]
+        indexes = [
+            models.Index(fields=["available_at"], condition=Q(status="pending"), name="outbox_due_idx"),
+            models.Index(fields=["channel", "status", "created_at"], name="outbox_channel_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.dedupe_key} ({self.status})"

@@ -1,0 +1,126 @@
+"""Enqueue side effects in the caller's transaction; deliver them with bounded retries and backoff.
+
+Contract for every channel:
+- `outbox_enqueue(channel=..., dedupe_key=..., payload=...)` inside the transaction of the change.
+  The same (channel, dedupe_key) twice is one row: choose keys that name the effect
+  ("request:<id>:approver:<email>", "scim:<app>:<assignment>:add").
+- `register_channel(name, deliver)` once at start-up (AppConfig.ready). `deliver(message)` performs
+  the effect; it raises to ask for a retry, `PermanentDeliveryError` to give up at once. It must be
+  idempotent: a worker can die after the effect and before the row is marked delivered.
+"""
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+BACKOFF_BASE_SECONDS = 15
+BACKOFF_MAX_SECONDS = 3600
+
+_channels: dict[str, Callable[[OutboxMessage], None]] = {}
+
+
+class PermanentDeliveryError(Exception):
+    """The effect can never succeed (bad address, 4xx from the peer): stop retrying."""
+
+
+def register_channel(name: str, deliver: Callable[[OutboxMessage], None]) -> None:
+    _channels[name] = deliver
+
+
+def registered_channels() -> list[str]:
+    return sorted(_channels)
+
+
+def outbox_enqueue(*, channel: str, dedupe_key: str, payload: dict, available_at: datetime | None = None,
+                   correlation_id=None, max_attempts: int = 8) -> OutboxMessage:
+    """Write one side effect in the current transaction; kick the relay once it commits."""
+    now = timezone.now()
+    message, created = OutboxMessage.objects.get_or_create(
+        channel=channel,
+        dedupe_key=dedupe_key[:255],
+        defaults={"payload": payload, "available_at": available_at or now, "created_at": now,
+                  "correlation_id": correlation_id, "max_attempts": max_attempts},
+    )
+    if created and (available_at is None or available_at <= now):
+        transaction.on_commit(outbox_kick)
+    return message
+
+
+def outbox_kick() -> None:
+    """Ask a worker to relay now. If the broker is down the row waits for the periodic relay;
+    the write that enqueued it has already committed and is never affected."""
+    from .tasks import outbox_relay
+
+    try:
+        outbox_relay.apply_async(retry=False)
+    except Exception as error:  # noqa: BLE001 — any broker failure: the beat's relay drains later
+        logger.warning("Outbox relay not kicked (broker unavailable?): %s", error)
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS))
+
+
+def outbox_claim(*, limit: int = 100, now: datetime | None = None) -> list[OutboxMessage]:
+    """Claim due rows with a lease. Concurrent relays never claim the same row: the claim is a
+    conditional update on the row's current `available_at` (and SKIP LOCKED on PostgreSQL)."""
+    now = now or timezone.now()
+    claimed = []
+    with transaction.atomic():
+        due = list(
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter(status=OutboxMessage.Status.PENDING, available_at__lte=now)
+            .order_by("available_at", "pk")[:limit]
+        )
+        for message in due:
+            won = OutboxMessage.objects.filter(
+                pk=message.pk, status=OutboxMessage.Status.PENDING, available_at=message.available_at
+            ).update(available_at=now + LEASE, attempts=message.attempts + 1)
+            if won:
+                message.available_at = now + LEASE
+                message.attempts += 1
+                claimed.append(message)
+    return claimed
+
+
+def outbox_deliver(*, message: OutboxMessage) -> bool:
+    """Deliver one claimed row; record success, retry later, or give up. True when delivered."""
+    deliver = _channels.get(message.channel)
+    now = timezone.now()
+    try:
+        if deliver is None:
+            raise PermanentDeliveryError(f"No deliverer registered for channel {message.channel!r}.")
+        deliver(message)
+    except PermanentDeliveryError as error:
+        OutboxMessage.objects.filter(pk=message.pk, status=OutboxMessage.Status.PENDING).update(
+            status=OutboxMessage.Status.FAILED, last_error=str(error)[:2000])
+        logger.error("Outbox %s failed permanently: %s", message, error)
+        return False
+    except Exception as error:  # noqa: BLE001 — retry with backoff, bounded
+        failed = message.attempts >= message.max_attempts
+        OutboxMessage.objects.filter(pk=message.pk, status=OutboxMessage.Status.PENDING).update(
+            status=OutboxMessage.Status.FAILED if failed else OutboxMessage.Status.PENDING,
+            available_at=now + _backoff(message.attempts),
+            last_error=f"{type(error).__name__}: {error}"[:2000],
+        )
+        logger.warning("Outbox %s attempt %s failed: %s", message, message.attempts, error)
+        return False
+    OutboxMessage.objects.filter(pk=message.pk, status=OutboxMessage.Status.PENDING).update(
+        status=OutboxMessage.Status.DELIVERED, delivered_at=now, last_error="")
+    return True
+
+
+def outbox_relay_once(*, limit: int = 100) -> int:
+    """Claim and deliver up to `limit` due rows. Returns how many were delivered."""
+    delivered = 0
+    for message in outbox_claim(limit=limit):
+        delivered += outbox_deliver(message=message)
+    return delivered
