@@ -1,0 +1,310 @@
+"""Reads of the request pipeline: who may decide a request, the queues, a request's timeline.
+
+Approvers (DESIGN §3 "Approval"): for a self activation, the users and the members of the groups
+named in the role setting that applies; with none named, the role's administrators — directory
+roles: Privileged Role Administrators and Global Administrators; resource roles: Owners and User
+Access Administrators at the request's scope or above; group roles: the group's Owners. For a self
+extend or renew, the administrators of that role (`assignments.selectors.admin_roles_for`). Never the
+requester, neither directly nor through a group. Everything is decided *now*, from committed state.
+
+The bulk function `_decidable_request_ids` answers for many requests in a constant number of queries;
+the single-request check uses the same function so the queue and the decision never disagree.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from assignments import selectors as assignment_selectors
+from assignments.models import Assignment, Principal, RoleDefinition, RoleSetting, ScopeClosure
+
+from .models import ApprovalDecision, Request
+
+SELF_ACTIONS = [
+    Request.Action.SELF_ACTIVATE,
+    Request.Action.SELF_DEACTIVATE,
+    Request.Action.SELF_EXTEND,
+    Request.Action.SELF_RENEW,
+]
+ADMIN_APPROVED_ACTIONS = (Request.Action.SELF_EXTEND, Request.Action.SELF_RENEW)
+
+# DESIGN §3: with no approver named in the policy, who decides an activation of a role of this kind.
+FALLBACK_APPROVER_ROLES = {
+    RoleDefinition.Kind.DIRECTORY: assignment_selectors.DIRECTORY_ADMIN_ROLES,
+    RoleDefinition.Kind.RESOURCE: assignment_selectors.RESOURCE_ADMIN_ROLES,
+    RoleDefinition.Kind.GROUP: [RoleDefinition.GROUP_OWNER],
+}
+RECENT_ACTIVATIONS_DAYS = 30
+
+
+def _held_now(now: datetime) -> Q:
+    return Q(status=Assignment.Status.LIVE, start_at__lte=now) & (Q(end_at__isnull=True) | Q(end_at__gt=now))
+
+
+def _request_list() -> QuerySet[Request]:
+    return Request.objects.select_related(
+        "principal", "role", "scope", "requested_by", "assignment", "eligible_assignment"
+    ).prefetch_related(
+        Prefetch("decisions", queryset=ApprovalDecision.objects.select_related("approver").order_by("decided_at"))
+    )
+
+
+def user_group_ids(*, user, at: datetime | None = None) -> list[int]:
+    """Enabled groups the user is an active member of at `at` (one query)."""
+    at = at or timezone.now()
+    return list(
+        Assignment.objects.filter(
+            _held_now(at),
+            principal=user.principal,
+            role__slug=RoleDefinition.GROUP_MEMBER,
+            kind=Assignment.Kind.ACTIVE,
+            scope__group__enabled=True,
+        ).values_list("scope__group_id", flat=True)
+    )
+
+
+def _nearest_settings(requests: list[Request], ancestors: dict[int, list[int]]) -> dict:
+    """(role id, scope id) → the RoleSetting that applies (nearest ancestor), approvers prefetched."""
+    pairs = {(r.role_id, r.scope_id) for r in requests}
+    if not pairs:
+        return {}
+    scope_ids = {a for ids in ancestors.values() for a in ids}
+    rows = RoleSetting.objects.filter(role_id__in={p[0] for p in pairs}, scope_id__in=scope_ids).prefetch_related(
+        Prefetch("approvers", queryset=Principal.objects.only("id", "kind", "enabled"))
+    )
+    by_key = {(s.role_id, s.scope_id): s for s in rows}
+    result = {}
+    for role_id, scope_id in pairs:
+        for ancestor in ancestors.get(scope_id, []):  # nearest first
+            if (role_id, ancestor) in by_key:
+                result[(role_id, scope_id)] = by_key[(role_id, ancestor)]
+                break
+    return result
+
+
+def _decidable_request_ids(*, user, requests: list[Request], now: datetime | None = None) -> set:
+    """Of `requests`, the pending ones `user` may decide now. A constant number of queries (≤ 6)."""
+    now = now or timezone.now()
+    if (user is None or not getattr(user, "is_authenticated", False) or not user.is_active
+            or not hasattr(user, "principal")):
+        return set()
+    me = user.principal
+    if not me.enabled:
+        return set()
+    candidates = [
+        r for r in requests
+        if r.status == Request.Status.PENDING_APPROVAL
+        and (r.approval_deadline is None or r.approval_deadline > now)
+        and r.requested_by_id != user.pk and r.principal_id != me.pk
+    ]
+    if not candidates:
+        return set()
+    groups = user_group_ids(user=user, at=now)
+    ancestors: dict[int, list[int]] = {}
+    for descendant, ancestor in (
+        ScopeClosure.objects.filter(descendant_id__in={r.scope_id for r in candidates})
+        .order_by("descendant_id", "depth")
+        .values_list("descendant_id", "ancestor_id")
+    ):
+        ancestors.setdefault(descendant, []).append(ancestor)
+    # Where does the user (or a group of theirs) hold an administering role now? role slug → scope ids
+    admin_slugs = {s for slugs in FALLBACK_APPROVER_ROLES.values() for s in slugs}
+    admin_slugs |= set(assignment_selectors.GROUP_ADMIN_ROLES) | set(assignment_selectors.RESOURCE_ADMIN_ROLES)
+    holds: dict[str, set[int]] = {}
+    for slug, scope_id in Assignment.objects.filter(
+        _held_now(now),
+        principal_id__in=[me.pk, *groups],
+        principal__enabled=True,
+        kind=Assignment.Kind.ACTIVE,
+        role__slug__in=admin_slugs,
+    ).values_list("role__slug", "scope_id"):
+        holds.setdefault(slug, set()).add(scope_id)
+
+    def holds_any(slugs, scope_id) -> bool:
+        scopes = set(ancestors.get(scope_id, []))
+        return any(holds.get(slug, set()) & scopes for slug in slugs)
+
+    activations = [r for r in candidates if r.action == Request.Action.SELF_ACTIVATE]
+    settings_by_key = _nearest_settings(activations, ancestors)
+    mine = {me.pk, *groups}
+    allowed = set()
+    for r in candidates:
+        if r.action in ADMIN_APPROVED_ACTIONS:
+            if holds_any(assignment_selectors.admin_roles_for(role=r.role), r.scope_id):
+                allowed.add(r.pk)
+            continue
+        if r.action != Request.Action.SELF_ACTIVATE:
+            continue
+        setting = settings_by_key.get((r.role_id, r.scope_id))
+        named = [p for p in setting.approvers.all() if p.enabled] if setting is not None else []
+        if named:
+            if any(p.pk in mine for p in named):
+                allowed.add(r.pk)
+        elif holds_any(FALLBACK_APPROVER_ROLES[r.role.kind], r.scope_id):
+            allowed.add(r.pk)
+    return allowed
+
+
+def approver_can_decide(*, user, request: Request) -> bool:
+    """May `user` approve or deny `request` now? (pending, in its window, authorised, not the requester)"""
+    return request.pk in _decidable_request_ids(user=user, requests=[request])
+
+
+def request_list_pending_for_approver(*, user) -> list[Request]:
+    """Pending requests `user` may decide now, oldest first, with what the queue page shows:
+    the role's permissions, the decisions so far and the requester's recent activations
+    (`request.recent_activations`). A constant number of queries whatever the number of rows."""
+    now = timezone.now()
+    if user is None or not getattr(user, "is_authenticated", False) or not hasattr(user, "principal"):
+        return []
+    pending = list(
+        _request_list()
+        .filter(status=Request.Status.PENDING_APPROVAL, approval_deadline__gt=now)
+        .exclude(requested_by=user)
+        .exclude(principal=user.principal)
+        .prefetch_related("role__permissions")
+        .order_by("created_at")
+    )
+    allowed = _decidable_request_ids(user=user, requests=pending, now=now)
+    result = [r for r in pending if r.pk in allowed]
+    recent: dict[int, list[Assignment]] = {}
+    if result:
+        for activation in (
+            Assignment.objects.filter(
+                principal_id__in={r.principal_id for r in result},
+                activated_from__isnull=False,
+                created_at__gte=now - timedelta(days=RECENT_ACTIVATIONS_DAYS),
+            )
+            .select_related("role", "scope")
+            .order_by("-created_at")
+        ):
+            recent.setdefault(activation.principal_id, []).append(activation)
+    for r in result:
+        r.recent_activations = recent.get(r.principal_id, [])[:5]
+        r.recent_activation_count = len(recent.get(r.principal_id, []))
+    return result
+
+
+def request_list_for_requester(*, user, limit: int | None = 200) -> QuerySet[Request]:
+    """The user's own self-service requests, newest first, with decisions and assignment loaded."""
+    qs = _request_list().filter(requested_by=user, action__in=SELF_ACTIONS).order_by("-created_at")
+    return qs[:limit] if limit else qs
+
+
+def request_get_for_user(*, user, request_id) -> Request | None:
+    """One request, with the rows its page needs (no visibility rule: the view decides)."""
+    return _request_list().filter(pk=request_id).first()
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    label: str
+    at: datetime | None
+    who: str = ""
+    detail: str = ""
+    state: str = "done"  # done | pending | bad
+
+
+def request_timeline(*, request: Request) -> list[TimelineEntry]:
+    """requested → approvals (who, when, why) → outcome → provisioned → effective → ended.
+    Uses the prefetched decisions and assignment when present (no query then)."""
+    now = timezone.now()
+    ticket = f"{request.ticket_system} {request.ticket_number}".strip()
+    detail = request.justification + (f" · ticket {ticket}" if ticket else "")
+    entries = [TimelineEntry("Requested", request.created_at, str(request.requested_by or "system"), detail)]
+    for decision in request.decisions.all():
+        entries.append(TimelineEntry(
+            decision.get_decision_display(), decision.decided_at, str(decision.approver), decision.comment,
+            "done" if decision.decision == ApprovalDecision.Decision.APPROVE else "bad",
+        ))
+    status = request.status
+    if status == Request.Status.PENDING_APPROVAL:
+        approvals = sum(1 for d in request.decisions.all() if d.decision == ApprovalDecision.Decision.APPROVE)
+        entries.append(TimelineEntry(
+            "Waiting for approval", request.approval_deadline, "",
+            f"{approvals} of {request.approvals_required} approvals; times out at the time shown", "pending",
+        ))
+        return entries
+    if status in (Request.Status.DENIED, Request.Status.CANCELED, Request.Status.TIMED_OUT, Request.Status.FAILED):
+        entries.append(TimelineEntry(request.get_status_display(), request.decided_at or request.updated_at, "",
+                                     request.status_message, "bad"))
+        return entries
+    if request.provisioned_at:
+        entries.append(TimelineEntry("Provisioned", request.provisioned_at, "", request.status_message))
+    assignment = request.assignment
+    if assignment is None:
+        return entries
+    if request.action in (Request.Action.SELF_ACTIVATE, Request.Action.SELF_RENEW):
+        starts = assignment.start_at
+        entries.append(TimelineEntry("Effective", starts, "", "", "done" if starts <= now else "pending"))
+    ended_at = assignment.ended_at if assignment.status == Assignment.Status.ENDED else None
+    if ended_at is None and assignment.end_at is not None and assignment.end_at <= now:
+        ended_at = assignment.end_at
+    if request.action == Request.Action.SELF_DEACTIVATE:
+        entries.append(TimelineEntry("Deactivated", ended_at or request.provisioned_at, "", ""))
+    elif ended_at is not None:
+        entries.append(TimelineEntry("Ended", ended_at, "", assignment.get_end_reason_display() or "Expired"))
+    elif assignment.end_at is not None:
+        entries.append(TimelineEntry("Ends", assignment.end_at, "", "", "pending"))
+    return entries
+
+
+# --- My roles ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class MyRoles:
+    eligible: list[Assignment]
+    active: list[Assignment]
+    expired: list[Assignment]
+
+
+def my_roles(*, user, now: datetime | None = None) -> MyRoles:
+    """The user's eligible assignments (their own and their groups'), active ones, and those that
+    expired in the last 30 days (renewable). Three queries whatever the number of rows."""
+    now = now or timezone.now()
+    me = user.principal
+    groups = user_group_ids(user=user, at=now)
+    base = Assignment.objects.select_related("role", "scope", "principal", "activated_from")
+    eligible = list(
+        base.filter(principal_id__in=[me.pk, *groups], kind=Assignment.Kind.ELIGIBLE, status=Assignment.Status.LIVE)
+        .filter(Q(end_at__isnull=True) | Q(end_at__gt=now))
+        .order_by("role__name", "scope__path")
+    )
+    active = list(
+        base.filter(principal=me, kind=Assignment.Kind.ACTIVE, status=Assignment.Status.LIVE)
+        .filter(Q(end_at__isnull=True) | Q(end_at__gt=now))
+        .order_by("role__name", "scope__path")
+    )
+    renew_since = now - settings.PIM_RENEW_WINDOW
+    expired = list(
+        base.filter(principal=me, activated_from__isnull=True)
+        .filter(
+            Q(status=Assignment.Status.LIVE, end_at__lte=now, end_at__gt=renew_since)
+            | Q(status=Assignment.Status.ENDED, end_reason=Assignment.EndReason.EXPIRED, end_at__gt=renew_since)
+        )
+        .order_by("-end_at")
+    )
+    active_keys = {(a.role_id, a.scope_id) for a in active}
+    live_keys = {(a.role_id, a.scope_id, a.kind) for a in eligible + active if a.principal_id == me.pk}
+    expired = [a for a in expired if (a.role_id, a.scope_id, a.kind) not in live_keys]
+    for e in eligible:
+        e.is_active_now = any(key == (e.role_id, e.scope_id) for key in active_keys)
+        e.via_group = e.principal_id != me.pk
+    extend_until = now + settings.PIM_EXTEND_WINDOW
+    for a in active + eligible:
+        a.time_left = (a.end_at - now) if a.end_at else None
+        a.can_extend = a.end_at is not None and a.principal_id == me.pk and a.end_at <= extend_until
+        a.can_deactivate = a.is_activation and a.principal_id == me.pk
+    return MyRoles(eligible=eligible, active=active, expired=expired)
+
+
+def pending_request_for(*, user, assignment_ids: list[int]) -> dict[int, Request]:
+    """Open requests of the user keyed by the assignment they concern (one query)."""
+    rows = Request.objects.filter(
+        requested_by=user, status=Request.Status.PENDING_APPROVAL, eligible_assignment_id__in=assignment_ids
+    )
+    return {r.eligible_assignment_id: r for r in rows}

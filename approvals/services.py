@@ -1,0 +1,603 @@
+"""The self-service request pipeline: activate, approve / deny, cancel, deactivate, extend, renew,
+and the time-out of requests nobody decided.
+
+Every transition runs in one transaction: lock the request (or the assignment) → guarded conditional
+update on its status → rules → writes → audit event → domain events. Doing a transition twice, or
+racing it, is safe: only the caller whose guarded update changed a row acts; the others get a
+`DomainError` (conflict) saying what happened instead.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from assignments import rules
+from assignments import selectors as assignment_selectors
+from assignments.access import access_find_eligibility
+from assignments.errors import DomainError, conflict, forbidden, invalid, not_found
+from assignments.models import Assignment, RoleSetting, Scope, ScopeClosure, User
+from assignments.services import (
+    _end_clamped,
+    assignment_end,
+    assignment_insert,
+    assignment_snapshot,
+    audited_refusal,
+)
+from audit.models import AuditEvent
+from audit.services import audit_event_record
+from pim_portal import domain_events
+
+from . import selectors
+from .conditions import check_activation_conditions
+from .models import ApprovalDecision, Request
+
+# --- helpers ----------------------------------------------------------------------------------------
+
+
+def _ticket(request: Request) -> str:
+    return f"{request.ticket_system} {request.ticket_number}".strip()
+
+
+def _minutes(delta: timedelta) -> int:
+    return int(delta.total_seconds() // 60)
+
+
+def _fmt(at: datetime | None) -> str:
+    return "never" if at is None else at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _audit_request(*, action: str, actor, request: Request, message: str = "", justification: str = "",
+                   outcome: str = AuditEvent.Outcome.SUCCESS, before: dict | None = None,
+                   after: dict | None = None) -> None:
+    audit_event_record(
+        action=action, actor=actor, outcome=outcome, target=request, principal=request.principal, role=request.role,
+        scope=request.scope, justification=justification, ticket=_ticket(request), message=message,
+        before=before, after=after, correlation_id=request.pk,
+    )
+
+
+def _request_snapshot(request: Request) -> dict:
+    return {
+        "id": request.pk, "action": request.action, "status": request.status, "scope": request.scope.path,
+        "start_at": request.start_at, "end_at": request.end_at, "duration_minutes": request.duration_minutes,
+        "approvals_required": request.approvals_required, "approval_deadline": request.approval_deadline,
+        "assignment": request.assignment_id,
+    }
+
+
+def _lock_request(request: Request) -> Request:
+    locked = (Request.objects.select_for_update().filter(pk=request.pk).first())
+    if locked is None:
+        raise not_found("That request does not exist.")
+    # Related rows read after the lock (select_related cannot join nullable FKs under FOR UPDATE on PostgreSQL).
+    locked.principal, locked.role, locked.scope = request.principal, request.role, request.scope
+    return locked
+
+
+def _refuse_closed(request: Request, now: datetime) -> None:
+    if request.status != Request.Status.PENDING_APPROVAL:
+        raise conflict(f"This request is no longer pending: it is {request.get_status_display().lower()}.")
+    if request.approval_deadline is not None and request.approval_deadline <= now:
+        raise conflict(f"This request timed out at {_fmt(request.approval_deadline)}: nobody can decide it now.")
+
+
+def _set_status(request: Request, *, status: str, now: datetime, **fields) -> None:
+    """Guarded transition out of pending approval; a conflict if someone else moved it first."""
+    changed = Request.objects.filter(pk=request.pk, status=Request.Status.PENDING_APPROVAL).update(
+        status=status, decided_at=now, updated_at=now, **fields
+    )
+    if changed != 1:
+        raise conflict("Someone else decided this request a moment ago; reload to see the outcome.")
+    request.status = status
+    request.decided_at = now
+    for name, value in fields.items():
+        setattr(request, name, value)
+
+
+def _is_ancestor_or_self(*, ancestor: Scope, scope: Scope) -> bool:
+    return ScopeClosure.objects.filter(ancestor=ancestor, descendant=scope).exists()
+
+
+def _eligibility_end_cap(eligible: Assignment, end_at: datetime) -> tuple[datetime, bool]:
+    if eligible.end_at is not None and end_at > eligible.end_at:
+        return eligible.end_at, True
+    return end_at, False
+
+
+# --- activate -----------------------------------------------------------------------------------------
+
+
+@audited_refusal("request.self_activate")
+def request_self_activate(*, actor: User, eligible_assignment: Assignment, scope: Scope | None = None,
+                          duration_minutes: int, start_at: datetime | None = None, justification: str = "",
+                          ticket_system: str = "", ticket_number: str = "", mfa_verified_at: datetime | None = None,
+                          client_ip: str | None = None) -> Request:
+    """Activate an eligible assignment (the actor's own, or a group's the actor is a member of), at its
+    scope or a narrower one, now or from `start_at`, for `duration_minutes` (≤ the policy's maximum,
+    and never past the end of the eligibility). Provisioned at once, or pending approval when the
+    policy requires it."""
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        raise forbidden("Sign in to activate a role.")
+    now = timezone.now()
+    justification, ticket_system, ticket_number = (justification or "").strip(), (ticket_system or "").strip(), (
+        ticket_number or "").strip()
+    try:
+        duration_minutes = int(duration_minutes)
+    except (TypeError, ValueError):
+        raise invalid("Give the duration in minutes.", field="duration_minutes")
+    eligible = (Assignment.objects.select_related("principal", "role", "scope", "scope__group")
+                .filter(pk=getattr(eligible_assignment, "pk", None)).first())
+    if eligible is None or eligible.kind != Assignment.Kind.ELIGIBLE:
+        raise not_found("No such eligible assignment.")
+    me = actor.principal
+    if eligible.principal_id != me.pk and eligible.principal_id not in selectors.user_group_ids(user=actor, at=now):
+        raise forbidden("That eligible assignment is not yours (nor one of a group you are a member of).")
+    role = eligible.role
+    scope = scope or eligible.scope
+    if eligible.status != Assignment.Status.LIVE or (eligible.end_at is not None and eligible.end_at <= now):
+        raise conflict(f"Your eligibility for {role.name} at {eligible.scope.path} has ended.")
+    if scope.pk != eligible.scope_id and not _is_ancestor_or_self(ancestor=eligible.scope, scope=scope):
+        raise invalid(f"You are eligible for {role.name} at {eligible.scope.path}; you can activate it there or at "
+                      f"a scope below it, not at {scope.path}.", field="scope")
+    rules.check_role_fits_scope(role=role, scope=scope)
+    start = rules.normalise_start(start_at=start_at, now=now)
+    if eligible.start_at > start:
+        raise invalid(f"Your eligibility for {role.name} starts at {_fmt(eligible.start_at)}; pick a later start.",
+                      field="start_at")
+    if access_find_eligibility(principal=me, role=role, scope=scope, at=start) is None:
+        raise forbidden(f"You are not eligible for {role.name} at {scope.path} at {_fmt(start)}.")
+    setting = assignment_selectors.role_setting_effective(role=role, scope=scope)
+    maximum = setting.max_activation_minutes
+    minimum = _minutes(settings.PIM_MIN_ASSIGNMENT_DURATION)
+    if not minimum <= duration_minutes <= maximum:
+        raise invalid(f"The duration must be between {minimum} minutes and {maximum // 60} hours"
+                      f"{'' if maximum % 60 == 0 else f' {maximum % 60} minutes'} (the policy's maximum for "
+                      f"{role.name}).", field="duration_minutes")
+    end, capped = _eligibility_end_cap(eligible, start + timedelta(minutes=duration_minutes))
+    rules.check_duration(start_at=start, end_at=end)
+    exempt = bool(getattr(actor, "is_emergency_access", False))  # break-glass: no MFA/approval requirements
+    if setting.require_justification_on_activation and not justification:
+        raise invalid(f"The policy of {role.name} requires a justification.", field="justification")
+    if setting.require_ticket_on_activation and not (ticket_system and ticket_number):
+        raise invalid(f"The policy of {role.name} requires a ticket: give the ticket system and number.",
+                      field="ticket_number")
+    if setting.require_mfa_on_activation and not exempt:
+        rules.check_mfa_fresh(mfa_verified_at=mfa_verified_at, what=f"activate {role.name}")
+    check_activation_conditions(trusted_networks=setting.trusted_networks,
+                                allowed_time_windows=setting.allowed_time_windows, client_ip=client_ip, at=now)
+    needs_approval = setting.require_approval and not exempt
+    message = f"Ends at {_fmt(end)}, when your eligibility ends." if capped else ""
+    with transaction.atomic():
+        held = (Assignment.objects.filter(principal=me, role=role, scope=scope, kind=Assignment.Kind.ACTIVE,
+                                          status=Assignment.Status.LIVE)
+                .filter(Q(end_at__isnull=True) | Q(end_at__gt=now)).first())
+        if held is not None:
+            until = "permanently" if held.end_at is None else f"until {_fmt(held.end_at)}"
+            raise conflict(f"{role.name} at {scope.path} is already active for you ({until}). "
+                           f"Extend it instead of activating it again.")
+        if Request.objects.filter(eligible_assignment=eligible, action=Request.Action.SELF_ACTIVATE,
+                                  status__in=Request.OPEN_STATUSES).exists():
+            raise conflict(f"An activation of {role.name} is already waiting for approval; cancel it or wait.")
+        try:
+            with transaction.atomic():
+                request = Request.objects.create(
+                    action=Request.Action.SELF_ACTIVATE,
+                    status=Request.Status.PENDING_APPROVAL if needs_approval else Request.Status.APPROVED,
+                    requested_by=actor, principal=me, role=role, scope=scope, kind=Assignment.Kind.ACTIVE,
+                    eligible_assignment=eligible, start_at=start_at and start, end_at=None if needs_approval else end,
+                    duration_minutes=duration_minutes, justification=justification, ticket_system=ticket_system,
+                    ticket_number=ticket_number,
+                    approvals_required=setting.approvals_required if needs_approval else 0,
+                    approval_deadline=now + timedelta(minutes=setting.approval_window_minutes)
+                    if needs_approval else None,
+                    client_ip=client_ip or None, status_message=message, created_at=now,
+                )
+        except IntegrityError:
+            raise conflict(f"An activation of {role.name} is already waiting for approval; cancel it or wait.")
+        _audit_request(action="request.self_activate", actor=actor, request=request, justification=justification,
+                       message=message or ("Waiting for approval." if needs_approval else ""),
+                       after=_request_snapshot(request))
+        domain_events.emit("request.created", request=request, actor=actor)
+        if not needs_approval:
+            _provision_activation(request=request, eligible=eligible, start=start, end=end, actor=actor, now=now)
+    return request
+
+
+def _provision_activation(*, request: Request, eligible: Assignment, start: datetime, end: datetime, actor,
+                          now: datetime) -> Assignment:
+    activation = assignment_insert(
+        principal=request.principal, role=request.role, scope=request.scope, kind=Assignment.Kind.ACTIVE,
+        start_at=start, end_at=end, actor=request.requested_by, now=now, justification=request.justification,
+        ticket_system=request.ticket_system, ticket_number=request.ticket_number, activated_from=eligible,
+    )
+    status = Request.Status.PROVISIONED if start <= now else Request.Status.SCHEDULED
+    Request.objects.filter(pk=request.pk).update(status=status, assignment=activation, start_at=start, end_at=end,
+                                                 provisioned_at=now, decided_at=request.decided_at or now,
+                                                 updated_at=now)
+    request.status, request.assignment, request.start_at, request.end_at = status, activation, start, end
+    request.provisioned_at = now
+    audit_event_record(action="assignment.activate", actor=request.requested_by, target=activation,
+                       principal=activation.principal, role=activation.role, scope=activation.scope,
+                       justification=request.justification, ticket=_ticket(request),
+                       after=assignment_snapshot(activation), correlation_id=request.pk)
+    domain_events.emit("assignment.activated", assignment=activation, request=request, actor=actor)
+    return activation
+
+
+# --- approve / deny / cancel --------------------------------------------------------------------------
+
+
+def _load_for_decision(request: Request) -> Request:
+    fresh = (Request.objects.select_related("principal", "role", "scope", "requested_by")
+             .filter(pk=getattr(request, "pk", None)).first())
+    if fresh is None:
+        raise not_found("That request does not exist.")
+    return fresh
+
+
+def _check_decider(*, actor, request: Request, now: datetime) -> None:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        raise forbidden("Sign in to decide requests.")
+    _refuse_closed(request, now)
+    if request.requested_by_id == actor.pk or request.principal_id == actor.principal.pk:
+        raise forbidden("You cannot approve or deny your own request.")
+    if not selectors.approver_can_decide(user=actor, request=request):
+        raise forbidden(f"You are not an approver of {request.role.name} at {request.scope.path} "
+                        f"(or no longer are): you cannot decide this request.")
+
+
+def _record_decision(*, actor, request: Request, decision: str, comment: str, now: datetime) -> ApprovalDecision:
+    try:
+        with transaction.atomic():
+            return ApprovalDecision.objects.create(request=request, approver=actor, decision=decision,
+                                                   comment=comment, decided_at=now)
+    except IntegrityError:
+        raise conflict("You have already decided this request.")
+
+
+@audited_refusal("request.approve")
+def request_approve(*, actor: User, request: Request, comment: str = "") -> Request:
+    """Record an approval; the last one needed (N of M) approves the request and provisions it. The
+    activation's duration counts from this final approval (or from the requested start if later)."""
+    comment = (comment or "").strip()
+    request = _load_for_decision(request)
+    now = timezone.now()
+    _check_decider(actor=actor, request=request, now=now)
+    with transaction.atomic():
+        locked = _lock_request(request)
+        _refuse_closed(locked, now)
+        _record_decision(actor=actor, request=locked, decision=ApprovalDecision.Decision.APPROVE, comment=comment,
+                         now=now)
+        approvals = locked.decisions.filter(decision=ApprovalDecision.Decision.APPROVE).count()
+        needed = max(locked.approvals_required, 1)
+        _audit_request(action="request.approve", actor=actor, request=locked, justification=comment,
+                       message=f"Approval {approvals} of {needed}.")
+        if approvals < needed:
+            return locked
+        _set_status(locked, status=Request.Status.APPROVED, now=now)
+        domain_events.emit("request.approved", request=locked, actor=actor)
+        _provision_approved(request=locked, actor=actor, now=now)
+    return locked
+
+
+def _fail(request: Request, *, message: str, now: datetime) -> None:
+    Request.objects.filter(pk=request.pk).update(status=Request.Status.FAILED, status_message=message, updated_at=now)
+    request.status, request.status_message = Request.Status.FAILED, message
+    _audit_request(action="request.fail", actor=None, request=request, message=message,
+                   outcome=AuditEvent.Outcome.FAILURE)
+
+
+def _provision_approved(*, request: Request, actor, now: datetime) -> None:
+    """Carry out an approved request. When the world changed while it waited (eligibility ended,
+    assignment gone), the request fails with a message instead of half-applying."""
+    if request.action == Request.Action.SELF_ACTIVATE:
+        eligible = (Assignment.objects.select_for_update().filter(pk=request.eligible_assignment_id).first()
+                    if request.eligible_assignment_id else None)
+        if eligible is None or eligible.status != Assignment.Status.LIVE or (
+                eligible.end_at is not None and eligible.end_at <= now):
+            _fail(request, message="The eligibility ended while the request waited for approval.", now=now)
+            return
+        start = max(request.start_at or now, now)
+        end, capped = _eligibility_end_cap(eligible, start + timedelta(minutes=request.duration_minutes or 60))
+        if end - start < settings.PIM_MIN_ASSIGNMENT_DURATION:
+            _fail(request, message="The eligibility ends too soon for this activation.", now=now)
+            return
+        try:
+            with transaction.atomic():
+                _provision_activation(request=request, eligible=eligible, start=start, end=end, actor=actor, now=now)
+        except DomainError as error:
+            _fail(request, message=error.message, now=now)
+        return
+    target = Assignment.objects.select_for_update().select_related("principal", "role", "scope").filter(
+        pk=request.assignment_id).first()
+    if request.action == Request.Action.SELF_EXTEND:
+        if target is None or target.status != Assignment.Status.LIVE or (
+                target.end_at is not None and target.end_at <= now):
+            _fail(request, message="The assignment ended while the request waited for approval.", now=now)
+            return
+        new_end = request.end_at
+        if target.activated_from_id:
+            eligible = Assignment.objects.filter(pk=target.activated_from_id).first()
+            if eligible is not None:
+                new_end, _ = _eligibility_end_cap(eligible, new_end)
+        before = assignment_snapshot(target)
+        Assignment.objects.filter(pk=target.pk, status=Assignment.Status.LIVE).update(
+            end_at=new_end, reminded_14d_at=None, reminded_1d_at=None)
+        target.end_at = new_end
+        Request.objects.filter(pk=request.pk).update(status=Request.Status.PROVISIONED, provisioned_at=now,
+                                                     end_at=new_end, updated_at=now)
+        request.status, request.provisioned_at = Request.Status.PROVISIONED, now
+        audit_event_record(action="assignment.extend", actor=request.requested_by, target=target,
+                           principal=target.principal, role=target.role, scope=target.scope,
+                           justification=request.justification, before=before, after=assignment_snapshot(target),
+                           correlation_id=request.pk, message="Extended on approval.")
+        domain_events.emit("assignment.extended", assignment=target, request=request, actor=actor)
+        return
+    if request.action == Request.Action.SELF_RENEW:
+        if target is None:
+            _fail(request, message="The assignment to renew no longer exists.", now=now)
+            return
+        if request.end_at is not None and request.end_at - now < settings.PIM_MIN_ASSIGNMENT_DURATION:
+            _fail(request, message="The requested end has passed while the request waited.", now=now)
+            return
+        try:
+            with transaction.atomic():
+                renewed = assignment_insert(principal=target.principal, role=target.role, scope=target.scope,
+                                            kind=target.kind, start_at=now, end_at=request.end_at,
+                                            actor=request.requested_by, now=now,
+                                            justification=request.justification or target.justification)
+        except DomainError as error:
+            _fail(request, message=error.message, now=now)
+            return
+        Request.objects.filter(pk=request.pk).update(status=Request.Status.PROVISIONED, provisioned_at=now,
+                                                     assignment=renewed, start_at=now, updated_at=now)
+        request.status, request.provisioned_at, request.assignment = Request.Status.PROVISIONED, now, renewed
+        audit_event_record(action="assignment.renew", actor=request.requested_by, target=renewed,
+                           principal=renewed.principal, role=renewed.role, scope=renewed.scope,
+                           justification=request.justification, before=assignment_snapshot(target),
+                           after=assignment_snapshot(renewed), correlation_id=request.pk,
+                           message="Renewed on approval.")
+        domain_events.emit("assignment.renewed", assignment=renewed, request=request, actor=actor)
+        return
+    _fail(request, message=f"Requests of type {request.get_action_display()} are not approved here.", now=now)
+
+
+@audited_refusal("request.deny")
+def request_deny(*, actor: User, request: Request, comment: str) -> Request:
+    """Deny a pending request, with a reason. Any denial ends the request."""
+    comment = (comment or "").strip()
+    if not comment:
+        raise invalid("Say why you deny this request: the requester sees your reason.", field="comment")
+    request = _load_for_decision(request)
+    now = timezone.now()
+    _check_decider(actor=actor, request=request, now=now)
+    with transaction.atomic():
+        locked = _lock_request(request)
+        _refuse_closed(locked, now)
+        _record_decision(actor=actor, request=locked, decision=ApprovalDecision.Decision.DENY, comment=comment,
+                         now=now)
+        _set_status(locked, status=Request.Status.DENIED, now=now, status_message=f"Denied by {actor}: {comment}")
+        _audit_request(action="request.deny", actor=actor, request=locked, justification=comment)
+        domain_events.emit("request.denied", request=locked, actor=actor)
+    return locked
+
+
+@audited_refusal("request.cancel")
+def request_cancel(*, actor: User, request: Request) -> Request:
+    """The requester withdraws a pending request."""
+    request = _load_for_decision(request)
+    if actor is None or request.requested_by_id != actor.pk:
+        raise forbidden("Only the person who made a request can cancel it.")
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _lock_request(request)
+        if locked.status != Request.Status.PENDING_APPROVAL:
+            raise conflict(f"This request is no longer pending: it is {locked.get_status_display().lower()}.")
+        _set_status(locked, status=Request.Status.CANCELED, now=now, status_message=f"Canceled by {actor}.")
+        _audit_request(action="request.cancel", actor=actor, request=locked)
+        domain_events.emit("request.canceled", request=locked, actor=actor)
+    return locked
+
+
+# --- deactivate / extend / renew ------------------------------------------------------------------------
+
+
+def _own_assignment(*, actor, assignment: Assignment) -> Assignment:
+    found = (Assignment.objects.select_related("principal", "role", "scope", "activated_from")
+             .filter(pk=getattr(assignment, "pk", None)).first())
+    if found is None:
+        raise not_found("No such assignment.")
+    if actor is None or not getattr(actor, "is_authenticated", False) or found.principal_id != actor.principal.pk:
+        raise forbidden("That assignment is not yours.")
+    return found
+
+
+def _self_request(*, action: str, actor, target: Assignment, now: datetime, **fields) -> Request:
+    return Request.objects.create(action=action, requested_by=actor, principal=target.principal, role=target.role,
+                                  scope=target.scope, kind=target.kind, assignment=target, created_at=now, **fields)
+
+
+@audited_refusal("assignment.deactivate")
+def assignment_deactivate(*, actor: User, assignment: Assignment, justification: str = "") -> Assignment:
+    """The holder ends their own activation early (not within 5 minutes of its start). A scheduled
+    activation that has not started yet can always be called off."""
+    assignment = _own_assignment(actor=actor, assignment=assignment)
+    if not assignment.is_activation:
+        raise invalid("Only activations can be deactivated by their holder; ask an administrator to remove an "
+                      "assignment.")
+    now = timezone.now()
+    with transaction.atomic():
+        locked = (Assignment.objects.select_for_update().filter(pk=assignment.pk).first())
+        if locked is None or locked.status != Assignment.Status.LIVE or (
+                locked.end_at is not None and locked.end_at <= now):
+            raise conflict("That activation has already ended.")
+        locked.principal, locked.role, locked.scope = assignment.principal, assignment.role, assignment.scope
+        if locked.start_at <= now:
+            rules.check_removal_age(assignment=locked, now=now, verb="deactivated")
+        rules.check_not_last_protected_admin(assignment=locked, new_end=None)
+        before = assignment_snapshot(locked)
+        new_end = _end_clamped(locked, now)
+        if not assignment_end(assignment=locked, reason=Assignment.EndReason.DEACTIVATED, now=now):
+            raise conflict("That activation has already ended.")
+        locked.status, locked.end_reason, locked.ended_at, locked.end_at = (
+            Assignment.Status.ENDED, Assignment.EndReason.DEACTIVATED, now, new_end)
+        request = _self_request(action=Request.Action.SELF_DEACTIVATE, actor=actor, target=locked, now=now,
+                                status=Request.Status.PROVISIONED, justification=justification,
+                                decided_at=now, provisioned_at=now, end_at=new_end)
+        audit_event_record(action="assignment.deactivate", actor=actor, target=locked, principal=locked.principal,
+                           role=locked.role, scope=locked.scope, justification=justification, before=before,
+                           after=assignment_snapshot(locked), correlation_id=request.pk)
+        domain_events.emit("assignment.deactivated", assignment=locked, request=request, actor=actor)
+    return locked
+
+
+def _admin_approval_fields(*, assignment: Assignment, now: datetime) -> dict:
+    setting = assignment_selectors.role_setting_effective(role=assignment.role, scope=assignment.scope)
+    return {"status": Request.Status.PENDING_APPROVAL, "approvals_required": 1,
+            "approval_deadline": now + timedelta(minutes=setting.approval_window_minutes)}
+
+
+def _create_open(*, action: str, actor, target: Assignment, now: datetime, **fields) -> Request:
+    if Request.objects.filter(eligible_assignment=target, action=action,
+                              status__in=Request.OPEN_STATUSES).exists():
+        raise conflict("A request for this is already waiting for approval.")
+    try:
+        with transaction.atomic():
+            return _self_request(action=action, actor=actor, target=target, now=now, eligible_assignment=target,
+                                 **fields)
+    except IntegrityError:
+        raise conflict("A request for this is already waiting for approval.")
+
+
+@audited_refusal("request.self_extend")
+def request_self_extend(*, actor: User, assignment: Assignment, duration_minutes: int | None = None,
+                        end_at: datetime | None = None, justification: str = "") -> Request:
+    """Ask the role's administrators to extend one's own assignment (eligible or active) that ends
+    within 14 days: by `duration_minutes` past its current end, or to `end_at`. An activation is
+    extended at most to the policy's maximum from now, and never past its eligibility."""
+    assignment = _own_assignment(actor=actor, assignment=assignment)
+    justification = (justification or "").strip()
+    now = timezone.now()
+    if assignment.status != Assignment.Status.LIVE or (assignment.end_at is not None and assignment.end_at <= now):
+        raise invalid("That assignment has already ended: renew it instead.")
+    if assignment.end_at is None:
+        raise invalid("A permanent assignment does not need extending.")
+    if assignment.end_at - now > settings.PIM_EXTEND_WINDOW:
+        raise invalid(f"Only assignments ending within {settings.PIM_EXTEND_WINDOW.days} days can be extended.")
+    if (duration_minutes is None) == (end_at is None):
+        raise invalid("Give either a duration or a new end.", field="duration_minutes")
+    if end_at is None:
+        try:
+            duration_minutes = int(duration_minutes)
+        except (TypeError, ValueError):
+            raise invalid("Give the duration in minutes.", field="duration_minutes")
+        if duration_minutes <= 0:
+            raise invalid("The extension must be a positive number of minutes.", field="duration_minutes")
+        end_at = assignment.end_at + timedelta(minutes=duration_minutes)
+    if timezone.is_naive(end_at):
+        raise invalid("Times must carry a time zone.", field="end_at")
+    if end_at <= assignment.end_at:
+        raise invalid("The new end must be later than the current one.", field="end_at")
+    if not justification:
+        raise invalid("Say why you need the extension.", field="justification")
+    setting = assignment_selectors.role_setting_effective(role=assignment.role, scope=assignment.scope)
+    if assignment.is_activation:
+        limit = now + timedelta(minutes=setting.max_activation_minutes)
+        if end_at > limit:
+            raise invalid(f"An activation of {assignment.role.name} can last at most "
+                          f"{setting.max_activation_minutes // 60} h from now: end it by {_fmt(limit)}.",
+                          field="end_at")
+        eligible = assignment.activated_from
+        if eligible is not None and eligible.end_at is not None and end_at > eligible.end_at:
+            raise invalid(f"Your eligibility ends at {_fmt(eligible.end_at)}; the activation cannot outlast it.",
+                          field="end_at")
+    else:
+        rules.check_policy_expiration(setting=setting, kind=assignment.kind, start_at=now, end_at=end_at)
+    with transaction.atomic():
+        request = _create_open(action=Request.Action.SELF_EXTEND, actor=actor, target=assignment, now=now,
+                               start_at=assignment.start_at, end_at=end_at,
+                               duration_minutes=duration_minutes, justification=justification,
+                               **_admin_approval_fields(assignment=assignment, now=now))
+        _audit_request(action="request.self_extend", actor=actor, request=request, justification=justification,
+                       before={"end_at": assignment.end_at}, after={"end_at": end_at})
+        domain_events.emit("request.created", request=request, actor=actor)
+    return request
+
+
+@audited_refusal("request.self_renew")
+def request_self_renew(*, actor: User, assignment: Assignment, end_at: datetime, justification: str) -> Request:
+    """Ask the role's administrators to renew one's own assignment that expired in the last 30 days,
+    from the approval until `end_at`."""
+    assignment = _own_assignment(actor=actor, assignment=assignment)
+    justification = (justification or "").strip()
+    now = timezone.now()
+    if assignment.is_activation:
+        raise invalid("Activations are not renewed: activate the role again.")
+    if assignment.status == Assignment.Status.LIVE and (assignment.end_at is None or assignment.end_at > now):
+        raise invalid("That assignment has not ended: extend it instead.")
+    if assignment.status == Assignment.Status.ENDED and assignment.end_reason != Assignment.EndReason.EXPIRED:
+        raise invalid("Only expired assignments can be renewed; this one was ended on purpose.")
+    if assignment.end_at is None or now - assignment.end_at > settings.PIM_RENEW_WINDOW:
+        raise invalid(f"Only assignments that ended in the last {settings.PIM_RENEW_WINDOW.days} days can be renewed.")
+    if end_at is None:
+        raise invalid("Give the new end.", field="end_at")
+    if timezone.is_naive(end_at):
+        raise invalid("Times must carry a time zone.", field="end_at")
+    if not justification:
+        raise invalid("Say why you need the assignment renewed.", field="justification")
+    rules.check_duration(start_at=now, end_at=end_at)
+    setting = assignment_selectors.role_setting_effective(role=assignment.role, scope=assignment.scope)
+    rules.check_policy_expiration(setting=setting, kind=assignment.kind, start_at=now, end_at=end_at)
+    if Assignment.objects.filter(principal=assignment.principal, role=assignment.role, scope=assignment.scope,
+                                 kind=assignment.kind, status=Assignment.Status.LIVE).filter(
+            Q(end_at__isnull=True) | Q(end_at__gt=now)).exists():
+        raise conflict(f"You already have a current {assignment.get_kind_display().lower()} assignment of "
+                       f"{assignment.role.name} at {assignment.scope.path}.")
+    with transaction.atomic():
+        request = _create_open(action=Request.Action.SELF_RENEW, actor=actor, target=assignment, now=now,
+                               end_at=end_at, justification=justification,
+                               **_admin_approval_fields(assignment=assignment, now=now))
+        _audit_request(action="request.self_renew", actor=actor, request=request, justification=justification,
+                       after={"end_at": end_at})
+        domain_events.emit("request.created", request=request, actor=actor)
+    return request
+
+
+# --- time-outs --------------------------------------------------------------------------------------------
+
+
+def request_expire_overdue(*, now: datetime | None = None, batch_size: int = 500) -> int:
+    """Time out pending requests whose approval window has passed. Set-based in batches; each row is
+    moved by a guarded update, so a decision racing the sweep wins or loses cleanly. Returns how
+    many requests this call timed out."""
+    now = now or timezone.now()
+    total = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                Request.objects.select_for_update(skip_locked=True)
+                .filter(status=Request.Status.PENDING_APPROVAL, approval_deadline__lte=now)
+                .order_by("approval_deadline")
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not ids:
+                return total
+            message = "Nobody decided within the approval window."
+            Request.objects.filter(pk__in=ids, status=Request.Status.PENDING_APPROVAL).update(
+                status=Request.Status.TIMED_OUT, decided_at=now, updated_at=now, status_message=message)
+            for request in Request.objects.filter(pk__in=ids, status=Request.Status.TIMED_OUT, decided_at=now) \
+                    .select_related("principal", "role", "scope"):
+                _audit_request(action="request.time_out", actor=None, request=request, message=message)
+                domain_events.emit("request.timed_out", request=request)
+                total += 1
+        if len(ids) < batch_size:
+            return total
+
+
+def role_setting_for_activation(*, eligible_assignment: Assignment, scope: Scope | None = None) -> RoleSetting:
+    """The policy an activation form shows before it asks (read-only helper for views and the API)."""
+    return assignment_selectors.role_setting_effective(role=eligible_assignment.role,
+                                                       scope=scope or eligible_assignment.scope)
