@@ -17,4 +17,8 @@ class NavItem:
 
 NAV_ITEMS: list[NavItem] = [
     NavItem("Overview", "portal:home", "user"),
+    NavItem("Assignments", "assignments:list", "any_admin"),
+    NavItem("Role settings", "assignments:role_settings", "any_admin"),
+    NavItem("Directory", "assignments:principals", "directory_viewer"),
+    NavItem("API tokens", "api:tokens", "user"),
 ]

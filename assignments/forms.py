@@ -1,0 +1,256 @@
+"""Input shapes of the administration pages. Forms parse and check shape only; every rule (who may,
+how long, which policy) is the services' job, and their refusals come back as form errors."""
+
+import re
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from . import selectors
+from .models import NOTIFICATION_EVENTS, NOTIFICATION_RECIPIENTS, Assignment, Principal, RoleDefinition, RoleSetting
+
+DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+EVENT_LABELS = {
+    "eligible_assigned": "Eligible assignment made",
+    "active_assigned": "Active assignment made",
+    "eligible_activated": "Eligible role activated",
+}
+RECIPIENT_LABELS = {"admins": "Administrators", "assignee": "Assignee / requester", "approvers": "Approvers"}
+
+
+class ScopeField(forms.CharField):
+    """A scope named by its path (`/subscriptions/s1`): what the picker submits and what a person types."""
+
+    default_error_messages = {"unknown": "There is no scope %(path)s."}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 512)
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        path = super().clean(value)
+        if not path:
+            return None
+        scope = selectors.scope_get(path=path.strip())
+        if scope is None:
+            raise ValidationError(self.error_messages["unknown"], code="unknown", params={"path": path})
+        return scope
+
+
+class EndFields(forms.Form):
+    """End date or permanent: one of the two must be chosen."""
+
+    permanent = forms.BooleanField(required=False, label="Permanent (no end date)")
+    end_at = forms.DateTimeField(required=False, label="End (UTC)", widget=DATETIME_INPUT)
+    justification = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("permanent"):
+            data["end_at"] = None
+        elif not data.get("end_at") and "end_at" not in self.errors:
+            self.add_error("end_at", "Set an end, or tick Permanent.")
+        return data
+
+
+class AssignForm(EndFields):
+    principal = forms.ModelChoiceField(
+        queryset=Principal.objects.all(), label="Principal",
+        error_messages={"required": "Pick the user, group or service principal to assign.",
+                        "invalid_choice": "That principal does not exist."})
+    role = forms.ModelChoiceField(
+        queryset=RoleDefinition.objects.order_by("kind", "name"), label="Role",
+        error_messages={"required": "Pick a role.", "invalid_choice": "That role does not exist."})
+    scope = ScopeField(label="Scope", initial=selectors.ROOT_PATH)
+    kind = forms.ChoiceField(choices=Assignment.Kind.choices, initial=Assignment.Kind.ELIGIBLE,
+                             widget=forms.RadioSelect, label="Assignment type")
+    start_at = forms.DateTimeField(required=False, label="Start (UTC)", widget=DATETIME_INPUT,
+                                   help_text="Leave empty to start now.")
+    ticket_system = forms.CharField(required=False, max_length=100, label="Ticket system")
+    ticket_number = forms.CharField(required=False, max_length=100, label="Ticket number")
+
+    field_order = ["principal", "role", "scope", "kind", "start_at", "permanent", "end_at", "justification",
+                   "ticket_system", "ticket_number"]
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {name: data[name] for name in ("principal", "role", "scope", "kind", "start_at", "end_at",
+                                              "justification", "ticket_system", "ticket_number")}
+
+
+class UpdateForm(EndFields):
+    start_at = forms.DateTimeField(required=False, label="Start (UTC)", widget=DATETIME_INPUT,
+                                   help_text="Only a scheduled assignment's start can change.")
+    field_order = ["start_at", "permanent", "end_at", "justification"]
+
+
+class ExtendForm(EndFields):
+    """Extend (ends within 14 days) or renew (ended within 30 days): a new end, or permanent."""
+
+
+class ConfirmForm(forms.Form):
+    justification = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class IdListField(forms.Field):
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {"invalid": "The selection was not understood.", "required": "Tick at least one row."}
+
+    def to_python(self, value):
+        if not value:
+            return []
+        if isinstance(value, str):
+            value = [value]
+        try:
+            ids = [int(v) for v in value]
+        except (TypeError, ValueError):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        if any(i <= 0 or i > 2**62 for i in ids) or len(ids) > 500:
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return list(dict.fromkeys(ids))
+
+
+class BulkMakeActiveForm(forms.Form):
+    ids = IdListField()
+    justification = forms.CharField(required=False, max_length=2000)
+
+
+class GroupCreateForm(forms.Form):
+    display_name = forms.CharField(max_length=200, label="Name")
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    email = forms.EmailField(required=False)
+    role_assignable = forms.BooleanField(
+        required=False, label="Role-assignable",
+        help_text="Only role-assignable groups can hold directory roles. This is fixed at creation: it cannot be "
+                  "turned on or off later.")
+
+
+class ServicePrincipalCreateForm(forms.Form):
+    display_name = forms.CharField(max_length=200, label="Name")
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ElevateForm(forms.Form):
+    justification = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class RoleSettingTargetForm(forms.Form):
+    """Which role at which scope (the role settings list's "open" form)."""
+
+    role = forms.ModelChoiceField(queryset=RoleDefinition.objects.order_by("kind", "name"))
+    scope = ScopeField(initial=selectors.ROOT_PATH)
+
+
+def _cell_name(event: str, recipient: str, part: str) -> str:
+    return f"n__{event}__{recipient}__{part}"
+
+
+class RoleSettingForm(forms.Form):
+    """Every field of DESIGN §4: activation, assignment, notification matrix (3 events × 3 recipients)."""
+
+    max_activation_minutes = forms.IntegerField(label="Maximum activation duration (minutes)",
+                                                help_text="Between 60 (1 hour) and 1440 (24 hours).")
+    require_mfa_on_activation = forms.BooleanField(required=False, label="Require MFA on activation")
+    require_justification_on_activation = forms.BooleanField(required=False,
+                                                             label="Require justification on activation")
+    require_ticket_on_activation = forms.BooleanField(required=False, label="Require ticket information on activation")
+    require_approval = forms.BooleanField(required=False, label="Require approval to activate")
+    approvers = forms.ModelMultipleChoiceField(
+        queryset=Principal.objects.filter(kind__in=[Principal.Kind.USER, Principal.Kind.GROUP]), required=False,
+        help_text="Users or groups. With none named, the role's administrators approve.")
+    approvals_required = forms.IntegerField(label="Approvals needed (N of M)", max_value=32767)
+    approval_window_minutes = forms.IntegerField(label="Approval window (minutes)",
+                                                 help_text="A request not decided within it times out.")
+    trusted_networks = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}),
+                                       help_text="CIDR ranges, one per line; empty means anywhere.")
+    allowed_time_windows = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}),
+                                           help_text="One per line, e.g. 'Mon-Fri 08:00-18:00' (UTC); empty: any time.")
+    allow_permanent_eligible = forms.BooleanField(required=False, label="Allow permanent eligible assignment")
+    expire_eligible_after = forms.ChoiceField(choices=RoleSetting.EXPIRATION_CHOICES,
+                                              label="Expire eligible assignments after")
+    allow_permanent_active = forms.BooleanField(required=False, label="Allow permanent active assignment")
+    expire_active_after = forms.ChoiceField(choices=RoleSetting.EXPIRATION_CHOICES,
+                                            label="Expire active assignments after")
+    require_mfa_on_active_assignment = forms.BooleanField(required=False, label="Require MFA on active assignment")
+    require_justification_on_active_assignment = forms.BooleanField(
+        required=False, label="Require justification on active assignment")
+
+    SCALAR_FIELDS = (
+        "max_activation_minutes", "require_mfa_on_activation", "require_justification_on_activation",
+        "require_ticket_on_activation", "require_approval", "approvals_required", "approval_window_minutes",
+        "trusted_networks", "allowed_time_windows", "allow_permanent_eligible", "expire_eligible_after",
+        "allow_permanent_active", "expire_active_after", "require_mfa_on_active_assignment",
+        "require_justification_on_active_assignment",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for event in NOTIFICATION_EVENTS:
+            for recipient in NOTIFICATION_RECIPIENTS:
+                label = f"{EVENT_LABELS[event]} → {RECIPIENT_LABELS[recipient]}"
+                self.fields[_cell_name(event, recipient, "default")] = forms.BooleanField(
+                    required=False, label=f"{label}: send to default recipients")
+                self.fields[_cell_name(event, recipient, "extra")] = forms.CharField(
+                    required=False, max_length=2000, label=f"{label}: extra addresses",
+                    widget=forms.Textarea(attrs={"rows": 2}))
+                self.fields[_cell_name(event, recipient, "critical")] = forms.BooleanField(
+                    required=False, label=f"{label}: critical emails only")
+
+    def clean(self):
+        data = super().clean()
+        for event in NOTIFICATION_EVENTS:
+            for recipient in NOTIFICATION_RECIPIENTS:
+                name = _cell_name(event, recipient, "extra")
+                addresses = [a for a in re.split(r"[\s,;]+", data.get(name) or "") if a]
+                for address in addresses:
+                    try:
+                        validate_email(address)
+                    except ValidationError:
+                        self.add_error(name, f"{address} is not an email address.")
+                        break
+                data[name] = addresses
+        return data
+
+    @classmethod
+    def initial_for(cls, setting: RoleSetting, approver_ids: list[int]) -> dict:
+        initial = {name: getattr(setting, name) for name in cls.SCALAR_FIELDS}
+        initial["approvers"] = approver_ids
+        matrix = setting.notifications or {}
+        for event in NOTIFICATION_EVENTS:
+            for recipient in NOTIFICATION_RECIPIENTS:
+                cell = (matrix.get(event) or {}).get(recipient) or {}
+                initial[_cell_name(event, recipient, "default")] = cell.get("default_recipients", True)
+                initial[_cell_name(event, recipient, "extra")] = "\n".join(cell.get("extra_addresses", []))
+                initial[_cell_name(event, recipient, "critical")] = cell.get("critical_only", False)
+        return initial
+
+    def service_values(self) -> dict:
+        data = self.cleaned_data
+        values = {name: data[name] for name in self.SCALAR_FIELDS}
+        values["notifications"] = {
+            event: {
+                recipient: {
+                    "default_recipients": data[_cell_name(event, recipient, "default")],
+                    "extra_addresses": data[_cell_name(event, recipient, "extra")],
+                    "critical_only": data[_cell_name(event, recipient, "critical")],
+                }
+                for recipient in NOTIFICATION_RECIPIENTS
+            }
+            for event in NOTIFICATION_EVENTS
+        }
+        return values
+
+    def approver_ids(self) -> list[int]:
+        return [p.pk for p in self.cleaned_data["approvers"]]
+
+    def matrix_rows(self):
+        """[(event label, [(recipient label, default field, extra field, critical field)])] for the template."""
+        return [
+            (EVENT_LABELS[event], [
+                (RECIPIENT_LABELS[recipient], self[_cell_name(event, recipient, "default")],
+                 self[_cell_name(event, recipient, "extra")], self[_cell_name(event, recipient, "critical")])
+                for recipient in NOTIFICATION_RECIPIENTS
+            ])
+            for event in NOTIFICATION_EVENTS
+        ]
