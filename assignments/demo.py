@@ -169,6 +169,10 @@ def _history(*, rnd, people, alice, bob, roles, root) -> None:
     if Request.objects.filter(action=Request.Action.SELF_ACTIVATE, justification__startswith="[history]").exists():
         return
     now = timezone.now()
+    # The demo organisation has run PIM for a quarter: its eligibilities began before the history.
+    Assignment.objects.filter(kind=Assignment.Kind.ELIGIBLE, status=Assignment.Status.LIVE,
+                              justification="Demo data", start_at__gt=now - timedelta(days=1)).update(
+        start_at=now - timedelta(days=90), created_at=now - timedelta(days=90))
     eligibles = list(Assignment.objects.filter(kind=Assignment.Kind.ELIGIBLE, status=Assignment.Status.LIVE,
                                                principal__kind=Principal.Kind.USER)
                      .select_related("principal__user", "role", "scope")[:40])

@@ -294,19 +294,24 @@ def role_setting_update(*, actor: User | None, role: RoleDefinition, scope: Scop
         setting, created = RoleSetting.objects.select_for_update().get_or_create(role=role, scope=scope)
         before = {name: getattr(setting, name) for name in ROLE_SETTING_FIELDS}
         before["approvers"] = sorted(setting.approvers.values_list("pk", flat=True)) if not created else []
-        for name, value in values.items():
-            setattr(setting, name, value)
-        setting.updated_by = actor
-        setting.save()
+        approvers = None
         if approver_ids is not None:
             approvers = list(Principal.objects.filter(pk__in=approver_ids,
                                                       kind__in=[Principal.Kind.USER, Principal.Kind.GROUP]))
             if len(approvers) != len(set(approver_ids)):
                 raise invalid("Approvers must be existing users or groups.", field="approvers")
-            setting.approvers.set(approvers)
-        after = {name: getattr(setting, name) for name in ROLE_SETTING_FIELDS}
-        after["approvers"] = sorted(setting.approvers.values_list("pk", flat=True))
+        after = {**before, **values}
+        if approvers is not None:
+            after["approvers"] = sorted(a.pk for a in approvers)
         changed = {k: {"before": before.get(k), "after": v} for k, v in after.items() if before.get(k) != v}
+        if not changed and not created:
+            return setting  # nothing to change: no write, no audit event
+        for name, value in values.items():
+            setattr(setting, name, value)
+        setting.updated_by = actor
+        setting.save()
+        if approvers is not None:
+            setting.approvers.set(approvers)
         audit_event_record(action="role_setting.update", actor=actor, target=setting, role=role, scope=scope,
                            before={k: c["before"] for k, c in changed.items()},
                            after={k: c["after"] for k, c in changed.items()})

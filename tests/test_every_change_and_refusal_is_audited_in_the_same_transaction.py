@@ -1,0 +1,57 @@
+from unittest import mock
+
+import pytest
+from django.db import DatabaseError
+
+from assignments import services
+from assignments.errors import DomainError
+from assignments.models import Assignment
+from audit.models import AuditEvent
+
+
+def test_assignment_and_its_audit_event_commit_together(directory, role_admin):
+    user = directory.user()
+    assignment = services.assignment_create(
+        actor=role_admin,
+        principal=user.principal,
+        role=directory.role("exchange-administrator"),
+        scope=directory.root,
+        kind="eligible",
+        justification="new mailbox admin",
+        ticket_system="Jira",
+        ticket_number="OPS-42",
+    )
+    event = AuditEvent.objects.get(action="assignment.create", target_id=str(assignment.pk))
+    assert event.actor_id == role_admin.pk and event.outcome == "success"
+    assert event.principal_id == user.principal.pk and event.role_label == "Exchange Administrator"
+    assert event.ticket == "Jira OPS-42" and event.after["kind"] == "eligible"
+    assert event.correlation_id is not None
+
+
+def test_a_failing_audit_write_rolls_the_change_back(directory, role_admin):
+    user = directory.user()
+    with mock.patch("assignments.services.audit_event_record", side_effect=DatabaseError("disk full")):
+        with pytest.raises(DatabaseError):
+            services.assignment_create(
+                actor=role_admin,
+                principal=user.principal,
+                role=directory.role("exchange-administrator"),
+                scope=directory.root,
+                kind="eligible",
+            )
+    assert not Assignment.objects.filter(principal=user.principal).exists()
+
+
+def test_refused_attempt_by_a_person_is_audited_as_denied(directory):
+    actor, target = directory.user(), directory.user()
+    with pytest.raises(DomainError):
+        services.assignment_create(
+            actor=actor,
+            principal=target.principal,
+            role=directory.role("global-administrator"),
+            scope=directory.root,
+            kind="active",
+        )
+    event = AuditEvent.objects.get(action="assignment.create", outcome="denied")
+    assert event.actor_id == actor.pk and "not allowed" in event.message
+    assert not Assignment.objects.filter(principal=target.principal).exists()

@@ -1,0 +1,43 @@
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from assignments import services
+from assignments.errors import DomainError
+from assignments.models import Assignment, RoleDefinition
+
+
+def _ga_assignments():
+    return Assignment.objects.filter(role__slug=RoleDefinition.GLOBAL_ADMINISTRATOR, kind="active", status="live")
+
+
+def test_last_global_administrator_cannot_be_removed(directory):
+    first, second = _ga_assignments().order_by("pk")  # the two emergency access accounts
+    with time_machine.travel(timezone.now() + timedelta(minutes=10)):
+        services.assignment_remove(actor=None, assignment=first)  # another one remains: allowed
+        with pytest.raises(DomainError, match="last active Global Administrator"):
+            services.assignment_remove(actor=None, assignment=second)
+    assert _ga_assignments().count() == 1
+
+
+def test_last_global_administrator_cannot_be_given_an_end(directory):
+    first, second = _ga_assignments().order_by("pk")
+    with time_machine.travel(timezone.now() + timedelta(minutes=10)):
+        services.assignment_remove(actor=None, assignment=first)
+        with pytest.raises(DomainError, match="last active Global Administrator"):
+            services.assignment_update(
+                actor=None, assignment=second, start_at=None, end_at=timezone.now() + timedelta(days=1)
+            )
+
+
+def test_last_privileged_role_administrator_is_protected_too(directory):
+    user = directory.user()
+    assignment = directory.grant(user, "privileged-role-administrator")
+    with time_machine.travel(timezone.now() + timedelta(minutes=10)):
+        with pytest.raises(DomainError, match="last active Privileged Role Administrator"):
+            services.assignment_remove(actor=None, assignment=assignment)
+        other = directory.user()
+        directory.grant(other, "privileged-role-administrator")
+        assert services.assignment_remove(actor=None, assignment=assignment).status == "ended"
