@@ -3,3 +3,15 @@ from django.apps import AppConfig
 
 class ProvisioningConfig(AppConfig):
     name = "provisioning"
+    verbose_name = "Webhooks and SCIM provisioning"
+
+    def ready(self):
+        from notifications.outbox import register_channel
+        from pim_portal import domain_events
+
+        from . import scim, webhooks
+        from .services import provisioning_on_domain_event
+
+        register_channel(webhooks.CHANNEL, webhooks.deliver_webhook)
+        register_channel(scim.CHANNEL, scim.deliver_scim)
+        domain_events.subscribe(provisioning_on_domain_event)
