@@ -242,15 +242,47 @@ CELERY_BEAT_SCHEDULE: dict = {
 }
 
 # --- REST API -------------------------------------------------------------------------------------
+# Tokens (`Authorization: Bearer pim_…`) or the portal session; per-token throttles on writes and on
+# the check endpoint (DRF rate syntax: "60/min", "1000/s"; counters in the default cache).
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.IsAuthenticatedPrincipal"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.WriteThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "api_write": os.environ.get("PIM_API_WRITE_RATE", "120/min"),
+        "api_check": os.environ.get("PIM_API_CHECK_RATE", "6000/min"),
+    },
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.CursorPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "PIM portal API",
+    "DESCRIPTION": "Privileged Identity Management: roles, scopes, principals, assignments, requests, approvals, "
+    "audit and the access check. Authenticate with `Authorization: Bearer pim_<prefix>_<secret>`.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "AssignmentKindEnum": "assignments.models.Assignment.Kind",
+        "PrincipalKindEnum": "assignments.models.Principal.Kind",
+        "ScopeKindEnum": "assignments.models.Scope.Kind",
+        "RoleKindEnum": "assignments.models.RoleDefinition.Kind",
+        "TokenKindEnum": "api.models.ApiToken.Kind",
+        "ExpirationEnum": "assignments.models.RoleSetting.EXPIRATION_CHOICES",
+    },
 }
+# API token lifetimes: the default when none is given, and the longest allowed.
+PIM_API_TOKEN_DEFAULT_DAYS = int(os.environ.get("PIM_API_TOKEN_DEFAULT_DAYS", "90"))
+PIM_API_TOKEN_MAX_DAYS = int(os.environ.get("PIM_API_TOKEN_MAX_DAYS", "365"))
 
 # --- Security -------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

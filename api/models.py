@@ -1,0 +1,69 @@
+"""API credentials: personal tokens of people and credentials of service principals.
+
+Writes go through `api.services`; the authentication lookup through `api.selectors`.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class ApiToken(models.Model):
+    """A bearer credential `pim_<prefix>_<secret>`.
+
+    Invariants:
+    - The secret is shown once, at creation; only `secret_hash` (sha256 hex of the secret) is stored.
+      `prefix` is public, unique and used to find the row; the hash is compared in constant time.
+    - `principal` is who the token acts as. A personal token has `user` set and `principal` is that
+      user's principal; a service-principal credential has `user` null and `principal.kind` is
+      `service_principal` (services check that; the constraint below keeps `user` and kind apart).
+    - Every token expires (`expires_at` is required). A revoked token (`revoked_at` set) never
+      authenticates again; revocation is a guarded update and is not undone.
+    - `last_used_at` is bumped at most once a minute (one guarded update), so reads stay cheap.
+    """
+
+    class Kind(models.TextChoices):
+        PERSONAL = "personal", "Personal token"
+        SERVICE_PRINCIPAL = "service_principal", "Service principal credential"
+
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    principal = models.ForeignKey("assignments.Principal", on_delete=models.CASCADE, related_name="api_tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                name="api_token_user_iff_personal",
+                condition=(Q(kind="personal", user__isnull=False) | Q(kind="service_principal", user__isnull=True)),
+            ),
+            models.CheckConstraint(name="api_token_expires_after_creation",
+                                   condition=Q(expires_at__gt=models.F("created_at"))),
+        ]
+        indexes = [models.Index(fields=["principal", "created_at"], name="api_token_principal_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} (pim_{self.prefix}_…)"
+
+    def is_usable_at(self, when) -> bool:
+        return self.revoked_at is None and self.expires_at > when
+
+    @property
+    def display_id(self) -> str:
+        return f"pim_{self.prefix}_…"

@@ -1,0 +1,85 @@
+"""The portal pages of the API: personal tokens, service principal credentials, the documentation.
+
+Permission gate, parse, call one service, render. The secret of a new token is rendered once, in the
+response to the POST that created it, and never stored or shown again.
+"""
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from assignments import selectors as assignment_selectors
+from assignments.errors import DomainError
+from assignments.models import Principal
+
+from . import selectors, services
+from .models import ApiToken
+
+LIFETIME_CHOICES = [(7, "7 days"), (30, "30 days"), (90, "90 days"), (180, "180 days"), (365, "1 year")]
+
+
+def _expiry(days_text: str):
+    try:
+        days = int(days_text)
+    except (TypeError, ValueError):
+        days = 30
+    if days not in dict(LIFETIME_CHOICES):
+        days = 30
+    return timezone.now() + timedelta(days=days)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def tokens(request):
+    created_secret = None
+    created_token = None
+    if request.method == "POST":
+        try:
+            if request.POST.get("for") == "service_principal":
+                sp = get_object_or_404(Principal, pk=request.POST.get("service_principal") or 0,
+                                       kind=Principal.Kind.SERVICE_PRINCIPAL)
+                created_token, created_secret = services.token_create_for_service_principal(
+                    actor=request.user, service_principal=sp, name=request.POST.get("name", ""),
+                    expires_at=_expiry(request.POST.get("days")))
+            else:
+                created_token, created_secret = services.token_create_personal(
+                    actor=request.user, name=request.POST.get("name", ""), expires_at=_expiry(request.POST.get("days")))
+        except DomainError as error:
+            messages.error(request, error.message)
+    is_directory_admin = assignment_selectors.user_holds_any(user=request.user,
+                                                             role_slugs=assignment_selectors.DIRECTORY_ADMIN_ROLES)
+    sp_tokens = selectors.service_principal_tokens_visible_to(user=request.user) if is_directory_admin else []
+    context = {
+        "tokens": selectors.tokens_of_user(user=request.user),
+        "sp_tokens": sp_tokens,
+        "service_principals": selectors.service_principals_enabled() if is_directory_admin else [],
+        "is_directory_admin": is_directory_admin,
+        "created_secret": created_secret,
+        "created_token": created_token,
+        "lifetimes": LIFETIME_CHOICES,
+        "now": timezone.now(),
+    }
+    response = render(request, "api/tokens.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def token_revoke(request, pk: int):
+    token = get_object_or_404(ApiToken, pk=pk)
+    try:
+        services.token_revoke(actor=request.user, token=token)
+        messages.success(request, f"Token {token.display_id} revoked.")
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect("api:tokens")
+
+
+def docs(request):
+    """The API documentation (Swagger UI from this server's static files; no CDN)."""
+    return render(request, "api/docs.html", {})

@@ -1,0 +1,156 @@
+"""State changes of API credentials, and the audit record of a write made with one.
+
+Token secrets are generated here, returned once to the caller and stored only as a sha256 hash.
+"""
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from assignments import selectors as assignment_selectors
+from assignments.errors import DomainError, forbidden, invalid, not_found
+from assignments.models import Principal, User
+from audit.models import AuditEvent
+from audit.services import audit_event_record
+
+from .models import ApiToken
+
+TOKEN_PREFIX = "pim"
+
+
+def token_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _new_secret() -> tuple[str, str, str]:
+    """(prefix, secret, the full token). 12 hex chars of public id, 256 bits of secret."""
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    return prefix, secret, f"{TOKEN_PREFIX}_{prefix}_{secret}"
+
+
+def _check_expiry(*, expires_at: datetime | None, now: datetime) -> datetime:
+    max_days = settings.PIM_API_TOKEN_MAX_DAYS
+    if expires_at is None:
+        return now + timedelta(days=settings.PIM_API_TOKEN_DEFAULT_DAYS)
+    if timezone.is_naive(expires_at):
+        raise invalid("Times must carry a time zone.", field="expires_at")
+    if expires_at <= now + settings.PIM_MIN_ASSIGNMENT_DURATION:
+        raise invalid("A token must expire in the future (at least 5 minutes from now).", field="expires_at")
+    if expires_at > now + timedelta(days=max_days):
+        raise invalid(f"A token may live at most {max_days} days.", field="expires_at")
+    return expires_at
+
+
+def _snapshot(token: ApiToken) -> dict:
+    return {"id": token.pk, "prefix": token.prefix, "name": token.name, "kind": token.kind,
+            "principal": token.principal_id, "expires_at": token.expires_at, "revoked_at": token.revoked_at}
+
+
+def _insert(*, kind: str, principal: Principal, user: User | None, actor: User, name: str,
+            expires_at: datetime | None) -> tuple[ApiToken, str]:
+    name = (name or "").strip()
+    if not name:
+        raise invalid("Give the token a name, so you recognise it later.", field="name")
+    if len(name) > 100:
+        raise invalid("The name is limited to 100 characters.", field="name")
+    now = timezone.now()
+    expires_at = _check_expiry(expires_at=expires_at, now=now)
+    prefix, secret, raw = _new_secret()
+    with transaction.atomic():
+        token = ApiToken.objects.create(prefix=prefix, secret_hash=token_hash(secret), name=name, kind=kind,
+                                        principal=principal, user=user, created_by=actor, created_at=now,
+                                        expires_at=expires_at)
+        audit_event_record(action="api.token_create", actor=actor, target=token, principal=principal,
+                           after=_snapshot(token))
+    return token, raw
+
+
+def token_create_personal(*, actor: User, name: str, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+    """A person's own token: it acts as that person, with exactly their roles. Returns (token, secret)."""
+    if actor is None or not getattr(actor, "is_authenticated", False) or not hasattr(actor, "principal"):
+        raise forbidden("Sign in to create a personal API token.")
+    return _insert(kind=ApiToken.Kind.PERSONAL, principal=actor.principal, user=actor, actor=actor, name=name,
+                   expires_at=expires_at)
+
+
+def token_create_for_service_principal(*, actor: User, service_principal: Principal, name: str,
+                                       expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+    """A credential for an application identity; only directory administrators (Global Administrator,
+    Privileged Role Administrator) issue them. The credential acts only within the service principal's
+    own assignments."""
+    if not assignment_selectors.user_holds_any(user=actor, role_slugs=assignment_selectors.DIRECTORY_ADMIN_ROLES):
+        _refused(actor=actor, action="api.token_create",
+                 message="Only Global Administrators and Privileged Role Administrators create credentials for "
+                         "service principals.")
+    if not service_principal.is_service_principal:
+        raise invalid("Credentials of this kind are for service principals only.", field="service_principal")
+    if not service_principal.enabled:
+        raise invalid(f"{service_principal} is disabled.", field="service_principal")
+    return _insert(kind=ApiToken.Kind.SERVICE_PRINCIPAL, principal=service_principal, user=None, actor=actor,
+                   name=name, expires_at=expires_at)
+
+
+def _refused(*, actor, action: str, message: str, token: ApiToken | None = None):
+    audit_event_record(action=action, actor=actor, outcome=AuditEvent.Outcome.DENIED, target=token,
+                       message=message)
+    raise forbidden(message)
+
+
+def token_revoke(*, actor: User, token: ApiToken) -> ApiToken:
+    """Revoke a token: its owner (personal tokens) or a directory administrator (any token). Revoking
+    twice is a no-op."""
+    own = token.kind == ApiToken.Kind.PERSONAL and actor is not None and token.user_id == actor.pk
+    if not own and not assignment_selectors.user_holds_any(
+            user=actor, role_slugs=assignment_selectors.DIRECTORY_ADMIN_ROLES):
+        if token.kind == ApiToken.Kind.PERSONAL:
+            raise not_found("No such token.")  # do not reveal other people's tokens
+        _refused(actor=actor, action="api.token_revoke", token=token,
+                 message="Only Global Administrators and Privileged Role Administrators revoke credentials of "
+                         "service principals.")
+    now = timezone.now()
+    with transaction.atomic():
+        changed = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now,
+                                                                                      revoked_by=actor)
+        if changed:
+            token.revoked_at, token.revoked_by = now, actor
+            audit_event_record(action="api.token_revoke", actor=actor, target=token, principal=token.principal,
+                               after=_snapshot(token))
+    token.refresh_from_db()
+    return token
+
+
+LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+
+def token_mark_used(*, token: ApiToken, at: datetime, ip: str | None) -> None:
+    """Record the last use, at most once a minute per token (a guarded update; concurrent callers
+    write it once)."""
+    if token.last_used_at is not None and at - token.last_used_at < LAST_USED_GRANULARITY:
+        return
+    ApiToken.objects.filter(pk=token.pk, last_used_at=token.last_used_at).update(last_used_at=at, last_used_ip=ip)
+    token.last_used_at, token.last_used_ip = at, ip
+
+
+def api_write_record(*, token: ApiToken, actor, method: str, path: str, outcome: str = AuditEvent.Outcome.SUCCESS,
+                     message: str = "", target=None) -> AuditEvent:
+    """The audit event of a write made with a token: which token, who it acts as, what was called.
+    Call it inside the transaction of the write (success) or after its rollback (refusal)."""
+    return audit_event_record(
+        action="api.write",
+        actor=actor if isinstance(actor, User) else None,
+        outcome=outcome,
+        target=target,
+        principal=token.principal,
+        message=(f"{method} {path} with token #{token.pk} ({token.display_id}, {token.name})"
+                 + (f": {message}" if message else "")),
+        after={"token_id": token.pk, "token_prefix": token.prefix, "method": method, "path": path},
+    )
+
+
+def write_refused_message(error: Exception) -> str:
+    return error.message if isinstance(error, DomainError) else str(error)

@@ -1,0 +1,660 @@
+"""The REST API (`/api/v1/`): permission gate, parse, call one service or selector, respond.
+
+Every rule lives in the services and selectors the portal's pages use. A person's token acts as that
+person. A service principal credential acts as the service principal: where a service records a
+person (`created_by`, `requested_by`) it runs as the system actor, after the very same authority rule
+(`rules.check_actor_can_manage`, the access check) has been applied to the service principal, and the
+write is audited as "api.write" with the token in the same transaction.
+"""
+
+import csv
+import uuid
+
+from django.db import DatabaseError, transaction
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from approvals.models import Request
+from assignments import rules
+from assignments import selectors as assignment_selectors
+from assignments.access import access_find_grant, access_find_permission_grant
+from assignments.errors import DomainError, forbidden, invalid, not_found
+from assignments.models import Assignment, Principal, RoleDefinition, RoleSetting, Scope
+from audit.models import AuditEvent
+
+from . import filters
+from . import serializers as s
+from . import services as api_services
+from .authentication import is_service_principal_actor
+from .models import ApiToken
+from .pagination import CreatedCursorPagination, SeqCursorPagination
+from .schema import PimAutoSchema
+from .throttling import CheckThrottle
+
+# --- Shared helpers ---------------------------------------------------------------------------------
+
+
+def _mfa_verified_at(request):
+    """A fresh MFA step-up counts only for the portal session; a token never carries one."""
+    if isinstance(request.auth, ApiToken):
+        return None
+    from accounts.mfa import mfa_verified_at
+
+    return mfa_verified_at(request._request)
+
+
+def _client_ip(request) -> str | None:
+    from audit.middleware import client_ip_of
+
+    return client_ip_of(request._request)
+
+
+def _person(request, what: str):
+    """The signed-in person; service principals cannot do what only a person does (self-service, approve)."""
+    if is_service_principal_actor(request.user):
+        raise forbidden(f"A service principal cannot {what}: that is for people.")
+    return request.user
+
+
+def _run_write(request, fn, *, target_of=None):
+    """Run one service call as an API write: in one transaction with the "api.write" audit event of the
+    token (when a token was used). A refusal is audited after the rollback, then re-raised."""
+    token = request.auth if isinstance(request.auth, ApiToken) else None
+    try:
+        with transaction.atomic():
+            result = fn()
+            if token is not None:
+                target = target_of(result) if target_of else result
+                api_services.api_write_record(
+                    token=token, actor=request.user, method=request.method, path=request.path,
+                    target=target if hasattr(target, "_meta") else None,
+                )
+        return result
+    except DomainError as error:
+        if token is not None:
+            api_services.api_write_record(token=token, actor=request.user, method=request.method, path=request.path,
+                                          outcome=AuditEvent.Outcome.DENIED, message=error.message)
+        raise
+
+
+def _as_admin(request, *, role: RoleDefinition, scope: Scope):
+    """The actor to hand an administrator service: the person; or, for a service principal, the system
+    actor after the same authority rule has been applied to the service principal's own assignments."""
+    user = request.user
+    if is_service_principal_actor(user):
+        rules.check_actor_can_manage(actor=user, role=role, scope=scope)
+        return None
+    return user
+
+
+def _assignment_or_404(pk) -> Assignment:
+    found = Assignment.objects.select_related("principal", "role", "scope").filter(pk=pk).first()
+    if found is None:
+        raise not_found("No such assignment.")
+    return found
+
+
+def _request_or_404(pk) -> Request:
+    from approvals import selectors as approval_selectors
+
+    found = approval_selectors.request_get_for_user(user=None, request_id=pk)
+    if found is None:
+        raise not_found("No such request.")
+    return found
+
+
+class PimAPIView(APIView):
+    schema = PimAutoSchema()
+
+
+class PimListView(generics.ListAPIView):
+    schema = PimAutoSchema()
+    filter_backends = [DjangoFilterBackend]
+
+
+# --- Probe and check ----------------------------------------------------------------------------------
+
+
+class PingView(PimAPIView):
+    """Health and authentication probe: a constant body for any valid credential."""
+
+    @extend_schema(operation_id="ping", responses=s.PingSerializer, tags=["check"])
+    def get(self, request):
+        return Response({"ok": True, "principal": request.user.principal.pk})
+
+
+def _principal_ref(text: str) -> int | str | None:
+    """An id stays an int (no query); an object id is resolved through a small cache (ids never change);
+    a username with one query. None: no such principal."""
+    text = text.strip()
+    if text.isdigit():
+        return int(text) if len(text) < 19 else None
+    try:
+        object_id = uuid.UUID(text)
+    except ValueError:
+        return Principal.objects.filter(user__username=text).values_list("pk", flat=True).first()
+    cached = _OBJECT_ID_CACHE.get(object_id)
+    if cached is None:
+        cached = Principal.objects.filter(object_id=object_id).values_list("pk", flat=True).first()
+        if cached is not None:
+            if len(_OBJECT_ID_CACHE) > 10000:
+                _OBJECT_ID_CACHE.clear()
+            _OBJECT_ID_CACHE[object_id] = cached
+    return cached
+
+
+_OBJECT_ID_CACHE: dict[uuid.UUID, int] = {}
+
+
+class CheckView(PimAPIView):
+    """May this principal hold this role (or perform this action) at this scope, right now?
+
+    One decision query (the access check) over committed state. The caller may ask about itself; about
+    others only when it holds a directory viewer role (Global Reader, Security Reader, Security
+    Administrator, Privileged Role Administrator, Global Administrator). When the database cannot
+    answer, the answer is 503 with `allowed: false` (fail closed).
+    """
+
+    throttle_classes = [CheckThrottle]
+
+    @extend_schema(
+        operation_id="check",
+        parameters=[s.CheckQuerySerializer],
+        responses={200: s.CheckResultSerializer, 503: s.CheckResultSerializer},
+        tags=["check"],
+    )
+    def get(self, request):
+        query = s.CheckQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        scope = data["scope"].strip()
+        if not scope.startswith("/"):
+            raise invalid("The scope is a path starting with '/'.", field="scope")
+        now = timezone.now()
+        principal_id = _principal_ref(data["principal"])
+        caller = request.user
+        if principal_id != caller.principal.pk and not assignment_selectors.user_holds_any(
+                user=caller, role_slugs=assignment_selectors.DIRECTORY_VIEWER_ROLES):
+            raise forbidden("Checking the access of others needs a directory viewer role "
+                            "(Global Reader, Security Reader, …).")
+        grant = None
+        if principal_id is not None:
+            if data.get("action"):
+                grant = access_find_permission_grant(principal=principal_id, action=data["action"], scope=scope,
+                                                     at=now)
+            else:
+                role = data["role"].strip()
+                role_ref = (int(role) if len(role) < 19 else -1) if role.isdigit() else role
+                grant = access_find_grant(principal=principal_id, role=role_ref, scope=scope, at=now)
+        return Response({
+            "allowed": grant is not None,
+            "assignment": grant.assignment_id if grant else None,
+            "via_group": grant.via_group_id if grant else None,
+            "ends_at": grant.end_at.isoformat() if grant and grant.end_at else None,
+            "evaluated_at": now.isoformat(),
+        })
+
+    def handle_exception(self, exc):
+        if isinstance(exc, DatabaseError):
+            return Response({"allowed": False, "assignment": None, "via_group": None, "ends_at": None,
+                             "evaluated_at": timezone.now().isoformat(),
+                             "error": "The access check could not be evaluated; denying."},
+                            status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "1"})
+        return super().handle_exception(exc)
+
+
+# --- Directory ------------------------------------------------------------------------------------
+
+
+@extend_schema(tags=["directory"])
+class RoleDefinitionList(PimListView):
+    serializer_class = s.RoleDefinitionSerializer
+    filterset_class = filters.RoleDefinitionFilterSet
+    queryset = RoleDefinition.objects.all()
+
+
+@extend_schema(tags=["directory"])
+class ScopeList(PimListView):
+    serializer_class = s.ScopeSerializer
+    queryset = Scope.objects.all()
+
+    @property
+    def filterset_class(self):
+        from assignments.filters import ScopeFilterSet
+
+        return ScopeFilterSet
+
+
+@extend_schema(tags=["directory"])
+class PrincipalList(PimListView):
+    serializer_class = s.PrincipalSerializer
+    queryset = Principal.objects.select_related("user")
+
+    @property
+    def filterset_class(self):
+        from assignments.filters import PrincipalFilterSet
+
+        return PrincipalFilterSet
+
+
+class RoleSettingList(PimListView):
+    """Role settings (policies). Anyone signed in may read them; changing one needs an administering
+    role for that role at that scope."""
+
+    serializer_class = s.RoleSettingSerializer
+    filterset_class = filters.RoleSettingFilterSet
+    queryset = RoleSetting.objects.select_related("role", "scope").prefetch_related("approvers")
+
+    @extend_schema(tags=["role settings"])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(operation_id="role_settings_update", request=s.RoleSettingWriteSerializer,
+                   responses={200: s.RoleSettingSerializer}, tags=["role settings"])
+    def post(self, request):
+        from assignments.services import role_setting_update
+
+        body = s.RoleSettingWriteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        values = dict(body.validated_data)
+        role, scope = values.pop("role"), values.pop("scope")
+        approver_ids = values.pop("approvers", None)
+        setting = _run_write(request, lambda: role_setting_update(
+            actor=_as_admin(request, role=role, scope=scope), role=role, scope=scope, values=values,
+            approver_ids=approver_ids, mfa_verified_at=_mfa_verified_at(request)))
+        return Response(s.RoleSettingSerializer(setting).data)
+
+
+# --- Assignments ----------------------------------------------------------------------------------
+
+
+def _assignments_for(user):
+    """What the caller may see: what `assignments_visible_to` grants, plus the caller's own."""
+    visible = assignment_selectors.assignments_visible_to(user=user)
+    own = assignment_selectors.assignment_list().filter(principal=user.principal).distinct()
+    return visible | own
+
+
+class AssignmentList(PimListView):
+    """Eligible and active assignments the caller may see (filter with `kind=eligible|active`, `state`,
+    `role`, `scope`, …). Creating one is the administrator action "assign"."""
+
+    serializer_class = s.AssignmentSerializer
+
+    @property
+    def filterset_class(self):
+        from assignments.filters import AssignmentFilterSet
+
+        return AssignmentFilterSet
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Assignment.objects.none()
+        return _assignments_for(self.request.user)
+
+    @extend_schema(tags=["assignments"])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(operation_id="assignments_create", request=s.AssignmentCreateSerializer,
+                   responses={201: s.AssignmentSerializer}, tags=["assignments"])
+    def post(self, request):
+        body = s.AssignmentCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        assignment = _admin_assign(request, body.validated_data)
+        return Response(s.AssignmentSerializer(assignment).data, status=status.HTTP_201_CREATED)
+
+
+def _admin_assign(request, data) -> Assignment:
+    from assignments.services import assignment_create
+
+    for name in ("principal", "role", "scope", "kind"):
+        if not data.get(name):
+            raise invalid(f"Give the {name}.", field=name)
+    role, scope, kind = data["role"], data["scope"], data["kind"]
+    actor = _as_admin(request, role=role, scope=scope)
+    if actor is None and is_service_principal_actor(request.user) and kind == Assignment.Kind.ACTIVE:
+        # The policy's "require MFA on active assignment" cannot be met by a service principal.
+        setting = assignment_selectors.role_setting_effective(role=role, scope=scope)
+        rules.check_active_assignment_policy(setting=setting, justification=data.get("justification", ""),
+                                             mfa_verified_at=None, actor=request.user)
+    return _run_write(request, lambda: assignment_create(
+        actor=actor, principal=data["principal"], role=role, scope=scope, kind=kind,
+        start_at=data.get("start_at"), end_at=data.get("end_at"), justification=data.get("justification", ""),
+        ticket_system=data.get("ticket_system", ""), ticket_number=data.get("ticket_number", ""),
+        mfa_verified_at=_mfa_verified_at(request)))
+
+
+class AssignmentDetail(PimAPIView):
+    @extend_schema(operation_id="assignments_retrieve", responses=s.AssignmentSerializer, tags=["assignments"])
+    def get(self, request, pk: int):
+        found = _assignments_for(request.user).filter(pk=pk).first()
+        if found is None:
+            raise not_found("No such assignment.")
+        return Response(s.AssignmentSerializer(found).data)
+
+
+# --- Requests -------------------------------------------------------------------------------------
+
+
+def _requests_for(user):
+    if is_service_principal_actor(user):
+        return (Request.objects.filter(principal=user.principal)
+                .select_related("principal", "role", "scope").prefetch_related("decisions"))
+    from approvals import selectors as approval_selectors
+
+    return approval_selectors.request_list_for_requester(user=user, limit=None)
+
+
+class RequestPagination(CreatedCursorPagination):
+    pass
+
+
+class RequestList(PimListView):
+    """The caller's own requests; `POST` files one, with an action (self-service or administrator)."""
+
+    serializer_class = s.RequestSerializer
+    pagination_class = RequestPagination
+    filterset_class = filters.RequestFilterSet
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Request.objects.none()
+        return _requests_for(self.request.user)
+
+    @extend_schema(tags=["requests"])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(operation_id="requests_create", request=s.RequestCreateSerializer,
+                   responses={201: s.RequestResultSerializer}, tags=["requests"])
+    def post(self, request):
+        body = s.RequestCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        action = data["action"]
+        handler = REQUEST_ACTIONS[action]
+        result = handler(request, data)
+        if isinstance(result, Request):
+            payload = {"action": action, "request": result, "assignment": result.assignment}
+        else:
+            payload = {"action": action, "request": None, "assignment": result}
+        return Response(s.RequestResultSerializer(payload).data, status=status.HTTP_201_CREATED)
+
+
+def _target(data) -> Assignment:
+    if not data.get("assignment"):
+        raise invalid("Give the assignment this request is about.", field="assignment")
+    return _assignment_or_404(data["assignment"])
+
+
+def _self_activate(request, data):
+    from approvals.services import request_self_activate
+
+    actor = _person(request, "activate a role")
+    eligible = _target(data)
+    if not data.get("duration_minutes"):
+        raise invalid("Give the duration in minutes.", field="duration_minutes")
+    return _run_write(request, lambda: request_self_activate(
+        actor=actor, eligible_assignment=eligible, scope=data.get("scope"),
+        duration_minutes=data["duration_minutes"], start_at=data.get("start_at"),
+        justification=data.get("justification", ""), ticket_system=data.get("ticket_system", ""),
+        ticket_number=data.get("ticket_number", ""), mfa_verified_at=_mfa_verified_at(request),
+        client_ip=_client_ip(request)))
+
+
+def _self_deactivate(request, data):
+    from approvals.services import assignment_deactivate
+
+    actor = _person(request, "deactivate a role")
+    target = _target(data)
+    return _run_write(request, lambda: assignment_deactivate(
+        actor=actor, assignment=target, justification=data.get("justification", "")))
+
+
+def _self_extend(request, data):
+    from approvals.services import request_self_extend
+
+    actor = _person(request, "ask for an extension")
+    target = _target(data)
+    return _run_write(request, lambda: request_self_extend(
+        actor=actor, assignment=target, duration_minutes=data.get("duration_minutes"), end_at=data.get("end_at"),
+        justification=data.get("justification", "")))
+
+
+def _self_renew(request, data):
+    from approvals.services import request_self_renew
+
+    actor = _person(request, "ask for a renewal")
+    target = _target(data)
+    if not data.get("end_at"):
+        raise invalid("Give the new end.", field="end_at")
+    return _run_write(request, lambda: request_self_renew(
+        actor=actor, assignment=target, end_at=data["end_at"], justification=data.get("justification", "")))
+
+
+def _admin_on_assignment(service_name: str, **extra):
+    def handler(request, data):
+        from assignments import services as assignment_services
+
+        service = getattr(assignment_services, service_name)
+        target = _target(data)
+        actor = _as_admin(request, role=target.role, scope=target.scope)
+        kwargs = {name: data.get(name) for name in extra}
+        return _run_write(request, lambda: service(actor=actor, assignment=target,
+                                                   justification=data.get("justification", ""), **kwargs))
+
+    return handler
+
+
+REQUEST_ACTIONS = {
+    Request.Action.SELF_ACTIVATE: _self_activate,
+    Request.Action.SELF_DEACTIVATE: _self_deactivate,
+    Request.Action.SELF_EXTEND: _self_extend,
+    Request.Action.SELF_RENEW: _self_renew,
+    Request.Action.ADMIN_ASSIGN: _admin_assign,
+    Request.Action.ADMIN_UPDATE: _admin_on_assignment("assignment_update", start_at=None, end_at=None),
+    Request.Action.ADMIN_REMOVE: _admin_on_assignment("assignment_remove"),
+    Request.Action.ADMIN_EXTEND: _admin_on_assignment("assignment_extend", end_at=None),
+    Request.Action.ADMIN_RENEW: _admin_on_assignment("assignment_renew", end_at=None),
+    Request.Action.ADMIN_MAKE_ACTIVE: _admin_on_assignment("assignment_make_active"),
+}
+
+
+def _request_visible(request, found: Request) -> bool:
+    from approvals import selectors as approval_selectors
+
+    user = request.user
+    if found.principal_id == user.principal.pk:
+        return True
+    if not is_service_principal_actor(user) and found.requested_by_id == user.pk:
+        return True
+    if not is_service_principal_actor(user) and approval_selectors.approver_can_decide(user=user, request=found):
+        return True
+    return assignment_selectors.user_can_view(user=user, role=found.role, scope=found.scope)
+
+
+class RequestDetail(PimAPIView):
+    @extend_schema(operation_id="requests_retrieve", responses=s.RequestSerializer, tags=["requests"])
+    def get(self, request, pk: uuid.UUID):
+        found = _request_or_404(pk)
+        if not _request_visible(request, found):
+            raise not_found("No such request.")
+        return Response(s.RequestSerializer(found).data)
+
+
+class RequestCancel(PimAPIView):
+    @extend_schema(operation_id="requests_cancel", request=None, responses=s.RequestSerializer, tags=["requests"])
+    def post(self, request, pk: uuid.UUID):
+        from approvals.services import request_cancel
+
+        actor = _person(request, "cancel a request")
+        found = _request_or_404(pk)
+        if not _request_visible(request, found):
+            raise not_found("No such request.")
+        result = _run_write(request, lambda: request_cancel(actor=actor, request=found))
+        return Response(s.RequestSerializer(_request_or_404(result.pk)).data)
+
+
+# --- Approvals ------------------------------------------------------------------------------------
+
+
+class ApprovalListSerializer(serializers.Serializer):
+    results = s.RequestSerializer(many=True)
+
+
+class ApprovalList(PimAPIView):
+    """Requests waiting for the caller's decision, oldest first (the approver's queue)."""
+
+    @extend_schema(operation_id="approvals_list", responses=ApprovalListSerializer, tags=["approvals"])
+    def get(self, request):
+        from approvals import selectors as approval_selectors
+
+        if is_service_principal_actor(request.user):
+            return Response({"results": []})
+        pending = approval_selectors.request_list_pending_for_approver(user=request.user)
+        return Response({"results": s.RequestSerializer(pending, many=True).data})
+
+
+class ApprovalDecide(PimAPIView):
+    decision = "approve"
+
+    def post(self, request, pk: uuid.UUID):
+        from approvals import services as approval_services
+
+        actor = _person(request, "decide requests")
+        body = (s.DecisionInputSerializer if self.decision == "approve" else s.DenyInputSerializer)(data=request.data)
+        body.is_valid(raise_exception=True)
+        found = _request_or_404(pk)
+        if not _request_visible(request, found):
+            raise not_found("No such request.")
+        comment = body.validated_data.get("comment", "")
+        if self.decision == "approve":
+            result = _run_write(request, lambda: approval_services.request_approve(
+                actor=actor, request=found, comment=comment))
+        else:
+            result = _run_write(request, lambda: approval_services.request_deny(
+                actor=actor, request=found, comment=comment))
+        return Response(s.RequestSerializer(_request_or_404(result.pk)).data)
+
+
+class ApprovalApprove(ApprovalDecide):
+    decision = "approve"
+
+    @extend_schema(operation_id="approvals_approve", request=s.DecisionInputSerializer,
+                   responses=s.RequestSerializer, tags=["approvals"])
+    def post(self, request, pk: uuid.UUID):
+        return super().post(request, pk)
+
+
+class ApprovalDeny(ApprovalDecide):
+    decision = "deny"
+
+    @extend_schema(operation_id="approvals_deny", request=s.DenyInputSerializer, responses=s.RequestSerializer,
+                   tags=["approvals"])
+    def post(self, request, pk: uuid.UUID):
+        return super().post(request, pk)
+
+
+# --- Audit ----------------------------------------------------------------------------------------
+
+
+def _audit_queryset(request):
+    """Audit events the caller may read, filtered by the query string (the audit app's selector when
+    it exists; otherwise auditors — directory viewers — read everything)."""
+    try:
+        from audit.selectors import audit_events_filtered
+    except ImportError:
+        audit_events_filtered = None
+    if audit_events_filtered is not None:
+        from audit.selectors import AuditFilterInvalid
+
+        try:
+            return audit_events_filtered(user=request.user, params=request.query_params)
+        except AuditFilterInvalid as error:
+            raise serializers.ValidationError(error.errors)
+    if not assignment_selectors.user_holds_any(user=request.user,
+                                               role_slugs=assignment_selectors.DIRECTORY_VIEWER_ROLES):
+        raise forbidden("Reading the audit log needs an auditor role (Global Reader, Security Reader, Security "
+                        "Administrator, Global Administrator, Privileged Role Administrator).")
+    filterset = filters.AuditEventFilterSet(request.query_params, queryset=AuditEvent.objects.all())
+    if not filterset.is_valid():
+        raise serializers.ValidationError(filterset.errors)
+    return filterset.qs
+
+
+class AuditPagination(SeqCursorPagination):
+    pass
+
+
+class AuditEventList(PimListView):
+    serializer_class = s.AuditEventSerializer
+    pagination_class = AuditPagination
+    filter_backends = []
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return AuditEvent.objects.none()
+        return _audit_queryset(self.request)
+
+    @extend_schema(operation_id="audit_events_list", parameters=filters.AUDIT_PARAMETERS, tags=["audit"])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class _FirstRendererNegotiation(BaseContentNegotiation):
+    """The CSV download streams CSV; its errors are JSON whatever the Accept header says."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0]
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+AUDIT_CSV_COLUMNS = ["seq", "occurred_at", "action", "outcome", "actor_id", "actor_label", "target_type",
+                     "target_id", "target_label", "principal_id", "principal_label", "role_id", "role_label",
+                     "scope_path", "justification", "ticket", "message", "correlation_id", "client_ip", "prev_hash",
+                     "hash"]
+
+
+def _fallback_csv_rows(queryset):
+    yield AUDIT_CSV_COLUMNS
+    for event in queryset.order_by("seq").iterator(chunk_size=2000):
+        yield [getattr(event, name) for name in AUDIT_CSV_COLUMNS]
+
+
+class AuditEventCsv(PimAPIView):
+    """The filtered audit log as CSV, streamed in bounded memory (any size)."""
+
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = _FirstRendererNegotiation
+
+    @extend_schema(operation_id="audit_events_csv", parameters=filters.AUDIT_PARAMETERS,
+                   responses={(200, "text/csv"): OpenApiResponse(response=OpenApiTypes.STR,
+                                                                 description="CSV, one row per event")},
+                   tags=["audit"])
+    def get(self, request):
+        queryset = _audit_queryset(request)
+        try:
+            from audit.selectors import audit_csv_rows
+        except ImportError:
+            audit_csv_rows = None
+        rows = audit_csv_rows(queryset=queryset) if audit_csv_rows is not None else _fallback_csv_rows(queryset)
+        writer = csv.writer(_Echo())
+        response = StreamingHttpResponse((writer.writerow(row) for row in rows), content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="audit-events.csv"'
+        return response

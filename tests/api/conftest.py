@@ -1,0 +1,113 @@
+"""API personas, each with a token: requester, approver, administrator, auditor, service principal.
+
+The directory they live in: the requester is eligible for Helpdesk Administrator (ticket, no approval,
+no MFA) and for User Administrator (approval by the approver, no MFA); the administrator is an active
+Privileged Role Administrator; the auditor an active Global Reader; the service principal holds User
+Access Administrator (time-bound active) at /subscriptions/s1 only.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+
+@dataclass
+class Persona:
+    name: str
+    user: object  # User, or None for the service principal / anonymous
+    principal: object
+    token: str | None
+
+    def client(self) -> APIClient:
+        client = APIClient()
+        if self.token:
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {self.token}")
+        return client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counters():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def world(directory):
+    from api import services as api_services
+    from assignments import services
+
+    root = directory.root
+    s1 = directory.scope("/subscriptions/s1")
+    directory.scope("/subscriptions/s1/resourceGroups/rg1")
+    directory.scope("/subscriptions/s2")
+    approver = directory.user("approver")
+    requester = directory.user("requester")
+    admin = directory.user("admin")
+    auditor = directory.user("auditor")
+    directory.grant(admin, "privileged-role-administrator")
+    directory.grant(auditor, "global-reader")
+    directory.grant(requester, "helpdesk-administrator", kind="eligible")
+    directory.grant(requester, "user-administrator", kind="eligible")
+    services.role_setting_update(
+        actor=None, role=directory.role("user-administrator"), scope=root,
+        values={"require_mfa_on_activation": False, "require_approval": True, "approvals_required": 1},
+        approver_ids=[approver.principal.pk],
+    )
+    sp = directory.service_principal("deploy-bot")
+    directory.grant(sp, "user-access-administrator", s1, end=timezone.now() + timedelta(days=30))
+
+    def token_for(user):
+        return api_services.token_create_personal(actor=user, name=f"{user.username}-token")[1]
+
+    _, sp_token = api_services.token_create_for_service_principal(actor=admin, service_principal=sp, name="deploy")
+    personas = {
+        "requester": Persona("requester", requester, requester.principal, token_for(requester)),
+        "approver": Persona("approver", approver, approver.principal, token_for(approver)),
+        "administrator": Persona("administrator", admin, admin.principal, token_for(admin)),
+        "auditor": Persona("auditor", auditor, auditor.principal, token_for(auditor)),
+        "service_principal": Persona("service_principal", None, sp, sp_token),
+        "anonymous": Persona("anonymous", None, None, None),
+    }
+    return personas
+
+
+@pytest.fixture
+def requester_p(world):
+    return world["requester"]
+
+
+@pytest.fixture
+def approver_p(world):
+    return world["approver"]
+
+
+@pytest.fixture
+def admin_p(world):
+    return world["administrator"]
+
+
+@pytest.fixture
+def auditor_p(world):
+    return world["auditor"]
+
+
+@pytest.fixture
+def sp_p(world):
+    return world["service_principal"]
+
+
+@pytest.fixture
+def anonymous_p(world):
+    return world["anonymous"]
+
+
+def eligible_of(persona, role_slug):
+    from assignments.models import Assignment
+
+    return Assignment.objects.get(principal=persona.principal, role__slug=role_slug, kind="eligible",
+                                  status="live")
