@@ -1,16 +1,10 @@
 from django.contrib import admin
 
-from .models import AuditEvent
+from .models import AuditCheckpoint, AuditEvent
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(admin.ModelAdmin):
     """Read-only: the audit log is append-only."""
-
-    list_display = ("seq", "occurred_at", "action", "outcome", "actor_label", "principal_label", "role_label",
-                    "scope_path")
-    list_filter = ("outcome", "action")
-    search_fields = ("actor_label", "principal_label", "role_label", "scope_path", "justification", "ticket")
 
     def has_add_permission(self, request):
         return False
@@ -20,3 +14,18 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ("seq", "occurred_at", "action", "outcome", "actor_label", "principal_label", "role_label",
+                    "scope_path")
+    list_filter = ("outcome", "action")
+    search_fields = ("actor_label", "principal_label", "role_label", "scope_path", "justification", "ticket")
+    show_full_result_count = False
+
+
+@admin.register(AuditCheckpoint)
+class AuditCheckpointAdmin(ReadOnlyAdmin):
+    list_display = ("id", "kind", "last_seq", "created_at", "key_id", "signature")
+    list_filter = ("kind",)

@@ -1,9 +1,11 @@
-"""The audit log: append-only, hash-chained.
+"""The audit log: append-only, hash-chained, with signed checkpoints.
 
 Every event is written by `audit.services.audit_event_record` inside the transaction of the change it
-records. Events are never updated or deleted through the application; `seq` is gap-free and `hash`
-chains each event to the previous one (`prev_hash`), so any edit, deletion, insertion or reordering
-is detectable.
+records. Events are never updated or deleted through the application: the model and its QuerySet
+refuse it, and on PostgreSQL a trigger refuses UPDATE and DELETE (migration 0002). `seq` is gap-free
+and `hash` chains each event to the previous one (`prev_hash`), so any edit, deletion, insertion or
+reordering is detectable; signed `AuditCheckpoint` rows make truncating the tail or rewriting the
+chain from some point on detectable too. `manage.py audit_verify` checks all of it.
 """
 
 import uuid
@@ -11,10 +13,55 @@ import uuid
 from django.db import models
 
 
-class AuditEvent(models.Model):
+class AppendOnlyError(RuntimeError):
+    """Raised on any attempt to update or delete an append-only audit row through the ORM."""
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Reads and inserts only. Bulk inserts are refused too: the only write path is the service,
+    which keeps the chain."""
+
+    def update(self, **kwargs):
+        raise AppendOnlyError(f"{self.model.__name__} is append-only: update refused")
+
+    def delete(self):
+        raise AppendOnlyError(f"{self.model.__name__} is append-only: delete refused")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AppendOnlyError(f"{self.model.__name__} is append-only: bulk_update refused")
+
+    def bulk_create(self, objs, *args, **kwargs):
+        raise AppendOnlyError(f"{self.model.__name__} rows are written one by one by audit.services")
+
+    delete.queryset_only = True
+
+
+class AppendOnlyModel(models.Model):
+    """Insert once (`save(force_insert=True)` on a new instance); never save again, never delete."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError(f"{type(self).__name__} is append-only: update refused")
+        kwargs["force_insert"] = True
+        return super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(f"{type(self).__name__} is append-only: delete refused")
+
+
+class AuditEvent(AppendOnlyModel):
     """One audited fact. Snapshot columns (`actor_label`, `role_label`, `scope_path`, …) keep the
     history readable after the objects they name change or disappear; the ids are not foreign keys
-    so that nothing ever needs to update an event."""
+    so that nothing ever needs to update an event.
+
+    Invariants: `seq` is contiguous from the purge anchor (1 without a purge); `prev_hash` is the
+    previous event's `hash` (the anchor's hash for the first one); `hash` is
+    sha256(prev_hash + "\\n" + canonical JSON of `audit.services.HASHED_FIELDS`)."""
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", "Success"
@@ -55,13 +102,43 @@ class AuditEvent(models.Model):
 
 class AuditChainHead(models.Model):
     """Single row (pk=1): the last sequence number and hash. Writers lock it, which keeps one
-    unbroken chain under concurrent transactions."""
+    unbroken chain under concurrent transactions. Created by migration 0002."""
 
     last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
 
     def __str__(self) -> str:
         return f"chain head #{self.last_seq}"
+
+
+class AuditCheckpoint(AppendOnlyModel):
+    """A signed statement "the chain had reached `last_seq` with hash `last_hash`".
+
+    Invariants: `signature` = HMAC-SHA256(PIM_AUDIT_SIGNING_KEY, `signed_payload`), and
+    `prev_signature` is the previous checkpoint's signature (by id), so checkpoints form their own
+    chain that nobody without the key can rewrite. A PURGE checkpoint is the anchor left by
+    `audit_purge`: events up to and including `last_seq` were deleted and `last_hash` is the hash
+    of the last deleted one, which the first remaining event must link to. `key_id` names the key
+    (a fingerprint, not the key) so that keys can be rotated."""
+
+    class Kind(models.TextChoices):
+        PERIODIC = "periodic", "Periodic"
+        PURGE = "purge", "Purge anchor"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PERIODIC)
+    last_seq = models.BigIntegerField()
+    last_hash = models.CharField(max_length=64)
+    prev_signature = models.CharField(max_length=64, blank=True)
+    signature = models.CharField(max_length=64)
+    key_id = models.CharField(max_length=16)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["last_seq", "id"], name="audit_checkpoint_seq_idx")]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.kind} #{self.last_seq}"
 
 
 def new_correlation_id() -> uuid.UUID:

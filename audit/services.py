@@ -1,16 +1,26 @@
-"""The audit write path. Call `audit_event_record` inside the transaction of the change it records."""
+"""The audit write path. Call `audit_event_record` inside the transaction of the change it records.
+
+Also the two other writes the audit app makes: signed checkpoints (`audit_checkpoint_create`, run
+periodically by `audit.tasks.audit_checkpoint`) and the explicit, audited purge (`audit_purge`).
+"""
 
 import hashlib
+import hmac
+import ipaddress
 import json
+import logging
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from . import context
-from .models import AuditChainHead, AuditEvent
+from .models import AuditChainHead, AuditCheckpoint, AuditEvent
+
+logger = logging.getLogger(__name__)
 
 GENESIS_HASH = "0" * 64
 
@@ -30,10 +40,14 @@ def _canonical_value(value: Any) -> Any:
     return value
 
 
+def canonical_bytes(data: dict) -> bytes:
+    """Sorted-key compact JSON of a {field: canonical value} dict (shared with the streaming verifier)."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
 def audit_event_canonical(*, event: AuditEvent) -> bytes:
     """The bytes that are hashed: sorted-key JSON of `HASHED_FIELDS`."""
-    data = {name: _canonical_value(getattr(event, name)) for name in HASHED_FIELDS}
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    return canonical_bytes({name: _canonical_value(getattr(event, name)) for name in HASHED_FIELDS})
 
 
 def audit_event_hash(*, event: AuditEvent, prev_hash: str) -> str:
@@ -47,6 +61,17 @@ def _json_safe(value: Any) -> Any:
     return json.loads(
         json.dumps(value, default=lambda v: _canonical_value(v) if isinstance(v, datetime | uuid.UUID) else str(v))
     )
+
+
+def _normalised_ip(value: str | None) -> str | None:
+    """The form the database gives back (PostgreSQL's inet prints IPv6 compressed, lower case), so
+    that the hash recomputed from a read matches."""
+    if not value:
+        return None
+    try:
+        return ipaddress.ip_address(value).compressed
+    except ValueError:
+        return None
 
 
 def _label(obj: Any) -> str:
@@ -77,7 +102,7 @@ def audit_event_record(
     behind each other for the rest of their transaction and the chain stays unbroken."""
     ctx = context.current()
     with transaction.atomic():
-        head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
+        head = _lock_head()
         if target is not None:
             target_type = target_type or target._meta.label_lower
             target_id = target_id or str(target.pk)
@@ -104,7 +129,7 @@ def audit_event_record(
             before=_json_safe(before),
             after=_json_safe(after),
             correlation_id=correlation_id or ctx.correlation_id,
-            client_ip=ctx.client_ip,
+            client_ip=_normalised_ip(ctx.client_ip),
             prev_hash=head.last_hash,
         )
         # Round to microseconds as the database stores them, so the hash can be recomputed from a read.
@@ -114,5 +139,152 @@ def audit_event_record(
     return event
 
 
+def _lock_head() -> AuditChainHead:
+    """Lock the chain head (created by migration 0002; created here only on a database that was
+    emptied after migrating, which has no concurrent writers yet)."""
+    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        AuditChainHead.objects.get_or_create(pk=1)
+        head = AuditChainHead.objects.select_for_update().get(pk=1)
+    return head
+
+
 def audit_in_transaction() -> bool:
     return connection.in_atomic_block
+
+
+# --- Signed checkpoints ---------------------------------------------------------------------------
+
+class AuditIntegrityError(Exception):
+    """A purge or checkpoint was refused (bad arguments, or the log is not in a state to do it)."""
+
+
+def signing_key_id(key: str) -> str:
+    """A public fingerprint of a signing key, stored with each checkpoint so keys can be rotated."""
+    return hashlib.sha256(b"pim-audit-key-id\n" + key.encode()).hexdigest()[:16]
+
+
+def signing_keys() -> dict[str, str]:
+    """key id → key: the current key first, then the fallbacks (older keys, verify only)."""
+    keys = [settings.PIM_AUDIT_SIGNING_KEY, *getattr(settings, "PIM_AUDIT_SIGNING_KEY_FALLBACKS", [])]
+    return {signing_key_id(key): key for key in keys if key}
+
+
+def checkpoint_payload(*, kind: str, last_seq: int, last_hash: str, prev_signature: str, created_at: datetime) -> bytes:
+    return "\n".join(
+        ["pim-audit-checkpoint-v1", kind, str(last_seq), last_hash, prev_signature, _canonical_value(created_at)]
+    ).encode()
+
+
+def checkpoint_signature(*, key: str, kind: str, last_seq: int, last_hash: str, prev_signature: str,
+                         created_at: datetime) -> str:
+    payload = checkpoint_payload(kind=kind, last_seq=last_seq, last_hash=last_hash, prev_signature=prev_signature,
+                                 created_at=created_at)
+    return hmac.new(key.encode(), payload, hashlib.sha256).hexdigest()
+
+
+def checkpoint_signature_valid(*, checkpoint: AuditCheckpoint, keys: dict[str, str] | None = None) -> bool:
+    key = (keys if keys is not None else signing_keys()).get(checkpoint.key_id)
+    if key is None:
+        return False
+    expected = checkpoint_signature(key=key, kind=checkpoint.kind, last_seq=checkpoint.last_seq,
+                                    last_hash=checkpoint.last_hash, prev_signature=checkpoint.prev_signature,
+                                    created_at=checkpoint.created_at)
+    return hmac.compare_digest(expected, checkpoint.signature)
+
+
+def _checkpoint_insert(*, kind: str, last_seq: int, last_hash: str, now: datetime) -> AuditCheckpoint:
+    """Sign and insert one checkpoint. The caller holds the chain head lock (checkpoints are ordered
+    by id and each signs the previous one's signature)."""
+    previous = AuditCheckpoint.objects.order_by("-id").only("signature").first()
+    prev_signature = previous.signature if previous else ""
+    key = settings.PIM_AUDIT_SIGNING_KEY
+    created_at = now
+    checkpoint = AuditCheckpoint(
+        kind=kind, last_seq=last_seq, last_hash=last_hash, prev_signature=prev_signature,
+        key_id=signing_key_id(key), created_at=created_at,
+        signature=checkpoint_signature(key=key, kind=kind, last_seq=last_seq, last_hash=last_hash,
+                                       prev_signature=prev_signature, created_at=created_at),
+    )
+    checkpoint.save()
+    # Also to the log stream: keep these lines elsewhere and even a rewrite of the checkpoints is caught.
+    logger.info("audit checkpoint %s kind=%s last_seq=%s last_hash=%s signature=%s", checkpoint.pk, kind, last_seq,
+                last_hash, checkpoint.signature)
+    return checkpoint
+
+
+def audit_checkpoint_create(*, now: datetime | None = None, force: bool = False) -> AuditCheckpoint | None:
+    """Sign the chain's current head, then record the checkpoint in the chain itself (action
+    "audit.checkpoint"), so the chain and its checkpoints vouch for each other.
+
+    Idempotent when nothing happened since the last checkpoint (the newest event is that
+    checkpoint's own record): returns None unless `force`."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        head = _lock_head()
+        if not force and head.last_seq:
+            newest = AuditEvent.objects.filter(seq=head.last_seq).values_list("action", flat=True).first()
+            latest = AuditCheckpoint.objects.order_by("-id").values_list("last_seq", flat=True).first()
+            if newest == "audit.checkpoint" and latest == head.last_seq - 1:
+                return None
+        checkpoint = _checkpoint_insert(kind=AuditCheckpoint.Kind.PERIODIC, last_seq=head.last_seq,
+                                        last_hash=head.last_hash, now=now)
+        audit_event_record(action="audit.checkpoint", target=checkpoint, occurred_at=now,
+                           after={"checkpoint": checkpoint.pk, "last_seq": checkpoint.last_seq,
+                                  "last_hash": checkpoint.last_hash, "signature": checkpoint.signature})
+    return checkpoint
+
+
+# --- Purge ----------------------------------------------------------------------------------------
+
+def audit_purge(*, before: datetime, actor: Any = None, reason: str = "", now: datetime | None = None) -> dict:
+    """Delete the oldest events, those before `before`, as one contiguous prefix of the chain.
+
+    Retention is indefinite by default; this is the one explicit way to shorten the log. It stops at
+    the first event that is not older than `before` (so the remaining chain stays contiguous), leaves
+    a signed PURGE checkpoint anchoring the first remaining event to the hash of the last deleted one,
+    records an "audit.purge" event and signs a new checkpoint, so `audit_verify` passes afterwards
+    and shows where the log now starts."""
+    now = now or timezone.now()
+    if timezone.is_naive(before):
+        raise AuditIntegrityError("The purge date must be timezone-aware.")
+    if before > now:
+        raise AuditIntegrityError("Cannot purge events from the future.")
+    with transaction.atomic():
+        head = _lock_head()
+        first = AuditEvent.objects.order_by("seq").values_list("seq", flat=True).first()
+        keep_from = (AuditEvent.objects.filter(occurred_at__gte=before).order_by("seq")
+                     .values_list("seq", flat=True).first())
+        last_deleted = (keep_from - 1) if keep_from is not None else head.last_seq
+        if first is None or last_deleted < first:
+            deleted, anchor = 0, None
+        else:
+            anchor_hash = AuditEvent.objects.filter(seq=last_deleted).values_list("hash", flat=True).first()
+            if anchor_hash is None:
+                raise AuditIntegrityError(f"Event #{last_deleted} is missing: run audit_verify before purging.")
+            table = connection.ops.quote_name(AuditEvent._meta.db_table)
+            with connection.cursor() as cursor:
+                if connection.vendor == "postgresql":
+                    # The append-only trigger lets a DELETE through only with this transaction-local flag.
+                    cursor.execute("SET LOCAL pim.audit_purge = 'on'")
+                cursor.execute(f"DELETE FROM {table} WHERE seq <= %s", [last_deleted])  # noqa: S608
+                deleted = cursor.rowcount
+                if connection.vendor == "postgresql":
+                    cursor.execute("SET LOCAL pim.audit_purge = 'off'")
+            anchor = _checkpoint_insert(kind=AuditCheckpoint.Kind.PURGE, last_seq=last_deleted,
+                                        last_hash=anchor_hash, now=now)
+        summary = {"before": _canonical_value(before), "deleted": deleted,
+                   "first_seq": first if deleted else None, "last_seq": last_deleted if deleted else None,
+                   "anchor_checkpoint": anchor.pk if anchor else None}
+        audit_event_record(action="audit.purge", actor=actor, message=reason or "", after=summary, occurred_at=now,
+                           target=anchor)
+        audit_checkpoint_create(now=now, force=True)
+    return summary
+
+
+def audit_export_record(*, actor: Any, filters: dict, mine: bool = False) -> AuditEvent:
+    """The CSV export is itself audited, with the filters it was run with."""
+    summary = ", ".join(f"{key}={value}" for key, value in sorted(filters.items())) or "no filters"
+    return audit_event_record(action="audit.export", actor=actor, principal=getattr(actor, "principal", None),
+                              message=f"CSV export of {'own events' if mine else 'the audit log'}: {summary}",
+                              after={"filters": filters, "mine": mine})

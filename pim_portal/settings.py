@@ -5,6 +5,8 @@ Defaults are the embedded ones (SQLite, a file-based Celery broker, email writte
 in the README; with DJANGO_DEBUG=0 the portal refuses to start on the development secret key.
 """
 
+import hashlib
+import hmac
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -171,6 +173,13 @@ PIM_MAX_ROLE_ASSIGNABLE_GROUPS = int(os.environ.get("PIM_MAX_ROLE_ASSIGNABLE_GRO
 PIM_MIN_ASSIGNMENT_DURATION = timedelta(minutes=5)
 PIM_EXTEND_WINDOW = timedelta(days=14)
 PIM_RENEW_WINDOW = timedelta(days=30)
+# Audit checkpoints are signed with HMAC-SHA256 under this key. The default is derived from the secret key
+# with its own salt; set it explicitly (and keep old keys in the fallbacks) so that rotating
+# DJANGO_SECRET_KEY does not make earlier checkpoints unverifiable.
+PIM_AUDIT_SIGNING_KEY = os.environ.get("PIM_AUDIT_SIGNING_KEY") or hmac.new(
+    SECRET_KEY.encode(), b"pim-portal.audit.checkpoint-signing-key", hashlib.sha256).hexdigest()
+PIM_AUDIT_SIGNING_KEY_FALLBACKS = env_list("PIM_AUDIT_SIGNING_KEY_FALLBACKS")
+PIM_AUDIT_CHECKPOINT_MINUTES = int(os.environ.get("PIM_AUDIT_CHECKPOINT_MINUTES", "5"))
 
 # --- Internationalisation -------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -237,6 +246,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     # --- jobs: outbox relay, scheduled starts, expiry, request time-outs, reminders, digest (notifications) ---
     "outbox-relay": {"task": "notifications.tasks.outbox_relay", "schedule": 15.0},
     # --- audit: signed checkpoints (audit) ---
+    "audit-checkpoint": {"task": "audit.tasks.audit_checkpoint",
+                         "schedule": timedelta(minutes=PIM_AUDIT_CHECKPOINT_MINUTES)},
     # --- access reviews (reviews) ---
     # --- security alerts (alerts) ---
 }

@@ -21,4 +21,6 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Role settings", "assignments:role_settings", "any_admin"),
     NavItem("Directory", "assignments:principals", "directory_viewer"),
     NavItem("API tokens", "api:tokens", "user"),
+    NavItem("Audit log", "audit:list", "auditor"),
+    NavItem("My audit", "audit:mine", "user"),
 ]

@@ -1,0 +1,18 @@
+import pytest
+
+
+@pytest.fixture
+def events(directory, global_admin):
+    """A few real events written through the services (scopes, a user, assignments), plus some with
+    awkward content for the canonical form: non-ASCII text, nested JSON, IPv6 client addresses."""
+    from audit import context
+    from audit.services import audit_event_record
+
+    directory.scope("/subscriptions/s1/resourceGroups/rg1")
+    with context.bind(client_ip="2001:DB8:0:0::1"):
+        audit_event_record(action="test.unicode", actor=global_admin, justification="Zürich — 東京 ✓",
+                           before={"b": [1, 2.5, {"z": None, "a": "é"}], "a": True}, after={"n": 10**15})
+    with context.bind(client_ip="192.0.2.7"):
+        audit_event_record(action="test.formula", actor=global_admin, justification="=HYPERLINK(\"x\")",
+                           ticket="+1 555", message="-2", after={"v": "@SUM(A1)"})
+    return global_admin
