@@ -1,0 +1,118 @@
+"""Account security pages: MFA overview, TOTP enrolment (QR code rendered locally as SVG), backup
+codes (shown once) and the step-up verification page."""
+
+from base64 import b32encode
+from urllib.parse import urlencode
+
+import segno
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods
+from django_otp import login as otp_login
+
+from assignments.errors import DomainError
+
+from . import services
+from .forms import CodeForm, EnrolForm
+from .mfa import mfa_is_fresh, mfa_mark_verified, mfa_verified_at
+
+
+def safe_next(request, default: str = "") -> str:
+    value = request.POST.get("next") or request.GET.get("next") or ""
+    if value and url_has_allowed_host_and_scheme(value, allowed_hosts={request.get_host()},
+                                                 require_https=request.is_secure()):
+        return value
+    return default or reverse("accounts:security")
+
+
+def _with_next(url_name: str, next_url: str) -> str:
+    return reverse(url_name) + ("?" + urlencode({"next": next_url}) if next_url else "")
+
+
+@login_required
+def security(request):
+    return render(request, "accounts/security.html", {
+        "devices": services.mfa_devices(user=request.user),
+        "mfa_verified_at": mfa_verified_at(request),
+        "mfa_fresh": mfa_is_fresh(request),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def totp_enrol(request):
+    next_url = safe_next(request)
+    # Adding an authenticator to an account that already has one needs a fresh verification, so a
+    # stolen session cannot plant its own.
+    if services.mfa_has_device(user=request.user) and not mfa_is_fresh(request):
+        messages.info(request, "Verify with your current authenticator before adding another.")
+        return redirect(_with_next("accounts:verify", request.get_full_path()))
+    device = services.mfa_totp_enrol_start(user=request.user)
+    form = EnrolForm(request.POST or None, initial={"device_id": device.pk})
+    if request.method == "POST" and form.is_valid():
+        try:
+            confirmed = services.mfa_totp_enrol_confirm(actor=request.user, device_id=form.cleaned_data["device_id"],
+                                                        token=form.cleaned_data["token"])
+        except DomainError as error:
+            form.add_error("token" if error.field == "token" else None, error.message)
+        else:
+            otp_login(request, confirmed)
+            mfa_mark_verified(request)
+            messages.success(request, "Your authenticator app is enrolled, and this session is verified. "
+                                      "Create backup codes now in case you lose your phone.")
+            return redirect(next_url)
+    secret = b32encode(device.bin_key).decode()
+    qr = segno.make(device.config_url, error="m")
+    return render(request, "accounts/totp_enrol.html", {
+        "form": form, "next": next_url, "qr_svg": qr.svg_inline(scale=5, dark="#111827", light="#ffffff",
+                                                             title="QR code for your authenticator app"),
+        "secret": " ".join(secret[i:i + 4] for i in range(0, len(secret), 4)),
+        "has_device": services.mfa_has_device(user=request.user),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def backup_codes(request):
+    if request.method == "GET":
+        return render(request, "accounts/backup_codes.html", {"devices": services.mfa_devices(user=request.user)})
+    if not mfa_is_fresh(request):
+        messages.info(request, "Verify your identity before creating new backup codes.")
+        return redirect(_with_next("accounts:verify", reverse("accounts:backup_codes")))
+    try:
+        codes = services.mfa_backup_codes_generate(actor=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("accounts:security")
+    messages.success(request, "New backup codes created. Older codes no longer work.")
+    response = render(request, "accounts/backup_codes.html", {"codes": codes,
+                                                              "devices": services.mfa_devices(user=request.user)})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def verify(request):
+    """Step-up: a fresh TOTP or backup code. Without a device, the user is taken to enrolment and back."""
+    next_url = safe_next(request, default=reverse("approvals:my_roles"))
+    if not services.mfa_has_device(user=request.user):
+        messages.info(request, "This needs multifactor authentication. Enrol an authenticator app first; you will "
+                               "come back here afterwards.")
+        return redirect(_with_next("accounts:totp_enrol", next_url))
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = services.mfa_verify(actor=request.user, token=form.cleaned_data["token"])
+        except DomainError as error:
+            form.add_error("token", error.message)
+        else:
+            otp_login(request, device)
+            mfa_mark_verified(request)
+            messages.success(request, "Verified. You can now do what needed multifactor authentication.")
+            return redirect(next_url)
+    return render(request, "accounts/verify.html", {"form": form, "next": next_url},
+                  status=400 if request.method == "POST" else 200)

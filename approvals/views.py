@@ -1,0 +1,298 @@
+"""Self-service pages: my roles, activation, extend / renew / deactivate, my requests, the approvals
+queue and a request's page. Each view: permission gate, parse, call one service or selector,
+respond; `DomainError` becomes a form error, a message or a 4xx page, never a 500."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.mfa import mfa_is_fresh, mfa_verified_at
+from assignments import selectors as assignment_selectors
+from assignments.errors import DomainError
+from assignments.models import Assignment
+from audit.middleware import client_ip_of
+
+from . import selectors, services
+from .forms import ActivateForm, DeactivateForm, DecisionForm, ExtendForm, RenewForm
+from .models import Request
+
+
+def _refuse(error: DomainError):
+    """A refusal that has no form to show it in: a 4xx page naming the reason."""
+    if error.code == "not_found":
+        raise Http404(error.message)
+    if error.code == "forbidden":
+        raise PermissionDenied(error.message)
+    return error
+
+
+def _assignment_or_404(pk) -> Assignment:
+    assignment = (Assignment.objects.select_related("principal", "role", "scope", "activated_from")
+                  .filter(pk=pk).first())
+    if assignment is None:
+        raise Http404("No such assignment.")
+    return assignment
+
+
+def _request_or_404(request_id) -> Request:
+    found = selectors.request_get_for_user(user=None, request_id=request_id)
+    if found is None:
+        raise Http404("No such request.")
+    return found
+
+
+def _form_error(form, error: DomainError) -> None:
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, error.message)
+
+
+def _verify_url(next_url: str) -> str:
+    from urllib.parse import urlencode
+
+    return reverse("accounts:verify") + "?" + urlencode({"next": next_url})
+
+
+# --- My roles -----------------------------------------------------------------------------------------
+
+
+@login_required
+def my_roles(request):
+    roles = selectors.my_roles(user=request.user)
+    pending = selectors.pending_request_for(user=request.user,
+                                            assignment_ids=[a.pk for a in roles.eligible + roles.active])
+    for a in roles.eligible + roles.active:
+        a.pending_request = pending.get(a.pk)
+    return render(request, "approvals/my_roles.html", {"roles": roles, "now": timezone.now()})
+
+
+def _approver_summary(setting) -> str:
+    if not setting.require_approval:
+        return ""
+    names = [str(p) for p in setting.approvers.all()] if setting.pk else []
+    if names:
+        return ", ".join(names)
+    fallback = selectors.FALLBACK_APPROVER_ROLES[setting.role.kind]
+    return "the role's administrators (" + ", ".join(s.replace("-", " ").title() for s in fallback) + ")"
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def activate(request, assignment_id: int):
+    eligible = _assignment_or_404(assignment_id)
+    if eligible.kind != Assignment.Kind.ELIGIBLE:
+        raise Http404("No such eligible assignment.")
+    me = request.user.principal
+    if eligible.principal_id != me.pk and eligible.principal_id not in selectors.user_group_ids(user=request.user):
+        raise PermissionDenied("That eligible assignment is not yours.")
+    setting = assignment_selectors.role_setting_effective(role=eligible.role, scope=eligible.scope)
+    form = ActivateForm(request.POST or None, eligible=eligible, setting=setting)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            created = services.request_self_activate(
+                actor=request.user, eligible_assignment=eligible, scope=data["scope"],
+                duration_minutes=data["duration_minutes"], start_at=data["start_at"],
+                justification=data["justification"], ticket_system=data["ticket_system"],
+                ticket_number=data["ticket_number"], mfa_verified_at=mfa_verified_at(request),
+                client_ip=client_ip_of(request),
+            )
+        except DomainError as error:
+            if error.field == "mfa":
+                messages.warning(request, error.message + " Verify, then submit the activation again.")
+                return redirect(_verify_url(request.get_full_path()))
+            _form_error(form, error)
+            if error.code == "conflict" and "already active" in error.message:
+                active = (Assignment.objects.filter(principal=me, role=eligible.role, scope=data["scope"],
+                                                    kind=Assignment.Kind.ACTIVE, status=Assignment.Status.LIVE)
+                          .order_by("-start_at").first())
+                form.extend_url = reverse("approvals:extend", args=[active.pk]) if active else ""
+        else:
+            if created.status == Request.Status.PENDING_APPROVAL:
+                messages.success(request, f"Your activation of {eligible.role.name} is waiting for approval "
+                                          f"({created.approvals_required} needed). You will get an email.")
+                return redirect("approvals:my_requests")
+            when = "now" if created.status == Request.Status.PROVISIONED else \
+                f"from {created.start_at:%Y-%m-%d %H:%M} UTC"
+            messages.success(request, f"{eligible.role.name} is active {when} until "
+                                      f"{created.end_at:%Y-%m-%d %H:%M} UTC. {created.status_message}".strip())
+            return redirect("approvals:my_roles")
+    return render(request, "approvals/activate.html", {
+        "eligible": eligible, "setting": setting, "form": form, "mfa_fresh": mfa_is_fresh(request),
+        "approvers": _approver_summary(setting), "verify_url": _verify_url(request.get_full_path()),
+        "permissions": list(eligible.role.permissions.all()[:20]),
+    }, status=400 if request.method == "POST" else 200)
+
+
+@login_required
+@require_POST
+def deactivate(request, assignment_id: int):
+    assignment = _assignment_or_404(assignment_id)
+    form = DeactivateForm(request.POST)
+    justification = form.cleaned_data["justification"] if form.is_valid() else ""
+    try:
+        services.assignment_deactivate(actor=request.user, assignment=assignment, justification=justification)
+    except DomainError as error:
+        _refuse(error)
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{assignment.role.name} at {assignment.scope.path} is deactivated.")
+    return redirect("approvals:my_roles")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def extend(request, assignment_id: int):
+    assignment = _assignment_or_404(assignment_id)
+    if assignment.principal_id != request.user.principal.pk:
+        raise PermissionDenied("That assignment is not yours.")
+    form = ExtendForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.request_self_extend(actor=request.user, assignment=assignment,
+                                         duration_minutes=data["duration_minutes"], end_at=data["end_at"],
+                                         justification=data["justification"])
+        except DomainError as error:
+            _refuse(error)
+            _form_error(form, error)
+        else:
+            messages.success(request, f"Your extension of {assignment.role.name} is waiting for approval by its "
+                                      f"administrators.")
+            return redirect("approvals:my_requests")
+    setting = assignment_selectors.role_setting_effective(role=assignment.role, scope=assignment.scope)
+    return render(request, "approvals/extend.html", {"assignment": assignment, "form": form, "setting": setting},
+                  status=400 if request.method == "POST" else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def renew(request, assignment_id: int):
+    assignment = _assignment_or_404(assignment_id)
+    if assignment.principal_id != request.user.principal.pk:
+        raise PermissionDenied("That assignment is not yours.")
+    form = RenewForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.request_self_renew(actor=request.user, assignment=assignment, end_at=data["end_at"],
+                                        justification=data["justification"])
+        except DomainError as error:
+            _refuse(error)
+            _form_error(form, error)
+        else:
+            messages.success(request, f"Your renewal of {assignment.role.name} is waiting for approval by its "
+                                      f"administrators.")
+            return redirect("approvals:my_requests")
+    return render(request, "approvals/renew.html", {"assignment": assignment, "form": form},
+                  status=400 if request.method == "POST" else 200)
+
+
+# --- Requests -----------------------------------------------------------------------------------------
+
+
+@login_required
+def my_requests(request):
+    rows = list(selectors.request_list_for_requester(user=request.user))
+    for row in rows:
+        row.timeline = selectors.request_timeline(request=row)
+    return render(request, "approvals/my_requests.html", {"requests": rows})
+
+
+def _can_view(user, pim_request: Request) -> bool:
+    if pim_request.requested_by_id == user.pk or pim_request.principal_id == user.principal.pk:
+        return True
+    if pim_request.decisions.filter(approver=user).exists():
+        return True
+    if selectors.approver_can_decide(user=user, request=pim_request):
+        return True
+    return assignment_selectors.user_can_view(user=user, role=pim_request.role, scope=pim_request.scope)
+
+
+@login_required
+def request_detail(request, request_id):
+    pim_request = _request_or_404(request_id)
+    if not _can_view(request.user, pim_request):
+        raise PermissionDenied("This request is someone else's, and you are not one of its approvers.")
+    can_decide = selectors.approver_can_decide(user=request.user, request=pim_request)
+    recent = []
+    if can_decide:
+        recent = list(Assignment.objects.filter(principal=pim_request.principal, activated_from__isnull=False)
+                      .select_related("role", "scope").order_by("-created_at")[:5])
+    return render(request, "approvals/request_detail.html", {
+        "req": pim_request, "timeline": selectors.request_timeline(request=pim_request), "can_decide": can_decide,
+        "is_requester": pim_request.requested_by_id == request.user.pk, "recent": recent,
+        "permissions": list(pim_request.role.permissions.all()[:20]), "decision_form": DecisionForm(),
+    })
+
+
+@login_required
+@require_POST
+def cancel(request, request_id):
+    pim_request = _request_or_404(request_id)
+    if pim_request.requested_by_id != request.user.pk:
+        raise PermissionDenied("Only the person who made a request can cancel it.")
+    try:
+        services.request_cancel(actor=request.user, request=pim_request)
+    except DomainError as error:
+        _refuse(error)
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Your request for {pim_request.role.name} is canceled.")
+    return redirect("approvals:my_requests")
+
+
+# --- Approvals ------------------------------------------------------------------------------------------
+
+
+@login_required
+def queue(request):
+    rows = selectors.request_list_pending_for_approver(user=request.user)
+    return render(request, "approvals/queue.html", {"requests": rows, "decision_form": DecisionForm()})
+
+
+def _decide(request, request_id, *, approve: bool):
+    pim_request = _request_or_404(request_id)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest("The comment is too long (2000 characters at most).")
+    comment = form.cleaned_data["comment"]
+    try:
+        if approve:
+            done = services.request_approve(actor=request.user, request=pim_request, comment=comment)
+        else:
+            done = services.request_deny(actor=request.user, request=pim_request, comment=comment)
+    except DomainError as error:
+        _refuse(error)
+        messages.error(request, error.message)
+        if error.field == "comment":
+            return redirect(reverse("approvals:request_detail", args=[pim_request.pk]) + "#decide")
+    else:
+        who = pim_request.principal
+        if not approve:
+            messages.success(request, f"You denied {who}'s request for {pim_request.role.name}.")
+        elif done.status == Request.Status.PENDING_APPROVAL:
+            left = done.approvals_required - done.decisions.filter(decision="approve").count()
+            messages.success(request, f"Your approval is recorded; {left} more needed.")
+        elif done.status == Request.Status.FAILED:
+            messages.warning(request, f"Approved, but it could not be carried out: {done.status_message}")
+        else:
+            messages.success(request, f"You approved {who}'s request for {pim_request.role.name}.")
+    return redirect("approvals:queue")
+
+
+@login_required
+@require_POST
+def approve(request, request_id):
+    return _decide(request, request_id, approve=True)
+
+
+@login_required
+@require_POST
+def deny(request, request_id):
+    return _decide(request, request_id, approve=False)
+
