@@ -23,4 +23,8 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("API tokens", "api:tokens", "user"),
     NavItem("Audit log", "audit:list", "auditor"),
     NavItem("My audit", "audit:mine", "user"),
+    NavItem("My roles", "approvals:my_roles", "user"),
+    NavItem("My requests", "approvals:my_requests", "user"),
+    NavItem("Approvals", "approvals:queue", "user"),
+    NavItem("Security", "accounts:security", "user", section="account"),
 ]
