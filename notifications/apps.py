@@ -6,7 +6,11 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications and jobs"
 
     def ready(self):
+        from pim_portal import domain_events
+
         from .email import CHANNEL, deliver_email
+        from .events import on_domain_event
         from .outbox import register_channel
 
         register_channel(CHANNEL, deliver_email)
+        domain_events.subscribe(on_domain_event)

@@ -1,17 +1,29 @@
-"""Email through the outbox: one row per recipient per event, rendered when enqueued.
+"""Email through the outbox: one row per recipient per event.
 
 Templates: `templates/<template>_subject.txt`, `<template>.txt` and `<template>.html` (the HTML part
 is optional). The subject gets the `PIM: ` prefix. Links in the context should be absolute
 (`absolute_url(path)`).
+
+Rendering happens when the row is *delivered* when the context is plain JSON (strings, numbers,
+lists, dicts): the payload keeps `template` and `context`, so a write that queues mail never renders
+templates (cheap, and a template error can never break a domain write) and a sweep can queue
+100,000 messages with one bulk insert. A context holding objects is rendered at once, as before.
 """
+
+import json
+import logging
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from .models import OutboxMessage
-from .outbox import PermanentDeliveryError, outbox_enqueue
+from .outbox import PermanentDeliveryError, outbox_enqueue, outbox_kick
+
+logger = logging.getLogger(__name__)
 
 CHANNEL = "email"
 
@@ -31,30 +43,89 @@ def email_render(*, template: str, context: dict) -> tuple[str, str, str | None]
     return settings.EMAIL_SUBJECT_PREFIX + subject, text, html
 
 
+def _is_plain(context: dict) -> bool:
+    try:
+        return json.loads(json.dumps(context)) == context
+    except (TypeError, ValueError):
+        return False
+
+
+def _distinct(recipients) -> list[str]:
+    seen: dict[str, str] = {}
+    for address in recipients:
+        address = (address or "").strip()
+        if address and "@" in address and address.lower() not in seen:
+            seen[address.lower()] = address
+    return list(seen.values())
+
+
+def email_dedupe_key(dedupe_key: str, address: str) -> str:
+    return f"{dedupe_key}:{address.lower()}"[:255]
+
+
 def email_enqueue(*, recipients: list[str], template: str, context: dict, dedupe_key: str,
                   correlation_id=None) -> int:
     """Queue one email per distinct recipient (case-insensitive), in the caller's transaction.
     `dedupe_key` names the event; the recipient is appended, so each recipient gets it once."""
-    subject, text, html = email_render(template=template, context=context)
-    seen: set[str] = set()
-    for address in recipients:
-        address = (address or "").strip()
-        if not address or "@" not in address or address.lower() in seen:
-            continue
-        seen.add(address.lower())
-        outbox_enqueue(channel=CHANNEL, dedupe_key=f"{dedupe_key}:{address.lower()}",
-                       payload={"to": address, "subject": subject, "text": text, "html": html},
-                       correlation_id=correlation_id)
-    return len(seen)
+    addresses = _distinct(recipients)
+    if not addresses:
+        return 0
+    if _is_plain(context):
+        body = {"template": template, "context": context}
+    else:
+        subject, text, html = email_render(template=template, context=context)
+        body = {"subject": subject, "text": text, "html": html}
+    for address in addresses:
+        outbox_enqueue(channel=CHANNEL, dedupe_key=email_dedupe_key(dedupe_key, address),
+                       payload={"to": address, **body}, correlation_id=correlation_id)
+    return len(addresses)
 
 
-def deliver_email(message: OutboxMessage) -> None:
+def email_enqueue_many(items) -> int:
+    """Bulk form for sweeps: `items` yields (recipients, template, plain context, dedupe_key,
+    correlation_id). One INSERT … ON CONFLICT DO NOTHING per 1,000 rows; an effect already queued
+    (same key) is kept as it is. Returns how many rows were offered."""
+    now = timezone.now()
+    rows: list[OutboxMessage] = []
+    offered = 0
+
+    def flush() -> None:
+        if rows:
+            OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+            rows.clear()
+
+    for recipients, template, context, dedupe_key, correlation_id in items:
+        for address in _distinct(recipients):
+            rows.append(OutboxMessage(channel=CHANNEL, dedupe_key=email_dedupe_key(dedupe_key, address),
+                                      payload={"to": address, "template": template, "context": context},
+                                      available_at=now, created_at=now, correlation_id=correlation_id))
+            offered += 1
+            if len(rows) >= 1000:
+                flush()
+    flush()
+    if offered:
+        transaction.on_commit(outbox_kick)
+    return offered
+
+
+def email_message(message: OutboxMessage) -> EmailMultiAlternatives:
     payload = message.payload
     if "@" not in payload.get("to", ""):
         raise PermanentDeliveryError(f"Not an email address: {payload.get('to')!r}")
-    mail = EmailMultiAlternatives(subject=payload["subject"], body=payload["text"], to=[payload["to"]],
+    if "template" in payload:
+        try:
+            subject, text, html = email_render(template=payload["template"], context=payload.get("context") or {})
+        except TemplateDoesNotExist as error:
+            raise PermanentDeliveryError(f"No template {error}")
+    else:
+        subject, text, html = payload["subject"], payload["text"], payload.get("html")
+    mail = EmailMultiAlternatives(subject=subject, body=text, to=[payload["to"]],
                                   from_email=settings.DEFAULT_FROM_EMAIL,
                                   headers={"X-PIM-Outbox-Id": str(message.pk)})
-    if payload.get("html"):
-        mail.attach_alternative(payload["html"], "text/html")
-    mail.send(fail_silently=False)
+    if html:
+        mail.attach_alternative(html, "text/html")
+    return mail
+
+
+def deliver_email(message: OutboxMessage) -> None:
+    email_message(message).send(fail_silently=False)

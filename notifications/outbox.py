@@ -91,30 +91,46 @@ def outbox_claim(*, limit: int = 100, now: datetime | None = None) -> list[Outbo
     return claimed
 
 
+def _still_ours(message: OutboxMessage, now: datetime) -> bool:
+    """Renew the lease just before the effect, conditionally on our claim (attempt number and lease
+    end): a row whose lease ran out and was claimed by another relay is left to that relay."""
+    renewed = OutboxMessage.objects.filter(
+        pk=message.pk, status=OutboxMessage.Status.PENDING, attempts=message.attempts,
+        available_at=message.available_at,
+    ).update(available_at=now + LEASE)
+    if renewed:
+        message.available_at = now + LEASE
+    return bool(renewed)
+
+
 def outbox_deliver(*, message: OutboxMessage) -> bool:
-    """Deliver one claimed row; record success, retry later, or give up. True when delivered."""
+    """Deliver one claimed row; record success, retry later, or give up. True when delivered.
+    Every outcome is written conditionally on our claim, so a slow relay never overwrites the
+    outcome of the relay that took the row over after its lease ran out."""
     deliver = _channels.get(message.channel)
     now = timezone.now()
+    if not _still_ours(message, now):
+        return False
+    ours = OutboxMessage.objects.filter(pk=message.pk, status=OutboxMessage.Status.PENDING,
+                                        attempts=message.attempts)
     try:
         if deliver is None:
             raise PermanentDeliveryError(f"No deliverer registered for channel {message.channel!r}.")
         deliver(message)
     except PermanentDeliveryError as error:
-        OutboxMessage.objects.filter(pk=message.pk, status=OutboxMessage.Status.PENDING).update(
-            status=OutboxMessage.Status.FAILED, last_error=str(error)[:2000])
+        ours.update(status=OutboxMessage.Status.FAILED, last_error=str(error)[:2000])
         logger.error("Outbox %s failed permanently: %s", message, error)
         return False
     except Exception as error:  # noqa: BLE001 — retry with backoff, bounded
         failed = message.attempts >= message.max_attempts
-        OutboxMessage.objects.filter(pk=message.pk, status=OutboxMessage.Status.PENDING).update(
+        ours.update(
             status=OutboxMessage.Status.FAILED if failed else OutboxMessage.Status.PENDING,
-            available_at=now + _backoff(message.attempts),
+            available_at=timezone.now() + _backoff(message.attempts),
             last_error=f"{type(error).__name__}: {error}"[:2000],
         )
         logger.warning("Outbox %s attempt %s failed: %s", message, message.attempts, error)
         return False
-    OutboxMessage.objects.filter(pk=message.pk, status=OutboxMessage.Status.PENDING).update(
-        status=OutboxMessage.Status.DELIVERED, delivered_at=now, last_error="")
+    ours.update(status=OutboxMessage.Status.DELIVERED, delivered_at=timezone.now(), last_error="")
     return True
 
 

@@ -1,0 +1,263 @@
+"""Domain events → email outbox rows, written inside the emitting transaction.
+
+`on_domain_event` is subscribed in `NotificationsConfig.ready()`. For each event it works out the
+recipients (the role setting's matrix, DESIGN §3 fallbacks), and queues one email per recipient
+with a dedupe key naming the event, so each recipient gets each notice once however often the
+event is emitted (a scheduled activation's start, a task delivered twice, two sweeps).
+
+Safety: the handler runs in a savepoint and logs instead of raising — every service in the portal
+emits into it, and a notification problem must never undo a privilege change (least of all a
+deactivation). Contexts are plain JSON; rendering happens at delivery (`notifications.email`).
+
+`batched()`: a sweep that expires thousands of assignments wraps its batch in it; the emails of the
+batch are then collected and written with one bulk insert at the end of the block (still inside the
+sweep's transaction).
+"""
+
+import contextlib
+import contextvars
+import functools
+import logging
+import math
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+from django.db import transaction
+from django.urls import NoReverseMatch, reverse
+
+from approvals.models import Request
+from assignments import selectors as assignment_selectors
+from assignments.models import Assignment, RoleDefinition, Scope
+
+from .email import absolute_url, email_enqueue, email_enqueue_many
+from .recipients import DIGEST_ROLES, Resolver, holders_emails, matrix_cell, matrix_row_for
+
+logger = logging.getLogger(__name__)
+
+# (recipients, template, context, dedupe_key, correlation_id)
+Item = tuple[list[str], str, dict, str, object]
+
+_batch: contextvars.ContextVar[list | None] = contextvars.ContextVar("notifications_batch", default=None)
+_resolver: contextvars.ContextVar[Resolver | None] = contextvars.ContextVar("notifications_resolver", default=None)
+
+
+# --- links ----------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=64)
+def _first_url_name(names: tuple[str, ...], nargs: int) -> str | None:
+    import uuid
+
+    for name in names:
+        for probe in ((1,) * nargs, (uuid.UUID(int=1),) * nargs):
+            try:
+                reverse(name, args=probe)
+                return name
+            except NoReverseMatch:
+                continue
+            except Exception:  # noqa: BLE001 — a URLconf that does not import: fall back to the plain path
+                return None
+    return None
+
+
+def _url(names: tuple[str, ...], args: tuple, fallback: str) -> str:
+    """Absolute link to the first URL name that exists (apps are built concurrently); else `fallback`."""
+    name = _first_url_name(names, len(args))
+    if name is not None:
+        try:
+            return absolute_url(reverse(name, args=args))
+        except NoReverseMatch:
+            pass
+    return absolute_url(fallback)
+
+
+def approval_url(request_id) -> str:
+    """The approval page of one request: the request page, which shows approvers the decision form
+    (sign-in, then MFA step-up where the policy needs it, bring the approver back there)."""
+    return _url(("approvals:request_detail",), (request_id,), f"/requests/{request_id}/") + "#decide"
+
+
+def request_url(request_id) -> str:
+    return _url(("approvals:request_detail", "approvals:request"), (request_id,), f"/requests/{request_id}/")
+
+
+def my_roles_url() -> str:
+    return _url(("approvals:my_roles", "portal:home"), (), "/")
+
+
+def assignment_url(assignment_id: int) -> str:
+    return _url(("assignments:detail",), (assignment_id,), "/")
+
+
+# --- formatting -------------------------------------------------------------------------------------
+
+
+def _when(at: datetime | None) -> str:
+    if at is None:
+        return "never (permanent)"
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def assignment_context(assignment: Assignment, *, principal_label: str, role: RoleDefinition,
+                       scope: Scope) -> dict:
+    row = matrix_row_for(assignment)
+    kind = {"eligible_activated": "activation", "eligible_assigned": "eligible assignment",
+            "active_assigned": "active assignment"}[row]
+    return {
+        "assignment_id": assignment.pk,
+        "principal": principal_label,
+        "role": role.name,
+        "privileged": role.is_privileged,
+        "scope": scope.path,
+        "kind": kind,
+        "start": _when(assignment.start_at),
+        "end": _when(assignment.end_at),
+        "permanent": assignment.end_at is None,
+        "justification": assignment.justification,
+        "link": assignment_url(assignment.pk) if assignment.activated_from_id is None else my_roles_url(),
+        "my_roles_link": my_roles_url(),
+    }
+
+
+def request_context(request: Request) -> dict:
+    ticket = f"{request.ticket_system} {request.ticket_number}".strip()
+    return {
+        "request_id": str(request.pk),
+        "action": request.get_action_display(),
+        "requester": str(request.requested_by) if request.requested_by_id else "system",
+        "principal": str(request.principal),
+        "role": request.role.name,
+        "privileged": request.role.is_privileged,
+        "scope": request.scope.path,
+        "justification": request.justification,
+        "ticket": ticket,
+        "start": _when(request.start_at) if request.start_at else "when approved",
+        "duration_minutes": request.duration_minutes,
+        "end": _when(request.end_at) if request.end_at else "",
+        "deadline": _when(request.approval_deadline) if request.approval_deadline else "",
+        "status_message": request.status_message,
+        "approval_link": approval_url(request.pk),
+        "request_link": request_url(request.pk),
+    }
+
+
+# --- what each event sends ---------------------------------------------------------------------------
+
+
+def _resolver_now() -> Resolver:
+    return _resolver.get() or Resolver()
+
+
+def _assignment_items(name: str, assignment: Assignment, request: Request | None) -> list[Item]:
+    resolver = _resolver_now()
+    role, scope = assignment.role, assignment.scope
+    ctx = assignment_context(assignment, principal_label=str(assignment.principal), role=role, scope=scope)
+    row = matrix_row_for(assignment)
+    recipients = resolver.recipients(row=row, columns=("admins", "assignee"), role=role, scope=scope,
+                                     principal_id=assignment.principal_id)
+    correlation = getattr(request, "pk", None)
+    if name == "assignment.created":
+        return [(recipients, "email/assigned", ctx, f"assigned:{assignment.pk}", correlation)]
+    if name == "assignment.activated":
+        return [(recipients, "email/activated", ctx, f"activated:{assignment.pk}", correlation)]
+    if name in ("assignment.extended", "assignment.renewed"):
+        verb = "extended" if name == "assignment.extended" else "renewed"
+        ctx["verb"] = verb
+        key = f"{verb}:{assignment.pk}:{assignment.end_at.isoformat() if assignment.end_at else 'permanent'}"
+        return [(recipients, "email/extended", ctx, key, correlation)]
+    if name == "assignment.expired":
+        if assignment.activated_from_id is not None:
+            return []  # an activation running out is the normal case: the holder chose its duration
+        return [(recipients, "email/expired", ctx, f"expired:{assignment.pk}", correlation)]
+    return []
+
+
+def _request_items(name: str, request: Request) -> list[Item]:
+    resolver = _resolver_now()
+    ctx = request_context(request)
+    requester = [request.requested_by.email] if request.requested_by_id and request.requested_by.email else []
+    if name == "request.created":
+        if request.status != Request.Status.PENDING_APPROVAL:
+            return []
+        role, scope = request.role, request.scope
+        if request.action == Request.Action.SELF_ACTIVATE:
+            setting = resolver.setting(role, scope)
+            cell = matrix_cell(setting, "eligible_activated", "approvers")
+            approvers = resolver.approvers(role, scope) if cell["default_recipients"] else []
+            approvers += [str(a) for a in cell["extra_addresses"] or []]
+            # "critical only" never silences a request somebody must act on.
+        else:
+            # Self extend / renew: decided by the administrators of the role (DESIGN §3).
+            approvers = resolver.admins(role, scope)
+        mine = {a.lower() for a in requester}
+        approvers = [a for a in approvers if a.lower() not in mine]  # nobody approves their own request
+        return [(approvers, "email/approval_request", ctx, f"approve:{request.pk}", request.pk)]
+    outcome = {"request.approved": "approved", "request.denied": "denied",
+               "request.timed_out": "timed_out"}.get(name)
+    if outcome is None:
+        return []
+    ctx["outcome"] = outcome
+    if outcome == "denied":
+        decision = request.decisions.filter(decision="deny").order_by("-decided_at").first()
+        ctx["comment"] = decision.comment if decision else ""
+        ctx["decided_by"] = str(decision.approver) if decision else ""
+    return [(requester, "email/request_decided", ctx, f"{outcome}:{request.pk}", request.pk)]
+
+
+def _items(name: str, payload: dict) -> list[Item]:
+    if name.startswith("assignment."):
+        return _assignment_items(name, payload["assignment"], payload.get("request"))
+    if name.startswith("request."):
+        return _request_items(name, payload["request"])
+    return []
+
+
+def on_domain_event(*, name: str, **payload) -> None:
+    """The subscriber. Never raises: a failure is logged and its savepoint rolled back."""
+    batch = _batch.get()
+    try:
+        with transaction.atomic():
+            items = _items(name, payload)
+            if batch is not None:
+                batch.extend(items)
+                return
+            for recipients, template, context, key, correlation in items:
+                email_enqueue(recipients=recipients, template=template, context=context, dedupe_key=key,
+                              correlation_id=correlation)
+    except Exception:  # noqa: BLE001 — see the module docstring
+        logger.exception("Notifications for %s were not queued", name)
+
+
+@contextlib.contextmanager
+def batched(at: datetime | None = None) -> Iterator[Resolver]:
+    """Collect the emails of the events emitted inside the block; bulk-insert them at its end.
+    Yields the block's `Resolver` (recipients cached per policy; prefetch assignees with it)."""
+    items: list[Item] = []
+    resolver = Resolver(at)
+    token_batch = _batch.set(items)
+    token_resolver = _resolver.set(resolver)
+    try:
+        yield resolver
+    finally:
+        _batch.reset(token_batch)
+        _resolver.reset(token_resolver)
+    email_enqueue_many(items)
+
+
+def reminder_items(assignments, *, days: int, now: datetime, resolver: Resolver) -> list[Item]:
+    """Expiring-soon notices (14 days, 1 day) for assignments with principal/role/scope loaded."""
+    items = []
+    for assignment in assignments:
+        ctx = assignment_context(assignment, principal_label=str(assignment.principal), role=assignment.role,
+                                 scope=assignment.scope)
+        ctx["days"] = max(1, math.ceil((assignment.end_at - now) / timedelta(days=1)))
+        recipients = resolver.recipients(row=matrix_row_for(assignment), columns=("admins", "assignee"),
+                                         role=assignment.role, scope=assignment.scope,
+                                         principal_id=assignment.principal_id)
+        key = f"expiring{days}d:{assignment.pk}:{assignment.end_at.isoformat()}"
+        items.append((recipients, "email/expiring", ctx, key, None))
+    return items
+
+
+def digest_recipients(at: datetime | None = None) -> list[str]:
+    return holders_emails(role_slugs=DIGEST_ROLES, scope=assignment_selectors.scope_root(), at=at)

@@ -1,0 +1,192 @@
+"""Who gets an email: the role setting's notification matrix and the fallbacks of DESIGN §3.
+
+Matrix rows are the kind of change (eligible assigned, active assigned, eligible activated); columns
+are who (admins of the role, the assignee, the approvers). Each cell: `default_recipients` (the
+people that column names), `extra_addresses` (always added) and `critical_only` (the cell applies
+only to privileged roles). Reads only; everything is decided from committed state at `at`.
+"""
+
+from datetime import datetime
+
+from django.db.models import Q
+from django.utils import timezone
+
+from assignments import selectors as assignment_selectors
+from assignments.models import (
+    NOTIFICATION_EVENTS,
+    NOTIFICATION_RECIPIENTS,
+    Assignment,
+    Principal,
+    RoleDefinition,
+    RoleSetting,
+    Scope,
+    ScopeClosure,
+    default_notification_matrix,
+)
+
+# DESIGN §3: with no approver named, who approves an activation of a role of this kind.
+FALLBACK_APPROVER_ROLES = {
+    RoleDefinition.Kind.DIRECTORY: assignment_selectors.DIRECTORY_ADMIN_ROLES,
+    RoleDefinition.Kind.RESOURCE: assignment_selectors.RESOURCE_ADMIN_ROLES,
+    RoleDefinition.Kind.GROUP: [RoleDefinition.GROUP_OWNER],
+}
+DIGEST_ROLES = [
+    RoleDefinition.PRIVILEGED_ROLE_ADMINISTRATOR,
+    RoleDefinition.SECURITY_ADMINISTRATOR,
+    RoleDefinition.GLOBAL_ADMINISTRATOR,
+]
+
+
+def matrix_row_for(assignment: Assignment) -> str:
+    """The matrix row an assignment's notices follow."""
+    if assignment.activated_from_id is not None:
+        return "eligible_activated"
+    return "eligible_assigned" if assignment.kind == Assignment.Kind.ELIGIBLE else "active_assigned"
+
+
+def matrix_cell(setting: RoleSetting, row: str, column: str) -> dict:
+    default = default_notification_matrix()[row][column]
+    matrix = setting.notifications if isinstance(setting.notifications, dict) else {}
+    cell = (matrix.get(row) or {}).get(column) or {}
+    return {**default, **{k: v for k, v in cell.items() if k in default}}
+
+
+def _held(at: datetime) -> Q:
+    return Q(status=Assignment.Status.LIVE, start_at__lte=at, kind=Assignment.Kind.ACTIVE) & (
+        Q(end_at__isnull=True) | Q(end_at__gt=at)
+    )
+
+
+def _emails_of_principals(principal_ids, at: datetime) -> list[str]:
+    """Emails of these principals: users themselves; groups expanded to their active user members
+    (enabled users only). Emergency access accounts are left out: break-glass mailboxes are not read,
+    and their use is alerted separately. Two queries."""
+    principal_ids = set(principal_ids)
+    if not principal_ids:
+        return []
+    rows = list(Principal.objects.filter(pk__in=principal_ids, enabled=True)
+                .values_list("pk", "kind", "email", "user__email", "user__is_active", "user__is_emergency_access"))
+    emails = [p_email or u_email for _, kind, p_email, u_email, active, emergency in rows
+              if kind == Principal.Kind.USER and active and not emergency and (p_email or u_email)]
+    group_ids = [pk for pk, kind, *_ in rows if kind == Principal.Kind.GROUP]
+    if group_ids:
+        emails += [
+            p_email or u_email
+            for p_email, u_email in Assignment.objects.filter(
+                _held(at), role__slug=RoleDefinition.GROUP_MEMBER, scope__group_id__in=group_ids,
+                principal__kind=Principal.Kind.USER, principal__enabled=True, principal__user__is_active=True,
+                principal__user__is_emergency_access=False,
+            ).values_list("principal__email", "principal__user__email")
+            if p_email or u_email
+        ]
+    return sorted(set(emails))
+
+
+def holders_emails(*, role_slugs: list[str], scope: Scope | int, at: datetime | None = None) -> list[str]:
+    """Emails of the users who hold any of `role_slugs` at `scope` or above now, directly or through
+    a group they are an active member of."""
+    at = at or timezone.now()
+    scope_id = getattr(scope, "pk", scope)
+    ancestors = ScopeClosure.objects.filter(descendant_id=scope_id).values("ancestor_id")
+    holders = Assignment.objects.filter(
+        _held(at), role__slug__in=role_slugs, scope_id__in=ancestors, principal__enabled=True
+    ).values_list("principal_id", flat=True)
+    return _emails_of_principals(holders, at)
+
+
+def admins_emails(*, role: RoleDefinition, scope: Scope | int, at: datetime | None = None) -> list[str]:
+    return holders_emails(role_slugs=assignment_selectors.admin_roles_for(role=role), scope=scope, at=at)
+
+
+def approvers_emails(*, setting: RoleSetting, role: RoleDefinition, scope: Scope | int,
+                     at: datetime | None = None) -> list[str]:
+    """Named approvers (users, and active members of named groups), or the fallback of DESIGN §3."""
+    at = at or timezone.now()
+    named = assignment_selectors.role_setting_approver_ids(setting=setting)
+    if named:
+        return _emails_of_principals(named, at)
+    return holders_emails(role_slugs=FALLBACK_APPROVER_ROLES[role.kind], scope=scope, at=at)
+
+
+def assignee_emails(*, principal: Principal | int, at: datetime | None = None) -> list[str]:
+    """The assignee: a user's address; a group's own address, or else its active members';
+    a service principal's address if it has one."""
+    at = at or timezone.now()
+    principal_id = getattr(principal, "pk", principal)
+    row = Principal.objects.filter(pk=principal_id).values_list("kind", "email").first()
+    if row is None:
+        return []
+    kind, email = row
+    if kind == Principal.Kind.GROUP and email:
+        return [email]
+    if kind == Principal.Kind.SERVICE_PRINCIPAL:
+        return [email] if email else []
+    return _emails_of_principals([principal_id], at)
+
+
+class Resolver:
+    """Matrix-driven recipients, with the expensive lists cached per (role, scope) — a sweep resolves
+    thousands of rows against a handful of policies."""
+
+    def __init__(self, at: datetime | None = None):
+        self.at = at or timezone.now()
+        self._settings: dict = {}
+        self._admins: dict = {}
+        self._approvers: dict = {}
+        self._assignees: dict = {}
+
+    def setting(self, role: RoleDefinition, scope: Scope) -> RoleSetting:
+        key = (role.pk, scope.pk)
+        if key not in self._settings:
+            self._settings[key] = assignment_selectors.role_setting_effective(role=role, scope=scope)
+        return self._settings[key]
+
+    def admins(self, role: RoleDefinition, scope: Scope) -> list[str]:
+        key = (role.pk, scope.pk)
+        if key not in self._admins:
+            self._admins[key] = admins_emails(role=role, scope=scope, at=self.at)
+        return self._admins[key]
+
+    def approvers(self, role: RoleDefinition, scope: Scope) -> list[str]:
+        key = (role.pk, scope.pk)
+        if key not in self._approvers:
+            self._approvers[key] = approvers_emails(setting=self.setting(role, scope), role=role, scope=scope,
+                                                    at=self.at)
+        return self._approvers[key]
+
+    def assignee(self, principal_id: int) -> list[str]:
+        if principal_id not in self._assignees:
+            self._assignees[principal_id] = assignee_emails(principal=principal_id, at=self.at)
+        return self._assignees[principal_id]
+
+    def prefetch_assignees(self, principal_ids) -> None:
+        """Fill the assignee cache for many user principals in two queries (groups one by one)."""
+        missing = set(principal_ids) - set(self._assignees)
+        if not missing:
+            return
+        for pk, kind, p_email, u_email, active, enabled in Principal.objects.filter(pk__in=missing).values_list(
+                "pk", "kind", "email", "user__email", "user__is_active", "enabled"):
+            if kind == Principal.Kind.USER:
+                address = p_email or u_email
+                self._assignees[pk] = [address] if (address and active and enabled) else []
+
+    def recipients(self, *, row: str, columns: tuple[str, ...], role: RoleDefinition, scope: Scope,
+                   principal_id: int | None = None) -> list[str]:
+        """Addresses for the matrix `row`, over the given columns, honouring each cell."""
+        assert row in NOTIFICATION_EVENTS
+        setting = self.setting(role, scope)
+        addresses: list[str] = []
+        for column in columns:
+            assert column in NOTIFICATION_RECIPIENTS
+            cell = matrix_cell(setting, row, column)
+            if cell["critical_only"] and not role.is_privileged:
+                continue
+            if cell["default_recipients"]:
+                if column == "admins":
+                    addresses += self.admins(role, scope)
+                elif column == "approvers":
+                    addresses += self.approvers(role, scope)
+                elif principal_id is not None:
+                    addresses += self.assignee(principal_id)
+            addresses += [str(a) for a in cell["extra_addresses"] or []]
+        return addresses

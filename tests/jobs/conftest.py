@@ -1,0 +1,208 @@
+"""Fixtures for the jobs and notifications tests: policies, eligibility, activation, and real
+components started by the tests themselves (an SMTP server, a Redis server, a Celery worker)."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def policy(directory):
+    """Set a role's policy at a scope (root by default); approval/MFA/justification off unless asked."""
+    from assignments import services
+
+    def _policy(slug, scope=None, approvers=None, **values):
+        defaults = {"require_mfa_on_activation": False, "require_justification_on_activation": False,
+                    "require_ticket_on_activation": False, "require_approval": False}
+        defaults.update(values)
+        return services.role_setting_update(
+            actor=None, role=directory.role(slug), scope=scope or directory.root, values=defaults,
+            approver_ids=None if approvers is None else [getattr(p, "principal", p).pk for p in approvers])
+
+    return _policy
+
+
+@pytest.fixture
+def activate():
+    from approvals import services
+
+    def _activate(user, eligible_assignment, **kwargs):
+        kwargs.setdefault("duration_minutes", 60)
+        kwargs.setdefault("justification", "incident 42")
+        kwargs.setdefault("mfa_verified_at", timezone.now())
+        return services.request_self_activate(actor=user, eligible_assignment=eligible_assignment, **kwargs)
+
+    return _activate
+
+
+@pytest.fixture
+def outbox():
+    """Email rows queued so far: {recipient: [template, …]} plus helpers."""
+    from notifications.models import OutboxMessage
+
+    class Outbox:
+        def rows(self, template=None):
+            qs = OutboxMessage.objects.filter(channel="email").order_by("pk")
+            return [m for m in qs if template is None or m.payload.get("template") == template]
+
+        def recipients(self, template):
+            return sorted(m.payload["to"] for m in self.rows(template))
+
+    return Outbox()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, *, timeout: float, what: str, interval: float = 0.05):
+    """Poll `predicate` until it returns a truthy value; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"Timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+class SMTPSink:
+    """aiosmtpd handler that keeps every message received."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 — aiosmtpd's hook name
+        from email import message_from_bytes
+
+        self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 and a free port."""
+    from aiosmtpd.controller import Controller
+
+    sink = SMTPSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    sink.port = controller.port
+    try:
+        yield sink
+    finally:
+        controller.stop()
+
+
+class RedisServer:
+    def __init__(self, port: int):
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--daemonize", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(self.ping, timeout=10, what=f"redis-server on port {self.port}")
+
+    def ping(self) -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+            return True
+        except OSError:
+            return False
+
+    def stop(self):
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture
+def redis_server(redis_url):
+    """Our own redis-server on a free port (CI's Redis stays untouched), stopped at the end."""
+    from shutil import which
+
+    if which("redis-server") is None:
+        pytest.fail("redis-server is not installed")
+    server = RedisServer(free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def broker():
+    """Point this process's Celery app (the producer that kicks the relay) at another broker."""
+    from pim_portal.celery import app
+
+    original = app.conf.broker_url
+
+    def _reset():
+        app._pool = None
+        app.__dict__.get("amqp") and setattr(app.amqp, "_producer_pool", None)
+
+    def _use(url: str):
+        app.conf.broker_url = url
+        _reset()
+
+    yield _use
+    app.conf.broker_url = original
+    _reset()
+
+
+@pytest.fixture
+def celery_worker_process():
+    """Start `celery -A pim_portal worker` as a subprocess against the *test* database."""
+    from django.conf import settings
+
+    processes = []
+
+    def _start(*, broker_url: str, smtp_port: int, log_path: Path):
+        db = settings.DATABASES["default"]
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST'] or '127.0.0.1'}:"
+                            f"{db['PORT'] or 5432}/{db['NAME']}",
+            "CELERY_BROKER_URL": broker_url,
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(smtp_port),
+            "EMAIL_TIMEOUT": "5",
+            "PIM_VAR_DIR": os.environ.get("PIM_VAR_DIR", str(ROOT / "var")),
+        }
+        env.pop("PIM_TEST_DB_NAME", None)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "pim_portal", "worker", "--pool", "solo", "--concurrency", "1",
+             "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "INFO",
+             "-n", f"jobs-test-{os.getpid()}-{len(processes)}@%h"],
+            cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
+        processes.append(process)
+        wait_until(lambda: "ready." in log_path.read_text() or process.poll() is not None, timeout=60,
+                   what="the Celery worker to be ready")
+        if process.poll() is not None:
+            pytest.fail(f"The Celery worker exited: {log_path.read_text()[-3000:]}")
+        return process
+
+    yield _start
+    for process in processes:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
