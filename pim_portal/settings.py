@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -245,6 +246,12 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     # --- jobs: outbox relay, scheduled starts, expiry, request time-outs, reminders, digest (notifications) ---
     "outbox-relay": {"task": "notifications.tasks.outbox_relay", "schedule": 15.0},
+    "requests-start-scheduled": {"task": "assignments.tasks.requests_start_scheduled", "schedule": 30.0},
+    "assignments-expire": {"task": "assignments.tasks.assignments_expire", "schedule": 60.0},
+    "requests-time-out": {"task": "assignments.tasks.requests_time_out", "schedule": 60.0},
+    "assignments-remind": {"task": "assignments.tasks.assignments_remind", "schedule": 3600.0},
+    "weekly-digest": {"task": "notifications.tasks.weekly_digest",
+                      "schedule": crontab(minute=0, hour=7, day_of_week="mon")},
     # --- audit: signed checkpoints (audit) ---
     "audit-checkpoint": {"task": "audit.tasks.audit_checkpoint",
                          "schedule": timedelta(minutes=PIM_AUDIT_CHECKPOINT_MINUTES)},
