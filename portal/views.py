@@ -2,20 +2,18 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils import timezone
 
-from assignments.models import Assignment
+from alerts.charts import column_chart
+from alerts.selectors import personal_dashboard_for
 
 
 @login_required
 def home(request):
-    now = timezone.now()
-    mine = (
-        Assignment.objects.filter(principal=request.user.principal, status=Assignment.Status.LIVE)
-        .select_related("role", "scope")
-        .order_by("kind", "role__name")
-    )
-    active = [a for a in mine if a.kind == Assignment.Kind.ACTIVE and a.is_held_at(now)]
-    eligible = [a for a in mine if a.kind == Assignment.Kind.ELIGIBLE and a.is_held_at(now)]
-    return render(request, "portal/home.html", {"active": active, "eligible": eligible, "now": now})
+    """The personal overview: what I hold, what waits, what ends soon, my activations over 30 days."""
+    data = personal_dashboard_for(user=request.user)
+    chart = column_chart(title="My activations per day, last 30 days", series=data.activations_per_day,
+                         height=160, css_class="chart-my-activations")
+    return render(request, "portal/home.html", {"active": data.active, "eligible": data.eligible, "d": data,
+                                                "chart_my_activations": chart, "now": timezone.now()})
 
 
 def error_403(request, exception=None):

@@ -1,0 +1,484 @@
+"""State changes of the alerts app: alert settings, evaluation into incidents, resolve / dismiss,
+fixes in place (through the ordinary assignment and role-setting services), converting permanent
+active assignments to eligible, and the emergency-access sign-in incident.
+
+Each change runs in one transaction and writes its audit event in it; emails go through the outbox
+in the same transaction.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from approvals.models import Request
+from assignments import rules
+from assignments import selectors as assignment_selectors
+from assignments.errors import DomainError, conflict, forbidden, invalid, not_found
+from assignments.models import Assignment, RoleSetting, User
+from assignments.services import (
+    _admin_request,
+    _lock_live,
+    assignment_end,
+    assignment_insert,
+    assignment_remove,
+    assignment_snapshot,
+    audited_refusal,
+    role_setting_update,
+)
+from audit.services import audit_event_record
+from notifications.email import absolute_url, email_enqueue
+from pim_portal import domain_events
+
+from . import definitions, selectors
+from .models import AlertRun, AlertSetting, Incident, Severity
+
+logger = logging.getLogger(__name__)
+
+MAX_REASON = 2000
+
+
+# --- Settings --------------------------------------------------------------------------------------
+
+
+def alert_setting_update(*, actor: User, key: str, enabled: bool, thresholds: dict) -> AlertSetting:
+    """Turn an alert on or off and set its thresholds (directory administrators only), audited."""
+    definition = definitions.definition_get(key)
+    if definition is None:
+        raise not_found("No such alert.")
+    if not selectors.user_is_directory_admin(user=actor):
+        raise forbidden("Only Global Administrators and Privileged Role Administrators change alert settings.")
+    known = {t.name: t for t in definition.thresholds}
+    unknown = set(thresholds) - set(known)
+    if unknown:
+        raise invalid(f"Unknown thresholds: {', '.join(sorted(unknown))}.")
+    clean = {}
+    for name, value in thresholds.items():
+        threshold = known[name]
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise invalid(f"{threshold.label} must be a whole number.", field=name)
+        if not threshold.minimum <= number <= threshold.maximum:
+            raise invalid(f"{threshold.label} must be between {threshold.minimum} and {threshold.maximum}.",
+                          field=name)
+        clean[name] = number
+    with transaction.atomic():
+        setting, _ = AlertSetting.objects.select_for_update().get_or_create(key=key)
+        before = {"enabled": setting.enabled, "thresholds": {**definition.defaults(), **setting.thresholds}}
+        setting.enabled = bool(enabled)
+        setting.thresholds = {**setting.thresholds, **clean}
+        setting.updated_by = actor
+        setting.save()
+        after = {"enabled": setting.enabled, "thresholds": {**definition.defaults(), **setting.thresholds}}
+        audit_event_record(action="alert.setting_update", actor=actor, target=setting, target_label=definition.name,
+                           before=before, after=after)
+    return setting
+
+
+# --- Evaluation ------------------------------------------------------------------------------------
+
+
+def _notify_incident(*, incident: Incident) -> int:
+    """New high-severity incidents: email the administrators of the affected role (directory-wide
+    alerts: Global Administrators and Privileged Role Administrators), through the outbox."""
+    if incident.severity != Severity.HIGH:
+        return 0
+    definition = definitions.definition_get(incident.alert_key)
+    recipients = selectors.admin_emails_for(role=incident.role, scope=incident.scope)
+    template = "email/alert_emergency_sign_in" if incident.alert_key == definitions.EMERGENCY_SIGN_IN \
+        else "email/alert_incident"
+    return email_enqueue(
+        recipients=recipients, template=template,
+        context={"incident": incident, "definition": definition,
+                 "url": absolute_url(reverse("alerts:incident", args=[incident.pk]))},
+        dedupe_key=f"alert-incident:{incident.pk}",
+    )
+
+
+def _incident_open(*, definition: definitions.AlertDefinition, finding: definitions.Finding, now: datetime,
+                   actor: User | None = None) -> Incident:
+    incident = Incident.objects.create(
+        alert_key=definition.key, subject_key=finding.subject_key[:200], severity=definition.severity,
+        title=finding.title[:300], detail=finding.detail, principal=finding.principal, role=finding.role,
+        scope=finding.scope, affected=finding.affected, data=finding.data, first_seen_at=now, last_seen_at=now,
+    )
+    audit_event_record(action="alert.incident_open", actor=actor, target=incident, target_label=incident.title,
+                       principal=finding.principal, role=finding.role, scope=finding.scope,
+                       message=f"{definition.name} ({definition.severity} severity)",
+                       after={"alert": definition.key, "subject": finding.subject_key, "severity": definition.severity,
+                              "affected": [row.get("assignment_id") for row in finding.affected]})
+    _notify_incident(incident=incident)
+    return incident
+
+
+@dataclass
+class EvaluationResult:
+    key: str
+    findings: int
+    opened: int
+    cleared: int
+    skipped: bool = False
+
+
+def alert_evaluate(*, key: str, actor: User | None = None, trigger: str = AlertRun.Trigger.SCHEDULE,
+                   now: datetime | None = None) -> EvaluationResult:
+    """Evaluate one alert: open incidents for new findings, refresh current ones, clear those whose
+    condition no longer holds. Evaluations of the same alert are serialised on its settings row, and
+    the one-current-incident constraint makes a racing duplicate impossible."""
+    definition = definitions.definition_get(key)
+    if definition is None:
+        raise not_found("No such alert.")
+    if definition.event_based or definition.evaluate is None:
+        return EvaluationResult(key, 0, 0, 0, skipped=True)
+    now = now or timezone.now()
+    with transaction.atomic():
+        setting, _ = AlertSetting.objects.select_for_update().get_or_create(key=key)
+        if not setting.enabled:
+            # A disabled alert has nothing current: clear what it had raised.
+            cleared = _clear(key=key, keep=set(), now=now, actor=actor)
+            return EvaluationResult(key, 0, 0, cleared, skipped=True)
+        thresholds = {**definition.defaults(), **setting.thresholds}
+        findings = definition.evaluate(thresholds, now)
+        current = {i.subject_key: i for i in Incident.objects.select_for_update().filter(alert_key=key,
+                                                                                        is_current=True)}
+        opened = 0
+        for finding in findings:
+            existing = current.get(finding.subject_key)
+            if existing is not None:
+                Incident.objects.filter(pk=existing.pk).update(
+                    last_seen_at=now, title=finding.title[:300], detail=finding.detail, affected=finding.affected,
+                    data=finding.data)
+                continue
+            try:
+                with transaction.atomic():
+                    _incident_open(definition=definition, finding=finding, now=now, actor=actor)
+                opened += 1
+            except IntegrityError:
+                logger.info("Incident %s/%s opened concurrently", key, finding.subject_key)
+        cleared = _clear(key=key, keep={f.subject_key for f in findings}, now=now, actor=actor)
+        AlertRun.objects.create(alert_key=key, trigger=trigger, ran_at=now, ran_by=actor, findings=len(findings),
+                                opened=opened, cleared=cleared)
+        if trigger == AlertRun.Trigger.MANUAL:
+            audit_event_record(action="alert.run", actor=actor, target_type="alerts.alert", target_id=key,
+                               target_label=definition.name,
+                               after={"findings": len(findings), "opened": opened, "cleared": cleared})
+    return EvaluationResult(key, len(findings), opened, cleared)
+
+
+def _clear(*, key: str, keep: set[str], now: datetime, actor: User | None) -> int:
+    cleared = 0
+    for incident in Incident.objects.filter(alert_key=key, is_current=True).exclude(subject_key__in=keep):
+        new_status = Incident.Status.CLEARED if incident.status == Incident.Status.OPEN else incident.status
+        changed = Incident.objects.filter(pk=incident.pk, is_current=True, status=incident.status).update(
+            is_current=False, status=new_status,
+            closed_at=now if incident.status == Incident.Status.OPEN else incident.closed_at)
+        if changed:
+            cleared += 1
+            audit_event_record(action="alert.incident_clear", actor=actor, target=incident,
+                               target_label=incident.title, role=incident.role, scope=incident.scope,
+                               principal=incident.principal, message="The condition no longer holds.",
+                               before={"status": incident.status}, after={"status": new_status})
+    return cleared
+
+
+def alerts_evaluate_all(*, actor: User | None = None, trigger: str = AlertRun.Trigger.SCHEDULE,
+                        now: datetime | None = None) -> list[EvaluationResult]:
+    """Evaluate every alert of the catalogue, each in its own transaction."""
+    if actor is not None and not selectors.user_can_manage_alerts(user=actor):
+        raise forbidden("Only Global Administrators, Privileged Role Administrators and Security Administrators "
+                        "run alerts.")
+    return [alert_evaluate(key=d.key, actor=actor, trigger=trigger, now=now) for d in definitions.CATALOGUE]
+
+
+def alert_run_now(*, actor: User, key: str) -> EvaluationResult:
+    if not selectors.user_can_manage_alerts(user=actor):
+        raise forbidden("Only Global Administrators, Privileged Role Administrators and Security Administrators "
+                        "run alerts.")
+    return alert_evaluate(key=key, actor=actor, trigger=AlertRun.Trigger.MANUAL)
+
+
+# --- Resolve and dismiss ---------------------------------------------------------------------------
+
+
+def _close(*, actor: User, incident: Incident, reason: str, status: str, action: str) -> Incident:
+    if not selectors.user_can_manage_alerts(user=actor):
+        raise forbidden("Only Global Administrators, Privileged Role Administrators and Security Administrators "
+                        "resolve or dismiss incidents.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise invalid("Say why.", field="reason")
+    if len(reason) > MAX_REASON:
+        raise invalid(f"Keep the reason under {MAX_REASON} characters.", field="reason")
+    now = timezone.now()
+    with transaction.atomic():
+        # Resolving says "fixed": the next evaluation opens a new incident if it is not.
+        # Dismissing says "accepted": it stays current (no new incident) until the condition clears.
+        is_current = False if status == Incident.Status.RESOLVED else Incident.objects.filter(
+            pk=incident.pk).values_list("is_current", flat=True).first()
+        changed = Incident.objects.filter(pk=incident.pk, status=Incident.Status.OPEN).update(
+            status=status, closed_at=now, closed_by=actor, close_reason=reason, is_current=bool(is_current))
+        if not changed:
+            raise conflict("That incident is no longer open.")
+        incident.refresh_from_db()
+        audit_event_record(action=action, actor=actor, target=incident, target_label=incident.title,
+                           principal=incident.principal, role=incident.role, scope=incident.scope,
+                           justification=reason, before={"status": Incident.Status.OPEN}, after={"status": status})
+    return incident
+
+
+def incident_resolve(*, actor: User, incident: Incident, reason: str) -> Incident:
+    return _close(actor=actor, incident=incident, reason=reason, status=Incident.Status.RESOLVED,
+                  action="alert.incident_resolve")
+
+
+def incident_dismiss(*, actor: User, incident: Incident, reason: str) -> Incident:
+    return _close(actor=actor, incident=incident, reason=reason, status=Incident.Status.DISMISSED,
+                  action="alert.incident_dismiss")
+
+
+# --- Convert permanent active to eligible ----------------------------------------------------------
+
+
+@audited_refusal("assignment.make_eligible")
+def assignment_make_eligible(*, actor: User | None, assignment: Assignment, end_at: datetime | None = None,
+                             justification: str) -> Assignment:
+    """Turn a permanent active assignment (made by an administrator, not an activation) into an
+    eligible one from now, ending at `end_at` (None: permanent, if the policy allows it). Same rules
+    as removing the active one and assigning the eligible one; never an emergency access account,
+    never the last active Global / Privileged Role Administrator."""
+    rules.check_actor_can_manage(actor=actor, role=assignment.role, scope=assignment.scope)
+    if not (justification or "").strip():
+        raise invalid("Say why.", field="justification")
+    now = timezone.now()
+    with transaction.atomic():
+        active = _lock_live(assignment)
+        if active.kind != Assignment.Kind.ACTIVE or active.is_activation:
+            raise invalid("Only active assignments made by an administrator can be converted to eligible.")
+        if active.end_at is not None:
+            raise invalid("Only permanent active assignments are converted to eligible; this one already ends.")
+        user = getattr(active.principal, "user", None)
+        if user is not None and user.is_emergency_access:
+            raise conflict(f"{active.principal} is an emergency access account: it keeps its permanent active "
+                           f"assignment so that it works when nothing else does.")
+        rules.check_removal_age(assignment=active, now=now, verb="converted")
+        rules.check_principal_can_hold(principal=active.principal, role=active.role, scope=active.scope,
+                                       kind=Assignment.Kind.ELIGIBLE, end_at=end_at)
+        rules.check_duration(start_at=now, end_at=end_at)
+        setting = assignment_selectors.role_setting_effective(role=active.role, scope=active.scope)
+        rules.check_policy_expiration(setting=setting, kind=Assignment.Kind.ELIGIBLE, start_at=now, end_at=end_at)
+        rules.check_not_last_protected_admin(assignment=active, new_end=None)
+        before = assignment_snapshot(active)
+        existing = (Assignment.objects.select_for_update()
+                    .filter(principal=active.principal, role=active.role, scope=active.scope,
+                            kind=Assignment.Kind.ELIGIBLE, status=Assignment.Status.LIVE)
+                    .filter(Q(end_at__isnull=True) | Q(end_at__gt=now))
+                    .select_related("principal", "role", "scope").first())
+        assignment_end(assignment=active, reason=Assignment.EndReason.MADE_ELIGIBLE, now=now)
+        active.refresh_from_db()
+        message = ""
+        if existing is not None:
+            eligible = existing
+            message = f"Already eligible (assignment #{existing.pk}); only the active assignment was ended."
+        else:
+            eligible = assignment_insert(principal=active.principal, role=active.role, scope=active.scope,
+                                         kind=Assignment.Kind.ELIGIBLE, start_at=now, end_at=end_at, actor=actor,
+                                         now=now, justification=justification)
+        # There is no "make eligible" request action: the new eligibility is an admin assignment,
+        # and the audit event below names the conversion.
+        request = _admin_request(action=Request.Action.ADMIN_ASSIGN, actor=actor, assignment=eligible,
+                                 justification=justification, now=now)
+        audit_event_record(action="assignment.make_eligible", actor=actor, target=eligible,
+                           principal=eligible.principal, role=eligible.role, scope=eligible.scope,
+                           justification=justification, message=message, before=before,
+                           after=assignment_snapshot(eligible), correlation_id=request.pk)
+        domain_events.emit("assignment.removed", assignment=active, request=request, actor=actor)
+        if existing is None:
+            domain_events.emit("assignment.created", assignment=eligible, request=request, actor=actor)
+    return eligible
+
+
+@dataclass
+class BulkResult:
+    assignment_id: int
+    principal: str
+    role: str
+    scope: str
+    done: bool
+    message: str
+
+
+def assignment_make_eligible_bulk(*, actor: User, assignment_ids: list[int], justification: str,
+                                  end_at_for: dict[int, datetime | None] | None = None) -> list[BulkResult]:
+    """The discovery wizard: convert several permanent active assignments, each in its own
+    transaction (one refusal does not undo the others). Emergency access accounts are skipped.
+    `end_at_for` gives the end shown in the preview (the policy's limit where permanent eligibility
+    is not allowed). One summary audit event records the whole run."""
+    if not (justification or "").strip():
+        raise invalid("Say why.", field="justification")
+    end_at_for = end_at_for or {}
+    results = []
+    found = (Assignment.objects.filter(pk__in=assignment_ids)
+             .select_related("principal", "principal__user", "role", "scope").order_by("pk"))
+    for a in found:
+        label = dict(principal=str(a.principal), role=a.role.name, scope=a.scope.path)
+        user = getattr(a.principal, "user", None)
+        if user is not None and user.is_emergency_access:
+            results.append(BulkResult(a.pk, **label, done=False,
+                                      message="Skipped: emergency access accounts keep permanent active assignments."))
+            continue
+        try:
+            eligible = assignment_make_eligible(actor=actor, assignment=a, end_at=end_at_for.get(a.pk),
+                                                justification=justification)
+            until = f"until {eligible.end_at:%Y-%m-%d} UTC" if eligible.end_at else "permanently"
+            results.append(BulkResult(a.pk, **label, done=True, message=f"Now eligible {until}."))
+        except DomainError as error:
+            results.append(BulkResult(a.pk, **label, done=False, message=error.message))
+    seen = {r.assignment_id for r in results}
+    results += [BulkResult(pk, "", "", "", False, "No such assignment.") for pk in assignment_ids if pk not in seen]
+    with transaction.atomic():
+        audit_event_record(action="assignment.make_eligible_bulk", actor=actor, justification=justification,
+                           target_type="alerts.discovery", target_label="Convert permanent active to eligible",
+                           after={"converted": [r.assignment_id for r in results if r.done],
+                                  "refused": {str(r.assignment_id): r.message for r in results if not r.done}})
+    return results
+
+
+# --- Fixes in place --------------------------------------------------------------------------------
+
+
+def _affected_assignment(*, incident: Incident, assignment_id: int) -> Assignment:
+    ids = {row.get("assignment_id") for row in incident.affected}
+    if assignment_id not in ids:
+        raise not_found("That assignment is not part of this incident.")
+    assignment = (Assignment.objects.select_related("principal", "role", "scope").filter(pk=assignment_id).first())
+    if assignment is None:
+        raise not_found("That assignment no longer exists.")
+    return assignment
+
+
+def _after_fix(*, actor: User, incident: Incident, fix: str, message: str, **refs) -> None:
+    audit_event_record(action="alert.incident_fix", actor=actor, target=incident, target_label=incident.title,
+                       principal=incident.principal, role=incident.role, scope=incident.scope, message=message,
+                       after={"fix": fix, **{k: v for k, v in refs.items() if v is not None}})
+
+
+def _reevaluate(key: str, actor: User | None) -> None:
+    """After a fix: evaluate the alert again so the incident clears at once when the fix cleared the
+    condition. Runs after the fix's transaction block; a failure leaves it to the schedule."""
+    try:
+        alert_evaluate(key=key, actor=actor, trigger=AlertRun.Trigger.FIX)
+    except Exception:  # noqa: BLE001 — the fix stands; the schedule re-evaluates later
+        logger.exception("Re-evaluating alert %s after a fix failed", key)
+
+
+def incident_fix_remove_assignment(*, actor: User, incident: Incident, assignment_id: int,
+                                   justification: str) -> Assignment:
+    if definitions.FIX_REMOVE not in definitions.BY_KEY[incident.alert_key].fixes:
+        raise invalid("This alert does not offer removing assignments.")
+    if not (justification or "").strip():
+        raise invalid("Say why.", field="justification")
+    assignment = _affected_assignment(incident=incident, assignment_id=assignment_id)
+    with transaction.atomic():
+        removed = assignment_remove(actor=actor, assignment=assignment, justification=justification)
+        _after_fix(actor=actor, incident=incident, fix=definitions.FIX_REMOVE,
+                   message=f"Removed {removed} from the incident.", assignment_id=removed.pk)
+    _reevaluate(incident.alert_key, actor)
+    return removed
+
+
+def incident_fix_make_eligible(*, actor: User, incident: Incident, assignment_id: int, justification: str
+                               ) -> Assignment:
+    if definitions.FIX_MAKE_ELIGIBLE not in definitions.BY_KEY[incident.alert_key].fixes:
+        raise invalid("This alert does not offer converting assignments to eligible.")
+    assignment = _affected_assignment(incident=incident, assignment_id=assignment_id)
+    setting = assignment_selectors.role_setting_effective(role=assignment.role, scope=assignment.scope)
+    end_at = None if setting.allow_permanent_eligible else timezone.now() + assignment_selectors.expiration_delta(
+        setting.expire_eligible_after)
+    with transaction.atomic():
+        eligible = assignment_make_eligible(actor=actor, assignment=assignment, end_at=end_at,
+                                            justification=justification)
+        _after_fix(actor=actor, incident=incident, fix=definitions.FIX_MAKE_ELIGIBLE,
+                   message=f"Converted assignment #{assignment.pk} to eligible #{eligible.pk}.",
+                   assignment_id=assignment.pk, eligible_id=eligible.pk)
+    _reevaluate(incident.alert_key, actor)
+    return eligible
+
+
+def _incident_setting(incident: Incident) -> RoleSetting:
+    setting_id = (incident.data or {}).get("setting_id")
+    setting = RoleSetting.objects.select_related("role", "scope").filter(pk=setting_id).first()
+    if setting is None:
+        raise not_found("The role setting of this incident no longer exists.")
+    return setting
+
+
+def incident_fix_require_mfa(*, actor: User, incident: Incident) -> RoleSetting:
+    if definitions.FIX_REQUIRE_MFA not in definitions.BY_KEY[incident.alert_key].fixes:
+        raise invalid("This alert does not offer requiring MFA.")
+    setting = _incident_setting(incident)
+    with transaction.atomic():
+        updated = role_setting_update(actor=actor, role=setting.role, scope=setting.scope,
+                                      values={"require_mfa_on_activation": True})
+        _after_fix(actor=actor, incident=incident, fix=definitions.FIX_REQUIRE_MFA,
+                   message=f"Required MFA on activation of {setting.role.name} at {setting.scope.path}.",
+                   setting_id=setting.pk)
+    _reevaluate(incident.alert_key, actor)
+    return updated
+
+
+def incident_fix_add_approvers(*, actor: User, incident: Incident, approver_ids: list[int]) -> RoleSetting:
+    if definitions.FIX_ADD_APPROVERS not in definitions.BY_KEY[incident.alert_key].fixes:
+        raise invalid("This alert does not offer adding approvers.")
+    if not approver_ids:
+        raise invalid("Choose at least one approver.", field="approvers")
+    setting = _incident_setting(incident)
+    current = assignment_selectors.role_setting_approver_ids(setting=setting)
+    with transaction.atomic():
+        updated = role_setting_update(actor=actor, role=setting.role, scope=setting.scope, values={},
+                                      approver_ids=sorted(set(current) | set(approver_ids)))
+        _after_fix(actor=actor, incident=incident, fix=definitions.FIX_ADD_APPROVERS,
+                   message=f"Added approvers to {setting.role.name} at {setting.scope.path}.",
+                   setting_id=setting.pk, approver_ids=sorted(set(approver_ids) - set(current)))
+    _reevaluate(incident.alert_key, actor)
+    return updated
+
+
+# --- Emergency access sign-in ----------------------------------------------------------------------
+
+
+def alert_emergency_sign_in(*, user, at: datetime | None = None) -> Incident | None:
+    """Every sign-in by an emergency access account raises a high-severity incident at once and
+    emails the Global Administrators and Privileged Role Administrators. A no-op for other users."""
+    if not getattr(user, "is_emergency_access", False):
+        return None
+    at = at or timezone.now()
+    definition = definitions.BY_KEY[definitions.EMERGENCY_SIGN_IN]
+    setting = AlertSetting.objects.filter(key=definition.key).first()
+    if setting is not None and not setting.enabled:
+        return None
+    principal = getattr(user, "principal", None)
+    finding = definitions.Finding(
+        subject_key=f"sign-in:{user.pk}:{at.isoformat()}",
+        title=f"Emergency access account {user} signed in at {at:%Y-%m-%d %H:%M:%S} UTC",
+        detail="Every use of an emergency access account is alerted. Confirm who used it and why.",
+        principal=principal, role=None, scope=None,
+        data={"user_id": user.pk, "username": user.get_username(), "at": at.isoformat()},
+    )
+    with transaction.atomic():
+        incident = _incident_open(definition=definition, finding=finding, now=at, actor=user)
+        Incident.objects.filter(pk=incident.pk).update(is_current=False)  # an event: never "cleared"
+    return incident
+
+
+def alert_emergency_sign_in_receiver(sender, request=None, user=None, **kwargs) -> None:
+    """`user_logged_in` receiver. It runs on everyone's sign-in, so it never raises: a failure here
+    is logged and must not stop the sign-in."""
+    try:
+        alert_emergency_sign_in(user=user, at=timezone.now())
+    except Exception:  # noqa: BLE001
+        logger.exception("Could not raise the emergency access sign-in incident for user %s", getattr(user, "pk", None))

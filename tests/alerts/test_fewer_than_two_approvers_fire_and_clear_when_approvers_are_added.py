@@ -1,0 +1,32 @@
+"""Roles requiring approval with fewer than two named approvers fire; adding approvers clears them."""
+
+from alerts.models import Incident
+
+KEY = "fewer_than_two_approvers"
+
+
+def test_one_approver_fires_and_adding_one_clears(directory, role_admin, evaluate, open_incidents):
+    from alerts.services import incident_fix_add_approvers
+    from assignments.models import RoleSetting
+    from assignments.services import role_setting_update
+
+    role = directory.role("helpdesk-administrator")
+    first, second = directory.user("ap1"), directory.user("ap2")
+    role_setting_update(actor=None, role=role, scope=directory.root, values={"require_approval": True},
+                        approver_ids=[first.principal.pk])
+    evaluate(KEY)
+    incident = next(i for i in open_incidents(KEY) if i.role == role)
+    assert incident.data["approvers"] == 1 and incident.severity == "medium"
+
+    incident_fix_add_approvers(actor=role_admin, incident=incident, approver_ids=[second.principal.pk])
+    setting = RoleSetting.objects.get(role=role, scope=directory.root)
+    assert set(setting.approvers.values_list("pk", flat=True)) == {first.principal.pk, second.principal.pk}
+    incident.refresh_from_db()
+    assert incident.status == Incident.Status.CLEARED
+
+
+def test_roles_without_approval_do_not_fire(directory, evaluate):
+    from assignments.models import RoleSetting
+
+    RoleSetting.objects.update(require_approval=False)
+    assert evaluate(KEY).findings == 0
