@@ -257,6 +257,7 @@ CELERY_BEAT_SCHEDULE: dict = {
                          "schedule": timedelta(minutes=PIM_AUDIT_CHECKPOINT_MINUTES)},
     # --- access reviews (reviews) ---
     # --- security alerts (alerts) ---
+    "alerts-evaluate": {"task": "alerts.tasks.alerts_evaluate", "schedule": 3600.0},
 }
 
 # --- REST API -------------------------------------------------------------------------------------

@@ -27,4 +27,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("My requests", "approvals:my_requests", "user"),
     NavItem("Approvals", "approvals:queue", "user"),
     NavItem("Security", "accounts:security", "user", section="account"),
+    NavItem("Dashboard", "alerts:dashboard", "any_admin"),
+    NavItem("Security alerts", "alerts:list", "directory_viewer"),
+    NavItem("Discovery", "alerts:discovery", "directory_admin"),
 ]
