@@ -256,6 +256,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     "audit-checkpoint": {"task": "audit.tasks.audit_checkpoint",
                          "schedule": timedelta(minutes=PIM_AUDIT_CHECKPOINT_MINUTES)},
     # --- access reviews (reviews) ---
+    "reviews-start": {"task": "reviews.tasks.reviews_start", "schedule": 300.0},
+    "reviews-complete": {"task": "reviews.tasks.reviews_complete", "schedule": 300.0},
+    "reviews-remind": {"task": "reviews.tasks.reviews_remind", "schedule": 3600.0},
+    "reviews-apply": {"task": "reviews.tasks.reviews_apply", "schedule": 300.0},
     # --- security alerts (alerts) ---
     "alerts-evaluate": {"task": "alerts.tasks.alerts_evaluate", "schedule": 3600.0},
 }

@@ -30,4 +30,6 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Dashboard", "alerts:dashboard", "any_admin"),
     NavItem("Security alerts", "alerts:list", "directory_viewer"),
     NavItem("Discovery", "alerts:discovery", "directory_admin"),
+    NavItem("Access reviews", "reviews:list", "any_admin"),
+    NavItem("My reviews", "reviews:mine", "user"),
 ]
