@@ -99,6 +99,7 @@ class Receiver:
     def __init__(self):
         self.received = []
         self.statuses = [200]
+        self.delay = 0.0
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -106,11 +107,15 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 receiver.received.append({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body,
                                           "path": self.path})
+                time.sleep(receiver.delay)  # a slow receiver (timeout tests), not a wait for time to pass
                 status = receiver.statuses.pop(0) if len(receiver.statuses) > 1 else receiver.statuses[0]
-                self.send_response(status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"ok")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeout tests)
 
             def log_message(self, *args):
                 pass
