@@ -114,6 +114,11 @@ def _initial_from(data, form_class, multi=()) -> dict:
     return initial
 
 
+def _text(value, limit: int = 200) -> str:
+    """Free text from a query string, safe for any database (PostgreSQL refuses NUL bytes)."""
+    return (value or "").replace("\x00", "")[:limit]
+
+
 def _int_list(values) -> list[int]:
     ids = []
     for value in values:
@@ -143,7 +148,7 @@ def _principal_options(*, selected, query: str, searching: bool, kinds: list[str
     if searching or query:
         seen = {p.pk for p in chosen}
         options += [_principal_option(p, False)
-                    for p in selectors.principal_search(text=query[:100], kinds=kinds, limit=PICKER_LIMIT)
+                    for p in selectors.principal_search(text=_text(query, 100), kinds=kinds, limit=PICKER_LIMIT)
                     if p.pk not in seen]
     return options
 
@@ -154,7 +159,7 @@ def _scope_option(s: Scope, checked: bool) -> dict:
 
 
 def _scope_search(query: str, kinds: list[str] | None = None):
-    data = {"q": query[:200]}
+    data = {"q": _text(query)}
     if kinds:
         data["kind"] = kinds
     filterset = ScopeFilterSet(data, queryset=Scope.objects.order_by("path"))
@@ -162,7 +167,8 @@ def _scope_search(query: str, kinds: list[str] | None = None):
 
 
 def _scope_options(*, selected: str, query: str, searching: bool) -> list[dict]:
-    chosen = selectors.scope_get(path=selected.strip()) if selected else None
+    selected = _text(selected, 512).strip()
+    chosen = selectors.scope_get(path=selected) if selected else None
     options = [_scope_option(chosen, True)] if chosen else []
     if searching or query:
         options += [_scope_option(s, False) for s in _scope_search(query) if chosen is None or s.pk != chosen.pk]
@@ -347,7 +353,7 @@ def _confirm_action(request, pk: int, *, verb: str, danger: bool, explain: str, 
     assignment = _visible_assignment(request, pk)
     _require_manage(request, assignment.role, assignment.scope)
     status = 200
-    form = ConfirmForm(request.POST or None)
+    form = ConfirmForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if form.is_valid():
             try:
@@ -418,7 +424,7 @@ def principal_search(request):
         return JsonResponse({"error": "Only administrators and directory readers can search the directory."},
                             status=403)
     kinds = [k for k in request.GET.get("kinds", "").split(",") if k in Principal.Kind.values] or None
-    results = selectors.principal_search(text=request.GET.get("q", "")[:100], kinds=kinds, limit=PICKER_LIMIT)
+    results = selectors.principal_search(text=_text(request.GET.get("q"), 100), kinds=kinds, limit=PICKER_LIMIT)
     return JsonResponse({"results": [_principal_option(p, False) for p in results]})
 
 
@@ -477,7 +483,7 @@ def role_setting_edit(request, role_pk: int):
     role = get_object_or_404(RoleDefinition, pk=role_pk)
     source = request.POST if request.method == "POST" else request.GET
     scope_path = source.get("scope") or selectors.ROOT_PATH
-    scope = selectors.scope_get(path=scope_path)
+    scope = None if "\x00" in scope_path else selectors.scope_get(path=scope_path[:512])
     if scope is None:
         raise Http404("No such scope.")
     can_manage = selectors.user_can_manage(user=request.user, role=role, scope=scope)
@@ -593,7 +599,7 @@ def _assign_url(*, role: RoleDefinition | None, scope: Scope) -> str:
 def _create_page(request, *, form_class, template: str, create, done: str):
     _require_directory_admin(request)
     status = 200
-    form = form_class(request.POST or None)
+    form = form_class(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if form.is_valid():
             try:
@@ -639,7 +645,7 @@ def elevate(request):
     if not is_global_admin and elevation is None:
         raise PermissionDenied("Only an active Global Administrator can elevate access.")
     status = 200
-    form = ElevateForm(request.POST or None)
+    form = ElevateForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if request.POST.get("action") == "end":
             ended = services.access_elevate_end(actor=request.user)
