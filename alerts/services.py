@@ -92,12 +92,18 @@ def _notify_incident(*, incident: Incident) -> int:
     recipients = selectors.admin_emails_for(role=incident.role, scope=incident.scope)
     template = "email/alert_emergency_sign_in" if incident.alert_key == definitions.EMERGENCY_SIGN_IN \
         else "email/alert_incident"
-    return email_enqueue(
-        recipients=recipients, template=template,
-        context={"incident": incident, "definition": definition,
-                 "url": absolute_url(reverse("alerts:incident", args=[incident.pk]))},
-        dedupe_key=f"alert-incident:{incident.pk}",
-    )
+    # Plain JSON: rendered when delivered, so a template problem can never break the write (or a sign-in).
+    context = {
+        "alert": definition.name, "severity": incident.get_severity_display(), "title": incident.title,
+        "detail": incident.detail, "how_to_fix": definition.how_to_fix,
+        "role": incident.role.name if incident.role else "", "scope": incident.scope.path if incident.scope else "",
+        "principal": str(incident.principal) if incident.principal else "",
+        "username": (incident.data or {}).get("username", ""),
+        "first_seen": incident.first_seen_at.strftime("%Y-%m-%d %H:%M"),
+        "url": absolute_url(reverse("alerts:incident", args=[incident.pk])),
+    }
+    return email_enqueue(recipients=recipients, template=template, context=context,
+                         dedupe_key=f"alert-incident:{incident.pk}")
 
 
 def _incident_open(*, definition: definitions.AlertDefinition, finding: definitions.Finding, now: datetime,

@@ -45,9 +45,19 @@ def activate():
 
 @pytest.fixture
 def outbox():
+    """The alert emails queued so far, rendered as they will be delivered: [{to, subject, text}]."""
+    from notifications.email import email_render
     from notifications.models import OutboxMessage
 
     def _messages():
-        return list(OutboxMessage.objects.filter(channel="email").order_by("pk"))
+        messages = []
+        for m in OutboxMessage.objects.filter(channel="email", dedupe_key__startswith="alert-incident:").order_by("pk"):
+            payload = m.payload
+            if "template" in payload:
+                subject, text, _html = email_render(template=payload["template"], context=payload["context"])
+            else:
+                subject, text = payload["subject"], payload["text"]
+            messages.append({"to": payload["to"], "subject": subject, "text": text})
+        return messages
 
     return _messages
