@@ -42,14 +42,14 @@ class _ReferenceField(serializers.CharField):
     resolver = None
     what = "object"
 
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 512)
-        super().__init__(**kwargs)
+    MAX_LENGTH = 512
 
     def to_internal_value(self, data):
         if isinstance(data, int) and not isinstance(data, bool):
             data = str(data)
         text = super().to_internal_value(data)
+        if len(text) > self.MAX_LENGTH:
+            raise serializers.ValidationError(f"At most {self.MAX_LENGTH} characters.")
         found = type(self).resolver(text)
         if found is None:
             raise serializers.ValidationError(f"No such {self.what}: {text}.")
@@ -120,7 +120,7 @@ class RoleSettingWriteSerializer(serializers.Serializer):
     """Create or change the policy of a role at a scope. Only the fields given change."""
 
     role = RoleField()
-    scope = ScopeField(required=False, default="/", help_text="Scope path or id; default the root '/'.")
+    scope = ScopeField(required=False, help_text="Scope path or id; default the root '/'.")
     max_activation_minutes = serializers.IntegerField(required=False, min_value=0, max_value=10**6)
     require_mfa_on_activation = serializers.BooleanField(required=False)
     require_justification_on_activation = serializers.BooleanField(required=False)

@@ -265,11 +265,11 @@ class RoleSettingList(PimListView):
         body = s.RoleSettingWriteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         values = dict(body.validated_data)
-        role, scope = values.pop("role"), values.pop("scope")
+        role, scope = values.pop("role"), values.pop("scope", None) or assignment_selectors.scope_root()
         approver_ids = values.pop("approvers", None)
         setting = _run_write(request, lambda: role_setting_update(
             actor=_as_admin(request, role=role, scope=scope), role=role, scope=scope, values=values,
-            approver_ids=approver_ids, mfa_verified_at=_mfa_verified_at(request)))
+            approver_ids=approver_ids, mfa_verified_at=_mfa_verified_at(request)))  # _as_admin runs inside
         return Response(s.RoleSettingSerializer(setting).data)
 
 
@@ -320,17 +320,21 @@ def _admin_assign(request, data) -> Assignment:
         if not data.get(name):
             raise invalid(f"Give the {name}.", field=name)
     role, scope, kind = data["role"], data["scope"], data["kind"]
-    actor = _as_admin(request, role=role, scope=scope)
-    if actor is None and is_service_principal_actor(request.user) and kind == Assignment.Kind.ACTIVE:
-        # The policy's "require MFA on active assignment" cannot be met by a service principal.
-        setting = assignment_selectors.role_setting_effective(role=role, scope=scope)
-        rules.check_active_assignment_policy(setting=setting, justification=data.get("justification", ""),
-                                             mfa_verified_at=None, actor=request.user)
-    return _run_write(request, lambda: assignment_create(
-        actor=actor, principal=data["principal"], role=role, scope=scope, kind=kind,
-        start_at=data.get("start_at"), end_at=data.get("end_at"), justification=data.get("justification", ""),
-        ticket_system=data.get("ticket_system", ""), ticket_number=data.get("ticket_number", ""),
-        mfa_verified_at=_mfa_verified_at(request)))
+
+    def call():
+        actor = _as_admin(request, role=role, scope=scope)
+        if actor is None and is_service_principal_actor(request.user) and kind == Assignment.Kind.ACTIVE:
+            # The policy's "require MFA on active assignment" cannot be met by a service principal.
+            setting = assignment_selectors.role_setting_effective(role=role, scope=scope)
+            rules.check_active_assignment_policy(setting=setting, justification=data.get("justification", ""),
+                                                 mfa_verified_at=None, actor=request.user)
+        return assignment_create(
+            actor=actor, principal=data["principal"], role=role, scope=scope, kind=kind,
+            start_at=data.get("start_at"), end_at=data.get("end_at"), justification=data.get("justification", ""),
+            ticket_system=data.get("ticket_system", ""), ticket_number=data.get("ticket_number", ""),
+            mfa_verified_at=_mfa_verified_at(request))
+
+    return _run_write(request, call)
 
 
 class AssignmentDetail(PimAPIView):
@@ -447,10 +451,10 @@ def _admin_on_assignment(service_name: str, **extra):
 
         service = getattr(assignment_services, service_name)
         target = _target(data)
-        actor = _as_admin(request, role=target.role, scope=target.scope)
         kwargs = {name: data.get(name) for name in extra}
-        return _run_write(request, lambda: service(actor=actor, assignment=target,
-                                                   justification=data.get("justification", ""), **kwargs))
+        return _run_write(request, lambda: service(actor=_as_admin(request, role=target.role, scope=target.scope),
+                                                   assignment=target, justification=data.get("justification", ""),
+                                                   **kwargs))
 
     return handler
 
