@@ -32,4 +32,5 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Discovery", "alerts:discovery", "directory_admin"),
     NavItem("Access reviews", "reviews:list", "any_admin"),
     NavItem("My reviews", "reviews:mine", "user"),
+    NavItem("Integrations", "provisioning:index", "directory_admin"),
 ]

@@ -1,2 +1,15 @@
+from django.urls import path
+
+from . import views
+
 app_name = "provisioning"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("webhooks/new/", views.webhook_create, name="webhook_create"),
+    path("webhooks/<int:pk>/", views.webhook_detail, name="webhook_detail"),
+    path("webhooks/<int:pk>/rotate-secret/", views.webhook_rotate_secret, name="webhook_rotate_secret"),
+    path("webhooks/<int:pk>/delete/", views.webhook_delete, name="webhook_delete"),
+    path("scim/new/", views.scim_create, name="scim_create"),
+    path("scim/<int:pk>/", views.scim_detail, name="scim_detail"),
+    path("scim/<int:pk>/delete/", views.scim_delete, name="scim_delete"),
+]

@@ -1,0 +1,209 @@
+"""Integrations pages: webhooks (role administrators) and SCIM applications per group (group owners and
+role administrators). Each view: permission gate, parse, one service or selector, respond."""
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from assignments.errors import DomainError
+from assignments.models import RoleDefinition, Scope
+from assignments.selectors import user_can_manage
+
+from . import selectors, services
+from .forms import ScimApplicationEditForm, ScimApplicationForm, WebhookEndpointForm
+from .models import ScimApplication, WebhookEndpoint
+
+SECRET_SESSION_KEY = "provisioning.webhook_secret.{pk}"
+
+
+def _form_error(form, error: DomainError) -> None:
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, error.message)
+
+
+def _refused(error: DomainError):
+    if error.code == "forbidden":
+        raise PermissionDenied(error.message)
+    if error.code == "not_found":
+        raise Http404(error.message)
+    return None
+
+
+def _require_webhook_admin(user) -> None:
+    if not selectors.user_manages_webhooks(user=user):
+        raise PermissionDenied("Only Global Administrators and Privileged Role Administrators manage webhooks.")
+
+
+def _require_group_admin(user, application: ScimApplication) -> None:
+    scope = Scope.objects.filter(group_id=application.group_id).first()
+    role = RoleDefinition.objects.get(slug=RoleDefinition.GROUP_OWNER)
+    if scope is None or not user_can_manage(user=user, role=role, scope=scope):
+        raise PermissionDenied(f"Only the owners of {application.group} and role administrators manage its "
+                               f"applications.")
+
+
+@login_required
+def index(request):
+    manages_webhooks = selectors.user_manages_webhooks(user=request.user)
+    groups = selectors.groups_manageable_by(user=request.user)
+    if not manages_webhooks and not groups.exists():
+        raise PermissionDenied("Integrations are managed by role administrators and group owners.")
+    return render(request, "provisioning/index.html", {
+        "manages_webhooks": manages_webhooks,
+        "endpoints": selectors.webhook_endpoint_list() if manages_webhooks else [],
+        "applications": selectors.scim_application_list(user=request.user),
+    })
+
+
+# --- webhooks ------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def webhook_create(request):
+    _require_webhook_admin(request.user)
+    form = WebhookEndpointForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            endpoint, secret = services.webhook_endpoint_create(actor=request.user, **form.cleaned_data)
+        except DomainError as error:
+            _refused(error)
+            _form_error(form, error)
+        else:
+            request.session[SECRET_SESSION_KEY.format(pk=endpoint.pk)] = secret
+            messages.success(request, "Endpoint registered. Copy its signing secret now: it is shown once.")
+            return redirect("provisioning:webhook_detail", pk=endpoint.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "provisioning/webhook_form.html", {"form": form}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def webhook_detail(request, pk: int):
+    _require_webhook_admin(request.user)
+    endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
+    initial = {"url": endpoint.url, "description": endpoint.description, "event_types": endpoint.event_types,
+               "enabled": endpoint.enabled}
+    form = WebhookEndpointForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.webhook_endpoint_update(actor=request.user, endpoint=endpoint, **form.cleaned_data)
+            except DomainError as error:
+                _refused(error)
+                _form_error(form, error)
+            else:
+                messages.success(request, "Endpoint saved.")
+                return redirect("provisioning:webhook_detail", pk=endpoint.pk)
+        status = 400
+    secret = request.session.pop(SECRET_SESSION_KEY.format(pk=endpoint.pk), None)
+    response = render(request, "provisioning/webhook_detail.html", {
+        "endpoint": endpoint, "form": form, "secret": secret,
+        "deliveries": selectors.webhook_deliveries_recent(endpoint=endpoint),
+    }, status=status)
+    if secret:
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def webhook_rotate_secret(request, pk: int):
+    _require_webhook_admin(request.user)
+    endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
+    try:
+        secret = services.webhook_endpoint_rotate_secret(actor=request.user, endpoint=endpoint)
+    except DomainError as error:
+        _refused(error)
+        messages.error(request, error.message)
+    else:
+        request.session[SECRET_SESSION_KEY.format(pk=endpoint.pk)] = secret
+        messages.success(request, "New signing secret generated; the old one no longer signs deliveries.")
+    return redirect("provisioning:webhook_detail", pk=endpoint.pk)
+
+
+@login_required
+@require_POST
+def webhook_delete(request, pk: int):
+    _require_webhook_admin(request.user)
+    endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
+    services.webhook_endpoint_delete(actor=request.user, endpoint=endpoint)
+    messages.success(request, f"Endpoint {endpoint} deleted; its pending deliveries will not be sent.")
+    return redirect("provisioning:index")
+
+
+# --- SCIM applications -----------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def scim_create(request):
+    groups = selectors.groups_manageable_by(user=request.user)
+    if not groups.exists():
+        raise PermissionDenied("You own no group: only group owners and role administrators configure SCIM.")
+    initial = {}
+    try:
+        initial["group"] = groups.filter(object_id=uuid.UUID(request.GET.get("group", ""))).first()
+    except ValueError:
+        pass
+    form = ScimApplicationForm(request.POST or None, groups=groups, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            application = services.scim_application_create(actor=request.user, **form.cleaned_data)
+        except DomainError as error:
+            _refused(error)
+            _form_error(form, error)
+        else:
+            messages.success(request, f"{application} will receive the memberships of {application.group}.")
+            return redirect("provisioning:scim_detail", pk=application.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "provisioning/scim_form.html", {"form": form}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def scim_detail(request, pk: int):
+    application = get_object_or_404(ScimApplication.objects.select_related("group"), pk=pk)
+    _require_group_admin(request.user, application)
+    initial = {"name": application.name, "base_url": application.base_url, "enabled": application.enabled}
+    form = ScimApplicationEditForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.scim_application_update(
+                    actor=request.user, application=application, name=form.cleaned_data["name"],
+                    base_url=form.cleaned_data["base_url"], enabled=form.cleaned_data["enabled"],
+                    token=form.token_change)
+            except DomainError as error:
+                _refused(error)
+                _form_error(form, error)
+            else:
+                messages.success(request, "Application saved.")
+                return redirect("provisioning:scim_detail", pk=application.pk)
+        status = 400
+    return render(request, "provisioning/scim_detail.html", {
+        "application": application, "form": form,
+        "operations": selectors.scim_operations_recent(application=application),
+    }, status=status)
+
+
+@login_required
+@require_POST
+def scim_delete(request, pk: int):
+    application = get_object_or_404(ScimApplication.objects.select_related("group"), pk=pk)
+    _require_group_admin(request.user, application)
+    try:
+        services.scim_application_delete(actor=request.user, application=application)
+    except DomainError as error:
+        _refused(error)
+        messages.error(request, error.message)
+        return redirect("provisioning:scim_detail", pk=application.pk)
+    messages.success(request, f"{application} deleted; its pending operations will not be sent.")
+    return redirect("provisioning:index")
