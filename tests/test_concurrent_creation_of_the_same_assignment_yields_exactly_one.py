@@ -1,7 +1,7 @@
 import threading
 
 import pytest
-from django.db import close_old_connections
+from django.db import connection
 
 from assignments import services
 from assignments.errors import DomainError
@@ -31,7 +31,7 @@ def test_twenty_threads_creating_the_same_assignment_yield_one(postgres, directo
         except DomainError as error:
             outcomes.append(error.code)
         finally:
-            close_old_connections()
+            connection.close()  # each thread has its own connection: release it
 
     threads = [threading.Thread(target=create) for _ in range(20)]
     for thread in threads:
