@@ -26,9 +26,13 @@ def _held(prefix: str = "", at: datetime | None = None) -> Q:
 
 
 def _principal_ids(user, at: datetime) -> list[int]:
-    """The user's principal and the groups they are an active member of now (one query)."""
+    """The user's principal and the (enabled) groups they are an active member of at `at` (one query).
+    (Not `assignments.selectors.principal_group_ids`, which yields dicts rather than ids.)"""
     me = user.principal.pk
-    return [me, *assignment_selectors.principal_group_ids(principal=user.principal, at=at)]
+    groups = Assignment.objects.filter(
+        _held(at=at), principal_id=me, kind=Assignment.Kind.ACTIVE, role__slug=RoleDefinition.GROUP_MEMBER,
+        scope__group__enabled=True).values_list("scope__group_id", flat=True)
+    return [me, *(gid for gid in groups if gid is not None)]
 
 
 # --- Who reviews what --------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from assignments.models import Assignment, Principal, RoleDefinition, Scope, Sco
 from assignments.services import assignment_remove
 from audit.models import AuditEvent
 from audit.services import audit_event_record
-from notifications.email import absolute_url, email_enqueue
+from notifications.email import absolute_url, email_enqueue, email_enqueue_many
 
 from . import recurrence, selectors
 from .models import AccessReview, AccessReviewInstance, AccessReviewItem
@@ -328,17 +328,27 @@ def review_instance_start(*, instance: Instance, now: datetime | None = None) ->
                            after={"review": review.pk, "sequence": inst.sequence, "items": count,
                                   "start_at": inst.start_at, "end_at": inst.end_at})
         if count:
-            email_enqueue(recipients=selectors.reviewer_emails(instance=inst, at=now), template="email/review_started",
-                          context=_email_context(inst), dedupe_key=f"review:{inst.pk}:started")
+            _email_reviewers(inst=inst, template="email/review_started", context=_email_context(inst), key="started",
+                             pending_only=False, now=now)
         _instance_create(review=review, index=inst.sequence)
     return True
 
 
 def _email_context(inst: Instance) -> dict:
+    """Plain JSON (rendered at delivery): names, not objects."""
     review = inst.review
-    return {"review": review, "instance": inst, "role": review.role, "scope": review.scope,
-            "end_at": _fmt(inst.end_at), "mine_url": absolute_url(f"/reviews/mine/{inst.pk}/"),
+    return {"review_name": review.name, "description": review.description, "role_name": review.role.name,
+            "scope_path": review.scope.path, "sequence": inst.sequence, "end_at": _fmt(inst.end_at),
+            "default_decision": AccessReview.DefaultDecision(review.default_decision).label.lower(),
+            "auto_apply": review.auto_apply, "mine_url": absolute_url(f"/reviews/mine/{inst.pk}/"),
             "results_url": absolute_url(f"/reviews/instances/{inst.pk}/")}
+
+
+def _email_reviewers(*, inst: Instance, template: str, context: dict, key: str, pending_only: bool,
+                     now: datetime) -> int:
+    """One outbox row per reviewer, inserted in bulk (a self-review can have thousands of reviewers)."""
+    recipients = selectors.reviewer_emails(instance=inst, pending_only=pending_only, at=now)
+    return email_enqueue_many([(recipients, template, context, f"review:{inst.pk}:{key}", None)])
 
 
 # --- Decisions -------------------------------------------------------------------------------------------
@@ -458,13 +468,9 @@ def review_instance_remind(*, instance: Instance, now: datetime | None = None) -
             return 0
         if not Instance.objects.filter(pk=inst.pk, reminded_at__isnull=True).update(reminded_at=now):
             return 0
-        recipients = selectors.reviewer_emails(instance=inst, pending_only=True, at=now)
-        sent = 0
-        if recipients:
-            pending = Item.objects.filter(instance=inst, decision="").count()
-            sent = email_enqueue(recipients=recipients, template="email/review_reminder",
-                                 context={**_email_context(inst), "pending": pending},
-                                 dedupe_key=f"review:{inst.pk}:reminder")
+        pending = Item.objects.filter(instance=inst, decision="").count()
+        sent = _email_reviewers(inst=inst, template="email/review_reminder", key="reminder", pending_only=True,
+                                context={**_email_context(inst), "pending": pending}, now=now) if pending else 0
         audit_event_record(action="review.remind", target=inst, role=inst.review.role, scope=inst.review.scope,
                            after={"recipients": sent})
     return sent
