@@ -10,6 +10,7 @@ Contract for every channel:
 """
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -54,14 +55,29 @@ def outbox_enqueue(*, channel: str, dedupe_key: str, payload: dict, available_at
     return message
 
 
+KICK_CONNECT_TIMEOUT = 2.0
+KICK_PAUSE_AFTER_FAILURE = 30.0
+_kick_paused_until = 0.0
+
+
 def outbox_kick() -> None:
     """Ask a worker to relay now. If the broker is down the row waits for the periodic relay;
-    the write that enqueued it has already committed and is never affected."""
+    the write that enqueued it has already committed and is never affected. The kick connects with
+    no retries and a short timeout, and after a failure is skipped for a while, so a broker outage
+    never slows the requests that commit changes (Celery's default publish retries take seconds)."""
+    global _kick_paused_until
+    if time.monotonic() < _kick_paused_until:
+        return
+    from pim_portal.celery import app
+
     from .tasks import outbox_relay
 
     try:
-        outbox_relay.apply_async(retry=False)
+        with app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=0, timeout=KICK_CONNECT_TIMEOUT)
+            outbox_relay.apply_async(retry=False, connection=connection)
     except Exception as error:  # noqa: BLE001 — any broker failure: the beat's relay drains later
+        _kick_paused_until = time.monotonic() + KICK_PAUSE_AFTER_FAILURE
         logger.warning("Outbox relay not kicked (broker unavailable?): %s", error)
 
 

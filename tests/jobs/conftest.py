@@ -151,18 +151,18 @@ def broker():
     """Point this process's Celery app (the producer that kicks the relay) at another broker."""
     from pim_portal.celery import app
 
-    original = app.conf.broker_url
+    original = (app.conf.broker_url, app.conf.broker_write_url, app.conf.broker_read_url)
 
     def _reset():
         app._pool = None
         app.__dict__.get("amqp") and setattr(app.amqp, "_producer_pool", None)
 
     def _use(url: str):
-        app.conf.broker_url = url
+        app.conf.broker_url = app.conf.broker_write_url = app.conf.broker_read_url = url
         _reset()
 
     yield _use
-    app.conf.broker_url = original
+    app.conf.broker_url, app.conf.broker_write_url, app.conf.broker_read_url = original
     _reset()
 
 
@@ -171,7 +171,7 @@ def celery_worker_process():
     """Start `celery -A pim_portal worker` as a subprocess against the *test* database."""
     from django.conf import settings
 
-    processes = []
+    processes, logs = [], []
 
     def _start(*, broker_url: str, smtp_port: int, log_path: Path):
         db = settings.DATABASES["default"]
@@ -192,6 +192,7 @@ def celery_worker_process():
              "-n", f"jobs-test-{os.getpid()}-{len(processes)}@%h"],
             cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
         processes.append(process)
+        logs.append(log_path)
         wait_until(lambda: "ready." in log_path.read_text() or process.poll() is not None, timeout=60,
                    what="the Celery worker to be ready")
         if process.poll() is not None:
@@ -199,6 +200,8 @@ def celery_worker_process():
         return process
 
     yield _start
+    for log_path in logs:  # shown by pytest when the test failed
+        print(f"--- {log_path} ---\n{log_path.read_text()[-6000:]}")
     for process in processes:
         process.terminate()
         try:
