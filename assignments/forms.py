@@ -19,6 +19,15 @@ EVENT_LABELS = {
 RECIPIENT_LABELS = {"admins": "Administrators", "assignee": "Assignee / requester", "approvers": "Approvers"}
 
 
+def grouped_role_choices() -> list:
+    """Roles grouped by kind for a <select> (one query)."""
+    roles = list(RoleDefinition.objects.order_by("kind", "name").values_list("pk", "name", "kind"))
+    return [("", "Choose a role")] + [
+        (label + "s", [(pk, name) for pk, name, role_kind in roles if role_kind == kind])
+        for kind, label in RoleDefinition.Kind.choices
+    ]
+
+
 class ScopeField(forms.CharField):
     """A scope named by its path (`/subscriptions/s1`): what the picker submits and what a person types."""
 
@@ -72,6 +81,10 @@ class AssignForm(EndFields):
 
     field_order = ["principal", "role", "scope", "kind", "start_at", "permanent", "end_at", "justification",
                    "ticket_system", "ticket_number"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = grouped_role_choices()
 
     def service_kwargs(self) -> dict:
         data = self.cleaned_data
@@ -140,6 +153,10 @@ class RoleSettingTargetForm(forms.Form):
 
     role = forms.ModelChoiceField(queryset=RoleDefinition.objects.order_by("kind", "name"))
     scope = ScopeField(initial=selectors.ROOT_PATH)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = grouped_role_choices()
 
 
 def _cell_name(event: str, recipient: str, part: str) -> str:

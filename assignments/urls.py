@@ -4,8 +4,8 @@ from . import views
 
 app_name = "assignments"
 urlpatterns = [
-    path("", views.assignment_list, name="list"),
-    path("assign/", views.assignment_create, name="assign"),
+    path("assignments/", views.assignment_list, name="list"),
+    path("assignments/new/", views.assignment_create, name="assign"),
     path("assignments/<int:pk>/", views.assignment_detail, name="detail"),
     path("assignments/<int:pk>/update/", views.assignment_update, name="update"),
     path("assignments/<int:pk>/extend/", views.assignment_extend, name="extend"),

@@ -214,6 +214,8 @@ def assignment_list(request):
     return render(request, "assignments/list.html", {
         "filterset": filterset, "page": page, "query": query.urlencode(), "caps": caps,
         "filtered_principal": principal,
+        "can_elevate": caps.get("directory_admin") and selectors.user_holds_any(
+            user=request.user, role_slugs=[RoleDefinition.GLOBAL_ADMINISTRATOR]),
     })
 
 
@@ -256,7 +258,8 @@ def assignment_create(request):
             selected=source.getlist("principal"), query=source.get("principal_q", ""),
             searching=searching and source.get("_search") == "principal", kinds=None),
         "scope_options": _scope_options(
-            selected=source.get("scope", ""), query=source.get("scope_q", ""),
+            selected=source.get("scope", "" if request.method == "POST" else selectors.ROOT_PATH),
+            query=source.get("scope_q", ""),
             searching=searching and source.get("_search") == "scope"),
     }, status=status)
 
