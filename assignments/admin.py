@@ -10,7 +10,17 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db import transaction
 
 from . import services
-from .models import Assignment, ElevatedAccess, Principal, RoleDefinition, RolePermission, RoleSetting, Scope, User
+from .models import (
+    Assignment,
+    ElevatedAccess,
+    Principal,
+    RoleDefinition,
+    RolePermission,
+    RoleSetting,
+    Scope,
+    ScopeClosure,
+    User,
+)
 
 
 @admin.register(User)
@@ -107,3 +117,30 @@ class ElevatedAccessAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(ScopeClosure)
+class ScopeClosureAdmin(admin.ModelAdmin):
+    """Read-only view of the scope tree's closure rows (written by scope_create / scope_move only)."""
+
+    list_display = ("ancestor", "descendant", "depth")
+    list_select_related = ("ancestor", "descendant")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RolePermission)
+class RolePermissionAdmin(ScopeClosureAdmin):
+    """Read-only: permissions are created with their role."""
+
+    list_display = ("role", "pattern", "is_not_action")
+    list_select_related = ("role",)
+    list_filter = ("is_not_action",)
+    search_fields = ("pattern", "role__name")
