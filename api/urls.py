@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from . import pages, views
@@ -12,17 +12,19 @@ urlpatterns = [
     path("principals/", views.PrincipalList.as_view(), name="principals"),
     path("role-settings/", views.RoleSettingList.as_view(), name="role-settings"),
     path("assignments/", views.AssignmentList.as_view(), name="assignments"),
-    path("assignments/<int:pk>/", views.AssignmentDetail.as_view(), name="assignment"),
+    path("assignments/<str:pk>/", views.AssignmentDetail.as_view(), name="assignment"),
     path("requests/", views.RequestList.as_view(), name="requests"),
-    path("requests/<uuid:pk>/", views.RequestDetail.as_view(), name="request"),
-    path("requests/<uuid:pk>/cancel/", views.RequestCancel.as_view(), name="request-cancel"),
+    path("requests/<str:pk>/", views.RequestDetail.as_view(), name="request"),
+    path("requests/<str:pk>/cancel/", views.RequestCancel.as_view(), name="request-cancel"),
     path("approvals/", views.ApprovalList.as_view(), name="approvals"),
-    path("approvals/<uuid:pk>/approve/", views.ApprovalApprove.as_view(), name="approval-approve"),
-    path("approvals/<uuid:pk>/deny/", views.ApprovalDeny.as_view(), name="approval-deny"),
+    path("approvals/<str:pk>/approve/", views.ApprovalApprove.as_view(), name="approval-approve"),
+    path("approvals/<str:pk>/deny/", views.ApprovalDeny.as_view(), name="approval-deny"),
     path("audit/events/", views.AuditEventList.as_view(), name="audit-events"),
     path("audit/events.csv", views.AuditEventCsv.as_view(), name="audit-events-csv"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", pages.docs, name="docs"),
     path("tokens/", pages.tokens, name="tokens"),
     path("tokens/<int:pk>/revoke/", pages.token_revoke, name="token-revoke"),
+    # Anything else under /api/v1/: a JSON 404 in the API's error body, not the portal's HTML page.
+    re_path(r"^.*$", views.unknown_endpoint),
 ]

@@ -15,7 +15,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
@@ -34,6 +34,7 @@ from . import filters
 from . import serializers as s
 from . import services as api_services
 from .authentication import is_service_principal_actor
+from .exceptions import error_body
 from .models import ApiToken
 from .pagination import CreatedCursorPagination, SeqCursorPagination
 from .schema import PimAutoSchema
@@ -95,8 +96,28 @@ def _as_admin(request, *, role: RoleDefinition, scope: Scope):
     return user
 
 
+def _int_id(pk) -> int:
+    text = str(pk)
+    if not text.isdigit() or len(text) > 18:
+        raise not_found("No such object.")
+    return int(text)
+
+
+def _uuid_id(pk) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(pk))
+    except ValueError:
+        raise not_found("No such request.")
+
+
+def unknown_endpoint(request, *args, **kwargs):
+    from django.http import JsonResponse
+
+    return JsonResponse(error_body("not_found", "No such API endpoint."), status=404)
+
+
 def _assignment_or_404(pk) -> Assignment:
-    found = Assignment.objects.select_related("principal", "role", "scope").filter(pk=pk).first()
+    found = Assignment.objects.select_related("principal", "role", "scope").filter(pk=_int_id(pk)).first()
     if found is None:
         raise not_found("No such assignment.")
     return found
@@ -105,10 +126,14 @@ def _assignment_or_404(pk) -> Assignment:
 def _request_or_404(pk) -> Request:
     from approvals import selectors as approval_selectors
 
-    found = approval_selectors.request_get_for_user(user=None, request_id=pk)
+    found = approval_selectors.request_get_for_user(user=None, request_id=_uuid_id(pk))
     if found is None:
         raise not_found("No such request.")
     return found
+
+
+ASSIGNMENT_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Assignment id")
+REQUEST_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Request id")
 
 
 class PimAPIView(APIView):
@@ -338,9 +363,10 @@ def _admin_assign(request, data) -> Assignment:
 
 
 class AssignmentDetail(PimAPIView):
-    @extend_schema(operation_id="assignments_retrieve", responses=s.AssignmentSerializer, tags=["assignments"])
-    def get(self, request, pk: int):
-        found = _assignments_for(request.user).filter(pk=pk).first()
+    @extend_schema(operation_id="assignments_retrieve", responses=s.AssignmentSerializer, tags=["assignments"],
+                   parameters=[ASSIGNMENT_ID])
+    def get(self, request, pk: str):
+        found = _assignments_for(request.user).filter(pk=_int_id(pk)).first()
         if found is None:
             raise not_found("No such assignment.")
         return Response(s.AssignmentSerializer(found).data)
@@ -487,8 +513,9 @@ def _request_visible(request, found: Request) -> bool:
 
 
 class RequestDetail(PimAPIView):
-    @extend_schema(operation_id="requests_retrieve", responses=s.RequestSerializer, tags=["requests"])
-    def get(self, request, pk: uuid.UUID):
+    @extend_schema(operation_id="requests_retrieve", parameters=[REQUEST_ID],
+                   responses=s.RequestSerializer, tags=["requests"])
+    def get(self, request, pk: str):
         found = _request_or_404(pk)
         if not _request_visible(request, found):
             raise not_found("No such request.")
@@ -496,8 +523,9 @@ class RequestDetail(PimAPIView):
 
 
 class RequestCancel(PimAPIView):
-    @extend_schema(operation_id="requests_cancel", request=None, responses=s.RequestSerializer, tags=["requests"])
-    def post(self, request, pk: uuid.UUID):
+    @extend_schema(operation_id="requests_cancel", parameters=[REQUEST_ID],
+                   request=None, responses=s.RequestSerializer, tags=["requests"])
+    def post(self, request, pk: str):
         from approvals.services import request_cancel
 
         actor = _person(request, "cancel a request")
@@ -531,7 +559,7 @@ class ApprovalList(PimAPIView):
 class ApprovalDecide(PimAPIView):
     decision = "approve"
 
-    def post(self, request, pk: uuid.UUID):
+    def post(self, request, pk: str):
         from approvals import services as approval_services
 
         actor = _person(request, "decide requests")
@@ -553,18 +581,20 @@ class ApprovalDecide(PimAPIView):
 class ApprovalApprove(ApprovalDecide):
     decision = "approve"
 
-    @extend_schema(operation_id="approvals_approve", request=s.DecisionInputSerializer,
+    @extend_schema(operation_id="approvals_approve", parameters=[REQUEST_ID],
+                   request=s.DecisionInputSerializer,
                    responses=s.RequestSerializer, tags=["approvals"])
-    def post(self, request, pk: uuid.UUID):
+    def post(self, request, pk: str):
         return super().post(request, pk)
 
 
 class ApprovalDeny(ApprovalDecide):
     decision = "deny"
 
-    @extend_schema(operation_id="approvals_deny", request=s.DenyInputSerializer, responses=s.RequestSerializer,
+    @extend_schema(operation_id="approvals_deny", parameters=[REQUEST_ID],
+                   request=s.DenyInputSerializer, responses=s.RequestSerializer,
                    tags=["approvals"])
-    def post(self, request, pk: uuid.UUID):
+    def post(self, request, pk: str):
         return super().post(request, pk)
 
 

@@ -1,0 +1,108 @@
+"""Schemathesis against the OpenAPI schema, once per persona, in-process over WSGI.
+
+For every operation, bounded examples (positive and negative): no 5xx, responses conform to the
+schema (status codes, content types, bodies), and a custom check: no 2xx for an operation the
+persona may not perform.
+"""
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+PEOPLE = {"requester", "approver", "administrator", "auditor"}
+SIGNED_IN = PEOPLE | {"service_principal"}
+VIEWERS = {"administrator", "auditor"}  # directory viewer roles: may check others
+ADMINS = {"administrator", "service_principal"}  # within their own assignments
+
+# operationId → personas that may get a 2xx (before the finer rules below)
+MAY = {
+    "ping": SIGNED_IN,
+    "check": SIGNED_IN,
+    "roles_list": SIGNED_IN,
+    "scopes_list": SIGNED_IN,
+    "principals_list": SIGNED_IN,
+    "role_settings_list": SIGNED_IN,
+    "role_settings_update": ADMINS,
+    "assignments_list": SIGNED_IN,
+    "assignments_create": ADMINS,
+    "assignments_retrieve": SIGNED_IN,
+    "requests_list": SIGNED_IN,
+    "requests_create": SIGNED_IN,
+    "requests_retrieve": SIGNED_IN,
+    "requests_cancel": PEOPLE,
+    "approvals_list": SIGNED_IN,
+    "approvals_approve": {"approver", "administrator"},
+    "approvals_deny": {"approver", "administrator"},
+    "audit_events_list": SIGNED_IN,
+    "audit_events_csv": SIGNED_IN,
+}
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+def _refers_to(persona, value) -> bool:
+    principal = persona.principal
+    text = str(value).strip()
+    username = getattr(getattr(principal, "user", None), "username", None)
+    return text in {str(principal.pk), str(principal.object_id), username}
+
+
+def may_succeed(persona, case) -> bool:
+    operation_id = case.operation.definition.raw.get("operationId")
+    assert operation_id in MAY, f"no rule for {operation_id}: add it to MAY"
+    if persona.name not in MAY[operation_id]:
+        return False
+    if operation_id == "check" and persona.name not in VIEWERS:
+        return _refers_to(persona, (case.query or {}).get("principal", ""))
+    if operation_id == "requests_create":
+        action = str((case.body or {}).get("action", "")) if isinstance(case.body, dict) else ""
+        if action.startswith("admin_"):
+            return persona.name in ADMINS
+        return persona.name in PEOPLE
+    return True
+
+
+@pytest.fixture
+def wsgi_schema(db):
+    from django.core.wsgi import get_wsgi_application
+
+    # Requests run in this thread, inside the test's transaction: keep Django from closing the connection.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", get_wsgi_application())
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+@pytest.mark.parametrize("persona_name", ["requester", "approver", "administrator", "auditor", "service_principal",
+                                          "anonymous"])
+def test_schema_holds_for_persona(world, wsgi_schema, persona_name):
+    persona = world[persona_name]
+    headers = {"Authorization": f"Bearer {persona.token}"} if persona.token else {}
+    operations = [result.ok() for result in wsgi_schema.get_all_operations()]
+    assert len(operations) >= len(MAY)
+    for operation in operations:
+        for mode, examples in ((GenerationMode.POSITIVE, 10), (GenerationMode.NEGATIVE, 5)):
+
+            @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
+                      suppress_health_check=list(HealthCheck))
+            @given(case=operation.as_strategy(generation_mode=mode))
+            def run(case):
+                response = case.call(headers=headers)
+                case.validate_response(response, checks=CHECKS)
+                if 200 <= response.status_code < 300:
+                    assert may_succeed(persona, case), (
+                        f"{persona_name} got {response.status_code} for {case.operation.label}: {case.query} "
+                        f"{case.body}")
+
+            run()
