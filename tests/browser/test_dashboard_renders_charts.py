@@ -1,0 +1,121 @@
+"""The administrators' dashboard renders in Chromium with its three server-side SVG charts: the
+SVG elements are in the page (accessible: role="img", <title>), and a screenshot of each chart
+shows its bars (pixels of the chart colour), with JavaScript turned off for the portal.
+
+Self-contained: Playwright's sync API driving Debian's Chromium against the live server. Without
+/usr/bin/chromium it skips with a reason; with PIM_REQUIRE_SERVICES=1 (CI) it fails instead.
+"""
+
+import base64
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop in this thread
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+BAR_RGB = (0x1F, 0x5F, 0xBF)  # alerts.charts.PALETTE[0]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def dashboard_browser():
+    if not CHROMIUM.exists():
+        reason = f"the dashboard browser test needs Chromium at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("PIM_REQUIRE_SERVICES") == "1":
+            pytest.fail(reason + " (PIM_REQUIRE_SERVICES=1: required in CI)")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def _arrange():
+    from assignments.services import assignment_insert
+    from tests.conftest import Directory
+
+    directory = Directory()
+    admin = directory.user("carol")
+    directory.grant(admin, "privileged-role-administrator")
+    eligible = directory.grant(directory.user("alice"), "helpdesk-administrator", kind="eligible")
+    now = timezone.now()
+    for days_ago in (1, 3, 3, 7):  # past activations (ended), on three different days
+        start = now - timedelta(days=days_ago)
+        assignment_insert(principal=eligible.principal, role=eligible.role, scope=eligible.scope, kind="active",
+                          start_at=start, end_at=start + timedelta(hours=1), actor=None, now=now,
+                          activated_from=eligible)
+    return admin
+
+
+def _bar_pixels(browser, png: bytes) -> int:
+    """Count pixels of the bar colour in a PNG, decoded by the browser's own canvas."""
+    page = browser.new_page()
+    try:
+        return page.evaluate(
+            """async ([data, rgb]) => {
+                const img = new Image();
+                img.src = "data:image/png;base64," + data;
+                await img.decode();
+                const canvas = document.createElement("canvas");
+                canvas.width = img.width; canvas.height = img.height;
+                const ctx = canvas.getContext("2d");
+                ctx.drawImage(img, 0, 0);
+                const px = ctx.getImageData(0, 0, img.width, img.height).data;
+                let n = 0;
+                for (let i = 0; i < px.length; i += 4) {
+                    if (Math.abs(px[i] - rgb[0]) < 8 && Math.abs(px[i + 1] - rgb[1]) < 8
+                        && Math.abs(px[i + 2] - rgb[2]) < 8) n++;
+                }
+                return n;
+            }""",
+            [base64.b64encode(png).decode(), list(BAR_RGB)],
+        )
+    finally:
+        page.close()
+
+
+def test_dashboard_renders_its_svg_charts(transactional_db, live_server, dashboard_browser, tmp_path):
+    _arrange()
+    context = dashboard_browser.new_context(base_url=live_server.url, java_script_enabled=False,
+                                            viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15000)
+    page = context.new_page()
+    try:
+        page.goto("/accounts/login/")
+        page.fill("input[name=login]", "carol")
+        page.fill("input[name=password]", "pw-for-tests-123")
+        page.click("button[type=submit]")
+        page.wait_for_url(lambda url: "/accounts/login/" not in url)
+        response = page.goto("/alerts/dashboard/")
+        assert response.status == 200
+        assert page.locator("h1").inner_text() == "Dashboard"
+
+        charts = page.locator("svg.chart[role=img]")
+        assert charts.count() == 3
+        for css in ("chart-activations", "chart-types", "chart-top-roles"):
+            chart = page.locator(f"svg.{css}")
+            assert chart.count() == 1, css
+            assert chart.locator("title").first.text_content().strip(), css
+            assert chart.locator("rect.bar").count() >= 1, css
+            box = chart.bounding_box()
+            assert box and box["width"] > 200 and box["height"] > 60, (css, box)
+        assert page.locator("svg.chart-activations rect.bar").count() == 30
+        assert "4 in total" in page.locator("svg.chart-activations desc").text_content()
+
+        full = page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+        assert full[:8] == b"\x89PNG\r\n\x1a\n" and len(full) > 20_000
+        activations = page.locator("svg.chart-activations").screenshot()
+        assert _bar_pixels(dashboard_browser, activations) > 200  # the activation bars are drawn
+        types = page.locator("svg.chart-types").screenshot()
+        assert _bar_pixels(dashboard_browser, types) > 200  # the first bar (permanent eligible…) is drawn
+    finally:
+        context.close()
