@@ -12,16 +12,22 @@ from assignments import selectors as assignment_selectors
 from assignments.errors import conflict, forbidden, invalid
 from assignments.models import Assignment, Principal, RoleDefinition, Scope, User
 from audit.services import audit_event_record
+from notifications.outbox import outbox_enqueue
 from pim_portal.domain_events import EVENTS
 
 from . import scim, webhooks
 from .crypto import seal
-from .models import ScimApplication, WebhookEndpoint
+from .models import ScimApplication, ScimOperation, WebhookDelivery, WebhookEndpoint
 from .urlpolicy import outbound_url_problem
 
 logger = logging.getLogger(__name__)
 
 WEBHOOK_ADMIN_ROLES = assignment_selectors.DIRECTORY_ADMIN_ROLES
+
+
+def _stamp(now) -> int:
+    """Makes a retry a new outbox effect (the failed row keeps its own dedupe key)."""
+    return int(now.timestamp() * 1_000_000)
 
 
 def generate_webhook_secret() -> str:
@@ -137,6 +143,26 @@ def webhook_endpoint_delete(*, actor: User, endpoint: WebhookEndpoint) -> None:
                                target_id=str(endpoint.pk), target_label=str(endpoint), before=before)
 
 
+def webhook_delivery_retry(*, actor: User, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Send a failed delivery again (same delivery id and body, signed anew)."""
+    _check_webhook_admin(actor)
+    now = timezone.now()
+    with transaction.atomic():
+        if not WebhookDelivery.objects.filter(pk=delivery.pk, status=WebhookDelivery.Status.FAILED).update(
+                status=WebhookDelivery.Status.PENDING, last_error="", attempts=0):
+            raise conflict("Only a failed delivery can be sent again.")
+        message = outbox_enqueue(
+            channel=webhooks.CHANNEL,
+            dedupe_key=f"webhook:{delivery.endpoint_id}:{delivery.event_key}:retry:{_stamp(now)}",
+            payload={"delivery": str(delivery.pk)}, correlation_id=delivery.correlation_id)
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(outbox_message=message)
+        audit_event_record(action="webhook_delivery.retry", actor=actor, target_type="webhookdelivery",
+                           target_id=str(delivery.pk), target_label=f"{delivery.event} → {delivery.endpoint}",
+                           correlation_id=delivery.correlation_id)
+    delivery.refresh_from_db()
+    return delivery
+
+
 # --- SCIM applications ----------------------------------------------------------------------------------
 
 
@@ -205,6 +231,28 @@ def scim_application_delete(*, actor: User, application: ScimApplication) -> Non
             audit_event_record(action="scim_app.delete", actor=actor, target_type="scimapplication",
                                target_id=str(application.pk), target_label=str(application),
                                principal=application.group, scope=scope, before=before)
+
+
+def scim_operation_retry(*, actor: User, operation: ScimOperation) -> ScimOperation:
+    """Run a failed operation again (after fixing the token or the URL, say). It converges to PIM's
+    current state like any run: an add for a membership that has ended since is skipped."""
+    application = operation.application
+    scope = _check_group_admin(actor, application.group)
+    now = timezone.now()
+    with transaction.atomic():
+        if not ScimOperation.objects.filter(pk=operation.pk, status=ScimOperation.Status.FAILED).update(
+                status=ScimOperation.Status.PENDING, last_error="", detail="retry requested", attempts=0):
+            raise conflict("Only a failed operation can be run again.")
+        message = outbox_enqueue(
+            channel=scim.CHANNEL,
+            dedupe_key=f"scim:{application.pk}:{operation.assignment_id}:{operation.action}:retry:{_stamp(now)}",
+            payload={"operation": operation.pk}, correlation_id=operation.request_id)
+        ScimOperation.objects.filter(pk=operation.pk).update(outbox_message=message)
+        audit_event_record(action="scim_operation.retry", actor=actor, target_type="scimoperation",
+                           target_id=str(operation.pk), target_label=str(operation), principal=application.group,
+                           scope=scope, correlation_id=operation.request_id)
+    operation.refresh_from_db()
+    return operation
 
 
 # --- the domain-event subscriber ------------------------------------------------------------------------

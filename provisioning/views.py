@@ -16,7 +16,7 @@ from assignments.selectors import user_can_manage
 
 from . import selectors, services
 from .forms import ScimApplicationEditForm, ScimApplicationForm, WebhookEndpointForm
-from .models import ScimApplication, WebhookEndpoint
+from .models import ScimApplication, ScimOperation, WebhookDelivery, WebhookEndpoint
 
 SECRET_SESSION_KEY = "provisioning.webhook_secret.{pk}"
 
@@ -138,6 +138,21 @@ def webhook_delete(request, pk: int):
     return redirect("provisioning:index")
 
 
+@login_required
+@require_POST
+def webhook_delivery_retry(request, pk: int, delivery_id):
+    _require_webhook_admin(request.user)
+    delivery = get_object_or_404(WebhookDelivery.objects.select_related("endpoint"), pk=delivery_id, endpoint_id=pk)
+    try:
+        services.webhook_delivery_retry(actor=request.user, delivery=delivery)
+    except DomainError as error:
+        _refused(error)
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "The delivery will be sent again.")
+    return redirect("provisioning:webhook_detail", pk=pk)
+
+
 # --- SCIM applications -----------------------------------------------------------------------------------
 
 
@@ -207,3 +222,20 @@ def scim_delete(request, pk: int):
         return redirect("provisioning:scim_detail", pk=application.pk)
     messages.success(request, f"{application} deleted; its pending operations will not be sent.")
     return redirect("provisioning:index")
+
+
+@login_required
+@require_POST
+def scim_operation_retry(request, pk: int, operation_id: int):
+    application = get_object_or_404(ScimApplication.objects.select_related("group"), pk=pk)
+    _require_group_admin(request.user, application)
+    operation = get_object_or_404(ScimOperation.objects.select_related("application__group"), pk=operation_id,
+                                  application=application)
+    try:
+        services.scim_operation_retry(actor=request.user, operation=operation)
+    except DomainError as error:
+        _refused(error)
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "The operation will run again.")
+    return redirect("provisioning:scim_detail", pk=pk)

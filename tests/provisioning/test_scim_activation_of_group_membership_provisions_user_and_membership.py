@@ -83,3 +83,18 @@ def test_a_disabled_application_gets_nothing(directory, scim_app, global_admin, 
     directory.add_member(scim_app.group, directory.user("erin"), kind="active")
 
     assert ScimOperation.objects.count() == 0
+
+
+def test_the_timeline_fragment_shows_the_status(directory, scim_app, activate, relay):
+    from django.template.loader import render_to_string
+
+    alice = directory.user("alice")
+    request = activate(alice, directory.add_member(scim_app.group, alice, kind="eligible"))
+    pending = render_to_string("provisioning/_request_status.html",
+                               {"operations": provisioning_status_for_request(request=request)})
+    assert "SCIM · Payroll SaaS" in pending and "Pending" in pending
+
+    relay()
+    done = render_to_string("provisioning/_request_status.html",
+                            {"operations": provisioning_status_for_request(request=request)})
+    assert "Done" in done and "member added" in done
