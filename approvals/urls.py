@@ -1,10 +1,12 @@
 from django.urls import path
+from django.views.generic import RedirectView
 
 from . import views
 
 app_name = "approvals"
 urlpatterns = [
-    path("", views.my_requests, name="my_requests"),
+    path("", RedirectView.as_view(pattern_name="approvals:my_requests", permanent=False)),
+    path("mine/", views.my_requests, name="my_requests"),
     path("roles/", views.my_roles, name="my_roles"),
     path("roles/<int:assignment_id>/activate/", views.activate, name="activate"),
     path("roles/<int:assignment_id>/deactivate/", views.deactivate, name="deactivate"),

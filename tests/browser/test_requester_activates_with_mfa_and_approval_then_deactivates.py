@@ -67,7 +67,7 @@ def test_activate_with_mfa_and_approval_then_deactivate(directory, new_page, sig
     active = page.locator("[data-testid=active-roles]")
     assert "Helpdesk Administrator" in active.inner_text()
     assert access_find_grant(principal=requester, role=role, scope="/") is not None
-    page.goto("/requests/")
+    page.goto("/requests/mine/")
     timeline = page.locator("[data-testid=request]").first.inner_text()
     assert "Approved" in timeline and "Approver" in timeline and "ok for today" in timeline
     assert "Effective" in timeline
