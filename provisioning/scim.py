@@ -21,7 +21,7 @@ import httpx
 from django.db.models import Q
 from django.utils import timezone
 from scim2_client import BaseSyncSCIMClient, SCIMClientException
-from scim2_client.errors import RequestNetworkException, UnexpectedStatusCodeException
+from scim2_client.errors import RequestNetworkException
 from scim2_models import (
     ConflictException,
     Email,
@@ -62,6 +62,7 @@ class HttpxSCIMClient(BaseSyncSCIMClient):
     def __init__(self, client: httpx.Client, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.client = client
+        self.last_status: int | None = None
 
     def _parse_json(self, response: Any) -> Any:
         return response.json()
@@ -76,12 +77,15 @@ class HttpxSCIMClient(BaseSyncSCIMClient):
             base.raw_path)
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        self.last_status = None
         try:
-            return self.client.request(method, url, **kwargs)
+            response = self.client.request(method, url, **kwargs)
         except httpx.HTTPError as error:
             network_error = RequestNetworkException()
             network_error.add_note(f"{type(error).__name__}: {error}")
             raise network_error from error
+        self.last_status = response.status_code
+        return response
 
 
 def scim_client(*, base_url: str, token: str = "", transport: httpx.BaseTransport | None = None) -> HttpxSCIMClient:
@@ -248,8 +252,9 @@ def _still_member_through(operation: ScimOperation, now) -> Assignment | None:
             .filter(Q(end_at__isnull=True) | Q(end_at__gt=now)).exclude(pk=assignment.pk).first())
 
 
-def _classify(error: Exception) -> Exception:
-    """Turn a client error into "retry later" or PermanentDeliveryError."""
+def _classify(error: Exception, last_status: int | None) -> Exception:
+    """Turn a client error into "retry later" or PermanentDeliveryError. `last_status` is the HTTP
+    status of the response that raised it (None when no response came)."""
     if isinstance(error, RequestNetworkException):
         notes = "; ".join(getattr(error, "__notes__", []))
         return RetryableScimError(f"Could not reach the application: {notes or error}")
@@ -262,13 +267,11 @@ def _classify(error: Exception) -> Exception:
         if status == 401:
             text += " (check the bearer token)"
         return PermanentDeliveryError(text)
-    if isinstance(error, UnexpectedStatusCodeException):
-        status = int(getattr(error, "status_code", 0) or 0)
-        if status >= 500 or status in RETRYABLE_STATUSES:
-            return RetryableScimError(str(error))
-        return PermanentDeliveryError(str(error))
     if isinstance(error, SCIMClientException):
-        return PermanentDeliveryError(f"The application's answer is not valid SCIM: {error}")
+        status = last_status or 0
+        if status >= 500 or status in RETRYABLE_STATUSES:
+            return RetryableScimError(f"The application answered {status}: {error}")
+        return PermanentDeliveryError(f"The application's answer (HTTP {status or '?'}) is not valid SCIM: {error}")
     return error
 
 
@@ -318,7 +321,7 @@ def deliver_scim(message: OutboxMessage, *, transport: httpx.BaseTransport | Non
             else:
                 detail = _scim_remove(scim, operation)
         except (SCIMClientException, SCIMException) as error:
-            raise _classify(error) from error
+            raise _classify(error, scim.last_status) from error
         finally:
             scim.client.close()
         _record(operation.pk, message, status=ScimOperation.Status.DONE, done_at=timezone.now(), last_error="",

@@ -43,10 +43,14 @@ class ScimPeer:
         self.port = 0
         self.server = None
         self.requests = 0
+        self.fail_with = None  # e.g. "503 Service Unavailable": a proxy in front answering HTML
         self.start()
 
     def _counting(self, environ, start_response):
         self.requests += 1
+        if self.fail_with:
+            start_response(self.fail_with, [("Content-Type", "text/html")])
+            return [b"<html><body>Upstream unavailable</body></html>"]
         return self.app(environ, start_response)
 
     def start(self):

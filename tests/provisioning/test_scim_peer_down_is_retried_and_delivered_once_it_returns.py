@@ -55,3 +55,25 @@ def test_a_refused_token_fails_at_once_with_a_clear_error(directory, scim_app, s
     assert "401" in operation.last_error and "bearer token" in operation.last_error
     assert OutboxMessage.objects.get(channel="scim").status == "failed"
     assert scim_peer.user("bob") is None
+
+
+def test_a_503_from_a_proxy_is_retried_and_a_404_page_fails(directory, scim_app, scim_peer, relay):
+    scim_peer.fail_with = "503 Service Unavailable"
+    assignment = directory.add_member(scim_app.group, directory.user("carol"), kind="active")
+
+    relay()
+    operation = ScimOperation.objects.get(assignment=assignment)
+    assert operation.status == "pending" and "503" in operation.last_error
+
+    scim_peer.fail_with = None
+    with time_machine.travel(OutboxMessage.objects.get(channel="scim").available_at + timedelta(seconds=1)):
+        relay()
+    operation.refresh_from_db()
+    assert operation.status == "done"
+    assert scim_peer.member_names(scim_app.group.object_id) == {"carol"}
+
+    scim_peer.fail_with = "404 Not Found"  # a wrong base URL: no use retrying
+    other = directory.add_member(scim_app.group, directory.user("dave"), kind="active")
+    relay()
+    failed = ScimOperation.objects.get(assignment=other)
+    assert failed.status == "failed" and "HTTP 404" in failed.last_error

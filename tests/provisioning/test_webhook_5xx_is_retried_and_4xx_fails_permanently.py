@@ -98,3 +98,17 @@ def test_a_timeout_is_retried(directory, endpoint, receiver, relay, monkeypatch)
 
     delivery = _delivery()
     assert delivery.status == "pending" and delivery.last_error.startswith("Timed out")
+
+
+def test_the_relay_gives_up_after_the_last_attempt(directory, endpoint, receiver, relay):
+    receiver.statuses = [500]
+    directory.grant(directory.user("bob"), "security-reader")
+    OutboxMessage.objects.filter(channel="webhook").update(max_attempts=2)
+
+    relay()
+    with time_machine.travel(_delivery().outbox_message.available_at + timedelta(seconds=1)):
+        relay()
+
+    delivery = _delivery()
+    assert (delivery.status, delivery.attempts, delivery.outbox_message.status) == ("failed", 2, "failed")
+    assert "HTTP 500" in delivery.last_error
