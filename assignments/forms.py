@@ -47,11 +47,24 @@ class ScopeField(forms.CharField):
         return scope
 
 
+class SaneDateTimeField(forms.DateTimeField):
+    """A date a person could mean (2000–2999): keeps date arithmetic far from datetime's limits."""
+
+    def to_python(self, value):
+        result = super().to_python(value)
+        if result is not None and not 2000 <= result.year <= 2999:
+            raise ValidationError("Enter a date between the years 2000 and 2999.", code="out_of_range")
+        return result
+
+
+DateTimeField = SaneDateTimeField
+
+
 class EndFields(forms.Form):
     """End date or permanent: one of the two must be chosen."""
 
     permanent = forms.BooleanField(required=False, label="Permanent (no end date)")
-    end_at = forms.DateTimeField(required=False, label="End (UTC)", widget=DATETIME_INPUT)
+    end_at = DateTimeField(required=False, label="End (UTC)", widget=DATETIME_INPUT)
     justification = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
 
     def clean(self):
@@ -74,7 +87,7 @@ class AssignForm(EndFields):
     scope = ScopeField(label="Scope", initial=selectors.ROOT_PATH)
     kind = forms.ChoiceField(choices=Assignment.Kind.choices, initial=Assignment.Kind.ELIGIBLE,
                              widget=forms.RadioSelect, label="Assignment type")
-    start_at = forms.DateTimeField(required=False, label="Start (UTC)", widget=DATETIME_INPUT,
+    start_at = DateTimeField(required=False, label="Start (UTC)", widget=DATETIME_INPUT,
                                    help_text="Leave empty to start now.")
     ticket_system = forms.CharField(required=False, max_length=100, label="Ticket system")
     ticket_number = forms.CharField(required=False, max_length=100, label="Ticket number")
@@ -93,7 +106,7 @@ class AssignForm(EndFields):
 
 
 class UpdateForm(EndFields):
-    start_at = forms.DateTimeField(required=False, label="Start (UTC)", widget=DATETIME_INPUT,
+    start_at = DateTimeField(required=False, label="Start (UTC)", widget=DATETIME_INPUT,
                                    help_text="Only a scheduled assignment's start can change.")
     field_order = ["start_at", "permanent", "end_at", "justification"]
 

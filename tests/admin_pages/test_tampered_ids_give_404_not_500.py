@@ -61,3 +61,17 @@ def test_tampered_form_values_are_form_errors_not_500(directory, pra_client):
     assert pra_client.get(reverse("assignments:role_setting", args=[role.pk]) + "?scope=/%00").status_code == 404
     listing = pra_client.get(reverse("assignments:list") + "?q=%00&scope=%00")
     assert listing.status_code == 200
+
+
+def test_absurd_dates_are_form_errors(directory, pra_client):
+    from assignments import services
+
+    role = directory.role("helpdesk-administrator")
+    services.role_setting_update(actor=None, role=role, scope=directory.root,
+                                 values={"allow_permanent_eligible": False, "expire_eligible_after": "P1Y"})
+    response = pra_client.post(reverse("assignments:assign"), {
+        "principal": directory.user().principal.pk, "role": role.pk, "scope": "/", "kind": "eligible",
+        "start_at": "9999-12-31T00:00", "end_at": "9999-12-31T23:00",
+    })
+    assert response.status_code == 400
+    assert "Enter a date between the years 2000 and 2999." in response.content.decode()
