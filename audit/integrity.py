@@ -20,12 +20,14 @@ What it detects, with the event it names:
 
 import hashlib
 import json
+import queue
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import connection
+from django.db import connection, connections
 
 from .models import AuditChainHead, AuditCheckpoint, AuditEvent
 from .services import GENESIS_HASH, HASHED_FIELDS, canonical_bytes, checkpoint_signature_valid, signing_keys
@@ -57,12 +59,12 @@ class VerifyResult:
 
 # --- Reading rows fast ----------------------------------------------------------------------------
 
-def _select_sql(vendor: str) -> str:
-    """The hashed columns, then prev_hash and hash, with values already in canonical form where SQL
+def _select_sql(vendor: str, names: tuple | list = HASHED_FIELDS) -> str:
+    """`names` (seq first), then prev_hash and hash, with values already in canonical form where SQL
     can do it cheaply."""
     table = connection.ops.quote_name(AuditEvent._meta.db_table)
     columns = []
-    for name in HASHED_FIELDS:
+    for name in names:
         column = connection.ops.quote_name(name)
         if name == "occurred_at" and vendor == "postgresql":
             column = f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
@@ -70,7 +72,7 @@ def _select_sql(vendor: str) -> str:
             column = f"{column}::text"
         columns.append(column)
     columns += ['"prev_hash"', '"hash"']
-    return f"SELECT {', '.join(columns)} FROM {table} WHERE seq > %s ORDER BY seq LIMIT %s"  # noqa: S608
+    return f"SELECT {', '.join(columns)} FROM {table} WHERE seq > %s AND seq <= %s ORDER BY seq LIMIT %s"  # noqa: S608
 
 
 def _sqlite_time(value) -> str:
@@ -98,26 +100,137 @@ def iter_event_rows(*, chunk: int = CHUNK, after_seq: int = -1) -> Iterator[tupl
     sql = _select_sql(vendor)
     converters = list(_converters(vendor).items())
     names = HASHED_FIELDS
-    last = after_seq
-    while True:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [last, chunk])
-            rows = cursor.fetchall()
-        if not rows:
-            return
+    for rows in _iter_raw_chunks(sql, chunk, after_seq, prefetch=False):
         for row in rows:
             values = list(row[:-2])
             for i, convert in converters:
                 if values[i] is not None:
                     values[i] = convert(values[i])
             yield values[0], dict(zip(names, values, strict=True)), row[-2], row[-1]
-        last = rows[-1][0]
+
+
+def _iter_raw_chunks(sql: str, chunk: int, after_seq: int, stop: int = 2**62,
+                     prefetch: bool | None = None) -> Iterator[list[tuple]]:
+    """Keyset chunks of `sql` (params: after, stop, limit). With `prefetch` (the default outside a
+    transaction on PostgreSQL), a helper thread with its own connection fetches the next chunk while
+    this one is being hashed; at most two chunks wait, so memory stays bounded."""
+    if prefetch is None:
+        prefetch = connection.vendor == "postgresql" and not connection.in_atomic_block
+    if not prefetch:
+        yield from _fetch_chunks(sql, chunk, after_seq, stop)
+        return
+    chunks: queue.Queue = queue.Queue(maxsize=2)
+    stopped = threading.Event()
+
+    def fetch() -> None:
+        try:
+            for rows in _fetch_chunks(sql, chunk, after_seq, stop):
+                while not stopped.is_set():
+                    try:
+                        chunks.put(rows, timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if stopped.is_set():
+                    return
+            chunks.put(None)
+        except BaseException as error:  # handed to the consumer
+            chunks.put(error)
+        finally:
+            connections.close_all()
+
+    worker = threading.Thread(target=fetch, name="audit-verify-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = chunks.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stopped.set()
+        while worker.is_alive():
+            try:
+                chunks.get_nowait()
+            except queue.Empty:
+                worker.join(timeout=0.1)
+
+
+def _fetch_chunks(sql: str, chunk: int, after_seq: int, stop: int) -> Iterator[list[tuple]]:
+    last = after_seq
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [last, stop, chunk])
+            rows = cursor.fetchall()
+        if not rows:
+            return
+        yield rows
         if len(rows) < chunk:
             return
+        last = rows[-1][0]
+
+
+# The hashed JSON is `json.dumps(dict, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`.
+# Its keys are always the same, so the verifier writes it directly: the key prefixes in sorted order,
+# each value through the json module's own (C) string encoder, and before/after through the same
+# json encoder the writer used. `canonical_bytes` and this must agree byte for byte (a test holds them).
+_SORTED_FIELDS = sorted(HASHED_FIELDS)
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _fast_select_sql(vendor: str) -> str:
+    return _select_sql(vendor, ["seq", *_SORTED_FIELDS])
 
 
 def row_hash(data: dict, prev_hash: str) -> str:
+    """The hash of one row from `iter_event_rows` (the straightforward path, for the detail page and tests)."""
     return hashlib.sha256(prev_hash.encode() + b"\n" + canonical_bytes(data)).hexdigest()
+
+
+def iter_event_hashes(*, chunk: int = CHUNK, after_seq: int = -1, stop: int = 2**62,
+                      prefetch: bool | None = None) -> Iterator[tuple[int, str, str, str, str]]:
+    """Every event as (seq, action, prev_hash, stored hash, recomputed hash), in seq order, in bounded
+    memory: the verifier's hot loop."""
+    vendor = connection.vendor
+    sql = _fast_select_sql(vendor)
+    n = len(_SORTED_FIELDS)
+    encode_string = json.encoder.encode_basestring
+    encode = _ENCODER.encode
+    loads = json.loads
+
+    def scalar(value) -> str:
+        if value is None:
+            return "null"
+        if type(value) is str:
+            return encode_string(value)
+        if type(value) is int:
+            return int.__repr__(value)
+        return encode(value)
+
+    def json_text(value) -> str:
+        return "null" if value is None else encode(loads(value))
+
+    def sqlite_time(value) -> str:
+        return "null" if value is None else encode_string(_sqlite_time(value))
+
+    def sqlite_uuid(value) -> str:
+        return "null" if value is None else encode_string(str(uuid.UUID(value)))
+
+    special = {"before": json_text, "after": json_text}
+    if vendor != "postgresql":
+        special.update(occurred_at=sqlite_time, correlation_id=sqlite_uuid)
+    plan = [(("{" if i == 0 else ",") + json.dumps(name) + ":", special.get(name, scalar))
+            for i, name in enumerate(_SORTED_FIELDS)]
+    action_column = _SORTED_FIELDS.index("action") + 1
+    sha256 = hashlib.sha256
+    for rows in _iter_raw_chunks(sql, chunk, after_seq, stop, prefetch):
+        for row in rows:
+            body = "".join([prefix + fn(value) for (prefix, fn), value in zip(plan, row[1:n + 1], strict=True)])
+            prev_hash = row[n + 1]
+            digest = sha256(f"{prev_hash}\n{body}}}".encode()).hexdigest()
+            yield row[0], row[action_column], prev_hash, row[n + 2], digest
 
 
 def _iter_checkpoints(order: str, min_last_seq: int | None = None, chunk: int = 1000) -> Iterator[AuditCheckpoint]:
@@ -182,8 +295,27 @@ def _verify_checkpoint_chain(result: VerifyResult) -> AuditCheckpoint | None:
     return anchor
 
 
-def audit_chain_verify(*, chunk: int = CHUNK, progress: Callable[[int], None] | None = None) -> VerifyResult:
+def _snapshot() -> tuple[int, str, int, int]:
+    """(chain head seq, head hash, newest event seq, newest periodic checkpoint seq), read in one
+    statement so they are consistent with each other while writers keep appending."""
+    head = connection.ops.quote_name(AuditChainHead._meta.db_table)
+    events = connection.ops.quote_name(AuditEvent._meta.db_table)
+    checkpoints = connection.ops.quote_name(AuditCheckpoint._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT last_seq FROM {head} WHERE id = 1), (SELECT last_hash FROM {head} WHERE id = 1), "  # noqa: S608
+            f"(SELECT MAX(seq) FROM {events}), (SELECT MAX(last_seq) FROM {checkpoints} WHERE kind = 'periodic')"
+        )
+        head_seq, head_hash, max_seq, max_checkpoint = cursor.fetchone()
+    return head_seq or 0, head_hash or GENESIS_HASH, max_seq or 0, max_checkpoint or 0
+
+
+def audit_chain_verify(*, chunk: int = CHUNK, progress: Callable[[int], None] | None = None,
+                       prefetch: bool | None = None) -> VerifyResult:
+    """Verify the log as of now: events appended while it runs are left for the next run."""
     result = VerifyResult(ok=True)
+    head_seq, head_hash, max_seq, max_checkpoint = _snapshot()
+    stop = max(head_seq, max_seq, max_checkpoint)
     anchor = _verify_checkpoint_chain(result)
     if not result.ok:
         return result
@@ -193,7 +325,7 @@ def audit_chain_verify(*, chunk: int = CHUNK, progress: Callable[[int], None] | 
     expected_seq = anchor_seq + 1
 
     # Checkpoints in seq order, merged with the events as they stream by.
-    checkpoints = _iter_checkpoints("last_seq", min_last_seq=anchor_seq)
+    checkpoints = (cp for cp in _iter_checkpoints("last_seq", min_last_seq=anchor_seq) if cp.last_seq <= stop)
     pending = next(checkpoints, None)
     while pending is not None and pending.last_seq == anchor_seq:
         if pending.last_hash != expected_prev:
@@ -201,14 +333,15 @@ def audit_chain_verify(*, chunk: int = CHUNK, progress: Callable[[int], None] | 
                                                  f"{'purge anchor' if anchor else 'genesis'} hash")
         pending = next(checkpoints, None)
 
-    recorded: list[tuple[int, dict]] = []  # "audit.checkpoint" events of the current chunk
+    recorded: list[int] = []  # seqs of "audit.checkpoint" events, checked a hundred at a time
     seq = anchor_seq
-    for seq, data, prev_hash, stored_hash in iter_event_rows(chunk=chunk):
+    for seq, action, prev_hash, stored_hash, recomputed in iter_event_hashes(chunk=chunk, stop=stop,
+                                                                                  prefetch=prefetch):
         if seq != expected_seq:
             if seq < expected_seq:
                 return _fail(result, seq, f"event precedes the purge anchor #{anchor_seq} (re-inserted?)")
             return _fail(result, expected_seq, f"missing (the next event present is #{seq}): deleted")
-        if row_hash(data, prev_hash) != stored_hash:
+        if recomputed != stored_hash:
             return _fail(result, seq, "content does not match its hash: edited, inserted or moved")
         if prev_hash != expected_prev:
             return _fail(result, seq, f"does not link to #{seq - 1} (prev_hash differs): an event was inserted "
@@ -218,8 +351,8 @@ def audit_chain_verify(*, chunk: int = CHUNK, progress: Callable[[int], None] | 
                 return _fail(result, seq, f"hash differs from signed checkpoint {pending.pk}: the chain was "
                                           f"rewritten at or before this event")
             pending = next(checkpoints, None)
-        if data["action"] == "audit.checkpoint":
-            recorded.append((seq, data["after"] or {}))
+        if action == "audit.checkpoint":
+            recorded.append(seq)
             if len(recorded) >= 100:
                 if (error := _check_recorded(recorded)) is not None:
                     return _fail(result, *error)
@@ -238,23 +371,25 @@ def audit_chain_verify(*, chunk: int = CHUNK, progress: Callable[[int], None] | 
     if pending is not None:
         return _fail(result, last_seq + 1, f"missing: the log ends at #{last_seq} but signed checkpoint "
                                            f"{pending.pk} covers up to #{pending.last_seq} (tail truncated)")
-    head = AuditChainHead.objects.filter(pk=1).first()
-    if head is not None and head.last_seq > last_seq:
+    if head_seq > last_seq:
         return _fail(result, last_seq + 1, f"missing: the log ends at #{last_seq} but the chain head is at "
-                                           f"#{head.last_seq} (tail truncated)")
-    if head is not None and head.last_seq < last_seq:
-        return _fail(result, head.last_seq + 1, f"beyond the chain head #{head.last_seq}: appended outside "
-                                                f"the audit service")
-    if head is not None and last_seq and head.last_hash != expected_prev:
+                                           f"#{head_seq} (tail truncated)")
+    if head_seq < last_seq:
+        return _fail(result, head_seq + 1, f"beyond the chain head #{head_seq}: appended outside the audit "
+                                           f"service")
+    if last_seq > anchor_seq and head_hash != expected_prev:
         return _fail(result, last_seq, "hash differs from the chain head's")
     return result
 
 
-def _check_recorded(recorded: list[tuple[int, dict]]) -> tuple[int, str] | None:
-    """Each "audit.checkpoint" event must name a checkpoint that still exists with the same content."""
-    ids = [after.get("checkpoint") for _, after in recorded]
+def _check_recorded(seqs: list[int]) -> tuple[int, str] | None:
+    """Each "audit.checkpoint" event must name a checkpoint that still exists with the same content.
+    (The events' own hashes were verified already, so their `after` can be trusted.)"""
+    recorded = list(AuditEvent.objects.filter(seq__in=seqs).order_by("seq").values_list("seq", "after"))
+    ids = [after.get("checkpoint") for _, after in recorded if isinstance(after, dict)]
     found = {cp.pk: cp for cp in AuditCheckpoint.objects.filter(pk__in=[i for i in ids if isinstance(i, int)])}
     for seq, after in recorded:
+        after = after if isinstance(after, dict) else {}
         checkpoint = found.get(after.get("checkpoint"))
         if checkpoint is None:
             return seq, f"records checkpoint {after.get('checkpoint')}, which no longer exists (checkpoint deleted)"
