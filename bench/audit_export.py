@@ -110,14 +110,20 @@ COPY_COLUMNS = ("seq, occurred_at, action, outcome, actor_id, actor_label, targe
                 "before, after, correlation_id, client_ip, prev_hash, hash")
 
 
-def load(count: int) -> tuple[int, datetime]:
+def load(count: int, small: int) -> datetime:
+    """Insert `count` events, one every 5 s, all in the past; the newest `small` of them start at a
+    UTC midnight, which is returned (so a date filter selects exactly them, plus the few real events
+    the setup wrote)."""
     from django.db import connection, transaction
 
     from audit.models import AuditChainHead
 
     started = time.monotonic()
     step = timedelta(seconds=5)
-    start = datetime.now(UTC) - step * (count + 10)
+    days = int(small * step.total_seconds() // 86400) + 2
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    boundary = today - timedelta(days=days)
+    start = boundary - step * (count - small)
     with transaction.atomic():
         head = AuditChainHead.objects.select_for_update().get(pk=1)
         with connection.cursor() as cursor:
@@ -130,7 +136,7 @@ def load(count: int) -> tuple[int, datetime]:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE audit_auditevent")
     print(f"loaded {count:,} events in {time.monotonic() - started:.1f}s", flush=True)
-    return count, start
+    return boundary
 
 
 def measure_export(client, query: str) -> dict:
@@ -237,14 +243,14 @@ def run(args) -> None:
             actor=None, principal=auditor.principal, role=RoleDefinition.objects.get(slug="global-reader"),
             scope=Scope.objects.get(path="/"),
             kind="active", start_at=None, end_at=None, justification="benchmark auditor")
-        load(args.events)
+        boundary = load(args.events, args.small)
         audit_checkpoint_create()
+    else:
+        boundary = AuditEvent.objects.order_by("-seq").values_list("occurred_at", flat=True)[args.small]
+        boundary = boundary.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
     auditor = User.objects.get(username="bench-auditor")
     total = AuditEvent.objects.count()
-    cutoff_seq = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True)[args.small - 1]
-    cutoff_at = AuditEvent.objects.get(seq=cutoff_seq).occurred_at
-    # The date filter has day granularity: take the first day boundary after the cutoff.
-    day = (cutoff_at + timedelta(days=1)).date()
+    day = boundary.date()
     small_query = f"?period=custom&date_from={day.isoformat()}"
     small_rows = AuditEvent.objects.filter(occurred_at__gte=datetime(day.year, day.month, day.day, tzinfo=UTC)).count()
     print(f"{total:,} events in the log; 'small' export = events from {day} = {small_rows:,} rows", flush=True)
