@@ -16,8 +16,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def chromium():
+    """One Chromium per test: a session-wide Playwright would keep an event loop running in this thread
+    and break other tests here that start their own (the sync API refuses to nest)."""
     if not CHROMIUM.exists():
         reason = f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium)"
         if os.environ.get("PIM_REQUIRE_SERVICES") == "1":
