@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop in this thread
@@ -50,9 +51,10 @@ def _arrange():
     now = timezone.now()
     for days_ago in (1, 3, 3, 7):  # past activations (ended), on three different days
         start = now - timedelta(days=days_ago)
-        assignment_insert(principal=eligible.principal, role=eligible.role, scope=eligible.scope, kind="active",
-                          start_at=start, end_at=start + timedelta(hours=1), actor=None, now=now,
-                          activated_from=eligible)
+        with transaction.atomic():
+            assignment_insert(principal=eligible.principal, role=eligible.role, scope=eligible.scope, kind="active",
+                              start_at=start, end_at=start + timedelta(hours=1), actor=None, now=now,
+                              activated_from=eligible)
     return admin
 
 
