@@ -5,6 +5,9 @@ by an administrator) becomes one `ScimOperation` "add" per enabled application o
 outbox row (channel "scim") delivered at the membership's start. A membership that ends becomes a
 "remove". Each delivery converges the peer to PIM's state and is idempotent:
 
+Lookups are `GET /Users?filter=…` and `GET /Groups?filter=…` (RFC 7644 §3.4.2, which every provider
+serves; POST /.search is optional).
+
 - add: find the user by `userName eq "<username>"`, create it if missing; find the group by
   `externalId eq "<group object id>"` (then by displayName), create it if missing; PATCH-add the member
   unless it is already there. Skipped when the membership has ended by the time it runs.
@@ -164,14 +167,14 @@ def _first(result) -> Any:
 
 
 def _find_user(scim: HttpxSCIMClient, username: str) -> User | None:
-    return _first(scim.search(User, SearchRequest(filter=f'userName eq "{_filter_value(username)}"')))
+    return _first(scim.query(User, query_parameters=SearchRequest(filter=f'userName eq "{_filter_value(username)}"')))
 
 
 def _find_group(scim: HttpxSCIMClient, group: Principal) -> Group | None:
-    found = _first(scim.search(Group, SearchRequest(filter=f'externalId eq "{group.object_id}"')))
+    found = _first(scim.query(Group, query_parameters=SearchRequest(filter=f'externalId eq "{group.object_id}"')))
     if found is None:
         by_name = f'displayName eq "{_filter_value(group.display_name)}"'
-        found = _first(scim.search(Group, SearchRequest(filter=by_name)))
+        found = _first(scim.query(Group, query_parameters=SearchRequest(filter=by_name)))
     return found
 
 
