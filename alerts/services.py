@@ -464,20 +464,22 @@ def alert_emergency_sign_in(*, user, at: datetime | None = None) -> Incident | N
         return None
     at = at or timezone.now()
     definition = definitions.BY_KEY[definitions.EMERGENCY_SIGN_IN]
-    setting = AlertSetting.objects.filter(key=definition.key).first()
-    if setting is not None and not setting.enabled:
-        return None
-    principal = getattr(user, "principal", None)
-    finding = definitions.Finding(
-        subject_key=f"sign-in:{user.pk}:{at.isoformat()}",
-        title=f"Emergency access account {user} signed in at {at:%Y-%m-%d %H:%M:%S} UTC",
-        detail="Every use of an emergency access account is alerted. Confirm who used it and why.",
-        principal=principal, role=None, scope=None,
-        data={"user_id": user.pk, "username": user.get_username(), "at": at.isoformat()},
-    )
+    # Everything in one savepoint: if anything fails, the caller's transaction (a sign-in) stays usable.
     with transaction.atomic():
+        setting = AlertSetting.objects.filter(key=definition.key).first()
+        if setting is not None and not setting.enabled:
+            return None
+        principal = getattr(user, "principal", None)
+        finding = definitions.Finding(
+            subject_key=f"sign-in:{user.pk}:{at.isoformat()}",
+            title=f"Emergency access account {user} signed in at {at:%Y-%m-%d %H:%M:%S} UTC",
+            detail="Every use of an emergency access account is alerted. Confirm who used it and why.",
+            principal=principal, role=None, scope=None,
+            data={"user_id": user.pk, "username": user.get_username(), "at": at.isoformat()},
+        )
         incident = _incident_open(definition=definition, finding=finding, now=at, actor=user)
         Incident.objects.filter(pk=incident.pk).update(is_current=False)  # an event: never "cleared"
+        incident.is_current = False
     return incident
 
 
