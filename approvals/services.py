@@ -101,6 +101,21 @@ def _is_ancestor_or_self(*, ancestor: Scope, scope: Scope) -> bool:
     return ScopeClosure.objects.filter(ancestor=ancestor, descendant=scope).exists()
 
 
+def _resolve_scope(scope) -> Scope | None:
+    """Accept a Scope, a scope path or a scope id (the API and forms pass different shapes)."""
+    if scope is None or isinstance(scope, Scope):
+        return scope
+    found = Scope.objects.filter(path=scope).first() if isinstance(scope, str) else \
+        Scope.objects.filter(pk=scope).first() if isinstance(scope, int) else None
+    if found is None:
+        raise invalid(f"There is no scope {scope}.", field="scope")
+    return found
+
+
+def _pk(obj):
+    return obj if isinstance(obj, int) else getattr(obj, "pk", None)
+
+
 def _eligibility_end_cap(eligible: Assignment, end_at: datetime) -> tuple[datetime, bool]:
     if eligible.end_at is not None and end_at > eligible.end_at:
         return eligible.end_at, True
@@ -129,14 +144,14 @@ def request_self_activate(*, actor: User, eligible_assignment: Assignment, scope
     except (TypeError, ValueError):
         raise invalid("Give the duration in minutes.", field="duration_minutes")
     eligible = (Assignment.objects.select_related("principal", "role", "scope", "scope__group")
-                .filter(pk=getattr(eligible_assignment, "pk", None)).first())
+                .filter(pk=_pk(eligible_assignment)).first())
     if eligible is None or eligible.kind != Assignment.Kind.ELIGIBLE:
         raise not_found("No such eligible assignment.")
     me = actor.principal
     if eligible.principal_id != me.pk and eligible.principal_id not in selectors.user_group_ids(user=actor, at=now):
         raise forbidden("That eligible assignment is not yours (nor one of a group you are a member of).")
     role = eligible.role
-    scope = scope or eligible.scope
+    scope = _resolve_scope(scope) or eligible.scope
     if eligible.status != Assignment.Status.LIVE or (eligible.end_at is not None and eligible.end_at <= now):
         raise conflict(f"Your eligibility for {role.name} at {eligible.scope.path} has ended.")
     if scope.pk != eligible.scope_id and not _is_ancestor_or_self(ancestor=eligible.scope, scope=scope):
@@ -407,7 +422,7 @@ def request_cancel(*, actor: User, request: Request) -> Request:
 
 def _own_assignment(*, actor, assignment: Assignment) -> Assignment:
     found = (Assignment.objects.select_related("principal", "role", "scope", "activated_from")
-             .filter(pk=getattr(assignment, "pk", None)).first())
+             .filter(pk=_pk(assignment)).first())
     if found is None:
         raise not_found("No such assignment.")
     if actor is None or not getattr(actor, "is_authenticated", False) or found.principal_id != actor.principal.pk:

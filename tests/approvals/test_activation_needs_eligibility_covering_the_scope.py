@@ -43,3 +43,14 @@ def test_leaving_the_group_removes_the_right_to_activate_its_eligibility(directo
     with pytest.raises(DomainError) as error:
         activate(requester, group_eligibility)
     assert error.value.code == "forbidden"
+
+
+def test_the_scope_may_be_given_by_path_and_an_unknown_path_is_a_clear_error(directory, requester, policy, activate):
+    directory.scope("/subscriptions/s1/resourceGroups/rg1")
+    policy("contributor")
+    eligibility = directory.grant(requester, "contributor", "/subscriptions/s1", kind="eligible")
+    with pytest.raises(DomainError) as error:
+        activate(requester, eligibility, scope="/subscriptions/nope")
+    assert error.value.field == "scope" and "/subscriptions/nope" in error.value.message
+    request = activate(requester, eligibility, scope="/subscriptions/s1/resourceGroups/rg1")
+    assert request.assignment.scope.path == "/subscriptions/s1/resourceGroups/rg1"
