@@ -1,0 +1,38 @@
+"""The endpoint and application pages cost the same number of queries with 1 or 20 rows."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+
+def _queries(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_webhook_page(client, directory, global_admin, receiver):
+    from provisioning.services import webhook_endpoint_create
+
+    endpoint, _ = webhook_endpoint_create(actor=global_admin, url=receiver.url, event_types=["assignment.created"])
+    client.force_login(global_admin)
+    url = reverse("provisioning:webhook_detail", args=[endpoint.pk])
+    directory.grant(directory.user(), "security-reader")
+    one = _queries(client, url)
+    for _ in range(19):
+        directory.grant(directory.user(), "security-reader")
+    assert _queries(client, url) == one
+    assert _queries(client, reverse("provisioning:index")) > 0
+
+
+def test_scim_page(client, directory, scim_app, global_admin):
+    client.force_login(global_admin)
+    url = reverse("provisioning:scim_detail", args=[scim_app.pk])
+    directory.add_member(scim_app.group, directory.user(), kind="active")
+    one = _queries(client, url)
+    for _ in range(19):
+        directory.add_member(scim_app.group, directory.user(), kind="active")
+    assert _queries(client, url) == one
