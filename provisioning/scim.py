@@ -278,6 +278,27 @@ def _classify(error: Exception, last_status: int | None) -> Exception:
     return error
 
 
+def scim_application_check(application: ScimApplication, *, transport: httpx.BaseTransport | None = None) -> str:
+    """Try the application's URL and token with a one-user list. Returns a sentence for the page;
+    raises PermanentDeliveryError or RetryableScimError with the reason when it does not work."""
+    problem = outbound_url_problem(application.base_url)
+    if problem:
+        raise PermanentDeliveryError(problem)
+    try:
+        token = unseal(application.token_sealed)
+    except UnsealError as error:
+        raise PermanentDeliveryError(str(error)) from error
+    scim = scim_client(base_url=application.base_url, token=token, transport=transport)
+    try:
+        result = scim.query(User, query_parameters=SearchRequest(count=1))
+    except (SCIMClientException, SCIMException) as error:
+        raise _classify(error, scim.last_status) from error
+    finally:
+        scim.client.close()
+    total = getattr(result, "total_results", None)
+    return f"The application answered: {total if total is not None else 'some'} user(s)."
+
+
 def _record(operation_id: int, message: OutboxMessage, **fields) -> None:
     ScimOperation.objects.filter(pk=operation_id).update(attempts=message.attempts, last_attempt_at=timezone.now(),
                                                          **fields)

@@ -14,7 +14,7 @@ from assignments.errors import DomainError
 from assignments.models import RoleDefinition, Scope
 from assignments.selectors import user_can_manage
 
-from . import selectors, services
+from . import scim, selectors, services
 from .forms import ScimApplicationEditForm, ScimApplicationForm, WebhookEndpointForm
 from .models import ScimApplication, ScimOperation, WebhookDelivery, WebhookEndpoint
 
@@ -238,4 +238,17 @@ def scim_operation_retry(request, pk: int, operation_id: int):
         messages.error(request, error.message)
     else:
         messages.success(request, "The operation will run again.")
+    return redirect("provisioning:scim_detail", pk=pk)
+
+
+@login_required
+@require_POST
+def scim_check(request, pk: int):
+    """Try the URL and token now (GET /Users?count=1) and say what happened."""
+    application = get_object_or_404(ScimApplication.objects.select_related("group"), pk=pk)
+    _require_group_admin(request.user, application)
+    try:
+        messages.success(request, scim.scim_application_check(application))
+    except Exception as error:  # noqa: BLE001 — whatever went wrong is the answer the person asked for
+        messages.error(request, f"The application did not answer as expected: {error}")
     return redirect("provisioning:scim_detail", pk=pk)

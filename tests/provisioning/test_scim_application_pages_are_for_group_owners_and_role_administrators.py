@@ -104,3 +104,19 @@ def test_the_service_refuses_a_non_owner_and_a_duplicate(directory, scim_app, gl
     with pytest.raises(DomainError) as duplicate:
         scim_application_create(actor=global_admin, group=scim_app.group, name="n", base_url=scim_app.base_url)
     assert duplicate.value.code == "conflict"
+
+
+def test_test_the_connection_says_whether_url_and_token_work(client, owner, scim_app, scim_peer, global_admin):
+    from provisioning.services import scim_application_update
+
+    client.force_login(owner)
+    check = reverse("provisioning:scim_check", args=[scim_app.pk])
+    assert "The application answered: 0 user(s)." in client.post(check, follow=True).content.decode()
+
+    scim_application_update(actor=global_admin, application=scim_app, name=scim_app.name,
+                            base_url=scim_app.base_url, enabled=True, token="wrong")
+    page = client.post(check, follow=True).content.decode()
+    assert "did not answer as expected" in page and "401" in page and "bearer token" in page
+
+    scim_peer.stop()
+    assert "Could not reach the application" in client.post(check, follow=True).content.decode()
