@@ -7,7 +7,7 @@ from pim_portal.domain_events import EVENTS
 
 from .urlpolicy import outbound_url_problem
 
-EVENT_CHOICES = [(name, f"{name} ({kwargs})") for name, kwargs in EVENTS.items()]
+EVENT_CHOICES = [(name, name) for name in EVENTS]
 
 
 def _clean_outbound_url(value: str) -> str:
