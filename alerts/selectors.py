@@ -391,7 +391,9 @@ def personal_dashboard_for(*, user, at: datetime | None = None) -> PersonalDashb
     """A requester's own overview (3 queries): what they hold, what waits, what ends soon, their
     activations over 30 days."""
     at = at or timezone.now()
-    principal = user.principal
+    principal = getattr(user, "principal", None)
+    if principal is None:  # e.g. a superuser made with createsuperuser: no directory identity, nothing held
+        return PersonalDashboard([], [], 0, [], [])
     mine = list(Assignment.objects.filter(principal=principal, status=Assignment.Status.LIVE)
                 .select_related("role", "scope").order_by("kind", "role__name"))
     active = [a for a in mine if a.kind == Assignment.Kind.ACTIVE and a.is_held_at(at)]

@@ -357,7 +357,13 @@ def assignment_make_eligible_bulk(*, actor: User, assignment_ids: list[int], jus
 # --- Fixes in place --------------------------------------------------------------------------------
 
 
+def _require_open(incident: Incident) -> None:
+    if not Incident.objects.filter(pk=incident.pk, status=Incident.Status.OPEN).exists():
+        raise conflict("That incident is no longer open.")
+
+
 def _affected_assignment(*, incident: Incident, assignment_id: int) -> Assignment:
+    _require_open(incident)
     ids = {row.get("assignment_id") for row in incident.affected}
     if assignment_id not in ids:
         raise not_found("That assignment is not part of this incident.")
@@ -416,6 +422,7 @@ def incident_fix_make_eligible(*, actor: User, incident: Incident, assignment_id
 
 
 def _incident_setting(incident: Incident) -> RoleSetting:
+    _require_open(incident)
     setting_id = (incident.data or {}).get("setting_id")
     setting = RoleSetting.objects.select_related("role", "scope").filter(pk=setting_id).first()
     if setting is None:

@@ -108,3 +108,15 @@ def test_run_now_and_run_all(role_admin, client, incident):
     assert AlertRun.objects.filter(trigger="manual", ran_by=role_admin).count() == 1
     assert client.post("/alerts/security/run/").status_code == 302
     assert AlertRun.objects.filter(trigger="manual").count() == 1 + 9  # every evaluated alert
+
+
+def test_no_fix_on_a_closed_incident(directory, role_admin, client, incident):
+    from alerts.services import incident_resolve
+
+    incident_resolve(actor=role_admin, incident=incident, reason="handled")
+    ga = incident.affected[0]["assignment_id"]
+    client.force_login(role_admin)
+    with time_machine.travel(timezone.now() + timedelta(minutes=10)):
+        response = client.post(f"/alerts/security/incidents/{incident.pk}/remove/",
+                               {"assignment_id": ga, "justification": "x"})
+    assert response.status_code == 409

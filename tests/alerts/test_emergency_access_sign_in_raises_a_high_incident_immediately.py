@@ -59,3 +59,12 @@ def test_a_failing_alert_does_not_block_the_sign_in(directory, client, monkeypat
     _breakglass(directory)
     assert client.login(username="breakglass1", password="break-glass-password-1")
     assert client.get("/").status_code == 200
+
+
+def test_turning_the_alert_off_is_respected(directory, client):
+    from alerts.models import AlertSetting
+
+    AlertSetting.objects.create(key="emergency_access_sign_in", enabled=False)
+    _breakglass(directory)
+    assert client.login(username="breakglass1", password="break-glass-password-1")
+    assert not Incident.objects.exists()
