@@ -342,6 +342,11 @@ def deliver_scim(message: OutboxMessage, *, transport: httpx.BaseTransport | Non
         try:
             if operation.action == ScimOperation.Action.ADD:
                 detail = _scim_add(scim, operation)
+                # Ended while we were adding (its remove may already have run and found nothing): undo.
+                assignment.refresh_from_db(fields=["status", "start_at", "end_at"])
+                now = timezone.now()
+                if not assignment.is_held_at(now) and _still_member_through(operation, now) is None:
+                    detail += "; the membership ended meanwhile: " + _scim_remove(scim, operation)
             else:
                 detail = _scim_remove(scim, operation)
         except (SCIMClientException, SCIMException) as error:

@@ -77,3 +77,26 @@ def test_a_remaining_membership_keeps_the_member(provisioned, directory, scim_ap
     assert scim_peer.member_names(scim_app.group.object_id) == {"alice"}
     remove = ScimOperation.objects.get(assignment=activation, action="remove")
     assert remove.status == "done" and remove.detail.startswith("skipped: still a member")
+
+
+def test_a_membership_ending_while_it_is_being_added_is_removed_again(directory, scim_app, scim_peer, monkeypatch,
+                                                                      relay):
+    """The end commits between the add's check and its PATCH; the remove ran first and found nothing."""
+    from assignments.models import Assignment
+    from provisioning import scim
+
+    assignment = directory.add_member(scim_app.group, directory.user("zoe"), kind="active")
+    real_add = scim._scim_add
+
+    def add_then_end(client, operation):
+        result = real_add(client, operation)
+        Assignment.objects.filter(pk=assignment.pk).update(status="ended", end_reason="removed",
+                                                           ended_at=timezone.now(), end_at=timezone.now())
+        return result
+
+    monkeypatch.setattr(scim, "_scim_add", add_then_end)
+    relay()
+
+    assert scim_peer.member_names(scim_app.group.object_id) == set()
+    add = ScimOperation.objects.get(assignment=assignment, action="add")
+    assert add.status == "done" and add.detail.endswith("the membership ended meanwhile: member removed")
