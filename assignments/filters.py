@@ -103,8 +103,10 @@ class PrincipalFilterSet(django_filters.FilterSet):
 
     q = django_filters.CharFilter(method="filter_text", label="Search")
     kind = django_filters.ChoiceFilter(choices=Principal.Kind.choices, label="Kind", empty_label="Any")
-    enabled = django_filters.BooleanFilter(label="Enabled")
-    role_assignable = django_filters.BooleanFilter(label="Role-assignable (groups)")
+    enabled = django_filters.BooleanFilter(
+        label="State", widget=forms.Select(choices=[("", "Any"), ("true", "Enabled"), ("false", "Disabled")]))
+    role_assignable = django_filters.BooleanFilter(
+        label="Role-assignable", widget=forms.Select(choices=[("", "Any"), ("true", "Yes"), ("false", "No")]))
 
     class Meta:
         model = Principal

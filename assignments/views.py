@@ -450,11 +450,16 @@ def role_settings(request):
     caps = _require_admin_or_viewer(request)
     settings_rows = list(RoleSetting.objects.select_related("role", "scope", "scope__group")
                          .prefetch_related("approvers").order_by("role__kind", "role__name", "scope__path"))
+    # One access check per (role kind, scope) pair, not per row: the viewer roles depend on the kind only.
+    decisions: dict[tuple[str, int], bool] = {}
+    for setting in settings_rows:
+        key = (setting.role.kind, setting.scope_id)
+        if key not in decisions:
+            decisions[key] = selectors.user_can_view(user=request.user, role=setting.role, scope=setting.scope)
+        setting.can_open = decisions[key]
     if not caps.get("directory_viewer"):
-        root_rows = [s for s in settings_rows if s.scope.is_root and s.role.kind != RoleDefinition.Kind.DIRECTORY]
-        others = [s for s in settings_rows if not s.scope.is_root
-                  and selectors.user_can_view(user=request.user, role=s.role, scope=s.scope)]
-        settings_rows = root_rows + others
+        settings_rows = [s for s in settings_rows if s.can_open
+                         or (s.scope.is_root and s.role.kind != RoleDefinition.Kind.DIRECTORY)]
     sections = []
     for kind, label in RoleDefinition.Kind.choices:
         rows = [s for s in settings_rows if s.role.kind == kind]

@@ -51,3 +51,17 @@ def test_empty_group_name_is_a_form_error(pra_client):
     response = pra_client.post(reverse("assignments:group_create"), {"display_name": ""})
     assert response.status_code == 400
     assert "This field is required." in response.content.decode()
+
+
+def test_directory_filters_groups_by_role_assignable_and_users_by_state(directory, pra_client):
+    directory.group("Tier zero", role_assignable=True)
+    directory.group("Plain team")
+    url = reverse("assignments:principals")
+    groups = rows_of(pra_client.get(url + "?kind=group&role_assignable=true"))
+    assert "Tier zero" in groups and "Plain team" not in groups
+    from assignments import services
+
+    gone = directory.user("gone.gary")
+    services.user_set_enabled(user=gone, enabled=False, actor=None)
+    disabled = rows_of(pra_client.get(url + "?kind=user&enabled=false"))
+    assert "Gone.Gary" in disabled and "Rolead" not in disabled

@@ -6,6 +6,10 @@ from assignments.models import RoleSetting
 from .test_role_settings_editor_saves_every_field import _full_post
 
 
+def rows_of_text(content):
+    return "".join(part.split("</tbody>")[0] for part in content.split("<tbody>")[1:])
+
+
 def test_resource_role_policy_is_inherited_then_overridden_below(directory, login):
     owner_role = directory.role("owner")
     sub = directory.scope("/subscriptions/s1")
@@ -51,3 +55,19 @@ def test_role_settings_list_names_each_role_and_links_to_its_editor(directory, p
     opened = pra_client.get(reverse("assignments:role_setting_open") + f"?role={directory.role('owner').pk}&scope=/")
     assert opened.status_code == 302
     assert opened["Location"].startswith(reverse("assignments:role_setting", args=[directory.role("owner").pk]))
+
+
+def test_list_links_only_to_policies_the_user_may_open(directory, login):
+    owner_role = directory.role("owner")
+    sub = directory.scope("/subscriptions/s1")
+    services.role_setting_update(actor=None, role=owner_role, scope=sub, values={"max_activation_minutes": 60})
+    services.role_setting_update(actor=None, role=owner_role, scope=directory.scope("/subscriptions/s2"),
+                                 values={"max_activation_minutes": 120})
+    admin = directory.user("subowner")
+    directory.grant(admin, "owner", "/subscriptions/s1")
+    content = login(admin).get(reverse("assignments:role_settings")).content.decode()
+    editor = reverse("assignments:role_setting", args=[owner_role.pk])
+    assert f"{editor}?scope=/subscriptions/s1" in content.replace("%2F", "/")
+    assert "/subscriptions/s2" not in content
+    assert f"{editor}?scope=/\"" not in content.replace("%2F", "/")
+    assert "Global Administrator" not in rows_of_text(content)  # no directory-role rows
