@@ -259,7 +259,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "reviews-start": {"task": "reviews.tasks.reviews_start", "schedule": 300.0},
     "reviews-complete": {"task": "reviews.tasks.reviews_complete", "schedule": 300.0},
     "reviews-remind": {"task": "reviews.tasks.reviews_remind", "schedule": 3600.0},
-    "reviews-apply": {"task": "reviews.tasks.reviews_apply", "schedule": 300.0},
+    "reviews-apply": {"task": "reviews.tasks.reviews_apply", "schedule": 120.0},
     # --- security alerts (alerts) ---
     "alerts-evaluate": {"task": "alerts.tasks.alerts_evaluate", "schedule": 3600.0},
 }

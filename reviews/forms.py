@@ -117,7 +117,19 @@ class IdListField(forms.Field):
 
 
 class DecisionForm(forms.Form):
-    items = IdListField(error_messages={"required": "Select at least one item to decide."})
+    """One decision for the selected items, or for every item shown on the page ("apply_to=page")."""
+
+    items = IdListField(required=False)
+    page_items = IdListField(required=False)
+    apply_to = forms.ChoiceField(required=False, choices=[("", "Selected items"), ("page", "Every item shown")])
     decision = forms.ChoiceField(choices=[c for c in AccessReviewItem.Decision.choices if c[0]],
                                  widget=forms.RadioSelect, error_messages={"required": "Choose a decision."})
     reason = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("apply_to") == "page":
+            data["items"] = data.get("page_items") or []
+        if not data.get("items") and "items" not in self.errors:
+            self.add_error("items", "Select at least one item to decide.")
+        return data

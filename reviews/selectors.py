@@ -122,16 +122,19 @@ def attach_recommendations(items, *, at: datetime | None = None) -> list:
 
 
 def reviews_visible_to(*, user) -> QuerySet[AccessReview]:
-    """Definitions whose role the user administers at the review's scope or above (constant queries):
-    directory and group roles for Global / Privileged Role Administrators, resource roles for Owners
-    and User Access Administrators at or above, group roles for the group's owners; plus one's own."""
+    """Definitions whose role the user administers (or, for directory roles, reads) at the review's
+    scope or above, in a constant number of queries: directory roles for directory readers and
+    administrators, group roles for Global / Privileged Role Administrators and the group's owners,
+    resource roles for Owners and User Access Administrators at or above; plus one's own."""
     qs = AccessReview.objects.select_related("role", "scope", "created_by")
     if user is None or not hasattr(user, "principal"):
         return qs.none()
     now = timezone.now()
     visible = Q(created_by=user)
-    if assignment_selectors.user_holds_any(user=user, role_slugs=assignment_selectors.DIRECTORY_ADMIN_ROLES):
-        visible |= Q(role__kind__in=[RoleDefinition.Kind.DIRECTORY, RoleDefinition.Kind.GROUP])
+    if assignment_selectors.user_holds_any(user=user, role_slugs=assignment_selectors.DIRECTORY_VIEWER_ROLES):
+        visible |= Q(role__kind=RoleDefinition.Kind.DIRECTORY)  # readers see directory role reviews
+        if assignment_selectors.user_holds_any(user=user, role_slugs=assignment_selectors.DIRECTORY_ADMIN_ROLES):
+            visible |= Q(role__kind=RoleDefinition.Kind.GROUP)
     principals = _principal_ids(user, now)
     resource_scopes = Assignment.objects.filter(
         _held(at=now), principal_id__in=principals, kind=Assignment.Kind.ACTIVE,

@@ -601,7 +601,7 @@ def reviews_remind_due(*, now: datetime | None = None) -> int:
     return sent
 
 
-def reviews_apply_due(*, limit: int = 500) -> int:
+def reviews_apply_due(*, limit: int = 2000) -> int:
     """Apply completed instances of auto-apply reviews, and continue any instance left applying."""
     removed = 0
     due = Instance.objects.filter(Q(status=Instance.Status.COMPLETED, review__auto_apply=True)

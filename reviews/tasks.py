@@ -23,6 +23,6 @@ def reviews_remind() -> int:
 
 
 @shared_task(acks_late=True, soft_time_limit=240, time_limit=300)
-def reviews_apply(limit: int = 500) -> int:
+def reviews_apply(limit: int = 2000) -> int:
     """Apply completed auto-apply instances, `limit` removals per instance per run."""
     return services.reviews_apply_due(limit=limit)

@@ -26,6 +26,7 @@ from .forms import DecisionForm, ReviewForm
 from .models import AccessReview, AccessReviewInstance, AccessReviewItem
 
 PAGE_SIZE = 50
+APPLY_BATCH = 200  # removals per click; the beat's apply job continues an instance left "applying"
 CSV_INJECTION_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -150,13 +151,15 @@ def instance_complete(request, pk: int):
 def instance_apply(request, pk: int):
     instance = _instance_for_viewer(request, pk)
     try:
-        outcome = services.review_instance_apply(instance=instance, actor=request.user)
+        outcome = services.review_instance_apply(instance=instance, actor=request.user, limit=APPLY_BATCH)
     except DomainError as error:
         messages.error(request, error.message)
     else:
         text = f"{outcome.removed} assignment{'s' if outcome.removed != 1 else ''} removed."
         if outcome.refused:
             text += f" {outcome.refused} removal{'s' if outcome.refused != 1 else ''} refused: see the items."
+        if not outcome.finished:
+            text += " The rest is applied in the background."
         messages.success(request, text)
     return redirect("reviews:instance", pk=instance.pk)
 
