@@ -4,8 +4,10 @@ Every sweep works in batches of at most `batch_size` rows. A batch is one transa
 1. pick due rows with `SELECT … FOR UPDATE SKIP LOCKED LIMIT n` (PostgreSQL; SQLite serialises
    writers instead), so two beats or two workers running the same sweep take disjoint rows;
 2. move them with one guarded `UPDATE … WHERE id IN (…) AND <still due>`;
-3. audit each row and emit its domain event in the same transaction (emails are collected by
-   `notifications.events.batched()` and written with one bulk insert).
+3. audit each row and emit its domain event in the same transaction. The expiry sweep appends its
+   audit events with `audit.services.audit_events_record_many` (one chain lock, one bulk insert per
+   batch, one event per assignment, hashed exactly like single events); emails are collected by
+   `notifications.events.batched()` and written with one bulk insert.
 Memory is bounded by the batch size; a sweep that is interrupted leaves committed batches done and
 the rest for the next run. Nothing here decides access: the access check reads `start_at`/`end_at`
 and never waited for these jobs.
@@ -21,7 +23,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from approvals.models import Request
-from audit.services import audit_event_record
+from audit.services import audit_event_record, audit_events_record_many
 from pim_portal import domain_events
 
 from .models import Assignment
@@ -75,15 +77,18 @@ def assignments_expire_batch(*, now: datetime, batch_size: int = DEFAULT_BATCH) 
                                                   end_reason=Assignment.EndReason.EXPIRED)
                         .values_list("pk", flat=True))
             due = [a for a in due if a.pk in still]
+        # One audit event per assignment, appended to the chain under one lock for the whole batch.
+        audit_events_record_many([
+            {"action": "assignment.expire", "target": a, "principal": a.principal, "role": a.role, "scope": a.scope,
+             "after": {"end_at": a.end_at}, "occurred_at": now}
+            for a in due
+        ])
         with batched(at=now) as resolver:
             resolver.prefetch_assignees({a.principal_id for a in due})
             for assignment in due:
                 assignment.status = Assignment.Status.ENDED
                 assignment.end_reason = Assignment.EndReason.EXPIRED
                 assignment.ended_at = assignment.end_at
-                audit_event_record(action="assignment.expire", target=assignment, principal=assignment.principal,
-                                   role=assignment.role, scope=assignment.scope,
-                                   after={"end_at": assignment.end_at}, occurred_at=now)
                 domain_events.emit("assignment.expired", assignment=assignment)
         return len(due)
 

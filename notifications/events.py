@@ -215,12 +215,15 @@ def _items(name: str, payload: dict) -> list[Item]:
 def on_domain_event(*, name: str, **payload) -> None:
     """The subscriber. Never raises: a failure is logged and its savepoint rolled back."""
     batch = _batch.get()
+    if batch is not None:  # inside a sweep's batch: reads only (cached), the rows are written at its end
+        try:
+            batch.extend(_items(name, payload))
+        except Exception:  # noqa: BLE001 — see the module docstring
+            logger.exception("Notifications for %s were not queued", name)
+        return
     try:
         with transaction.atomic():
             items = _items(name, payload)
-            if batch is not None:
-                batch.extend(items)
-                return
             for recipients, template, context, key, correlation in items:
                 email_enqueue(recipients=recipients, template=template, context=context, dedupe_key=key,
                               correlation_id=correlation)
