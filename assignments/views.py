@@ -593,6 +593,11 @@ def principal_detail(request, pk: int):
         roles = {r.slug: r for r in RoleDefinition.objects.filter(slug__in=GROUP_ROLE_SLUGS)}
         context["add_member_url"] = _assign_url(role=roles.get(RoleDefinition.GROUP_MEMBER), scope=group_scope)
         context["add_owner_url"] = _assign_url(role=roles.get(RoleDefinition.GROUP_OWNER), scope=group_scope)
+        query = urlencode({"scope": group_scope.path})
+        context["policy_urls"] = [
+            (f"{role.name} policy", f"{reverse('assignments:role_setting', args=[role.pk])}?{query}")
+            for _slug, role in sorted(roles.items())
+        ]
     context["assign_url"] = f"{reverse('assignments:assign')}?{urlencode({'principal': principal.pk})}"
     return render(request, "assignments/principal_detail.html", context)
 

@@ -14,6 +14,7 @@ def test_group_owner_adds_a_member_and_sets_the_group_policy(directory, login):
 
     page = client.get(reverse("assignments:principal", args=[group.pk]))
     assert page.status_code == 200 and page.context["can_manage_members"] is True
+    assert [label for label, _ in page.context["policy_urls"]] == ["Member policy", "Owner policy"]
     response = client.post(reverse("assignments:assign"), {
         "principal": newcomer.principal.pk, "role": directory.role("group-member").pk, "scope": group.group_scope.path,
         "kind": "eligible", "permanent": "on",
