@@ -22,7 +22,6 @@ import json
 import logging
 import time
 
-import httpx
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
@@ -35,7 +34,7 @@ from .models import WebhookDelivery, WebhookEndpoint
 logger = logging.getLogger(__name__)
 
 CHANNEL = "webhook"
-TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+TIMEOUT = None  # default: 10 s, 5 s to connect (an httpx.Timeout; httpx is imported on first delivery)
 SIGNATURE_TOLERANCE_SECONDS = 300
 RETRYABLE_STATUSES = {408, 429}
 USER_AGENT = "PIM-portal-webhooks/1"
@@ -157,7 +156,9 @@ def _record(delivery_id, message: OutboxMessage, **fields) -> None:
                                                           **fields)
 
 
-def webhook_post(*, url: str, secret: str, event: str, delivery_id: str, body: bytes) -> httpx.Response:
+def webhook_post(*, url: str, secret: str, event: str, delivery_id: str, body: bytes):
+    import httpx
+
     timestamp = str(int(time.time()))
     headers = {
         "Content-Type": "application/json",
@@ -167,12 +168,15 @@ def webhook_post(*, url: str, secret: str, event: str, delivery_id: str, body: b
         "X-PIM-Timestamp": timestamp,
         "X-PIM-Signature": webhook_signature(secret, timestamp, body),
     }
-    with httpx.Client(timeout=TIMEOUT, follow_redirects=False, trust_env=False) as client:
+    timeout = TIMEOUT or httpx.Timeout(10.0, connect=5.0)
+    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
         return client.post(url, content=body, headers=headers)
 
 
 def deliver_webhook(message: OutboxMessage) -> None:
     """The outbox deliverer of channel "webhook". Raises to retry, PermanentDeliveryError to give up."""
+    import httpx
+
     delivery = (WebhookDelivery.objects.select_related("endpoint")
                 .filter(pk=message.payload.get("delivery")).first())
     if delivery is None:

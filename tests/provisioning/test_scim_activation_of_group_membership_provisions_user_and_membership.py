@@ -38,7 +38,7 @@ def test_activation_creates_the_user_and_adds_the_membership(directory, scim_app
 def test_an_existing_user_and_group_in_the_application_are_reused(directory, scim_app, scim_peer, activate, relay):
     from scim2_models import Group, User
 
-    from provisioning.scim import scim_client
+    from provisioning.scim_protocol import scim_client
 
     group = scim_app.group
     client = scim_client(base_url=scim_peer.base_url, token=scim_peer.token)

@@ -83,10 +83,10 @@ def test_a_membership_ending_while_it_is_being_added_is_removed_again(directory,
                                                                       relay):
     """The end commits between the add's check and its PATCH; the remove ran first and found nothing."""
     from assignments.models import Assignment
-    from provisioning import scim
+    from provisioning import scim_protocol
 
     assignment = directory.add_member(scim_app.group, directory.user("zoe"), kind="active")
-    real_add = scim._scim_add
+    real_add = scim_protocol.scim_add
 
     def add_then_end(client, operation):
         result = real_add(client, operation)
@@ -94,7 +94,7 @@ def test_a_membership_ending_while_it_is_being_added_is_removed_again(directory,
                                                            ended_at=timezone.now(), end_at=timezone.now())
         return result
 
-    monkeypatch.setattr(scim, "_scim_add", add_then_end)
+    monkeypatch.setattr(scim_protocol, "scim_add", add_then_end)
     relay()
 
     assert scim_peer.member_names(scim_app.group.object_id) == set()
