@@ -19,11 +19,13 @@ def test_removed_group_member_is_refused(directory, make_review, start, global_a
     target = directory.grant(directory.user("target"), "security-administrator", kind="eligible")
     instance = start(make_review(reviewers=[auditors]))
     item = instance.items.get(assignment=target)
+    assert selectors.reviewer_emails(instance=instance) == ["carol@example.com"]  # the group's members
 
     services.review_item_decide(actor=carol, instance=instance, item_ids=[item.pk], decision="approve")
     with time_machine.travel(timezone.now() + timedelta(minutes=10), tick=False):
         assignment_services.assignment_remove(actor=global_admin, assignment=membership, justification="moved team")
         assert not selectors.reviewer_items(user=carol, instance=instance).exists()
+        assert selectors.reviewer_emails(instance=instance) == []
         with pytest.raises(DomainError) as refused:
             services.review_item_decide(actor=carol, instance=instance, item_ids=[item.pk], decision="deny",
                                         reason="changed my mind")
