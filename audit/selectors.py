@@ -18,8 +18,8 @@ from django.db.models import CharField, F, Func, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from assignments.models import Assignment, Scope
-from assignments.selectors import DIRECTORY_VIEWER_ROLES, RESOURCE_ADMIN_ROLES, principal_group_ids, user_holds_any
+from assignments.models import Assignment, RoleDefinition, Scope
+from assignments.selectors import DIRECTORY_VIEWER_ROLES, RESOURCE_ADMIN_ROLES, user_holds_any
 
 from .filters import AuditEventFilter
 from .models import AuditEvent
@@ -46,12 +46,20 @@ def user_is_auditor(*, user) -> bool:
     return _signed_in(user) and user_holds_any(user=user, role_slugs=DIRECTORY_VIEWER_ROLES)
 
 
+def _held_now(now) -> Q:
+    return Q(kind=Assignment.Kind.ACTIVE, status=Assignment.Status.LIVE, start_at__lte=now) & (
+        Q(end_at__isnull=True) | Q(end_at__gt=now))
+
+
 def _resource_admin_scope_ids(user) -> QuerySet:
+    """Scopes where `user`, or a group they are an active member of, holds Owner or User Access
+    Administrator now (a subquery)."""
     now = timezone.now()
-    principals = [user.principal.pk, *principal_group_ids(principal=user.principal, at=now)]
+    groups = Assignment.objects.filter(_held_now(now), principal=user.principal,
+                                       role__slug=RoleDefinition.GROUP_MEMBER).values("scope__group_id")
     return (
         Assignment.objects.filter(
-            principal_id__in=principals,
+            Q(principal=user.principal) | Q(principal_id__in=groups),
             kind=Assignment.Kind.ACTIVE,
             status=Assignment.Status.LIVE,
             start_at__lte=now,
@@ -277,14 +285,45 @@ def audit_csv_rows(*, queryset: QuerySet[AuditEvent]) -> Iterator[list | tuple]:
         yield from rows
 
 
-def audit_csv_stream(*, queryset: QuerySet[AuditEvent]) -> Iterator[bytes]:
-    """UTF-8 CSV bytes, a chunk of rows at a time (for StreamingHttpResponse)."""
+class _CsvCell(Func):
+    """One CSV field, quoted and escaped in SQL (RFC 4180: text always quoted, "" inside; NULL empty)."""
+
+    output_field = TextField()
+
+    def __init__(self, expression, *, text: bool):
+        template = ("COALESCE('\"' || REPLACE(%(expressions)s, '\"', '\"\"') || '\"', '')" if text
+                    else "COALESCE(CAST(%(expressions)s AS TEXT), '')")
+        super().__init__(expression, template=template)
+
+
+class _CsvLine(Func):
+    output_field = TextField()
+    arg_joiner = " || ',' || "
+    template = "%(expressions)s"
+
+
+_NUMERIC_COLUMNS = {"seq", "actor_id", "principal_id", "role_id"}
+
+
+def _csv_line() -> _CsvLine:
+    return _CsvLine(*(_CsvCell(expression, text=name not in _NUMERIC_COLUMNS) for name, expression in CSV_COLUMNS))
+
+
+def audit_csv_stream(*, queryset: QuerySet[AuditEvent], chunk: int = EXPORT_CHUNK) -> Iterator[bytes]:
+    """UTF-8 CSV bytes (header first, CRLF line ends), a chunk of rows at a time, for a
+    StreamingHttpResponse. The same cells as `audit_csv_rows`, but each line is assembled by the
+    database, so the Python side only joins and encodes: the export runs near COPY's speed."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_HEADER)
+    csv.writer(buffer).writerow(CSV_HEADER)
     yield buffer.getvalue().encode()
-    for rows in audit_csv_chunks(queryset=queryset):
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerows(rows)
-        yield buffer.getvalue().encode()
+    lines_qs = queryset.order_by().annotate(csv_line=_csv_line()).values_list("seq", "csv_line")
+    last = None
+    while True:
+        page = lines_qs.filter(seq__gt=last) if last is not None else lines_qs
+        rows = list(page.order_by("seq")[:chunk])
+        if not rows:
+            return
+        yield ("\r\n".join([line for _, line in rows]) + "\r\n").encode()
+        if len(rows) < chunk:
+            return
+        last = rows[-1][0]
