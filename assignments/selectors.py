@@ -152,6 +152,7 @@ def _group_ids_of(principal: Principal, at: datetime) -> QuerySet:
             kind=Assignment.Kind.ACTIVE,
             status=Assignment.Status.LIVE,
             start_at__lte=at,
+            scope__group__enabled=True,  # as in the access check: a disabled group grants nothing
         )
         .filter(Q(end_at__isnull=True) | Q(end_at__gt=at))
         .values("scope__group_id")

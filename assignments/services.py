@@ -48,22 +48,35 @@ def audited_refusal(action: str) -> Callable:
             except DomainError as error:
                 actor = kwargs.get("actor")
                 if actor is not None and getattr(actor, "is_authenticated", False):
+                    # What the attempt was about: an assignment, a request, or explicit arguments.
                     target = kwargs.get("assignment")
+                    if not isinstance(target, Assignment):
+                        target = kwargs.get("eligible_assignment")
+                    request = kwargs.get("request")
+                    if not isinstance(request, Request):
+                        request = None
+                    subject = target if isinstance(target, Assignment) else request
                     audit_event_record(
                         action=action,
                         actor=actor,
                         outcome=AuditEvent.Outcome.DENIED,
-                        target=target if isinstance(target, Assignment) else None,
-                        principal=kwargs.get("principal") or getattr(target, "principal", None),
-                        role=kwargs.get("role") or getattr(target, "role", None),
-                        scope=kwargs.get("scope") or getattr(target, "scope", None),
+                        target=subject,
+                        principal=_model_or_none(kwargs.get("principal")) or getattr(subject, "principal", None),
+                        role=_model_or_none(kwargs.get("role")) or getattr(subject, "role", None),
+                        scope=_model_or_none(kwargs.get("scope")) or getattr(subject, "scope", None),
                         message=error.message,
+                        correlation_id=request.pk if request is not None else None,
                     )
                 raise
 
         return wrapper
 
     return decorate
+
+
+def _model_or_none(value: Any) -> Any:
+    """Arguments may be ids or paths (API shapes); only model instances label an audit event."""
+    return value if hasattr(value, "_meta") else None
 
 
 def assignment_snapshot(assignment: Assignment) -> dict:

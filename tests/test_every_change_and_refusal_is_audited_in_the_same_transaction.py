@@ -55,3 +55,21 @@ def test_refused_attempt_by_a_person_is_audited_as_denied(directory):
     event = AuditEvent.objects.get(action="assignment.create", outcome="denied")
     assert event.actor_id == actor.pk and "not allowed" in event.message
     assert not Assignment.objects.filter(principal=target.principal).exists()
+
+
+def test_refused_decision_on_a_request_is_audited_with_its_correlation_id(directory):
+    from approvals import services as approvals_services
+
+    requester = directory.user()
+    eligible = directory.grant(requester, "security-administrator", kind="eligible")
+    from assignments import services as assignment_services
+
+    assignment_services.role_setting_update(actor=None, role=directory.role("security-administrator"),
+                                            scope=directory.root, values={"require_approval": True,
+                                                                          "require_mfa_on_activation": False})
+    request = approvals_services.request_self_activate(actor=requester, eligible_assignment=eligible,
+                                                       duration_minutes=60, justification="incident")
+    with pytest.raises(DomainError):
+        approvals_services.request_approve(actor=requester, request=request)
+    event = AuditEvent.objects.filter(outcome="denied", actor_id=requester.pk).latest("seq")
+    assert event.correlation_id == request.pk and event.role_label == "Security Administrator"
