@@ -6,6 +6,7 @@ with the first offending field; authentication 401, permission 403, unknown 404,
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -49,6 +50,9 @@ def _first_error(detail, field: str | None = None) -> tuple[str | None, str]:
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         return Response(error_body(exc.code, exc.message, exc.field), status=exc.status)
+    if isinstance(exc, DataError):
+        # A value the database cannot store (out of range, invalid text): the input's fault, not a fault.
+        return Response(error_body("invalid", "A value is out of range or not valid text."), status=400)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -50,6 +50,7 @@ class _ReferenceField(serializers.CharField):
         text = super().to_internal_value(data)
         if len(text) > self.MAX_LENGTH:
             raise serializers.ValidationError(f"At most {self.MAX_LENGTH} characters.")
+        self.run_validators(text)  # NUL and surrogate characters, before any lookup
         found = type(self).resolver(text)
         if found is None:
             raise serializers.ValidationError(f"No such {self.what}: {text}.")
@@ -137,6 +138,14 @@ class RoleSettingWriteSerializer(serializers.Serializer):
     require_mfa_on_active_assignment = serializers.BooleanField(required=False)
     require_justification_on_active_assignment = serializers.BooleanField(required=False)
     notifications = serializers.JSONField(required=False)
+
+    def validate_notifications(self, value):
+        import json
+
+        text = json.dumps(value)
+        if "\\u0000" in text or any(0xD800 <= ord(c) <= 0xDFFF for c in json.dumps(value, ensure_ascii=False)):
+            raise serializers.ValidationError("Null and surrogate characters are not allowed.")
+        return value
     approvers = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**62), required=False,
                                       max_length=100, help_text="Principal ids of users or groups.")
 

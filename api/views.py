@@ -8,6 +8,7 @@ write is audited as "api.write" with the token in the same transaction.
 """
 
 import csv
+import time
 import uuid
 
 from django.db import DatabaseError, transaction
@@ -179,13 +180,35 @@ def _principal_ref(text: str) -> int | str | None:
 _OBJECT_ID_CACHE: dict[uuid.UUID, int] = {}
 
 
+# The caller's permission to ask about others (a directory viewer role, through the access check) is
+# re-evaluated at most once a second per credential and process: at thousands of checks a second that
+# saves a query per check. The decision about the asked principal is never cached.
+CHECK_AUTHORITY_TTL_SECONDS = 1.0
+_check_authority: dict[tuple, tuple[float, bool]] = {}
+
+
+def _may_check_others(request) -> bool:
+    key = (type(request.auth).__name__, getattr(request.auth, "pk", None), request.user.principal.pk)
+    now = time.monotonic()
+    cached = _check_authority.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    allowed = assignment_selectors.user_holds_any(user=request.user,
+                                                  role_slugs=assignment_selectors.DIRECTORY_VIEWER_ROLES)
+    if len(_check_authority) > 10000:
+        _check_authority.clear()
+    _check_authority[key] = (now + CHECK_AUTHORITY_TTL_SECONDS, allowed)
+    return allowed
+
+
 class CheckView(PimAPIView):
     """May this principal hold this role (or perform this action) at this scope, right now?
 
     One decision query (the access check) over committed state. The caller may ask about itself; about
     others only when it holds a directory viewer role (Global Reader, Security Reader, Security
-    Administrator, Privileged Role Administrator, Global Administrator). When the database cannot
-    answer, the answer is 503 with `allowed: false` (fail closed).
+    Administrator, Privileged Role Administrator, Global Administrator), re-evaluated at most once a
+    second per credential. When the database cannot answer, the answer is 503 with `allowed: false`
+    (fail closed).
     """
 
     throttle_classes = [CheckThrottle]
@@ -206,8 +229,7 @@ class CheckView(PimAPIView):
         now = timezone.now()
         principal_id = _principal_ref(data["principal"])
         caller = request.user
-        if principal_id != caller.principal.pk and not assignment_selectors.user_holds_any(
-                user=caller, role_slugs=assignment_selectors.DIRECTORY_VIEWER_ROLES):
+        if principal_id != caller.principal.pk and not _may_check_others(request):
             raise forbidden("Checking the access of others needs a directory viewer role "
                             "(Global Reader, Security Reader, …).")
         grant = None

@@ -30,10 +30,14 @@ class Persona:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_throttle_counters():
+def _fresh_throttle_counters_and_check_authority():
+    from api import views
+
     cache.clear()
+    views._check_authority.clear()
     yield
     cache.clear()
+    views._check_authority.clear()
 
 
 @pytest.fixture

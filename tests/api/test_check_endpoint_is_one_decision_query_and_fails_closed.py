@@ -73,19 +73,43 @@ def test_by_permission_action(world, directory, auditor_p):
         "allowed"]
 
 
-def test_exactly_one_decision_query_by_id_and_by_object_id(world, directory, auditor_p):
+def test_exactly_one_decision_query_by_id_and_by_object_id(world, directory, auditor_p, monkeypatch):
+    monkeypatch.setattr("api.views.CHECK_AUTHORITY_TTL_SECONDS", 3600)  # no expiry in the middle of the test
     target = directory.user("target")
     directory.grant(target, "exchange-administrator")
     client = auditor_p.client()
-    client.get("/api/v1/check", {"principal": target.principal.pk, "role": "exchange-administrator"})  # warm up
-    # The caller asks about someone else: authentication (1), the caller's viewer role (1), the decision (1).
+    client.get("/api/v1/ping")  # the token's first use records its last use (once a minute at most)
+    with CaptureQueriesContext(connection) as first:
+        client.get("/api/v1/check", {"principal": target.principal.pk, "role": "exchange-administrator"})
+    # First call: authentication, the caller's viewer role (then remembered for a second), the decision.
+    assert len(first) == 3 and len(_assignment_queries(first)) == 2
     for ref in [target.principal.pk, str(target.principal.object_id)]:
         client.get("/api/v1/check", {"principal": ref, "role": "exchange-administrator"})  # object-id cache warm
         with CaptureQueriesContext(connection) as queries:
             response = client.get("/api/v1/check", {"principal": ref, "role": "exchange-administrator", "scope": "/"})
         assert response.json()["allowed"]
-        assert len(queries) == 3, [q["sql"] for q in queries]
-        assert len(_assignment_queries(queries)) == 2  # the caller's authority and the decision
+        assert len(queries) == 2, [q["sql"] for q in queries]  # authentication and the decision
+        assert len(_assignment_queries(queries)) == 1
+
+
+def test_the_callers_permission_to_ask_about_others_is_re_evaluated_within_a_second(world, directory, auditor_p,
+                                                                                     monkeypatch):
+    import time
+
+    from assignments import services
+
+    clock = [time.monotonic()]
+    monkeypatch.setattr("api.views.time.monotonic", lambda: clock[0])
+    target = directory.user("target")
+    params = {"principal": target.principal.pk, "role": "exchange-administrator"}
+    client = auditor_p.client()
+    assert client.get("/api/v1/check", params).status_code == 200
+    reader = auditor_p.principal.assignments.get(role__slug="global-reader")
+    services.assignment_end(assignment=reader, reason="removed", now=timezone.now())
+    clock[0] += 0.5
+    assert client.get("/api/v1/check", params).status_code == 200  # remembered for up to a second
+    clock[0] += 0.6
+    assert client.get("/api/v1/check", params).status_code == 403
 
 
 def test_asking_about_oneself_is_authentication_plus_one_decision_query(world, sp_p):
