@@ -60,9 +60,14 @@ def normalise_start(*, start_at: datetime | None, now: datetime) -> datetime:
         return now
     if timezone.is_naive(start_at):
         raise invalid("Times must carry a time zone.")
+    if start_at.year > LATEST_END_YEAR:
+        raise invalid(f"Dates after the year {LATEST_END_YEAR} are not accepted.", field="start_at")
     if (now - start_at).total_seconds() > START_TOLERANCE_SECONDS:
         raise invalid("The start cannot be in the past.", field="start_at")
     return max(start_at, now)
+
+
+LATEST_END_YEAR = 9000  # far enough for "never", early enough that date arithmetic cannot overflow
 
 
 def check_duration(*, start_at: datetime, end_at: datetime | None) -> None:
@@ -70,6 +75,9 @@ def check_duration(*, start_at: datetime, end_at: datetime | None) -> None:
         return
     if timezone.is_naive(end_at):
         raise invalid("Times must carry a time zone.")
+    if end_at.year > LATEST_END_YEAR or start_at.year > LATEST_END_YEAR:
+        raise invalid(f"Dates after the year {LATEST_END_YEAR} are not accepted; leave the end empty for permanent.",
+                      field="end_at")
     minimum = settings.PIM_MIN_ASSIGNMENT_DURATION
     if end_at - start_at < minimum:
         raise invalid(f"An assignment must last at least {int(minimum.total_seconds() // 60)} minutes.", field="end_at")
@@ -87,6 +95,8 @@ def check_policy_expiration(*, setting: RoleSetting, kind: str, start_at: dateti
     if end_at is None:
         raise invalid(f"The policy of {setting.role.name} does not allow permanent {label} assignments: "
                       f"set an end date within {limit}.", field="end_at")
+    if end_at.year > LATEST_END_YEAR or start_at.year > LATEST_END_YEAR:
+        raise invalid(f"Dates after the year {LATEST_END_YEAR} are not accepted.", field="end_at")
     if end_at > start_at + selectors.expiration_delta(code):
         raise invalid(f"The policy of {setting.role.name} limits {label} assignments to {limit}.", field="end_at")
 

@@ -37,6 +37,7 @@ def scope_root() -> Scope:
 
 
 def scope_get(*, path: str) -> Scope | None:
+    path = path.replace("\x00", "")  # PostgreSQL refuses NUL in text; no scope path contains one
     return Scope.objects.filter(path=path).select_related("group").first()
 
 
@@ -132,6 +133,7 @@ def assignments_visible_to(*, user) -> QuerySet[Assignment]:
             status=Assignment.Status.LIVE,
             start_at__lte=now,
             role__slug__in=RESOURCE_ADMIN_ROLES + [RoleDefinition.GROUP_OWNER],
+            principal__enabled=True,
         )
         .filter(Q(end_at__isnull=True) | Q(end_at__gt=now))
         .values("scope_id")
@@ -165,6 +167,7 @@ def principal_group_ids(*, principal: Principal, at: datetime | None = None) -> 
 
 
 def principal_search(*, text: str, kinds: list[str] | None = None, limit: int = 20) -> QuerySet[Principal]:
+    text = (text or "").replace("\x00", "")  # PostgreSQL refuses NUL in text
     qs = Principal.objects.filter(enabled=True)
     if kinds:
         qs = qs.filter(kind__in=kinds)

@@ -152,9 +152,25 @@ def scope_move(*, scope: Scope, new_parent: Scope, actor: User | None = None) ->
     return scope
 
 
+DIRECTORY_WRITERS = [RoleDefinition.GLOBAL_ADMINISTRATOR, RoleDefinition.PRIVILEGED_ROLE_ADMINISTRATOR,
+                     "user-administrator"]
+APPLICATION_WRITERS = [RoleDefinition.GLOBAL_ADMINISTRATOR, RoleDefinition.PRIVILEGED_ROLE_ADMINISTRATOR,
+                       "application-administrator"]
+
+
+def _check_directory_writer(*, actor: User | None, role_slugs: list[str], what: str) -> None:
+    if actor is not None and not selectors.user_holds_any(user=actor, role_slugs=role_slugs):
+        raise forbidden(f"You are not allowed to create {what}.")
+
+
+@audited_refusal("user.create")
 def user_create(*, username: str, email: str = "", display_name: str = "", password: str | None = None,
                 is_emergency_access: bool = False, is_staff: bool = False, actor: User | None = None) -> User:
     """Create a user and its principal. Without a password the account can only sign in through SSO."""
+    _check_directory_writer(actor=actor, role_slugs=DIRECTORY_WRITERS, what="users")
+    username = username.replace("\x00", "").strip()
+    if not username:
+        raise invalid("A user needs a username.", field="username")
     with transaction.atomic():
         if User.objects.filter(username__iexact=username).exists():
             raise conflict(f"A user named {username} already exists.")
@@ -182,10 +198,17 @@ def user_set_enabled(*, user: User, enabled: bool, actor: User | None) -> User:
     return user
 
 
+@audited_refusal("group.create")
 def group_create(*, display_name: str, role_assignable: bool = False, description: str = "", email: str = "",
                  actor: User | None = None) -> Principal:
     """Create a security group and its scope (`/groups/<object id>`). `role_assignable` is fixed here;
     at most PIM_MAX_ROLE_ASSIGNABLE_GROUPS such groups exist."""
+    _check_directory_writer(actor=actor, role_slugs=DIRECTORY_WRITERS, what="groups")
+    if role_assignable:
+        _check_directory_writer(actor=actor, role_slugs=selectors.DIRECTORY_ADMIN_ROLES,
+                                what="role-assignable groups (Global or Privileged Role Administrators only)")
+    if not display_name.replace("\x00", "").strip():
+        raise invalid("A group needs a name.", field="display_name")
     with transaction.atomic():
         if role_assignable:
             # Serialise creators of role-assignable groups so the limit holds under concurrency.
@@ -202,9 +225,13 @@ def group_create(*, display_name: str, role_assignable: bool = False, descriptio
     return group
 
 
+@audited_refusal("service_principal.create")
 def service_principal_create(*, display_name: str, description: str = "", actor: User | None = None) -> Principal:
     import uuid
 
+    _check_directory_writer(actor=actor, role_slugs=APPLICATION_WRITERS, what="service principals")
+    if not display_name.replace("\x00", "").strip():
+        raise invalid("A service principal needs a name.", field="display_name")
     with transaction.atomic():
         sp = Principal.objects.create(kind=Principal.Kind.SERVICE_PRINCIPAL, display_name=display_name,
                                       description=description, app_id=uuid.uuid4())
@@ -261,8 +288,8 @@ def _validate_role_setting(values: dict) -> None:
     minutes = values.get("max_activation_minutes")
     if minutes is not None and not 60 <= int(minutes) <= 24 * 60:
         raise invalid("The maximum activation duration must be between 1 and 24 hours.", field="max_activation_minutes")
-    if values.get("approvals_required") is not None and int(values["approvals_required"]) < 1:
-        raise invalid("At least one approval is required when approval is on.", field="approvals_required")
+    if values.get("approvals_required") is not None and not 1 <= int(values["approvals_required"]) <= 25:
+        raise invalid("Approvals needed must be between 1 and 25.", field="approvals_required")
     window = values.get("approval_window_minutes")
     if window is not None and not 60 <= int(window) <= 14 * 24 * 60:
         raise invalid("The approval window must be between 1 hour and 14 days.", field="approval_window_minutes")
@@ -551,7 +578,7 @@ def assignment_extend(*, actor: User | None, assignment: Assignment, end_at: dat
 
 @audited_refusal("assignment.renew")
 def assignment_renew(*, actor: User | None, assignment: Assignment, end_at: datetime | None,
-                     justification: str = "") -> Assignment:
+                     justification: str = "", mfa_verified_at: datetime | None = None) -> Assignment:
     """Admin renew: an assignment that ended (expired) within the last 30 days is granted again, from now."""
     rules.check_actor_can_manage(actor=actor, role=assignment.role, scope=assignment.scope)
     now = timezone.now()
@@ -572,6 +599,9 @@ def assignment_renew(*, actor: User | None, assignment: Assignment, end_at: date
         rules.check_duration(start_at=now, end_at=end_at)
         setting = selectors.role_setting_effective(role=old.role, scope=old.scope)
         rules.check_policy_expiration(setting=setting, kind=old.kind, start_at=now, end_at=end_at)
+        if old.kind == Assignment.Kind.ACTIVE:
+            rules.check_active_assignment_policy(setting=setting, justification=justification or old.justification,
+                                                 mfa_verified_at=mfa_verified_at, actor=actor)
         renewed = assignment_insert(principal=old.principal, role=old.role, scope=old.scope, kind=old.kind,
                                     start_at=now, end_at=end_at, actor=actor, now=now,
                                     justification=justification or old.justification)
@@ -586,7 +616,8 @@ def assignment_renew(*, actor: User | None, assignment: Assignment, end_at: date
 
 
 @audited_refusal("assignment.make_active")
-def assignment_make_active(*, actor: User | None, assignment: Assignment, justification: str = "") -> Assignment:
+def assignment_make_active(*, actor: User | None, assignment: Assignment, justification: str = "",
+                           mfa_verified_at: datetime | None = None) -> Assignment:
     """Rollback: turn an eligible assignment into an active one with the same window. When the policy
     forbids permanent active assignments, the end is capped at the policy's limit (and said so)."""
     rules.check_actor_can_manage(actor=actor, role=assignment.role, scope=assignment.scope)
@@ -598,6 +629,8 @@ def assignment_make_active(*, actor: User | None, assignment: Assignment, justif
         rules.check_principal_can_hold(principal=eligible.principal, role=eligible.role, scope=eligible.scope,
                                        kind=Assignment.Kind.ACTIVE, end_at=eligible.end_at)
         setting = selectors.role_setting_effective(role=eligible.role, scope=eligible.scope)
+        rules.check_active_assignment_policy(setting=setting, justification=justification or eligible.justification,
+                                             mfa_verified_at=mfa_verified_at, actor=actor)
         start_at = max(eligible.start_at, now)
         end_at = eligible.end_at
         message = ""
@@ -628,14 +661,15 @@ def assignment_make_active(*, actor: User | None, assignment: Assignment, justif
     return active
 
 
-def assignment_make_active_bulk(*, actor: User | None, assignment_ids: list[int],
-                                justification: str = "") -> list[tuple[int, bool, str]]:
+def assignment_make_active_bulk(*, actor: User | None, assignment_ids: list[int], justification: str = "",
+                                mfa_verified_at: datetime | None = None) -> list[tuple[int, bool, str]]:
     """Make several eligible assignments active; each in its own transaction. Returns per id
     (id, done, message) so one refusal does not undo or hide the others."""
     results = []
     for assignment in Assignment.objects.filter(pk__in=assignment_ids).select_related("principal", "role", "scope"):
         try:
-            active = assignment_make_active(actor=actor, assignment=assignment, justification=justification)
+            active = assignment_make_active(actor=actor, assignment=assignment, justification=justification,
+                                            mfa_verified_at=mfa_verified_at)
             results.append((assignment.pk, True, f"Active assignment #{active.pk} created."))
         except DomainError as error:
             results.append((assignment.pk, False, error.message))

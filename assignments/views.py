@@ -348,7 +348,8 @@ def assignment_renew(request, pk: int):
     return _dates_action(
         request, pk, form_class=ExtendForm, template="assignments/dates_form.html", title="Renew",
         call=lambda a, d: services.assignment_renew(actor=request.user, assignment=a, end_at=d["end_at"],
-                                                    justification=d["justification"]),
+                                                    justification=d["justification"],
+                                                    mfa_verified_at=mfa_verified_at(request)),
         done="Assignment renewed as #{a.pk}.")
 
 
@@ -391,7 +392,8 @@ def assignment_make_active(request, pk: int):
         request, pk, verb="Make active", danger=False,
         explain="The eligible assignment is replaced by an active one with the same window (capped by the "
                 "policy's limit on active assignments).",
-        call=lambda a, why: services.assignment_make_active(actor=request.user, assignment=a, justification=why),
+        call=lambda a, why: services.assignment_make_active(actor=request.user, assignment=a, justification=why,
+                                                            mfa_verified_at=mfa_verified_at(request)),
         done="Active assignment #{a.pk} created from the eligible one.")
 
 
@@ -407,7 +409,8 @@ def assignment_make_active_bulk(request):
     ids = form.cleaned_data["ids"]
     visible = {a.pk: a for a in selectors.assignments_visible_to(user=request.user).filter(pk__in=ids)}
     outcomes = dict(((pk, (done, message)) for pk, done, message in services.assignment_make_active_bulk(
-        actor=request.user, assignment_ids=list(visible), justification=form.cleaned_data["justification"])))
+        actor=request.user, assignment_ids=list(visible), justification=form.cleaned_data["justification"],
+        mfa_verified_at=mfa_verified_at(request))))
     rows = [{"id": pk, "assignment": visible.get(pk), "done": outcomes.get(pk, (False, "No such assignment."))[0],
              "message": outcomes.get(pk, (False, "No such assignment."))[1]} for pk in ids]
     done = sum(1 for row in rows if row["done"])
