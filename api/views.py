@@ -201,6 +201,28 @@ def _may_check_others(request) -> bool:
     return allowed
 
 
+CHECK_LIMITS = {"principal": 200, "role": 100, "action": 300, "scope": 512}
+
+
+def _check_params(query) -> dict:
+    """The check's query string, validated by hand: the shape `CheckQuerySerializer` documents, without
+    a serializer's cost on the hottest path."""
+    data = {name: (query.get(name) or "").strip() for name in CHECK_LIMITS}
+    for name, limit in CHECK_LIMITS.items():
+        if len(data[name]) > limit:
+            raise invalid(f"At most {limit} characters.", field=name)
+        if "\x00" in data[name]:
+            raise invalid("Null characters are not allowed.", field=name)
+    if not data["principal"]:
+        raise invalid("Give the principal (id, object id or username).", field="principal")
+    if bool(data["role"]) == bool(data["action"]):
+        raise invalid("Give either role or action (exactly one).", field="role")
+    data["scope"] = data["scope"] or "/"
+    if not data["scope"].startswith("/"):
+        raise invalid("The scope is a path starting with '/'.", field="scope")
+    return data
+
+
 class CheckView(PimAPIView):
     """May this principal hold this role (or perform this action) at this scope, right now?
 
@@ -220,12 +242,8 @@ class CheckView(PimAPIView):
         tags=["check"],
     )
     def get(self, request):
-        query = s.CheckQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
-        scope = data["scope"].strip()
-        if not scope.startswith("/"):
-            raise invalid("The scope is a path starting with '/'.", field="scope")
+        data = _check_params(request.query_params)
+        scope = data["scope"]
         now = timezone.now()
         principal_id = _principal_ref(data["principal"])
         caller = request.user
