@@ -55,12 +55,21 @@ def audit_event_hash(*, event: AuditEvent, prev_hash: str) -> str:
     return hashlib.sha256(prev_hash.encode() + b"\n" + audit_event_canonical(event=event)).hexdigest()
 
 
+def _json_number(text: str) -> float | int:
+    """PostgreSQL's jsonb prints an integral float in exponent form (1e+20) as digits, which read back
+    as an int: store it as that int, so the hash recomputed from a read matches."""
+    number = float(text)
+    return int(number) if number.is_integer() and "e" in text.lower() else number
+
+
 def _json_safe(value: Any) -> Any:
-    """Before/after snapshots are stored as JSON; normalise datetimes and UUIDs the same way the hash does."""
+    """Before/after snapshots are stored as JSON; normalise datetimes and UUIDs the same way the hash does,
+    and numbers the way jsonb gives them back."""
     if value is None:
         return None
     return json.loads(
-        json.dumps(value, default=lambda v: _canonical_value(v) if isinstance(v, datetime | uuid.UUID) else str(v))
+        json.dumps(value, default=lambda v: _canonical_value(v) if isinstance(v, datetime | uuid.UUID) else str(v)),
+        parse_float=_json_number,
     )
 
 

@@ -11,7 +11,8 @@ def events(directory, global_admin):
     directory.scope("/subscriptions/s1/resourceGroups/rg1")
     with context.bind(client_ip="2001:DB8:0:0::1"):
         audit_event_record(action="test.unicode", actor=global_admin, justification="Zürich — 東京 ✓",
-                           before={"b": [1, 2.5, {"z": None, "a": "é"}], "a": True}, after={"n": 10**15})
+                           before={"b": [1, 2.5, {"z": None, "a": "é"}], "a": True},
+                           after={"n": 10**15, "big": 1e20, "small": 1e-7, "x": 0.1, "neg": -2.0})
     with context.bind(client_ip="192.0.2.7"):
         audit_event_record(action="test.formula", actor=global_admin, justification="=HYPERLINK(\"x\")",
                            ticket="+1 555", message="-2", after={"v": "@SUM(A1)"})
