@@ -11,6 +11,7 @@ from django.utils import timezone
 from assignments import selectors as assignment_selectors
 from assignments.errors import conflict, forbidden, invalid
 from assignments.models import Assignment, Principal, RoleDefinition, Scope, User
+from assignments.services import audited_refusal
 from audit.services import audit_event_record
 from notifications.outbox import outbox_enqueue
 from pim_portal.domain_events import EVENTS
@@ -81,6 +82,7 @@ def _endpoint_snapshot(endpoint: WebhookEndpoint) -> dict:
             "enabled": endpoint.enabled}
 
 
+@audited_refusal("webhook.create")
 def webhook_endpoint_create(*, actor: User, url: str, description: str = "", event_types: list[str],
                             enabled: bool = True) -> tuple[WebhookEndpoint, str]:
     """Register an endpoint. Returns it and its signing secret, which is shown once."""
@@ -97,6 +99,7 @@ def webhook_endpoint_create(*, actor: User, url: str, description: str = "", eve
     return endpoint, secret
 
 
+@audited_refusal("webhook.update")
 def webhook_endpoint_update(*, actor: User, endpoint: WebhookEndpoint, url: str, description: str = "",
                             event_types: list[str], enabled: bool) -> WebhookEndpoint:
     _check_webhook_admin(actor)
@@ -118,6 +121,7 @@ def webhook_endpoint_update(*, actor: User, endpoint: WebhookEndpoint, url: str,
     return locked
 
 
+@audited_refusal("webhook.rotate_secret")
 def webhook_endpoint_rotate_secret(*, actor: User, endpoint: WebhookEndpoint) -> str:
     """A new signing secret, used from the next delivery attempt on. Returned once."""
     _check_webhook_admin(actor)
@@ -133,6 +137,7 @@ def webhook_endpoint_rotate_secret(*, actor: User, endpoint: WebhookEndpoint) ->
     return secret
 
 
+@audited_refusal("webhook.delete")
 def webhook_endpoint_delete(*, actor: User, endpoint: WebhookEndpoint) -> None:
     _check_webhook_admin(actor)
     with transaction.atomic():
@@ -143,6 +148,7 @@ def webhook_endpoint_delete(*, actor: User, endpoint: WebhookEndpoint) -> None:
                                target_id=str(endpoint.pk), target_label=str(endpoint), before=before)
 
 
+@audited_refusal("webhook_delivery.retry")
 def webhook_delivery_retry(*, actor: User, delivery: WebhookDelivery) -> WebhookDelivery:
     """Send a failed delivery again (same delivery id and body, signed anew)."""
     _check_webhook_admin(actor)
@@ -171,6 +177,7 @@ def _application_snapshot(application: ScimApplication) -> dict:
             "enabled": application.enabled, "has_token": application.has_token}
 
 
+@audited_refusal("scim_app.create")
 def scim_application_create(*, actor: User, group: Principal, name: str, base_url: str, token: str = "",
                             enabled: bool = True) -> ScimApplication:
     scope = _check_group_admin(actor, group)
@@ -191,6 +198,7 @@ def scim_application_create(*, actor: User, group: Principal, name: str, base_ur
     return application
 
 
+@audited_refusal("scim_app.update")
 def scim_application_update(*, actor: User, application: ScimApplication, name: str, base_url: str,
                             enabled: bool, token: str | None = None) -> ScimApplication:
     """Change an application; `token` None keeps the stored token, "" removes it, a value replaces it."""
@@ -222,6 +230,7 @@ def scim_application_update(*, actor: User, application: ScimApplication, name: 
     return locked
 
 
+@audited_refusal("scim_app.delete")
 def scim_application_delete(*, actor: User, application: ScimApplication) -> None:
     scope = _check_group_admin(actor, application.group)
     with transaction.atomic():
@@ -233,6 +242,7 @@ def scim_application_delete(*, actor: User, application: ScimApplication) -> Non
                                principal=application.group, scope=scope, before=before)
 
 
+@audited_refusal("scim_operation.retry")
 def scim_operation_retry(*, actor: User, operation: ScimOperation) -> ScimOperation:
     """Run a failed operation again (after fixing the token or the URL, say). It converges to PIM's
     current state like any run: an add for a membership that has ended since is skipped."""

@@ -120,3 +120,19 @@ def test_test_the_connection_says_whether_url_and_token_work(client, owner, scim
 
     scim_peer.stop()
     assert "Could not reach the application" in client.post(check, follow=True).content.decode()
+
+
+def test_refusals_are_audited(directory, scim_app):
+    from assignments.errors import DomainError
+    from provisioning.services import scim_application_delete, webhook_endpoint_create
+
+    stranger = directory.user("stranger")
+    for attempt in (lambda: scim_application_delete(actor=stranger, application=scim_app),
+                    lambda: webhook_endpoint_create(actor=stranger, url="https://example.com/h",
+                                                    event_types=["assignment.created"])):
+        with pytest.raises(DomainError):
+            attempt()
+
+    denied = AuditEvent.objects.filter(outcome=AuditEvent.Outcome.DENIED, actor_id=stranger.pk)
+    assert sorted(denied.values_list("action", flat=True)) == ["scim_app.delete", "webhook.create"]
+    assert ScimApplication.objects.filter(pk=scim_app.pk).exists()
