@@ -40,7 +40,8 @@ def user_capabilities(request) -> dict[str, bool]:
     if cached is not None:
         return cached
     user = request.user
-    caps = {"user": False, "directory_viewer": False, "directory_admin": False, "any_admin": False, "auditor": False}
+    caps = {"user": False, "directory_viewer": False, "directory_admin": False, "any_admin": False, "auditor": False,
+            "assignments_viewer": False}
     if user.is_authenticated and hasattr(user, "principal"):
         caps["user"] = True
         caps["directory_viewer"] = user_holds_any(user=user, role_slugs=DIRECTORY_VIEWER_ROLES)
@@ -48,5 +49,6 @@ def user_capabilities(request) -> dict[str, bool]:
             principal=user.principal, role_slugs=ADMIN_ROLES_ANYWHERE, scope="/")
         caps["auditor"] = caps["directory_viewer"]
         caps["any_admin"] = caps["directory_admin"] or _holds_admin_somewhere(user)
+        caps["assignments_viewer"] = caps["any_admin"] or caps["directory_viewer"]
     request._pim_capabilities = caps
     return caps
