@@ -52,6 +52,8 @@ def scim_enqueue(*, name: str, assignment: Assignment, request=None, application
             return 0
         return _enqueue(action=ScimOperation.Action.ADD, assignment=assignment, request=request,
                         applications=applications)
+    if name == "assignment.updated" and assignment.kind == Assignment.Kind.ACTIVE:
+        return _reschedule_adds(assignment=assignment, request=request)
     if name in END_EVENTS:
         if assignment.kind == Assignment.Kind.ACTIVE:
             ended = [assignment]
@@ -81,6 +83,26 @@ def _enqueue(*, action: str, assignment: Assignment, request, applications: list
                                  payload={"operation": operation.pk}, available_at=not_before,
                                  correlation_id=correlation_id)
         ScimOperation.objects.filter(pk=operation.pk).update(outbox_message=message)
+        count += 1
+    return count
+
+
+def _reschedule_adds(*, assignment: Assignment, request) -> int:
+    """The start of a scheduled membership moved: queue its pending adds for the new start (the row
+    queued for the old start then finds the membership not started and does nothing)."""
+    now = timezone.now()
+    count = 0
+    for operation in ScimOperation.objects.filter(assignment=assignment, action=ScimOperation.Action.ADD,
+                                                  status=ScimOperation.Status.PENDING):
+        not_before = max(assignment.start_at, now)
+        if operation.not_before == not_before:
+            continue
+        stamp = int(not_before.timestamp())
+        message = outbox_enqueue(channel=CHANNEL,
+                                 dedupe_key=f"scim:{operation.application_id}:{assignment.pk}:add:at:{stamp}",
+                                 payload={"operation": operation.pk}, available_at=not_before,
+                                 correlation_id=getattr(request, "pk", None) or operation.request_id)
+        ScimOperation.objects.filter(pk=operation.pk).update(not_before=not_before, outbox_message=message)
         count += 1
     return count
 
@@ -127,7 +149,10 @@ def deliver_scim(message: OutboxMessage, *, transport=None) -> None:
                         detail="skipped: the membership ended before it was provisioned")
                 return
             if assignment.start_at > now:
-                raise protocol.RetryableScimError(f"The membership starts at {assignment.start_at:%Y-%m-%d %H:%M} UTC.")
+                # Its start was moved later: the add is queued again for the new start (_reschedule_adds).
+                _record(operation.pk, message,
+                        detail=f"waiting for the start at {assignment.start_at:%Y-%m-%d %H:%M} UTC")
+                return
         else:
             other = _still_member_through(operation, now)
             if other is not None:

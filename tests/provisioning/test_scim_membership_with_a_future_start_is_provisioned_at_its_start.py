@@ -30,3 +30,28 @@ def test_future_start(directory, scim_app, scim_peer, activate, relay):
     assert scim_peer.member_names(scim_app.group.object_id) == {"alice"}
     operation.refresh_from_db()
     assert operation.status == "done"
+
+
+def test_a_start_moved_later_is_followed(directory, scim_app, scim_peer, global_admin, relay):
+    from assignments.services import assignment_update
+
+    bob = directory.user("bob")
+    start = (timezone.now() + timedelta(hours=1)).replace(microsecond=0)
+    assignment = directory.grant(bob, "group-member", scim_app.group.group_scope, kind="active", start=start,
+                                 end=start + timedelta(days=1))
+    later = start + timedelta(days=3)
+    assignment_update(actor=global_admin, assignment=assignment, start_at=later, end_at=later + timedelta(days=1))
+
+    operation = ScimOperation.objects.get(assignment=assignment)
+    assert operation.not_before == later
+    with time_machine.travel(start + timedelta(minutes=1)):
+        relay()  # the row queued for the old start: nothing happens
+    assert scim_peer.user("bob") is None
+    operation.refresh_from_db()
+    assert operation.status == "pending" and operation.detail.startswith("waiting for the start")
+
+    with time_machine.travel(later + timedelta(minutes=1)):
+        relay()
+    assert scim_peer.member_names(scim_app.group.object_id) == {"bob"}
+    operation.refresh_from_db()
+    assert operation.status == "done"
