@@ -508,6 +508,10 @@ def assignment_end(*, assignment: Assignment, reason: str, now: datetime) -> boo
                 audit_event_record(action="assignment.end", target=activation, principal=activation.principal,
                                    role=activation.role, scope=activation.scope,
                                    message="Activation ended with the eligible assignment it came from.")
+                # Consumers (email, webhooks, SCIM) must hear of this ending like any other removal.
+                activation.status = Assignment.Status.ENDED
+                activation.end_reason = Assignment.EndReason.ELIGIBILITY_ENDED
+                domain_events.emit("assignment.removed", assignment=activation, request=None, actor=None)
     return True
 
 

@@ -30,7 +30,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Access reviews", "reviews:list", "any_admin", "Administration"),
     NavItem("Security alerts", "alerts:list", "directory_viewer", "Administration"),
     NavItem("Discovery", "alerts:discovery", "directory_admin", "Administration"),
-    NavItem("Integrations", "provisioning:index", "directory_admin", "Administration"),
+    NavItem("Integrations", "provisioning:index", "any_admin", "Administration"),  # group owners manage SCIM apps
     NavItem("Audit log", "audit:list", "auditor", "Audit"),
     NavItem("My audit", "audit:mine", "user", "Audit"),
     NavItem("Security", "accounts:security", "user", "Account"),
