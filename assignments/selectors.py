@@ -163,7 +163,8 @@ def _group_ids_of(principal: Principal, at: datetime) -> QuerySet:
 
 def principal_group_ids(*, principal: Principal, at: datetime | None = None) -> list[int]:
     """Ids of the groups `principal` is an active member of at `at`."""
-    return [gid for gid in _group_ids_of(principal, at or timezone.now()) if gid is not None]
+    return [row["scope__group_id"] for row in _group_ids_of(principal, at or timezone.now())
+            if row["scope__group_id"] is not None]
 
 
 def principal_search(*, text: str, kinds: list[str] | None = None, limit: int = 20) -> QuerySet[Principal]:

@@ -93,3 +93,15 @@ def test_like_wildcards_in_actions_are_literal(directory):
     assert not access_find_permission_grant(
         principal=user.principal, action="microsoft.directory/users/password%", scope="/"
     )
+
+
+def test_principal_group_ids_lists_active_memberships_of_enabled_groups(directory):
+    from assignments.selectors import principal_group_ids
+
+    user, active, eligible_only, disabled = directory.user(), directory.group(), directory.group(), directory.group()
+    directory.add_member(active, user)
+    directory.add_member(eligible_only, user, kind="eligible")
+    directory.add_member(disabled, user)
+    disabled.enabled = False
+    disabled.save(update_fields=["enabled"])
+    assert principal_group_ids(principal=user.principal) == [active.pk]
