@@ -30,3 +30,21 @@ class RequestAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ApprovalDecision)
+class ApprovalDecisionAdmin(admin.ModelAdmin):
+    """Read-only: decisions are made on the approvals pages or the API."""
+
+    list_display = ("decided_at", "request", "approver", "decision")
+    list_filter = ("decision",)
+    list_select_related = ("request", "approver")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

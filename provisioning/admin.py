@@ -1,0 +1,45 @@
+"""Read-only admin views of integrations. Endpoints and applications are configured on the
+Integrations pages (so secrets are sealed, changes audited and URLs checked); deliveries and SCIM
+operations are written by the outbox relay."""
+
+from django.contrib import admin
+
+from .models import ScimApplication, ScimOperation, WebhookDelivery, WebhookEndpoint
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(ReadOnlyAdmin):
+    list_display = ("url", "description", "enabled", "created_at")
+    exclude = ("secret_sealed",)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "endpoint", "event", "status", "attempts", "last_status_code")
+    list_filter = ("status", "event")
+    list_select_related = ("endpoint",)
+
+
+@admin.register(ScimApplication)
+class ScimApplicationAdmin(ReadOnlyAdmin):
+    list_display = ("name", "group", "base_url", "enabled", "created_at")
+    exclude = ("token_sealed",)
+    list_select_related = ("group",)
+
+
+@admin.register(ScimOperation)
+class ScimOperationAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "application", "principal", "action", "status", "attempts")
+    list_filter = ("status", "action")
+    list_select_related = ("application", "principal")
