@@ -152,3 +152,12 @@ def test_bad_input_is_400_never_500(world, auditor_p):
 
 def test_anonymous_is_401(world, anonymous_p):
     assert _check(anonymous_p, principal=1, role="reader").status_code == 401
+
+
+def test_the_decision_runs_as_a_prepared_statement_on_postgresql(world, auditor_p, postgres):
+    client = auditor_p.client()
+    for _ in range(3):
+        client.get("/api/v1/check", {"principal": auditor_p.principal.pk, "role": "global-reader"})
+    with postgres.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE NOT from_sql")
+        assert cursor.fetchone()[0] >= 1  # planned once per connection, not on every check
