@@ -350,7 +350,25 @@ def audit_events_record_many(events: list[dict]) -> list[AuditEvent]:
             prev_hash = event.hash
             rows.append(event)
         # The append-only manager refuses bulk_create to keep writers on this module; this *is* the
-        # module, and the rows are inserts of fully chained events (no update, no delete).
-        QuerySet(model=AuditEvent).bulk_create(rows, batch_size=1000)
+        # module, and the rows are inserts of fully chained events (no update, no delete). On
+        # PostgreSQL they are streamed with COPY (we hold the head lock: no seq can clash).
+        if connection.vendor == "postgresql":
+            _copy_events(rows)
+        else:
+            QuerySet(model=AuditEvent).bulk_create(rows, batch_size=1000)
         AuditChainHead.objects.filter(pk=1).update(last_seq=seq, last_hash=prev_hash)
     return rows
+
+
+def _copy_events(rows: list[AuditEvent]) -> None:
+    fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(f.column for f in fields)
+    json_fields = {f.attname for f in fields if f.get_internal_type() == "JSONField"}
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY {AuditEvent._meta.db_table} ({columns}) FROM STDIN") as copy:
+            for event in rows:
+                copy.write_row([
+                    (None if getattr(event, f.attname) is None else json.dumps(getattr(event, f.attname)))
+                    if f.attname in json_fields else getattr(event, f.attname)
+                    for f in fields
+                ])

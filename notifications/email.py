@@ -15,7 +15,7 @@ import logging
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import connection, transaction
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -83,29 +83,46 @@ def email_enqueue(*, recipients: list[str], template: str, context: dict, dedupe
 
 def email_enqueue_many(items) -> int:
     """Bulk form for sweeps: `items` yields (recipients, template, plain context, dedupe_key,
-    correlation_id). One INSERT … ON CONFLICT DO NOTHING per 1,000 rows; an effect already queued
-    (same key) is kept as it is. Returns how many rows were offered."""
+    correlation_id). An effect already queued (same key) is kept as it is. On PostgreSQL the rows
+    are streamed with COPY into a temporary table and moved with one INSERT … ON CONFLICT DO NOTHING
+    (much cheaper than parameter arrays at 100,000 rows); elsewhere `bulk_create(ignore_conflicts)`.
+    Returns how many rows were offered."""
     now = timezone.now()
-    rows: list[OutboxMessage] = []
-    offered = 0
-
-    def flush() -> None:
-        if rows:
-            OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
-            rows.clear()
-
+    rows = []
     for recipients, template, context, dedupe_key, correlation_id in items:
         for address in _distinct(recipients):
-            rows.append(OutboxMessage(channel=CHANNEL, dedupe_key=email_dedupe_key(dedupe_key, address),
-                                      payload={"to": address, "template": template, "context": context},
-                                      available_at=now, created_at=now, correlation_id=correlation_id))
-            offered += 1
-            if len(rows) >= 1000:
-                flush()
-    flush()
-    if offered:
-        transaction.on_commit(outbox_kick)
-    return offered
+            rows.append((email_dedupe_key(dedupe_key, address),
+                         {"to": address, "template": template, "context": context}, correlation_id))
+    if not rows:
+        return 0
+    if connection.vendor == "postgresql":
+        _copy_insert(rows, now)
+    else:
+        OutboxMessage.objects.bulk_create(
+            [OutboxMessage(channel=CHANNEL, dedupe_key=key, payload=payload, available_at=now, created_at=now,
+                           correlation_id=correlation_id) for key, payload, correlation_id in rows],
+            ignore_conflicts=True, batch_size=1000)
+    transaction.on_commit(outbox_kick)
+    return len(rows)
+
+
+def _copy_insert(rows, now) -> None:
+    table = OutboxMessage._meta.db_table
+    columns = "channel, dedupe_key, payload, status, attempts, max_attempts, available_at, created_at, last_error, " \
+              "correlation_id"
+    default_attempts = OutboxMessage._meta.get_field("max_attempts").default
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS outbox_staging ON COMMIT DELETE ROWS AS "  # noqa: S608
+                       f"SELECT {columns} FROM {table} WITH NO DATA")
+        cursor.execute("TRUNCATE outbox_staging")
+        raw = cursor.cursor  # the psycopg cursor under Django's wrapper
+        with raw.copy(f"COPY outbox_staging ({columns}) FROM STDIN") as copy:
+            for key, payload, correlation_id in rows:
+                copy.write_row((CHANNEL, key, json.dumps(payload), OutboxMessage.Status.PENDING, 0, default_attempts,
+                                now, now, "", correlation_id))
+        # Table and column names come from model metadata; values were streamed with COPY.
+        cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM outbox_staging "  # noqa: S608
+                       f"ON CONFLICT (channel, dedupe_key) DO NOTHING")
 
 
 def email_message(message: OutboxMessage) -> EmailMultiAlternatives:

@@ -85,8 +85,14 @@ def my_roles_url() -> str:
     return _url(("approvals:my_roles", "portal:home"), (), "/")
 
 
+@functools.lru_cache(maxsize=1)
+def _assignment_url_template() -> str:
+    return _url(("assignments:detail",), (987654321,), "/")
+
+
 def assignment_url(assignment_id: int) -> str:
-    return _url(("assignments:detail",), (assignment_id,), "/")
+    """Absolute link to an assignment's page (reversed once; sweeps call this per row)."""
+    return _assignment_url_template().replace("987654321", str(assignment_id))
 
 
 # --- formatting -------------------------------------------------------------------------------------

@@ -80,3 +80,17 @@ def test_a_row_whose_lease_was_taken_over_is_left_to_the_new_owner(db):
         assert outbox_module.outbox_deliver(message=fresh) is True
         assert outbox_module.outbox_deliver(message=stale) is False
     assert len(delivered) == 1
+
+
+def test_the_bulk_path_keeps_one_row_per_effect_and_recipient(db):
+    from notifications.email import email_enqueue_many
+
+    items = [(["a@example.com", "b@example.com", "A@example.com"], "email/expired", {"role": "Reader"}, "expired:7",
+              None)]
+    with transaction.atomic():
+        assert email_enqueue_many(items) == 2
+        assert email_enqueue_many(items) == 2  # offered again: kept as they are
+    rows = OutboxMessage.objects.order_by("dedupe_key")
+    assert [(m.dedupe_key, m.payload["to"], m.status) for m in rows] == [
+        ("expired:7:a@example.com", "a@example.com", "pending"),
+        ("expired:7:b@example.com", "b@example.com", "pending")]

@@ -1,0 +1,263 @@
+"""Benchmark: the set-based expiry sweep against a row-by-row ORM loop, on PostgreSQL.
+
+    .venv/bin/python bench/expiry_sweep.py [--total 1000000] [--due 100000] [--baseline 10000] [--keep]
+
+Creates the database `pim_bench_jobs` (psql -h 127.0.0.1 -U postgres), migrates it, bootstraps the
+directory, bulk-loads users, principals and assignments with COPY (by default 100,000 users holding
+10 roles each: 1,000,000 assignments, of which 100,000 have ended), then
+1. runs `assignments.sweeps.assignments_expire` over the due rows (audit event + domain event +
+   queued emails per row, exactly what production does) and prints time, rows/s and peak memory;
+2. restores 10,000 different due rows and expires them with a naive row-by-row ORM loop (lock, save,
+   audit, emit) and prints the same;
+3. prints the per-row ratio, and drops the database (unless --keep).
+
+Peak memory: the RSS high-water mark (VmHWM in /proc/self/status) is reset before each phase
+(`echo 5 > /proc/self/clear_refs`) and reported as the growth over the RSS at the phase start.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+DB_NAME = "pim_bench_jobs"
+PSQL = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-q"]
+
+
+def psql(sql: str, db: str = "postgres") -> None:
+    subprocess.run([*PSQL, "-d", db, "-c", sql], check=True)
+
+
+def memory() -> dict:
+    values = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            values[key] = int(rest.split()[0])  # kB
+    return values
+
+
+def reset_peak() -> int:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+    return memory()["VmRSS"]
+
+
+def peak_growth_mb(rss_at_start: int) -> float:
+    return (memory()["VmHWM"] - rss_at_start) / 1024
+
+
+def copy_rows(cursor, table: str, columns: list[str], rows) -> None:
+    """Stream rows into COPY in chunks (bounded memory while loading)."""
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def load(*, users: int, roles_per_user: int, due: int, now: datetime) -> None:
+    from django.db import connection
+
+    from assignments.models import Assignment, Principal, RoleDefinition, Scope, User
+
+    root = Scope.objects.get(path="/")
+    role_slugs = ["helpdesk-administrator", "exchange-administrator", "sharepoint-administrator",
+                  "billing-administrator", "security-reader", "global-reader", "security-administrator",
+                  "user-access-administrator", "owner", "contributor", "reader"]
+    roles = list(RoleDefinition.objects.filter(slug__in=role_slugs).values_list("pk", flat=True))[:roles_per_user]
+    assert len(roles) == roles_per_user, f"only {len(roles)} roles available"
+    total = users * roles_per_user
+    every = total // due
+    raw = connection.connection
+    with raw.cursor() as cursor:
+        started = time.monotonic()
+        cursor.execute(f"SELECT coalesce(max(id), 0) FROM {User._meta.db_table}")
+        first_user = cursor.fetchone()[0] + 1
+        copy_rows(cursor, User._meta.db_table,
+                  ["id", "password", "is_superuser", "username", "first_name", "last_name", "email", "is_staff",
+                   "is_active", "date_joined", "display_name", "is_emergency_access"],
+                  ((first_user + i, "!", False, f"bench{i}", "", "", f"bench{i}@example.com", False, True, now,
+                    f"Bench user {i}", False) for i in range(users)))
+        cursor.execute(f"SELECT coalesce(max(id), 0) FROM {Principal._meta.db_table}")
+        first_principal = cursor.fetchone()[0] + 1
+        copy_rows(cursor, Principal._meta.db_table,
+                  ["id", "object_id", "kind", "display_name", "email", "description", "enabled", "user_id",
+                   "role_assignable", "created_at"],
+                  ((first_principal + i, uuid.uuid4(), "user", f"Bench user {i}", f"bench{i}@example.com", "", True,
+                    first_user + i, False, now) for i in range(users)))
+        created = now - timedelta(days=200)
+
+        def assignments():
+            n = 0
+            for i in range(users):
+                for role in roles:
+                    is_due = n % every == 0 and n // every < due
+                    end = now - timedelta(minutes=1 + n % 600) if is_due else (
+                        None if n % 3 == 0 else now + timedelta(days=30 + n % 300))
+                    yield (first_principal + i, role, root.pk, "eligible", "live", created, end, "bench", "", "",
+                           "pim", created, "")
+                    n += 1
+
+        copy_rows(cursor, Assignment._meta.db_table,
+                  ["principal_id", "role_id", "scope_id", "kind", "status", "start_at", "end_at", "justification",
+                   "ticket_system", "ticket_number", "origin", "created_at", "end_reason"], assignments())
+        for table in (User._meta.db_table, Principal._meta.db_table, Assignment._meta.db_table):
+            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+        cursor.execute(f"ANALYZE {Assignment._meta.db_table}")
+        cursor.execute(f"ANALYZE {User._meta.db_table}")
+        cursor.execute(f"ANALYZE {Principal._meta.db_table}")
+    raw.commit()
+    print(f"loaded {users:,} users and {total:,} assignments ({due:,} due) with COPY in "
+          f"{time.monotonic() - started:.1f} s")
+
+
+def naive_expire(*, now: datetime, limit: int) -> int:
+    """The row-by-row ORM loop: what one would write without thinking about sets."""
+    from django.db import transaction
+
+    from assignments.models import Assignment
+    from audit.services import audit_event_record
+    from pim_portal import domain_events
+
+    done = 0
+    for pk in list(Assignment.objects.filter(status="live", end_at__lte=now).order_by("pk")
+                   .values_list("pk", flat=True)[:limit]):
+        with transaction.atomic():
+            assignment = Assignment.objects.select_for_update().select_related("principal", "role", "scope").get(pk=pk)
+            if assignment.status != "live":
+                continue
+            assignment.status, assignment.end_reason, assignment.ended_at = "ended", "expired", assignment.end_at
+            assignment.save()
+            audit_event_record(action="assignment.expire", target=assignment, principal=assignment.principal,
+                               role=assignment.role, scope=assignment.scope, after={"end_at": assignment.end_at})
+            domain_events.emit("assignment.expired", assignment=assignment)
+            done += 1
+    return done
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--roles-per-user", type=int, default=10)
+    parser.add_argument("--due", type=int, default=100_000)
+    parser.add_argument("--baseline", type=int, default=10_000)
+    parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    args = parser.parse_args()
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+
+    psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
+    psql(f"CREATE DATABASE {DB_NAME}")
+    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pim_portal.settings")
+    os.environ["PIM_LOG_LEVEL"] = "WARNING"
+    try:
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+        from django.db import connection
+
+        from assignments import services, sweeps
+        from assignments.bootstrap import bootstrap_all
+        from assignments.models import Assignment, RoleDefinition
+        from assignments.selectors import scope_root
+        from audit.models import AuditEvent
+        from notifications.models import OutboxMessage
+
+        call_command("migrate", verbosity=0)
+        bootstrap_all()
+        # One Privileged Role Administrator: each expiry mails the assignee and the role's admin.
+        admin = services.user_create(username="bench-admin", email="bench-admin@example.com")
+        services.assignment_create(actor=None, principal=admin.principal, kind="active", scope=scope_root(),
+                                   justification="bench",
+                                   role=RoleDefinition.objects.get(slug="privileged-role-administrator"))
+        now = datetime.now(UTC)
+        # `due` rows for the sweep plus `baseline` more for the row-by-row loop.
+        load(users=args.users, roles_per_user=args.roles_per_user, due=args.due + args.baseline, now=now)
+        # Keep `baseline` due rows aside for the baseline: move their end into the future for now.
+        baseline_ids = list(Assignment.objects.filter(status="live", end_at__lte=now).order_by("-pk")
+                            .values_list("pk", flat=True)[:args.baseline])
+        ends = dict(Assignment.objects.filter(pk__in=baseline_ids).values_list("pk", "end_at"))
+        Assignment.objects.filter(pk__in=baseline_ids).update(end_at=now + timedelta(days=1000))
+        due = Assignment.objects.filter(status="live", end_at__lte=now).count()
+        audit_before, outbox_before = AuditEvent.objects.count(), OutboxMessage.objects.count()
+        connection.close()
+
+        # Time spent in each domain-event subscriber (other apps subscribe too: webhooks/SCIM), so the
+        # sweep's own cost and theirs can be told apart.
+        from pim_portal import domain_events
+
+        spent: dict[str, float] = {}
+
+        def timed(fn):
+            label = f"{fn.__module__}.{fn.__name__}"
+
+            def wrapper(**kwargs):
+                t0 = time.perf_counter()
+                try:
+                    return fn(**kwargs)
+                finally:
+                    spent[label] = spent.get(label, 0.0) + time.perf_counter() - t0
+            return wrapper
+
+        domain_events._subscribers[:] = [timed(fn) for fn in domain_events._subscribers]
+
+        # --- the sweep
+        rss = reset_peak()
+        started = time.monotonic()
+        result = sweeps.assignments_expire(now=now, batch_size=args.batch_size)
+        sweep_seconds = time.monotonic() - started
+        sweep_peak = peak_growth_mb(rss)
+        audits = AuditEvent.objects.count() - audit_before
+        emails = OutboxMessage.objects.count() - outbox_before
+        assert result.processed == due, (result.processed, due)
+        assert audits == due, (audits, due)
+        sweep_rate = result.processed / sweep_seconds
+        print(f"sweep:    {result.processed:,} expired in {sweep_seconds:.2f} s = {sweep_rate:,.0f} rows/s "
+              f"({result.batches} batches of {args.batch_size}); {audits:,} audit events, {emails:,} emails queued; "
+              f"peak RSS growth {sweep_peak:.1f} MB")
+        for label, seconds in sorted(spent.items(), key=lambda kv: -kv[1]):
+            print(f"          of which in subscriber {label}: {seconds:.2f} s")
+        spent.clear()
+
+        # --- the baseline on other rows
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE TEMP TABLE bench_ends (id bigint primary key, end_at timestamptz)")
+            with connection.connection.cursor().copy("COPY bench_ends (id, end_at) FROM STDIN") as copy:
+                for pk, end in ends.items():
+                    copy.write_row((pk, end))
+            cursor.execute(f"UPDATE {Assignment._meta.db_table} a SET end_at = b.end_at FROM bench_ends b "
+                           f"WHERE a.id = b.id")
+        rss = reset_peak()
+        started = time.monotonic()
+        naive = naive_expire(now=now, limit=args.baseline)
+        naive_seconds = time.monotonic() - started
+        naive_peak = peak_growth_mb(rss)
+        naive_rate = naive / naive_seconds
+        print(f"baseline: {naive:,} expired row by row in {naive_seconds:.2f} s = {naive_rate:,.0f} rows/s; "
+              f"peak RSS growth {naive_peak:.1f} MB")
+        for label, seconds in sorted(spent.items(), key=lambda kv: -kv[1]):
+            print(f"          of which in subscriber {label}: {seconds:.2f} s")
+        print(f"ratio:    {sweep_rate / naive_rate:.1f}x per row (target >= 50x); sweep of {result.processed:,} in "
+              f"{sweep_seconds:.2f} s (target <= 10 s)")
+        connection.close()
+    finally:
+        if not args.keep:
+            from django.db import connections
+
+            connections.close_all()
+            psql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+            print(f"dropped {DB_NAME}")
+
+
+if __name__ == "__main__":
+    main()
