@@ -10,12 +10,13 @@ What it does, in one run:
    1,000,000 assignments (group memberships, eligible and active resource-role assignments,
    permanent, time-bound, scheduled and lapsed ones), then ANALYZE;
 3. creates a service principal holding Global Reader and a credential (token) for it;
-4. starts gunicorn on 127.0.0.1 on a free port (2 gthread workers × 4 threads, keep-alive);
-5. drives, alternately and each for the same bounded time and count, GET /api/v1/ping (constant JSON,
-   same token authentication) and GET /api/v1/check?principal=…&role=…&scope=… for random users,
-   roles and scopes (about half allowed), with a fixed number of client threads (default 4, enough to
-   saturate the server), each on one keep-alive http.client connection; then the same with one client
-   (latency without queueing behind other clients);
+4. starts gunicorn on 127.0.0.1 on a free port (2 gthread workers × 2 threads, keep-alive);
+5. drives GET /api/v1/ping (constant JSON, same token authentication) and
+   GET /api/v1/check?principal=…&role=…&scope=… (random users, roles and scopes; about half allowed),
+   alternating in one-second slices, each for the same bounded time and count: first with a fixed
+   number of client threads (default 4, enough to saturate the server), then with one client
+   (latency without queueing behind other clients); each client on one keep-alive http.client
+   connection;
 6. prints requests/s, p50 and p99 of both (median of the rounds) and the ratio check/ping, against the
    targets (check ≥ 70% of ping's throughput at saturation; check p99 ≤ 10 ms with one client — at
    saturation p99 is queueing time and is printed too);
@@ -279,16 +280,39 @@ def drive(port: int, token: str, paths: list[str], *, threads: int, seconds: flo
     for worker in workers:
         worker.join()
     elapsed = time.perf_counter() - started
-    flat = sorted(x for chunk in latencies for x in chunk)
+    return _summarise([x for chunk in latencies for x in chunk], elapsed, sum(errors), sum(allowed))
+
+
+def _summarise(latencies: list[float], elapsed: float, errors: int, allowed: int) -> dict:
+    flat = sorted(latencies)
     n = len(flat)
     return {
         "requests": n,
         "rps": n / elapsed if elapsed else 0.0,
         "p50_ms": flat[n // 2] * 1000 if n else float("nan"),
         "p99_ms": flat[min(n - 1, int(n * 0.99))] * 1000 if n else float("nan"),
-        "errors": sum(errors),
-        "allowed": sum(allowed),
+        "errors": errors,
+        "allowed": allowed,
+        "elapsed": elapsed,
+        "latencies": flat,
     }
+
+
+def drive_interleaved(port: int, token: str, endpoints: dict[str, list[str]], *, threads: int, seconds: float,
+                      slice_seconds: float, max_requests: int) -> dict[str, dict]:
+    """Alternate the endpoints in short slices until each has run `seconds`: background load on a shared
+    machine drifts, and interleaving makes both endpoints see the same drift."""
+    parts: dict[str, list[dict]] = {name: [] for name in endpoints}
+    done = 0.0
+    while done < seconds:
+        step = min(slice_seconds, seconds - done)
+        for name, paths in endpoints.items():
+            parts[name].append(drive(port, token, paths, threads=threads, seconds=step,
+                                     max_requests=max(threads, int(max_requests * step / seconds))))
+        done += step
+    return {name: _summarise([x for p in results for x in p["latencies"]], sum(p["elapsed"] for p in results),
+                             sum(p["errors"] for p in results), sum(p["allowed"] for p in results))
+            for name, results in parts.items()}
 
 
 def wait_ready(port: int, token: str, timeout: float = 60) -> None:
@@ -311,6 +335,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="per round and endpoint")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--latency-seconds", type=float, default=5.0, help="per round and endpoint, 1 client")
+    parser.add_argument("--slice-seconds", type=float, default=1.0, help="endpoints alternate in slices this long")
     parser.add_argument("--threads", type=int, default=4, help="client threads")
     parser.add_argument("--max-requests", type=int, default=200_000, help="per round and endpoint")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
@@ -342,23 +367,20 @@ def main() -> int:
         # Warm up both (connections, caches), then alternate the endpoints so drift hits both alike.
         drive(port, token, ping, threads=args.threads, seconds=2, max_requests=5000)
         drive(port, token, checks, threads=args.threads, seconds=2, max_requests=5000)
-        rounds = {"ping": [], "check": []}
-        for index in range(args.rounds):
-            for name, paths in (("ping", ping), ("check", checks)):
-                result = drive(port, token, paths, threads=args.threads, seconds=args.seconds,
-                               max_requests=args.max_requests)
-                rounds[name].append(result)
-                log(f"round {index + 1} {name:5}: {result['rps']:8.0f} req/s  p50 {result['p50_ms']:.2f} ms  "
-                    f"p99 {result['p99_ms']:.2f} ms  ({result['requests']} requests, {result['errors']} errors"
-                    + (f", {result['allowed']} allowed" if name == "check" else "") + ")")
-        # Latency at a light load: one client, one request at a time (no queueing behind other clients).
-        for index in range(args.rounds):
-            for name, paths in (("ping", ping), ("check", checks)):
-                result = drive(port, token, paths, threads=1, seconds=args.latency_seconds,
-                               max_requests=args.max_requests)
-                rounds[f"{name} (1 client)"] = rounds.get(f"{name} (1 client)", []) + [result]
-                log(f"round {index + 1} {name:5} 1 client: {result['rps']:6.0f} req/s  p50 {result['p50_ms']:.2f} ms"
-                    f"  p99 {result['p99_ms']:.2f} ms  ({result['requests']} requests, {result['errors']} errors)")
+        rounds: dict[str, list[dict]] = {}
+        endpoints = {"ping": ping, "check": checks}
+        for label, threads, seconds in ((f"{args.threads} clients", args.threads, args.seconds),
+                                        ("1 client", 1, args.latency_seconds)):
+            for index in range(args.rounds):
+                results = drive_interleaved(port, token, endpoints, threads=threads, seconds=seconds,
+                                            slice_seconds=args.slice_seconds, max_requests=args.max_requests)
+                for name, result in results.items():
+                    key = name if threads == args.threads else f"{name} (1 client)"
+                    rounds.setdefault(key, []).append(result)
+                    log(f"round {index + 1} {name:5} {label:>10}: {result['rps']:7.0f} req/s  "
+                        f"p50 {result['p50_ms']:.2f} ms  p99 {result['p99_ms']:.2f} ms  ({result['requests']} "
+                        f"requests, {result['errors']} errors"
+                        + (f", {result['allowed']} allowed" if name == "check" else "") + ")")
         summary = {name: {key: statistics.median(r[key] for r in results)
                           for key in ("rps", "p50_ms", "p99_ms")} for name, results in rounds.items()}
         ratio = summary["check"]["rps"] / summary["ping"]["rps"]
