@@ -82,7 +82,7 @@ def my_event_export(request):
 
 def _pretty(value) -> str:
     if value is None:
-        return ""
+        return "null"
     if isinstance(value, str):
         return value
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
