@@ -50,5 +50,7 @@ def user_capabilities(request) -> dict[str, bool]:
         caps["auditor"] = caps["directory_viewer"]
         caps["any_admin"] = caps["directory_admin"] or _holds_admin_somewhere(user)
         caps["assignments_viewer"] = caps["any_admin"] or caps["directory_viewer"]
+        # Resource Owners / User Access Administrators read the history of their scopes.
+        caps["auditor"] = caps["directory_viewer"] or caps["any_admin"]
     request._pim_capabilities = caps
     return caps
