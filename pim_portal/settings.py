@@ -171,6 +171,8 @@ PIM_MFA_FRESHNESS = timedelta(minutes=int(os.environ.get("PIM_MFA_FRESHNESS_MINU
 
 # --- Domain limits --------------------------------------------------------------------------------
 PIM_MAX_ROLE_ASSIGNABLE_GROUPS = int(os.environ.get("PIM_MAX_ROLE_ASSIGNABLE_GROUPS", "500"))
+# Webhook and SCIM targets on loopback / link-local addresses are refused unless this is on (development).
+PIM_PROVISIONING_ALLOW_LOOPBACK = env_bool("PIM_PROVISIONING_ALLOW_LOOPBACK", False)
 PIM_MIN_ASSIGNMENT_DURATION = timedelta(minutes=5)
 PIM_EXTEND_WINDOW = timedelta(days=14)
 PIM_RENEW_WINDOW = timedelta(days=30)
