@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from approvals.models import Request
 from assignments.models import Assignment
+from audit.models import AuditEvent
 
 from .conftest import eligible_of
 
@@ -108,6 +109,10 @@ def test_requester_cannot_do_administrator_actions(world, requester_p, directory
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "forbidden"
     assert not Assignment.objects.filter(principal=target.principal).exists()
+    # Both the service's own record of the refusal and the token's are kept.
+    assert AuditEvent.objects.filter(action="assignment.create", outcome="denied",
+                                     actor_id=requester_p.user.pk).exists()
+    assert AuditEvent.objects.filter(action="api.write", outcome="denied", actor_id=requester_p.user.pk).exists()
 
 
 def test_requester_deactivates_own_activation_after_five_minutes(world, requester_p):
