@@ -114,6 +114,11 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        # psycopg prepares only statements that ask for it (the access check does: planning is most of its
+        # cost) once the threshold is not None; a threshold no statement reaches keeps automatic preparation
+        # off for everything else. PgBouncer needs 1.21+ with max_prepared_statements set.
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 2**31 - 1
 else:
     DATABASES = {
         "default": {
@@ -168,6 +173,12 @@ if os.environ.get("OIDC_SERVER_URL"):
 OTP_TOTP_ISSUER = os.environ.get("PIM_OTP_ISSUER", "PIM portal")
 # How recent an MFA verification must be for actions whose policy requires MFA.
 PIM_MFA_FRESHNESS = timedelta(minutes=int(os.environ.get("PIM_MFA_FRESHNESS_MINUTES", "10")))
+
+# --- Cache: rate limits and API throttles. Per process by default; point PIM_CACHE_URL at Redis in
+# production so that every web worker counts the same sign-in failures and API calls.
+if os.environ.get("PIM_CACHE_URL"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": os.environ["PIM_CACHE_URL"]}}
 
 # --- Domain limits --------------------------------------------------------------------------------
 PIM_MAX_ROLE_ASSIGNABLE_GROUPS = int(os.environ.get("PIM_MAX_ROLE_ASSIGNABLE_GROUPS", "500"))
