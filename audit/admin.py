@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import AuditCheckpoint, AuditEvent
+from .models import AuditChainHead, AuditCheckpoint, AuditEvent
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -29,3 +29,8 @@ class AuditEventAdmin(ReadOnlyAdmin):
 class AuditCheckpointAdmin(ReadOnlyAdmin):
     list_display = ("id", "kind", "last_seq", "created_at", "key_id", "signature")
     list_filter = ("kind",)
+
+
+@admin.register(AuditChainHead)
+class AuditChainHeadAdmin(ReadOnlyAdmin):
+    list_display = ("last_seq", "last_hash")
