@@ -1,0 +1,19 @@
+"""Template helpers shared by every page."""
+
+from django import template
+from django.utils.html import format_html
+
+register = template.Library()
+
+
+@register.simple_tag
+def scope_label(scope):
+    """A scope as people know it: the group's or resource's name, with its id below in small type.
+    Group scopes are `/groups/<object id>`, which means nothing to a reader on its own."""
+    if scope is None:
+        return "—"
+    if scope.kind == "directory":
+        return format_html('Directory <span class="scope-path">/</span>')
+    kind = {"group": "Group", "management_group": "Management group", "subscription": "Subscription",
+            "resource_group": "Resource group", "resource": "Resource"}.get(scope.kind, "")
+    return format_html('{} {}<br><span class="scope-path">{}</span>', kind, scope.display_name, scope.path)
