@@ -83,7 +83,7 @@ def assignments_expire_batch(*, now: datetime, batch_size: int = DEFAULT_BATCH) 
              "after": {"end_at": a.end_at}, "occurred_at": now}
             for a in due
         ])
-        with batched(at=now) as resolver:
+        with domain_events.batch(), batched(at=now) as resolver:
             resolver.prefetch_assignees({a.principal_id for a in due})
             for assignment in due:
                 assignment.status = Assignment.Status.ENDED

@@ -5,7 +5,9 @@ AppConfig.ready(), and write their own rows in the same transaction, so a commit
 has its side effects queued and a rolled-back one never does. Consumers must not change domain state.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 Subscriber = Callable[..., None]
@@ -38,3 +40,22 @@ def subscribe(fn: Subscriber) -> Subscriber:
 def emit(name: str, **payload: Any) -> None:
     for fn in list(_subscribers):
         fn(name=name, **payload)
+
+
+_batch_memo: ContextVar[dict | None] = ContextVar("domain_events_batch_memo", default=None)
+
+
+@contextmanager
+def batch() -> Iterator[dict]:
+    """Many events emitted in one transaction (a sweep's batch). Subscribers may memoise their
+    configuration lookups in `batch_memo()` for its duration instead of querying per event."""
+    token = _batch_memo.set({})
+    try:
+        yield _batch_memo.get()
+    finally:
+        _batch_memo.reset(token)
+
+
+def batch_memo() -> dict | None:
+    """The current batch's memo, or None outside a batch (then look things up per event)."""
+    return _batch_memo.get()

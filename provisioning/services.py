@@ -14,6 +14,7 @@ from assignments.models import Assignment, Principal, RoleDefinition, Scope, Use
 from assignments.services import audited_refusal
 from audit.services import audit_event_record
 from notifications.outbox import outbox_enqueue
+from pim_portal import domain_events
 from pim_portal.domain_events import EVENTS
 
 from . import scim, webhooks
@@ -275,7 +276,15 @@ def provisioning_on_domain_event(*, name: str, assignment: Assignment | None = N
     try:
         endpoints_q = WebhookEndpoint.objects.filter(enabled=True)
         scope_id = getattr(assignment, "scope_id", None)
-        if scope_id is not None:
+        memo = domain_events.batch_memo()
+        if memo is not None:
+            # Inside a sweep's batch: look the configuration up once for all its events.
+            if "provisioning" not in memo:
+                memo["provisioning"] = (endpoints_q.exists(), set(
+                    Scope.objects.filter(group__scim_applications__enabled=True).values_list("pk", flat=True)))
+            any_hooks, scopes_with_apps = memo["provisioning"]
+            flags = (any_hooks, scope_id in scopes_with_apps)
+        elif scope_id is not None:
             flags = (Scope.objects.filter(pk=scope_id)
                      .annotate(hooks=Exists(endpoints_q),
                                apps=Exists(ScimApplication.objects.filter(enabled=True, group_id=OuterRef("group_id"))))
