@@ -273,10 +273,15 @@ def provisioning_on_domain_event(*, name: str, assignment: Assignment | None = N
                                  before=None, **_: object) -> None:
     """Runs inside every service transaction that emits an event. One query when nothing is configured;
     never raises (a failure is logged and rolled back to a savepoint, the caller's change goes on)."""
+    scope_id = getattr(assignment, "scope_id", None)
+    memo = domain_events.batch_memo()
+    if memo is not None and "provisioning" in memo:
+        # Inside a sweep's batch, after the first event: no query, no queryset (this runs per row).
+        any_hooks, scopes_with_apps = memo["provisioning"]
+        if not any_hooks and scope_id not in scopes_with_apps:
+            return
     try:
         endpoints_q = WebhookEndpoint.objects.filter(enabled=True)
-        scope_id = getattr(assignment, "scope_id", None)
-        memo = domain_events.batch_memo()
         if memo is not None:
             # Inside a sweep's batch: look the configuration up once for all its events.
             if "provisioning" not in memo:
