@@ -81,7 +81,9 @@ def request_url(request_id) -> str:
     return _url(("approvals:request_detail", "approvals:request"), (request_id,), f"/requests/{request_id}/")
 
 
+@functools.lru_cache(maxsize=1)
 def my_roles_url() -> str:
+    """Constant for the process (no arguments): resolved once, not once per event of a sweep."""
     return _url(("approvals:my_roles", "portal:home"), (), "/")
 
 
