@@ -82,9 +82,17 @@ def request_url(request_id) -> str:
 
 
 @functools.lru_cache(maxsize=1)
+def _my_roles_path() -> str:
+    """The path is constant for the process: resolve it once, not once per event of a sweep."""
+    name = _first_url_name(("approvals:my_roles", "portal:home"), 0)
+    try:
+        return reverse(name) if name is not None else "/"
+    except NoReverseMatch:
+        return "/"
+
+
 def my_roles_url() -> str:
-    """Constant for the process (no arguments): resolved once, not once per event of a sweep."""
-    return _url(("approvals:my_roles", "portal:home"), (), "/")
+    return absolute_url(_my_roles_path())  # SITE_URL is read each time
 
 
 @functools.lru_cache(maxsize=1)
