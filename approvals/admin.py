@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from portal.admin import ReadOnlyAdmin
+
 from .models import ApprovalDecision, Request
 
 
@@ -14,7 +16,7 @@ class DecisionInline(admin.TabularInline):
 
 
 @admin.register(Request)
-class RequestAdmin(admin.ModelAdmin):
+class RequestAdmin(ReadOnlyAdmin):
     """Read-only: requests change only through the request pipeline."""
 
     list_display = ("created_at", "action", "status", "principal", "role", "scope", "requested_by")
@@ -22,29 +24,13 @@ class RequestAdmin(admin.ModelAdmin):
     search_fields = ("principal__display_name", "role__name", "justification", "ticket_number")
     inlines = [DecisionInline]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ApprovalDecision)
-class ApprovalDecisionAdmin(admin.ModelAdmin):
+class ApprovalDecisionAdmin(ReadOnlyAdmin):
     """Read-only: decisions are made on the approvals pages or the API."""
 
     list_display = ("decided_at", "request", "approver", "decision")
     list_filter = ("decision",)
     list_select_related = ("request", "approver")
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

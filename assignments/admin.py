@@ -9,6 +9,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db import transaction
 
+from portal.admin import ReadOnlyAdmin
+
 from . import services
 from .models import (
     Assignment,
@@ -120,20 +122,12 @@ class ElevatedAccessAdmin(admin.ModelAdmin):
 
 
 @admin.register(ScopeClosure)
-class ScopeClosureAdmin(admin.ModelAdmin):
+class ScopeClosureAdmin(ReadOnlyAdmin):
     """Read-only view of the scope tree's closure rows (written by scope_create / scope_move only)."""
 
     list_display = ("ancestor", "descendant", "depth")
     list_select_related = ("ancestor", "descendant")
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(RolePermission)

@@ -1,19 +1,8 @@
 from django.contrib import admin
 
+from portal.admin import ReadOnlyAdmin
+
 from .models import AuditChainHead, AuditCheckpoint, AuditEvent
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Read-only: the audit log is append-only."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(AuditEvent)

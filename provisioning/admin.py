@@ -4,18 +4,9 @@ operations are written by the outbox relay."""
 
 from django.contrib import admin
 
+from portal.admin import ReadOnlyAdmin
+
 from .models import ScimApplication, ScimOperation, WebhookDelivery, WebhookEndpoint
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(WebhookEndpoint)

@@ -12,3 +12,17 @@ def test_every_portal_model_has_an_admin():
         if model._meta.app_label in PORTAL_APPS and not model._meta.auto_created and not admin.site.is_registered(model)
     ]
     assert missing == [], f"Register these models in their app's admin.py: {missing}"
+
+
+def test_every_admin_changelist_opens(directory, client):
+    from django.urls import reverse
+
+    staff = directory.user("staff")
+    staff.is_staff = staff.is_superuser = True
+    staff.save()
+    client.force_login(staff)
+    for model in admin.site._registry:
+        if model._meta.app_label not in PORTAL_APPS:
+            continue
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        assert client.get(url).status_code == 200, url
