@@ -165,6 +165,8 @@ def _resolver_now() -> Resolver:
 
 
 def _assignment_items(name: str, assignment: Assignment, request: Request | None) -> list[Item]:
+    if name == "assignment.expired" and assignment.activated_from_id is not None:
+        return []  # an activation running out is the normal case: the holder chose its duration
     resolver = _resolver_now()
     role, scope = assignment.role, assignment.scope
     ctx = assignment_context(assignment, principal_label=str(assignment.principal), role=role, scope=scope)
@@ -182,8 +184,6 @@ def _assignment_items(name: str, assignment: Assignment, request: Request | None
         key = f"{verb}:{assignment.pk}:{assignment.end_at.isoformat() if assignment.end_at else 'permanent'}"
         return [(recipients, "email/extended", ctx, key, correlation)]
     if name == "assignment.expired":
-        if assignment.activated_from_id is not None:
-            return []  # an activation running out is the normal case: the holder chose its duration
         return [(recipients, "email/expired", ctx, f"expired:{assignment.pk}", correlation)]
     return []
 
