@@ -1,6 +1,7 @@
 """Property: over random scope trees, groups, memberships and assignments, the one-query access check
 agrees with a naive reference that walks parents and memberships in Python."""
 
+import os
 from datetime import timedelta
 
 from django.db import transaction
@@ -56,7 +57,9 @@ def _held(start, end, at):
     return start <= at and (end is None or end > at)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=int(os.environ.get("PIM_PROPERTY_EXAMPLES", "60")), deadline=None, database=None,
+          derandomize=os.environ.get("PIM_PROPERTY_RANDOM") != "1",  # CI is reproducible; explore with =1
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=world)
 def test_access_check_agrees_with_reference(directory, data):
     with transaction.atomic():
