@@ -36,9 +36,29 @@ from .models import (
 )
 
 
-def audited_refusal(action: str) -> Callable:
+def _refusal_subject(kwargs: dict) -> dict:
+    """What a refused attempt was about: an assignment, a request, or explicit arguments."""
+    target = kwargs.get("assignment")
+    if not isinstance(target, Assignment):
+        target = kwargs.get("eligible_assignment")
+    request = kwargs.get("request")
+    if not isinstance(request, Request):
+        request = None
+    subject = target if isinstance(target, Assignment) else request
+    return {
+        "target": subject,
+        "principal": _model_or_none(kwargs.get("principal")) or getattr(subject, "principal", None),
+        "role": _model_or_none(kwargs.get("role")) or getattr(subject, "role", None),
+        "scope": _model_or_none(kwargs.get("scope")) or getattr(subject, "scope", None),
+        "correlation_id": request.pk if request is not None else None,
+    }
+
+
+def audited_refusal(action: str, *, describe: Callable[[dict], dict] = _refusal_subject) -> Callable:
     """Decorator: when a person's attempt is refused, write an audit event with outcome "denied"
-    (outside the rolled-back transaction) and re-raise."""
+    (outside the rolled-back transaction) and re-raise. `describe(kwargs)` names what the attempt was
+    about (audit_event_record's target / principal / role / scope / correlation_id); other apps pass
+    their own for their own objects."""
 
     def decorate(fn: Callable) -> Callable:
         @functools.wraps(fn)
@@ -48,25 +68,8 @@ def audited_refusal(action: str) -> Callable:
             except DomainError as error:
                 actor = kwargs.get("actor")
                 if actor is not None and getattr(actor, "is_authenticated", False):
-                    # What the attempt was about: an assignment, a request, or explicit arguments.
-                    target = kwargs.get("assignment")
-                    if not isinstance(target, Assignment):
-                        target = kwargs.get("eligible_assignment")
-                    request = kwargs.get("request")
-                    if not isinstance(request, Request):
-                        request = None
-                    subject = target if isinstance(target, Assignment) else request
-                    audit_event_record(
-                        action=action,
-                        actor=actor,
-                        outcome=AuditEvent.Outcome.DENIED,
-                        target=subject,
-                        principal=_model_or_none(kwargs.get("principal")) or getattr(subject, "principal", None),
-                        role=_model_or_none(kwargs.get("role")) or getattr(subject, "role", None),
-                        scope=_model_or_none(kwargs.get("scope")) or getattr(subject, "scope", None),
-                        message=error.message,
-                        correlation_id=request.pk if request is not None else None,
-                    )
+                    audit_event_record(action=action, actor=actor, outcome=AuditEvent.Outcome.DENIED,
+                                       message=error.message, **describe(kwargs))
                 raise
 
         return wrapper

@@ -110,42 +110,58 @@ def audit_event_record(
 ) -> AuditEvent:
     """Append one event to the chain. Takes the chain head's row lock, so concurrent writers queue
     behind each other for the rest of their transaction and the chain stays unbroken."""
-    ctx = context.current()
     with transaction.atomic():
         head = _lock_head()
-        if target is not None:
-            target_type = target_type or target._meta.label_lower
-            target_id = target_id or str(target.pk)
-            target_label = target_label or _label(target)
-        scope_path = scope if isinstance(scope, str) else getattr(scope, "path", "")
-        event = AuditEvent(
-            seq=head.last_seq + 1,
-            occurred_at=occurred_at or timezone.now(),
-            action=action,
-            outcome=outcome,
-            actor_id=getattr(actor, "pk", None),
-            actor_label=_label(actor) if actor is not None else "system",
-            target_type=target_type,
-            target_id=target_id,
-            target_label=target_label[:300],
-            principal_id=getattr(principal, "pk", None),
-            principal_label=_label(principal),
-            role_id=getattr(role, "pk", None),
-            role_label=_label(role),
-            scope_path=scope_path or "",
-            justification=justification or "",
-            ticket=ticket or "",
-            message=message or "",
-            before=_json_safe(before),
-            after=_json_safe(after),
-            correlation_id=correlation_id or ctx.correlation_id,
-            client_ip=_normalised_ip(ctx.client_ip),
-            prev_hash=head.last_hash,
+        event = _chained_event(
+            seq=head.last_seq + 1, prev_hash=head.last_hash, ctx=context.current(),
+            occurred_at=occurred_at or timezone.now(), action=action, actor=actor, outcome=outcome, target=target,
+            target_type=target_type, target_id=target_id, target_label=target_label, principal=principal,
+            role=role, scope=scope, justification=justification, ticket=ticket, message=message, before=before,
+            after=after, correlation_id=correlation_id,
         )
-        # Round to microseconds as the database stores them, so the hash can be recomputed from a read.
-        event.hash = audit_event_hash(event=event, prev_hash=head.last_hash)
         event.save(force_insert=True)
         AuditChainHead.objects.filter(pk=1).update(last_seq=event.seq, last_hash=event.hash)
+    return event
+
+
+def _chained_event(
+    *, seq: int, prev_hash: str, ctx: context.AuditContext, occurred_at: datetime, action: str, actor: Any = None,
+    outcome: str = AuditEvent.Outcome.SUCCESS, target: Any = None, target_type: str = "", target_id: str = "",
+    target_label: str = "", principal: Any = None, role: Any = None, scope: Any = None, justification: str = "",
+    ticket: str = "", message: str = "", before: dict | None = None, after: dict | None = None,
+    correlation_id: uuid.UUID | None = None,
+) -> AuditEvent:
+    """The one place an event's hashed fields are filled in and hashed, for single and batch appends
+    alike (two copies could drift, and then one path's events would fail verification)."""
+    if target is not None:
+        target_type = target_type or target._meta.label_lower
+        target_id = target_id or str(target.pk)
+        target_label = target_label or _label(target)
+    event = AuditEvent(
+        seq=seq,
+        occurred_at=occurred_at,
+        action=action,
+        outcome=outcome,
+        actor_id=getattr(actor, "pk", None),
+        actor_label=_label(actor) if actor is not None else "system",
+        target_type=target_type,
+        target_id=target_id,
+        target_label=target_label[:300],
+        principal_id=getattr(principal, "pk", None),
+        principal_label=_label(principal),
+        role_id=getattr(role, "pk", None),
+        role_label=_label(role),
+        scope_path=(scope if isinstance(scope, str) else getattr(scope, "path", "")) or "",
+        justification=justification or "",
+        ticket=ticket or "",
+        message=message or "",
+        before=_json_safe(before),
+        after=_json_safe(after),
+        correlation_id=correlation_id or ctx.correlation_id,
+        client_ip=_normalised_ip(ctx.client_ip),
+        prev_hash=prev_hash,
+    )
+    event.hash = audit_event_hash(event=event, prev_hash=prev_hash)
     return event
 
 
@@ -303,8 +319,8 @@ def audit_export_record(*, actor: Any, filters: dict, mine: bool = False) -> Aud
 def audit_events_record_many(events: list[dict]) -> list[AuditEvent]:
     """Append many events under one lock of the chain head, for set-based jobs (the expiry sweep of
     issue 4). Each dict holds the keyword arguments of `audit_event_record`; the events get
-    consecutive `seq` numbers and are hashed and chained exactly as `audit_event_record` does it,
-    then written with one bulk INSERT per 1,000 rows. `audit_event_record` itself is unchanged."""
+    consecutive `seq` numbers and are built and hashed by the same `_chained_event` as single events,
+    then written with COPY (PostgreSQL) or bulk INSERTs."""
     if not events:
         return []
     ctx = context.current()
@@ -313,40 +329,9 @@ def audit_events_record_many(events: list[dict]) -> list[AuditEvent]:
         seq, prev_hash, now = head.last_seq, head.last_hash, timezone.now()
         rows = []
         for data in events:
-            target, actor = data.get("target"), data.get("actor")
-            principal, role, scope = data.get("principal"), data.get("role"), data.get("scope")
-            target_type, target_id, target_label = (data.get("target_type", ""), data.get("target_id", ""),
-                                                    data.get("target_label", ""))
-            if target is not None:
-                target_type = target_type or target._meta.label_lower
-                target_id = target_id or str(target.pk)
-                target_label = target_label or _label(target)
             seq += 1
-            event = AuditEvent(
-                seq=seq,
-                occurred_at=data.get("occurred_at") or now,
-                action=data["action"],
-                outcome=data.get("outcome", AuditEvent.Outcome.SUCCESS),
-                actor_id=getattr(actor, "pk", None),
-                actor_label=_label(actor) if actor is not None else "system",
-                target_type=target_type,
-                target_id=target_id,
-                target_label=target_label[:300],
-                principal_id=getattr(principal, "pk", None),
-                principal_label=_label(principal),
-                role_id=getattr(role, "pk", None),
-                role_label=_label(role),
-                scope_path=(scope if isinstance(scope, str) else getattr(scope, "path", "")) or "",
-                justification=data.get("justification") or "",
-                ticket=data.get("ticket") or "",
-                message=data.get("message") or "",
-                before=_json_safe(data.get("before")),
-                after=_json_safe(data.get("after")),
-                correlation_id=data.get("correlation_id") or ctx.correlation_id,
-                client_ip=_normalised_ip(ctx.client_ip),
-                prev_hash=prev_hash,
-            )
-            event.hash = audit_event_hash(event=event, prev_hash=prev_hash)
+            event = _chained_event(seq=seq, prev_hash=prev_hash, ctx=ctx,
+                                   **{**data, "occurred_at": data.get("occurred_at") or now})
             prev_hash = event.hash
             rows.append(event)
         # The append-only manager refuses bulk_create to keep writers on this module; this *is* the

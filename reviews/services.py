@@ -7,11 +7,8 @@ race) does the work once. Applying removes denied assignments through `assignmen
 at a time, each guarded by a conditional update of the item's `apply_state`.
 """
 
-import functools
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import BooleanField, Case, CharField, Count, Exists, F, IntegerField, OuterRef, Q, Value, When
@@ -20,7 +17,7 @@ from django.utils import timezone
 from assignments import rules
 from assignments.errors import DomainError, conflict, forbidden, invalid
 from assignments.models import Assignment, Principal, RoleDefinition, Scope, ScopeClosure, User
-from assignments.services import assignment_remove
+from assignments.services import assignment_remove, audited_refusal
 from audit.models import AuditEvent
 from audit.services import audit_event_record
 from notifications.email import absolute_url, email_enqueue, email_enqueue_many
@@ -33,28 +30,12 @@ Item = AccessReviewItem
 MAX_ITEMS_PER_DECISION = 1000
 
 
-def _audited_refusal(action: str) -> Callable:
-    """When a person's attempt is refused, audit it with outcome "denied" after the rollback, re-raise."""
-
-    def decorate(fn: Callable) -> Callable:
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return fn(*args, **kwargs)
-            except DomainError as error:
-                actor = kwargs.get("actor")
-                if actor is not None and getattr(actor, "is_authenticated", False):
-                    instance = kwargs.get("instance")
-                    review = getattr(instance, "review", None)
-                    scope = getattr(review, "scope", None) or getattr(kwargs.get("spec"), "scope", None)
-                    audit_event_record(action=action, actor=actor, outcome=AuditEvent.Outcome.DENIED,
-                                       target=instance, role=getattr(review, "role", None), scope=scope,
-                                       message=error.message)
-                raise
-
-        return wrapper
-
-    return decorate
+def _review_subject(kwargs: dict) -> dict:
+    """What a refused review action was about, for `audited_refusal`."""
+    instance = kwargs.get("instance")
+    review = getattr(instance, "review", None)
+    scope = getattr(review, "scope", None) or getattr(kwargs.get("spec"), "scope", None)
+    return {"target": instance, "role": getattr(review, "role", None), "scope": scope}
 
 
 def _fmt(at: datetime) -> str:
@@ -155,7 +136,7 @@ def _validate_settings(s: ReviewSettings, roles: list[RoleDefinition], today: da
         raise invalid("Choose what happens to items nobody decided.", field="default_decision")
 
 
-@_audited_refusal("review.create")
+@audited_refusal("review.create", describe=_review_subject)
 def review_create(*, actor: User | None, roles: list[RoleDefinition], spec: ReviewSettings) -> list[AccessReview]:
     """Create one definition per role (and its first, not yet started, instance). Needs the right to
     manage each role at the scope. A duration longer than the recurrence interval is refused."""
@@ -354,7 +335,7 @@ def _email_reviewers(*, inst: Instance, template: str, context: dict, key: str, 
 # --- Decisions -------------------------------------------------------------------------------------------
 
 
-@_audited_refusal("review.decide")
+@audited_refusal("review.decide", describe=_review_subject)
 def review_item_decide(*, actor: User, instance: Instance, item_ids: list[int], decision: str,
                        reason: str = "") -> int:
     """Record `actor`'s decision on items of `instance` (one or many). Only while the instance is in
@@ -399,7 +380,7 @@ def review_item_decide(*, actor: User, instance: Instance, item_ids: list[int], 
 # --- Completion ------------------------------------------------------------------------------------------
 
 
-@_audited_refusal("review.complete")
+@audited_refusal("review.complete", describe=_review_subject)
 def review_instance_complete(*, instance: Instance, actor: User | None = None, now: datetime | None = None) -> bool:
     """in_progress → completed: at its end (the job), or earlier when an administrator stops it.
     Freezes the recommendations, applies the default to undecided items, tells the creator and the
@@ -487,7 +468,7 @@ class ApplyOutcome:
     finished: bool = False
 
 
-@_audited_refusal("review.apply")
+@audited_refusal("review.apply", describe=_review_subject)
 def review_instance_apply(*, instance: Instance, actor: User | None = None, limit: int | None = None,
                           now: datetime | None = None) -> ApplyOutcome:
     """completed → applying → applied: remove every denied assignment through `assignment_remove`
