@@ -125,25 +125,31 @@ def assignments_visible_to(*, user) -> QuerySet[Assignment]:
     visible = Q(pk__in=[])
     if user_holds_any(user=user, role_slugs=DIRECTORY_VIEWER_ROLES):
         visible |= Q(role__kind=RoleDefinition.Kind.DIRECTORY)
-    now = timezone.now()
-    admin_scopes = (
-        Assignment.objects.filter(
-            Q(principal=user.principal) | Q(principal__in=_group_ids_of(user.principal, now)),
-            kind=Assignment.Kind.ACTIVE,
-            status=Assignment.Status.LIVE,
-            start_at__lte=now,
-            role__slug__in=RESOURCE_ADMIN_ROLES + [RoleDefinition.GROUP_OWNER],
-            principal__enabled=True,
-        )
-        .filter(Q(end_at__isnull=True) | Q(end_at__gt=now))
-        .values("scope_id")
-    )
+    admin_scopes = user_administered_scope_ids(user=user)
     visible |= Q(role__kind__in=[RoleDefinition.Kind.RESOURCE, RoleDefinition.Kind.GROUP]) & Q(
         scope__ancestor_links__ancestor__in=admin_scopes
     )
     if user_holds_any(user=user, role_slugs=DIRECTORY_ADMIN_ROLES):
         visible |= Q(role__kind=RoleDefinition.Kind.GROUP)
     return qs.filter(visible).distinct()
+
+
+def user_administered_scope_ids(*, user, at: datetime | None = None) -> QuerySet:
+    """Ids of the scopes where `user` (or a group they are an active member of) actively holds Owner,
+    User Access Administrator or group Owner: a subquery, evaluated by the caller's query."""
+    at = at or timezone.now()
+    return (
+        Assignment.objects.filter(
+            Q(principal=user.principal) | Q(principal__in=_group_ids_of(user.principal, at)),
+            kind=Assignment.Kind.ACTIVE,
+            status=Assignment.Status.LIVE,
+            start_at__lte=at,
+            role__slug__in=RESOURCE_ADMIN_ROLES + [RoleDefinition.GROUP_OWNER],
+            principal__enabled=True,
+        )
+        .filter(Q(end_at__isnull=True) | Q(end_at__gt=at))
+        .values("scope_id")
+    )
 
 
 def _group_ids_of(principal: Principal, at: datetime) -> QuerySet:

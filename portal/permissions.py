@@ -2,7 +2,7 @@
 
 from assignments.access import access_has_any_role
 from assignments.models import RoleDefinition
-from assignments.selectors import DIRECTORY_VIEWER_ROLES, user_holds_any
+from assignments.selectors import DIRECTORY_VIEWER_ROLES, user_administered_scope_ids, user_holds_any
 
 AUDITOR_ROLES = DIRECTORY_VIEWER_ROLES
 ADMIN_ROLES_ANYWHERE = [
@@ -13,26 +13,7 @@ ADMIN_ROLES_ANYWHERE = [
 
 def _holds_admin_somewhere(user) -> bool:
     """Owner / User Access Administrator at any scope, or Owner of any group (one query)."""
-    from django.db.models import Q
-    from django.utils import timezone
-
-    from assignments.models import Assignment
-    from assignments.selectors import principal_group_ids
-
-    now = timezone.now()
-    principals = [user.principal.pk, *principal_group_ids(principal=user.principal, at=now)]
-    return (
-        Assignment.objects.filter(
-            principal_id__in=principals,
-            kind=Assignment.Kind.ACTIVE,
-            status=Assignment.Status.LIVE,
-            start_at__lte=now,
-            role__slug__in=[RoleDefinition.OWNER, RoleDefinition.USER_ACCESS_ADMINISTRATOR, RoleDefinition.GROUP_OWNER],
-            principal__enabled=True,
-        )
-        .filter(Q(end_at__isnull=True) | Q(end_at__gt=now))
-        .exists()
-    )
+    return user_administered_scope_ids(user=user).exists()
 
 
 def user_capabilities(request) -> dict[str, bool]:
