@@ -307,22 +307,25 @@ class Assignment(models.Model):
         PIM = "pim", "Through PIM"
         OUTSIDE = "outside", "Outside PIM"
 
-    principal = models.ForeignKey(Principal, on_delete=models.CASCADE, related_name="assignments")
-    role = models.ForeignKey(RoleDefinition, on_delete=models.PROTECT, related_name="assignments")
+    # Indexes: every index on this table gets a new entry whenever a row's status changes (the expiry
+    # sweep does that 100,000 times in a run), so there are few and the status-specific ones are partial.
+    # `principal` and `role` are the leading columns of the composite indexes below.
+    principal = models.ForeignKey(Principal, on_delete=models.CASCADE, related_name="assignments", db_index=False)
+    role = models.ForeignKey(RoleDefinition, on_delete=models.PROTECT, related_name="assignments", db_index=False)
     scope = models.ForeignKey(Scope, on_delete=models.PROTECT, related_name="assignments")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.LIVE)
     start_at = models.DateTimeField()
     end_at = models.DateTimeField(null=True, blank=True)
     activated_from = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="activations"
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="activations", db_index=False
     )
     justification = models.TextField(blank=True)
     ticket_system = models.CharField(max_length=100, blank=True)
     ticket_number = models.CharField(max_length=100, blank=True)
     origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.PIM)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     created_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -348,14 +351,25 @@ class Assignment(models.Model):
         indexes = [
             # The access check: principal → role → scope, then time predicates on the few rows left.
             models.Index(fields=["principal", "role", "scope", "kind", "status"], name="assignment_check_idx"),
-            # Sweeps: live rows by end time.
-            models.Index(fields=["status", "end_at"], name="assignment_sweep_idx"),
+            # Holders of a role at a scope (recipients, approvers, reviews).
             models.Index(fields=["role", "scope", "kind", "status"], name="assignment_role_scope_idx"),
-            models.Index(fields=["status", "start_at"], name="assignment_start_idx"),
+            # Sweeps, reminders and "held now": live rows by end and by start time.
+            models.Index(fields=["end_at"], condition=Q(status="live"), name="assignment_live_end_idx"),
+            models.Index(fields=["start_at"], condition=Q(status="live"), name="assignment_live_start_idx"),
+            # Foreign keys that are mostly null: only the rows that have one are indexed.
+            models.Index(fields=["activated_from"], condition=Q(activated_from__isnull=False),
+                         name="assignment_activated_from_idx"),
+            models.Index(fields=["created_by"], condition=Q(created_by__isnull=False),
+                         name="assignment_created_by_idx"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.principal} · {self.role} @ {self.scope} ({self.kind})"
+        return self.label_of(principal=self.principal, role=self.role, scope=self.scope, kind=self.kind)
+
+    @staticmethod
+    def label_of(*, principal, role, scope, kind: str) -> str:
+        """An assignment's label from its parts' labels (set-based jobs build it without models)."""
+        return f"{principal} · {role} @ {scope} ({kind})"
 
     @property
     def is_permanent(self) -> bool:

@@ -30,13 +30,16 @@ class OutboxMessage(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     # What caused it, for status pages and request timelines.
-    correlation_id = models.UUIDField(null=True, blank=True, db_index=True)
+    correlation_id = models.UUIDField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["channel", "dedupe_key"], name="outbox_unique_effect")]
         indexes = [
             models.Index(fields=["available_at"], condition=Q(status="pending"), name="outbox_due_idx"),
             models.Index(fields=["channel", "status", "created_at"], name="outbox_channel_idx"),
+            # Partial: the sweeps' mail (no correlation) is most of the outbox.
+            models.Index(fields=["correlation_id"], condition=Q(correlation_id__isnull=False),
+                         name="outbox_correlation_idx"),
         ]
 
     def __str__(self) -> str:
