@@ -4,20 +4,23 @@ Every sweep works in batches of at most `batch_size` rows. A batch is one transa
 1. pick due rows with `SELECT … FOR UPDATE SKIP LOCKED LIMIT n` (PostgreSQL; SQLite serialises
    writers instead), so two beats or two workers running the same sweep take disjoint rows;
 2. move them with one guarded `UPDATE … WHERE id IN (…) AND <still due>`;
-3. audit each row and emit its domain event in the same transaction. The expiry sweep appends its
-   audit events with `audit.services.audit_events_record_many` (one chain lock, one bulk insert per
-   batch, one event per assignment, hashed exactly like single events); emails are collected by
-   `notifications.events.batched()` and written with one bulk insert.
+3. audit each row and emit its domain event in the same transaction. The expiry sweep works on plain
+   rows (`assignments.batches`), hands its subscribers the whole batch (`domain_events.emit_many`:
+   emails, webhooks and SCIM), and appends its audit events with
+   `audit.services.audit_events_record_many` (one chain lock, one COPY per batch, one event per
+   assignment, hashed exactly like single events).
 Memory is bounded by the batch size; a sweep that is interrupted leaves committed batches done and
 the rest for the next run. Nothing here decides access: the access check reads `start_at`/`end_at`
 and never waited for these jobs.
 """
 
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, connections, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -26,6 +29,7 @@ from approvals.models import Request
 from audit.services import audit_event_record, audit_events_record_many
 from pim_portal import domain_events
 
+from .batches import PRINCIPAL_COLUMNS, AssignmentBatch, AssignmentRow, PrincipalRow
 from .models import Assignment
 
 DEFAULT_BATCH = 2000
@@ -56,49 +60,114 @@ def _until_empty(batch, *, batch_size: int, max_batches: int | None, deadline: f
 
 
 def assignments_expire_batch(*, now: datetime, batch_size: int = DEFAULT_BATCH) -> int:
-    """Expire one batch of live assignments whose end has passed. Returns how many this call expired."""
-    from notifications.events import batched
+    """Expire one batch of live assignments whose end has passed. Returns how many this call expired.
 
+    Works on plain rows (`assignments.batches`), not models: per batch, one locked read (with the
+    principals' columns), one guarded update, the domain event handed to the subscribers as a set,
+    and one COPY of audit events."""
     with transaction.atomic():
-        due = list(
-            Assignment.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("principal", "role", "scope")
-            .filter(status=Assignment.Status.LIVE, end_at__lte=now)
-            .order_by("end_at", "pk")[:batch_size]
-        )
-        if not due:
+        due = (Assignment.objects.select_for_update(skip_locked=True, of=("self",))
+               .filter(status=Assignment.Status.LIVE, end_at__lte=now).order_by("end_at", "pk")
+               .values_list(*_EXPIRY_COLUMNS, *_PRINCIPAL_COLUMNS)[:batch_size])
+        rows, principals = [], {}
+        for (pk, principal_id, role_id, scope_id, kind, activated_from_id, start_at, end_at, justification,
+             ticket_system, ticket_number, *principal) in due:
+            rows.append(AssignmentRow(pk, principal_id, role_id, scope_id, kind, Assignment.Status.ENDED,
+                                      Assignment.EndReason.EXPIRED, activated_from_id, start_at, end_at, end_at,
+                                      justification, ticket_system, ticket_number))
+            principals[principal_id] = PrincipalRow(principal_id, *principal)
+        if not rows:
             return 0
-        # Guarded: only rows still live and due change (a concurrent remove/deactivate already won).
-        changed = Assignment.objects.filter(
-            pk__in=[a.pk for a in due], status=Assignment.Status.LIVE, end_at__lte=now
-        ).update(status=Assignment.Status.ENDED, end_reason=Assignment.EndReason.EXPIRED, ended_at=F("end_at"))
-        if changed != len(due):  # cannot happen while we hold the row locks; be safe on other backends
-            still = set(Assignment.objects.filter(pk__in=[a.pk for a in due], status=Assignment.Status.ENDED,
+        ids = [row.pk for row in rows]
+        changed = _end_expired(ids=ids, now=now)
+        if changed != len(rows):  # cannot happen while we hold the row locks; be safe on other backends
+            still = set(Assignment.objects.filter(pk__in=ids, status=Assignment.Status.ENDED,
                                                   end_reason=Assignment.EndReason.EXPIRED)
                         .values_list("pk", flat=True))
-            due = [a for a in due if a.pk in still]
-        # One audit event per assignment, appended to the chain under one lock for the whole batch.
+            rows = [row for row in rows if row.pk in still]
+        batch = AssignmentBatch.load(at=now, rows=rows, principals=principals)
+        domain_events.emit_many("assignment.expired", batch)
+        # Last, because the chain head stays locked until commit and every audited write waits for it.
+        target_type = Assignment._meta.label_lower
         audit_events_record_many([
-            {"action": "assignment.expire", "target": a, "principal": a.principal, "role": a.role, "scope": a.scope,
-             "after": {"end_at": a.end_at}, "occurred_at": now}
-            for a in due
+            {"action": "assignment.expire", "target_type": target_type, "target_id": str(row.pk),
+             "target_label": batch.label(row), "principal_id": row.principal_id,
+             "principal_label": principals[row.principal_id].display_name, "role_id": row.role_id,
+             "role_label": batch.roles[row.role_id].name, "scope": batch.scopes[row.scope_id].path,
+             "after": {"end_at": row.end_at}, "occurred_at": now}
+            for row in rows
         ])
-        with domain_events.batch(), batched(at=now) as resolver:
-            resolver.prefetch_assignees({a.principal_id for a in due})
-            for assignment in due:
-                assignment.status = Assignment.Status.ENDED
-                assignment.end_reason = Assignment.EndReason.EXPIRED
-                assignment.ended_at = assignment.end_at
-                domain_events.emit("assignment.expired", assignment=assignment)
-        return len(due)
+        return len(rows)
+
+
+_EXPIRY_COLUMNS = ("pk", "principal_id", "role_id", "scope_id", "kind", "activated_from_id", "start_at", "end_at",
+                   "justification", "ticket_system", "ticket_number")
+_PRINCIPAL_COLUMNS = tuple(f"principal__{name}" for name in PRINCIPAL_COLUMNS)
+
+
+def _end_expired(*, ids: list[int], now: datetime) -> int:
+    """The guarded update: only rows still live and due change (a concurrent remove or deactivate
+    already won the others). On PostgreSQL the ids travel as one array parameter: 2,000 separate
+    parameters cost more to send than the update itself."""
+    ended = {"status": Assignment.Status.ENDED, "end_reason": Assignment.EndReason.EXPIRED}
+    if connection.vendor != "postgresql":
+        return Assignment.objects.filter(pk__in=ids, status=Assignment.Status.LIVE, end_at__lte=now).update(
+            ended_at=F("end_at"), **ended)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {Assignment._meta.db_table} SET status = %s, end_reason = %s, ended_at = end_at "  # noqa: S608
+                       f"WHERE id = ANY(%s) AND status = %s AND end_at <= %s",
+                       [ended["status"], ended["end_reason"], ids, Assignment.Status.LIVE, now])
+        return cursor.rowcount
 
 
 def assignments_expire(*, now: datetime | None = None, batch_size: int = DEFAULT_BATCH,
-                       max_batches: int | None = None, deadline_seconds: float | None = None) -> SweepResult:
-    """Expire everything that has ended, batch by batch (each batch its own transaction)."""
+                       max_batches: int | None = None, deadline_seconds: float | None = None,
+                       workers: int | None = None) -> SweepResult:
+    """Expire everything that has ended, batch by batch (each batch its own transaction).
+
+    On PostgreSQL, `workers` threads (default `settings.PIM_SWEEP_WORKERS`) run batches side by side,
+    each on its own connection: a batch spends much of its time waiting for the database (index
+    updates, COPY), and another batch's Python work fits in that wait. They take disjoint rows
+    (SKIP LOCKED) and queue only for the audit chain head, which each batch locks last.
+    `max_batches` and `deadline_seconds` apply to each worker. Inside an open transaction (or on
+    SQLite, which serialises writers) one worker runs in the caller's thread."""
     now = now or timezone.now()
-    return _until_empty(lambda n: assignments_expire_batch(now=now, batch_size=n), batch_size=batch_size,
-                        max_batches=max_batches, deadline=deadline_seconds)
+
+    def run() -> SweepResult:
+        return _until_empty(lambda n: assignments_expire_batch(now=now, batch_size=n), batch_size=batch_size,
+                            max_batches=max_batches, deadline=deadline_seconds)
+
+    workers = settings.PIM_SWEEP_WORKERS if workers is None else workers
+    if workers <= 1 or connection.vendor != "postgresql" or connection.in_atomic_block:
+        return run()
+    return _in_threads(run, workers=workers)
+
+
+def _in_threads(run, *, workers: int) -> SweepResult:
+    results: list[SweepResult] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            results.append(run())
+        except BaseException as error:  # noqa: BLE001 — re-raised in the caller's thread below
+            errors.append(error)
+        finally:
+            connections.close_all()  # this thread's connections
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=worker, name=f"sweep-{i}") for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    total = SweepResult(seconds=time.monotonic() - started)
+    for result in results:
+        total.processed += result.processed
+        total.batches += result.batches
+    return total
 
 
 # --- scheduled starts -------------------------------------------------------------------------------

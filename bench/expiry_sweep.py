@@ -150,6 +150,8 @@ def main() -> None:
     parser.add_argument("--due", type=int, default=100_000)
     parser.add_argument("--baseline", type=int, default=10_000)
     parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=None,
+                        help="sweep threads (default: settings.PIM_SWEEP_WORKERS)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
@@ -163,6 +165,7 @@ def main() -> None:
         import django
 
         django.setup()
+        from django.conf import settings
         from django.core.management import call_command
         from django.db import connection
 
@@ -209,12 +212,15 @@ def main() -> None:
                     spent[label] = spent.get(label, 0.0) + time.perf_counter() - t0
             return wrapper
 
-        domain_events._subscribers[:] = [timed(fn) for fn in domain_events._subscribers]
+        wrapped = {fn: timed(fn) for fn in domain_events._subscribers}
+        domain_events._batch_handlers.update({wrapped[fn]: timed(many)
+                                              for fn, many in domain_events._batch_handlers.items()})
+        domain_events._subscribers[:] = list(wrapped.values())
 
         # --- the sweep
         rss = reset_peak()
         started = time.monotonic()
-        result = sweeps.assignments_expire(now=now, batch_size=args.batch_size)
+        result = sweeps.assignments_expire(now=now, batch_size=args.batch_size, workers=args.workers)
         sweep_seconds = time.monotonic() - started
         sweep_peak = peak_growth_mb(rss)
         audits = AuditEvent.objects.count() - audit_before
@@ -222,8 +228,10 @@ def main() -> None:
         assert result.processed == due, (result.processed, due)
         assert audits == due, (audits, due)
         sweep_rate = result.processed / sweep_seconds
+        workers = args.workers if args.workers is not None else settings.PIM_SWEEP_WORKERS
         print(f"sweep:    {result.processed:,} expired in {sweep_seconds:.2f} s = {sweep_rate:,.0f} rows/s "
-              f"({result.batches} batches of {args.batch_size}); {audits:,} audit events, {emails:,} emails queued; "
+              f"({result.batches} batches of {args.batch_size}, {workers} workers); {audits:,} audit events, "
+              f"{emails:,} emails queued; "
               f"peak RSS growth {sweep_peak:.1f} MB")
         for label, seconds in sorted(spent.items(), key=lambda kv: -kv[1]):
             print(f"          of which in subscriber {label}: {seconds:.2f} s")

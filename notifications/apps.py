@@ -9,8 +9,8 @@ class NotificationsConfig(AppConfig):
         from pim_portal import domain_events
 
         from .email import CHANNEL, deliver_email
-        from .events import on_domain_event
+        from .events import on_domain_event, on_domain_events_many
         from .outbox import register_channel
 
         register_channel(CHANNEL, deliver_email)
-        domain_events.subscribe(on_domain_event)
+        domain_events.subscribe(on_domain_event, many=on_domain_events_many)

@@ -15,7 +15,7 @@ import logging
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -84,45 +84,67 @@ def email_enqueue(*, recipients: list[str], template: str, context: dict, dedupe
 def email_enqueue_many(items) -> int:
     """Bulk form for sweeps: `items` yields (recipients, template, plain context, dedupe_key,
     correlation_id). An effect already queued (same key) is kept as it is. On PostgreSQL the rows
-    are streamed with COPY into a temporary table and moved with one INSERT … ON CONFLICT DO NOTHING
-    (much cheaper than parameter arrays at 100,000 rows); elsewhere `bulk_create(ignore_conflicts)`.
+    are streamed with COPY (see `_copy_insert`); elsewhere `bulk_create(ignore_conflicts)`.
     Returns how many rows were offered."""
     now = timezone.now()
     rows = []
+    dumps = json.dumps
     for recipients, template, context, dedupe_key, correlation_id in items:
-        for address in _distinct(recipients):
-            rows.append((email_dedupe_key(dedupe_key, address),
-                         {"to": address, "template": template, "context": context}, correlation_id))
+        addresses = _distinct(recipients)
+        if not addresses:
+            continue
+        # The payload is {"to", "template", "context"}: the context is serialised once per event,
+        # not once per recipient.
+        rest = f', "template": {dumps(template)}, "context": {dumps(context)}}}'
+        for address in addresses:
+            rows.append((email_dedupe_key(dedupe_key, address), f'{{"to": {dumps(address)}{rest}', correlation_id))
     if not rows:
         return 0
     if connection.vendor == "postgresql":
         _copy_insert(rows, now)
     else:
         OutboxMessage.objects.bulk_create(
-            [OutboxMessage(channel=CHANNEL, dedupe_key=key, payload=payload, available_at=now, created_at=now,
-                           correlation_id=correlation_id) for key, payload, correlation_id in rows],
+            [OutboxMessage(channel=CHANNEL, dedupe_key=key, payload=json.loads(payload), available_at=now,
+                           created_at=now, correlation_id=correlation_id) for key, payload, correlation_id in rows],
             ignore_conflicts=True, batch_size=1000)
     transaction.on_commit(outbox_kick)
     return len(rows)
 
 
-def _copy_insert(rows, now) -> None:
+_COLUMNS = ("channel, dedupe_key, payload, status, attempts, max_attempts, available_at, created_at, last_error, "
+            "correlation_id")
+
+
+def _copy_insert(rows: list[tuple[str, str, object]], now) -> None:
+    """COPY straight into the outbox in a savepoint: the rows of a sweep are new effects, so this is
+    the common case and the cheapest write there is. If one of them was queued already (a task run
+    twice), the savepoint is rolled back and the rows go through a temporary table and one
+    INSERT … ON CONFLICT DO NOTHING instead, which keeps the rows already there."""
+    try:
+        with transaction.atomic():
+            _copy_rows(OutboxMessage._meta.db_table, rows, now)
+        return
+    except IntegrityError:
+        pass
     table = OutboxMessage._meta.db_table
-    columns = "channel, dedupe_key, payload, status, attempts, max_attempts, available_at, created_at, last_error, " \
-              "correlation_id"
-    default_attempts = OutboxMessage._meta.get_field("max_attempts").default
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS outbox_staging ON COMMIT DELETE ROWS AS "  # noqa: S608
-                       f"SELECT {columns} FROM {table} WITH NO DATA")
+                       f"SELECT {_COLUMNS} FROM {table} WITH NO DATA")
         cursor.execute("TRUNCATE outbox_staging")
-        raw = cursor.cursor  # the psycopg cursor under Django's wrapper
-        with raw.copy(f"COPY outbox_staging ({columns}) FROM STDIN") as copy:
-            for key, payload, correlation_id in rows:
-                copy.write_row((CHANNEL, key, json.dumps(payload), OutboxMessage.Status.PENDING, 0, default_attempts,
-                                now, now, "", correlation_id))
+        _copy_rows("outbox_staging", rows, now)
         # Table and column names come from model metadata; values were streamed with COPY.
-        cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM outbox_staging "  # noqa: S608
+        cursor.execute(f"INSERT INTO {table} ({_COLUMNS}) SELECT {_COLUMNS} FROM outbox_staging "  # noqa: S608
                        f"ON CONFLICT (channel, dedupe_key) DO NOTHING")
+
+
+def _copy_rows(table: str, rows, now) -> None:
+    default_attempts = OutboxMessage._meta.get_field("max_attempts").default
+    pending = OutboxMessage.Status.PENDING
+    # The psycopg cursor under Django's wrapper; its errors are turned into Django's (IntegrityError).
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        with cursor.cursor.copy(f"COPY {table} ({_COLUMNS}) FROM STDIN") as copy:
+            for key, payload, correlation_id in rows:
+                copy.write_row((CHANNEL, key, payload, pending, 0, default_attempts, now, now, "", correlation_id))
 
 
 def email_message(message: OutboxMessage) -> EmailMultiAlternatives:

@@ -9,17 +9,14 @@ Safety: the handler runs in a savepoint and logs instead of raising — every se
 emits into it, and a notification problem must never undo a privilege change (least of all a
 deactivation). Contexts are plain JSON; rendering happens at delivery (`notifications.email`).
 
-`batched()`: a sweep that expires thousands of assignments wraps its batch in it; the emails of the
-batch are then collected and written with one bulk insert at the end of the block (still inside the
-sweep's transaction).
+`on_domain_events_many`: the set-based form, for `domain_events.emit_many` (the expiry sweep). It
+works from plain rows, resolves each policy's recipients once per batch and writes the batch's emails
+with one bulk insert, still inside the sweep's transaction.
 """
 
-import contextlib
-import contextvars
 import functools
 import logging
 import math
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
@@ -36,9 +33,6 @@ logger = logging.getLogger(__name__)
 
 # (recipients, template, context, dedupe_key, correlation_id)
 Item = tuple[list[str], str, dict, str, object]
-
-_batch: contextvars.ContextVar[list | None] = contextvars.ContextVar("notifications_batch", default=None)
-_resolver: contextvars.ContextVar[Resolver | None] = contextvars.ContextVar("notifications_resolver", default=None)
 
 
 # --- links ----------------------------------------------------------------------------------------
@@ -109,16 +103,18 @@ def assignment_url(assignment_id: int) -> str:
 
 
 def _when(at: datetime | None) -> str:
+    """Like "2026-11-27 19:20 UTC" (an f-string: strftime costs more, and a sweep formats every row)."""
     if at is None:
         return "never (permanent)"
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    if at.tzinfo is not UTC:
+        at = at.astimezone(UTC)
+    return f"{at.year:04d}-{at.month:02d}-{at.day:02d} {at.hour:02d}:{at.minute:02d} UTC"
 
 
 def assignment_context(assignment: Assignment, *, principal_label: str, role: RoleDefinition,
                        scope: Scope) -> dict:
-    row = matrix_row_for(assignment)
-    kind = {"eligible_activated": "activation", "eligible_assigned": "eligible assignment",
-            "active_assigned": "active assignment"}[row]
+    kind = _KIND_WORDS[matrix_row_for(assignment)]
+    my_roles = my_roles_url()
     return {
         "assignment_id": assignment.pk,
         "principal": principal_label,
@@ -130,9 +126,13 @@ def assignment_context(assignment: Assignment, *, principal_label: str, role: Ro
         "end": _when(assignment.end_at),
         "permanent": assignment.end_at is None,
         "justification": assignment.justification,
-        "link": assignment_url(assignment.pk) if assignment.activated_from_id is None else my_roles_url(),
-        "my_roles_link": my_roles_url(),
+        "link": assignment_url(assignment.pk) if assignment.activated_from_id is None else my_roles,
+        "my_roles_link": my_roles,
     }
+
+
+_KIND_WORDS = {"eligible_activated": "activation", "eligible_assigned": "eligible assignment",
+               "active_assigned": "active assignment"}
 
 
 def request_context(request: Request) -> dict:
@@ -160,16 +160,15 @@ def request_context(request: Request) -> dict:
 # --- what each event sends ---------------------------------------------------------------------------
 
 
-def _resolver_now() -> Resolver:
-    return _resolver.get() or Resolver()
+def _is_silent(name: str, assignment) -> bool:
+    """An activation running out is the normal case: the holder chose its duration."""
+    return name == "assignment.expired" and assignment.activated_from_id is not None
 
 
-def _assignment_items(name: str, assignment: Assignment, request: Request | None) -> list[Item]:
-    if name == "assignment.expired" and assignment.activated_from_id is not None:
-        return []  # an activation running out is the normal case: the holder chose its duration
-    resolver = _resolver_now()
-    role, scope = assignment.role, assignment.scope
-    ctx = assignment_context(assignment, principal_label=str(assignment.principal), role=role, scope=scope)
+def _assignment_items(name: str, assignment, request: Request | None, *, principal_label: str,
+                      role: RoleDefinition, scope: Scope, resolver: Resolver) -> list[Item]:
+    """`assignment` is a model or an `assignments.batches.AssignmentRow` (same attribute names)."""
+    ctx = assignment_context(assignment, principal_label=principal_label, role=role, scope=scope)
     row = matrix_row_for(assignment)
     recipients = resolver.recipients(row=row, columns=("admins", "assignee"), role=role, scope=scope,
                                      principal_id=assignment.principal_id)
@@ -189,7 +188,7 @@ def _assignment_items(name: str, assignment: Assignment, request: Request | None
 
 
 def _request_items(name: str, request: Request) -> list[Item]:
-    resolver = _resolver_now()
+    resolver = Resolver()
     ctx = request_context(request)
     requester = [request.requested_by.email] if request.requested_by_id and request.requested_by.email else []
     if name == "request.created":
@@ -222,7 +221,11 @@ def _request_items(name: str, request: Request) -> list[Item]:
 
 def _items(name: str, payload: dict) -> list[Item]:
     if name.startswith("assignment."):
-        return _assignment_items(name, payload["assignment"], payload.get("request"))
+        assignment = payload["assignment"]
+        if _is_silent(name, assignment):
+            return []
+        return _assignment_items(name, assignment, payload.get("request"), principal_label=str(assignment.principal),
+                                 role=assignment.role, scope=assignment.scope, resolver=Resolver())
     if name.startswith("request."):
         return _request_items(name, payload["request"])
     return []
@@ -230,13 +233,6 @@ def _items(name: str, payload: dict) -> list[Item]:
 
 def on_domain_event(*, name: str, **payload) -> None:
     """The subscriber. Never raises: a failure is logged and its savepoint rolled back."""
-    batch = _batch.get()
-    if batch is not None:  # inside a sweep's batch: reads only (cached), the rows are written at its end
-        try:
-            batch.extend(_items(name, payload))
-        except Exception:  # noqa: BLE001 — see the module docstring
-            logger.exception("Notifications for %s were not queued", name)
-        return
     try:
         with transaction.atomic():
             items = _items(name, payload)
@@ -247,20 +243,25 @@ def on_domain_event(*, name: str, **payload) -> None:
         logger.exception("Notifications for %s were not queued", name)
 
 
-@contextlib.contextmanager
-def batched(at: datetime | None = None) -> Iterator[Resolver]:
-    """Collect the emails of the events emitted inside the block; bulk-insert them at its end.
-    Yields the block's `Resolver` (recipients cached per policy; prefetch assignees with it)."""
-    items: list[Item] = []
-    resolver = Resolver(at)
-    token_batch = _batch.set(items)
-    token_resolver = _resolver.set(resolver)
+def on_domain_events_many(*, name: str, batch) -> None:
+    """The set-based subscriber (`domain_events.emit_many`): the emails `on_domain_event` would queue
+    for each row of `batch` (an `assignments.batches.AssignmentBatch`), written with one bulk insert.
+    Recipients are resolved once per policy; assignees come from the batch's principals. Never
+    raises, like `on_domain_event`."""
     try:
-        yield resolver
-    finally:
-        _batch.reset(token_batch)
-        _resolver.reset(token_resolver)
-    email_enqueue_many(items)
+        with transaction.atomic():
+            resolver = Resolver(batch.at)
+            resolver.prime_assignees(batch.principals.values())
+            principals, roles, scopes = batch.principals, batch.roles, batch.scopes
+            items: list[Item] = []
+            for row in batch.rows:
+                if not _is_silent(name, row):
+                    label = principals[row.principal_id].display_name
+                    items += _assignment_items(name, row, None, principal_label=label, role=roles[row.role_id],
+                                               scope=scopes[row.scope_id], resolver=resolver)
+            email_enqueue_many(items)
+    except Exception:  # noqa: BLE001 — see the module docstring
+        logger.exception("Notifications for %s (%d rows) were not queued", name, len(batch.rows))
 
 
 def reminder_items(assignments, *, days: int, now: datetime, resolver: Resolver) -> list[Item]:

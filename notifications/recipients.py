@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from assignments import selectors as assignment_selectors
+from assignments.batches import PrincipalRow, principal_rows
 from assignments.models import (
     NOTIFICATION_EVENTS,
     NOTIFICATION_RECIPIENTS,
@@ -124,6 +125,18 @@ def assignee_emails(*, principal: Principal | int, at: datetime | None = None) -
     return _emails_of_principals([principal_id], at)
 
 
+def assignee_emails_of_row(row: PrincipalRow) -> list[str] | None:
+    """`assignee_emails` from a principal's row, without a query; None for a group without its own
+    address (its members are looked up)."""
+    if row.kind == Principal.Kind.USER:
+        address = row.email or row.user_email
+        usable = row.enabled and row.user_active and not row.user_emergency and address
+        return [address] if usable else []
+    if row.kind == Principal.Kind.GROUP:
+        return [row.email] if row.email else None
+    return [row.email] if row.email else []
+
+
 class Resolver:
     """Matrix-driven recipients, with the expensive lists cached per (role, scope) — a sweep resolves
     thousands of rows against a handful of policies."""
@@ -134,6 +147,8 @@ class Resolver:
         self._admins: dict = {}
         self._approvers: dict = {}
         self._assignees: dict = {}
+        self._cells: dict = {}
+        self._plans: dict = {}
 
     def setting(self, role: RoleDefinition, scope: Scope) -> RoleSetting:
         key = (role.pk, scope.pk)
@@ -160,33 +175,60 @@ class Resolver:
         return self._assignees[principal_id]
 
     def prefetch_assignees(self, principal_ids) -> None:
-        """Fill the assignee cache for many user principals in two queries (groups one by one)."""
+        """Fill the assignee cache for many principals in one query (groups without an address of
+        their own are looked up one by one, when asked)."""
         missing = set(principal_ids) - set(self._assignees)
-        if not missing:
-            return
-        for pk, kind, p_email, u_email, active, enabled in Principal.objects.filter(pk__in=missing).values_list(
-                "pk", "kind", "email", "user__email", "user__is_active", "enabled"):
-            if kind == Principal.Kind.USER:
-                address = p_email or u_email
-                self._assignees[pk] = [address] if (address and active and enabled) else []
+        if missing:
+            self.prime_assignees(principal_rows(missing).values())
+
+    def prime_assignees(self, rows) -> None:
+        """Fill the assignee cache from principal rows already loaded (`assignments.batches`)."""
+        for row in rows:
+            emails = assignee_emails_of_row(row)
+            if emails is not None:
+                self._assignees[row.pk] = emails
+
+    def cell(self, role: RoleDefinition, scope: Scope, row: str, column: str) -> dict:
+        key = (role.pk, scope.pk, row, column)
+        if key not in self._cells:
+            self._cells[key] = matrix_cell(self.setting(role, scope), row, column)
+        return self._cells[key]
 
     def recipients(self, *, row: str, columns: tuple[str, ...], role: RoleDefinition, scope: Scope,
                    principal_id: int | None = None) -> list[str]:
         """Addresses for the matrix `row`, over the given columns, honouring each cell."""
-        assert row in NOTIFICATION_EVENTS
-        setting = self.setting(role, scope)
         addresses: list[str] = []
+        for part in self._plan(row, columns, role, scope):
+            if part is _ASSIGNEE:
+                if principal_id is not None:
+                    addresses += self.assignee(principal_id)
+            else:
+                addresses += part
+        return addresses
+
+    def _plan(self, row: str, columns: tuple[str, ...], role: RoleDefinition, scope: Scope) -> list:
+        """The recipients of `row` × `columns` for one policy, as address lists and a marker where
+        the assignee goes; worked out once per policy (a sweep asks for every row it expires)."""
+        key = (row, columns, role.pk, scope.pk)
+        if key in self._plans:
+            return self._plans[key]
+        assert row in NOTIFICATION_EVENTS
+        plan: list = []
         for column in columns:
             assert column in NOTIFICATION_RECIPIENTS
-            cell = matrix_cell(setting, row, column)
+            cell = self.cell(role, scope, row, column)
             if cell["critical_only"] and not role.is_privileged:
                 continue
             if cell["default_recipients"]:
                 if column == "admins":
-                    addresses += self.admins(role, scope)
+                    plan.append(self.admins(role, scope))
                 elif column == "approvers":
-                    addresses += self.approvers(role, scope)
-                elif principal_id is not None:
-                    addresses += self.assignee(principal_id)
-            addresses += [str(a) for a in cell["extra_addresses"] or []]
-        return addresses
+                    plan.append(self.approvers(role, scope))
+                else:
+                    plan.append(_ASSIGNEE)
+            plan.append([str(a) for a in cell["extra_addresses"] or []])
+        self._plans[key] = plan
+        return plan
+
+
+_ASSIGNEE = object()  # in a recipients plan: the assignee's addresses go here

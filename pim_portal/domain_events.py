@@ -12,6 +12,8 @@ from typing import Any
 
 Subscriber = Callable[..., None]
 _subscribers: list[Subscriber] = []
+# Optional set-based handlers, keyed by subscriber: `handler(name=..., batch=...)` for `emit_many`.
+_batch_handlers: dict[Subscriber, Subscriber] = {}
 
 # The events services emit, with the keyword arguments they carry.
 EVENTS = {
@@ -31,15 +33,36 @@ EVENTS = {
 }
 
 
-def subscribe(fn: Subscriber) -> Subscriber:
+def subscribe(fn: Subscriber, *, many: Subscriber | None = None) -> Subscriber:
+    """Register `fn(name=..., **payload)`; `many(name=..., batch=...)`, if given, takes the events of
+    a set-based job at once (see `emit_many`)."""
     if fn not in _subscribers:
         _subscribers.append(fn)
+    if many is not None:
+        _batch_handlers[fn] = many
     return fn
 
 
 def emit(name: str, **payload: Any) -> None:
     for fn in list(_subscribers):
         fn(name=name, **payload)
+
+
+def emit_many(name: str, assignments: Any) -> None:
+    """The same event for many assignments at once, from a set-based job (the expiry sweep).
+
+    `assignments` is an `assignments.batches.AssignmentBatch`: plain rows plus the principals, roles
+    and scopes they name. A subscriber with a `many` handler gets the batch whole; any other subscriber
+    gets one ordinary event per assignment, built as a model (`assignments.models()`) inside a
+    `batch()` block, so every subscriber hears of every row either way."""
+    for fn in list(_subscribers):
+        many = _batch_handlers.get(fn)
+        if many is not None:
+            many(name=name, batch=assignments)
+            continue
+        with batch():
+            for assignment in assignments.models():
+                fn(name=name, assignment=assignment)
 
 
 _batch_memo: ContextVar[dict | None] = ContextVar("domain_events_batch_memo", default=None)

@@ -10,8 +10,8 @@ class ProvisioningConfig(AppConfig):
         from pim_portal import domain_events
 
         from . import scim, webhooks
-        from .services import provisioning_on_domain_event
+        from .services import provisioning_on_domain_event, provisioning_on_domain_events_many
 
         register_channel(webhooks.CHANNEL, webhooks.deliver_webhook)
         register_channel(scim.CHANNEL, scim.deliver_scim)
-        domain_events.subscribe(provisioning_on_domain_event)
+        domain_events.subscribe(provisioning_on_domain_event, many=provisioning_on_domain_events_many)

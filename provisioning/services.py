@@ -313,3 +313,24 @@ def provisioning_on_domain_event(*, name: str, assignment: Assignment | None = N
                 scim.scim_enqueue(name=name, assignment=assignment, request=request, applications=applications)
     except Exception:  # noqa: BLE001
         logger.exception("Provisioning: could not queue deliveries for %s", name)
+
+
+def provisioning_on_domain_events_many(*, name: str, batch) -> None:
+    """The set-based form (`domain_events.emit_many`, the expiry sweep): two queries for the whole
+    batch when no webhook endpoint takes `name` and no SCIM application serves the batch's scopes
+    (the usual case); otherwise each row that concerns them goes through `provisioning_on_domain_event`.
+    Never raises."""
+    try:
+        hooked = any(name in (endpoint.event_types or [])
+                     for endpoint in WebhookEndpoint.objects.filter(enabled=True).only("event_types"))
+        scopes_with_apps = set(Scope.objects.filter(pk__in=set(batch.scopes), group__scim_applications__enabled=True)
+                               .values_list("pk", flat=True))
+    except Exception:  # noqa: BLE001 — never break the caller's change over a side effect
+        logger.exception("Provisioning: could not check for webhooks/SCIM applications on %s", name)
+        return
+    if not hooked and not scopes_with_apps:
+        return
+    with domain_events.batch():
+        for assignment in batch.models():
+            if hooked or assignment.scope_id in scopes_with_apps:
+                provisioning_on_domain_event(name=name, assignment=assignment)
