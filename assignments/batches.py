@@ -34,9 +34,6 @@ class AssignmentRow(NamedTuple):
     ticket_number: str
 
 
-ROW_FIELDS = AssignmentRow._fields
-
-
 class PrincipalRow(NamedTuple):
     """A principal's label and what deciding its email address needs (one query per batch)."""
 
