@@ -14,6 +14,7 @@ the rest for the next run. Nothing here decides access: the access check reads `
 and never waited for these jobs.
 """
 
+import contextvars
 import threading
 import time
 from dataclasses import dataclass, field
@@ -156,7 +157,9 @@ def _in_threads(run, *, workers: int) -> SweepResult:
             connections.close_all()  # this thread's connections
 
     started = time.monotonic()
-    threads = [threading.Thread(target=worker, name=f"sweep-{i}") for i in range(workers)]
+    # Each thread runs in a copy of the caller's context, so the audit context (correlation id) carries over.
+    threads = [threading.Thread(target=contextvars.copy_context().run, args=(worker,), name=f"sweep-{i}")
+               for i in range(workers)]
     for thread in threads:
         thread.start()
     for thread in threads:
