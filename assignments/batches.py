@@ -69,14 +69,12 @@ class AssignmentBatch:
 
     @classmethod
     def load(cls, *, at: datetime, rows: list[AssignmentRow],
-             principals: dict[int, PrincipalRow] | None = None) -> "AssignmentBatch":
-        """Three queries whatever the number of rows (two if the caller read the principals already)."""
-        return cls(
-            at=at, rows=rows,
-            principals=principals if principals is not None else principal_rows({row.principal_id for row in rows}),
-            roles=RoleDefinition.objects.in_bulk({row.role_id for row in rows}),
-            scopes=Scope.objects.in_bulk({row.scope_id for row in rows}),
-        )
+             principals: dict[int, PrincipalRow]) -> "AssignmentBatch":
+        """Two queries (roles, scopes) whatever the number of rows; the caller read the principals
+        with the rows."""
+        return cls(at=at, rows=rows, principals=principals,
+                   roles=RoleDefinition.objects.in_bulk({row.role_id for row in rows}),
+                   scopes=Scope.objects.in_bulk({row.scope_id for row in rows}))
 
     def label(self, row: AssignmentRow) -> str:
         """What `str(assignment)` gives, without the model."""

@@ -147,7 +147,6 @@ class Resolver:
         self._admins: dict = {}
         self._approvers: dict = {}
         self._assignees: dict = {}
-        self._cells: dict = {}
         self._plans: dict = {}
 
     def setting(self, role: RoleDefinition, scope: Scope) -> RoleSetting:
@@ -188,12 +187,6 @@ class Resolver:
             if emails is not None:
                 self._assignees[row.pk] = emails
 
-    def cell(self, role: RoleDefinition, scope: Scope, row: str, column: str) -> dict:
-        key = (role.pk, scope.pk, row, column)
-        if key not in self._cells:
-            self._cells[key] = matrix_cell(self.setting(role, scope), row, column)
-        return self._cells[key]
-
     def recipients(self, *, row: str, columns: tuple[str, ...], role: RoleDefinition, scope: Scope,
                    principal_id: int | None = None) -> list[str]:
         """Addresses for the matrix `row`, over the given columns, honouring each cell."""
@@ -216,7 +209,7 @@ class Resolver:
         plan: list = []
         for column in columns:
             assert column in NOTIFICATION_RECIPIENTS
-            cell = self.cell(role, scope, row, column)
+            cell = matrix_cell(self.setting(role, scope), row, column)
             if cell["critical_only"] and not role.is_privileged:
                 continue
             if cell["default_recipients"]:
