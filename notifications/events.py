@@ -19,7 +19,9 @@ import logging
 import math
 from datetime import UTC, datetime, timedelta
 
+from django.core.signals import setting_changed
 from django.db import transaction
+from django.dispatch import receiver
 from django.urls import NoReverseMatch, reverse
 
 from approvals.models import Request
@@ -85,13 +87,23 @@ def _my_roles_path() -> str:
         return "/"
 
 
+@functools.lru_cache(maxsize=1)
 def my_roles_url() -> str:
-    return absolute_url(_my_roles_path())  # SITE_URL is read each time
+    return absolute_url(_my_roles_path())
 
 
 @functools.lru_cache(maxsize=1)
 def _assignment_url_template() -> str:
     return _url(("assignments:detail",), (987654321,), "/")
+
+
+# The links above are cached for the process (a sweep builds two per row, and reading a setting costs
+# more than the rest of building the link); a changed SITE_URL or URLconf (tests) clears them.
+@receiver(setting_changed)
+def _forget_links(*, setting: str, **kwargs) -> None:
+    if setting in ("SITE_URL", "ROOT_URLCONF"):
+        for cached in (_first_url_name, _my_roles_path, my_roles_url, _assignment_url_template):
+            cached.cache_clear()
 
 
 def assignment_url(assignment_id: int) -> str:
