@@ -14,14 +14,11 @@ the rest for the next run. Nothing here decides access: the access check reads `
 and never waited for these jobs.
 """
 
-import contextvars
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -72,7 +69,7 @@ def assignments_expire_batch(*, now: datetime, batch_size: int = DEFAULT_BATCH) 
                .values_list(*_EXPIRY_COLUMNS, *_PRINCIPAL_COLUMNS)[:batch_size])
         rows, principals = [], {}
         for (pk, principal_id, role_id, scope_id, kind, activated_from_id, start_at, end_at, justification,
-             ticket_system, ticket_number, *principal) in due:
+             ticket_system, ticket_number, *principal) in _plain_rows(due):
             rows.append(AssignmentRow(pk, principal_id, role_id, scope_id, kind, Assignment.Status.ENDED,
                                       Assignment.EndReason.EXPIRED, activated_from_id, start_at, end_at, end_at,
                                       justification, ticket_system, ticket_number))
@@ -106,6 +103,22 @@ _EXPIRY_COLUMNS = ("pk", "principal_id", "role_id", "scope_id", "kind", "activat
 _PRINCIPAL_COLUMNS = tuple(f"principal__{name}" for name in PRINCIPAL_COLUMNS)
 
 
+def _plain_rows(queryset) -> list[tuple]:
+    """The tuples of a `values_list` queryset. On PostgreSQL they are read with psycopg's own
+    loaders: Django registers a pure-Python timestamptz loader on its connections (to pin the time
+    zone), which costs more per batch than the query. The session time zone is UTC (Django sets it),
+    so psycopg's C loader gives the same aware UTC datetimes."""
+    if connection.vendor != "postgresql":
+        return list(queryset)
+    from psycopg.types.datetime import TimestamptzLoader
+
+    sql, params = queryset.query.get_compiler(connection=connection).as_sql()
+    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
+        cursor.adapters.register_loader("timestamptz", TimestamptzLoader)  # this cursor only
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def _end_expired(*, ids: list[int], now: datetime) -> int:
     """The guarded update: only rows still live and due change (a concurrent remove or deactivate
     already won the others). On PostgreSQL the ids travel as one array parameter: 2,000 separate
@@ -122,55 +135,18 @@ def _end_expired(*, ids: list[int], now: datetime) -> int:
 
 
 def assignments_expire(*, now: datetime | None = None, batch_size: int = DEFAULT_BATCH,
-                       max_batches: int | None = None, deadline_seconds: float | None = None,
-                       workers: int | None = None) -> SweepResult:
-    """Expire everything that has ended, batch by batch (each batch its own transaction).
+                       max_batches: int | None = None, deadline_seconds: float | None = None) -> SweepResult:
+    """Expire everything that has ended, batch by batch (each batch its own transaction), in the
+    caller's thread.
 
-    On PostgreSQL, `workers` threads (default `settings.PIM_SWEEP_WORKERS`) run batches side by side,
-    each on its own connection: a batch spends much of its time waiting for the database (index
-    updates, COPY), and another batch's Python work fits in that wait. They take disjoint rows
-    (SKIP LOCKED) and queue only for the audit chain head, which each batch locks last.
-    `max_batches` and `deadline_seconds` apply to each worker. Inside an open transaction (or on
-    SQLite, which serialises writers) one worker runs in the caller's thread."""
+    Several of these may run at once: they take disjoint rows (SKIP LOCKED) and queue only for the
+    audit chain head, which each batch locks last. That is how a backlog is shared out: the beat's
+    task starts `PIM_SWEEP_WORKERS - 1` more on the worker pool (`assignments.tasks`), processes
+    rather than threads, because most of a batch's time is Python, which threads would run on one
+    core at a time."""
     now = now or timezone.now()
-
-    def run() -> SweepResult:
-        return _until_empty(lambda n: assignments_expire_batch(now=now, batch_size=n), batch_size=batch_size,
-                            max_batches=max_batches, deadline=deadline_seconds)
-
-    workers = settings.PIM_SWEEP_WORKERS if workers is None else workers
-    if workers <= 1 or connection.vendor != "postgresql" or connection.in_atomic_block:
-        return run()
-    return _in_threads(run, workers=workers)
-
-
-def _in_threads(run, *, workers: int) -> SweepResult:
-    results: list[SweepResult] = []
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        try:
-            results.append(run())
-        except BaseException as error:  # noqa: BLE001 — re-raised in the caller's thread below
-            errors.append(error)
-        finally:
-            connections.close_all()  # this thread's connections
-
-    started = time.monotonic()
-    # Each thread runs in a copy of the caller's context, so the audit context (correlation id) carries over.
-    threads = [threading.Thread(target=contextvars.copy_context().run, args=(worker,), name=f"sweep-{i}")
-               for i in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-    total = SweepResult(seconds=time.monotonic() - started)
-    for result in results:
-        total.processed += result.processed
-        total.batches += result.batches
-    return total
+    return _until_empty(lambda n: assignments_expire_batch(now=now, batch_size=n), batch_size=batch_size,
+                        max_batches=max_batches, deadline=deadline_seconds)
 
 
 # --- scheduled starts -------------------------------------------------------------------------------

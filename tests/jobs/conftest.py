@@ -173,21 +173,24 @@ def celery_worker_process():
 
     processes, logs = [], []
 
-    def _start(*, broker_url: str, smtp_port: int, log_path: Path):
+    def _start(*, broker_url: str, log_path: Path, smtp_port: int | None = None, pool: str = "solo",
+               concurrency: int = 1, env_extra: dict | None = None):
+        """Without `smtp_port` the worker writes emails to files (under PIM_VAR_DIR)."""
         db = settings.DATABASES["default"]
         env = {
             **os.environ,
             "DATABASE_URL": f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST'] or '127.0.0.1'}:"
                             f"{db['PORT'] or 5432}/{db['NAME']}",
             "CELERY_BROKER_URL": broker_url,
-            "EMAIL_HOST": "127.0.0.1",
-            "EMAIL_PORT": str(smtp_port),
-            "EMAIL_TIMEOUT": "5",
             "PIM_VAR_DIR": os.environ.get("PIM_VAR_DIR", str(ROOT / "var")),
+            **(env_extra or {}),
         }
+        if smtp_port is not None:
+            env.update({"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(smtp_port), "EMAIL_TIMEOUT": "5"})
         env.pop("PIM_TEST_DB_NAME", None)
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "pim_portal", "worker", "--pool", "solo", "--concurrency", "1",
+            [sys.executable, "-m", "celery", "-A", "pim_portal", "worker", "--pool", pool,
+             "--concurrency", str(concurrency),
              "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "INFO",
              "-n", f"jobs-test-{os.getpid()}-{len(processes)}@%h"],
             cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
