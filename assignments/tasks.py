@@ -9,7 +9,7 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 
 from . import sweeps
 
@@ -26,16 +26,18 @@ DEADLINE_SECONDS = 200  # under the soft time limit; the next beat continues wha
 def assignments_expire(batch_size: int = sweeps.DEFAULT_BATCH) -> int:
     """Expire what has ended. The beat runs this every minute; usually one batch holds everything.
     When the first batch comes back full there is a backlog (a mass expiry, or the portal was down),
-    and `PIM_SWEEP_WORKERS - 1` helpers are queued to share it from other worker processes."""
+    and on PostgreSQL `PIM_SWEEP_WORKERS - 1` helpers are queued to share it from other worker
+    processes."""
     first = sweeps.assignments_expire(batch_size=batch_size, max_batches=1).processed
     if first < batch_size:
         return first
-    for _ in range(settings.PIM_SWEEP_WORKERS - 1):
-        try:
-            assignments_expire_share.delay(batch_size)
-        except Exception as error:  # noqa: BLE001 — no broker, no helper: this task does it all
-            logger.warning("Expiry helper not queued (broker unavailable?): %s", error)
-            break
+    if connection.vendor == "postgresql":  # SQLite serialises writers: helpers there would only wait
+        for _ in range(settings.PIM_SWEEP_WORKERS - 1):
+            try:
+                assignments_expire_share.delay(batch_size)
+            except Exception as error:  # noqa: BLE001 — no broker, no helper: this task does it all
+                logger.warning("Expiry helper not queued (broker unavailable?): %s", error)
+                break
     return first + sweeps.assignments_expire(batch_size=batch_size, deadline_seconds=DEADLINE_SECONDS).processed
 
 

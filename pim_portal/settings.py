@@ -184,8 +184,9 @@ if os.environ.get("PIM_CACHE_URL"):
 PIM_MAX_ROLE_ASSIGNABLE_GROUPS = int(os.environ.get("PIM_MAX_ROLE_ASSIGNABLE_GROUPS", "500"))
 # Webhook and SCIM targets on loopback / link-local addresses are refused unless this is on (development).
 PIM_PROVISIONING_ALLOW_LOOPBACK = env_bool("PIM_PROVISIONING_ALLOW_LOOPBACK", False)
-# Worker processes that share an expiry backlog (assignments.tasks.assignments_expire queues this
-# many minus one helpers when its first batch comes back full). At most the worker's --concurrency.
+# Worker processes that share an expiry backlog on PostgreSQL (assignments.tasks.assignments_expire
+# queues this many minus one helpers when its first batch comes back full). At most the worker's
+# --concurrency.
 PIM_SWEEP_WORKERS = max(1, int(os.environ.get("PIM_SWEEP_WORKERS", "2")))
 PIM_MIN_ASSIGNMENT_DURATION = timedelta(minutes=5)
 PIM_EXTEND_WINDOW = timedelta(days=14)
