@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop in this thread
 
@@ -31,6 +32,10 @@ def chromium():
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+        # Django keeps a database connection per thread, but per async context while an event loop runs
+        # in the thread, and Playwright's does: the test's own queries went through a connection of their
+        # own. Close it while that loop still runs, or it outlives the test database (teardown warning).
+        connections.close_all()
 
 
 @pytest.fixture

@@ -2,42 +2,19 @@
 SVG elements are in the page (accessible: role="img", <title>), and a screenshot of each chart
 shows its bars (pixels of the chart colour), with JavaScript turned off for the portal.
 
-Self-contained: Playwright's sync API driving Debian's Chromium against the live server. Without
-/usr/bin/chromium it skips with a reason; with PIM_REQUIRE_SERVICES=1 (CI) it fails instead.
+Playwright's sync API driving Debian's Chromium (the `chromium` fixture) against the live server.
 """
 
 import base64
-import os
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.db import transaction
 from django.utils import timezone
 
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop in this thread
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 BAR_RGB = (0x1F, 0x5F, 0xBF)  # alerts.charts.PALETTE[0]
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def dashboard_browser():
-    if not CHROMIUM.exists():
-        reason = f"the dashboard browser test needs Chromium at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("PIM_REQUIRE_SERVICES") == "1":
-            pytest.fail(reason + " (PIM_REQUIRE_SERVICES=1: required in CI)")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def _arrange():
@@ -85,9 +62,9 @@ def _bar_pixels(browser, png: bytes) -> int:
         page.close()
 
 
-def test_dashboard_renders_its_svg_charts(transactional_db, live_server, dashboard_browser, tmp_path):
+def test_dashboard_renders_its_svg_charts(transactional_db, live_server, chromium, tmp_path):
     _arrange()
-    context = dashboard_browser.new_context(base_url=live_server.url, java_script_enabled=False,
+    context = chromium.new_context(base_url=live_server.url, java_script_enabled=False,
                                             viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15000)
     page = context.new_page()
@@ -116,8 +93,8 @@ def test_dashboard_renders_its_svg_charts(transactional_db, live_server, dashboa
         full = page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
         assert full[:8] == b"\x89PNG\r\n\x1a\n" and len(full) > 20_000
         activations = page.locator("svg.chart-activations").screenshot()
-        assert _bar_pixels(dashboard_browser, activations) > 200  # the activation bars are drawn
+        assert _bar_pixels(chromium, activations) > 200  # the activation bars are drawn
         types = page.locator("svg.chart-types").screenshot()
-        assert _bar_pixels(dashboard_browser, types) > 200  # the first bar (permanent eligible…) is drawn
+        assert _bar_pixels(chromium, types) > 200  # the first bar (permanent eligible…) is drawn
     finally:
         context.close()

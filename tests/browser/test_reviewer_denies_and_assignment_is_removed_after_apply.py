@@ -2,13 +2,10 @@
 results applied (by an administrator, in the browser), the denied assignment is gone — ended with
 reason review_denied — and the approved one is kept.
 
-Self-contained: it launches Debian's Chromium itself (skips with a reason when /usr/bin/chromium is
-missing, fails instead with PIM_REQUIRE_SERVICES=1)."""
+Debian's Chromium comes from the `chromium` fixture (tests/browser/conftest.py)."""
 
-import os
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import time_machine
@@ -18,29 +15,9 @@ from assignments.models import Assignment
 from reviews import services, tasks
 from reviews.models import AccessReviewInstance
 
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop in this thread
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 PASSWORD = "pw-for-tests-123"
-
-
-@pytest.fixture
-def review_browser():
-    if not CHROMIUM.exists():
-        reason = f"this browser test needs Chromium at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("PIM_REQUIRE_SERVICES") == "1":
-            pytest.fail(reason + " (PIM_REQUIRE_SERVICES=1: required in CI)")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def _signed_in_page(browser, base_url: str, username: str):
@@ -55,7 +32,7 @@ def _signed_in_page(browser, base_url: str, username: str):
     return page
 
 
-def test_reviewer_denies_and_the_assignment_is_removed_after_apply(review_browser, live_server, directory):
+def test_reviewer_denies_and_the_assignment_is_removed_after_apply(chromium, live_server, directory):
     with time_machine.travel(timezone.now() - timedelta(days=2), tick=False):
         admin = directory.user("reviewadmin", password=PASSWORD)
         directory.grant(admin, "global-administrator")
@@ -69,7 +46,7 @@ def test_reviewer_denies_and_the_assignment_is_removed_after_apply(review_browse
     assert tasks.reviews_start() == 1  # the beat's job
     instance = review.instances.get(sequence=1)
 
-    page = _signed_in_page(review_browser, live_server.url, "reviewer")
+    page = _signed_in_page(chromium, live_server.url, "reviewer")
     page.goto("/reviews/mine/")
     page.click("text=Security Administrator recertification")
     page.wait_for_url(re.compile(rf"/reviews/mine/{instance.pk}/$"))
@@ -86,7 +63,7 @@ def test_reviewer_denies_and_the_assignment_is_removed_after_apply(review_browse
     page.wait_for_selector("text=Decision saved for 1 item: approve.")
     assert "Left the security team in October" in page.content()
 
-    admin_page = _signed_in_page(review_browser, live_server.url, "reviewadmin")
+    admin_page = _signed_in_page(chromium, live_server.url, "reviewadmin")
     admin_page.goto(f"/reviews/instances/{instance.pk}/")
     assert "2 / 2" in admin_page.content()
     admin_page.click("button:has-text('Stop now')")
