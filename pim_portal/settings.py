@@ -43,7 +43,7 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 SITE_URL = os.environ.get("PIM_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.admin_config.PimAdminConfig",  # django.contrib.admin, read-only and gated by the access check
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -14,13 +14,17 @@ def test_every_portal_model_has_an_admin():
     assert missing == [], f"Register these models in their app's admin.py: {missing}"
 
 
-def test_every_admin_changelist_opens(directory, client):
+def test_every_admin_changelist_opens(directory, global_admin, client):
+    """For whom the admin admits: an active Global Administrator with a fresh MFA verification."""
     from django.urls import reverse
+    from django.utils import timezone
 
-    staff = directory.user("staff")
-    staff.is_staff = staff.is_superuser = True
-    staff.save()
-    client.force_login(staff)
+    from accounts.mfa import SESSION_KEY
+
+    client.force_login(global_admin)
+    session = client.session
+    session[SESSION_KEY] = timezone.now().isoformat()
+    session.save()
     for model in admin.site._registry:
         if model._meta.app_label not in PORTAL_APPS:
             continue

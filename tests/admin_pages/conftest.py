@@ -15,6 +15,26 @@ def login():
 
 
 @pytest.fixture
+def fresh_login():
+    """A test client signed in as `user` whose session passed an MFA step-up `minutes_ago` minutes ago."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.mfa import SESSION_KEY
+
+    def _fresh_login(user, *, minutes_ago=0):
+        client = Client()
+        client.force_login(user)
+        session = client.session
+        session[SESSION_KEY] = (timezone.now() - timedelta(minutes=minutes_ago)).isoformat()
+        session.save()
+        return client
+
+    return _fresh_login
+
+
+@pytest.fixture
 def pra_client(role_admin, login):
     return login(role_admin)
 
