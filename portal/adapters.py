@@ -1,5 +1,7 @@
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django.shortcuts import render
 
 
 class NoSignupAccountAdapter(DefaultAccountAdapter):
@@ -9,19 +11,37 @@ class NoSignupAccountAdapter(DefaultAccountAdapter):
         return False
 
 
+def sso_email(sociallogin) -> tuple[str, bool]:
+    """The email address the identity provider gave, and whether the provider says it verified it
+    (allauth reads the `email_verified` claim: only `true` counts; a missing claim is not true)."""
+    email = (getattr(sociallogin.user, "email", "") or "").strip()
+    addresses = [address for address in sociallogin.email_addresses if address.email]
+    if not email and addresses:
+        email = addresses[0].email.strip()
+    verified = any(address.verified and address.email.strip().lower() == email.lower() for address in addresses)
+    return email, verified
+
+
 class SSOAdapter(DefaultSocialAccountAdapter):
-    """SSO signs in people the directory already knows (matched by verified email); it does not create them."""
+    """SSO signs in people the directory already knows, matched by an email address the identity
+    provider has verified; it never creates accounts. Linking on an unverified address would hand an
+    account to whoever can put that address on an account at the provider."""
 
     def is_open_for_signup(self, request, sociallogin):
         return False
 
     def pre_social_login(self, request, sociallogin):
+        from accounts.services import auth_sso_refused_record
         from assignments.models import User
 
         if sociallogin.is_existing:
-            return
-        email = (sociallogin.account.extra_data or {}).get("email") or getattr(sociallogin.user, "email", "")
-        if email:
-            user = User.objects.filter(email__iexact=email, is_active=True).first()
-            if user is not None:
-                sociallogin.connect(request, user)
+            return  # linked before, on a verified address: the provider's subject id identifies the person
+        email, verified = sso_email(sociallogin)
+        user = User.objects.filter(email__iexact=email, is_active=True).first() if email else None
+        if user is None:
+            return  # nobody to link: sign-up is closed, so allauth refuses and creates nothing
+        if not verified:
+            provider = getattr(sociallogin.account, "provider", "") or "the identity provider"
+            auth_sso_refused_record(user=user, email=email, provider=provider)
+            raise ImmediateHttpResponse(render(request, "account/sso_refused.html", {"email": email}, status=403))
+        sociallogin.connect(request, user)
