@@ -1,22 +1,47 @@
-"""Sign-in and MFA state changes, each audited: sign-in success and failure, TOTP enrolment,
-static backup codes, step-up verification.
+"""Sign-in and MFA state changes, each audited: sign-in success and failure, enrolment codes, TOTP
+enrolment, static backup codes, step-up verification.
 
 Services take the user (never the HTTP request); the step-up *view* marks the session verified
-(`accounts.mfa.mfa_mark_verified`) after `mfa_verify` succeeds.
+(`accounts.mfa.mfa_mark_verified`) after `mfa_verify` succeeds, and after a first enrolment that used
+an enrolment code.
+
+The first authenticator needs a one-time enrolment code, so that a stolen password alone cannot
+enrol a device and then pass the MFA step-up with it. The code comes from the user's mailbox
+(`mfa_enrolment_code_email`) or from a directory administrator (`mfa_enrolment_code_issue`).
 """
 
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
 from django.db import transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from assignments.errors import DomainError, forbidden, invalid, not_found
-from assignments.models import User
+from assignments.errors import DomainError, conflict, forbidden, invalid, not_found
+from assignments.models import RoleDefinition, User
+from assignments.rules import check_mfa_fresh
+from assignments.selectors import user_holds_any
 from audit.models import AuditEvent
 from audit.services import audit_event_record
+from notifications.email import absolute_url, email_enqueue
+
+from .models import EnrolmentCode
 
 TOTP_DEVICE_NAME = "Authenticator app"
 BACKUP_DEVICE_NAME = "Backup codes"
 BACKUP_CODE_COUNT = 10
+
+ENROLMENT_CODE_LIFETIME = timedelta(minutes=30)
+ENROLMENT_CODE_EMAIL_INTERVAL = timedelta(minutes=1)  # one mailbox code a minute: no mail-bombing
+ENROLMENT_CODE_MAX_FAILURES = 5
+# 10 characters of 32 (no 0/O, 1/I): 50 bits, typed as XXXXX-XXXXX.
+ENROLMENT_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+ENROLMENT_CODE_ISSUERS = [RoleDefinition.GLOBAL_ADMINISTRATOR, RoleDefinition.PRIVILEGED_ROLE_ADMINISTRATOR]
 
 
 # --- sign-in ------------------------------------------------------------------------------------------
@@ -71,24 +96,160 @@ def mfa_totp_enrol_start(*, user: User) -> TOTPDevice:
     return device
 
 
-def mfa_totp_enrol_confirm(*, actor: User, device_id: int, token: str) -> TOTPDevice:
-    """Confirm a new TOTP device with a code from the app. Audited as "mfa.enrol"."""
+@dataclass(frozen=True)
+class TotpEnrolment:
+    """A confirmed device, and the enrolment code that allowed it (None for an additional device,
+    which needed a fresh verification with an existing one instead)."""
+
+    device: TOTPDevice
+    enrolment_code: EnrolmentCode | None
+
+
+def _enrol_refused(actor: User, message: str, *, field: str) -> DomainError:
+    audit_event_record(action="mfa.enrol", actor=actor, target=actor, outcome=AuditEvent.Outcome.DENIED,
+                       message=message)
+    return invalid(message, field=field)
+
+
+def mfa_totp_enrol_confirm(*, actor: User, device_id: int, token: str, enrolment_code: str = "",
+                           mfa_verified_at: datetime | None = None) -> TotpEnrolment:
+    """Confirm a new TOTP device with a code from the app. The first device needs a live enrolment
+    code, which this uses up; another device needs a fresh verification with an existing one (so a
+    stolen session cannot plant its own). Audited as "mfa.enrol"; the user is emailed about it."""
     token = (token or "").strip().replace(" ", "")
     device = TOTPDevice.objects.filter(pk=device_id, user=actor, confirmed=False).first()
     if device is None:
         raise not_found("That enrolment is no longer pending; start again.")
+    first = not mfa_has_device(user=actor)
+    code = None
+    if first:
+        # Checked before the app's code, so a wrong enrolment code does not use up the app's code.
+        if not _enrolment_code_normalised(enrolment_code):
+            raise _enrol_refused(actor, "Your first authenticator needs an enrolment code: have one emailed to you, "
+                                        "or ask a directory administrator.", field="enrolment_code")
+        code = _enrolment_code_match(user=actor, code=enrolment_code, now=timezone.now())
+        if code is None:
+            raise _enrol_refused(actor, "That enrolment code is not right, has expired or was already used. "
+                                        "Ask for a new one.", field="enrolment_code")
+    else:
+        check_mfa_fresh(mfa_verified_at=mfa_verified_at, what="add another authenticator")
     if not token.isdigit() or not device.verify_token(token):
-        audit_event_record(action="mfa.enrol", actor=actor, target=actor, outcome=AuditEvent.Outcome.DENIED,
-                           message="Wrong code while enrolling an authenticator app.")
-        raise invalid("That code is not right. Check the time on your phone and enter the current code.",
-                      field="token")
+        raise _enrol_refused(actor, "That code is not right. Check the time on your phone and enter the current "
+                                    "code.", field="token")
     with transaction.atomic():
-        TOTPDevice.objects.filter(pk=device.pk).update(confirmed=True)
+        if code is not None and not EnrolmentCode.objects.filter(
+                pk=code.pk, used_at__isnull=True, voided_at__isnull=True).update(used_at=timezone.now()):
+            raise conflict("That enrolment code was used a moment ago. Ask for a new one.")
+        if not TOTPDevice.objects.filter(pk=device.pk, confirmed=False).update(confirmed=True):
+            raise not_found("That enrolment is no longer pending; start again.")
         device.confirmed = True
         TOTPDevice.objects.filter(user=actor, confirmed=False).delete()
+        how = f" with an {'emailed' if code.channel == EnrolmentCode.Channel.EMAIL else 'administrator-issued'} " \
+              f"enrolment code" if code is not None else " after a verification with an existing one"
         audit_event_record(action="mfa.enrol", actor=actor, target=actor,
-                           message=f"Authenticator app enrolled (device {device.pk}).")
-    return device
+                           message=f"Authenticator app enrolled (device {device.pk}){how}.")
+        email_enqueue(recipients=[actor.email], template="email/mfa_enrolled", dedupe_key=f"mfa.enrol:{device.pk}",
+                      context={"username": actor.get_username(), "device": device.name,
+                               "at": f"{timezone.now():%Y-%m-%d %H:%M} UTC",
+                               "url": absolute_url(reverse("accounts:security"))})
+    return TotpEnrolment(device=device, enrolment_code=code)
+
+
+# --- Enrolment codes ------------------------------------------------------------------------------------
+
+
+def _enrolment_code_normalised(code: str) -> str:
+    return "".join(ch for ch in (code or "").upper() if ch.isalnum())
+
+
+def _enrolment_code_hash(code: str) -> str:
+    """Keyed with the secret key: the table alone does not let anyone test guesses offline."""
+    return salted_hmac("accounts.enrolment_code", _enrolment_code_normalised(code), algorithm="sha256").hexdigest()
+
+
+def _enrolment_code_live(*, user: User, now: datetime):
+    return EnrolmentCode.objects.filter(user=user, used_at__isnull=True, voided_at__isnull=True, expires_at__gt=now,
+                                        failed_attempts__lt=ENROLMENT_CODE_MAX_FAILURES)
+
+
+def _enrolment_code_match(*, user: User, code: str, now: datetime) -> EnrolmentCode | None:
+    """The user's live code that `code` is, or None; a wrong code counts against the live ones."""
+    wanted = _enrolment_code_hash(code)
+    live = list(_enrolment_code_live(user=user, now=now))
+    for candidate in live:
+        if constant_time_compare(candidate.code_hash, wanted):
+            return candidate
+    if live:
+        EnrolmentCode.objects.filter(pk__in=[c.pk for c in live]).update(failed_attempts=F("failed_attempts") + 1)
+    return None
+
+
+def _enrolment_code_create(*, user: User, channel: str, issued_by: User | None, now: datetime) -> tuple[
+        EnrolmentCode, str]:
+    """A new live code for `user` (the plain code is returned, never stored); older live ones are voided."""
+    plain = "".join(secrets.choice(ENROLMENT_CODE_ALPHABET) for _ in range(10))
+    plain = f"{plain[:5]}-{plain[5:]}"
+    _enrolment_code_live(user=user, now=now).update(voided_at=now)
+    row = EnrolmentCode.objects.create(user=user, channel=channel, code_hash=_enrolment_code_hash(plain),
+                                       issued_by=issued_by, created_at=now, expires_at=now + ENROLMENT_CODE_LIFETIME)
+    return row, plain
+
+
+def _needs_first_enrolment(user: User) -> None:
+    if mfa_has_device(user=user):
+        raise conflict("This account already has an authenticator app: enrolment codes are for the first one. "
+                       "Verify with it, then add another on the Security page.")
+
+
+def mfa_enrolment_code_email(*, user: User) -> EnrolmentCode:
+    """Email the user a one-time code for enrolling their first authenticator (through the outbox).
+    Audited as "mfa.enrolment_code"."""
+    if not (user.email or "").strip():
+        raise invalid("Your account has no email address: ask a directory administrator for an enrolment code.")
+    _needs_first_enrolment(user)
+    now = timezone.now()
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()  # one request at a time per user
+        if EnrolmentCode.objects.filter(user=user, channel=EnrolmentCode.Channel.EMAIL,
+                                        created_at__gt=now - ENROLMENT_CODE_EMAIL_INTERVAL).exists():
+            raise conflict("A code was emailed to you less than a minute ago: check your mailbox, or ask again "
+                           "in a minute.")
+        row, plain = _enrolment_code_create(user=user, channel=EnrolmentCode.Channel.EMAIL, issued_by=None, now=now)
+        audit_event_record(action="mfa.enrolment_code", actor=user, target=user,
+                           message=f"Enrolment code {row.pk} emailed to {user.email}; valid until "
+                                   f"{row.expires_at:%Y-%m-%d %H:%M} UTC.")
+        email_enqueue(recipients=[user.email], template="email/mfa_enrolment_code",
+                      dedupe_key=f"mfa.enrolment_code:{row.pk}",
+                      context={"username": user.get_username(), "code": plain,
+                               "minutes": int(ENROLMENT_CODE_LIFETIME.total_seconds() // 60),
+                               "url": absolute_url(reverse("accounts:totp_enrol"))})
+    return row
+
+
+def mfa_enrolment_code_issue(*, actor: User, user: User) -> tuple[EnrolmentCode, str]:
+    """A directory administrator issues a one-time enrolment code for another user's first
+    authenticator; the plain code is returned to be shown once. Audited (refusals too)."""
+    try:
+        if not user_holds_any(user=actor, role_slugs=ENROLMENT_CODE_ISSUERS):
+            raise forbidden("Only an active Global Administrator or Privileged Role Administrator issues "
+                            "enrolment codes.")
+        if actor.pk == user.pk:
+            raise forbidden("You cannot issue an enrolment code for your own account: ask another administrator, "
+                            "or have one emailed to you from the enrolment page.")
+        if not user.is_active:
+            raise conflict(f"{user} is disabled.")
+        _needs_first_enrolment(user)
+    except DomainError as error:
+        audit_event_record(action="mfa.enrolment_code", actor=actor, target=user, outcome=AuditEvent.Outcome.DENIED,
+                           message=error.message)
+        raise
+    now = timezone.now()
+    with transaction.atomic():
+        row, plain = _enrolment_code_create(user=user, channel=EnrolmentCode.Channel.ADMIN, issued_by=actor, now=now)
+        audit_event_record(action="mfa.enrolment_code", actor=actor, target=user,
+                           message=f"Enrolment code {row.pk} issued by {actor} for {user}; valid until "
+                                   f"{row.expires_at:%Y-%m-%d %H:%M} UTC.")
+    return row, plain
 
 
 def mfa_backup_codes_generate(*, actor: User) -> list[str]:

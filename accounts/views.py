@@ -1,5 +1,6 @@
-"""Account security pages: MFA overview, TOTP enrolment (QR code rendered locally as SVG), backup
-codes (shown once) and the step-up verification page."""
+"""Account security pages: MFA overview, TOTP enrolment (QR code rendered locally as SVG; the first
+device needs an enrolment code), enrolment codes (emailed, or issued by a directory administrator and
+shown once), backup codes (shown once) and the step-up verification page."""
 
 from base64 import b32encode
 from urllib.parse import urlencode
@@ -7,13 +8,15 @@ from urllib.parse import urlencode
 import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 
 from assignments.errors import DomainError
+from assignments.models import User
 
 from . import services
 from .forms import CodeForm, EnrolForm
@@ -54,15 +57,21 @@ def totp_enrol(request):
     form = EnrolForm(request.POST or None, initial={"device_id": device.pk})
     if request.method == "POST" and form.is_valid():
         try:
-            confirmed = services.mfa_totp_enrol_confirm(actor=request.user, device_id=form.cleaned_data["device_id"],
-                                                        token=form.cleaned_data["token"])
+            enrolment = services.mfa_totp_enrol_confirm(
+                actor=request.user, device_id=form.cleaned_data["device_id"], token=form.cleaned_data["token"],
+                enrolment_code=form.cleaned_data["enrolment_code"], mfa_verified_at=mfa_verified_at(request))
         except DomainError as error:
-            form.add_error("token" if error.field == "token" else None, error.message)
+            form.add_error(error.field if error.field in ("token", "enrolment_code") else None, error.message)
         else:
-            otp_login(request, confirmed)
-            mfa_mark_verified(request)
-            messages.success(request, "Your authenticator app is enrolled, and this session is verified. "
-                                      "Create backup codes now in case you lose your phone.")
+            otp_login(request, enrolment.device)
+            if enrolment.enrolment_code is not None:
+                # The code is the second factor of this session; an additional device proves nothing
+                # new, so it leaves the session's verification time as it was.
+                mfa_mark_verified(request)
+                messages.success(request, "Your authenticator app is enrolled, and this session is verified. "
+                                          "Create backup codes now in case you lose your phone.")
+            else:
+                messages.success(request, "Your additional authenticator app is enrolled.")
             return redirect(next_url)
     secret = b32encode(device.bin_key).decode()
     qr = segno.make(device.config_url, error="m")
@@ -72,6 +81,39 @@ def totp_enrol(request):
         "secret": " ".join(secret[i:i + 4] for i in range(0, len(secret), 4)),
         "has_device": services.mfa_has_device(user=request.user),
     })
+
+
+@login_required
+@require_POST
+def enrolment_code_email(request):
+    """"Email me a code" on the enrolment page: the code goes to the user's mailbox, never to the page."""
+    next_url = safe_next(request)
+    try:
+        services.mfa_enrolment_code_email(user=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"An enrolment code is on its way to {request.user.email}. It works once, for "
+                                  f"{services.ENROLMENT_CODE_LIFETIME.seconds // 60} minutes.")
+    return redirect(_with_next("accounts:totp_enrol", next_url))
+
+
+@login_required
+@require_POST
+def enrolment_code_issue(request, user_pk: int):
+    """A directory administrator issues a code for another user, from the user's directory page."""
+    user = get_object_or_404(User.objects.select_related("principal"), pk=user_pk)
+    try:
+        row, code = services.mfa_enrolment_code_issue(actor=request.user, user=user)
+    except DomainError as error:
+        if error.code == "forbidden":
+            raise PermissionDenied(error.message)
+        messages.error(request, error.message)
+        principal = getattr(user, "principal", None)
+        return redirect("assignments:principal", pk=principal.pk) if principal else redirect("assignments:principals")
+    response = render(request, "accounts/enrolment_code_issued.html", {"person": user, "code": code, "row": row})
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required

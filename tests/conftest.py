@@ -157,6 +157,37 @@ def requester(directory):
 
 
 @pytest.fixture
+def totp_code():
+    """The current TOTP code of a device, computed like an authenticator app would (time_machine aware)."""
+    from django_otp.oath import totp
+
+    def _code(device):
+        return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):0{device.digits}d}"
+
+    return _code
+
+
+@pytest.fixture
+def enrolment_code():
+    """An MFA enrolment code for `user`, got the way a person gets one: emailed to their mailbox (the
+    outbox relay delivers it to Django's test mailbox) and read from the message."""
+    import re
+
+    from django.core import mail
+
+    def _enrolment_code(user) -> str:
+        from accounts import services
+        from notifications.outbox import outbox_relay_once
+
+        services.mfa_enrolment_code_email(user=user)
+        outbox_relay_once(limit=1000)
+        message = [m for m in mail.outbox if m.to == [user.email]][-1]
+        return re.search(r"\b[A-Z2-9]{5}-[A-Z2-9]{5}\b", message.body).group(0)
+
+    return _enrolment_code
+
+
+@pytest.fixture
 def later():
     def _later(**kwargs):
         return timezone.now() + timedelta(**kwargs)

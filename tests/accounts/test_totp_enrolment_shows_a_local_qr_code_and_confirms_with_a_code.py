@@ -5,7 +5,8 @@ from accounts.mfa import SESSION_KEY
 from audit.models import AuditEvent
 
 
-def test_enrol_with_the_code_from_the_app(client, directory, requester, totp_code):
+def test_enrol_with_the_code_from_the_app(client, directory, requester, totp_code, enrolment_code):
+    code = enrolment_code(requester)
     client.force_login(requester)
     page = client.get(reverse("accounts:totp_enrol")).content.decode()
     assert "<svg" in page and "http" not in page.split("<svg", 1)[1].split("</svg>", 1)[0].replace(
@@ -13,14 +14,15 @@ def test_enrol_with_the_code_from_the_app(client, directory, requester, totp_cod
     device = TOTPDevice.objects.get(user=requester, confirmed=False)
     assert client.get(reverse("accounts:totp_enrol")) and TOTPDevice.objects.filter(user=requester).count() == 1
 
-    bad = client.post(reverse("accounts:totp_enrol"), {"device_id": device.pk, "token": "000000"})
+    bad = client.post(reverse("accounts:totp_enrol"), {"device_id": device.pk, "token": "000000",
+                                                       "enrolment_code": code})
     assert bad.status_code == 200 and b"not right" in bad.content
     device.refresh_from_db()
     device.throttling_failure_count = 0
     device.throttling_failure_timestamp = None
     device.save()
     response = client.post(reverse("accounts:totp_enrol"), {"device_id": device.pk, "token": totp_code(device),
-                                                            "next": "/requests/roles/"})
+                                                            "enrolment_code": code, "next": "/requests/roles/"})
     assert response.status_code == 302 and response["Location"] == "/requests/roles/"
     device.refresh_from_db()
     assert device.confirmed

@@ -4,7 +4,9 @@ from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 
-def test_verify_without_device_goes_to_enrolment_which_returns_to_next(client, directory, requester, totp_code):
+def test_verify_without_device_goes_to_enrolment_which_returns_to_next(client, directory, requester, totp_code,
+                                                                        enrolment_code):
+    code = enrolment_code(requester)
     client.force_login(requester)
     response = client.get(reverse("accounts:verify") + "?next=/requests/roles/7/activate/")
     assert response.status_code == 302
@@ -16,7 +18,7 @@ def test_verify_without_device_goes_to_enrolment_which_returns_to_next(client, d
     assert 'name="next" value="/requests/roles/7/activate/"' in page
     device = TOTPDevice.objects.get(user=requester, confirmed=False)
     done = client.post(response["Location"], {"device_id": device.pk, "token": totp_code(device),
-                                              "next": "/requests/roles/7/activate/"})
+                                              "enrolment_code": code, "next": "/requests/roles/7/activate/"})
     assert done.status_code == 302 and done["Location"] == "/requests/roles/7/activate/"
 
 

@@ -1,6 +1,6 @@
-"""A requester signs in, enrols TOTP, activates a role that needs MFA and approval; the approver
-signs in and approves; the requester sees the role active (and the access check agrees), then
-deactivates it after the 5-minute minimum."""
+"""A requester signs in, enrols TOTP (with an emailed enrolment code), activates a role that needs
+MFA and approval; the approver signs in and approves; the requester sees the role active (and the
+access check agrees), then deactivates it after the 5-minute minimum."""
 
 from datetime import timedelta
 
@@ -20,7 +20,7 @@ def _code(device: TOTPDevice) -> str:
     return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
 
 
-def test_activate_with_mfa_and_approval_then_deactivate(directory, new_page, sign_in):
+def test_activate_with_mfa_and_approval_then_deactivate(directory, new_page, sign_in, enrolment_code):
     requester, approver = directory.user("requester"), directory.user("approver")
     role = directory.role("helpdesk-administrator")
     services.role_setting_update(actor=None, role=role, scope=directory.root,
@@ -30,13 +30,15 @@ def test_activate_with_mfa_and_approval_then_deactivate(directory, new_page, sig
                                  approver_ids=[approver.principal.pk])
     eligibility = directory.grant(requester, "helpdesk-administrator", kind="eligible")
 
-    # The requester signs in and enrols an authenticator app.
+    # The requester signs in and enrols an authenticator app, with the enrolment code from their mailbox.
+    code = enrolment_code(requester)
     page = new_page()
     sign_in(page, "requester")
     page.goto("/account/security/")
     page.click("text=Enrol an authenticator app")
     assert page.locator(".qr svg").count() == 1
     device = TOTPDevice.objects.get(user=requester, confirmed=False)
+    page.fill("input[name=enrolment_code]", code)
     page.fill("input[name=token]", _code(device))
     page.click("button:has-text('Confirm and enrol')")
     page.wait_for_selector("text=Your authenticator app is enrolled")
