@@ -35,7 +35,7 @@ cat <<MSG
 
   PIM portal is running at $PIM_SITE_URL/
   Demo logins are listed above (also in $var/log/demo-logins.txt).
-  Emails are written to $var/mail/, logs to $var/log/. Press Ctrl+C to stop.
+  Emails are written to $var/mail/ (MFA enrolment codes too), logs to $var/log/. Press Ctrl+C to stop.
 
 MSG
 wait -n "${pids[@]}"
