@@ -99,6 +99,15 @@ def enrolment_code_email(request):
 
 
 @login_required
+def email_managed_by_the_directory(request):
+    """In place of allauth's "manage email addresses" page. The address comes from the directory and
+    receives enrolment codes and security notices: a session that knows only the password must not
+    be able to point it elsewhere."""
+    raise PermissionDenied("Your email address comes from the directory: ask a directory administrator to "
+                           "change it.")
+
+
+@login_required
 @require_POST
 def enrolment_code_issue(request, user_pk: int):
     """A directory administrator issues a code for another user, from the user's directory page."""

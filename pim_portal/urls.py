@@ -1,8 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.views import email_managed_by_the_directory
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Before allauth's own page of that name: users do not change their address themselves.
+    path("accounts/email/", email_managed_by_the_directory, name="account_email"),
     path("accounts/", include("allauth.urls")),
     path("account/", include("accounts.urls")),
     path("requests/", include("approvals.urls")),
