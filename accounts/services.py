@@ -64,12 +64,13 @@ def auth_sign_in_failed_record(*, login: str) -> None:
                        target_label=login, message=f"Failed sign-in for '{login}'.")
 
 
-def auth_sso_refused_record(*, user: User, email: str, provider: str) -> None:
-    """A single sign-on that would have linked `user` on an email address the identity provider has
-    not verified: refused, nobody signed in, nothing linked."""
+def auth_sso_refused_record(*, user: User | None, email: str, provider: str, why: str) -> None:
+    """A single sign-on that would have linked an identity to `user` without the identity provider
+    having verified the matching email address: refused, nobody signed in, nothing linked."""
     audit_event_record(action="auth.sso_refused", actor=None, outcome=AuditEvent.Outcome.DENIED, target=user,
-                       message=f"Single sign-on from {provider} for {email[:254]} refused: the identity provider "
-                               "has not verified this email address.")
+                       target_type="" if user else "login", target_label="" if user else email[:254],
+                       message=f"Single sign-on from {provider} for {email[:254] or 'no email address'} refused: "
+                               f"{why}.")
 
 
 # --- MFA ------------------------------------------------------------------------------------------------

@@ -19,17 +19,24 @@ SSO = {"openid_connect": {"APPS": [{"provider_id": "corp", "name": "Contoso SSO"
                                     "secret": "s", "settings": {"server_url": "https://idp.example.com"}}]}}
 
 
-def _sso_sign_in(rf, claims: dict):
+def _sso_sign_in(rf, claims: dict, *, signed_in=None):
     """The callback's last step: the provider's claims become allauth's SocialLogin, then allauth's
-    login flow runs (our adapter's pre_social_login included)."""
+    login flow runs (our adapter's pre_social_login included). With `signed_in`, the "connect" flow
+    of a signed-in user (who has just re-entered their password, as allauth asks)."""
     request = rf.get("/accounts/oidc/corp/login/callback/")
     SessionMiddleware(lambda r: None).process_request(request)
     request.session.save()
-    request.user = AnonymousUser()
+    request.user = signed_in or AnonymousUser()
     request._messages = FallbackStorage(request)
     with request_context(request):  # what allauth's AccountMiddleware does around every view
+        if signed_in is not None:
+            from allauth.account.internal.flows.login import record_authentication
+
+            record_authentication(request, signed_in, method="password")
         provider = get_adapter().get_provider(request, "corp")
         sociallogin = provider.sociallogin_from_response(request, {"userinfo": claims, "id_token": claims})
+        if signed_in is not None:
+            sociallogin.state = {"process": "connect"}
         response = complete_social_login(request, sociallogin)
     return request, response
 
@@ -72,3 +79,19 @@ def test_an_unknown_email_creates_no_account(rf, directory):
     request, _ = _sso_sign_in(rf, _claims(email="stranger@example.com", email_verified=True))
     assert "_auth_user_id" not in request.session
     assert not SocialAccount.objects.exists()
+
+
+@override_settings(SOCIALACCOUNT_PROVIDERS=SSO)
+def test_a_signed_in_session_cannot_connect_an_identity_with_another_email(rf, directory):
+    victim = directory.user("victim", email="victim@example.com")
+    _, response = _sso_sign_in(rf, _claims(email="attacker@example.com", email_verified=True), signed_in=victim)
+    assert response.status_code == 403
+    assert not SocialAccount.objects.exists()
+    assert AuditEvent.objects.filter(action="auth.sso_refused", target_id=str(victim.pk)).exists()
+
+
+@override_settings(SOCIALACCOUNT_PROVIDERS=SSO)
+def test_a_signed_in_user_connects_their_own_verified_identity(rf, directory):
+    person = directory.user("person", email="person@example.com")
+    _sso_sign_in(rf, _claims(email="person@example.com", email_verified=True), signed_in=person)
+    assert SocialAccount.objects.get(uid="idp-user-42").user == person
