@@ -293,7 +293,16 @@ def _checkpoint_insert(*, kind: str, last_seq: int, last_hash: str, now: datetim
     # Also to the log stream: keep these lines elsewhere and even a rewrite of the checkpoints is caught.
     logger.info("audit checkpoint %s kind=%s last_seq=%s last_hash=%s signature=%s", checkpoint.pk, kind, last_seq,
                 last_hash, checkpoint.signature)
+    # And to the external witness, once committed and outside the head lock; a failing sink never rolls
+    # back the checkpoint (audit_witness_write logs it and the next run retries).
+    transaction.on_commit(_witness_write, robust=True)
     return checkpoint
+
+
+def _witness_write() -> None:
+    from .witness import audit_witness_write
+
+    audit_witness_write()
 
 
 def audit_checkpoint_create(*, now: datetime | None = None, force: bool = False) -> AuditCheckpoint | None:

@@ -1,0 +1,427 @@
+"""The external witness of the audit log.
+
+The hash chain, its head and the signed checkpoints all live in the database, so whoever can rewrite
+the database (a superuser who drops the append-only triggers) can cut the log back to an older
+checkpoint, or rewrite the events after the newest one, and the database alone still verifies. The
+witness keeps the chain's milestones outside the database: every checkpoint, and the chain head at
+least every PIM_AUDIT_WITNESS_EVERY_EVENTS events or PIM_AUDIT_WITNESS_EVERY_SECONDS seconds while
+writes happen. `audit_verify --witness` compares the database with it.
+
+A record is one JSON line:
+    {"type": "pim-audit-witness", "v": 1, "kind": "periodic" | "purge" | "head", "seq": …, "hash": …,
+     "signature": …, "prev_signature": …, "key_id": …, "checkpoint": …, "at": …, "written_at": …}
+`hash` is the hash of event `seq`. A checkpoint record carries the checkpoint's own signature; a head
+record is signed the same way (HMAC-SHA256 under PIM_AUDIT_SIGNING_KEY), so a line cannot be forged
+without the key.
+
+Sinks, chosen by PIM_AUDIT_WITNESS: `file:///path` (appended and fsync'd; the one verify reads back),
+`syslog://host:port` (RFC 5424 over UDP), `syslog+tcp://host:port`, `syslog:///dev/log`, `https://…`
+(POST of the JSON lines, signed with PIM_AUDIT_WITNESS_SECRET like the webhooks).
+
+Writing never slows or breaks an audited change: the writer runs after commit, outside the chain
+head's lock, in the beat job, the checkpoint job and a job queued every N events. A failing sink is
+logged, kept in `AuditWitnessState` and retried by the next run.
+"""
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import requests
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .models import AuditChainHead, AuditCheckpoint, AuditEvent, AuditWitnessState
+from .services import checkpoint_signature, signing_key_id, signing_keys
+
+logger = logging.getLogger(__name__)
+
+RECORD_TYPE = "pim-audit-witness"
+HEAD = "head"
+BATCH = 500
+TIMEOUT_SECONDS = 5
+SYSLOG_PRI = 13 * 8 + 6  # facility 13 "log audit", severity 6 "informational" (RFC 5424)
+
+
+class WitnessError(Exception):
+    """The witness setting is malformed, a sink failed, or a witness file cannot be read."""
+
+
+# --- Records ----------------------------------------------------------------------------------------
+
+def _utc_text(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _utc_parse(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def _head_signature(*, key: str, seq: int, hash_: str, at: str) -> str:
+    payload = "\n".join(["pim-audit-witness-head-v1", str(seq), hash_, at]).encode()
+    return hmac.new(key.encode(), payload, hashlib.sha256).hexdigest()
+
+
+def witness_record_of_checkpoint(*, checkpoint: AuditCheckpoint, written_at: datetime) -> dict:
+    return {"type": RECORD_TYPE, "v": 1, "kind": checkpoint.kind, "seq": checkpoint.last_seq,
+            "hash": checkpoint.last_hash, "signature": checkpoint.signature,
+            "prev_signature": checkpoint.prev_signature, "key_id": checkpoint.key_id, "checkpoint": checkpoint.pk,
+            "at": _utc_text(checkpoint.created_at), "written_at": _utc_text(written_at)}
+
+
+def witness_record_of_head(*, seq: int, hash_: str, at: datetime) -> dict:
+    key = settings.PIM_AUDIT_SIGNING_KEY
+    at_text = _utc_text(at)
+    return {"type": RECORD_TYPE, "v": 1, "kind": HEAD, "seq": seq, "hash": hash_,
+            "signature": _head_signature(key=key, seq=seq, hash_=hash_, at=at_text), "key_id": signing_key_id(key),
+            "at": at_text, "written_at": at_text}
+
+
+def witness_line(record: dict) -> str:
+    return json.dumps(record, sort_keys=True, separators=(",", ":"))
+
+
+def witness_record_signature_valid(*, record: dict, keys: dict[str, str]) -> bool:
+    try:
+        key = keys.get(record["key_id"])
+        if key is None or not isinstance(record["seq"], int):
+            return False
+        if record["kind"] == HEAD:
+            expected = _head_signature(key=key, seq=record["seq"], hash_=record["hash"], at=record["at"])
+        else:
+            expected = checkpoint_signature(key=key, kind=record["kind"], last_seq=record["seq"],
+                                            last_hash=record["hash"], prev_signature=record["prev_signature"],
+                                            created_at=_utc_parse(record["at"]))
+        return hmac.compare_digest(expected, str(record["signature"]))
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
+# --- Sinks ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FileSink:
+    """Appends and fsyncs. Meant for another volume or host mount, ideally with `chattr +a`."""
+
+    path: Path
+
+    def __str__(self) -> str:
+        return f"file://{self.path}"
+
+    def write(self, lines: list[str]) -> None:
+        data = "".join(f"{line}\n" for line in lines).encode()
+        created = not self.path.exists()
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if created:  # the new directory entry must survive a crash too
+            directory = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
+
+
+@dataclass(frozen=True)
+class SyslogSink:
+    """RFC 5424 messages, MSGID `pim-audit-witness`, the JSON record as the message."""
+
+    transport: str  # "udp", "tcp" or "unix"
+    host: str = ""
+    port: int = 514
+    path: str = ""
+
+    def __str__(self) -> str:
+        if self.transport == "unix":
+            return f"syslog://{self.path}"
+        return f"syslog{'+tcp' if self.transport == 'tcp' else ''}://{self.host}:{self.port}"
+
+    @staticmethod
+    def message(line: str) -> bytes:
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        hostname = socket.gethostname() or "-"
+        return f"<{SYSLOG_PRI}>1 {now} {hostname} pim-portal {os.getpid()} {RECORD_TYPE} - {line}".encode()
+
+    def write(self, lines: list[str]) -> None:
+        messages = [self.message(line) for line in lines]
+        if self.transport == "tcp":
+            # Octet-counting framing (RFC 6587), so a message may contain anything.
+            with socket.create_connection((self.host, self.port), timeout=TIMEOUT_SECONDS) as sock:
+                sock.sendall(b"".join(f"{len(m)} ".encode() + m for m in messages))
+        elif self.transport == "udp":
+            family, kind, proto, _, address = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_DGRAM)[0]
+            with socket.socket(family, kind, proto) as sock:
+                sock.settimeout(TIMEOUT_SECONDS)
+                for message in messages:
+                    sock.sendto(message, address)
+        else:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+                sock.settimeout(TIMEOUT_SECONDS)
+                sock.connect(self.path)
+                for message in messages:
+                    sock.send(message)
+
+
+@dataclass(frozen=True)
+class HttpSink:
+    """POSTs the JSON lines with `X-PIM-Timestamp` and `X-PIM-Signature: sha256=<hex>`, the HMAC-SHA256
+    of `<timestamp>.<body>` under PIM_AUDIT_WITNESS_SECRET (as the webhooks sign). 2xx is success."""
+
+    url: str
+    secret: str
+
+    def __str__(self) -> str:
+        return self.url
+
+    def write(self, lines: list[str]) -> None:
+        body = "".join(f"{line}\n" for line in lines).encode()
+        timestamp = str(int(time.time()))
+        signature = hmac.new(self.secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+        response = requests.post(self.url, data=body, timeout=TIMEOUT_SECONDS, allow_redirects=False, headers={
+            "Content-Type": "application/x-ndjson", "X-PIM-Timestamp": timestamp,
+            "X-PIM-Signature": f"sha256={signature}"})
+        if not 200 <= response.status_code < 300:
+            raise WitnessError(f"{self.url} answered HTTP {response.status_code}")
+
+
+Sink = FileSink | SyslogSink | HttpSink
+
+
+def witness_sink(url: str) -> Sink:
+    """The sink PIM_AUDIT_WITNESS names; a malformed value is an error, never silently no witness."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        raise WitnessError(f"PIM_AUDIT_WITNESS={url!r}: the port is not a number")
+    if scheme == "file":
+        if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
+            raise WitnessError(f"PIM_AUDIT_WITNESS={url!r}: use file:///absolute/path")
+        return FileSink(Path(unquote(parts.path)))
+    if scheme in ("syslog", "syslog+udp", "syslog+tcp"):
+        if parts.hostname:
+            return SyslogSink("tcp" if scheme == "syslog+tcp" else "udp", host=parts.hostname, port=port or 514)
+        if scheme == "syslog" and parts.path.startswith("/"):
+            return SyslogSink("unix", path=unquote(parts.path))
+        raise WitnessError(f"PIM_AUDIT_WITNESS={url!r}: use syslog://host:port, syslog+tcp://host:port "
+                           f"or syslog:///dev/log")
+    if scheme in ("https", "http"):
+        if not parts.hostname:
+            raise WitnessError(f"PIM_AUDIT_WITNESS={url!r}: no host")
+        if not settings.PIM_AUDIT_WITNESS_SECRET:
+            raise WitnessError("PIM_AUDIT_WITNESS is an HTTP endpoint: set PIM_AUDIT_WITNESS_SECRET to sign the POSTs")
+        return HttpSink(url, settings.PIM_AUDIT_WITNESS_SECRET)
+    raise WitnessError(f"PIM_AUDIT_WITNESS={url!r}: unknown scheme; use file://, syslog://, syslog+tcp:// or https://")
+
+
+# --- Writing ----------------------------------------------------------------------------------------
+
+def _claim_state() -> AuditWitnessState | None:
+    """The state row, locked; None while another writer holds it (it will write what we would)."""
+    claimed = AuditWitnessState.objects.select_for_update(skip_locked=True).filter(pk=1)
+    state = claimed.first()
+    if state is None and not AuditWitnessState.objects.filter(pk=1).exists():
+        AuditWitnessState.objects.get_or_create(pk=1)  # created by migration; only an emptied database lacks it
+        state = claimed.first()
+    return state
+
+
+def audit_witness_write(*, now: datetime | None = None) -> int:
+    """Write every checkpoint not yet witnessed and, if the chain moved since the last record, its head.
+
+    Returns how many records were written: 0 without a witness, with nothing new, while another
+    writer is at it, or when the sink fails (logged, kept in the state row, retried by the next run;
+    never raised, so that no caller's change depends on the witness)."""
+    if not settings.PIM_AUDIT_WITNESS:
+        return 0
+    now = now or timezone.now()
+    try:
+        sink = witness_sink(settings.PIM_AUDIT_WITNESS)
+    except WitnessError as error:
+        logger.error("audit witness not written: %s", error)
+        return 0
+    written = 0
+    with transaction.atomic():
+        state = _claim_state()
+        if state is None:
+            return 0
+        while True:
+            checkpoints = list(AuditCheckpoint.objects.filter(id__gt=state.last_checkpoint_id).order_by("id")[:BATCH])
+            records = [witness_record_of_checkpoint(checkpoint=cp, written_at=now) for cp in checkpoints]
+            last_batch = len(checkpoints) < BATCH
+            # The head is read without its lock: the last committed (seq, hash), one row, consistent.
+            head = AuditChainHead.objects.filter(pk=1).values_list("last_seq", "last_hash").first()
+            if last_batch and head is not None and head[0] > state.last_seq:
+                records.append(witness_record_of_head(seq=head[0], hash_=head[1], at=now))
+            if not records:
+                return written
+            try:
+                sink.write([witness_line(record) for record in records])
+            except Exception as error:  # any failure of the sink (OSError, HTTP, DNS…): keep going, retry later
+                logger.warning("audit witness %s failed, retried by the next run: %s", sink, error)
+                state.failing_since = state.failing_since or now
+                state.last_error = f"{type(error).__name__}: {error}"[:2000]
+                state.save(update_fields=["failing_since", "last_error"])
+                return written
+            written += len(records)
+            if checkpoints:
+                state.last_checkpoint_id = checkpoints[-1].pk
+            state.last_seq = max(state.last_seq, *(record["seq"] for record in records))
+            state.witnessed_at, state.failing_since, state.last_error = now, None, ""
+            state.save()
+            if last_batch:
+                return written
+
+
+_last_seen_seq: int | None = None
+
+
+def audit_witness_nudge(*, last_seq: int) -> None:
+    """Called whenever the chain head moves, inside the writer's transaction: when the head crossed a
+    multiple of PIM_AUDIT_WITNESS_EVERY_EVENTS, queue the witness job for after the commit. No query and
+    no I/O here: the writer holds the chain head's lock."""
+    global _last_seen_seq
+    every = settings.PIM_AUDIT_WITNESS_EVERY_EVENTS
+    if not settings.PIM_AUDIT_WITNESS or every <= 0:
+        return
+    previous, _last_seen_seq = _last_seen_seq, last_seq
+    if previous is None or last_seq < previous:  # first append in this process (or a database reset)
+        crossed = last_seq % every == 0
+    else:
+        crossed = last_seq // every > previous // every
+    if crossed:
+        transaction.on_commit(_witness_job_queue, robust=True)
+
+
+def _witness_job_queue() -> None:
+    from .tasks import audit_witness
+
+    try:
+        audit_witness.delay()
+    except Exception as error:  # a broker outage must not reach the request whose change just committed
+        logger.warning("audit witness job not queued (%s): the beat job writes the witness instead", error)
+
+
+# --- Reading back (audit_verify --witness) ----------------------------------------------------------
+
+def witness_file(source: str) -> Path:
+    """The file to check against: a path, or a file:// URL. Syslog and HTTP witnesses are exported to a
+    file first (README, "Audit log")."""
+    if "://" not in source:
+        return Path(source)
+    parts = urlsplit(source)
+    if parts.scheme.lower() != "file":
+        raise WitnessError(f"{source}: audit_verify reads the witness from a file; export the witness lines of "
+                           f"the syslog or HTTP receiver to a file and pass its path")
+    return Path(unquote(parts.path))
+
+
+def configured_witness_file() -> str | None:
+    url = settings.PIM_AUDIT_WITNESS
+    return url if url and urlsplit(url).scheme.lower() == "file" else None
+
+
+def witness_records_read(path: Path) -> Iterator[tuple[int, dict]]:
+    """(line number, record) for every witness record in `path`: JSON lines as the file sink writes them,
+    or syslog lines that carry one (anything before the first "{" is ignored; lines without a record
+    are skipped). A torn last line, cut by a crash while it was written, is skipped."""
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as error:
+        raise WitnessError(f"cannot read the witness {path}: {error.strerror}")
+    with handle:
+        for number, line in enumerate(handle, 1):
+            if RECORD_TYPE not in line:
+                continue
+            text = line.strip()
+            try:
+                record = json.loads(text[text.index("{"):])
+            except ValueError:
+                if not line.endswith("\n"):
+                    return
+                raise WitnessError(f"{path}, line {number}: not a witness record")
+            if isinstance(record, dict) and record.get("type") == RECORD_TYPE:
+                yield number, record
+
+
+def audit_witness_check(*, result, source: str, chunk: int = 1000):
+    """Compare the verified log (`result` of `audit_chain_verify`) with the witness in `source`:
+    - a witnessed hash that differs from the stored event's at the same seq: the chain was rewritten
+      (with recomputed hashes) at or before that event;
+    - a witnessed seq beyond the log's end: events were deleted and the head moved back (a cut-back to
+      an older checkpoint, or a truncate);
+    - a record whose signature is not valid: a forged witness line.
+    Records at or before a purge anchor are not compared: those events were purged, and the anchor is signed."""
+    if not result.ok:
+        return result
+    path = witness_file(source)
+    if not path.exists() and not AuditCheckpoint.objects.exists():
+        result.witness = f"witness {path}: no records yet"
+        return result
+    keys = signing_keys()
+    anchor_seq = result.anchor_seq
+    last_seq = result.last_seq or anchor_seq
+    newest: tuple[int, int, str] | None = None  # (seq, line, at)
+    mismatch: tuple[int, int, str] | None = None
+    pending: list[tuple[int, str, int, str]] = []
+    count = 0
+
+    def compare() -> None:
+        nonlocal mismatch
+        stored = dict(AuditEvent.objects.filter(seq__in={p[0] for p in pending}).values_list("seq", "hash"))
+        for seq, hash_, line, at in pending:
+            if stored.get(seq) != hash_ and (mismatch is None or seq < mismatch[0]):
+                mismatch = (seq, line, at)
+        pending.clear()
+
+    for line, record in witness_records_read(path):
+        if not witness_record_signature_valid(record=record, keys=keys):
+            seq = record.get("seq") if isinstance(record.get("seq"), int) else last_seq + 1
+            return _witness_fail(result, seq, f"witness record at line {line} is not validly signed (a forged "
+                                              f"line, or its key is missing from PIM_AUDIT_SIGNING_KEY_FALLBACKS)")
+        count += 1
+        seq = record["seq"]
+        if newest is None or seq > newest[0]:
+            newest = (seq, line, record["at"])
+        if anchor_seq < seq <= last_seq:
+            pending.append((seq, record["hash"], line, record["at"]))
+            if len(pending) >= chunk:
+                compare()
+    if pending:
+        compare()
+    if mismatch is not None:
+        seq, line, at = mismatch
+        result.verified = seq - anchor_seq - 1
+        return _witness_fail(result, seq, f"hash differs from the witness (line {line}, witnessed {at}): the chain "
+                                          f"was rewritten at or before this event")
+    if newest is not None and newest[0] > last_seq:
+        seq, line, at = newest
+        return _witness_fail(result, last_seq + 1, f"missing: the log ends at #{last_seq} but the witness saw #{seq} "
+                                                   f"(line {line}, {at}): events deleted and the chain head moved "
+                                                   f"back")
+    result.witness = (f"witness agrees: {count} records up to #{newest[0]}" if newest
+                      else f"witness {path}: no records yet")
+    return result
+
+
+def _witness_fail(result, seq: int, reason: str):
+    result.ok = False
+    result.bad_seq = seq
+    result.reason = reason
+    return result
