@@ -9,16 +9,16 @@ from django.core.management import call_command
 from django.db import connection
 
 from audit.integrity import audit_chain_verify
-from audit.services import audit_checkpoint_create, audit_event_record
-from audit.tasks import audit_witness
+from audit.models import AuditCheckpoint
+from audit.services import audit_event_record
+from audit.tasks import audit_checkpoint
 
 
 @pytest.fixture
 def witnessed_log(events, witness, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        audit_checkpoint_create()
+        assert AuditCheckpoint.objects.filter(pk=audit_checkpoint()).exists()  # witnessed on commit
     audit_event_record(action="test.after_checkpoint")
-    audit_witness()
     return witness
 
 
