@@ -39,6 +39,7 @@ from urllib.parse import unquote, urlsplit
 import requests
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from .models import AuditChainHead, AuditCheckpoint, AuditEvent, AuditWitnessState
@@ -309,13 +310,32 @@ def audit_witness_nudge(*, last_seq: int) -> None:
         transaction.on_commit(_witness_job_queue, robust=True)
 
 
+QUEUE_CONNECT_TIMEOUT = 2.0
+QUEUE_PAUSE_AFTER_FAILURE = 30.0
+_queue_paused_until = 0.0
+
+
 def _witness_job_queue() -> None:
+    """Queue the witness job, as `notifications.outbox.outbox_kick` kicks the relay: no publish retries, a
+    short connect timeout, and a pause after a failure, so that a broker outage never slows the request
+    whose change just committed. The beat job writes the witness meanwhile."""
+    global _queue_paused_until
+    if time.monotonic() < _queue_paused_until:
+        return
+    from pim_portal.celery import app
+
     from .tasks import audit_witness
 
     try:
-        audit_witness.delay()
-    except Exception as error:  # a broker outage must not reach the request whose change just committed
-        logger.warning("audit witness job not queued (%s): the beat job writes the witness instead", error)
+        if app.conf.task_always_eager:
+            audit_witness.apply_async()
+            return
+        with app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=0, timeout=QUEUE_CONNECT_TIMEOUT)
+            audit_witness.apply_async(retry=False, connection=connection)
+    except Exception as error:  # any broker failure: the beat job writes the witness instead
+        _queue_paused_until = time.monotonic() + QUEUE_PAUSE_AFTER_FAILURE
+        logger.warning("audit witness job not queued (broker unavailable?): %s", error)
 
 
 # --- Reading back (audit_verify --witness) ----------------------------------------------------------
@@ -363,11 +383,14 @@ def witness_records_read(path: Path) -> Iterator[tuple[int, dict]]:
 def audit_witness_check(*, result, source: str, chunk: int = 1000):
     """Compare the verified log (`result` of `audit_chain_verify`) with the witness in `source`:
     - a witnessed hash that differs from the stored event's at the same seq: the chain was rewritten
-      (with recomputed hashes) at or before that event;
-    - a witnessed seq beyond the log's end: events were deleted and the head moved back (a cut-back to
-      an older checkpoint, or a truncate);
+      (with recomputed hashes) at or before that event; also what a cut-back looks like once the
+      portal has appended new events over the deleted seqs;
+    - a witnessed seq the log does not have: events were deleted and the head moved back (a cut-back
+      to an older checkpoint, or a truncate);
     - a record whose signature is not valid: a forged witness line.
-    Records at or before a purge anchor are not compared: those events were purged, and the anchor is signed."""
+    Records at or before a purge anchor are not compared: those events were purged, and the anchor is
+    signed. Records beyond the verified end are compared with what the log holds now (writers keep
+    appending while verify runs, and the witness keeps up with them)."""
     if not result.ok:
         return result
     path = witness_file(source)
@@ -379,14 +402,19 @@ def audit_witness_check(*, result, source: str, chunk: int = 1000):
     last_seq = result.last_seq or anchor_seq
     newest: tuple[int, int, str] | None = None  # (seq, line, at)
     mismatch: tuple[int, int, str] | None = None
+    missing: tuple[int, int, str] | None = None
     pending: list[tuple[int, str, int, str]] = []
     count = 0
 
     def compare() -> None:
-        nonlocal mismatch
+        nonlocal mismatch, missing
         stored = dict(AuditEvent.objects.filter(seq__in={p[0] for p in pending}).values_list("seq", "hash"))
         for seq, hash_, line, at in pending:
-            if stored.get(seq) != hash_ and (mismatch is None or seq < mismatch[0]):
+            stored_hash = stored.get(seq)
+            if stored_hash is None:
+                if missing is None or seq > missing[0]:
+                    missing = (seq, line, at)
+            elif stored_hash != hash_ and (mismatch is None or seq < mismatch[0]):
                 mismatch = (seq, line, at)
         pending.clear()
 
@@ -399,7 +427,7 @@ def audit_witness_check(*, result, source: str, chunk: int = 1000):
         seq = record["seq"]
         if newest is None or seq > newest[0]:
             newest = (seq, line, record["at"])
-        if anchor_seq < seq <= last_seq:
+        if seq > anchor_seq:
             pending.append((seq, record["hash"], line, record["at"]))
             if len(pending) >= chunk:
                 compare()
@@ -407,15 +435,15 @@ def audit_witness_check(*, result, source: str, chunk: int = 1000):
         compare()
     if mismatch is not None:
         seq, line, at = mismatch
-        result.verified = seq - anchor_seq - 1
+        result.verified = max(0, min(seq, last_seq + 1) - anchor_seq - 1)
         return _witness_fail(result, seq, f"hash differs from the witness (line {line}, witnessed {at}): the chain "
                                           f"was rewritten at or before this event")
-    if newest is not None and newest[0] > last_seq:
-        seq, line, at = newest
-        return _witness_fail(result, last_seq + 1, f"missing: the log ends at #{last_seq} but the witness saw #{seq} "
-                                                   f"(line {line}, {at}): events deleted and the chain head moved "
-                                                   f"back")
-    result.witness = (f"witness agrees: {count} records up to #{newest[0]}" if newest
+    if missing is not None:
+        seq, line, at = missing
+        end = max(last_seq, AuditEvent.objects.aggregate(end=Max("seq"))["end"] or 0)
+        return _witness_fail(result, end + 1, f"missing: the log ends at #{end} but the witness saw #{seq} "
+                                              f"(line {line}, {at}): events deleted and the chain head moved back")
+    result.witness = (f"witness agrees: {count} record{'' if count == 1 else 's'} up to #{newest[0]}" if newest
                       else f"witness {path}: no records yet")
     return result
 

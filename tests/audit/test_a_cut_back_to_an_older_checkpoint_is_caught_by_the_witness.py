@@ -51,6 +51,22 @@ def test_a_cut_back_is_caught(witnessed_log, witness, settings):
     assert f"first bad event #{keep + 1}: missing" in out.getvalue()
 
 
+def test_a_cut_back_is_caught_after_new_events_took_the_deleted_numbers(witnessed_log, witness):
+    """The portal keeps appending after the cut-back: the witnessed seqs exist again, with other hashes."""
+    keep = witnessed_log.last_seq + 1
+    dba_sql("DELETE FROM audit_auditevent WHERE seq > %s", [keep])
+    dba_sql("DELETE FROM audit_auditcheckpoint WHERE id > %s", [witnessed_log.pk])
+    dba_sql("UPDATE audit_auditchainhead SET last_seq = %s, last_hash = %s",
+            [keep, AuditEvent.objects.get(seq=keep).hash])
+    for n in range(12):
+        audit_event_record(action="test.after_cut_back", message=str(n))
+    newer_checkpoint_seq = keep + 5  # checkpoint B covered the five events after A's own event
+
+    result = audit_chain_verify()
+    assert not result.ok and result.bad_seq == newer_checkpoint_seq, result.summary()
+    assert "hash differs from the witness" in result.reason
+
+
 def test_the_untouched_log_agrees_with_the_witness(witnessed_log, witness):
     out = io.StringIO()
     call_command("audit_verify", "--witness", str(witness), stdout=out)
