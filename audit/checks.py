@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
-from .witness import FileSink, HttpSink, WitnessError, witness_sink
+from .witness_sinks import FileSink, HttpSink, WitnessError, witness_sink
 
 
 @register(Tags.security)

@@ -4,7 +4,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.integrity import audit_chain_verify
-from audit.witness import WitnessError
+from audit.witness_sinks import WitnessError
 
 
 class Command(BaseCommand):
