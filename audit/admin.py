@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from portal.admin import ReadOnlyAdmin
 
-from .models import AuditChainHead, AuditCheckpoint, AuditEvent
+from .models import AuditChainHead, AuditCheckpoint, AuditEvent, AuditWitnessState
 
 
 @admin.register(AuditEvent)
@@ -23,3 +23,8 @@ class AuditCheckpointAdmin(ReadOnlyAdmin):
 @admin.register(AuditChainHead)
 class AuditChainHeadAdmin(ReadOnlyAdmin):
     list_display = ("last_seq", "last_hash")
+
+
+@admin.register(AuditWitnessState)
+class AuditWitnessStateAdmin(ReadOnlyAdmin):
+    list_display = ("last_seq", "last_checkpoint_id", "witnessed_at", "failing_since", "last_error")

@@ -16,6 +16,10 @@ What it detects, with the event it names:
   checkpoint (the event at that checkpoint is named; the rewrite is at or before it);
 - a replaced, edited or deleted checkpoint: its signature, or the signature chain, or the
   "audit.checkpoint" event recording it, no longer agree.
+
+What the database alone cannot show, the external witness does (`audit.witness`): events deleted
+after an older checkpoint together with the newer checkpoints and the head moved back, a tail
+rewritten after the newest checkpoint, a truncated log.
 """
 
 import hashlib
@@ -47,12 +51,14 @@ class VerifyResult:
     reason: str = ""
     anchor_seq: int = 0
     notes: list[str] = field(default_factory=list)
+    witness: str = ""  # what the external witness said, when one was checked
 
     def summary(self) -> str:
         if self.ok:
             start = f" from #{self.first_seq}" if self.first_seq and self.first_seq > 1 else ""
             return (f"intact: {self.verified} events verified{start}"
-                    f"{f' to #{self.last_seq}' if self.last_seq else ''}, {self.checkpoints} signed checkpoints")
+                    f"{f' to #{self.last_seq}' if self.last_seq else ''}, {self.checkpoints} signed checkpoints"
+                    f"{f'; {self.witness}' if self.witness else ''}")
         where = f"event #{self.bad_seq}" if self.bad_seq is not None else f"checkpoint {self.bad_checkpoint}"
         return f"TAMPERED: first bad {where}: {self.reason} ({self.verified} events verified before it)"
 
@@ -311,8 +317,20 @@ def _snapshot() -> tuple[int, str, int, int]:
 
 
 def audit_chain_verify(*, chunk: int = CHUNK, progress: Callable[[int], None] | None = None,
-                       prefetch: bool | None = None) -> VerifyResult:
-    """Verify the log as of now: events appended while it runs are left for the next run."""
+                       prefetch: bool | None = None, witness: str | None = None) -> VerifyResult:
+    """Verify the log as of now (events appended while it runs are left for the next run), then
+    compare it with the external witness: `witness` (a path or file:// URL), else the configured file
+    sink, if any. What the database alone cannot show (a cut-back to an older checkpoint, a rewritten
+    tail, a truncate) the witness does (`audit.witness.audit_witness_check`); it raises WitnessError
+    when the witness cannot be read."""
+    from .witness import audit_witness_check, configured_witness_file
+
+    result = _chain_verify(chunk=chunk, progress=progress, prefetch=prefetch)
+    source = witness or configured_witness_file()
+    return audit_witness_check(result=result, source=source) if source else result
+
+
+def _chain_verify(*, chunk: int, progress: Callable[[int], None] | None, prefetch: bool | None) -> VerifyResult:
     result = VerifyResult(ok=True)
     head_seq, head_hash, max_seq, max_checkpoint = _snapshot()
     stop = max(head_seq, max_seq, max_checkpoint)

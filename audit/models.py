@@ -2,10 +2,12 @@
 
 Every event is written by `audit.services.audit_event_record` inside the transaction of the change it
 records. Events are never updated or deleted through the application: the model and its QuerySet
-refuse it, and on PostgreSQL a trigger refuses UPDATE and DELETE (migration 0002). `seq` is gap-free
-and `hash` chains each event to the previous one (`prev_hash`), so any edit, deletion, insertion or
-reordering is detectable; signed `AuditCheckpoint` rows make truncating the tail or rewriting the
-chain from some point on detectable too. `manage.py audit_verify` checks all of it.
+refuse it, on PostgreSQL triggers refuse UPDATE, DELETE (migration 0002) and TRUNCATE (0004), and on
+SQLite UPDATE and DELETE. `seq` is gap-free and `hash` chains each event to the previous one
+(`prev_hash`), so any edit, deletion, insertion or reordering is detectable; signed `AuditCheckpoint`
+rows make truncating the tail or rewriting the chain from some point on detectable too, and the
+external witness (`audit.witness`) what the database alone cannot show: a cut-back to an older
+checkpoint, or a rewrite after the newest. `manage.py audit_verify` checks all of it.
 """
 
 import uuid
@@ -107,12 +109,27 @@ class AuditEvent(AppendOnlyModel):
         return f"#{self.seq} {self.action} ({self.outcome})"
 
 
+class ChainHeadQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        """Every append moves the head with this update: tell the external witness how far the chain
+        got, so it is written every PIM_AUDIT_WITNESS_EVERY_EVENTS events. The nudge only registers an
+        on-commit callback; nothing is written to the witness under the head lock."""
+        rows = super().update(**kwargs)
+        if rows and isinstance(kwargs.get("last_seq"), int):
+            from .witness import audit_witness_nudge
+
+            audit_witness_nudge(last_seq=kwargs["last_seq"])
+        return rows
+
+
 class AuditChainHead(models.Model):
     """Single row (pk=1): the last sequence number and hash. Writers lock it, which keeps one
     unbroken chain under concurrent transactions. Created by migration 0002."""
 
     last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
+
+    objects = ChainHeadQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"chain head #{self.last_seq}"
@@ -146,6 +163,22 @@ class AuditCheckpoint(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"checkpoint {self.kind} #{self.last_seq}"
+
+
+class AuditWitnessState(models.Model):
+    """Single row (pk=1): how far `audit.witness` has written the external witness, and its last
+    failure. Only bookkeeping for the writer (which checkpoints are still to be sent, when the sink
+    started failing): what the witness vouches for lives in the sink, out of the database's reach.
+    Writers claim the row with SELECT … FOR UPDATE SKIP LOCKED, so one writes at a time."""
+
+    last_checkpoint_id = models.BigIntegerField(default=0)
+    last_seq = models.BigIntegerField(default=0)
+    witnessed_at = models.DateTimeField(null=True, blank=True)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"witness at #{self.last_seq}"
 
 
 def new_correlation_id() -> uuid.UUID:

@@ -293,7 +293,16 @@ def _checkpoint_insert(*, kind: str, last_seq: int, last_hash: str, now: datetim
     # Also to the log stream: keep these lines elsewhere and even a rewrite of the checkpoints is caught.
     logger.info("audit checkpoint %s kind=%s last_seq=%s last_hash=%s signature=%s", checkpoint.pk, kind, last_seq,
                 last_hash, checkpoint.signature)
+    # And to the external witness, once committed and outside the head lock; a failing sink never rolls
+    # back the checkpoint (audit_witness_write logs it and the next run retries).
+    transaction.on_commit(_witness_write, robust=True)
     return checkpoint
+
+
+def _witness_write() -> None:
+    from .witness import audit_witness_write
+
+    audit_witness_write()
 
 
 def audit_checkpoint_create(*, now: datetime | None = None, force: bool = False) -> AuditCheckpoint | None:
@@ -345,6 +354,10 @@ def audit_purge(*, before: datetime, actor: Any = None, reason: str = "", now: d
             anchor_hash = AuditEvent.objects.filter(seq=last_deleted).values_list("hash", flat=True).first()
             if anchor_hash is None:
                 raise AuditIntegrityError(f"Event #{last_deleted} is missing: run audit_verify before purging.")
+            # The anchor first: on SQLite the append-only trigger lets a DELETE through only for events
+            # a purge anchor covers.
+            anchor = _checkpoint_insert(kind=AuditCheckpoint.Kind.PURGE, last_seq=last_deleted,
+                                        last_hash=anchor_hash, now=now)
             table = connection.ops.quote_name(AuditEvent._meta.db_table)
             with connection.cursor() as cursor:
                 if connection.vendor == "postgresql":
@@ -354,8 +367,6 @@ def audit_purge(*, before: datetime, actor: Any = None, reason: str = "", now: d
                 deleted = cursor.rowcount
                 if connection.vendor == "postgresql":
                     cursor.execute("SET LOCAL pim.audit_purge = 'off'")
-            anchor = _checkpoint_insert(kind=AuditCheckpoint.Kind.PURGE, last_seq=last_deleted,
-                                        last_hash=anchor_hash, now=now)
         summary = {"before": _canonical_value(before), "deleted": deleted,
                    "first_seq": first if deleted else None, "last_seq": last_deleted if deleted else None,
                    "anchor_checkpoint": anchor.pk if anchor else None}

@@ -198,6 +198,14 @@ PIM_AUDIT_SIGNING_KEY = os.environ.get("PIM_AUDIT_SIGNING_KEY") or hmac.new(
     SECRET_KEY.encode(), b"pim-portal.audit.checkpoint-signing-key", hashlib.sha256).hexdigest()
 PIM_AUDIT_SIGNING_KEY_FALLBACKS = env_list("PIM_AUDIT_SIGNING_KEY_FALLBACKS")
 PIM_AUDIT_CHECKPOINT_MINUTES = int(os.environ.get("PIM_AUDIT_CHECKPOINT_MINUTES", "5"))
+# The external witness of the audit log (audit/witness.py): every checkpoint, and the chain head at least
+# every N events or M seconds while writes happen, also go to a sink outside the database:
+# file:///path (JSON lines, fsync'd), syslog://host:port (UDP), syslog+tcp://host:port, syslog:///dev/log,
+# or https://… (POST signed with PIM_AUDIT_WITNESS_SECRET). Empty: no witness (`check --deploy` warns).
+PIM_AUDIT_WITNESS = os.environ.get("PIM_AUDIT_WITNESS", "").strip()
+PIM_AUDIT_WITNESS_EVERY_EVENTS = int(os.environ.get("PIM_AUDIT_WITNESS_EVERY_EVENTS", "1000"))
+PIM_AUDIT_WITNESS_EVERY_SECONDS = int(os.environ.get("PIM_AUDIT_WITNESS_EVERY_SECONDS", "60"))
+PIM_AUDIT_WITNESS_SECRET = os.environ.get("PIM_AUDIT_WITNESS_SECRET", "")
 
 # --- Internationalisation -------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -274,6 +282,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     # --- audit: signed checkpoints (audit) ---
     "audit-checkpoint": {"task": "audit.tasks.audit_checkpoint",
                          "schedule": timedelta(minutes=PIM_AUDIT_CHECKPOINT_MINUTES)},
+    "audit-witness": {"task": "audit.tasks.audit_witness",
+                      "schedule": float(max(1, PIM_AUDIT_WITNESS_EVERY_SECONDS))},
     # --- access reviews (reviews) ---
     "reviews-start": {"task": "reviews.tasks.reviews_start", "schedule": 300.0},
     "reviews-complete": {"task": "reviews.tasks.reviews_complete", "schedule": 300.0},

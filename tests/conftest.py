@@ -21,6 +21,10 @@ def pytest_configure(config):
     # Password hashing is deliberately slow; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
+    from tests import audit_triggers
+
+    audit_triggers.install()
+
 
 def _missing(reason: str):
     if REQUIRE_SERVICES:

@@ -27,6 +27,7 @@ def test_deploy_check_passes_with_production_variables(tmp_path):
             "DJANGO_SECRET_KEY": "x" * 20 + "-production-secret-" + "y" * 30,
             "DJANGO_ALLOWED_HOSTS": "pim.example.com",
             "PIM_VAR_DIR": str(tmp_path),
+            "PIM_AUDIT_WITNESS": "syslog+tcp://loghost.example.com:514",
         },
         "--deploy",
         "--fail-level",

@@ -89,3 +89,16 @@ def test_postgresql_lets_only_the_purge_flag_through_and_only_for_events(event, 
         cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [event.pk])
         assert cursor.rowcount == 1
         transaction.set_rollback(True)
+
+
+def test_sqlite_refuses_delete_of_checkpoints_and_of_events_no_purge_anchor_covers(event):
+    """SQLite has no TRUNCATE and no session flag: its DELETE trigger lets through only events a purge
+    anchor covers (audit_purge inserts its signed anchor first)."""
+    if connection.vendor != "sqlite":
+        pytest.skip("the SQLite triggers")
+    checkpoint = audit_checkpoint_create()
+    with pytest.raises(DatabaseError, match="append-only"):
+        _raw("DELETE FROM audit_auditevent WHERE id = %s", [event.pk])
+    with pytest.raises(DatabaseError, match="append-only"):
+        _raw("DELETE FROM audit_auditcheckpoint WHERE id = %s", [checkpoint.pk])
+    assert AuditEvent.objects.filter(pk=event.pk).exists()

@@ -6,11 +6,11 @@ import io
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 
 from audit.integrity import audit_chain_verify, iter_event_rows, row_hash
 from audit.models import AuditChainHead, AuditCheckpoint, AuditEvent
 from audit.services import audit_checkpoint_create, audit_event_record, checkpoint_signature
+from tests.audit.dba import dba_sql
 
 BAD = 10  # the event the tests tamper with
 
@@ -27,14 +27,7 @@ def log(events):
 def sql(statement, params=()):
     """Run SQL as a DBA would: with the append-only triggers out of the way (for this test's
     transaction only; it is rolled back)."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER USER")
-            cursor.execute("ALTER TABLE audit_auditcheckpoint DISABLE TRIGGER USER")
-        else:
-            cursor.execute("DROP TRIGGER IF EXISTS audit_auditevent_no_update")
-            cursor.execute("DROP TRIGGER IF EXISTS audit_auditcheckpoint_no_update")
-        cursor.execute(statement, params)
+    dba_sql(statement, params)
 
 
 def last_seq():
