@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from assignments import selectors as assignment_selectors
 from assignments.errors import DomainError
 from assignments.models import Principal
+from pim_portal.ids import parse_id
 
 from . import selectors, services
 from .models import ApiToken
@@ -40,7 +41,7 @@ def tokens(request):
     if request.method == "POST":
         try:
             if request.POST.get("for") == "service_principal":
-                sp = get_object_or_404(Principal, pk=request.POST.get("service_principal") or 0,
+                sp = get_object_or_404(Principal, pk=parse_id(request.POST.get("service_principal", "")) or 0,
                                        kind=Principal.Kind.SERVICE_PRINCIPAL)
                 created_token, created_secret = services.token_create_for_service_principal(
                     actor=request.user, service_principal=sp, name=request.POST.get("name", ""),

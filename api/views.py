@@ -30,6 +30,7 @@ from assignments.access import access_find_grant, access_find_permission_grant
 from assignments.errors import DomainError, forbidden, invalid, not_found
 from assignments.models import Assignment, Principal, RoleDefinition, RoleSetting, Scope
 from audit.models import AuditEvent
+from pim_portal.ids import parse_id
 
 from . import filters
 from . import serializers as s
@@ -105,10 +106,10 @@ def _as_admin(request, *, role: RoleDefinition, scope: Scope):
 
 
 def _int_id(pk) -> int:
-    text = str(pk)
-    if not text.isdigit() or len(text) > 18:
+    number = parse_id(pk)
+    if number is None:
         raise not_found("No such object.")
-    return int(text)
+    return number
 
 
 def _uuid_id(pk) -> uuid.UUID:
@@ -168,8 +169,9 @@ def _principal_ref(text: str) -> int | str | None:
     """An id stays an int (no query); an object id is resolved through a small cache (ids never change);
     a username with one query. None: no such principal."""
     text = text.strip()
-    if text.isdigit():
-        return int(text) if len(text) < 19 else None
+    principal_id = parse_id(text)
+    if principal_id is not None:
+        return principal_id
     try:
         object_id = uuid.UUID(text)
     except ValueError:
@@ -264,8 +266,9 @@ class CheckView(PimAPIView):
                                                      at=now)
             else:
                 role = data["role"].strip()
-                role_ref = (int(role) if len(role) < 19 else -1) if role.isdigit() else role
-                grant = access_find_grant(principal=principal_id, role=role_ref, scope=scope, at=now)
+                role_id = parse_id(role)
+                grant = access_find_grant(principal=principal_id, role=role if role_id is None else role_id,
+                                          scope=scope, at=now)
         return Response({
             "allowed": grant is not None,
             "assignment": grant.assignment_id if grant else None,
