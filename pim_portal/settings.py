@@ -7,6 +7,7 @@ in the README; with DJANGO_DEBUG=0 the portal refuses to start on the developmen
 
 import hashlib
 import hmac
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -29,6 +30,21 @@ def env_bool(name: str, default: bool) -> bool:
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_trusted_proxies(name: str) -> int | list[str]:
+    """A number of reverse-proxy hops ("1") or the networks the proxies live in ("10.0.0.0/8,192.0.2.7")."""
+    value = os.environ.get(name, "").strip()
+    if value.isascii() and value.isdigit():
+        return int(value)
+    networks = env_list(name)
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {network!r} is neither a number of proxy hops nor a network "
+                                       "(e.g. 1, or 10.0.0.0/8,192.0.2.7).") from None
+    return networks
 
 
 DEV_SECRET_KEY = "dev-insecure-pim-portal-key-change-me-in-production-0123456789"
@@ -151,7 +167,7 @@ ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 # Accounts are provisioned by administrators (or SSO), never by self sign-up.
-ACCOUNT_ADAPTER = "portal.adapters.NoSignupAccountAdapter"
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"  # portal's NoSignupAccountAdapter + sign-in rate limit keys
 SOCIALACCOUNT_ADAPTER = "portal.adapters.SSOAdapter"
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = False
@@ -173,6 +189,12 @@ if os.environ.get("OIDC_SERVER_URL"):
 OTP_TOTP_ISSUER = os.environ.get("PIM_OTP_ISSUER", "PIM portal")
 # How recent an MFA verification must be for actions whose policy requires MFA.
 PIM_MFA_FRESHNESS = timedelta(minutes=int(os.environ.get("PIM_MFA_FRESHNESS_MINUTES", "10")))
+
+# --- Client address: behind reverse proxies (or a NAT gateway that adds X-Forwarded-For), the number of
+# proxy hops or the proxies' networks. The client is then the rightmost untrusted X-Forwarded-For hop, for
+# sign-in rate limits, API throttles, trusted-network activation conditions and the audit log alike
+# (audit.middleware.client_ip_of). Empty or 0: REMOTE_ADDR, and X-Forwarded-For is ignored.
+PIM_TRUSTED_PROXIES = env_trusted_proxies("PIM_TRUSTED_PROXIES")
 
 # --- Cache: rate limits and API throttles. Per process by default; point PIM_CACHE_URL at Redis in
 # production so that every web worker counts the same sign-in failures and API calls.
