@@ -21,11 +21,22 @@ VAR_DIR = Path(os.environ.get("PIM_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off"}
+
+
 def env_bool(name: str, default: bool) -> bool:
+    """Strict: anything but the usual spellings stops the start (a typo must not quietly mean false)."""
     value = os.environ.get(name)
     if value is None:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean: use 1/0, true/false, yes/no or on/off "
+                               "(or leave it unset for the default).")
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -50,6 +61,8 @@ def env_trusted_proxies(name: str) -> int | list[str]:
 DEV_SECRET_KEY = "dev-insecure-pim-portal-key-change-me-in-production-0123456789"
 DEBUG = env_bool("DJANGO_DEBUG", True)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", DEV_SECRET_KEY)
+if not SECRET_KEY.strip():
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY is empty: set a long random value, or unset it in development.")
 if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
     raise ImproperlyConfigured("DJANGO_DEBUG=0 needs DJANGO_SECRET_KEY: refusing to run on the development key.")
 
@@ -198,7 +211,11 @@ PIM_TRUSTED_PROXIES = env_trusted_proxies("PIM_TRUSTED_PROXIES")
 
 # --- Cache: rate limits and API throttles. Per process by default; point PIM_CACHE_URL at Redis in
 # production so that every web worker counts the same sign-in failures and API calls.
-if os.environ.get("PIM_CACHE_URL"):
+PIM_CACHE_URL = os.environ.get("PIM_CACHE_URL", "")
+# How many web worker processes serve the portal (gunicorn.conf.py reads the same variables): a deploy
+# check warns when several run without a shared cache.
+PIM_WEB_WORKERS = int(os.environ.get("PIM_WEB_WORKERS") or os.environ.get("WEB_CONCURRENCY") or 1)
+if PIM_CACHE_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                           "LOCATION": os.environ["PIM_CACHE_URL"]}}
 
@@ -216,6 +233,7 @@ PIM_RENEW_WINDOW = timedelta(days=30)
 # Audit checkpoints are signed with HMAC-SHA256 under this key. The default is derived from the secret key
 # with its own salt; set it explicitly (and keep old keys in the fallbacks) so that rotating
 # DJANGO_SECRET_KEY does not make earlier checkpoints unverifiable.
+PIM_AUDIT_SIGNING_KEY_DERIVED = not os.environ.get("PIM_AUDIT_SIGNING_KEY")  # a deploy check warns about it
 PIM_AUDIT_SIGNING_KEY = os.environ.get("PIM_AUDIT_SIGNING_KEY") or hmac.new(
     SECRET_KEY.encode(), b"pim-portal.audit.checkpoint-signing-key", hashlib.sha256).hexdigest()
 PIM_AUDIT_SIGNING_KEY_FALLBACKS = env_list("PIM_AUDIT_SIGNING_KEY_FALLBACKS")
