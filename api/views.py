@@ -8,6 +8,7 @@ write is audited as "api.write" with the token in the same transaction.
 """
 
 import csv
+import logging
 import time
 import uuid
 
@@ -41,6 +42,8 @@ from .models import ApiToken
 from .pagination import CreatedCursorPagination, SeqCursorPagination
 from .schema import PimAutoSchema
 from .throttling import CheckThrottle
+
+logger = logging.getLogger(__name__)
 
 # --- Shared helpers ---------------------------------------------------------------------------------
 
@@ -278,12 +281,18 @@ class CheckView(PimAPIView):
         })
 
     def handle_exception(self, exc):
-        if isinstance(exc, DatabaseError):
-            return Response({"allowed": False, "assignment": None, "via_group": None, "ends_at": None,
-                             "evaluated_at": timezone.now().isoformat(),
-                             "error": "The access check could not be evaluated; denying."},
-                            status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "1"})
-        return super().handle_exception(exc)
+        # Refusals (400/401/403/404/429) keep their error body; anything else that went wrong (the database,
+        # the cache behind the throttle, a bug) is a 503 denial in JSON: a caller must never read an HTML
+        # error page, let alone a grant, out of a failure.
+        if not isinstance(exc, DatabaseError):
+            try:
+                return super().handle_exception(exc)
+            except Exception:
+                logger.exception("The access check failed; answering 503 with allowed: false.")
+        return Response({"allowed": False, "assignment": None, "via_group": None, "ends_at": None,
+                         "evaluated_at": timezone.now().isoformat(),
+                         "error": "The access check could not be evaluated; denying."},
+                        status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "1"})
 
 
 # --- Directory ------------------------------------------------------------------------------------

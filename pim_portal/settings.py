@@ -216,8 +216,8 @@ PIM_CACHE_URL = os.environ.get("PIM_CACHE_URL", "")
 # check warns when several run without a shared cache.
 PIM_WEB_WORKERS = int(os.environ.get("PIM_WEB_WORKERS") or os.environ.get("WEB_CONCURRENCY") or 1)
 if PIM_CACHE_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": os.environ["PIM_CACHE_URL"]}}
+    # While Redis is unreachable the counters fall back to per-process memory (logged once per outage).
+    CACHES = {"default": {"BACKEND": "pim_portal.cache.FallbackRedisCache", "LOCATION": PIM_CACHE_URL}}
 
 # --- Domain limits --------------------------------------------------------------------------------
 PIM_MAX_ROLE_ASSIGNABLE_GROUPS = int(os.environ.get("PIM_MAX_ROLE_ASSIGNABLE_GROUPS", "500"))
