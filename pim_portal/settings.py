@@ -43,19 +43,24 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-def env_trusted_proxies(name: str) -> int | list[str]:
-    """A number of reverse-proxy hops ("1") or the networks the proxies live in ("10.0.0.0/8,192.0.2.7")."""
-    value = os.environ.get(name, "").strip()
-    if value.isascii() and value.isdigit():
-        return int(value)
+def env_networks(name: str) -> list[str]:
+    """Comma-separated networks or addresses ("10.0.0.0/8,192.0.2.7"), each checked at start-up."""
     networks = env_list(name)
     for network in networks:
         try:
             ipaddress.ip_network(network, strict=False)
         except ValueError:
-            raise ImproperlyConfigured(f"{name}: {network!r} is neither a number of proxy hops nor a network "
-                                       "(e.g. 1, or 10.0.0.0/8,192.0.2.7).") from None
+            raise ImproperlyConfigured(f"{name}: {network!r} is not a network or an address "
+                                       "(e.g. 10.0.0.0/8,192.0.2.7).") from None
     return networks
+
+
+def env_trusted_proxies(name: str) -> int | list[str]:
+    """A number of reverse-proxy hops ("1") or the networks the proxies live in ("10.0.0.0/8,192.0.2.7")."""
+    value = os.environ.get(name, "").strip()
+    if value.isascii() and value.isdigit():
+        return int(value)
+    return env_networks(name)
 
 
 DEV_SECRET_KEY = "dev-insecure-pim-portal-key-change-me-in-production-0123456789"
@@ -223,6 +228,9 @@ if PIM_CACHE_URL:
 PIM_MAX_ROLE_ASSIGNABLE_GROUPS = int(os.environ.get("PIM_MAX_ROLE_ASSIGNABLE_GROUPS", "500"))
 # Webhook and SCIM targets on loopback / link-local addresses are refused unless this is on (development).
 PIM_PROVISIONING_ALLOW_LOOPBACK = env_bool("PIM_PROVISIONING_ALLOW_LOOPBACK", False)
+# Private networks webhook/SCIM targets may resolve to (an internal SCIM peer); others are refused at connect
+# time, as are loopback, link-local and metadata addresses (provisioning.outbound).
+PIM_PROVISIONING_ALLOWED_NETWORKS = env_networks("PIM_PROVISIONING_ALLOWED_NETWORKS")
 # Worker processes that share an expiry backlog on PostgreSQL (assignments.tasks.assignments_expire
 # queues this many minus one helpers when its first batch comes back full). At most the worker's
 # --concurrency.
