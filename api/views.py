@@ -18,6 +18,7 @@ from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework import generics, serializers, status
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
@@ -120,6 +121,16 @@ def _uuid_id(pk) -> uuid.UUID:
         return uuid.UUID(str(pk))
     except ValueError:
         raise not_found("No such request.")
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI schema (YAML by default, `?format=json`); refusals in the API's JSON error body, not
+    rendered as if they were a schema."""
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer, self.request.accepted_media_type = JSONRenderer(), "application/json"
+        return response
 
 
 def unknown_endpoint(request, *args, **kwargs):
