@@ -6,8 +6,10 @@ response to the POST that created it, and never stored or shown again.
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
@@ -15,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from assignments import selectors as assignment_selectors
 from assignments.errors import DomainError
 from assignments.models import Principal
+from pim_portal.ids import parse_id
 
 from . import selectors, services
 from .models import ApiToken
@@ -40,7 +43,7 @@ def tokens(request):
     if request.method == "POST":
         try:
             if request.POST.get("for") == "service_principal":
-                sp = get_object_or_404(Principal, pk=request.POST.get("service_principal") or 0,
+                sp = get_object_or_404(Principal, pk=parse_id(request.POST.get("service_principal", "")) or 0,
                                        kind=Principal.Kind.SERVICE_PRINCIPAL)
                 created_token, created_secret = services.token_create_for_service_principal(
                     actor=request.user, service_principal=sp, name=request.POST.get("name", ""),
@@ -81,5 +84,8 @@ def token_revoke(request, pk: int):
 
 
 def docs(request):
-    """The API documentation (Swagger UI from this server's static files; no CDN)."""
+    """The API documentation (Swagger UI from this server's static files; no CDN). Signed-in people only,
+    unless settings.PIM_API_DOCS_PUBLIC."""
+    if not settings.PIM_API_DOCS_PUBLIC and not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
     return render(request, "api/docs.html", {})

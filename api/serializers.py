@@ -7,6 +7,7 @@ from rest_framework import serializers
 from approvals.models import ApprovalDecision, Request
 from assignments.models import Assignment, Principal, RoleDefinition, RoleSetting, Scope
 from audit.models import AuditEvent
+from pim_portal.ids import parse_id
 
 from .models import ApiToken
 
@@ -15,23 +16,26 @@ from .models import ApiToken
 
 def resolve_role(value: str) -> RoleDefinition | None:
     value = str(value).strip()
-    if value.isdigit():
-        return RoleDefinition.objects.filter(pk=int(value)).first() if len(value) < 19 else None
+    pk = parse_id(value)
+    if pk is not None:
+        return RoleDefinition.objects.filter(pk=pk).first()
     return RoleDefinition.objects.filter(slug=value).first()
 
 
 def resolve_scope(value: str) -> Scope | None:
     value = str(value).strip()
-    if value.isdigit():
-        return Scope.objects.filter(pk=int(value)).select_related("group").first() if len(value) < 19 else None
+    pk = parse_id(value)
+    if pk is not None:
+        return Scope.objects.filter(pk=pk).select_related("group").first()
     return Scope.objects.filter(path=value).select_related("group").first()
 
 
 def resolve_principal(value: str) -> Principal | None:
     """A principal by id, object id (UUID) or username."""
     value = str(value).strip()
-    if value.isdigit():
-        return Principal.objects.filter(pk=int(value)).first() if len(value) < 19 else None
+    pk = parse_id(value)
+    if pk is not None:
+        return Principal.objects.filter(pk=pk).first()
     try:
         return Principal.objects.filter(object_id=uuid.UUID(value)).first()
     except ValueError:

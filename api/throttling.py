@@ -4,10 +4,16 @@ processes, use a shared cache (e.g. Redis) for an exact limit; the local-memory 
 
 from rest_framework.throttling import SimpleRateThrottle
 
+from audit.middleware import client_ip_of
+
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 class _PerCredentialThrottle(SimpleRateThrottle):
+    def get_ident(self, request):
+        # The portal's client address (PIM_TRUSTED_PROXIES), not DRF's NUM_PROXIES reading of the header.
+        return client_ip_of(request._request) or "unknown"
+
     def get_cache_key(self, request, view):
         token = getattr(request, "auth", None)
         if token is not None and hasattr(token, "prefix"):

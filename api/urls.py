@@ -1,5 +1,4 @@
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView
 
 from . import pages, views
 
@@ -21,7 +20,7 @@ urlpatterns = [
     path("approvals/<str:pk>/deny/", views.ApprovalDeny.as_view(), name="approval-deny"),
     path("audit/events/", views.AuditEventList.as_view(), name="audit-events"),
     path("audit/events.csv", views.AuditEventCsv.as_view(), name="audit-events-csv"),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("schema/", views.SchemaView.as_view(), name="schema"),
     path("docs/", pages.docs, name="docs"),
     path("tokens/", pages.tokens, name="tokens"),
     path("tokens/<int:pk>/revoke/", pages.token_revoke, name="token-revoke"),

@@ -8,6 +8,7 @@ write is audited as "api.write" with the token in the same transaction.
 """
 
 import csv
+import logging
 import time
 import uuid
 
@@ -17,6 +18,7 @@ from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework import generics, serializers, status
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
@@ -30,6 +32,7 @@ from assignments.access import access_find_grant, access_find_permission_grant
 from assignments.errors import DomainError, forbidden, invalid, not_found
 from assignments.models import Assignment, Principal, RoleDefinition, RoleSetting, Scope
 from audit.models import AuditEvent
+from pim_portal.ids import parse_id
 
 from . import filters
 from . import serializers as s
@@ -40,6 +43,8 @@ from .models import ApiToken
 from .pagination import CreatedCursorPagination, SeqCursorPagination
 from .schema import PimAutoSchema
 from .throttling import CheckThrottle
+
+logger = logging.getLogger(__name__)
 
 # --- Shared helpers ---------------------------------------------------------------------------------
 
@@ -105,10 +110,10 @@ def _as_admin(request, *, role: RoleDefinition, scope: Scope):
 
 
 def _int_id(pk) -> int:
-    text = str(pk)
-    if not text.isdigit() or len(text) > 18:
+    number = parse_id(pk)
+    if number is None:
         raise not_found("No such object.")
-    return int(text)
+    return number
 
 
 def _uuid_id(pk) -> uuid.UUID:
@@ -116,6 +121,16 @@ def _uuid_id(pk) -> uuid.UUID:
         return uuid.UUID(str(pk))
     except ValueError:
         raise not_found("No such request.")
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI schema (YAML by default, `?format=json`); refusals in the API's JSON error body, not
+    rendered as if they were a schema."""
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer, self.request.accepted_media_type = JSONRenderer(), "application/json"
+        return response
 
 
 def unknown_endpoint(request, *args, **kwargs):
@@ -168,8 +183,9 @@ def _principal_ref(text: str) -> int | str | None:
     """An id stays an int (no query); an object id is resolved through a small cache (ids never change);
     a username with one query. None: no such principal."""
     text = text.strip()
-    if text.isdigit():
-        return int(text) if len(text) < 19 else None
+    principal_id = parse_id(text)
+    if principal_id is not None:
+        return principal_id
     try:
         object_id = uuid.UUID(text)
     except ValueError:
@@ -264,8 +280,9 @@ class CheckView(PimAPIView):
                                                      at=now)
             else:
                 role = data["role"].strip()
-                role_ref = (int(role) if len(role) < 19 else -1) if role.isdigit() else role
-                grant = access_find_grant(principal=principal_id, role=role_ref, scope=scope, at=now)
+                role_id = parse_id(role)
+                grant = access_find_grant(principal=principal_id, role=role if role_id is None else role_id,
+                                          scope=scope, at=now)
         return Response({
             "allowed": grant is not None,
             "assignment": grant.assignment_id if grant else None,
@@ -275,12 +292,18 @@ class CheckView(PimAPIView):
         })
 
     def handle_exception(self, exc):
-        if isinstance(exc, DatabaseError):
-            return Response({"allowed": False, "assignment": None, "via_group": None, "ends_at": None,
-                             "evaluated_at": timezone.now().isoformat(),
-                             "error": "The access check could not be evaluated; denying."},
-                            status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "1"})
-        return super().handle_exception(exc)
+        # Refusals (400/401/403/404/429) keep their error body; anything else that went wrong (the database,
+        # the cache behind the throttle, a bug) is a 503 denial in JSON: a caller must never read an HTML
+        # error page, let alone a grant, out of a failure.
+        if not isinstance(exc, DatabaseError):
+            try:
+                return super().handle_exception(exc)
+            except Exception:
+                logger.exception("The access check failed; answering 503 with allowed: false.")
+        return Response({"allowed": False, "assignment": None, "via_group": None, "ends_at": None,
+                         "evaluated_at": timezone.now().isoformat(),
+                         "error": "The access check could not be evaluated; denying."},
+                        status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "1"})
 
 
 # --- Directory ------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from assignments.models import Scope
+from pim_portal.ids import parse_id
 
 from .models import AuditEvent
 
@@ -29,10 +30,12 @@ def _day_start(day) -> datetime:
 
 def _id_or_label(queryset: QuerySet, value: str, id_field: str, label_field: str) -> QuerySet:
     value = value.strip()
-    if value.startswith("#") and value[1:].isdigit():
-        return queryset.filter(**{id_field: int(value[1:])})
-    if value.isdigit():
-        return queryset.filter(Q(**{id_field: int(value)}) | Q(**{f"{label_field}__icontains": value}))
+    exact_id = parse_id(value[1:]) if value.startswith("#") else None
+    if exact_id is not None:
+        return queryset.filter(**{id_field: exact_id})
+    number = parse_id(value)
+    if number is not None:
+        return queryset.filter(Q(**{id_field: number}) | Q(**{f"{label_field}__icontains": value}))
     return queryset.filter(**{f"{label_field}__icontains": value})
 
 

@@ -9,12 +9,13 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from pim_portal.ids import parse_id
+
 from . import integrity, selectors, services
 
 
 def _int_param(request, name: str) -> int | None:
-    value = request.GET.get(name, "")
-    return int(value) if value.isdigit() else None
+    return parse_id(request.GET.get(name, ""))
 
 
 def _filter_query(request) -> str:

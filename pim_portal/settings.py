@@ -7,6 +7,7 @@ in the README; with DJANGO_DEBUG=0 the portal refuses to start on the developmen
 
 import hashlib
 import hmac
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -20,20 +21,53 @@ VAR_DIR = Path(os.environ.get("PIM_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off"}
+
+
 def env_bool(name: str, default: bool) -> bool:
+    """Strict: anything but the usual spellings stops the start (a typo must not quietly mean false)."""
     value = os.environ.get(name)
     if value is None:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean: use 1/0, true/false, yes/no or on/off "
+                               "(or leave it unset for the default).")
 
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_networks(name: str) -> list[str]:
+    """Comma-separated networks or addresses ("10.0.0.0/8,192.0.2.7"), each checked at start-up."""
+    networks = env_list(name)
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {network!r} is not a network or an address "
+                                       "(e.g. 10.0.0.0/8,192.0.2.7).") from None
+    return networks
+
+
+def env_trusted_proxies(name: str) -> int | list[str]:
+    """A number of reverse-proxy hops ("1") or the networks the proxies live in ("10.0.0.0/8,192.0.2.7")."""
+    value = os.environ.get(name, "").strip()
+    if value.isascii() and value.isdigit():
+        return int(value)
+    return env_networks(name)
+
+
 DEV_SECRET_KEY = "dev-insecure-pim-portal-key-change-me-in-production-0123456789"
 DEBUG = env_bool("DJANGO_DEBUG", True)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", DEV_SECRET_KEY)
+if not SECRET_KEY.strip():
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY is empty: set a long random value, or unset it in development.")
 if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
     raise ImproperlyConfigured("DJANGO_DEBUG=0 needs DJANGO_SECRET_KEY: refusing to run on the development key.")
 
@@ -76,6 +110,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "pim_portal.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -151,7 +186,7 @@ ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 # Accounts are provisioned by administrators (or SSO), never by self sign-up.
-ACCOUNT_ADAPTER = "portal.adapters.NoSignupAccountAdapter"
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"  # portal's NoSignupAccountAdapter + sign-in rate limit keys
 SOCIALACCOUNT_ADAPTER = "portal.adapters.SSOAdapter"
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = False
@@ -174,16 +209,29 @@ OTP_TOTP_ISSUER = os.environ.get("PIM_OTP_ISSUER", "PIM portal")
 # How recent an MFA verification must be for actions whose policy requires MFA.
 PIM_MFA_FRESHNESS = timedelta(minutes=int(os.environ.get("PIM_MFA_FRESHNESS_MINUTES", "10")))
 
+# --- Client address: behind reverse proxies (or a NAT gateway that adds X-Forwarded-For), the number of
+# proxy hops or the proxies' networks. The client is then the rightmost untrusted X-Forwarded-For hop, for
+# sign-in rate limits, API throttles, trusted-network activation conditions and the audit log alike
+# (audit.middleware.client_ip_of). Empty or 0: REMOTE_ADDR, and X-Forwarded-For is ignored.
+PIM_TRUSTED_PROXIES = env_trusted_proxies("PIM_TRUSTED_PROXIES")
+
 # --- Cache: rate limits and API throttles. Per process by default; point PIM_CACHE_URL at Redis in
 # production so that every web worker counts the same sign-in failures and API calls.
-if os.environ.get("PIM_CACHE_URL"):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": os.environ["PIM_CACHE_URL"]}}
+PIM_CACHE_URL = os.environ.get("PIM_CACHE_URL", "")
+# How many web worker processes serve the portal (gunicorn.conf.py reads the same variables): a deploy
+# check warns when several run without a shared cache.
+PIM_WEB_WORKERS = int(os.environ.get("PIM_WEB_WORKERS") or os.environ.get("WEB_CONCURRENCY") or 1)
+if PIM_CACHE_URL:
+    # While Redis is unreachable the counters fall back to per-process memory (logged once per outage).
+    CACHES = {"default": {"BACKEND": "pim_portal.cache.FallbackRedisCache", "LOCATION": PIM_CACHE_URL}}
 
 # --- Domain limits --------------------------------------------------------------------------------
 PIM_MAX_ROLE_ASSIGNABLE_GROUPS = int(os.environ.get("PIM_MAX_ROLE_ASSIGNABLE_GROUPS", "500"))
 # Webhook and SCIM targets on loopback / link-local addresses are refused unless this is on (development).
 PIM_PROVISIONING_ALLOW_LOOPBACK = env_bool("PIM_PROVISIONING_ALLOW_LOOPBACK", False)
+# Private networks webhook/SCIM targets may resolve to (an internal SCIM peer); others are refused at connect
+# time, as are loopback, link-local and metadata addresses (provisioning.outbound).
+PIM_PROVISIONING_ALLOWED_NETWORKS = env_networks("PIM_PROVISIONING_ALLOWED_NETWORKS")
 # Worker processes that share an expiry backlog on PostgreSQL (assignments.tasks.assignments_expire
 # queues this many minus one helpers when its first batch comes back full). At most the worker's
 # --concurrency.
@@ -194,6 +242,7 @@ PIM_RENEW_WINDOW = timedelta(days=30)
 # Audit checkpoints are signed with HMAC-SHA256 under this key. The default is derived from the secret key
 # with its own salt; set it explicitly (and keep old keys in the fallbacks) so that rotating
 # DJANGO_SECRET_KEY does not make earlier checkpoints unverifiable.
+PIM_AUDIT_SIGNING_KEY_DERIVED = not os.environ.get("PIM_AUDIT_SIGNING_KEY")  # a deploy check warns about it
 PIM_AUDIT_SIGNING_KEY = os.environ.get("PIM_AUDIT_SIGNING_KEY") or hmac.new(
     SECRET_KEY.encode(), b"pim-portal.audit.checkpoint-signing-key", hashlib.sha256).hexdigest()
 PIM_AUDIT_SIGNING_KEY_FALLBACKS = env_list("PIM_AUDIT_SIGNING_KEY_FALLBACKS")
@@ -313,6 +362,9 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's defaults, with a JSON parser that refuses absurd nesting (a 400, not a RecursionError).
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
@@ -321,7 +373,7 @@ SPECTACULAR_SETTINGS = {
     "audit and the access check. Authenticate with `Authorization: Bearer pim_<prefix>_<secret>`.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_PERMISSIONS": ["api.permissions.ApiDocsPermission"],  # PIM_API_DOCS_PUBLIC
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "AssignmentKindEnum": "assignments.models.Assignment.Kind",
@@ -332,6 +384,9 @@ SPECTACULAR_SETTINGS = {
         "ExpirationEnum": "assignments.models.RoleSetting.EXPIRATION_CHOICES",
     },
 }
+# The API documentation (/api/v1/docs/) and schema (/api/v1/schema/) need a signed-in person or a token
+# unless this is on: the schema names every operation and parameter, which is a map for an attacker too.
+PIM_API_DOCS_PUBLIC = env_bool("PIM_API_DOCS_PUBLIC", False)
 # API token lifetimes: the default when none is given, and the longest allowed.
 PIM_API_TOKEN_DEFAULT_DAYS = int(os.environ.get("PIM_API_TOKEN_DEFAULT_DAYS", "90"))
 PIM_API_TOKEN_MAX_DAYS = int(os.environ.get("PIM_API_TOKEN_MAX_DAYS", "365"))
@@ -342,6 +397,16 @@ SESSION_COOKIE_AGE = int(os.environ.get("PIM_SESSION_AGE_SECONDS", str(8 * 3600)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Every asset is served from this server (no CDN) and no template has inline script, event-handler
+# attributes or inline styles, so the policy is 'self' throughout; data: images are Swagger UI's icons.
+# No form-action: the SSO button posts here and is redirected to the identity provider, which Chromium
+# would check against form-action.
+PIM_CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+                               "frame-ancestors 'none'")
+# No page uses the camera, microphone, location, sensors, payment or USB.
+PIM_PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+                          "microphone=(), payment=(), usb=()")
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class PortalConfig(AppConfig):
     name = "portal"
     verbose_name = "Portal pages"
+
+    def ready(self):
+        from pim_portal import checks  # noqa: F401  (registers the project's deploy checks)

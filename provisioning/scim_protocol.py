@@ -29,6 +29,7 @@ from notifications.outbox import PermanentDeliveryError
 
 from .crypto import UnsealError, unseal
 from .models import ScimApplication, ScimOperation
+from .outbound import PinnedTransport
 from .urlpolicy import outbound_url_problem
 
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
@@ -83,7 +84,7 @@ def scim_client(*, base_url: str, token: str = "", transport: httpx.BaseTranspor
     if token:
         headers["Authorization"] = f"Bearer {token}"
     http = httpx.Client(base_url=base_url.rstrip("/") + "/", headers=headers, timeout=TIMEOUT,
-                        follow_redirects=False, trust_env=False, transport=transport)
+                        follow_redirects=False, trust_env=False, transport=PinnedTransport(transport))
     return HttpxSCIMClient(http, provider=ScimProvider(models=[User, Group]))
 
 

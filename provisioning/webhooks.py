@@ -169,7 +169,9 @@ def webhook_post(*, url: str, secret: str, event: str, delivery_id: str, body: b
         "X-PIM-Signature": webhook_signature(secret, timestamp, body),
     }
     timeout = TIMEOUT or httpx.Timeout(10.0, connect=5.0)
-    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+    from .outbound import PinnedTransport
+
+    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False, transport=PinnedTransport()) as client:
         return client.post(url, content=body, headers=headers)
 
 

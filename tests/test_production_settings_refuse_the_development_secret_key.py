@@ -26,6 +26,7 @@ def test_deploy_check_passes_with_production_variables(tmp_path):
             "DJANGO_DEBUG": "0",
             "DJANGO_SECRET_KEY": "x" * 20 + "-production-secret-" + "y" * 30,
             "DJANGO_ALLOWED_HOSTS": "pim.example.com",
+            "PIM_AUDIT_SIGNING_KEY": "a" * 20 + "-audit-signing-key-" + "b" * 30,
             "PIM_VAR_DIR": str(tmp_path),
             "PIM_AUDIT_WITNESS": "syslog+tcp://loghost.example.com:514",
         },

@@ -3,7 +3,8 @@ import re
 from django.contrib.staticfiles import finders
 
 
-def test_schema_lists_every_operation_with_the_error_body(client, db):
+def test_schema_lists_every_operation_with_the_error_body(client, directory):
+    client.force_login(directory.user("reader"))
     response = client.get("/api/v1/schema/?format=json")
     assert response.status_code == 200
     schema = response.json()
@@ -16,7 +17,8 @@ def test_schema_lists_every_operation_with_the_error_body(client, db):
     assert schema["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
 
 
-def test_docs_page_loads_only_local_assets(client, db):
+def test_docs_page_loads_only_local_assets(client, directory):
+    client.force_login(directory.user("reader"))
     response = client.get("/api/v1/docs/")
     assert response.status_code == 200
     html = response.content.decode()

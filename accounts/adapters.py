@@ -1,0 +1,41 @@
+"""The account adapter the portal runs: the no-sign-up adapter plus the portal's sign-in rate limiting.
+
+allauth counts failed sign-ins per client address (`…/ip`) and per typed login (`…/key`). Two changes:
+the address is the portal's own client address (`audit.middleware.client_ip_of`, which honours
+PIM_TRUSTED_PROXIES), and the key is the account the typed string resolves to, so that failures as
+`frank.dubois` also count against `Frank.Dubois@contoso.example`.
+"""
+
+from django.contrib.sites.shortcuts import get_current_site
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+
+from audit.middleware import client_ip_of
+from portal.adapters import NoSignupAccountAdapter
+
+
+def login_rate_limit_key(login: str) -> str:
+    """One key per account (by username or email, in any case); a string that names no account (or more
+    than one) is a key of its own."""
+    from assignments.models import User
+
+    login = login.strip().lower()
+    if login:
+        matches = list(User.objects.filter(Q(username__iexact=login) | Q(email__iexact=login))
+                       .values_list("pk", flat=True)[:2])
+        if len(matches) == 1:
+            return f"account:{matches[0]}"
+    return f"login:{login}"
+
+
+class AccountAdapter(NoSignupAccountAdapter):
+    def get_client_ip(self, request) -> str:
+        ip = client_ip_of(request)
+        if not ip:
+            raise PermissionDenied("Unable to determine the client's address.")
+        return ip
+
+    def _get_login_attempts_cache_key(self, request, **credentials) -> str:
+        # allauth's hook for the "login_failed" key (also cleared on password reset, through the same hook).
+        login = credentials.get("email") or credentials.get("username") or ""
+        return f"{get_current_site(request).domain}:{login_rate_limit_key(str(login))}"
