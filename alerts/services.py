@@ -11,28 +11,20 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from approvals.models import Request
-from assignments import rules
 from assignments import selectors as assignment_selectors
 from assignments.errors import DomainError, conflict, forbidden, invalid, not_found
 from assignments.models import Assignment, RoleSetting, User
 from assignments.services import (
-    _admin_request,
-    _lock_live,
-    assignment_end,
-    assignment_insert,
+    assignment_make_eligible,  # the transition is the assignments app's; the discovery wizard calls it
     assignment_remove,
-    assignment_snapshot,
-    audited_refusal,
     role_setting_update,
 )
 from audit.services import audit_event_record
+from core.actors import Actor, as_actor
 from notifications.email import absolute_url, email_enqueue
-from pim_portal import domain_events
 
 from . import definitions, selectors
 from .models import AlertRun, AlertSetting, Incident, Severity
@@ -107,7 +99,7 @@ def _notify_incident(*, incident: Incident) -> int:
 
 
 def _incident_open(*, definition: definitions.AlertDefinition, finding: definitions.Finding, now: datetime,
-                   actor: User | None = None) -> Incident:
+                   actor: Actor) -> Incident:
     incident = Incident.objects.create(
         alert_key=definition.key, subject_key=finding.subject_key[:200], severity=definition.severity,
         title=finding.title[:300], detail=finding.detail, principal=finding.principal, role=finding.role,
@@ -131,11 +123,12 @@ class EvaluationResult:
     skipped: bool = False
 
 
-def alert_evaluate(*, key: str, actor: User | None = None, trigger: str = AlertRun.Trigger.SCHEDULE,
+def alert_evaluate(*, key: str, actor: Actor | User, trigger: str = AlertRun.Trigger.SCHEDULE,
                    now: datetime | None = None) -> EvaluationResult:
     """Evaluate one alert: open incidents for new findings, refresh current ones, clear those whose
     condition no longer holds. Evaluations of the same alert are serialised on its settings row, and
     the one-current-incident constraint makes a racing duplicate impossible."""
+    actor = as_actor(actor)
     definition = definitions.definition_get(key)
     if definition is None:
         raise not_found("No such alert.")
@@ -167,7 +160,7 @@ def alert_evaluate(*, key: str, actor: User | None = None, trigger: str = AlertR
             except IntegrityError:
                 logger.info("Incident %s/%s opened concurrently", key, finding.subject_key)
         cleared = _clear(key=key, keep={f.subject_key for f in findings}, now=now, actor=actor)
-        AlertRun.objects.create(alert_key=key, trigger=trigger, ran_at=now, ran_by=actor, findings=len(findings),
+        AlertRun.objects.create(alert_key=key, trigger=trigger, ran_at=now, ran_by=actor.user, findings=len(findings),
                                 opened=opened, cleared=cleared)
         if trigger == AlertRun.Trigger.MANUAL:
             audit_event_record(action="alert.run", actor=actor, target_type="alerts.alert", target_id=key,
@@ -176,7 +169,7 @@ def alert_evaluate(*, key: str, actor: User | None = None, trigger: str = AlertR
     return EvaluationResult(key, len(findings), opened, cleared)
 
 
-def _clear(*, key: str, keep: set[str], now: datetime, actor: User | None) -> int:
+def _clear(*, key: str, keep: set[str], now: datetime, actor: Actor) -> int:
     cleared = 0
     for incident in Incident.objects.filter(alert_key=key, is_current=True).exclude(subject_key__in=keep):
         new_status = Incident.Status.CLEARED if incident.status == Incident.Status.OPEN else incident.status
@@ -192,10 +185,12 @@ def _clear(*, key: str, keep: set[str], now: datetime, actor: User | None) -> in
     return cleared
 
 
-def alerts_evaluate_all(*, actor: User | None = None, trigger: str = AlertRun.Trigger.SCHEDULE,
+def alerts_evaluate_all(*, actor: Actor | User, trigger: str = AlertRun.Trigger.SCHEDULE,
                         now: datetime | None = None) -> list[EvaluationResult]:
-    """Evaluate every alert of the catalogue, each in its own transaction."""
-    if actor is not None and not selectors.user_can_manage_alerts(user=actor):
+    """Evaluate every alert of the catalogue, each in its own transaction (the beat's job runs it
+    as `Actor.system("alerts-evaluate")`)."""
+    actor = as_actor(actor)
+    if not actor.is_system and not selectors.user_can_manage_alerts(user=actor):
         raise forbidden("Only Global Administrators, Privileged Role Administrators and Security Administrators "
                         "run alerts.")
     return [alert_evaluate(key=d.key, actor=actor, trigger=trigger, now=now) for d in definitions.CATALOGUE]
@@ -248,64 +243,6 @@ def incident_dismiss(*, actor: User, incident: Incident, reason: str) -> Inciden
 
 
 # --- Convert permanent active to eligible ----------------------------------------------------------
-
-
-@audited_refusal("assignment.make_eligible")
-def assignment_make_eligible(*, actor: User | None, assignment: Assignment, end_at: datetime | None = None,
-                             justification: str) -> Assignment:
-    """Turn a permanent active assignment (made by an administrator, not an activation) into an
-    eligible one from now, ending at `end_at` (None: permanent, if the policy allows it). Same rules
-    as removing the active one and assigning the eligible one; never an emergency access account,
-    never the last active Global / Privileged Role Administrator."""
-    rules.check_actor_can_manage(actor=actor, role=assignment.role, scope=assignment.scope)
-    if not (justification or "").strip():
-        raise invalid("Say why.", field="justification")
-    now = timezone.now()
-    with transaction.atomic():
-        active = _lock_live(assignment)
-        if active.kind != Assignment.Kind.ACTIVE or active.is_activation:
-            raise invalid("Only active assignments made by an administrator can be converted to eligible.")
-        if active.end_at is not None:
-            raise invalid("Only permanent active assignments are converted to eligible; this one already ends.")
-        user = getattr(active.principal, "user", None)
-        if user is not None and user.is_emergency_access:
-            raise conflict(f"{active.principal} is an emergency access account: it keeps its permanent active "
-                           f"assignment so that it works when nothing else does.")
-        rules.check_removal_age(assignment=active, now=now, verb="converted")
-        rules.check_principal_can_hold(principal=active.principal, role=active.role, scope=active.scope,
-                                       kind=Assignment.Kind.ELIGIBLE, end_at=end_at)
-        rules.check_duration(start_at=now, end_at=end_at)
-        setting = assignment_selectors.role_setting_effective(role=active.role, scope=active.scope)
-        rules.check_policy_expiration(setting=setting, kind=Assignment.Kind.ELIGIBLE, start_at=now, end_at=end_at)
-        rules.check_not_last_protected_admin(assignment=active, new_end=None)
-        before = assignment_snapshot(active)
-        existing = (Assignment.objects.select_for_update()
-                    .filter(principal=active.principal, role=active.role, scope=active.scope,
-                            kind=Assignment.Kind.ELIGIBLE, status=Assignment.Status.LIVE)
-                    .filter(Q(end_at__isnull=True) | Q(end_at__gt=now))
-                    .select_related("principal", "role", "scope").first())
-        assignment_end(assignment=active, reason=Assignment.EndReason.MADE_ELIGIBLE, now=now)
-        active.refresh_from_db()
-        message = ""
-        if existing is not None:
-            eligible = existing
-            message = f"Already eligible (assignment #{existing.pk}); only the active assignment was ended."
-        else:
-            eligible = assignment_insert(principal=active.principal, role=active.role, scope=active.scope,
-                                         kind=Assignment.Kind.ELIGIBLE, start_at=now, end_at=end_at, actor=actor,
-                                         now=now, justification=justification)
-        # There is no "make eligible" request action: the new eligibility is an admin assignment,
-        # and the audit event below names the conversion.
-        request = _admin_request(action=Request.Action.ADMIN_ASSIGN, actor=actor, assignment=eligible,
-                                 justification=justification, now=now)
-        audit_event_record(action="assignment.make_eligible", actor=actor, target=eligible,
-                           principal=eligible.principal, role=eligible.role, scope=eligible.scope,
-                           justification=justification, message=message, before=before,
-                           after=assignment_snapshot(eligible), correlation_id=request.pk)
-        domain_events.emit("assignment.removed", assignment=active, request=request, actor=actor)
-        if existing is None:
-            domain_events.emit("assignment.created", assignment=eligible, request=request, actor=actor)
-    return eligible
 
 
 @dataclass
@@ -379,7 +316,7 @@ def _after_fix(*, actor: User, incident: Incident, fix: str, message: str, **ref
                        after={"fix": fix, **{k: v for k, v in refs.items() if v is not None}})
 
 
-def _reevaluate(key: str, actor: User | None) -> None:
+def _reevaluate(key: str, actor: Actor | User) -> None:
     """After a fix: evaluate the alert again so the incident clears at once when the fix cleared the
     condition. Runs after the fix's transaction block; a failure leaves it to the schedule."""
     try:

@@ -1,10 +1,10 @@
 """The REST API (`/api/v1/`): permission gate, parse, call one service or selector, respond.
 
 Every rule lives in the services and selectors the portal's pages use. A person's token acts as that
-person. A service principal credential acts as the service principal: where a service records a
-person (`created_by`, `requested_by`) it runs as the system actor, after the very same authority rule
-(`rules.check_actor_can_manage`, the access check) has been applied to the service principal, and the
-write is audited as "api.write" with the token in the same transaction.
+person (`Actor.person`, never with a fresh MFA verification); a service principal credential acts as
+`Actor.service_principal`: the services apply every rule to it through its own assignments (it never
+satisfies an MFA requirement), and the write is audited as "api.write" with the token in the same
+transaction.
 """
 
 import csv
@@ -26,12 +26,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from approvals.models import Request
-from assignments import rules
 from assignments import selectors as assignment_selectors
 from assignments.access import access_find_grant, access_find_permission_grant
 from assignments.errors import DomainError, forbidden, invalid, not_found
 from assignments.models import Assignment, Principal, RoleDefinition, RoleSetting, Scope
 from audit.models import AuditEvent
+from core.actors import Actor
 from pim_portal.ids import parse_id
 
 from . import filters
@@ -64,11 +64,20 @@ def _client_ip(request) -> str | None:
     return client_ip_of(request._request)
 
 
-def _person(request, what: str):
+def _actor(request) -> Actor:
+    """Who this call acts as: the service principal of its credential, or the person (with the token
+    used, and a fresh step-up only from a portal session)."""
+    token = request.auth if isinstance(request.auth, ApiToken) else None
+    if is_service_principal_actor(request.user):
+        return Actor.service_principal(request.user.principal, token=token)
+    return Actor.person(request.user, mfa_verified_at=_mfa_verified_at(request), token=token)
+
+
+def _person(request, what: str) -> Actor:
     """The signed-in person; service principals cannot do what only a person does (self-service, approve)."""
     if is_service_principal_actor(request.user):
         raise forbidden(f"A service principal cannot {what}: that is for people.")
-    return request.user
+    return _actor(request)
 
 
 def _run_write(request, fn, *, target_of=None):
@@ -97,16 +106,6 @@ def _run_write(request, fn, *, target_of=None):
     if refusal is not None:
         raise refusal
     return result
-
-
-def _as_admin(request, *, role: RoleDefinition, scope: Scope):
-    """The actor to hand an administrator service: the person; or, for a service principal, the system
-    actor after the same authority rule has been applied to the service principal's own assignments."""
-    user = request.user
-    if is_service_principal_actor(user):
-        rules.check_actor_can_manage(actor=user, role=role, scope=scope)
-        return None
-    return user
 
 
 def _int_id(pk) -> int:
@@ -363,8 +362,7 @@ class RoleSettingList(PimListView):
         role, scope = values.pop("role"), values.pop("scope", None) or assignment_selectors.scope_root()
         approver_ids = values.pop("approvers", None)
         setting = _run_write(request, lambda: role_setting_update(
-            actor=_as_admin(request, role=role, scope=scope), role=role, scope=scope, values=values,
-            approver_ids=approver_ids, mfa_verified_at=_mfa_verified_at(request)))  # _as_admin runs inside
+            actor=_actor(request), role=role, scope=scope, values=values, approver_ids=approver_ids))
         return Response(s.RoleSettingSerializer(setting).data)
 
 
@@ -416,20 +414,10 @@ def _admin_assign(request, data) -> Assignment:
             raise invalid(f"Give the {name}.", field=name)
     role, scope, kind = data["role"], data["scope"], data["kind"]
 
-    def call():
-        actor = _as_admin(request, role=role, scope=scope)
-        if actor is None and is_service_principal_actor(request.user) and kind == Assignment.Kind.ACTIVE:
-            # The policy's "require MFA on active assignment" cannot be met by a service principal.
-            setting = assignment_selectors.role_setting_effective(role=role, scope=scope)
-            rules.check_active_assignment_policy(setting=setting, justification=data.get("justification", ""),
-                                                 mfa_verified_at=None, actor=request.user)
-        return assignment_create(
-            actor=actor, principal=data["principal"], role=role, scope=scope, kind=kind,
-            start_at=data.get("start_at"), end_at=data.get("end_at"), justification=data.get("justification", ""),
-            ticket_system=data.get("ticket_system", ""), ticket_number=data.get("ticket_number", ""),
-            mfa_verified_at=_mfa_verified_at(request))
-
-    return _run_write(request, call)
+    return _run_write(request, lambda: assignment_create(
+        actor=_actor(request), principal=data["principal"], role=role, scope=scope, kind=kind,
+        start_at=data.get("start_at"), end_at=data.get("end_at"), justification=data.get("justification", ""),
+        ticket_system=data.get("ticket_system", ""), ticket_number=data.get("ticket_number", "")))
 
 
 class AssignmentDetail(PimAPIView):
@@ -548,9 +536,8 @@ def _admin_on_assignment(service_name: str, **extra):
         service = getattr(assignment_services, service_name)
         target = _target(data)
         kwargs = {name: data.get(name) for name in extra}
-        return _run_write(request, lambda: service(actor=_as_admin(request, role=target.role, scope=target.scope),
-                                                   assignment=target, justification=data.get("justification", ""),
-                                                   **kwargs))
+        return _run_write(request, lambda: service(actor=_actor(request), assignment=target,
+                                                   justification=data.get("justification", ""), **kwargs))
 
     return handler
 

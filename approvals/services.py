@@ -17,17 +17,20 @@ from django.utils import timezone
 from assignments import rules
 from assignments import selectors as assignment_selectors
 from assignments.access import access_find_eligibility
-from assignments.errors import DomainError, conflict, forbidden, invalid, not_found
 from assignments.models import Assignment, RoleSetting, Scope, ScopeClosure, User
 from assignments.services import (
-    _end_clamped,
-    assignment_end,
-    assignment_insert,
-    assignment_snapshot,
+    assignment_activate,
+    assignment_activation_window,
+    assignment_deactivate,  # noqa: F401  (the holder's deactivation: a transition of the assignments app)
+    assignment_extend,
+    assignment_lock_eligibility,
+    assignment_renew,
     audited_refusal,
 )
 from audit.models import AuditEvent
 from audit.services import audit_event_record
+from core.actors import Actor, as_actor
+from core.errors import DomainError, conflict, forbidden, invalid, not_found
 from pim_portal import domain_events
 
 from . import selectors
@@ -116,26 +119,29 @@ def _pk(obj):
     return obj if isinstance(obj, int) else getattr(obj, "pk", None)
 
 
-def _eligibility_end_cap(eligible: Assignment, end_at: datetime) -> tuple[datetime, bool]:
-    if eligible.end_at is not None and end_at > eligible.end_at:
-        return eligible.end_at, True
-    return end_at, False
+_PROVISIONING = Actor.system("request-provisioning")
+_TIME_OUT = Actor.system("request-time-out")
 
 
 # --- activate -----------------------------------------------------------------------------------------
 
 
 @audited_refusal("request.self_activate")
-def request_self_activate(*, actor: User, eligible_assignment: Assignment, scope: Scope | None = None,
+def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignment, scope: Scope | None = None,
                           duration_minutes: int, start_at: datetime | None = None, justification: str = "",
                           ticket_system: str = "", ticket_number: str = "", mfa_verified_at: datetime | None = None,
                           client_ip: str | None = None) -> Request:
     """Activate an eligible assignment (the actor's own, or a group's the actor is a member of), at its
     scope or a narrower one, now or from `start_at`, for `duration_minutes` (≤ the policy's maximum,
     and never past the end of the eligibility). Provisioned at once, or pending approval when the
-    policy requires it."""
+    policy requires it. The checks before the transaction give quick errors; the eligibility is then
+    locked and checked again, so an administrator removing it at the same moment cannot leave a live
+    activation of a removed eligibility."""
     if actor is None or not getattr(actor, "is_authenticated", False):
         raise forbidden("Sign in to activate a role.")
+    actor = as_actor(actor).with_mfa_verified_at(mfa_verified_at)
+    if not actor.is_person:
+        raise forbidden("A service principal cannot activate a role: that is for people.")
     now = timezone.now()
     justification, ticket_system, ticket_number = (justification or "").strip(), (ticket_system or "").strip(), (
         ticket_number or "").strip()
@@ -148,7 +154,8 @@ def request_self_activate(*, actor: User, eligible_assignment: Assignment, scope
     if eligible is None or eligible.kind != Assignment.Kind.ELIGIBLE:
         raise not_found("No such eligible assignment.")
     me = actor.principal
-    if eligible.principal_id != me.pk and eligible.principal_id not in selectors.user_group_ids(user=actor, at=now):
+    if eligible.principal_id != me.pk and eligible.principal_id not in selectors.user_group_ids(user=actor.user,
+                                                                                               at=now):
         raise forbidden("That eligible assignment is not yours (nor one of a group you are a member of).")
     role = eligible.role
     scope = _resolve_scope(scope) or eligible.scope
@@ -171,21 +178,25 @@ def request_self_activate(*, actor: User, eligible_assignment: Assignment, scope
         raise invalid(f"The duration must be between {minimum} minutes and {maximum // 60} hours"
                       f"{'' if maximum % 60 == 0 else f' {maximum % 60} minutes'} (the policy's maximum for "
                       f"{role.name}).", field="duration_minutes")
-    end, capped = _eligibility_end_cap(eligible, start + timedelta(minutes=duration_minutes))
+    start, end, capped = assignment_activation_window(eligible=eligible, start_at=start,
+                                                      duration_minutes=duration_minutes)
     rules.check_duration(start_at=start, end_at=end)
-    exempt = bool(getattr(actor, "is_emergency_access", False))  # break-glass: no MFA/approval requirements
+    exempt = bool(actor.user.is_emergency_access)  # break-glass: no MFA/approval requirements
     if setting.require_justification_on_activation and not justification:
         raise invalid(f"The policy of {role.name} requires a justification.", field="justification")
     if setting.require_ticket_on_activation and not (ticket_system and ticket_number):
         raise invalid(f"The policy of {role.name} requires a ticket: give the ticket system and number.",
                       field="ticket_number")
     if setting.require_mfa_on_activation and not exempt:
-        rules.check_mfa_fresh(mfa_verified_at=mfa_verified_at, what=f"activate {role.name}")
+        rules.check_mfa_fresh(actor=actor, what=f"activate {role.name}")
     check_activation_conditions(trusted_networks=setting.trusted_networks,
                                 allowed_time_windows=setting.allowed_time_windows, client_ip=client_ip, at=now)
     needs_approval = setting.require_approval and not exempt
     message = f"Ends at {_fmt(end)}, when your eligibility ends." if capped else ""
     with transaction.atomic():
+        # Under the eligibility's lock: still live? (A removal that committed since the check above
+        # is seen here; one that comes later waits for this transaction and ends the activation.)
+        eligible = assignment_lock_eligibility(eligible=eligible, now=now)
         held = (Assignment.objects.filter(principal=me, role=role, scope=scope, kind=Assignment.Kind.ACTIVE,
                                           status=Assignment.Status.LIVE)
                 .filter(Q(end_at__isnull=True) | Q(end_at__gt=now)).first())
@@ -201,7 +212,7 @@ def request_self_activate(*, actor: User, eligible_assignment: Assignment, scope
                 request = Request.objects.create(
                     action=Request.Action.SELF_ACTIVATE,
                     status=Request.Status.PENDING_APPROVAL if needs_approval else Request.Status.APPROVED,
-                    requested_by=actor, principal=me, role=role, scope=scope, kind=Assignment.Kind.ACTIVE,
+                    requested_by=actor.user, principal=me, role=role, scope=scope, kind=Assignment.Kind.ACTIVE,
                     eligible_assignment=eligible, start_at=start_at and start, end_at=None if needs_approval else end,
                     duration_minutes=duration_minutes, justification=justification, ticket_system=ticket_system,
                     ticket_number=ticket_number,
@@ -215,31 +226,10 @@ def request_self_activate(*, actor: User, eligible_assignment: Assignment, scope
         _audit_request(action="request.self_activate", actor=actor, request=request, justification=justification,
                        message=message or ("Waiting for approval." if needs_approval else ""),
                        after=_request_snapshot(request))
-        domain_events.emit("request.created", request=request, actor=actor)
+        domain_events.emit("request.created", request=request, actor=actor.user)
         if not needs_approval:
-            _provision_activation(request=request, eligible=eligible, start=start, end=end, actor=actor, now=now)
+            assignment_activate(request=request, now=now)
     return request
-
-
-def _provision_activation(*, request: Request, eligible: Assignment, start: datetime, end: datetime, actor,
-                          now: datetime) -> Assignment:
-    activation = assignment_insert(
-        principal=request.principal, role=request.role, scope=request.scope, kind=Assignment.Kind.ACTIVE,
-        start_at=start, end_at=end, actor=request.requested_by, now=now, justification=request.justification,
-        ticket_system=request.ticket_system, ticket_number=request.ticket_number, activated_from=eligible,
-    )
-    status = Request.Status.PROVISIONED if start <= now else Request.Status.SCHEDULED
-    Request.objects.filter(pk=request.pk).update(status=status, assignment=activation, start_at=start, end_at=end,
-                                                 provisioned_at=now, decided_at=request.decided_at or now,
-                                                 updated_at=now)
-    request.status, request.assignment, request.start_at, request.end_at = status, activation, start, end
-    request.provisioned_at = now
-    audit_event_record(action="assignment.activate", actor=request.requested_by, target=activation,
-                       principal=activation.principal, role=activation.role, scope=activation.scope,
-                       justification=request.justification, ticket=_ticket(request),
-                       after=assignment_snapshot(activation), correlation_id=request.pk)
-    domain_events.emit("assignment.activated", assignment=activation, request=request, actor=actor)
-    return activation
 
 
 # --- approve / deny / cancel --------------------------------------------------------------------------
@@ -253,31 +243,41 @@ def _load_for_decision(request: Request) -> Request:
     return fresh
 
 
-def _check_decider(*, actor, request: Request, now: datetime) -> None:
+def _decider(actor) -> Actor:
+    """Decisions are a person's: never the system's, never a service principal's."""
     if actor is None or not getattr(actor, "is_authenticated", False):
         raise forbidden("Sign in to decide requests.")
+    actor = as_actor(actor)
+    if not actor.is_person:
+        raise forbidden("A service principal cannot decide requests: that is for people.")
+    return actor
+
+
+def _check_decider(*, actor: Actor, request: Request, now: datetime) -> None:
     _refuse_closed(request, now)
-    if request.requested_by_id == actor.pk or request.principal_id == actor.principal.pk:
+    if request.requested_by_id == actor.user.pk or request.principal_id == actor.principal.pk:
         raise forbidden("You cannot approve or deny your own request.")
-    if not selectors.approver_can_decide(user=actor, request=request):
+    if not selectors.approver_can_decide(user=actor.user, request=request):
         raise forbidden(f"You are not an approver of {request.role.name} at {request.scope.path} "
                         f"(or no longer are): you cannot decide this request.")
 
 
-def _record_decision(*, actor, request: Request, decision: str, comment: str, now: datetime) -> ApprovalDecision:
+def _record_decision(*, actor: Actor, request: Request, decision: str, comment: str,
+                     now: datetime) -> ApprovalDecision:
     try:
         with transaction.atomic():
-            return ApprovalDecision.objects.create(request=request, approver=actor, decision=decision,
+            return ApprovalDecision.objects.create(request=request, approver=actor.user, decision=decision,
                                                    comment=comment, decided_at=now)
     except IntegrityError:
         raise conflict("You have already decided this request.")
 
 
 @audited_refusal("request.approve")
-def request_approve(*, actor: User, request: Request, comment: str = "") -> Request:
+def request_approve(*, actor: Actor | User, request: Request, comment: str = "") -> Request:
     """Record an approval; the last one needed (N of M) approves the request and provisions it. The
     activation's duration counts from this final approval (or from the requested start if later)."""
     comment = (comment or "").strip()
+    actor = _decider(actor)
     request = _load_for_decision(request)
     now = timezone.now()
     _check_decider(actor=actor, request=request, now=now)
@@ -293,7 +293,7 @@ def request_approve(*, actor: User, request: Request, comment: str = "") -> Requ
         if approvals < needed:
             return locked
         _set_status(locked, status=Request.Status.APPROVED, now=now)
-        domain_events.emit("request.approved", request=locked, actor=actor)
+        domain_events.emit("request.approved", request=locked, actor=actor.user)
         _provision_approved(request=locked, actor=actor, now=now)
     return locked
 
@@ -301,91 +301,52 @@ def request_approve(*, actor: User, request: Request, comment: str = "") -> Requ
 def _fail(request: Request, *, message: str, now: datetime) -> None:
     Request.objects.filter(pk=request.pk).update(status=Request.Status.FAILED, status_message=message, updated_at=now)
     request.status, request.status_message = Request.Status.FAILED, message
-    _audit_request(action="request.fail", actor=None, request=request, message=message,
+    _audit_request(action="request.fail", actor=_PROVISIONING, request=request, message=message,
                    outcome=AuditEvent.Outcome.FAILURE)
 
 
-def _provision_approved(*, request: Request, actor, now: datetime) -> None:
-    """Carry out an approved request. When the world changed while it waited (eligibility ended,
-    assignment gone), the request fails with a message instead of half-applying."""
-    if request.action == Request.Action.SELF_ACTIVATE:
-        eligible = (Assignment.objects.select_for_update().filter(pk=request.eligible_assignment_id).first()
-                    if request.eligible_assignment_id else None)
-        if eligible is None or eligible.status != Assignment.Status.LIVE or (
-                eligible.end_at is not None and eligible.end_at <= now):
-            _fail(request, message="The eligibility ended while the request waited for approval.", now=now)
+def _provision_approved(*, request: Request, actor: Actor, now: datetime) -> None:
+    """Carry out an approved request through the assignment transitions, which check every rule
+    again now (the policy may have been tightened, the eligibility cut, the target ended while the
+    request waited) under their locks. If one refuses, the request fails with its message instead of
+    half-applying."""
+    try:
+        if request.action == Request.Action.SELF_ACTIVATE:
+            assignment_activate(request=request, now=now, approved_by=actor)
             return
-        start = max(request.start_at or now, now)
-        end, capped = _eligibility_end_cap(eligible, start + timedelta(minutes=request.duration_minutes or 60))
-        if end - start < settings.PIM_MIN_ASSIGNMENT_DURATION:
-            _fail(request, message="The eligibility ends too soon for this activation.", now=now)
+        target = Assignment.objects.select_related("principal", "role", "scope").filter(
+            pk=request.assignment_id).first()
+        if request.action == Request.Action.SELF_EXTEND:
+            if target is None or target.status != Assignment.Status.LIVE or (
+                    target.end_at is not None and target.end_at <= now):
+                _fail(request, message="The assignment ended while the request waited for approval.", now=now)
+                return
+            assignment_extend(actor=actor, assignment=target, end_at=request.end_at,
+                              justification=request.justification, request=request)
             return
-        try:
-            with transaction.atomic():
-                _provision_activation(request=request, eligible=eligible, start=start, end=end, actor=actor, now=now)
-        except DomainError as error:
-            _fail(request, message=error.message, now=now)
-        return
-    target = Assignment.objects.select_for_update().select_related("principal", "role", "scope").filter(
-        pk=request.assignment_id).first()
-    if request.action == Request.Action.SELF_EXTEND:
-        if target is None or target.status != Assignment.Status.LIVE or (
-                target.end_at is not None and target.end_at <= now):
-            _fail(request, message="The assignment ended while the request waited for approval.", now=now)
+        if request.action == Request.Action.SELF_RENEW:
+            if target is None:
+                _fail(request, message="The assignment to renew no longer exists.", now=now)
+                return
+            if request.end_at is not None and request.end_at - now < settings.PIM_MIN_ASSIGNMENT_DURATION:
+                _fail(request, message="The requested end has passed while the request waited.", now=now)
+                return
+            assignment_renew(actor=actor, assignment=target, end_at=request.end_at,
+                             justification=request.justification, request=request)
             return
-        new_end = request.end_at
-        if target.activated_from_id:
-            eligible = Assignment.objects.filter(pk=target.activated_from_id).first()
-            if eligible is not None:
-                new_end, _ = _eligibility_end_cap(eligible, new_end)
-        before = assignment_snapshot(target)
-        Assignment.objects.filter(pk=target.pk, status=Assignment.Status.LIVE).update(
-            end_at=new_end, reminded_14d_at=None, reminded_1d_at=None)
-        target.end_at = new_end
-        Request.objects.filter(pk=request.pk).update(status=Request.Status.PROVISIONED, provisioned_at=now,
-                                                     end_at=new_end, updated_at=now)
-        request.status, request.provisioned_at = Request.Status.PROVISIONED, now
-        audit_event_record(action="assignment.extend", actor=request.requested_by, target=target,
-                           principal=target.principal, role=target.role, scope=target.scope,
-                           justification=request.justification, before=before, after=assignment_snapshot(target),
-                           correlation_id=request.pk, message="Extended on approval.")
-        domain_events.emit("assignment.extended", assignment=target, request=request, actor=actor)
-        return
-    if request.action == Request.Action.SELF_RENEW:
-        if target is None:
-            _fail(request, message="The assignment to renew no longer exists.", now=now)
-            return
-        if request.end_at is not None and request.end_at - now < settings.PIM_MIN_ASSIGNMENT_DURATION:
-            _fail(request, message="The requested end has passed while the request waited.", now=now)
-            return
-        try:
-            with transaction.atomic():
-                renewed = assignment_insert(principal=target.principal, role=target.role, scope=target.scope,
-                                            kind=target.kind, start_at=now, end_at=request.end_at,
-                                            actor=request.requested_by, now=now,
-                                            justification=request.justification or target.justification)
-        except DomainError as error:
-            _fail(request, message=error.message, now=now)
-            return
-        Request.objects.filter(pk=request.pk).update(status=Request.Status.PROVISIONED, provisioned_at=now,
-                                                     assignment=renewed, start_at=now, updated_at=now)
-        request.status, request.provisioned_at, request.assignment = Request.Status.PROVISIONED, now, renewed
-        audit_event_record(action="assignment.renew", actor=request.requested_by, target=renewed,
-                           principal=renewed.principal, role=renewed.role, scope=renewed.scope,
-                           justification=request.justification, before=assignment_snapshot(target),
-                           after=assignment_snapshot(renewed), correlation_id=request.pk,
-                           message="Renewed on approval.")
-        domain_events.emit("assignment.renewed", assignment=renewed, request=request, actor=actor)
+    except DomainError as error:
+        _fail(request, message=error.message, now=now)
         return
     _fail(request, message=f"Requests of type {request.get_action_display()} are not approved here.", now=now)
 
 
 @audited_refusal("request.deny")
-def request_deny(*, actor: User, request: Request, comment: str) -> Request:
+def request_deny(*, actor: Actor | User, request: Request, comment: str) -> Request:
     """Deny a pending request, with a reason. Any denial ends the request."""
     comment = (comment or "").strip()
     if not comment:
         raise invalid("Say why you deny this request: the requester sees your reason.", field="comment")
+    actor = _decider(actor)
     request = _load_for_decision(request)
     now = timezone.now()
     _check_decider(actor=actor, request=request, now=now)
@@ -396,15 +357,16 @@ def request_deny(*, actor: User, request: Request, comment: str) -> Request:
                          now=now)
         _set_status(locked, status=Request.Status.DENIED, now=now, status_message=f"Denied by {actor}: {comment}")
         _audit_request(action="request.deny", actor=actor, request=locked, justification=comment)
-        domain_events.emit("request.denied", request=locked, actor=actor)
+        domain_events.emit("request.denied", request=locked, actor=actor.user)
     return locked
 
 
 @audited_refusal("request.cancel")
-def request_cancel(*, actor: User, request: Request) -> Request:
+def request_cancel(*, actor: Actor | User, request: Request) -> Request:
     """The requester withdraws a pending request."""
     request = _load_for_decision(request)
-    if actor is None or request.requested_by_id != actor.pk:
+    actor = as_actor(actor) if actor is not None else None
+    if actor is None or actor.user is None or request.requested_by_id != actor.user.pk:
         raise forbidden("Only the person who made a request can cancel it.")
     now = timezone.now()
     with transaction.atomic():
@@ -413,7 +375,7 @@ def request_cancel(*, actor: User, request: Request) -> Request:
             raise conflict(f"This request is no longer pending: it is {locked.get_status_display().lower()}.")
         _set_status(locked, status=Request.Status.CANCELED, now=now, status_message=f"Canceled by {actor}.")
         _audit_request(action="request.cancel", actor=actor, request=locked)
-        domain_events.emit("request.canceled", request=locked, actor=actor)
+        domain_events.emit("request.canceled", request=locked, actor=actor.user)
     return locked
 
 
@@ -425,48 +387,26 @@ def _own_assignment(*, actor, assignment: Assignment) -> Assignment:
              .filter(pk=_pk(assignment)).first())
     if found is None:
         raise not_found("No such assignment.")
-    if actor is None or not getattr(actor, "is_authenticated", False) or found.principal_id != actor.principal.pk:
+    if actor is None or not getattr(actor, "is_authenticated", False) or actor.principal is None or \
+            found.principal_id != actor.principal.pk:
         raise forbidden("That assignment is not yours.")
     return found
 
 
-def _self_request(*, action: str, actor, target: Assignment, now: datetime, **fields) -> Request:
-    return Request.objects.create(action=action, requested_by=actor, principal=target.principal, role=target.role,
-                                  scope=target.scope, kind=target.kind, assignment=target, created_at=now, **fields)
+def _requester(actor) -> Actor:
+    """Self-service is for people (service principals hold only what an administrator gives them)."""
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        raise forbidden("Sign in first.")
+    actor = as_actor(actor)
+    if not actor.is_person:
+        raise forbidden("A service principal cannot ask for this: self-service is for people.")
+    return actor
 
 
-@audited_refusal("assignment.deactivate")
-def assignment_deactivate(*, actor: User, assignment: Assignment, justification: str = "") -> Assignment:
-    """The holder ends their own activation early (not within 5 minutes of its start). A scheduled
-    activation that has not started yet can always be called off."""
-    assignment = _own_assignment(actor=actor, assignment=assignment)
-    if not assignment.is_activation:
-        raise invalid("Only activations can be deactivated by their holder; ask an administrator to remove an "
-                      "assignment.")
-    now = timezone.now()
-    with transaction.atomic():
-        locked = (Assignment.objects.select_for_update().filter(pk=assignment.pk).first())
-        if locked is None or locked.status != Assignment.Status.LIVE or (
-                locked.end_at is not None and locked.end_at <= now):
-            raise conflict("That activation has already ended.")
-        locked.principal, locked.role, locked.scope = assignment.principal, assignment.role, assignment.scope
-        if locked.start_at <= now:
-            rules.check_removal_age(assignment=locked, now=now, verb="deactivated")
-        rules.check_not_last_protected_admin(assignment=locked, new_end=None)
-        before = assignment_snapshot(locked)
-        new_end = _end_clamped(locked, now)
-        if not assignment_end(assignment=locked, reason=Assignment.EndReason.DEACTIVATED, now=now):
-            raise conflict("That activation has already ended.")
-        locked.status, locked.end_reason, locked.ended_at, locked.end_at = (
-            Assignment.Status.ENDED, Assignment.EndReason.DEACTIVATED, now, new_end)
-        request = _self_request(action=Request.Action.SELF_DEACTIVATE, actor=actor, target=locked, now=now,
-                                status=Request.Status.PROVISIONED, justification=justification,
-                                decided_at=now, provisioned_at=now, end_at=new_end)
-        audit_event_record(action="assignment.deactivate", actor=actor, target=locked, principal=locked.principal,
-                           role=locked.role, scope=locked.scope, justification=justification, before=before,
-                           after=assignment_snapshot(locked), correlation_id=request.pk)
-        domain_events.emit("assignment.deactivated", assignment=locked, request=request, actor=actor)
-    return locked
+def _self_request(*, action: str, actor: Actor, target: Assignment, now: datetime, **fields) -> Request:
+    return Request.objects.create(action=action, requested_by=actor.user, principal=target.principal,
+                                  role=target.role, scope=target.scope, kind=target.kind, assignment=target,
+                                  created_at=now, **fields)
 
 
 def _admin_approval_fields(*, assignment: Assignment, now: datetime) -> dict:
@@ -488,11 +428,12 @@ def _create_open(*, action: str, actor, target: Assignment, now: datetime, **fie
 
 
 @audited_refusal("request.self_extend")
-def request_self_extend(*, actor: User, assignment: Assignment, duration_minutes: int | None = None,
+def request_self_extend(*, actor: Actor | User, assignment: Assignment, duration_minutes: int | None = None,
                         end_at: datetime | None = None, justification: str = "") -> Request:
     """Ask the role's administrators to extend one's own assignment (eligible or active) that ends
     within 14 days: by `duration_minutes` past its current end, or to `end_at`. An activation is
     extended at most to the policy's maximum from now, and never past its eligibility."""
+    actor = _requester(actor)
     assignment = _own_assignment(actor=actor, assignment=assignment)
     justification = (justification or "").strip()
     now = timezone.now()
@@ -538,14 +479,15 @@ def request_self_extend(*, actor: User, assignment: Assignment, duration_minutes
                                **_admin_approval_fields(assignment=assignment, now=now))
         _audit_request(action="request.self_extend", actor=actor, request=request, justification=justification,
                        before={"end_at": assignment.end_at}, after={"end_at": end_at})
-        domain_events.emit("request.created", request=request, actor=actor)
+        domain_events.emit("request.created", request=request, actor=actor.user)
     return request
 
 
 @audited_refusal("request.self_renew")
-def request_self_renew(*, actor: User, assignment: Assignment, end_at: datetime, justification: str) -> Request:
+def request_self_renew(*, actor: Actor | User, assignment: Assignment, end_at: datetime, justification: str) -> Request:
     """Ask the role's administrators to renew one's own assignment that expired in the last 30 days,
     from the approval until `end_at`."""
+    actor = _requester(actor)
     assignment = _own_assignment(actor=actor, assignment=assignment)
     justification = (justification or "").strip()
     now = timezone.now()
@@ -577,7 +519,7 @@ def request_self_renew(*, actor: User, assignment: Assignment, end_at: datetime,
                                **_admin_approval_fields(assignment=assignment, now=now))
         _audit_request(action="request.self_renew", actor=actor, request=request, justification=justification,
                        after={"end_at": end_at})
-        domain_events.emit("request.created", request=request, actor=actor)
+        domain_events.emit("request.created", request=request, actor=actor.user)
     return request
 
 
@@ -605,7 +547,7 @@ def request_expire_overdue(*, now: datetime | None = None, batch_size: int = 500
                 status=Request.Status.TIMED_OUT, decided_at=now, updated_at=now, status_message=message)
             for request in Request.objects.filter(pk__in=ids, status=Request.Status.TIMED_OUT, decided_at=now) \
                     .select_related("principal", "role", "scope"):
-                _audit_request(action="request.time_out", actor=None, request=request, message=message)
+                _audit_request(action="request.time_out", actor=_TIME_OUT, request=request, message=message)
                 domain_events.emit("request.timed_out", request=request)
                 total += 1
         if len(ids) < batch_size:

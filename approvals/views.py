@@ -16,6 +16,7 @@ from assignments import selectors as assignment_selectors
 from assignments.errors import DomainError
 from assignments.models import Assignment
 from audit.middleware import client_ip_of
+from core.actors import Actor
 
 from . import selectors, services
 from .forms import ActivateForm, DeactivateForm, DecisionForm, ExtendForm, RenewForm
@@ -266,7 +267,10 @@ def _decide(request, request_id, *, approve: bool):
     comment = form.cleaned_data["comment"]
     try:
         if approve:
-            done = services.request_approve(actor=request.user, request=pim_request, comment=comment)
+            # The approver's fresh step-up counts where the approval makes an active assignment
+            # (a renewal under "require MFA on active assignment").
+            approver = Actor.person(request.user, mfa_verified_at=mfa_verified_at(request))
+            done = services.request_approve(actor=approver, request=pim_request, comment=comment)
         else:
             done = services.request_deny(actor=request.user, request=pim_request, comment=comment)
     except DomainError as error:

@@ -8,10 +8,13 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from core.actors import Actor
+
 from . import services
 from .catalogue import BUILTIN_ROLES, SEED_POLICIES
 from .models import Assignment, RoleDefinition, RoleSetting, Scope, ScopeClosure, User
 
+BOOTSTRAP = Actor.system("bootstrap")
 EMERGENCY_ACCOUNTS = [("breakglass1", "Emergency access 1"), ("breakglass2", "Emergency access 2")]
 
 
@@ -24,7 +27,8 @@ class BootstrapResult:
 def bootstrap_root_scope() -> Scope:
     root = Scope.objects.filter(path="/").first()
     if root is None:
-        root = services.scope_create(path="/", kind=Scope.Kind.DIRECTORY, display_name="Directory")
+        root = services.scope_create(path="/", kind=Scope.Kind.DIRECTORY, display_name="Directory",
+                                     actor=BOOTSTRAP)
     ScopeClosure.objects.get_or_create(ancestor=root, descendant=root, defaults={"depth": 0})
     return root
 
@@ -34,7 +38,8 @@ def bootstrap_roles() -> list[str]:
     for slug, name, kind, privileged, description, actions, not_actions in BUILTIN_ROLES:
         if not RoleDefinition.objects.filter(slug=slug).exists():
             services.role_definition_create(slug=slug, name=name, kind=kind, description=description, actions=actions,
-                                            not_actions=not_actions, is_privileged=privileged, is_builtin=True)
+                                            not_actions=not_actions, is_privileged=privileged, is_builtin=True,
+                                            actor=BOOTSTRAP)
             created.append(slug)
     return created
 
@@ -46,7 +51,7 @@ def bootstrap_role_settings(root: Scope) -> None:
             continue
         values = dict(SEED_POLICIES.get(role.slug, {}))
         values.pop("approval_by_role_holders", None)  # no named approvers: the fallback is the role's admins
-        services.role_setting_update(actor=None, role=role, scope=root, values=values)
+        services.role_setting_update(actor=BOOTSTRAP, role=role, scope=root, values=values)
 
 
 def bootstrap_emergency_access(root: Scope) -> dict[str, str]:
@@ -59,12 +64,12 @@ def bootstrap_emergency_access(root: Scope) -> dict[str, str]:
         if user is None:
             password = services.generate_password()
             user = services.user_create(username=username, display_name=display, password=password,
-                                        email=f"{username}@localhost", is_emergency_access=True)
+                                        email=f"{username}@localhost", is_emergency_access=True, actor=BOOTSTRAP)
             passwords[username] = password
         held = Assignment.objects.filter(principal=user.principal, role=ga, scope=root, kind=Assignment.Kind.ACTIVE,
                                          status=Assignment.Status.LIVE, end_at__isnull=True).exists()
         if not held:
-            services.assignment_create(actor=None, principal=user.principal, role=ga, scope=root,
+            services.assignment_create(actor=BOOTSTRAP, principal=user.principal, role=ga, scope=root,
                                        kind=Assignment.Kind.ACTIVE, start_at=timezone.now(), end_at=None,
                                        justification="Emergency access account (bootstrap).")
     return passwords

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from approvals.models import ApprovalDecision, Request
 from audit.services import audit_event_record
+from core.actors import Actor
 
 from . import selectors, services
 from .models import Assignment, Principal, RoleDefinition, Scope, User
@@ -33,9 +34,12 @@ FIRST = ["Erin", "Frank", "Grace", "Heidi", "Ivan", "Judy", "Karl", "Liam", "Mal
 LAST = ["Smith", "Garcia", "Müller", "Rossi", "Novak", "Kim", "Okafor", "Silva", "Dubois", "Jensen", "Tanaka"]
 
 
+DEMO = Actor.system("demo-load")
+
+
 def _scope(path: str, kind: str, name: str, parent: Scope) -> Scope:
     return Scope.objects.filter(path=path).first() or services.scope_create(
-        path=path, kind=kind, display_name=name, parent=parent)
+        path=path, kind=kind, display_name=name, parent=parent, actor=DEMO)
 
 
 _demo_password_hash: list[str] = []
@@ -44,7 +48,8 @@ _demo_password_hash: list[str] = []
 def _user(username: str, display: str) -> User:
     user = User.objects.filter(username=username).first()
     if user is None:
-        user = services.user_create(username=username, display_name=display, email=f"{username}@contoso.example")
+        user = services.user_create(username=username, display_name=display, email=f"{username}@contoso.example",
+                                    actor=DEMO)
         if not _demo_password_hash:  # hashing is deliberately slow: do it once for all demo users
             _demo_password_hash.append(make_password(DEMO_PASSWORD))
         User.objects.filter(pk=user.pk).update(password=_demo_password_hash[0])
@@ -55,7 +60,7 @@ def _assign(principal, role, scope, kind, *, start=None, end=None, why="Demo dat
     exists = Assignment.objects.filter(principal=principal, role=role, scope=scope, kind=kind,
                                        status=Assignment.Status.LIVE).exists()
     if not exists:
-        services.assignment_create(actor=None, principal=principal, role=role, scope=scope, kind=kind,
+        services.assignment_create(actor=DEMO, principal=principal, role=role, scope=scope, kind=kind,
                                    start_at=start, end_at=end, justification=why)
 
 
@@ -95,15 +100,15 @@ def demo_load() -> list[tuple[str, str, str]]:
                                  ("Finance Approvers", False), ("Database Admins", False)]:
             group = Principal.objects.filter(kind=Principal.Kind.GROUP, display_name=name).first()
             groups[name] = group or services.group_create(display_name=name, role_assignable=assignable,
-                                                          description=f"{name} (demo)")
+                                                          description=f"{name} (demo)", actor=DEMO)
         sp = Principal.objects.filter(kind=Principal.Kind.SERVICE_PRINCIPAL, display_name="deploy-pipeline").first()
         sp = sp or services.service_principal_create(display_name="deploy-pipeline",
-                                                     description="CI/CD deployment identity (demo)")
+                                                     description="CI/CD deployment identity (demo)", actor=DEMO)
 
         # Policies used by the demo path.
         security_admin = roles[RoleDefinition.SECURITY_ADMINISTRATOR]
         setting = selectors.role_setting_effective(role=security_admin, scope=root)
-        services.role_setting_update(actor=None, role=security_admin, scope=root,
+        services.role_setting_update(actor=DEMO, role=security_admin, scope=root,
                                      values={"require_approval": True, "require_mfa_on_activation": True,
                                              "max_activation_minutes": 240},
                                      approver_ids=[named["bob"].principal.pk, named["carol"].principal.pk]
@@ -111,10 +116,10 @@ def demo_load() -> list[tuple[str, str, str]]:
         from .catalogue import CRITICAL_SUBSCRIPTION_OWNER_POLICY, LESS_CRITICAL_UAA_POLICY
 
         critical = {k: v for k, v in CRITICAL_SUBSCRIPTION_OWNER_POLICY.items() if k != "approval_by_role_holders"}
-        services.role_setting_update(actor=None, role=roles[RoleDefinition.OWNER], scope=subs["prod-0001"],
+        services.role_setting_update(actor=DEMO, role=roles[RoleDefinition.OWNER], scope=subs["prod-0001"],
                                      values=critical)
         for sub_id in ("shared-0002", "dev-0003"):
-            services.role_setting_update(actor=None, role=roles[RoleDefinition.USER_ACCESS_ADMINISTRATOR],
+            services.role_setting_update(actor=DEMO, role=roles[RoleDefinition.USER_ACCESS_ADMINISTRATOR],
                                          scope=subs[sub_id], values=LESS_CRITICAL_UAA_POLICY)
 
         # The demo personas.

@@ -9,6 +9,8 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
+from core.actors import Actor, as_actor
+
 from . import selectors
 from .errors import DomainError, forbidden, invalid
 from .models import Assignment, Principal, RoleDefinition, RoleSetting, Scope
@@ -17,9 +19,11 @@ from .models import Assignment, Principal, RoleDefinition, RoleSetting, Scope
 START_TOLERANCE_SECONDS = 120
 
 
-def check_actor_can_manage(*, actor, role: RoleDefinition, scope: Scope) -> None:
-    """System actions (actor None) are trusted; people need an administering role (one query)."""
-    if actor is None:
+def check_actor_can_manage(*, actor: Actor, role: RoleDefinition, scope: Scope) -> None:
+    """Only the system (a background job) is trusted; people and service principals need an
+    administering role, held through their own assignments (one query)."""
+    actor = as_actor(actor)
+    if actor.is_system:
         return
     if not selectors.user_can_manage(user=actor, role=role, scope=scope):
         needed = ", ".join(
@@ -101,18 +105,31 @@ def check_policy_expiration(*, setting: RoleSetting, kind: str, start_at: dateti
         raise invalid(f"The policy of {setting.role.name} limits {label} assignments to {limit}.", field="end_at")
 
 
-def check_active_assignment_policy(*, setting: RoleSetting, justification: str, mfa_verified_at: datetime | None,
-                                   actor) -> None:
+def check_active_assignment_policy(*, setting: RoleSetting, justification: str, actor: Actor) -> None:
+    """The policy's "require justification / MFA on active assignment", for whoever makes one
+    (only the system is exempt from MFA: it is a background job, not a sign-in)."""
+    actor = as_actor(actor)
     if setting.require_justification_on_active_assignment and not justification.strip():
         raise invalid(f"The policy of {setting.role.name} requires a justification for active assignments.",
                       field="justification")
-    if setting.require_mfa_on_active_assignment and actor is not None:
-        check_mfa_fresh(mfa_verified_at=mfa_verified_at, what="make an active assignment of " + setting.role.name)
+    if setting.require_mfa_on_active_assignment and not actor.is_system:
+        check_mfa_fresh(actor=actor, what="make an active assignment of " + setting.role.name)
 
 
-def check_mfa_fresh(*, mfa_verified_at: datetime | None, what: str) -> None:
+def check_mfa_fresh(*, actor: Actor, what: str) -> None:
+    """A fresh step-up verification by the actor (`Actor.mfa_verified_at`, the one place it is read).
+    A service principal cannot verify, so it never passes."""
+    actor = as_actor(actor)
     window = settings.PIM_MFA_FRESHNESS
-    if mfa_verified_at is None or timezone.now() - mfa_verified_at > window:
+    if actor.is_service_principal:
+        raise DomainError(
+            f"A service principal cannot verify its identity with multifactor authentication, so it cannot "
+            f"{what}: the policy requires MFA. A person has to do this.",
+            code="forbidden",
+            field="mfa",
+        )
+    verified_at = actor.mfa_verified_at
+    if verified_at is None or timezone.now() - verified_at > window:
         raise DomainError(
             f"Verify your identity with multifactor authentication (within the last "
             f"{int(window.total_seconds() // 60)} minutes) to {what}.",

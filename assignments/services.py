@@ -8,16 +8,18 @@ and, when a person asked, are audited with outcome "denied" after the rollback.
 import functools
 import secrets
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from approvals.models import Request
 from audit.models import AuditEvent
 from audit.services import audit_event_record
+from core.actors import Actor, as_actor
 from pim_portal import domain_events
 
 from . import rules, selectors
@@ -98,6 +100,12 @@ def assignment_snapshot(assignment: Assignment) -> dict:
     }
 
 
+def _acting(actor: Actor | User, mfa_verified_at: datetime | None = None) -> Actor:
+    """The actor of a service call; a step-up time passed the older way (a keyword) joins a person
+    (service principals and the system never carry one)."""
+    return as_actor(actor).with_mfa_verified_at(mfa_verified_at)
+
+
 def _ticket(system: str, number: str) -> str:
     return f"{system} {number}".strip()
 
@@ -106,8 +114,9 @@ def _ticket(system: str, number: str) -> str:
 
 
 def scope_create(*, path: str, kind: str, display_name: str, parent: Scope | None = None,
-                 group: Principal | None = None, actor: User | None = None) -> Scope:
+                 group: Principal | None = None, actor: Actor | User) -> Scope:
     """Create a scope and its closure rows (ancestors computed from the parent's, not by walking)."""
+    actor = as_actor(actor)
     if kind != Scope.Kind.DIRECTORY and parent is None:
         raise invalid("Every scope but the directory root needs a parent.")
     if not path.startswith("/"):
@@ -128,8 +137,9 @@ def scope_create(*, path: str, kind: str, display_name: str, parent: Scope | Non
     return scope
 
 
-def scope_move(*, scope: Scope, new_parent: Scope, actor: User | None = None) -> Scope:
+def scope_move(*, scope: Scope, new_parent: Scope, actor: Actor | User) -> Scope:
     """Re-hang a subtree (e.g. a subscription under another management group): rewrite its closure."""
+    actor = as_actor(actor)
     with transaction.atomic():
         scope = Scope.objects.select_for_update().get(pk=scope.pk)
         subtree = list(ScopeClosure.objects.filter(ancestor=scope).values_list("descendant_id", "depth"))
@@ -161,15 +171,16 @@ APPLICATION_WRITERS = [RoleDefinition.GLOBAL_ADMINISTRATOR, RoleDefinition.PRIVI
                        "application-administrator"]
 
 
-def _check_directory_writer(*, actor: User | None, role_slugs: list[str], what: str) -> None:
-    if actor is not None and not selectors.user_holds_any(user=actor, role_slugs=role_slugs):
+def _check_directory_writer(*, actor: Actor, role_slugs: list[str], what: str) -> None:
+    if not actor.is_system and not selectors.user_holds_any(user=actor, role_slugs=role_slugs):
         raise forbidden(f"You are not allowed to create {what}.")
 
 
 @audited_refusal("user.create")
 def user_create(*, username: str, email: str = "", display_name: str = "", password: str | None = None,
-                is_emergency_access: bool = False, is_staff: bool = False, actor: User | None = None) -> User:
+                is_emergency_access: bool = False, is_staff: bool = False, actor: Actor | User) -> User:
     """Create a user and its principal. Without a password the account can only sign in through SSO."""
+    actor = as_actor(actor)
     _check_directory_writer(actor=actor, role_slugs=DIRECTORY_WRITERS, what="users")
     username = username.replace("\x00", "").strip()
     if not username:
@@ -190,8 +201,9 @@ def user_create(*, username: str, email: str = "", display_name: str = "", passw
     return user
 
 
-def user_set_enabled(*, user: User, enabled: bool, actor: User | None) -> User:
+def user_set_enabled(*, user: User, enabled: bool, actor: Actor | User) -> User:
     """Disable or enable a user; a disabled user holds nothing (the access check joins `enabled`)."""
+    actor = as_actor(actor)
     with transaction.atomic():
         changed = User.objects.filter(pk=user.pk, is_active=not enabled).update(is_active=enabled)
         if changed:
@@ -203,9 +215,10 @@ def user_set_enabled(*, user: User, enabled: bool, actor: User | None) -> User:
 
 @audited_refusal("group.create")
 def group_create(*, display_name: str, role_assignable: bool = False, description: str = "", email: str = "",
-                 actor: User | None = None) -> Principal:
+                 actor: Actor | User) -> Principal:
     """Create a security group and its scope (`/groups/<object id>`). `role_assignable` is fixed here;
     at most PIM_MAX_ROLE_ASSIGNABLE_GROUPS such groups exist."""
+    actor = as_actor(actor)
     _check_directory_writer(actor=actor, role_slugs=DIRECTORY_WRITERS, what="groups")
     if role_assignable:
         _check_directory_writer(actor=actor, role_slugs=selectors.DIRECTORY_ADMIN_ROLES,
@@ -229,9 +242,10 @@ def group_create(*, display_name: str, role_assignable: bool = False, descriptio
 
 
 @audited_refusal("service_principal.create")
-def service_principal_create(*, display_name: str, description: str = "", actor: User | None = None) -> Principal:
+def service_principal_create(*, display_name: str, description: str = "", actor: Actor | User) -> Principal:
     import uuid
 
+    actor = as_actor(actor)
     _check_directory_writer(actor=actor, role_slugs=APPLICATION_WRITERS, what="service principals")
     if not display_name.replace("\x00", "").strip():
         raise invalid("A service principal needs a name.", field="display_name")
@@ -254,9 +268,10 @@ def role_permission_pattern(pattern: str) -> str:
 
 def role_definition_create(*, slug: str, name: str, kind: str, description: str = "", actions: Iterable[str] = (),
                            not_actions: Iterable[str] = (), is_privileged: bool = False, is_builtin: bool = False,
-                           actor: User | None = None) -> RoleDefinition:
+                           actor: Actor | User) -> RoleDefinition:
     """Create a role (custom roles need a directory administrator) with its permission patterns."""
-    if actor is not None and not selectors.user_holds_any(user=actor, role_slugs=selectors.DIRECTORY_ADMIN_ROLES):
+    actor = as_actor(actor)
+    if not actor.is_system and not selectors.user_holds_any(user=actor, role_slugs=selectors.DIRECTORY_ADMIN_ROLES):
         raise forbidden("Only Global Administrators and Privileged Role Administrators create roles.")
     actions, not_actions = list(actions), list(not_actions)
     if not actions:
@@ -322,10 +337,11 @@ def _validate_role_setting(values: dict) -> None:
 
 
 @audited_refusal("role_setting.update")
-def role_setting_update(*, actor: User | None, role: RoleDefinition, scope: Scope, values: dict,
+def role_setting_update(*, actor: Actor | User, role: RoleDefinition, scope: Scope, values: dict,
                         approver_ids: list[int] | None = None, mfa_verified_at: datetime | None = None) -> RoleSetting:
     """Create or change the policy of `role` at `scope`. The setting at the root `/` is the role's
     default everywhere; resource and group roles may be overridden at a scope or a group."""
+    actor = _acting(actor, mfa_verified_at)
     if not scope.is_root:
         rules.check_role_fits_scope(role=role, scope=scope)
     rules.check_actor_can_manage(actor=actor, role=role, scope=scope)
@@ -351,7 +367,7 @@ def role_setting_update(*, actor: User | None, role: RoleDefinition, scope: Scop
             return setting  # nothing to change: no write, no audit event
         for name, value in values.items():
             setattr(setting, name, value)
-        setting.updated_by = actor
+        setting.updated_by = actor.user
         setting.save()
         if approvers is not None:
             setting.approvers.set(approvers)
@@ -361,15 +377,24 @@ def role_setting_update(*, actor: User | None, role: RoleDefinition, scope: Scop
     return setting
 
 
-# --- Assignments (admin actions) ------------------------------------------------------------------
+# --- Assignments: every transition of assignment state ---------------------------------------------
+#
+# This section is the one writer of `Assignment` rows (besides the set-based expiry sweep in
+# `sweeps.py`). Each transition locks the rows it depends on (the target, and the eligibility an
+# activation comes from) with SELECT … FOR UPDATE, checks every rule under that lock, writes with a
+# guarded update (acting only if it changed the row), and records its audit event and domain event
+# in the same transaction. Approvals, reviews and alerts call these; the `*_validate` functions are
+# pure checks that forms and the request pipeline may run early for quick errors.
+
+_EXPIRY_SWEEP = Actor.system("expiry-sweep")
 
 
-def _admin_request(*, action: str, actor: User | None, assignment: Assignment, justification: str = "",
+def _admin_request(*, action: str, actor: Actor, assignment: Assignment, justification: str = "",
                    ticket_system: str = "", ticket_number: str = "", now: datetime) -> Request:
     return Request.objects.create(
         action=action,
         status=Request.Status.PROVISIONED if assignment.start_at <= now else Request.Status.SCHEDULED,
-        requested_by=actor,
+        requested_by=actor.user,
         principal=assignment.principal,
         role=assignment.role,
         scope=assignment.scope,
@@ -386,6 +411,15 @@ def _admin_request(*, action: str, actor: User | None, assignment: Assignment, j
     )
 
 
+def _request_provisioned(request: Request, *, now: datetime, **fields) -> None:
+    """Mark an approved request as carried out by this transition (same transaction)."""
+    Request.objects.filter(pk=request.pk).update(status=Request.Status.PROVISIONED, provisioned_at=now,
+                                                 updated_at=now, **fields)
+    request.status, request.provisioned_at = Request.Status.PROVISIONED, now
+    for name, value in fields.items():
+        setattr(request, name, value)
+
+
 def assignment_end_stale(*, principal: Principal, role: RoleDefinition, scope: Scope, kind: str, now: datetime) -> int:
     """Mark live assignments of this (principal, role, scope, kind) whose end has passed as expired,
     so that a new one can be created before the sweep gets to them. Audited like the sweep."""
@@ -394,41 +428,40 @@ def assignment_end_stale(*, principal: Principal, role: RoleDefinition, scope: S
     for assignment in stale:
         if Assignment.objects.filter(pk=assignment.pk, status=Assignment.Status.LIVE).update(
                 status=Assignment.Status.ENDED, end_reason=Assignment.EndReason.EXPIRED, ended_at=assignment.end_at):
-            audit_event_record(action="assignment.expire", target=assignment, principal=principal, role=role,
-                               scope=scope, after={"end_at": assignment.end_at})
+            audit_event_record(action="assignment.expire", actor=_EXPIRY_SWEEP, target=assignment,
+                               principal=principal, role=role, scope=scope, after={"end_at": assignment.end_at})
             domain_events.emit("assignment.expired", assignment=assignment)
     return len(stale)
 
 
 def assignment_insert(*, principal: Principal, role: RoleDefinition, scope: Scope, kind: str, start_at: datetime,
-                      end_at: datetime | None, actor: User | None, now: datetime, justification: str = "",
+                      end_at: datetime | None, actor: Actor | User, now: datetime, justification: str = "",
                       ticket_system: str = "", ticket_number: str = "", activated_from: Assignment | None = None,
                       origin: str = Assignment.Origin.PIM) -> Assignment:
     """Insert one live assignment, turning the uniqueness constraint into a clear conflict.
     Callers run the rules first and hold a transaction."""
+    actor = as_actor(actor)
     assignment_end_stale(principal=principal, role=role, scope=scope, kind=kind, now=now)
     try:
         with transaction.atomic():
             return Assignment.objects.create(
                 principal=principal, role=role, scope=scope, kind=kind, start_at=start_at, end_at=end_at,
                 justification=justification, ticket_system=ticket_system, ticket_number=ticket_number,
-                activated_from=activated_from, created_by=actor, created_at=now, origin=origin,
+                activated_from=activated_from, created_by=actor.user, created_at=now, origin=origin,
             )
     except IntegrityError:
         label = "an eligible" if kind == Assignment.Kind.ELIGIBLE else "an active"
         raise conflict(f"{principal} already has {label} assignment of {role.name} at {scope.path}.")
 
 
-@audited_refusal("assignment.create")
-def assignment_create(*, actor: User | None, principal: Principal, role: RoleDefinition, scope: Scope, kind: str,
-                      start_at: datetime | None = None, end_at: datetime | None = None, justification: str = "",
-                      ticket_system: str = "", ticket_number: str = "", mfa_verified_at: datetime | None = None,
-                      origin: str = Assignment.Origin.PIM) -> Assignment:
-    """Admin assign: make `principal` eligible for, or active in, `role` at `scope`."""
+def assignment_create_validate(*, actor: Actor | User, principal: Principal, role: RoleDefinition, scope: Scope,
+                               kind: str, start_at: datetime, end_at: datetime | None, justification: str = "",
+                               mfa_verified_at: datetime | None = None) -> None:
+    """Every rule of an admin assignment, without writing (forms may call it for quick errors;
+    `assignment_create` runs it again inside its transaction)."""
+    actor = _acting(actor, mfa_verified_at)
     if kind not in Assignment.Kind.values:
         raise invalid("Choose eligible or active.", field="kind")
-    now = timezone.now()
-    start_at = rules.normalise_start(start_at=start_at, now=now)
     rules.check_role_fits_scope(role=role, scope=scope)
     rules.check_actor_can_manage(actor=actor, role=role, scope=scope)
     rules.check_principal_can_hold(principal=principal, role=role, scope=scope, kind=kind, end_at=end_at)
@@ -436,9 +469,25 @@ def assignment_create(*, actor: User | None, principal: Principal, role: RoleDef
     setting = selectors.role_setting_effective(role=role, scope=scope)
     rules.check_policy_expiration(setting=setting, kind=kind, start_at=start_at, end_at=end_at)
     if kind == Assignment.Kind.ACTIVE:
-        rules.check_active_assignment_policy(setting=setting, justification=justification,
-                                             mfa_verified_at=mfa_verified_at, actor=actor)
+        rules.check_active_assignment_policy(setting=setting, justification=justification, actor=actor)
+
+
+@audited_refusal("assignment.create")
+def assignment_create(*, actor: Actor | User, principal: Principal, role: RoleDefinition, scope: Scope, kind: str,
+                      start_at: datetime | None = None, end_at: datetime | None = None, justification: str = "",
+                      ticket_system: str = "", ticket_number: str = "", mfa_verified_at: datetime | None = None,
+                      origin: str = Assignment.Origin.PIM) -> Assignment:
+    """Admin assign: make `principal` eligible for, or active in, `role` at `scope`."""
+    actor = _acting(actor, mfa_verified_at)
+    if kind not in Assignment.Kind.values:
+        raise invalid("Choose eligible or active.", field="kind")
+    now = timezone.now()
+    start_at = rules.normalise_start(start_at=start_at, now=now)
     with transaction.atomic():
+        # The principal's row is the one this depends on (enabled, kind): lock it, then the rules.
+        principal = Principal.objects.select_for_update().get(pk=principal.pk)
+        assignment_create_validate(actor=actor, principal=principal, role=role, scope=scope, kind=kind,
+                                   start_at=start_at, end_at=end_at, justification=justification)
         assignment = assignment_insert(principal=principal, role=role, scope=scope, kind=kind, start_at=start_at,
                                        end_at=end_at, actor=actor, now=now, justification=justification,
                                        ticket_system=ticket_system, ticket_number=ticket_number, origin=origin)
@@ -449,13 +498,14 @@ def assignment_create(*, actor: User | None, principal: Principal, role: RoleDef
                            role=role, scope=scope, justification=justification,
                            ticket=_ticket(ticket_system, ticket_number), after=assignment_snapshot(assignment),
                            correlation_id=request.pk)
-        domain_events.emit("assignment.created", assignment=assignment, request=request, actor=actor)
+        domain_events.emit("assignment.created", assignment=assignment, request=request, actor=actor.user)
     return assignment
 
 
-def _lock_live(assignment: Assignment) -> Assignment:
+def _lock_live(assignment: Assignment | int) -> Assignment:
+    pk = assignment if isinstance(assignment, int) else assignment.pk
     locked = (Assignment.objects.select_for_update().select_related("principal", "role", "scope")
-              .filter(pk=assignment.pk).first())
+              .filter(pk=pk).first())
     if locked is None:
         raise not_found("That assignment no longer exists.")
     if locked.status != Assignment.Status.LIVE:
@@ -463,14 +513,26 @@ def _lock_live(assignment: Assignment) -> Assignment:
     return locked
 
 
+def _lock_related(assignment: Assignment) -> Assignment:
+    """Lock one row without joins (PostgreSQL refuses FOR UPDATE across nullable joins); the related
+    rows are taken from the caller's copy."""
+    locked = Assignment.objects.select_for_update().filter(pk=assignment.pk).first()
+    if locked is None:
+        raise not_found("That assignment no longer exists.")
+    locked.principal, locked.role, locked.scope = assignment.principal, assignment.role, assignment.scope
+    return locked
+
+
 @audited_refusal("assignment.update")
-def assignment_update(*, actor: User | None, assignment: Assignment, start_at: datetime | None,
+def assignment_update(*, actor: Actor | User, assignment: Assignment, start_at: datetime | None,
                       end_at: datetime | None, justification: str = "") -> Assignment:
     """Change the start or end of a live assignment (not of an activation: the holder controls those)."""
+    actor = as_actor(actor)
     rules.check_actor_can_manage(actor=actor, role=assignment.role, scope=assignment.scope)
     now = timezone.now()
     with transaction.atomic():
         locked = _lock_live(assignment)
+        rules.check_actor_can_manage(actor=actor, role=locked.role, scope=locked.scope)
         if locked.is_activation:
             raise invalid("Activations are changed by their holder (deactivate or extend), not edited.")
         before = assignment_snapshot(locked)
@@ -483,20 +545,24 @@ def assignment_update(*, actor: User | None, assignment: Assignment, start_at: d
         setting = selectors.role_setting_effective(role=locked.role, scope=locked.scope)
         rules.check_policy_expiration(setting=setting, kind=locked.kind, start_at=new_start, end_at=end_at)
         rules.check_not_last_protected_admin(assignment=locked, new_end=end_at)
-        Assignment.objects.filter(pk=locked.pk).update(start_at=new_start, end_at=end_at)
+        if not Assignment.objects.filter(pk=locked.pk, status=Assignment.Status.LIVE).update(
+                start_at=new_start, end_at=end_at):
+            raise conflict("That assignment has already ended.")
         locked.start_at, locked.end_at = new_start, end_at
         request = _admin_request(action=Request.Action.ADMIN_UPDATE, actor=actor, assignment=locked,
                                  justification=justification, now=now)
         audit_event_record(action="assignment.update", actor=actor, target=locked, principal=locked.principal,
                            role=locked.role, scope=locked.scope, justification=justification, before=before,
                            after=assignment_snapshot(locked), correlation_id=request.pk)
-        domain_events.emit("assignment.updated", assignment=locked, request=request, actor=actor, before=before)
+        domain_events.emit("assignment.updated", assignment=locked, request=request, actor=actor.user,
+                           before=before)
     return locked
 
 
-def assignment_end(*, assignment: Assignment, reason: str, now: datetime) -> bool:
+def assignment_end(*, assignment: Assignment, reason: str, now: datetime, actor: Actor | User) -> bool:
     """Guarded end of a live assignment (and of the activations that came from it). True if this call
-    ended it; False if it was already ended (a double submit is a no-op)."""
+    ended it; False if it was already ended (a double submit is a no-op). The caller holds the lock."""
+    actor = as_actor(actor)
     changed = Assignment.objects.filter(pk=assignment.pk, status=Assignment.Status.LIVE).update(
         status=Assignment.Status.ENDED, end_reason=reason, ended_at=now,
         end_at=_end_clamped(assignment, now),
@@ -504,17 +570,18 @@ def assignment_end(*, assignment: Assignment, reason: str, now: datetime) -> boo
     if not changed:
         return False
     if assignment.kind == Assignment.Kind.ELIGIBLE:
-        for activation in Assignment.objects.filter(activated_from=assignment, status=Assignment.Status.LIVE):
+        for activation in Assignment.objects.select_for_update().filter(activated_from=assignment,
+                                                                        status=Assignment.Status.LIVE):
             if Assignment.objects.filter(pk=activation.pk, status=Assignment.Status.LIVE).update(
                     status=Assignment.Status.ENDED, end_reason=Assignment.EndReason.ELIGIBILITY_ENDED,
                     ended_at=now, end_at=_end_clamped(activation, now)):
-                audit_event_record(action="assignment.end", target=activation, principal=activation.principal,
-                                   role=activation.role, scope=activation.scope,
+                audit_event_record(action="assignment.end", actor=actor, target=activation,
+                                   principal=activation.principal, role=activation.role, scope=activation.scope,
                                    message="Activation ended with the eligible assignment it came from.")
                 # Consumers (email, webhooks, SCIM) must hear of this ending like any other removal.
                 activation.status = Assignment.Status.ENDED
                 activation.end_reason = Assignment.EndReason.ELIGIBILITY_ENDED
-                domain_events.emit("assignment.removed", assignment=activation, request=None, actor=None)
+                domain_events.emit("assignment.removed", assignment=activation, request=None, actor=actor.user)
     return True
 
 
@@ -528,18 +595,21 @@ def _end_clamped(assignment: Assignment, now: datetime) -> datetime | None:
 
 
 @audited_refusal("assignment.remove")
-def assignment_remove(*, actor: User | None, assignment: Assignment, justification: str = "",
+def assignment_remove(*, actor: Actor | User, assignment: Assignment, justification: str = "",
                       reason: str = Assignment.EndReason.REMOVED) -> Assignment:
     """Remove (end now) an assignment. Not within 5 minutes of creation; never the last Global
     Administrator or Privileged Role Administrator."""
+    actor = as_actor(actor)
     rules.check_actor_can_manage(actor=actor, role=assignment.role, scope=assignment.scope)
     now = timezone.now()
     with transaction.atomic():
         locked = _lock_live(assignment)
+        rules.check_actor_can_manage(actor=actor, role=locked.role, scope=locked.scope)
         rules.check_removal_age(assignment=locked, now=now)
         rules.check_not_last_protected_admin(assignment=locked, new_end=None)
         before = assignment_snapshot(locked)
-        assignment_end(assignment=locked, reason=reason, now=now)
+        if not assignment_end(assignment=locked, reason=reason, now=now, actor=actor):
+            raise conflict("That assignment has already ended.")
         locked.refresh_from_db()
         request = _admin_request(action=Request.Action.ADMIN_REMOVE, actor=actor, assignment=locked,
                                  justification=justification, now=now)
@@ -547,97 +617,289 @@ def assignment_remove(*, actor: User | None, assignment: Assignment, justificati
         audit_event_record(action="assignment.remove", actor=actor, target=locked, principal=locked.principal,
                            role=locked.role, scope=locked.scope, justification=justification, before=before,
                            after=assignment_snapshot(locked), correlation_id=request.pk)
-        domain_events.emit("assignment.removed", assignment=locked, request=request, actor=actor)
+        domain_events.emit("assignment.removed", assignment=locked, request=request, actor=actor.user)
     return locked
+
+
+# --- activate / deactivate ------------------------------------------------------------------------
+
+
+def assignment_activation_window(*, eligible: Assignment, start_at: datetime,
+                                 duration_minutes: int) -> tuple[datetime, datetime, bool]:
+    """(start, end, capped): an activation lasts `duration_minutes` from its start and never past the
+    end of its eligibility (`capped` says the eligibility cut it)."""
+    end = start_at + timedelta(minutes=duration_minutes)
+    if eligible.end_at is not None and end > eligible.end_at:
+        return start_at, eligible.end_at, True
+    return start_at, end, False
+
+
+def assignment_lock_eligibility(*, eligible: Assignment | int, now: datetime) -> Assignment:
+    """Lock an eligible assignment for an activation and check it is still live: an administrator
+    removing it at the same moment waits for this transaction, then ends what it activated."""
+    pk = eligible if isinstance(eligible, int) else eligible.pk
+    locked = (Assignment.objects.select_for_update().select_related("principal", "role", "scope")
+              .filter(pk=pk, kind=Assignment.Kind.ELIGIBLE).first())
+    if locked is None:
+        raise not_found("No such eligible assignment.")
+    if locked.status != Assignment.Status.LIVE or (locked.end_at is not None and locked.end_at <= now):
+        raise conflict(f"Your eligibility for {locked.role.name} at {locked.scope.path} has ended.")
+    return locked
+
+
+def assignment_activate(*, request: Request, now: datetime, approved_by: Actor | User | None = None) -> Assignment:
+    """Provision an activation request that needs no (more) approval: under the lock of the
+    eligibility it comes from, check that the eligibility is live, still covers the request's scope
+    and start, and leaves at least the minimum duration; insert the activation (held from its start);
+    mark the request provisioned or scheduled; audit; emit. The activation is the requester's: its
+    audit event names them; `approved_by` (the final approver, if any) is told to the consumers.
+    Raises `DomainError` (the caller fails the request, or refuses the activation)."""
+    from .access import access_find_eligibility
+
+    if request.requested_by is None:
+        raise conflict("This activation request names no requester.")
+    requester = as_actor(request.requested_by)
+    with transaction.atomic():
+        if not request.eligible_assignment_id:
+            raise conflict("The eligibility ended while the request waited for approval.")
+        try:
+            eligible = assignment_lock_eligibility(eligible=request.eligible_assignment_id, now=now)
+        except DomainError:
+            raise conflict("The eligibility ended while the request waited for approval.")
+        start = max(request.start_at or now, now)
+        start, end, _ = assignment_activation_window(eligible=eligible, start_at=start,
+                                                     duration_minutes=request.duration_minutes or 60)
+        if end - start < settings.PIM_MIN_ASSIGNMENT_DURATION:
+            raise invalid("The eligibility ends too soon for this activation.")
+        if access_find_eligibility(principal=request.principal, role=request.role, scope=request.scope,
+                                   at=start) is None:
+            raise forbidden(f"{request.principal} is no longer eligible for {request.role.name} at "
+                            f"{request.scope.path}.")
+        activation = assignment_insert(
+            principal=request.principal, role=request.role, scope=request.scope, kind=Assignment.Kind.ACTIVE,
+            start_at=start, end_at=end, actor=requester, now=now, justification=request.justification,
+            ticket_system=request.ticket_system, ticket_number=request.ticket_number, activated_from=eligible,
+        )
+        status = Request.Status.PROVISIONED if start <= now else Request.Status.SCHEDULED
+        Request.objects.filter(pk=request.pk).update(status=status, assignment=activation, start_at=start,
+                                                     end_at=end, provisioned_at=now,
+                                                     decided_at=request.decided_at or now, updated_at=now)
+        request.status, request.assignment, request.start_at, request.end_at = status, activation, start, end
+        request.provisioned_at = now
+        audit_event_record(action="assignment.activate", actor=requester, target=activation,
+                           principal=activation.principal, role=activation.role, scope=activation.scope,
+                           justification=request.justification,
+                           ticket=_ticket(request.ticket_system, request.ticket_number),
+                           after=assignment_snapshot(activation), correlation_id=request.pk)
+        told = as_actor(approved_by) if approved_by is not None else requester
+        domain_events.emit("assignment.activated", assignment=activation, request=request, actor=told.user)
+    return activation
+
+
+def _own_assignment(*, actor: Actor, assignment: Assignment | int) -> Assignment:
+    found = (Assignment.objects.select_related("principal", "role", "scope", "activated_from")
+             .filter(pk=assignment if isinstance(assignment, int) else getattr(assignment, "pk", None)).first())
+    if found is None:
+        raise not_found("No such assignment.")
+    if actor.principal is None or found.principal_id != actor.principal.pk:
+        raise forbidden("That assignment is not yours.")
+    return found
+
+
+@audited_refusal("assignment.deactivate")
+def assignment_deactivate(*, actor: Actor | User, assignment: Assignment, justification: str = "") -> Assignment:
+    """The holder ends their own activation early (not within 5 minutes of its start). A scheduled
+    activation that has not started yet can always be called off."""
+    actor = as_actor(actor)
+    assignment = _own_assignment(actor=actor, assignment=assignment)
+    if not assignment.is_activation:
+        raise invalid("Only activations can be deactivated by their holder; ask an administrator to remove an "
+                      "assignment.")
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _lock_related(assignment)
+        if locked.status != Assignment.Status.LIVE or (locked.end_at is not None and locked.end_at <= now):
+            raise conflict("That activation has already ended.")
+        if locked.start_at <= now:
+            rules.check_removal_age(assignment=locked, now=now, verb="deactivated")
+        rules.check_not_last_protected_admin(assignment=locked, new_end=None)
+        before = assignment_snapshot(locked)
+        new_end = _end_clamped(locked, now)
+        if not assignment_end(assignment=locked, reason=Assignment.EndReason.DEACTIVATED, now=now, actor=actor):
+            raise conflict("That activation has already ended.")
+        locked.status, locked.end_reason, locked.ended_at, locked.end_at = (
+            Assignment.Status.ENDED, Assignment.EndReason.DEACTIVATED, now, new_end)
+        request = Request.objects.create(
+            action=Request.Action.SELF_DEACTIVATE, requested_by=actor.user, principal=locked.principal,
+            role=locked.role, scope=locked.scope, kind=locked.kind, assignment=locked, created_at=now,
+            status=Request.Status.PROVISIONED, justification=justification, decided_at=now, provisioned_at=now,
+            end_at=new_end)
+        audit_event_record(action="assignment.deactivate", actor=actor, target=locked, principal=locked.principal,
+                           role=locked.role, scope=locked.scope, justification=justification, before=before,
+                           after=assignment_snapshot(locked), correlation_id=request.pk)
+        domain_events.emit("assignment.deactivated", assignment=locked, request=request, actor=actor.user)
+    return locked
+
+
+# --- extend / renew -----------------------------------------------------------------------------------
+
+
+def _fmt(at: datetime | None) -> str:
+    return "never" if at is None else at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def assignment_extend_validate(*, assignment: Assignment, end_at: datetime | None, now: datetime,
+                               eligible: Assignment | None = None) -> datetime | None:
+    """The rules of an extension of a live assignment, without writing; returns the end to set
+    (an activation is cut at the end of its eligibility). Raises `DomainError`."""
+    if assignment.end_at is None:
+        raise invalid("A permanent assignment does not need extending.")
+    if assignment.end_at <= now:
+        raise invalid("That assignment has already ended: renew it instead.")
+    if assignment.end_at - now > settings.PIM_EXTEND_WINDOW:
+        raise invalid(f"Only assignments ending within {settings.PIM_EXTEND_WINDOW.days} days can be extended.")
+    if end_at is not None and timezone.is_naive(end_at):
+        raise invalid("Times must carry a time zone.", field="end_at")
+    setting = selectors.role_setting_effective(role=assignment.role, scope=assignment.scope)
+    if assignment.is_activation:
+        if end_at is None:
+            raise invalid("An activation cannot be made permanent.", field="end_at")
+        limit = now + timedelta(minutes=setting.max_activation_minutes)
+        if end_at > limit:
+            raise invalid(f"An activation of {assignment.role.name} can last at most "
+                          f"{setting.max_activation_minutes // 60} h from now: end it by {_fmt(limit)}.",
+                          field="end_at")
+        if eligible is not None and eligible.end_at is not None and end_at > eligible.end_at:
+            end_at = eligible.end_at  # never past the eligibility it comes from
+    else:
+        rules.check_principal_can_hold(principal=assignment.principal, role=assignment.role,
+                                       scope=assignment.scope, kind=assignment.kind, end_at=end_at)
+        rules.check_policy_expiration(setting=setting, kind=assignment.kind, start_at=now, end_at=end_at)
+    # An extension that would end sooner than now planned (the eligibility was cut while a request
+    # waited) is a shortening: never of the last Global / Privileged Role Administrator.
+    rules.check_not_last_protected_admin(assignment=assignment, new_end=end_at)
+    if end_at is not None and end_at <= assignment.end_at:
+        raise invalid("The new end must be later than the current one.", field="end_at")
+    return end_at
 
 
 @audited_refusal("assignment.extend")
-def assignment_extend(*, actor: User | None, assignment: Assignment, end_at: datetime | None,
-                      justification: str = "") -> Assignment:
-    """Admin extend: a live time-bound assignment ending within 14 days gets a later end."""
-    rules.check_actor_can_manage(actor=actor, role=assignment.role, scope=assignment.scope)
+def assignment_extend(*, actor: Actor | User, assignment: Assignment, end_at: datetime | None,
+                      justification: str = "", request: Request | None = None) -> Assignment:
+    """Extend a live assignment ending within 14 days: an administrator directly, or the approval of
+    a self-service extension (`request`, then marked provisioned). The policy, the activation limits
+    and the last-administrator rule are checked now, under the lock, whatever was checked when the
+    request was filed."""
+    actor = as_actor(actor)
     now = timezone.now()
     with transaction.atomic():
         locked = _lock_live(assignment)
-        if locked.end_at is None:
-            raise invalid("A permanent assignment does not need extending.")
-        if locked.end_at <= now:
-            raise invalid("That assignment has already ended: renew it instead.")
-        if locked.end_at - now > settings.PIM_EXTEND_WINDOW:
-            raise invalid(f"Only assignments ending within {settings.PIM_EXTEND_WINDOW.days} days can be extended.")
-        if end_at is not None and end_at <= locked.end_at:
-            raise invalid("The new end must be later than the current one.", field="end_at")
-        setting = selectors.role_setting_effective(role=locked.role, scope=locked.scope)
-        rules.check_principal_can_hold(principal=locked.principal, role=locked.role, scope=locked.scope,
-                                       kind=locked.kind, end_at=end_at)
-        rules.check_policy_expiration(setting=setting, kind=locked.kind, start_at=now, end_at=end_at)
+        rules.check_actor_can_manage(actor=actor, role=locked.role, scope=locked.scope)
+        eligible = None
+        if locked.activated_from_id:
+            eligible = _lock_live(locked.activated_from_id)
+        end_at = assignment_extend_validate(assignment=locked, end_at=end_at, now=now, eligible=eligible)
         before = assignment_snapshot(locked)
-        Assignment.objects.filter(pk=locked.pk).update(end_at=end_at, reminded_14d_at=None, reminded_1d_at=None)
+        if not Assignment.objects.filter(pk=locked.pk, status=Assignment.Status.LIVE).update(
+                end_at=end_at, reminded_14d_at=None, reminded_1d_at=None):
+            raise conflict("That assignment has already ended.")
         locked.end_at = end_at
-        request = _admin_request(action=Request.Action.ADMIN_EXTEND, actor=actor, assignment=locked,
-                                 justification=justification, now=now)
+        if request is None:
+            request = _admin_request(action=Request.Action.ADMIN_EXTEND, actor=actor, assignment=locked,
+                                     justification=justification, now=now)
+            message = ""
+        else:
+            _request_provisioned(request, now=now, end_at=end_at)
+            message = "Extended on approval."
         audit_event_record(action="assignment.extend", actor=actor, target=locked, principal=locked.principal,
                            role=locked.role, scope=locked.scope, justification=justification, before=before,
-                           after=assignment_snapshot(locked), correlation_id=request.pk)
-        domain_events.emit("assignment.extended", assignment=locked, request=request, actor=actor)
+                           after=assignment_snapshot(locked), correlation_id=request.pk, message=message)
+        domain_events.emit("assignment.extended", assignment=locked, request=request, actor=actor.user)
     return locked
 
 
+def assignment_renew_validate(*, assignment: Assignment, end_at: datetime | None, now: datetime) -> None:
+    """The rules of a renewal of an expired assignment, without writing (not the active-assignment
+    policy, which depends on who renews: see `assignment_renew`)."""
+    if assignment.is_activation:
+        raise invalid("Activations are not renewed; the holder activates again.")
+    ended_at = assignment.end_at if assignment.status == Assignment.Status.LIVE else (
+        assignment.ended_at or assignment.end_at)
+    if assignment.status == Assignment.Status.LIVE and (assignment.end_at is None or assignment.end_at > now):
+        raise invalid("That assignment has not ended: extend it instead.")
+    if assignment.status == Assignment.Status.ENDED and assignment.end_reason != Assignment.EndReason.EXPIRED:
+        raise invalid("Only expired assignments can be renewed; this one was ended on purpose.")
+    if ended_at is None or now - ended_at > settings.PIM_RENEW_WINDOW:
+        raise invalid(f"Only assignments that ended in the last {settings.PIM_RENEW_WINDOW.days} days can be "
+                      f"renewed.")
+    if end_at is not None and timezone.is_naive(end_at):
+        raise invalid("Times must carry a time zone.", field="end_at")
+    rules.check_principal_can_hold(principal=assignment.principal, role=assignment.role, scope=assignment.scope,
+                                   kind=assignment.kind, end_at=end_at)
+    rules.check_duration(start_at=now, end_at=end_at)
+    setting = selectors.role_setting_effective(role=assignment.role, scope=assignment.scope)
+    rules.check_policy_expiration(setting=setting, kind=assignment.kind, start_at=now, end_at=end_at)
+
+
 @audited_refusal("assignment.renew")
-def assignment_renew(*, actor: User | None, assignment: Assignment, end_at: datetime | None,
-                     justification: str = "", mfa_verified_at: datetime | None = None) -> Assignment:
-    """Admin renew: an assignment that ended (expired) within the last 30 days is granted again, from now."""
-    rules.check_actor_can_manage(actor=actor, role=assignment.role, scope=assignment.scope)
+def assignment_renew(*, actor: Actor | User, assignment: Assignment, end_at: datetime | None,
+                     justification: str = "", mfa_verified_at: datetime | None = None,
+                     request: Request | None = None) -> Assignment:
+    """Renew an assignment that expired within the last 30 days, from now: an administrator
+    directly, or the approval of a self-service renewal (`request`, then marked provisioned). Every
+    rule (renew window, policy, active-assignment policy for the actor) is checked now, under the
+    lock of the old assignment."""
+    actor = _acting(actor, mfa_verified_at)
     now = timezone.now()
     with transaction.atomic():
-        old = Assignment.objects.select_for_update().select_related("principal", "role", "scope").get(pk=assignment.pk)
-        if old.is_activation:
-            raise invalid("Activations are not renewed; the holder activates again.")
-        ended_at = old.end_at if old.status == Assignment.Status.LIVE else (old.ended_at or old.end_at)
-        if old.status == Assignment.Status.LIVE and (old.end_at is None or old.end_at > now):
-            raise invalid("That assignment has not ended: extend it instead.")
-        if old.status == Assignment.Status.ENDED and old.end_reason != Assignment.EndReason.EXPIRED:
-            raise invalid("Only expired assignments can be renewed; this one was ended on purpose.")
-        if ended_at is None or now - ended_at > settings.PIM_RENEW_WINDOW:
-            days = settings.PIM_RENEW_WINDOW.days
-            raise invalid(f"Only assignments that ended in the last {days} days can be renewed.")
-        rules.check_principal_can_hold(principal=old.principal, role=old.role, scope=old.scope, kind=old.kind,
-                                       end_at=end_at)
-        rules.check_duration(start_at=now, end_at=end_at)
-        setting = selectors.role_setting_effective(role=old.role, scope=old.scope)
-        rules.check_policy_expiration(setting=setting, kind=old.kind, start_at=now, end_at=end_at)
+        old = Assignment.objects.select_for_update().select_related("principal", "role", "scope").filter(
+            pk=assignment.pk).first()
+        if old is None:
+            raise not_found("The assignment to renew no longer exists.")
+        rules.check_actor_can_manage(actor=actor, role=old.role, scope=old.scope)
+        assignment_renew_validate(assignment=old, end_at=end_at, now=now)
+        justification = justification or old.justification
         if old.kind == Assignment.Kind.ACTIVE:
-            rules.check_active_assignment_policy(setting=setting, justification=justification or old.justification,
-                                                 mfa_verified_at=mfa_verified_at, actor=actor)
+            setting = selectors.role_setting_effective(role=old.role, scope=old.scope)
+            rules.check_active_assignment_policy(setting=setting, justification=justification, actor=actor)
         renewed = assignment_insert(principal=old.principal, role=old.role, scope=old.scope, kind=old.kind,
-                                    start_at=now, end_at=end_at, actor=actor, now=now,
-                                    justification=justification or old.justification)
-        request = _admin_request(action=Request.Action.ADMIN_RENEW, actor=actor, assignment=renewed,
-                                 justification=justification, now=now)
+                                    start_at=now, end_at=end_at, actor=actor, now=now, justification=justification)
+        if request is None:
+            request = _admin_request(action=Request.Action.ADMIN_RENEW, actor=actor, assignment=renewed,
+                                     justification=justification, now=now)
+            message = ""
+        else:
+            _request_provisioned(request, now=now, assignment=renewed, start_at=now)
+            message = "Renewed on approval."
         audit_event_record(action="assignment.renew", actor=actor, target=renewed, principal=renewed.principal,
                            role=renewed.role, scope=renewed.scope, justification=justification,
                            before=assignment_snapshot(old), after=assignment_snapshot(renewed),
-                           correlation_id=request.pk)
-        domain_events.emit("assignment.renewed", assignment=renewed, request=request, actor=actor)
+                           correlation_id=request.pk, message=message)
+        domain_events.emit("assignment.renewed", assignment=renewed, request=request, actor=actor.user)
     return renewed
 
 
+# --- make active / make eligible --------------------------------------------------------------------
+
+
 @audited_refusal("assignment.make_active")
-def assignment_make_active(*, actor: User | None, assignment: Assignment, justification: str = "",
+def assignment_make_active(*, actor: Actor | User, assignment: Assignment, justification: str = "",
                            mfa_verified_at: datetime | None = None) -> Assignment:
     """Rollback: turn an eligible assignment into an active one with the same window. When the policy
     forbids permanent active assignments, the end is capped at the policy's limit (and said so)."""
+    actor = _acting(actor, mfa_verified_at)
     rules.check_actor_can_manage(actor=actor, role=assignment.role, scope=assignment.scope)
     now = timezone.now()
     with transaction.atomic():
         eligible = _lock_live(assignment)
+        rules.check_actor_can_manage(actor=actor, role=eligible.role, scope=eligible.scope)
         if eligible.kind != Assignment.Kind.ELIGIBLE:
             raise invalid("Only eligible assignments can be made active.")
         rules.check_principal_can_hold(principal=eligible.principal, role=eligible.role, scope=eligible.scope,
                                        kind=Assignment.Kind.ACTIVE, end_at=eligible.end_at)
         setting = selectors.role_setting_effective(role=eligible.role, scope=eligible.scope)
         rules.check_active_assignment_policy(setting=setting, justification=justification or eligible.justification,
-                                             mfa_verified_at=mfa_verified_at, actor=actor)
+                                             actor=actor)
         start_at = max(eligible.start_at, now)
         end_at = eligible.end_at
         message = ""
@@ -653,8 +915,9 @@ def assignment_make_active(*, actor: User | None, assignment: Assignment, justif
         for activation in Assignment.objects.select_for_update().filter(
                 principal=eligible.principal, role=eligible.role, scope=eligible.scope,
                 kind=Assignment.Kind.ACTIVE, status=Assignment.Status.LIVE):
-            assignment_end(assignment=activation, reason=Assignment.EndReason.MADE_ACTIVE, now=now)
-        assignment_end(assignment=eligible, reason=Assignment.EndReason.MADE_ACTIVE, now=now)
+            assignment_end(assignment=activation, reason=Assignment.EndReason.MADE_ACTIVE, now=now, actor=actor)
+        if not assignment_end(assignment=eligible, reason=Assignment.EndReason.MADE_ACTIVE, now=now, actor=actor):
+            raise conflict("That assignment has already ended.")
         active = assignment_insert(principal=eligible.principal, role=eligible.role, scope=eligible.scope,
                                    kind=Assignment.Kind.ACTIVE, start_at=start_at, end_at=end_at, actor=actor,
                                    now=now, justification=justification or eligible.justification)
@@ -664,19 +927,19 @@ def assignment_make_active(*, actor: User | None, assignment: Assignment, justif
                            role=active.role, scope=active.scope, justification=justification, message=message,
                            before=assignment_snapshot(eligible), after=assignment_snapshot(active),
                            correlation_id=request.pk)
-        domain_events.emit("assignment.created", assignment=active, request=request, actor=actor)
+        domain_events.emit("assignment.created", assignment=active, request=request, actor=actor.user)
     return active
 
 
-def assignment_make_active_bulk(*, actor: User | None, assignment_ids: list[int], justification: str = "",
+def assignment_make_active_bulk(*, actor: Actor | User, assignment_ids: list[int], justification: str = "",
                                 mfa_verified_at: datetime | None = None) -> list[tuple[int, bool, str]]:
     """Make several eligible assignments active; each in its own transaction. Returns per id
     (id, done, message) so one refusal does not undo or hide the others."""
+    actor = _acting(actor, mfa_verified_at)
     results = []
     for assignment in Assignment.objects.filter(pk__in=assignment_ids).select_related("principal", "role", "scope"):
         try:
-            active = assignment_make_active(actor=actor, assignment=assignment, justification=justification,
-                                            mfa_verified_at=mfa_verified_at)
+            active = assignment_make_active(actor=actor, assignment=assignment, justification=justification)
             results.append((assignment.pk, True, f"Active assignment #{active.pk} created."))
         except DomainError as error:
             results.append((assignment.pk, False, error.message))
@@ -685,12 +948,76 @@ def assignment_make_active_bulk(*, actor: User | None, assignment_ids: list[int]
     return results
 
 
+@audited_refusal("assignment.make_eligible")
+def assignment_make_eligible(*, actor: Actor | User, assignment: Assignment, end_at: datetime | None = None,
+                             justification: str) -> Assignment:
+    """Turn a permanent active assignment (made by an administrator, not an activation) into an
+    eligible one from now, ending at `end_at` (None: permanent, if the policy allows it). Same rules
+    as removing the active one and assigning the eligible one; never an emergency access account,
+    never the last active Global / Privileged Role Administrator."""
+    actor = as_actor(actor)
+    rules.check_actor_can_manage(actor=actor, role=assignment.role, scope=assignment.scope)
+    if not (justification or "").strip():
+        raise invalid("Say why.", field="justification")
+    now = timezone.now()
+    with transaction.atomic():
+        active = _lock_live(assignment)
+        rules.check_actor_can_manage(actor=actor, role=active.role, scope=active.scope)
+        if active.kind != Assignment.Kind.ACTIVE or active.is_activation:
+            raise invalid("Only active assignments made by an administrator can be converted to eligible.")
+        if active.end_at is not None:
+            raise invalid("Only permanent active assignments are converted to eligible; this one already ends.")
+        user = getattr(active.principal, "user", None)
+        if user is not None and user.is_emergency_access:
+            raise conflict(f"{active.principal} is an emergency access account: it keeps its permanent active "
+                           f"assignment so that it works when nothing else does.")
+        rules.check_removal_age(assignment=active, now=now, verb="converted")
+        rules.check_principal_can_hold(principal=active.principal, role=active.role, scope=active.scope,
+                                       kind=Assignment.Kind.ELIGIBLE, end_at=end_at)
+        rules.check_duration(start_at=now, end_at=end_at)
+        setting = selectors.role_setting_effective(role=active.role, scope=active.scope)
+        rules.check_policy_expiration(setting=setting, kind=Assignment.Kind.ELIGIBLE, start_at=now, end_at=end_at)
+        rules.check_not_last_protected_admin(assignment=active, new_end=None)
+        before = assignment_snapshot(active)
+        existing = (Assignment.objects.select_for_update()
+                    .filter(principal=active.principal, role=active.role, scope=active.scope,
+                            kind=Assignment.Kind.ELIGIBLE, status=Assignment.Status.LIVE)
+                    .filter(Q(end_at__isnull=True) | Q(end_at__gt=now))
+                    .select_related("principal", "role", "scope").first())
+        if not assignment_end(assignment=active, reason=Assignment.EndReason.MADE_ELIGIBLE, now=now, actor=actor):
+            raise conflict("That assignment has already ended.")
+        active.refresh_from_db()
+        message = ""
+        if existing is not None:
+            eligible = existing
+            message = f"Already eligible (assignment #{existing.pk}); only the active assignment was ended."
+        else:
+            eligible = assignment_insert(principal=active.principal, role=active.role, scope=active.scope,
+                                         kind=Assignment.Kind.ELIGIBLE, start_at=now, end_at=end_at, actor=actor,
+                                         now=now, justification=justification)
+        # There is no "make eligible" request action: the new eligibility is an admin assignment,
+        # and the audit event below names the conversion.
+        request = _admin_request(action=Request.Action.ADMIN_ASSIGN, actor=actor, assignment=eligible,
+                                 justification=justification, now=now)
+        audit_event_record(action="assignment.make_eligible", actor=actor, target=eligible,
+                           principal=eligible.principal, role=eligible.role, scope=eligible.scope,
+                           justification=justification, message=message, before=before,
+                           after=assignment_snapshot(eligible), correlation_id=request.pk)
+        domain_events.emit("assignment.removed", assignment=active, request=request, actor=actor.user)
+        if existing is None:
+            domain_events.emit("assignment.created", assignment=eligible, request=request, actor=actor.user)
+    return eligible
+
+
 # --- Elevate access --------------------------------------------------------------------------------
 
 
 @audited_refusal("access.elevate")
-def access_elevate(*, actor: User, justification: str = "") -> Assignment:
+def access_elevate(*, actor: Actor | User, justification: str = "") -> Assignment:
     """A Global Administrator gives themselves User Access Administrator at `/` (all subscriptions)."""
+    actor = as_actor(actor)
+    if not actor.is_person:
+        raise forbidden("Only a person who is an active Global Administrator can elevate access.")
     if not selectors.user_holds_any(user=actor, role_slugs=[RoleDefinition.GLOBAL_ADMINISTRATOR]):
         raise forbidden("Only an active Global Administrator can elevate access.")
     if not justification.strip():
@@ -701,24 +1028,26 @@ def access_elevate(*, actor: User, justification: str = "") -> Assignment:
     with transaction.atomic():
         assignment = assignment_insert(principal=actor.principal, role=role, scope=root, kind=Assignment.Kind.ACTIVE,
                                        start_at=now, end_at=None, actor=actor, now=now, justification=justification)
-        ElevatedAccess.objects.create(user=actor, assignment=assignment)
+        ElevatedAccess.objects.create(user=actor.user, assignment=assignment)
         request = _admin_request(action=Request.Action.ADMIN_ASSIGN, actor=actor, assignment=assignment,
                                  justification=justification, now=now)
         audit_event_record(action="access.elevate", actor=actor, target=assignment, principal=actor.principal,
                            role=role, scope=root, justification=justification,
                            after=assignment_snapshot(assignment), correlation_id=request.pk)
-        domain_events.emit("assignment.created", assignment=assignment, request=request, actor=actor)
+        domain_events.emit("assignment.created", assignment=assignment, request=request, actor=actor.user)
     return assignment
 
 
-def access_elevate_end(*, actor: User) -> int:
+def access_elevate_end(*, actor: Actor | User) -> int:
     """Drop one's elevated access (no 5-minute rule: giving up privilege is always allowed)."""
+    actor = as_actor(actor)
     now = timezone.now()
     ended = 0
     with transaction.atomic():
         for elevation in ElevatedAccess.objects.select_related("assignment").filter(
-                user=actor, assignment__status=Assignment.Status.LIVE):
-            if assignment_end(assignment=elevation.assignment, reason=Assignment.EndReason.REMOVED, now=now):
+                user=actor.user, assignment__status=Assignment.Status.LIVE):
+            locked = _lock_related(elevation.assignment)
+            if assignment_end(assignment=locked, reason=Assignment.EndReason.REMOVED, now=now, actor=actor):
                 ended += 1
                 audit_event_record(action="access.elevate_end", actor=actor, target=elevation.assignment,
                                    principal=actor.principal, role=elevation.assignment.role,
@@ -729,8 +1058,9 @@ def access_elevate_end(*, actor: User) -> int:
 # --- Changes made outside PIM ------------------------------------------------------------------------
 
 
-def assignment_record_outside_pim(*, actor: User | None, assignment: Assignment, before: dict | None) -> Assignment:
+def assignment_record_outside_pim(*, actor: Actor | User, assignment: Assignment, before: dict | None) -> Assignment:
     """An assignment written directly (Django admin, import): mark its origin and audit it as such."""
+    actor = as_actor(actor)
     with transaction.atomic():
         Assignment.objects.filter(pk=assignment.pk).update(origin=Assignment.Origin.OUTSIDE)
         assignment.origin = Assignment.Origin.OUTSIDE

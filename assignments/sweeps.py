@@ -25,12 +25,15 @@ from django.utils import timezone
 
 from approvals.models import Request
 from audit.services import audit_event_record, audit_events_record_many
+from core.actors import Actor
 from pim_portal import domain_events
 
 from .batches import PRINCIPAL_COLUMNS, AssignmentBatch, AssignmentRow, PrincipalRow
 from .models import Assignment
 
 DEFAULT_BATCH = 2000
+EXPIRY_SWEEP = Actor.system("expiry-sweep")
+SCHEDULED_START = Actor.system("scheduled-start")
 
 
 @dataclass
@@ -88,7 +91,7 @@ def assignments_expire_batch(*, now: datetime, batch_size: int = DEFAULT_BATCH) 
         # Last, because the chain head stays locked until commit and every audited write waits for it.
         target_type = Assignment._meta.label_lower
         audit_events_record_many([
-            {"action": "assignment.expire", "target_type": target_type, "target_id": str(row.pk),
+            {"action": "assignment.expire", "actor": EXPIRY_SWEEP, "target_type": target_type, "target_id": str(row.pk),
              "target_label": batch.label(row), "principal_id": row.principal_id,
              "principal_label": principals[row.principal_id].display_name, "role_id": row.role_id,
              "role_label": batch.roles[row.role_id].name, "scope": batch.scopes[row.scope_id].path,
@@ -170,8 +173,9 @@ def requests_start_scheduled_batch(*, now: datetime, batch_size: int = 500) -> i
         for request in due:
             request.status, request.provisioned_at = Request.Status.PROVISIONED, now
             assignment = request.assignment
-            audit_event_record(action="request.start", target=assignment, principal=request.principal,
-                               role=request.role, scope=request.scope, correlation_id=request.pk,
+            audit_event_record(action="request.start", actor=SCHEDULED_START, target=assignment,
+                               principal=request.principal, role=request.role, scope=request.scope,
+                               correlation_id=request.pk,
                                message="The scheduled start has come.", occurred_at=now)
             if assignment is None or assignment.status != Assignment.Status.LIVE:
                 continue

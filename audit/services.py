@@ -19,6 +19,8 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from core.actors import Actor
+
 from . import context
 from .models import AuditChainHead, AuditCheckpoint, AuditEvent
 
@@ -199,8 +201,8 @@ def _event_row(
         "occurred_at": occurred_at,
         "action": action,
         "outcome": outcome,
-        "actor_id": getattr(actor, "pk", None),
-        "actor_label": _label(actor) if actor is not None else "system",
+        "actor_id": actor.audit_actor_id if isinstance(actor, Actor) else getattr(actor, "pk", None),
+        "actor_label": (actor.label if isinstance(actor, Actor) else _label(actor)) if actor is not None else "system",
         "target_type": target_type,
         "target_id": target_id,
         "target_label": target_label[:300],

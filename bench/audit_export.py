@@ -30,6 +30,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from core.actors import Actor
+
+SETUP = Actor.system("bench-setup")
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -239,9 +243,10 @@ def run(args) -> None:
         call_command("migrate", verbosity=0)
         bootstrap_all()
         auditor = assignment_services.user_create(username="bench-auditor", password="bench-password-123456",
-                                                  email="auditor@example.com", display_name="Bench Auditor")
+                                                  email="auditor@example.com", display_name="Bench Auditor",
+                                                  actor=SETUP)
         assignment_services.assignment_create(
-            actor=None, principal=auditor.principal, role=RoleDefinition.objects.get(slug="global-reader"),
+            actor=SETUP, principal=auditor.principal, role=RoleDefinition.objects.get(slug="global-reader"),
             scope=Scope.objects.get(path="/"),
             kind="active", start_at=None, end_at=None, justification="benchmark auditor")
         boundary = load(args.events, args.small)

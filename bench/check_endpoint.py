@@ -40,6 +40,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from core.actors import Actor
+
+SETUP = Actor.system("bench-setup")
+
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "pim_bench_api"
 PG = os.environ.get("PIM_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
@@ -207,8 +211,8 @@ def load(n_assignments: int) -> tuple[str, list[str]]:
     log(f"{total} assignments in the database ({time.perf_counter() - t0:.0f} s)")
 
     # The caller: a service principal with Global Reader (time-bound) and a credential.
-    caller = services.service_principal_create(display_name="bench-client")
-    services.assignment_create(actor=None, principal=caller, role=RoleDefinition.objects.get(slug="global-reader"),
+    caller = services.service_principal_create(display_name="bench-client", actor=SETUP)
+    services.assignment_create(actor=SETUP, principal=caller, role=RoleDefinition.objects.get(slug="global-reader"),
                                scope=root, kind="active", end_at=now + timedelta(days=1), justification="bench")
     issuer = User.objects.get(username="breakglass1")
     _, token = api_services.token_create_for_service_principal(actor=issuer, service_principal=caller,

@@ -30,6 +30,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from core.actors import Actor
+
+SETUP = Actor.system("bench-setup")
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -250,8 +254,8 @@ def main() -> None:
         call_command("migrate", verbosity=0)
         bootstrap_all()
         # One Privileged Role Administrator: each expiry mails the assignee and the role's admin.
-        admin = services.user_create(username="bench-admin", email="bench-admin@example.com")
-        services.assignment_create(actor=None, principal=admin.principal, kind="active", scope=scope_root(),
+        admin = services.user_create(username="bench-admin", email="bench-admin@example.com", actor=SETUP)
+        services.assignment_create(actor=SETUP, principal=admin.principal, kind="active", scope=scope_root(),
                                    justification="bench",
                                    role=RoleDefinition.objects.get(slug="privileged-role-administrator"))
         now = datetime.now(UTC)

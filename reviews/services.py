@@ -20,6 +20,7 @@ from assignments.models import Assignment, Principal, RoleDefinition, Scope, Sco
 from assignments.services import assignment_remove, audited_refusal
 from audit.models import AuditEvent
 from audit.services import audit_event_record
+from core.actors import Actor, as_actor
 from notifications.email import absolute_url, email_enqueue, email_enqueue_many
 
 from . import recurrence, selectors
@@ -28,6 +29,13 @@ from .models import AccessReview, AccessReviewInstance, AccessReviewItem
 Instance = AccessReviewInstance
 Item = AccessReviewItem
 MAX_ITEMS_PER_DECISION = 1000
+
+
+# The scheduled jobs act as the system, each under its own name (audit: system:<job>).
+_COMPLETE_JOB = Actor.system("reviews-complete")
+_START_JOB = Actor.system("reviews-start")
+_REMIND_JOB = Actor.system("reviews-remind")
+_APPLY_JOB = Actor.system("reviews-apply")
 
 
 def _review_subject(kwargs: dict) -> dict:
@@ -137,9 +145,10 @@ def _validate_settings(s: ReviewSettings, roles: list[RoleDefinition], today: da
 
 
 @audited_refusal("review.create", describe=_review_subject)
-def review_create(*, actor: User | None, roles: list[RoleDefinition], spec: ReviewSettings) -> list[AccessReview]:
+def review_create(*, actor: Actor | User, roles: list[RoleDefinition], spec: ReviewSettings) -> list[AccessReview]:
     """Create one definition per role (and its first, not yet started, instance). Needs the right to
     manage each role at the scope. A duration longer than the recurrence interval is refused."""
+    actor = as_actor(actor)
     scope = spec.scope
     now = timezone.now()
     roles = list(dict.fromkeys(roles))
@@ -168,7 +177,7 @@ def review_create(*, actor: User | None, roles: list[RoleDefinition], spec: Revi
                 occurrences=s.occurrences if s.end_type == AccessReview.EndType.AFTER_COUNT else None,
                 show_recommendations=s.show_recommendations, require_reason_on_approve=s.require_reason_on_approve,
                 auto_apply=s.auto_apply, default_decision=s.default_decision, send_reminders=s.send_reminders,
-                created_by=actor, created_at=now,
+                created_by=actor.user, created_at=now,
             )
             review.reviewers.set(reviewers)
             review.fallback_reviewers.set(fallbacks)
@@ -305,7 +314,7 @@ def review_instance_start(*, instance: Instance, now: datetime | None = None) ->
         Instance.objects.filter(pk=inst.pk).update(item_count=count)
         inst.status, inst.started_at, inst.item_count = Instance.Status.IN_PROGRESS, now, count
         review = inst.review
-        audit_event_record(action="review.start", target=inst, role=review.role, scope=review.scope,
+        audit_event_record(action="review.start", actor=_START_JOB, target=inst, role=review.role, scope=review.scope,
                            after={"review": review.pk, "sequence": inst.sequence, "items": count,
                                   "start_at": inst.start_at, "end_at": inst.end_at})
         if count:
@@ -381,21 +390,22 @@ def review_item_decide(*, actor: User, instance: Instance, item_ids: list[int], 
 
 
 @audited_refusal("review.complete", describe=_review_subject)
-def review_instance_complete(*, instance: Instance, actor: User | None = None, now: datetime | None = None) -> bool:
-    """in_progress → completed: at its end (the job), or earlier when an administrator stops it.
-    Freezes the recommendations, applies the default to undecided items, tells the creator and the
-    people to notify. False when not due or already done."""
+def review_instance_complete(*, instance: Instance, actor: Actor | User, now: datetime | None = None) -> bool:
+    """in_progress → completed: at its end (the job, `Actor.system`), or earlier when an administrator
+    stops it. Freezes the recommendations, applies the default to undecided items, tells the creator
+    and the people to notify. False when not due or already done."""
     now = now or timezone.now()
-    if actor is not None:
+    actor = as_actor(actor)
+    if not actor.is_system:
         rules.check_actor_can_manage(actor=actor, role=instance.review.role, scope=instance.review.scope)
     with transaction.atomic():
         inst = Instance.objects.select_for_update().select_related("review", "review__role", "review__scope").get(
             pk=instance.pk)
         if inst.status != Instance.Status.IN_PROGRESS:
-            if actor is not None and inst.status == Instance.Status.NOT_STARTED:
+            if not actor.is_system and inst.status == Instance.Status.NOT_STARTED:
                 raise conflict("This review has not started yet.")
             return False
-        if actor is None and inst.end_at > now:
+        if actor.is_system and inst.end_at > now:
             return False
         if not Instance.objects.filter(pk=inst.pk, status=Instance.Status.IN_PROGRESS).update(
                 status=Instance.Status.COMPLETED, completed_at=now):
@@ -452,8 +462,8 @@ def review_instance_remind(*, instance: Instance, now: datetime | None = None) -
         pending = Item.objects.filter(instance=inst, decision="").count()
         sent = _email_reviewers(inst=inst, template="email/review_reminder", key="reminder", pending_only=True,
                                 context={**_email_context(inst), "pending": pending}, now=now) if pending else 0
-        audit_event_record(action="review.remind", target=inst, role=inst.review.role, scope=inst.review.scope,
-                           after={"recipients": sent})
+        audit_event_record(action="review.remind", actor=_REMIND_JOB, target=inst, role=inst.review.role,
+                           scope=inst.review.scope, after={"recipients": sent})
     return sent
 
 
@@ -469,7 +479,7 @@ class ApplyOutcome:
 
 
 @audited_refusal("review.apply", describe=_review_subject)
-def review_instance_apply(*, instance: Instance, actor: User | None = None, limit: int | None = None,
+def review_instance_apply(*, instance: Instance, actor: Actor | User, limit: int | None = None,
                           now: datetime | None = None) -> ApplyOutcome:
     """completed → applying → applied: remove every denied assignment through `assignment_remove`
     (reason review_denied), so its rules, audit events and notifications apply. Safe to run twice or
@@ -477,7 +487,8 @@ def review_instance_apply(*, instance: Instance, actor: User | None = None, limi
     transaction as its removal. A refused removal (5-minute rule, last Global Administrator, …) is
     recorded on the item. `limit` bounds the items handled per call; the job calls again."""
     review = instance.review
-    if actor is not None:
+    actor = as_actor(actor)
+    if not actor.is_system:
         rules.check_actor_can_manage(actor=actor, role=review.role, scope=review.scope)
     now = now or timezone.now()
     outcome = ApplyOutcome()
@@ -554,12 +565,13 @@ def _apply_item(*, item: Item, review: AccessReview, instance: Instance, actor, 
 # --- The jobs -------------------------------------------------------------------------------------------
 
 
+
 def reviews_complete_due(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     done = 0
     for inst in Instance.objects.filter(status=Instance.Status.IN_PROGRESS, end_at__lte=now).select_related(
             "review", "review__role", "review__scope").order_by("end_at"):
-        done += review_instance_complete(instance=inst, now=now)
+        done += review_instance_complete(instance=inst, actor=_COMPLETE_JOB, now=now)
     return done
 
 
@@ -589,5 +601,5 @@ def reviews_apply_due(*, limit: int = 2000) -> int:
                                   | Q(status=Instance.Status.APPLYING)).select_related(
         "review", "review__role", "review__scope").order_by("completed_at")
     for inst in due:
-        removed += review_instance_apply(instance=inst, limit=limit).removed
+        removed += review_instance_apply(instance=inst, actor=_APPLY_JOB, limit=limit).removed
     return removed

@@ -12,6 +12,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from core.actors import Actor
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
+
 REQUIRE_SERVICES = os.environ.get("PIM_REQUIRE_SERVICES") == "1"
 
 
@@ -75,19 +79,20 @@ class Directory:
         self._count += 1
         username = username or f"user{self._count}"
         return services.user_create(username=username, password=password, email=email or f"{username}@example.com",
-                                    display_name=username.title())
+                                    display_name=username.title(), actor=SETUP)
 
     def group(self, name=None, *, role_assignable=False):
         from assignments import services
 
         self._count += 1
-        return services.group_create(display_name=name or f"Group {self._count}", role_assignable=role_assignable)
+        return services.group_create(display_name=name or f"Group {self._count}", role_assignable=role_assignable,
+                                     actor=SETUP)
 
     def service_principal(self, name=None):
         from assignments import services
 
         self._count += 1
-        return services.service_principal_create(display_name=name or f"app-{self._count}")
+        return services.service_principal_create(display_name=name or f"app-{self._count}", actor=SETUP)
 
     def scope(self, path, kind=None, parent=None, name=None):
         """Create a scope (and its missing parents) from an Azure-style path."""
@@ -111,7 +116,7 @@ class Directory:
             else:
                 parent = self.root
         return services.scope_create(path=path, kind=kind, display_name=name or path.rsplit("/", 1)[-1],
-                                     parent=parent)
+                                     parent=parent, actor=SETUP)
 
     def grant(self, principal, role_slug, scope=None, *, kind="active", start=None, end=None, justification="test"):
         """Give a role directly (system actor): the test's arrangement, not the behaviour under test."""
@@ -123,7 +128,7 @@ class Directory:
         scope = scope or self.root
         if isinstance(scope, str):
             scope = self.scope(scope)
-        return services.assignment_create(actor=None, principal=principal, role=self.roles[role_slug], scope=scope,
+        return services.assignment_create(actor=SETUP, principal=principal, role=self.roles[role_slug], scope=scope,
                                           kind=kind, start_at=start, end_at=end, justification=justification)
 
     def add_member(self, group, principal, *, kind="active", end=None):

@@ -12,6 +12,9 @@ from hypothesis import strategies as st
 from assignments import services
 from assignments.access import access_find_grant
 from assignments.models import Assignment, Principal, Scope
+from core.actors import Actor
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
 
 BASE = timezone.now().replace(microsecond=0) + timedelta(days=1)
 ROLES = ["reader", "contributor"]
@@ -72,6 +75,7 @@ def test_access_check_agrees_with_reference(directory, data):
                 kind=Scope.Kind.MANAGEMENT_GROUP,
                 display_name=f"h{i}",
                 parent=parent,
+                actor=SETUP,
             )
             scopes.append(scope)
             parent_of[scope.pk] = parent.pk

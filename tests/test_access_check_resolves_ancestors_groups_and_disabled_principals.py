@@ -4,6 +4,9 @@ from django.utils import timezone
 
 from assignments import services
 from assignments.access import access_find_grant, access_find_permission_grant
+from core.actors import Actor
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
 
 RG = "/subscriptions/s1/resourceGroups/rg1"
 VM = "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.Compute/virtualMachines/vm1"
@@ -27,7 +30,7 @@ def test_management_group_assignment_reaches_subscriptions_moved_under_it(direct
     user = directory.user()
     directory.grant(user, "reader", mg)
     assert not access_find_grant(principal=user.principal, role="reader", scope=sub)
-    services.scope_move(scope=sub, new_parent=mg)
+    services.scope_move(scope=sub, new_parent=mg, actor=SETUP)
     assert access_find_grant(
         principal=user.principal, role="reader", scope=directory.scope(f"{sub.path}/resourceGroups/x")
     )
@@ -55,7 +58,7 @@ def test_disabled_users_and_groups_hold_nothing(directory):
     directory.grant(user, "reader", "/subscriptions/s1")
     directory.grant(group, "reader", "/subscriptions/s1")
     directory.add_member(group, member)
-    services.user_set_enabled(user=user, enabled=False, actor=None)
+    services.user_set_enabled(user=user, enabled=False, actor=SETUP)
     assert not access_find_grant(principal=user.principal, role="reader", scope="/subscriptions/s1")
     assert access_find_grant(principal=member.principal, role="reader", scope="/subscriptions/s1")
     group.enabled = False

@@ -7,6 +7,9 @@ from assignments import services
 from assignments.errors import DomainError
 from assignments.models import Assignment
 from audit.models import AuditEvent
+from core.actors import Actor
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
 
 
 def test_assignment_and_its_audit_event_commit_together(directory, role_admin):
@@ -64,7 +67,7 @@ def test_refused_decision_on_a_request_is_audited_with_its_correlation_id(direct
     eligible = directory.grant(requester, "security-administrator", kind="eligible")
     from assignments import services as assignment_services
 
-    assignment_services.role_setting_update(actor=None, role=directory.role("security-administrator"),
+    assignment_services.role_setting_update(actor=SETUP, role=directory.role("security-administrator"),
                                             scope=directory.root, values={"require_approval": True,
                                                                           "require_mfa_on_activation": False})
     request = approvals_services.request_self_activate(actor=requester, eligible_assignment=eligible,

@@ -1,7 +1,10 @@
 from django.utils import timezone
 
 from approvals import services as approvals_services
+from core.actors import Actor
 from provisioning.models import ScimApplication, ScimOperation
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
 
 
 def test_request_page_shows_the_scim_operations_it_caused(directory, client):
@@ -9,7 +12,7 @@ def test_request_page_shows_the_scim_operations_it_caused(directory, client):
     eligible = directory.add_member(group, user, kind="eligible")
     from assignments import services
 
-    services.role_setting_update(actor=None, role=directory.role("group-member"), scope=group.group_scope,
+    services.role_setting_update(actor=SETUP, role=directory.role("group-member"), scope=group.group_scope,
                                  values={"require_mfa_on_activation": False})
     request = approvals_services.request_self_activate(actor=user, eligible_assignment=eligible, duration_minutes=60,
                                                        justification="restore backups")

@@ -1,6 +1,9 @@
 from django.urls import reverse
 
 from audit.models import AuditEvent
+from core.actors import Actor
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
 
 
 def test_success_is_audited_and_recorded_as_last_sign_in(client, directory, requester):
@@ -31,7 +34,7 @@ def test_failure_is_audited_as_denied_without_the_password(client, directory, re
 def test_a_disabled_user_cannot_sign_in(client, directory, requester):
     from assignments import services
 
-    services.user_set_enabled(user=requester, enabled=False, actor=None)
+    services.user_set_enabled(user=requester, enabled=False, actor=SETUP)
     response = client.post(reverse("account_login"), {"login": "requester", "password": "pw-for-tests-123"})
     assert response.status_code != 302 or "/accounts/inactive/" in response["Location"]
     assert not AuditEvent.objects.filter(action="auth.sign_in").exists()

@@ -6,11 +6,14 @@ from django.utils import timezone
 from accounts.mfa import SESSION_KEY
 from assignments import services
 from assignments.models import Assignment
+from core.actors import Actor
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
 
 
 def test_mfa_policy_redirects_to_verification_and_keeps_the_form(directory, pra_client):
     role = directory.role("exchange-administrator")
-    services.role_setting_update(actor=None, role=role, scope=directory.root,
+    services.role_setting_update(actor=SETUP, role=role, scope=directory.root,
                                  values={"require_mfa_on_active_assignment": True})
     user = directory.user("mfauser")
     data = {"principal": user.principal.pk, "role": role.pk, "scope": "/", "kind": "active", "permanent": "on",

@@ -4,6 +4,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from assignments.models import Assignment
+from core.actors import Actor
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
 
 
 def _post(client, **data):
@@ -41,7 +44,7 @@ def test_policy_limit_on_end_date_is_shown_on_the_end_field(directory, pra_clien
 
     role = directory.role("helpdesk-administrator")
 
-    services.role_setting_update(actor=None, role=role, scope=directory.root,
+    services.role_setting_update(actor=SETUP, role=role, scope=directory.root,
                                  values={"allow_permanent_eligible": False, "expire_eligible_after": "P15D"})
     response = _post(pra_client, principal=directory.user().principal.pk, role=role.pk, scope="/",
                      kind="eligible", permanent="on")

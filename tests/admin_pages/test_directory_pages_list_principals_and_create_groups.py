@@ -1,8 +1,11 @@
 from django.urls import reverse
 
 from assignments.models import Principal
+from core.actors import Actor
 
 from .conftest import rows_of
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
 
 
 def test_create_role_assignable_group_and_see_its_members_and_owners(directory, pra_client):
@@ -62,6 +65,6 @@ def test_directory_filters_groups_by_role_assignable_and_users_by_state(director
     from assignments import services
 
     gone = directory.user("gone.gary")
-    services.user_set_enabled(user=gone, enabled=False, actor=None)
+    services.user_set_enabled(user=gone, enabled=False, actor=SETUP)
     disabled = rows_of(pra_client.get(url + "?kind=user&enabled=false"))
     assert "Gone.Gary" in disabled and "Rolead" not in disabled

@@ -8,13 +8,14 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from assignments.models import Assignment
 from audit.models import AuditEvent
+from tests.conftest import SETUP
 
 
 def _security_administrator_policy(directory):
     """Security Administrator with MFA and approval on activation (as in the demo data)."""
     from assignments.services import role_setting_update
 
-    return role_setting_update(actor=None, role=directory.role("security-administrator"), scope=directory.root,
+    return role_setting_update(actor=SETUP, role=directory.role("security-administrator"), scope=directory.root,
                                values={"require_mfa_on_activation": True, "require_approval": True})
 
 

@@ -7,12 +7,14 @@ from datetime import timedelta
 import time_machine
 from django.utils import timezone
 
+from tests.conftest import SETUP
+
 
 def _security_administrator_policy(directory):
     """Security Administrator with MFA and approval on activation (as in the demo data)."""
     from assignments.services import role_setting_update
 
-    return role_setting_update(actor=None, role=directory.role("security-administrator"), scope=directory.root,
+    return role_setting_update(actor=SETUP, role=directory.role("security-administrator"), scope=directory.root,
                                values={"require_mfa_on_activation": True, "require_approval": True})
 
 

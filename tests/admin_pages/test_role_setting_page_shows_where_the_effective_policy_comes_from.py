@@ -2,8 +2,11 @@ from django.urls import reverse
 
 from assignments import services
 from assignments.models import RoleSetting
+from core.actors import Actor
 
 from .test_role_settings_editor_saves_every_field import _full_post
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
 
 
 def rows_of_text(content):
@@ -14,7 +17,7 @@ def test_resource_role_policy_is_inherited_then_overridden_below(directory, logi
     owner_role = directory.role("owner")
     sub = directory.scope("/subscriptions/s1")
     rg = directory.scope("/subscriptions/s1/resourceGroups/rg1")
-    services.role_setting_update(actor=None, role=owner_role, scope=sub, values={"max_activation_minutes": 60})
+    services.role_setting_update(actor=SETUP, role=owner_role, scope=sub, values={"max_activation_minutes": 60})
     admin = directory.user("subowner")
     directory.grant(admin, "owner", "/subscriptions/s1")
     client = login(admin)
@@ -60,8 +63,8 @@ def test_role_settings_list_names_each_role_and_links_to_its_editor(directory, p
 def test_list_links_only_to_policies_the_user_may_open(directory, login):
     owner_role = directory.role("owner")
     sub = directory.scope("/subscriptions/s1")
-    services.role_setting_update(actor=None, role=owner_role, scope=sub, values={"max_activation_minutes": 60})
-    services.role_setting_update(actor=None, role=owner_role, scope=directory.scope("/subscriptions/s2"),
+    services.role_setting_update(actor=SETUP, role=owner_role, scope=sub, values={"max_activation_minutes": 60})
+    services.role_setting_update(actor=SETUP, role=owner_role, scope=directory.scope("/subscriptions/s2"),
                                  values={"max_activation_minutes": 120})
     admin = directory.user("subowner")
     directory.grant(admin, "owner", "/subscriptions/s1")

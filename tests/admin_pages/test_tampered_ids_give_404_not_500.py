@@ -1,6 +1,10 @@
 import pytest
 from django.urls import reverse
 
+from core.actors import Actor
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
+
 HUGE = 99999999999999999999
 
 
@@ -67,7 +71,7 @@ def test_absurd_dates_are_form_errors(directory, pra_client):
     from assignments import services
 
     role = directory.role("helpdesk-administrator")
-    services.role_setting_update(actor=None, role=role, scope=directory.root,
+    services.role_setting_update(actor=SETUP, role=role, scope=directory.root,
                                  values={"allow_permanent_eligible": False, "expire_eligible_after": "P1Y"})
     response = pra_client.post(reverse("assignments:assign"), {
         "principal": directory.user().principal.pk, "role": role.pk, "scope": "/", "kind": "eligible",

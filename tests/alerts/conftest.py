@@ -5,12 +5,17 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from core.actors import Actor
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
+
 
 @pytest.fixture
 def evaluate():
     from alerts.services import alert_evaluate
 
     def _evaluate(key, **kwargs):
+        kwargs.setdefault("actor", Actor.system("alerts-evaluate"))  # the scheduled job, unless a person runs it
         return alert_evaluate(key=key, **kwargs)
 
     return _evaluate
@@ -37,7 +42,7 @@ def activate():
         Assignment.objects.filter(principal=eligible.principal, role=eligible.role, scope=eligible.scope,
                                   kind="active", status="live").update(status="ended", ended_at=now)
         return assignment_insert(principal=eligible.principal, role=eligible.role, scope=eligible.scope,
-                                 kind="active", start_at=now, end_at=now + timedelta(hours=hours), actor=None,
+                                 kind="active", start_at=now, end_at=now + timedelta(hours=hours), actor=SETUP,
                                  now=now, activated_from=eligible)
 
     return _activate

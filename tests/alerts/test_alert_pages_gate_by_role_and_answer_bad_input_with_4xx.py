@@ -7,6 +7,11 @@ import time_machine
 from django.utils import timezone
 
 from alerts.models import AlertSetting, Incident
+from core.actors import Actor
+
+ALERTS_JOB = Actor.system("alerts-evaluate")
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
 
 
 @pytest.fixture
@@ -20,7 +25,7 @@ def reader(directory):
 def incident(directory, global_admin):
     from alerts.services import alert_evaluate
 
-    alert_evaluate(key="too_many_global_admins")
+    alert_evaluate(key="too_many_global_admins", actor=ALERTS_JOB)
     return Incident.objects.get(alert_key="too_many_global_admins")
 
 
@@ -81,8 +86,8 @@ def test_last_protected_admin_refusal_is_shown_not_raised(directory, client):
 
     pra = directory.user("pra")
     assignment = assignment_record_outside_pim(
-        actor=None, assignment=directory.grant(pra, "privileged-role-administrator"), before=None)
-    alert_evaluate(key="roles_assigned_outside_pim")
+        actor=SETUP, assignment=directory.grant(pra, "privileged-role-administrator"), before=None)
+    alert_evaluate(key="roles_assigned_outside_pim", actor=ALERTS_JOB)
     incident = Incident.objects.get(alert_key="roles_assigned_outside_pim")
     client.force_login(pra)
     with time_machine.travel(timezone.now() + timedelta(minutes=10)):

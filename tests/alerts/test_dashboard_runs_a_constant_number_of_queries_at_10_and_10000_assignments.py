@@ -10,6 +10,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from assignments.models import Assignment, Principal
+from core.actors import Actor
+
+ALERTS_JOB = Actor.system("alerts-evaluate")
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
 
 
 def _bulk(directory, count, *, activations=0):
@@ -60,7 +65,7 @@ def test_same_query_count_at_10_and_10000(directory, client):
     assert _stat(page, "eligible") == 4 and _stat(page, "active") == 6 + 1 + 1  # readers, the owner, one activation
 
     sub2 = scope_create(path="/subscriptions/bulk/resourceGroups/big", kind="resource_group", display_name="big",
-                        parent=sub)
+                        parent=sub, actor=SETUP)
     reader, now = directory.role("reader"), timezone.now()
     groups = Principal.objects.bulk_create([
         Principal(kind=Principal.Kind.GROUP, display_name=f"big {i}", object_id=uuid.uuid4()) for i in range(9990)])
@@ -76,7 +81,7 @@ def test_same_query_count_at_10_and_10000(directory, client):
 def test_directory_admin_sees_directory_roles_and_incidents_by_severity(directory, role_admin, global_admin, client):
     from alerts.services import alerts_evaluate_all
 
-    alerts_evaluate_all()
+    alerts_evaluate_all(actor=ALERTS_JOB)
     client.force_login(role_admin)
     count, page = _queries(client)
     assert _stat(page, "incidents-low") >= 1  # too many Global Administrators

@@ -1,6 +1,9 @@
 """Roles requiring approval with fewer than two named approvers fire; adding approvers clears them."""
 
 from alerts.models import Incident
+from core.actors import Actor
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
 
 KEY = "fewer_than_two_approvers"
 
@@ -12,7 +15,7 @@ def test_one_approver_fires_and_adding_one_clears(directory, role_admin, evaluat
 
     role = directory.role("helpdesk-administrator")
     first, second = directory.user("ap1"), directory.user("ap2")
-    role_setting_update(actor=None, role=role, scope=directory.root, values={"require_approval": True},
+    role_setting_update(actor=SETUP, role=role, scope=directory.root, values={"require_approval": True},
                         approver_ids=[first.principal.pk])
     evaluate(KEY)
     incident = next(i for i in open_incidents(KEY) if i.role == role)

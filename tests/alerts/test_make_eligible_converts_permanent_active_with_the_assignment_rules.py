@@ -11,6 +11,9 @@ from alerts.services import assignment_make_eligible
 from assignments.errors import DomainError
 from assignments.models import Assignment
 from audit.models import AuditEvent
+from core.actors import Actor
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
 
 
 def _later(minutes=10):
@@ -48,7 +51,7 @@ def test_policy_expiration_for_eligible_applies(directory, role_admin):
     from assignments.services import role_setting_update
 
     role = directory.role("user-administrator")
-    role_setting_update(actor=None, role=role, scope=directory.root,
+    role_setting_update(actor=SETUP, role=role, scope=directory.root,
                         values={"allow_permanent_eligible": False, "expire_eligible_after": "P1M"})
     active = directory.grant(directory.user("eve"), "user-administrator")
     with _later():

@@ -2,10 +2,13 @@
 once; medium and low ones do not email."""
 
 from assignments.services import assignment_record_outside_pim
+from core.actors import Actor
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
 
 
 def _outside(directory, user, slug, scope=None):
-    return assignment_record_outside_pim(actor=None, assignment=directory.grant(user, slug, scope), before=None)
+    return assignment_record_outside_pim(actor=SETUP, assignment=directory.grant(user, slug, scope), before=None)
 
 
 def test_directory_role_incident_emails_global_and_privileged_role_admins(directory, global_admin, role_admin,

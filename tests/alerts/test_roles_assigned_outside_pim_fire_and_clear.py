@@ -5,6 +5,10 @@ from datetime import timedelta
 import time_machine
 from django.utils import timezone
 
+from core.actors import Actor
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
+
 KEY = "roles_assigned_outside_pim"
 
 
@@ -12,7 +16,7 @@ def _outside(directory, user, slug="helpdesk-administrator"):
     from assignments.services import assignment_record_outside_pim
 
     assignment = directory.grant(user, slug)
-    return assignment_record_outside_pim(actor=None, assignment=assignment, before=None)
+    return assignment_record_outside_pim(actor=SETUP, assignment=assignment, before=None)
 
 
 def test_an_outside_assignment_fires_and_clears_when_removed(directory, role_admin, evaluate, open_incidents):

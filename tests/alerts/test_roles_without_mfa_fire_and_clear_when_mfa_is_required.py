@@ -1,6 +1,9 @@
 """Privileged roles whose policy does not require MFA on activation fire; requiring it clears them."""
 
 from alerts.models import Incident
+from core.actors import Actor
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
 
 KEY = "roles_without_mfa"
 
@@ -14,7 +17,7 @@ def test_privileged_role_without_mfa_fires_and_the_fix_requires_mfa(directory, r
     role = directory.role("user-administrator")
     evaluate(KEY)
     assert [i for i in open_incidents(KEY) if i.role == role] == []
-    role_setting_update(actor=None, role=role, scope=directory.root, values={"require_mfa_on_activation": False})
+    role_setting_update(actor=SETUP, role=role, scope=directory.root, values={"require_mfa_on_activation": False})
     assert evaluate(KEY).opened == 1
     [incident] = [i for i in open_incidents(KEY) if i.role == role]
     assert incident.severity == "low"
@@ -32,7 +35,7 @@ def test_non_privileged_roles_do_not_fire(directory, evaluate, open_incidents):
 
     role = directory.role("exchange-administrator")
     assert role.is_privileged is False
-    role_setting_update(actor=None, role=role, scope=directory.root, values={"require_mfa_on_activation": False})
+    role_setting_update(actor=SETUP, role=role, scope=directory.root, values={"require_mfa_on_activation": False})
     evaluate(KEY)
     assert [i.role for i in open_incidents(KEY)] == [directory.role("helpdesk-administrator")]  # the seed's only one
 

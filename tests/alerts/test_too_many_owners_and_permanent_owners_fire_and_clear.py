@@ -5,6 +5,10 @@ from datetime import timedelta
 import time_machine
 from django.utils import timezone
 
+from core.actors import Actor
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
+
 
 def test_owners_per_resource_fire_and_clear(directory, evaluate, open_incidents):
     sub = directory.scope("/subscriptions/s1")
@@ -20,7 +24,7 @@ def test_owners_per_resource_fire_and_clear(directory, evaluate, open_incidents)
     from assignments.services import assignment_remove
 
     with time_machine.travel(timezone.now() + timedelta(minutes=10)):
-        assignment_remove(actor=None, assignment=owners[0])
+        assignment_remove(actor=SETUP, assignment=owners[0])
         assert evaluate("too_many_owners").cleared == 1
 
 

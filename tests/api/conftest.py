@@ -14,6 +14,10 @@ from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from core.actors import Actor
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
+
 
 @dataclass
 class Persona:
@@ -58,7 +62,7 @@ def world(directory):
     directory.grant(requester, "helpdesk-administrator", kind="eligible")
     directory.grant(requester, "user-administrator", kind="eligible")
     services.role_setting_update(
-        actor=None, role=directory.role("user-administrator"), scope=root,
+        actor=SETUP, role=directory.role("user-administrator"), scope=root,
         values={"require_mfa_on_activation": False, "require_approval": True, "approvals_required": 1},
         approver_ids=[approver.principal.pk],
     )

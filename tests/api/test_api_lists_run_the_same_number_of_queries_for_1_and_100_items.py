@@ -6,6 +6,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from approvals.models import Request
+from core.actors import Actor
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
 
 
 def _count(client, url):
@@ -30,7 +33,7 @@ def _make(directory, n, start):
                                role=reader, scope=scope, created_at=timezone.now())
         role = setting_roles[i % len(setting_roles)]
         if role.kind == "resource":
-            services.role_setting_update(actor=None, role=role, scope=scope, values={"max_activation_minutes": 60},
+            services.role_setting_update(actor=SETUP, role=role, scope=scope, values={"max_activation_minutes": 60},
                                          approver_ids=[user.principal.pk])
 
 

@@ -7,6 +7,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from assignments.models import Assignment
+from core.actors import Actor
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
 
 
 def _check(persona, **params):
@@ -105,7 +108,7 @@ def test_the_callers_permission_to_ask_about_others_is_re_evaluated_within_a_sec
     client = auditor_p.client()
     assert client.get("/api/v1/check", params).status_code == 200
     reader = auditor_p.principal.assignments.get(role__slug="global-reader")
-    services.assignment_end(assignment=reader, reason="removed", now=timezone.now())
+    services.assignment_end(assignment=reader, reason="removed", now=timezone.now(), actor=SETUP)
     clock[0] += 0.5
     assert client.get("/api/v1/check", params).status_code == 200  # remembered for up to a second
     clock[0] += 0.6

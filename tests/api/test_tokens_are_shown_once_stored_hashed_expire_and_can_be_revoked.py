@@ -9,6 +9,9 @@ from api import services
 from api.models import ApiToken
 from assignments.errors import DomainError
 from audit.models import AuditEvent
+from core.actors import Actor
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
 
 
 def _ping(token):
@@ -89,7 +92,7 @@ def test_disabled_user_token_stops_working(directory):
 
     user = directory.user("alice")
     _, secret = services.token_create_personal(actor=user, name="laptop")
-    assignment_services.user_set_enabled(user=user, enabled=False, actor=None)
+    assignment_services.user_set_enabled(user=user, enabled=False, actor=SETUP)
     assert _ping(secret).status_code == 401
 
 

@@ -4,6 +4,7 @@ reverse proxy (PIM_TRUSTED_PROXIES), not the proxy's own, and not a value the cl
 from django.test import override_settings
 
 from assignments import services
+from tests.conftest import SETUP
 
 from .conftest import eligible_of
 
@@ -12,7 +13,7 @@ PROXY = "10.0.0.2"
 
 @override_settings(PIM_TRUSTED_PROXIES=["10.0.0.0/8"])
 def test_activation_from_the_office_behind_the_proxy(world, directory, requester_p):
-    services.role_setting_update(actor=None, role=directory.role("helpdesk-administrator"), scope=directory.root,
+    services.role_setting_update(actor=SETUP, role=directory.role("helpdesk-administrator"), scope=directory.root,
                                  values={"trusted_networks": "203.0.113.0/24"})
     eligible = eligible_of(requester_p, "helpdesk-administrator")
     body = {"action": "self_activate", "assignment": eligible.pk, "duration_minutes": 60, "justification": "x",

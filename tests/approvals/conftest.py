@@ -3,6 +3,10 @@
 import pytest
 from django.utils import timezone
 
+from core.actors import Actor
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
+
 
 @pytest.fixture
 def policy(directory):
@@ -14,7 +18,7 @@ def policy(directory):
                     "require_ticket_on_activation": False, "require_approval": False}
         defaults.update(values)
         return services.role_setting_update(
-            actor=None, role=directory.role(slug), scope=scope or directory.root, values=defaults,
+            actor=SETUP, role=directory.role(slug), scope=scope or directory.root, values=defaults,
             approver_ids=None if approvers is None else [p.pk if not hasattr(p, "principal") else p.principal.pk
                                                          for p in approvers])
 

@@ -1,6 +1,9 @@
 import pytest
 
 from assignments.errors import DomainError
+from core.actors import Actor
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
 
 
 def test_a_narrower_scope_below_the_eligible_one_is_activated_there(directory, requester, policy, activate):
@@ -39,7 +42,7 @@ def test_leaving_the_group_removes_the_right_to_activate_its_eligibility(directo
     group = directory.group("Helpdesk", role_assignable=True)
     membership = directory.add_member(group, requester)
     group_eligibility = directory.grant(group, "helpdesk-administrator", kind="eligible")
-    services.assignment_end(assignment=membership, reason="removed", now=membership.start_at)
+    services.assignment_end(assignment=membership, reason="removed", now=membership.start_at, actor=SETUP)
     with pytest.raises(DomainError) as error:
         activate(requester, group_eligibility)
     assert error.value.code == "forbidden"

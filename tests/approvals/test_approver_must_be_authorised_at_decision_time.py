@@ -4,6 +4,9 @@ from approvals import selectors, services
 from approvals.models import Request
 from assignments import services as assignment_services
 from assignments.errors import DomainError
+from core.actors import Actor
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
 
 
 def test_an_approver_removed_from_the_approver_group_can_no_longer_decide(
@@ -15,7 +18,8 @@ def test_an_approver_removed_from_the_approver_group_can_no_longer_decide(
     request = activate(requester, eligible(requester))
     assert selectors.approver_can_decide(user=member, request=request)
 
-    assignment_services.assignment_end(assignment=membership, reason="removed", now=membership.start_at)
+    assignment_services.assignment_end(assignment=membership, reason="removed", now=membership.start_at,
+                                       actor=SETUP)
     assert not selectors.approver_can_decide(user=member, request=request)
     with pytest.raises(DomainError) as error:
         services.request_approve(actor=member, request=request)

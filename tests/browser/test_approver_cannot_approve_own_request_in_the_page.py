@@ -4,6 +4,9 @@ import pytest
 
 from approvals.models import Request
 from assignments import services
+from core.actors import Actor
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -11,7 +14,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_own_request_is_not_offered_and_a_forged_approval_is_refused(directory, new_page, sign_in):
     alice, bob = directory.user("alice"), directory.user("bob")
     role = directory.role("helpdesk-administrator")
-    services.role_setting_update(actor=None, role=role, scope=directory.root,
+    services.role_setting_update(actor=SETUP, role=role, scope=directory.root,
                                  values={"require_mfa_on_activation": False, "require_approval": True,
                                          "require_justification_on_activation": False,
                                          "require_ticket_on_activation": False},

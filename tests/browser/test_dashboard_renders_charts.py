@@ -12,6 +12,10 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from core.actors import Actor
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
+
 BAR_RGB = (0x1F, 0x5F, 0xBF)  # alerts.charts.PALETTE[0]
 
 pytestmark = pytest.mark.browser
@@ -30,7 +34,7 @@ def _arrange():
         start = now - timedelta(days=days_ago)
         with transaction.atomic():
             assignment_insert(principal=eligible.principal, role=eligible.role, scope=eligible.scope, kind="active",
-                              start_at=start, end_at=start + timedelta(hours=1), actor=None, now=now,
+                              start_at=start, end_at=start + timedelta(hours=1), actor=SETUP, now=now,
                               activated_from=eligible)
     return admin
 

@@ -12,6 +12,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from assignments import services
 from assignments.access import access_find_grant
+from core.actors import Actor
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -23,7 +26,7 @@ def _code(device: TOTPDevice) -> str:
 def test_activate_with_mfa_and_approval_then_deactivate(directory, new_page, sign_in, enrolment_code):
     requester, approver = directory.user("requester"), directory.user("approver")
     role = directory.role("helpdesk-administrator")
-    services.role_setting_update(actor=None, role=role, scope=directory.root,
+    services.role_setting_update(actor=SETUP, role=role, scope=directory.root,
                                  values={"require_mfa_on_activation": True, "require_approval": True,
                                          "require_justification_on_activation": True,
                                          "require_ticket_on_activation": False, "max_activation_minutes": 120},

@@ -11,6 +11,10 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from core.actors import Actor
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -24,7 +28,7 @@ def policy(directory):
                     "require_ticket_on_activation": False, "require_approval": False}
         defaults.update(values)
         return services.role_setting_update(
-            actor=None, role=directory.role(slug), scope=scope or directory.root, values=defaults,
+            actor=SETUP, role=directory.role(slug), scope=scope or directory.root, values=defaults,
             approver_ids=None if approvers is None else [getattr(p, "principal", p).pk for p in approvers])
 
     return _policy

@@ -10,8 +10,11 @@ from django.test import override_settings
 from django.utils import timezone
 
 from assignments import services
+from core.actors import Actor
 from notifications.digest import digest_weekly_send
 from notifications.outbox import outbox_relay_once
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
 
 
 @override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
@@ -25,7 +28,7 @@ def test_the_digest_lists_the_week_and_goes_to_the_three_admin_roles_once(direct
     eligibility = directory.grant(requester, "helpdesk-administrator", kind="eligible")
     activate(requester, eligibility)
     outside = directory.grant(directory.user("sneaky"), "exchange-administrator")
-    services.assignment_record_outside_pim(actor=None, assignment=outside, before=None)
+    services.assignment_record_outside_pim(actor=SETUP, assignment=outside, before=None)
 
     assert digest_weekly_send() == 3
     assert digest_weekly_send() == 3  # same week: same rows, nothing new

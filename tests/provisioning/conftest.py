@@ -10,6 +10,10 @@ import pytest
 from django.utils import timezone
 from werkzeug.serving import make_server
 
+from core.actors import Actor
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
+
 PEER_TOKEN = "peer-bearer-token-for-tests"
 
 
@@ -158,7 +162,7 @@ def group_with_member_policy(directory):
     from assignments import services
 
     group = directory.group("Payroll admins")
-    services.role_setting_update(actor=None, role=directory.role("group-member"), scope=group.group_scope,
+    services.role_setting_update(actor=SETUP, role=directory.role("group-member"), scope=group.group_scope,
                                  values={"require_mfa_on_activation": False, "require_approval": False,
                                          "require_justification_on_activation": False}, approver_ids=None)
     return group

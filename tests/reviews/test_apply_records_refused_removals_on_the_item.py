@@ -9,7 +9,10 @@ from django.utils import timezone
 
 from assignments.models import Assignment
 from audit.models import AuditEvent
+from core.actors import Actor
 from reviews import services
+
+APPLY_JOB = Actor.system("reviews-apply")
 
 
 def test_refusals_are_recorded_and_do_not_stop_the_others(directory, make_review):
@@ -34,7 +37,7 @@ def test_refusals_are_recorded_and_do_not_stop_the_others(directory, make_review
     Assignment.objects.filter(pk=gone.pk).update(status="ended", end_reason="removed")
     assert services.review_instance_complete(instance=instance, actor=lone_admin)
 
-    outcome = services.review_instance_apply(instance=instance)
+    outcome = services.review_instance_apply(instance=instance, actor=APPLY_JOB)
     assert (outcome.removed, outcome.refused, outcome.already_ended, outcome.finished) == (1, 1, 1, True)
     states = {a: (i.apply_state, i.apply_message) for a, i in
               ((i.assignment_id, i) for i in instance.items.all())}

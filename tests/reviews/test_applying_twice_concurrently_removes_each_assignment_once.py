@@ -12,8 +12,11 @@ from django.utils import timezone
 from approvals.models import Request
 from assignments.models import Assignment
 from audit.models import AuditEvent
+from core.actors import Actor
 from reviews import services
 from reviews.models import AccessReviewInstance
+
+APPLY_JOB = Actor.system("reviews-apply")
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,7 +44,7 @@ def test_two_threads_apply_the_same_instance(postgres, directory, make_review, g
             barrier.wait(timeout=10)
             inst = AccessReviewInstance.objects.select_related("review", "review__role", "review__scope").get(
                 pk=instance.pk)
-            outcomes.append(services.review_instance_apply(instance=inst))
+            outcomes.append(services.review_instance_apply(instance=inst, actor=APPLY_JOB))
         except Exception as error:  # noqa: BLE001 — reported below
             errors.append(error)
         finally:

@@ -6,7 +6,10 @@ from datetime import timedelta
 
 import time_machine
 
+from core.actors import Actor
 from reviews import services
+
+COMPLETE_JOB = Actor.system("reviews-complete")
 
 
 def test_refusals_on_the_reviewer_page(client, directory, make_review, start):
@@ -41,7 +44,7 @@ def test_refusals_on_the_reviewer_page(client, directory, make_review, start):
         response = client.post(url, {"items": [item.pk], "decision": "approve", "reason": "back"})
         assert response.status_code == 409
         assert "decisions can no longer be taken or changed" in response.content.decode()
-        services.review_instance_complete(instance=instance)
+        services.review_instance_complete(instance=instance, actor=COMPLETE_JOB)
         response = client.post(url, {"items": [item.pk], "decision": "approve", "reason": "back"})
         assert response.status_code == 409
     item.refresh_from_db()
