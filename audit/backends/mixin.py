@@ -23,7 +23,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 logger = logging.getLogger("audit.chain")
 
@@ -94,7 +94,13 @@ class AuditChainMixin:
 
     def commit(self):
         if self.audit_pending:
-            self.audit_flush()  # a failure here propagates, and the transaction is rolled back
+            try:
+                self.audit_flush()
+            except DatabaseError:
+                raise  # atomic() rolls the transaction back
+            except Exception:
+                self.rollback()  # atomic() rolls back on database errors only
+                raise
         locked_at = self.audit_head_locked_at
         super().commit()
         self._audit_head_released()
