@@ -82,29 +82,25 @@ def _person(request, what: str) -> Actor:
 
 def _run_write(request, fn, *, target_of=None):
     """Run one service call as an API write: in one transaction with the "api.write" audit event of the
-    token (when a token was used). On a refusal the service has already rolled its change back (its own
-    transaction) and audited the refusal; that audit event and the "api.write" denied event are kept
-    (committed), then the refusal is raised."""
+    token (when a token was used). On a refusal the transaction rolls back; the service's own "denied"
+    event and the "api.write" denied event are written in their own transaction (committed whatever
+    became of this one), then the refusal is raised."""
     token = request.auth if isinstance(request.auth, ApiToken) else None
-    refusal = None
-    with transaction.atomic():
-        try:
+    try:
+        with transaction.atomic():
             result = fn()
-        except DomainError as error:
-            refusal = error
-            if token is not None:
-                api_services.api_write_record(token=token, actor=request.user, method=request.method,
-                                              path=request.path, outcome=AuditEvent.Outcome.DENIED,
-                                              message=error.message)
-        else:
             if token is not None:
                 target = target_of(result) if target_of else result
                 api_services.api_write_record(
                     token=token, actor=request.user, method=request.method, path=request.path,
                     target=target if hasattr(target, "_meta") else None,
                 )
-    if refusal is not None:
-        raise refusal
+    except DomainError as error:
+        if token is not None:
+            api_services.api_write_record(token=token, actor=request.user, method=request.method,
+                                          path=request.path, outcome=AuditEvent.Outcome.DENIED,
+                                          message=error.message)
+        raise
     return result
 
 
