@@ -9,6 +9,7 @@ from assignments.errors import DomainError
 from assignments.models import Assignment
 from audit.integrity import audit_chain_verify
 from audit.models import AuditEvent
+from tests.conftest import SETUP
 
 
 class CallerFailed(Exception):
@@ -22,7 +23,7 @@ def test_a_refusal_is_audited_even_when_the_callers_transaction_rolls_back(direc
     with pytest.raises(CallerFailed):
         with transaction.atomic():
             services.scope_create(path="/managementGroups/rolled-back", kind="management_group",
-                                  display_name="rolled back", parent=directory.root)
+                                  display_name="rolled back", parent=directory.root, actor=SETUP)
             with pytest.raises(DomainError):
                 services.assignment_create(actor=nobody, principal=target.principal,
                                            role=directory.role("global-administrator"), scope=directory.root,
