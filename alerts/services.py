@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -281,8 +280,8 @@ def assignment_make_eligible(*, actor: User | None, assignment: Assignment, end_
         before = assignment_snapshot(active)
         existing = (Assignment.objects.select_for_update()
                     .filter(principal=active.principal, role=active.role, scope=active.scope,
-                            kind=Assignment.Kind.ELIGIBLE, status=Assignment.Status.LIVE)
-                    .filter(Q(end_at__isnull=True) | Q(end_at__gt=now))
+                            kind=Assignment.Kind.ELIGIBLE)
+                    .not_over_at(now)
                     .select_related("principal", "role", "scope").first())
         assignment_end(assignment=active, reason=Assignment.EndReason.MADE_ELIGIBLE, now=now)
         active.refresh_from_db()
