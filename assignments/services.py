@@ -13,7 +13,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from approvals.models import Request
@@ -983,7 +982,7 @@ def assignment_make_eligible(*, actor: Actor | User, assignment: Assignment, end
         existing = (Assignment.objects.select_for_update()
                     .filter(principal=active.principal, role=active.role, scope=active.scope,
                             kind=Assignment.Kind.ELIGIBLE, status=Assignment.Status.LIVE)
-                    .filter(Q(end_at__isnull=True) | Q(end_at__gt=now))
+                    .not_over_at(now)
                     .select_related("principal", "role", "scope").first())
         if not assignment_end(assignment=active, reason=Assignment.EndReason.MADE_ELIGIBLE, now=now, actor=actor):
             raise conflict("That assignment has already ended.")
