@@ -12,6 +12,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from tests.recorded_rows import RecordedRows
+
 REQUIRE_SERVICES = os.environ.get("PIM_REQUIRE_SERVICES") == "1"
 
 
@@ -53,11 +55,12 @@ def redis_url():
 class Directory:
     """The bootstrapped directory: root scope, built-in roles, and helpers to make principals."""
 
-    def __init__(self):
+    def __init__(self, bootstrapped: RecordedRows):
         from assignments.bootstrap import bootstrap_all
         from assignments.models import RoleDefinition, Scope
 
-        bootstrap_all()
+        if not bootstrapped.replay():
+            bootstrap_all()
         self.root = Scope.objects.get(path="/")
         self.roles = {role.slug: role for role in RoleDefinition.objects.all()}
         self._count = 0
@@ -130,9 +133,18 @@ class Directory:
         return self.grant(principal, "group-member", group.group_scope, kind=kind, end=end)
 
 
+@pytest.fixture(scope="session")
+def bootstrapped(django_db_setup, django_db_blocker):
+    """The bootstrap, run once for the session and recorded (tests/recorded_rows.py)."""
+    from assignments.bootstrap import bootstrap_all
+
+    with django_db_blocker.unblock():
+        return RecordedRows(bootstrap_all)
+
+
 @pytest.fixture
-def directory(db):
-    return Directory()
+def directory(bootstrapped, db):
+    return Directory(bootstrapped)
 
 
 @pytest.fixture

@@ -40,11 +40,13 @@ def _fresh_throttle_counters_and_check_authority():
     views._check_authority.clear()
 
 
-@pytest.fixture
-def world(directory):
+def _world_build(directory) -> dict:
+    """Make the personas; returns what identifies them (pks and token secrets, no model instances),
+    and how many names the directory handed out, so that a replayed world numbers the next ones alike."""
     from api import services as api_services
     from assignments import services
 
+    count_before = directory._count
     root = directory.root
     s1 = directory.scope("/subscriptions/s1")
     directory.scope("/subscriptions/s1/resourceGroups/rg1")
@@ -69,14 +71,45 @@ def world(directory):
         return api_services.token_create_personal(actor=user, name=f"{user.username}-token")[1]
 
     _, sp_token = api_services.token_create_for_service_principal(actor=admin, service_principal=sp, name="deploy")
-    personas = {
-        "requester": Persona("requester", requester, requester.principal, token_for(requester)),
-        "approver": Persona("approver", approver, approver.principal, token_for(approver)),
-        "administrator": Persona("administrator", admin, admin.principal, token_for(admin)),
-        "auditor": Persona("auditor", auditor, auditor.principal, token_for(auditor)),
-        "service_principal": Persona("service_principal", None, sp, sp_token),
-        "anonymous": Persona("anonymous", None, None, None),
+    people = {"requester": requester, "approver": approver, "administrator": admin, "auditor": auditor}
+    return {
+        "people": {name: (user.pk, token_for(user)) for name, user in people.items()},
+        "service_principal": (sp.pk, sp_token),
+        "names_used": directory._count - count_before,
     }
+
+
+@pytest.fixture(scope="session")
+def recorded_world(bootstrapped, django_db_blocker):
+    """The world built once for the session, on top of the bootstrap, and recorded (tests/recorded_rows.py)."""
+    from django.db import transaction
+
+    from tests.conftest import Directory
+    from tests.recorded_rows import RecordedRows
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        directory = Directory(bootstrapped)
+        recorded = RecordedRows(lambda: _world_build(directory))
+        transaction.set_rollback(True)
+    return recorded
+
+
+@pytest.fixture
+def world(directory, recorded_world):
+    from assignments.models import Principal, User
+
+    if recorded_world.replay():
+        built = recorded_world.result
+        directory._count += built["names_used"]
+    else:
+        built = _world_build(directory)
+    personas = {}
+    for name, (user_pk, token) in built["people"].items():
+        user = User.objects.select_related("principal").get(pk=user_pk)
+        personas[name] = Persona(name, user, user.principal, token)
+    sp_pk, sp_token = built["service_principal"]
+    personas["service_principal"] = Persona("service_principal", None, Principal.objects.get(pk=sp_pk), sp_token)
+    personas["anonymous"] = Persona("anonymous", None, None, None)
     return personas
 
 
