@@ -14,6 +14,8 @@ from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from tests.conftest import record_on_the_directory, replayed_or_built
+
 
 @dataclass
 class Persona:
@@ -41,12 +43,10 @@ def _fresh_throttle_counters_and_check_authority():
 
 
 def _world_build(directory) -> dict:
-    """Make the personas; returns what identifies them (pks and token secrets, no model instances),
-    and how many names the directory handed out, so that a replayed world numbers the next ones alike."""
+    """Make the personas; returns what identifies them: pks and token secrets."""
     from api import services as api_services
     from assignments import services
 
-    count_before = directory._count
     root = directory.root
     s1 = directory.scope("/subscriptions/s1")
     directory.scope("/subscriptions/s1/resourceGroups/rg1")
@@ -75,34 +75,19 @@ def _world_build(directory) -> dict:
     return {
         "people": {name: (user.pk, token_for(user)) for name, user in people.items()},
         "service_principal": (sp.pk, sp_token),
-        "names_used": directory._count - count_before,
     }
 
 
 @pytest.fixture(scope="session")
 def recorded_world(bootstrapped, django_db_blocker):
-    """The world built once for the session, on top of the bootstrap, and recorded (tests/recorded_rows.py)."""
-    from django.db import transaction
-
-    from tests.conftest import Directory
-    from tests.recorded_rows import RecordedRows
-
-    with django_db_blocker.unblock(), transaction.atomic():
-        directory = Directory(bootstrapped)
-        recorded = RecordedRows(lambda: _world_build(directory))
-        transaction.set_rollback(True)
-    return recorded
+    return record_on_the_directory(bootstrapped, django_db_blocker, _world_build)
 
 
 @pytest.fixture
 def world(directory, recorded_world):
     from assignments.models import Principal, User
 
-    if recorded_world.replay():
-        built = recorded_world.result
-        directory._count += built["names_used"]
-    else:
-        built = _world_build(directory)
+    built = replayed_or_built(directory, recorded_world, _world_build)
     personas = {}
     for name, (user_pk, token) in built["people"].items():
         user = User.objects.select_related("principal").get(pk=user_pk)
