@@ -183,7 +183,7 @@ def make_eligible_preview(*, actor, assignments: list[Assignment], at: datetime 
     """What converting each assignment to eligible would do: the new end (the policy's limit when it
     forbids permanent eligibility), or why it would be refused. Reads only."""
     from assignments import rules
-    from assignments.errors import DomainError
+    from core.errors import DomainError
 
     at = at or timezone.now()
     plans = []

@@ -28,11 +28,11 @@ from rest_framework.views import APIView
 from approvals.models import Request
 from assignments import selectors as assignment_selectors
 from assignments.access import access_find_grant, access_find_permission_grant
-from assignments.errors import DomainError, forbidden, invalid, not_found
 from assignments.models import Assignment, Principal, RoleDefinition, RoleSetting, Scope
 from audit.models import AuditEvent
 from core.actors import Actor
-from pim_portal.ids import parse_id
+from core.errors import DomainError, forbidden, invalid, not_found
+from core.ids import parse_id
 
 from . import filters
 from . import serializers as s
@@ -53,7 +53,7 @@ def _mfa_verified_at(request):
     """A fresh MFA step-up counts only for the portal session; a token never carries one."""
     if isinstance(request.auth, ApiToken):
         return None
-    from accounts.mfa import mfa_verified_at
+    from core.mfa import mfa_verified_at
 
     return mfa_verified_at(request._request)
 

@@ -29,9 +29,9 @@ from assignments.services import (
 )
 from audit.models import AuditEvent
 from audit.services import audit_event_record
+from core import domain_events
 from core.actors import Actor, as_actor
 from core.errors import DomainError, conflict, forbidden, invalid, not_found
-from pim_portal import domain_events
 
 from . import selectors
 from .conditions import check_activation_conditions

@@ -11,12 +11,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.mfa import mfa_is_fresh, mfa_verified_at
 from assignments import selectors as assignment_selectors
-from assignments.errors import DomainError
 from assignments.models import Assignment
 from audit.middleware import client_ip_of
 from core.actors import Actor
+from core.errors import DomainError
+from core.mfa import mfa_is_fresh, mfa_verified_at
 
 from . import selectors, services
 from .forms import ActivateForm, DeactivateForm, DecisionForm, ExtendForm, RenewForm

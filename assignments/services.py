@@ -19,11 +19,11 @@ from django.utils import timezone
 from approvals.models import Request
 from audit.models import AuditEvent
 from audit.services import audit_event_record
+from core import domain_events
 from core.actors import Actor, as_actor
-from pim_portal import domain_events
+from core.errors import DomainError, conflict, forbidden, invalid, not_found
 
 from . import rules, selectors
-from .errors import DomainError, conflict, forbidden, invalid, not_found
 from .models import (
     Assignment,
     ElevatedAccess,

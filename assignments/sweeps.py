@@ -25,8 +25,8 @@ from django.utils import timezone
 
 from approvals.models import Request
 from audit.services import audit_event_record, audit_events_record_many
+from core import domain_events
 from core.actors import Actor
-from pim_portal import domain_events
 
 from .batches import PRINCIPAL_COLUMNS, AssignmentBatch, AssignmentRow, PrincipalRow
 from .models import Assignment

@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from pim_portal.ids import parse_id
+from core.ids import parse_id
 
 from . import integrity, selectors, services
 
