@@ -13,11 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from approvals.models import ApprovalDecision, Request
+from assignments import selectors, services
+from assignments.models import Assignment, Principal, RoleDefinition, Scope, User
 from audit.services import audit_event_record
 from core.actors import Actor
-
-from . import selectors, services
-from .models import Assignment, Principal, RoleDefinition, Scope, User
 
 DEMO_PASSWORD = "pim-demo-password"
 DEMO_LOGINS = [
