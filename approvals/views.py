@@ -224,11 +224,8 @@ def request_detail(request, request_id):
     if can_decide:
         recent = list(Assignment.objects.filter(principal=pim_request.principal, activated_from__isnull=False)
                       .select_related("role", "scope").order_by("-created_at")[:5])
-    from provisioning.selectors import provisioning_status_for_request
-
     return render(request, "approvals/request_detail.html", {
         "req": pim_request, "timeline": selectors.request_timeline(request=pim_request), "can_decide": can_decide,
-        "scim_operations": provisioning_status_for_request(request=pim_request),
         "is_requester": pim_request.requested_by_id == request.user.pk, "recent": recent,
         "permissions": list(pim_request.role.permissions.all()[:20]), "decision_form": DecisionForm(),
     })
