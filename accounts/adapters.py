@@ -11,14 +11,13 @@ from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 
+from assignments.models import User
 from audit.middleware import client_ip_of
 
 
 def login_rate_limit_key(login: str) -> str:
     """One key per account (by username or email, in any case); a string that names no account (or more
     than one) is a key of its own."""
-    from assignments.models import User
-
     login = login.strip().lower()
     if login:
         matches = list(User.objects.filter(Q(username__iexact=login) | Q(email__iexact=login))

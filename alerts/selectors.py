@@ -12,9 +12,11 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from approvals.models import Request
+from assignments import rules
 from assignments import selectors as assignment_selectors
 from assignments.access import access_find_permission_grant
 from assignments.models import Assignment, Principal, RoleDefinition, RoleSetting, Scope, ScopeClosure, User
+from core.errors import DomainError
 
 from . import definitions
 from .models import AlertRun, AlertSetting, Incident, Severity
@@ -182,8 +184,6 @@ class ConversionPlan:
 def make_eligible_preview(*, actor, assignments: list[Assignment], at: datetime | None = None) -> list[ConversionPlan]:
     """What converting each assignment to eligible would do: the new end (the policy's limit when it
     forbids permanent eligibility), or why it would be refused. Reads only."""
-    from assignments import rules
-    from core.errors import DomainError
 
     at = at or timezone.now()
     plans = []

@@ -4,6 +4,7 @@ from allauth.socialaccount.providers.base import AuthProcess
 from django.shortcuts import render
 
 from accounts.services import auth_sso_refused_record
+from assignments.models import User
 
 
 def sso_email(sociallogin) -> tuple[str, bool]:
@@ -26,8 +27,6 @@ class SSOAdapter(DefaultSocialAccountAdapter):
         return False
 
     def pre_social_login(self, request, sociallogin):
-        from assignments.models import User
-
         if sociallogin.is_existing:
             return  # linked before, on a verified address: the provider's subject id identifies the person
         email, verified = sso_email(sociallogin)
