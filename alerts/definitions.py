@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Max, Q
 
 from assignments.models import Assignment, Principal, RoleDefinition, RoleSetting, Scope
+from assignments.selectors import assignments_held_at
 
 from .models import Severity
 
@@ -63,14 +64,13 @@ class AlertDefinition:
         return {t.name: t.default for t in self.thresholds}
 
 
-def _held_now(now: datetime) -> Q:
-    return Q(status=Assignment.Status.LIVE, start_at__lte=now) & (Q(end_at__isnull=True) | Q(end_at__gt=now))
-
-
 def _standing(now: datetime):
     """Live assignments in effect now, activations excluded (they are the use of an eligibility)."""
-    return (Assignment.objects.filter(_held_now(now), activated_from__isnull=True, principal__enabled=True)
-            .select_related("principal", "role", "scope"))
+    return _standing_rows(now).select_related("principal", "role", "scope")
+
+
+def _standing_rows(now: datetime):
+    return assignments_held_at(at=now).filter(activated_from__isnull=True, principal__enabled=True)
 
 
 def affected_row(assignment: Assignment) -> dict:
@@ -94,7 +94,7 @@ def too_many_global_admins(thresholds: dict, now: datetime) -> list[Finding]:
     if ga is None:
         return []
     standing = list(_standing(now).filter(role=ga).order_by("principal__display_name"))
-    total = Assignment.objects.filter(_held_now(now), activated_from__isnull=True, principal__enabled=True).count()
+    total = _standing_rows(now).count()
     holders = {a.principal_id for a in standing}
     share = (100 * len(standing) / total) if total else 0
     if len(holders) >= thresholds["min_count"] and share >= thresholds["min_percent"]:

@@ -15,8 +15,9 @@ from approvals.models import Request
 from assignments import rules
 from assignments import selectors as assignment_selectors
 from assignments.access import access_find_permission_grant
-from assignments.models import Assignment, Principal, RoleDefinition, RoleSetting, Scope, ScopeClosure, User
+from assignments.models import Assignment, Principal, RoleDefinition, RoleSetting, Scope, User
 from core.errors import DomainError
+from notifications.recipients import holders_emails
 
 from . import definitions
 from .models import AlertRun, AlertSetting, Incident, Severity
@@ -45,11 +46,6 @@ def user_can_manage_alerts(*, user) -> bool:
 
 def user_is_directory_admin(*, user) -> bool:
     return assignment_selectors.user_holds_any(user=user, role_slugs=assignment_selectors.DIRECTORY_ADMIN_ROLES)
-
-
-def held_now(now: datetime, prefix: str = "") -> Q:
-    return (Q(**{f"{prefix}status": Assignment.Status.LIVE, f"{prefix}start_at__lte": now})
-            & (Q(**{f"{prefix}end_at__isnull": True}) | Q(**{f"{prefix}end_at__gt": now})))
 
 
 # --- Settings --------------------------------------------------------------------------------------
@@ -133,25 +129,13 @@ def incident_assignments(*, incident: Incident) -> list[Assignment]:
 
 def admin_emails_for(*, role: RoleDefinition | None, scope: Scope | None, at: datetime | None = None) -> list[str]:
     """Email addresses of the administrators of `role` at `scope` (holders of
-    `admin_roles_for(role)` at the scope or above, directly or through a group). Without a role
-    (directory-wide alerts): the Global Administrators and Privileged Role Administrators. 2 queries."""
-    at = at or timezone.now()
+    `admin_roles_for(role)` at the scope or above, directly or through a group; emergency access
+    accounts are never mailed). Without a role (directory-wide alerts): the Global Administrators and
+    Privileged Role Administrators. One query."""
     slugs = (assignment_selectors.admin_roles_for(role=role) if role is not None
              else assignment_selectors.DIRECTORY_ADMIN_ROLES)
-    if scope is None:
-        scope_filter = Q(scope__path=assignment_selectors.ROOT_PATH)
-    else:
-        scope_filter = Q(scope_id__in=ScopeClosure.objects.filter(descendant=scope).values("ancestor_id"))
-    holders = (Assignment.objects.filter(held_now(at), scope_filter, kind=Assignment.Kind.ACTIVE,
-                                         role__slug__in=slugs, principal__enabled=True)
-               .values("principal_id"))
-    members = (Assignment.objects.filter(held_now(at), kind=Assignment.Kind.ACTIVE,
-                                         role__slug=RoleDefinition.GROUP_MEMBER,
-                                         scope__group_id__in=holders, scope__group__enabled=True)
-               .values("principal_id"))
-    emails = (User.objects.filter(Q(principal__in=holders) | Q(principal__in=members), is_active=True)
-              .exclude(email="").order_by("email").values_list("email", flat=True).distinct())
-    return list(emails)
+    return holders_emails(role_slugs=slugs, scope=scope if scope is not None else assignment_selectors.ROOT_PATH,
+                          at=at)
 
 
 # --- Discovery -------------------------------------------------------------------------------------
@@ -163,7 +147,7 @@ def privileged_assignments_visible_to(*, user, at: datetime | None = None) -> Qu
     at = at or timezone.now()
     visible = assignment_selectors.assignments_visible_to(user=user).values("pk")
     return (Assignment.objects.filter(pk__in=visible)
-            .filter(held_now(at) | Q(status=Assignment.Status.LIVE, start_at__gt=at))
+            .not_over_at(at)
             .filter(role__is_privileged=True, activated_from__isnull=True)
             .select_related("principal", "principal__user", "role", "scope")
             .order_by("role__kind", "role__name", "scope__path", "kind", "principal__display_name"))
@@ -230,9 +214,9 @@ def emergency_access_report(*, at: datetime | None = None) -> tuple[list[Emergen
     Administrator held directly (so no activation, approval or MFA policy stands in the way); enabled."""
     at = at or timezone.now()
     users = list(User.objects.filter(is_emergency_access=True).select_related("principal").order_by("username"))
-    ga_rows = (Assignment.objects.filter(held_now(at), principal__user__in=users, kind=Assignment.Kind.ACTIVE,
-                                         role__slug=RoleDefinition.GLOBAL_ADMINISTRATOR,
-                                         scope__path=assignment_selectors.ROOT_PATH)
+    ga_rows = (assignment_selectors.assignments_held_at(at=at)
+               .filter(principal__user__in=users, kind=Assignment.Kind.ACTIVE,
+                       role__slug=RoleDefinition.GLOBAL_ADMINISTRATOR, scope__path=assignment_selectors.ROOT_PATH)
                .select_related("role", "scope").order_by("end_at"))
     by_principal: dict[int, Assignment] = {}
     for a in ga_rows:
@@ -317,7 +301,7 @@ def dashboard_for(*, user, at: datetime | None = None) -> Dashboard:
     two for incidents (directory viewers only), one for reviews when that app answers."""
     at = at or timezone.now()
     visible_ids = assignment_selectors.assignments_visible_to(user=user).values("pk")
-    current = Assignment.objects.filter(held_now(at), pk__in=visible_ids)
+    current = assignment_selectors.assignments_held_at(at=at).filter(pk__in=visible_ids)
 
     rows = list(current.values("role__kind", "kind")
                 .annotate(total=Count("pk"), permanent=Count("pk", filter=Q(end_at__isnull=True))))

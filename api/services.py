@@ -14,7 +14,7 @@ from django.utils import timezone
 from assignments import selectors as assignment_selectors
 from assignments.models import Principal, User
 from audit.models import AuditEvent
-from audit.services import audit_event_record
+from audit.services import audit_event_record, audit_refusal_record
 from core.errors import DomainError, forbidden, invalid, not_found
 
 from .models import ApiToken
@@ -96,8 +96,8 @@ def token_create_for_service_principal(*, actor: User, service_principal: Princi
 
 
 def _refused(*, actor, action: str, message: str, token: ApiToken | None = None):
-    audit_event_record(action=action, actor=actor, outcome=AuditEvent.Outcome.DENIED, target=token,
-                       message=message)
+    audit_refusal_record(action=action, actor=actor, outcome=AuditEvent.Outcome.DENIED, target=token,
+                         message=message)
     raise forbidden(message)
 
 
@@ -139,8 +139,10 @@ def token_mark_used(*, token: ApiToken, at: datetime, ip: str | None) -> None:
 def api_write_record(*, token: ApiToken, actor, method: str, path: str, outcome: str = AuditEvent.Outcome.SUCCESS,
                      message: str = "", target=None) -> AuditEvent:
     """The audit event of a write made with a token: which token, who it acts as, what was called.
-    Call it inside the transaction of the write (success) or after its rollback (refusal)."""
-    return audit_event_record(
+    A success is recorded in the transaction of the write; a refusal in its own transaction
+    (`audit_refusal_record`), whatever becomes of the caller's."""
+    record = audit_event_record if outcome == AuditEvent.Outcome.SUCCESS else audit_refusal_record
+    return record(
         action="api.write",
         actor=actor if isinstance(actor, User) else None,
         outcome=outcome,

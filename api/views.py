@@ -7,13 +7,11 @@ satisfies an MFA requirement), and the write is audited as "api.write" with the 
 transaction.
 """
 
-import csv
 import logging
 import time
 import uuid
 
 from django.db import DatabaseError, transaction
-from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -41,9 +39,10 @@ from assignments.access import access_find_grant, access_find_permission_grant
 from assignments.filters import AssignmentFilterSet, PrincipalFilterSet, ScopeFilterSet
 from assignments.models import Assignment, Principal, RoleDefinition, RoleSetting, Scope
 from assignments.services import assignment_create, role_setting_update
+from audit import export as audit_export
+from audit import selectors as audit_selectors
 from audit.middleware import client_ip_of
 from audit.models import AuditEvent
-from audit.selectors import AuditFilterInvalid
 from core.actors import Actor
 from core.errors import DomainError, forbidden, invalid, not_found
 from core.ids import parse_id
@@ -93,29 +92,25 @@ def _person(request, what: str) -> Actor:
 
 def _run_write(request, fn, *, target_of=None):
     """Run one service call as an API write: in one transaction with the "api.write" audit event of the
-    token (when a token was used). On a refusal the service has already rolled its change back (its own
-    transaction) and audited the refusal; that audit event and the "api.write" denied event are kept
-    (committed), then the refusal is raised."""
+    token (when a token was used). On a refusal the transaction rolls back; the service's own "denied"
+    event and the "api.write" denied event are written in their own transaction (committed whatever
+    became of this one), then the refusal is raised."""
     token = request.auth if isinstance(request.auth, ApiToken) else None
-    refusal = None
-    with transaction.atomic():
-        try:
+    try:
+        with transaction.atomic():
             result = fn()
-        except DomainError as error:
-            refusal = error
-            if token is not None:
-                api_services.api_write_record(token=token, actor=request.user, method=request.method,
-                                              path=request.path, outcome=AuditEvent.Outcome.DENIED,
-                                              message=error.message)
-        else:
             if token is not None:
                 target = target_of(result) if target_of else result
                 api_services.api_write_record(
                     token=token, actor=request.user, method=request.method, path=request.path,
                     target=target if hasattr(target, "_meta") else None,
                 )
-    if refusal is not None:
-        raise refusal
+    except DomainError as error:
+        if token is not None:
+            api_services.api_write_record(token=token, actor=request.user, method=request.method,
+                                          path=request.path, outcome=AuditEvent.Outcome.DENIED,
+                                          message=error.message)
+        raise
     return result
 
 
@@ -638,25 +633,12 @@ class ApprovalDeny(ApprovalDecide):
 
 
 def _audit_queryset(request):
-    """Audit events the caller may read, filtered by the query string (the audit app's selector when
-    it exists; otherwise auditors — directory viewers — read everything)."""
+    """Audit events the caller may read (the audit app's visibility rule), filtered by the query string
+    with the audit app's one FilterSet."""
     try:
-        from audit.selectors import audit_events_filtered
-    except ImportError:
-        audit_events_filtered = None
-    if audit_events_filtered is not None:
-        try:
-            return audit_events_filtered(user=request.user, params=request.query_params)
-        except AuditFilterInvalid as error:
-            raise serializers.ValidationError(error.errors)
-    if not assignment_selectors.user_holds_any(user=request.user,
-                                               role_slugs=assignment_selectors.DIRECTORY_VIEWER_ROLES):
-        raise forbidden("Reading the audit log needs an auditor role (Global Reader, Security Reader, Security "
-                        "Administrator, Global Administrator, Privileged Role Administrator).")
-    filterset = filters.AuditEventFilterSet(request.query_params, queryset=AuditEvent.objects.all())
-    if not filterset.is_valid():
-        raise serializers.ValidationError(filterset.errors)
-    return filterset.qs
+        return audit_selectors.audit_events_filtered(user=request.user, params=request.query_params)
+    except audit_selectors.AuditFilterInvalid as error:
+        raise serializers.ValidationError(error.errors)
 
 
 class AuditPagination(SeqCursorPagination):
@@ -688,23 +670,6 @@ class _FirstRendererNegotiation(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-AUDIT_CSV_COLUMNS = ["seq", "occurred_at", "action", "outcome", "actor_id", "actor_label", "target_type",
-                     "target_id", "target_label", "principal_id", "principal_label", "role_id", "role_label",
-                     "scope_path", "justification", "ticket", "message", "correlation_id", "client_ip", "prev_hash",
-                     "hash"]
-
-
-def _fallback_csv_rows(queryset):
-    yield AUDIT_CSV_COLUMNS
-    for event in queryset.order_by("seq").iterator(chunk_size=2000):
-        yield [getattr(event, name) for name in AUDIT_CSV_COLUMNS]
-
-
 class AuditEventCsv(PimAPIView):
     """The filtered audit log as CSV, streamed in bounded memory (any size)."""
 
@@ -716,13 +681,9 @@ class AuditEventCsv(PimAPIView):
                                                                  description="CSV, one row per event")},
                    tags=["audit"])
     def get(self, request):
-        queryset = _audit_queryset(request)
+        # The page's exporter: the same filters, the same bytes, the same `audit.export` event.
         try:
-            from audit.selectors import audit_csv_rows
-        except ImportError:
-            audit_csv_rows = None
-        rows = audit_csv_rows(queryset=queryset) if audit_csv_rows is not None else _fallback_csv_rows(queryset)
-        writer = csv.writer(_Echo())
-        response = StreamingHttpResponse((writer.writerow(row) for row in rows), content_type="text/csv")
-        response["Content-Disposition"] = 'attachment; filename="audit-events.csv"'
-        return response
+            csv_export = audit_export.audit_csv_export(user=request.user, params=request.query_params)
+        except audit_selectors.AuditFilterInvalid as error:
+            raise serializers.ValidationError(error.errors)
+        return audit_export.audit_csv_response(csv_export)

@@ -40,10 +40,6 @@ FALLBACK_APPROVER_ROLES = {
 RECENT_ACTIVATIONS_DAYS = 30
 
 
-def _held_now(now: datetime) -> Q:
-    return Q(status=Assignment.Status.LIVE, start_at__lte=now) & (Q(end_at__isnull=True) | Q(end_at__gt=now))
-
-
 def _request_list() -> QuerySet[Request]:
     return Request.objects.select_related(
         "principal", "role", "scope", "requested_by", "assignment", "eligible_assignment"
@@ -54,16 +50,7 @@ def _request_list() -> QuerySet[Request]:
 
 def user_group_ids(*, user, at: datetime | None = None) -> list[int]:
     """Enabled groups the user is an active member of at `at` (one query)."""
-    at = at or timezone.now()
-    return list(
-        Assignment.objects.filter(
-            _held_now(at),
-            principal=user.principal,
-            role__slug=RoleDefinition.GROUP_MEMBER,
-            kind=Assignment.Kind.ACTIVE,
-            scope__group__enabled=True,
-        ).values_list("scope__group_id", flat=True)
-    )
+    return assignment_selectors.principal_group_ids(principal=user.principal, at=at)
 
 
 def _nearest_settings(requests: list[Request], ancestors: dict[int, list[int]]) -> dict:
@@ -114,12 +101,8 @@ def _decidable_request_ids(*, user, requests: list[Request], now: datetime | Non
     admin_slugs = {s for slugs in FALLBACK_APPROVER_ROLES.values() for s in slugs}
     admin_slugs |= set(assignment_selectors.GROUP_ADMIN_ROLES) | set(assignment_selectors.RESOURCE_ADMIN_ROLES)
     holds: dict[str, set[int]] = {}
-    for slug, scope_id in Assignment.objects.filter(
-        _held_now(now),
-        principal_id__in=[me.pk, *groups],
-        principal__enabled=True,
-        kind=Assignment.Kind.ACTIVE,
-        role__slug__in=admin_slugs,
+    for slug, scope_id in assignment_selectors.role_assignments_held_by(
+        principal=me, role_slugs=sorted(admin_slugs), at=now,
     ).values_list("role__slug", "scope_id"):
         holds.setdefault(slug, set()).add(scope_id)
 
@@ -270,13 +253,11 @@ def my_roles(*, user, now: datetime | None = None) -> MyRoles:
     groups = user_group_ids(user=user, at=now)
     base = Assignment.objects.select_related("role", "scope", "principal", "activated_from")
     eligible = list(
-        base.filter(principal_id__in=[me.pk, *groups], kind=Assignment.Kind.ELIGIBLE, status=Assignment.Status.LIVE)
-        .filter(Q(end_at__isnull=True) | Q(end_at__gt=now))
+        base.filter(principal_id__in=[me.pk, *groups], kind=Assignment.Kind.ELIGIBLE).not_over_at(now)
         .order_by("role__name", "scope__path")
     )
     active = list(
-        base.filter(principal=me, kind=Assignment.Kind.ACTIVE, status=Assignment.Status.LIVE)
-        .filter(Q(end_at__isnull=True) | Q(end_at__gt=now))
+        base.filter(principal=me, kind=Assignment.Kind.ACTIVE).not_over_at(now)
         .order_by("role__name", "scope__path")
     )
     renew_since = now - settings.PIM_RENEW_WINDOW

@@ -47,6 +47,8 @@ class Grant:
 
 
 def _held(alias: str) -> str:
+    # The ORM spelling of this predicate, for set-based reads, is `models.held_at_q`; the property test
+    # tests/test_access_check_agrees_with_a_naive_reference.py holds both to one reference.
     return (
         f"{alias}.status = 'live' AND {alias}.start_at <= %(at)s "
         f"AND ({alias}.end_at IS NULL OR {alias}.end_at > %(at)s)"

@@ -6,7 +6,7 @@ from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import Assignment, Principal, RoleDefinition, Scope
+from .models import Assignment, Principal, RoleDefinition, Scope, held_at_q, not_over_q
 
 
 class AssignmentFilterSet(django_filters.FilterSet):
@@ -74,11 +74,10 @@ class AssignmentFilterSet(django_filters.FilterSet):
     def filter_state(self, queryset, name, value):
         now = timezone.now()
         live = Q(status=Assignment.Status.LIVE)
-        not_over = Q(end_at__isnull=True) | Q(end_at__gt=now)
         if value == "live":
-            return queryset.filter(live & not_over)
+            return queryset.filter(not_over_q(now))
         if value == "current":
-            return queryset.filter(live & not_over, start_at__lte=now)
+            return queryset.filter(held_at_q(now))
         if value == "scheduled":
             return queryset.filter(live, start_at__gt=now)
         if value == "expired":

@@ -273,6 +273,29 @@ class RoleSetting(models.Model):
         return f"{self.role} @ {self.scope}"
 
 
+def held_at_q(at, prefix: str = "") -> Q:
+    """"Held at `at`": the time predicate of the access check (`assignments.access._held`) in the ORM —
+    live, started at or before `at`, and not ended at `at` (end null, or after `at`). The one place
+    it is spelled out for querysets; `prefix` reaches it through a relation (`"assignment__"`)."""
+    return Q(**{f"{prefix}status": Assignment.Status.LIVE, f"{prefix}start_at__lte": at}) & (
+        Q(**{f"{prefix}end_at__isnull": True}) | Q(**{f"{prefix}end_at__gt": at}))
+
+
+def not_over_q(at, prefix: str = "") -> Q:
+    """Live and not ended at `at`: held at `at`, or scheduled to start later."""
+    return Q(**{f"{prefix}status": Assignment.Status.LIVE}) & (
+        Q(**{f"{prefix}end_at__isnull": True}) | Q(**{f"{prefix}end_at__gt": at}))
+
+
+class AssignmentQuerySet(models.QuerySet):
+    def held_at(self, at) -> "AssignmentQuerySet":
+        """The assignments in effect at `at` (`held_at_q`), of either kind."""
+        return self.filter(held_at_q(at))
+
+    def not_over_at(self, at) -> "AssignmentQuerySet":
+        return self.filter(not_over_q(at))
+
+
 class Assignment(models.Model):
     """Eligibility for, or holding of, a role at a scope.
 
@@ -334,6 +357,8 @@ class Assignment(models.Model):
     reminded_14d_at = models.DateTimeField(null=True, blank=True)
     reminded_1d_at = models.DateTimeField(null=True, blank=True)
 
+    objects = AssignmentQuerySet.as_manager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -385,7 +410,7 @@ class Assignment(models.Model):
         return f"{duration} {self.get_kind_display().lower()}"
 
     def is_held_at(self, when) -> bool:
-        """Python mirror of the access check's time predicate, for display only."""
+        """Python mirror of the access check's time predicate (`held_at_q`), for display only."""
         return (
             self.status == self.Status.LIVE
             and self.start_at <= when

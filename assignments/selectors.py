@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from .access import access_has_any_role
-from .models import Assignment, Principal, RoleDefinition, RoleSetting, Scope
+from .models import Assignment, Principal, RoleDefinition, RoleSetting, Scope, ScopeClosure
 
 ROOT_PATH = "/"
 
@@ -134,43 +134,82 @@ def assignments_visible_to(*, user) -> QuerySet[Assignment]:
     return qs.filter(visible).distinct()
 
 
+# --- Who holds what, at a time ---------------------------------------------------------------------
+# The access check (`assignments.access`) answers one (principal, role, scope, time) in one SQL
+# statement. These are the same definition for sets — the holders of a role, the grants of a principal
+# — in the ORM, for the places that need many answers at once (approver queues, visibility,
+# recipients, alerts). The rules, as there: an assignment counts when it is active and held at T
+# (`held_at_q`) and its principal is enabled; a principal also holds what the enabled groups it is
+# an active Member of at T hold; a disabled principal holds nothing.
+# tests/test_access_check_agrees_with_a_naive_reference.py holds all of them to one reference.
+
+
+def assignments_held_at(*, at: datetime | None = None) -> QuerySet[Assignment]:
+    """Assignments of either kind in effect at `at` (default now)."""
+    return Assignment.objects.held_at(at or timezone.now())
+
+
+def _memberships_held_at(at: datetime) -> QuerySet[Assignment]:
+    """The group memberships that count at `at`: active Member assignments held then, of an enabled
+    member, in an enabled group."""
+    return assignments_held_at(at=at).filter(
+        kind=Assignment.Kind.ACTIVE,
+        role__slug=RoleDefinition.GROUP_MEMBER,
+        principal__enabled=True,
+        scope__group__enabled=True,
+    )
+
+
+def principal_group_ids(*, principal: Principal | int, at: datetime | None = None) -> list[int]:
+    """Ids of the enabled groups `principal` is an active member of at `at` (one query)."""
+    at = at or timezone.now()
+    return list(_memberships_held_at(at).filter(principal=principal).values_list("scope__group_id", flat=True))
+
+
+def role_assignments_held_by(*, principal: Principal | int, role_slugs: list[str] | None = None,
+                             at: datetime | None = None) -> QuerySet[Assignment]:
+    """The active assignments through which `principal` holds a role at `at`: its own, and those of
+    the enabled groups it is an active member of then. Empty for a disabled principal. Scopes are as
+    assigned: the role is held there and at every scope below."""
+    at = at or timezone.now()
+    groups = _memberships_held_at(at).filter(principal=principal).values("scope__group_id")
+    qs = assignments_held_at(at=at).filter(kind=Assignment.Kind.ACTIVE, principal__enabled=True).filter(
+        Q(principal=principal) | Q(principal_id__in=groups))
+    if role_slugs is not None:
+        qs = qs.filter(role__slug__in=role_slugs)
+    return qs
+
+
+def user_held_scope_ids(*, user, role_slugs: list[str], at: datetime | None = None) -> QuerySet:
+    """Ids of the scopes where `user` holds any of `role_slugs` at `at` (directly or through a
+    group): a subquery, evaluated by the caller's query."""
+    return role_assignments_held_by(principal=user.principal, role_slugs=role_slugs, at=at).values("scope_id")
+
+
 def user_administered_scope_ids(*, user, at: datetime | None = None) -> QuerySet:
     """Ids of the scopes where `user` (or a group they are an active member of) actively holds Owner,
     User Access Administrator or group Owner: a subquery, evaluated by the caller's query."""
+    return user_held_scope_ids(user=user, role_slugs=RESOURCE_ADMIN_ROLES + [RoleDefinition.GROUP_OWNER], at=at)
+
+
+def _ancestor_ids(scope: Scope | int | str) -> QuerySet:
+    if isinstance(scope, str):
+        return ScopeClosure.objects.filter(descendant__path=scope).values("ancestor_id")
+    return ScopeClosure.objects.filter(descendant_id=getattr(scope, "pk", scope)).values("ancestor_id")
+
+
+def role_holders(*, role_slugs: list[str], scope: Scope | int | str, at: datetime | None = None
+                 ) -> QuerySet[Principal]:
+    """The principals that hold any of `role_slugs` at `scope` (instance, id or path) at `at`: the
+    enabled principals for which the access check would grant, directly or through a group. The
+    holding groups are among them, and so are their active members. One query when evaluated."""
     at = at or timezone.now()
-    return (
-        Assignment.objects.filter(
-            Q(principal=user.principal) | Q(principal__in=_group_ids_of(user.principal, at)),
-            kind=Assignment.Kind.ACTIVE,
-            status=Assignment.Status.LIVE,
-            start_at__lte=at,
-            role__slug__in=RESOURCE_ADMIN_ROLES + [RoleDefinition.GROUP_OWNER],
-            principal__enabled=True,
-        )
-        .filter(Q(end_at__isnull=True) | Q(end_at__gt=at))
-        .values("scope_id")
-    )
-
-
-def _group_ids_of(principal: Principal, at: datetime) -> QuerySet:
-    return (
-        Assignment.objects.filter(
-            principal=principal,
-            role__slug=RoleDefinition.GROUP_MEMBER,
-            kind=Assignment.Kind.ACTIVE,
-            status=Assignment.Status.LIVE,
-            start_at__lte=at,
-            scope__group__enabled=True,  # as in the access check: a disabled group grants nothing
-        )
-        .filter(Q(end_at__isnull=True) | Q(end_at__gt=at))
-        .values("scope__group_id")
-    )
-
-
-def principal_group_ids(*, principal: Principal, at: datetime | None = None) -> list[int]:
-    """Ids of the groups `principal` is an active member of at `at`."""
-    return [row["scope__group_id"] for row in _group_ids_of(principal, at or timezone.now())
-            if row["scope__group_id"] is not None]
+    direct = assignments_held_at(at=at).filter(
+        kind=Assignment.Kind.ACTIVE, role__slug__in=role_slugs, scope_id__in=_ancestor_ids(scope),
+        principal__enabled=True,
+    ).values("principal_id")
+    members = _memberships_held_at(at).filter(scope__group_id__in=direct).values("principal_id")
+    return Principal.objects.filter(enabled=True).filter(Q(pk__in=direct) | Q(pk__in=members))
 
 
 def principal_search(*, text: str, kinds: list[str] | None = None, limit: int = 20) -> QuerySet[Principal]:
@@ -187,14 +226,8 @@ def role_held_count(*, role_slug: str, scope: Scope | None = None, exclude_assig
                     lasting_until: datetime | None = None, at: datetime | None = None) -> int:
     """How many live active assignments of the role (at `scope`) are held now by enabled principals
     and last at least until `lasting_until` (permanent ones always do)."""
-    at = at or timezone.now()
-    qs = Assignment.objects.filter(
-        role__slug=role_slug,
-        kind=Assignment.Kind.ACTIVE,
-        status=Assignment.Status.LIVE,
-        start_at__lte=at,
-        principal__enabled=True,
-    ).filter(Q(end_at__isnull=True) | Q(end_at__gt=at))
+    qs = assignments_held_at(at=at).filter(role__slug=role_slug, kind=Assignment.Kind.ACTIVE,
+                                           principal__enabled=True)
     if scope is not None:
         qs = qs.filter(scope=scope)
     if exclude_assignment_id is not None:

@@ -13,12 +13,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from approvals.models import Request
 from audit.models import AuditEvent
-from audit.services import audit_event_record
+from audit.services import audit_event_record, audit_refusal_record
 from core import domain_events
 from core.actors import Actor, as_actor
 from core.errors import DomainError, conflict, forbidden, invalid, not_found
@@ -58,10 +57,11 @@ def _refusal_subject(kwargs: dict) -> dict:
 
 
 def audited_refusal(action: str, *, describe: Callable[[dict], dict] = _refusal_subject) -> Callable:
-    """Decorator: when a person's attempt is refused, write an audit event with outcome "denied"
-    (outside the rolled-back transaction) and re-raise. `describe(kwargs)` names what the attempt was
-    about (audit_event_record's target / principal / role / scope / correlation_id); other apps pass
-    their own for their own objects."""
+    """Decorator: when a person's attempt is refused, record an audit event with outcome "denied" and
+    re-raise. The event is written in its own transaction (`audit_refusal_record`), committed once the
+    caller's transaction has ended even if that one rolls back. `describe(kwargs)` names what the
+    attempt was about (audit_event_record's target / principal / role / scope / correlation_id); other
+    apps pass their own for their own objects."""
 
     def decorate(fn: Callable) -> Callable:
         @functools.wraps(fn)
@@ -71,8 +71,8 @@ def audited_refusal(action: str, *, describe: Callable[[dict], dict] = _refusal_
             except DomainError as error:
                 actor = kwargs.get("actor")
                 if actor is not None and getattr(actor, "is_authenticated", False):
-                    audit_event_record(action=action, actor=actor, outcome=AuditEvent.Outcome.DENIED,
-                                       message=error.message, **describe(kwargs))
+                    audit_refusal_record(action=action, actor=actor, outcome=AuditEvent.Outcome.DENIED,
+                                         message=error.message, **describe(kwargs))
                 raise
 
         return wrapper
@@ -981,7 +981,7 @@ def assignment_make_eligible(*, actor: Actor | User, assignment: Assignment, end
         existing = (Assignment.objects.select_for_update()
                     .filter(principal=active.principal, role=active.role, scope=active.scope,
                             kind=Assignment.Kind.ELIGIBLE, status=Assignment.Status.LIVE)
-                    .filter(Q(end_at__isnull=True) | Q(end_at__gt=now))
+                    .not_over_at(now)
                     .select_related("principal", "role", "scope").first())
         if not assignment_end(assignment=active, reason=Assignment.EndReason.MADE_ELIGIBLE, now=now, actor=actor):
             raise conflict("That assignment has already ended.")

@@ -87,7 +87,7 @@ def assignments_expire_batch(*, now: datetime, batch_size: int = DEFAULT_BATCH) 
             rows = [row for row in rows if row.pk in still]
         batch = AssignmentBatch.load(at=now, rows=rows, principals=principals)
         domain_events.emit_many("assignment.expired", batch)
-        # Last, because the chain head stays locked until commit and every audited write waits for it.
+        # Appended at commit (one chain lock, one COPY), like every audit event of the transaction.
         target_type = Assignment._meta.label_lower
         audit_events_record_many([
             {"action": "assignment.expire", "actor": EXPIRY_SWEEP, "target_type": target_type, "target_id": str(row.pk),

@@ -123,8 +123,9 @@ class ChainHeadQuerySet(models.QuerySet):
 
 
 class AuditChainHead(models.Model):
-    """Single row (pk=1): the last sequence number and hash. Writers lock it, which keeps one
-    unbroken chain under concurrent transactions. Created by migration 0002."""
+    """Single row (pk=1): the last sequence number and hash. Each transaction locks it once, to append
+    its events right before it commits (`audit.chain`), which keeps one unbroken chain under
+    concurrent transactions. Created by migration 0002."""
 
     last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)

@@ -16,10 +16,9 @@ from dataclasses import dataclass
 
 from django.db.models import CharField, F, Func, Q, QuerySet, TextField
 from django.db.models.functions import Cast
-from django.utils import timezone
 
-from assignments.models import Assignment, RoleDefinition, Scope
-from assignments.selectors import DIRECTORY_VIEWER_ROLES, RESOURCE_ADMIN_ROLES, user_holds_any
+from assignments.models import Scope
+from assignments.selectors import DIRECTORY_VIEWER_ROLES, RESOURCE_ADMIN_ROLES, user_held_scope_ids, user_holds_any
 
 from .filters import AuditEventFilter
 from .models import AuditEvent
@@ -46,29 +45,10 @@ def user_is_auditor(*, user) -> bool:
     return _signed_in(user) and user_holds_any(user=user, role_slugs=DIRECTORY_VIEWER_ROLES)
 
 
-def _held_now(now) -> Q:
-    return Q(kind=Assignment.Kind.ACTIVE, status=Assignment.Status.LIVE, start_at__lte=now) & (
-        Q(end_at__isnull=True) | Q(end_at__gt=now))
-
-
 def _resource_admin_scope_ids(user) -> QuerySet:
     """Scopes where `user`, or a group they are an active member of, holds Owner or User Access
     Administrator now (a subquery)."""
-    now = timezone.now()
-    groups = Assignment.objects.filter(_held_now(now), principal=user.principal,
-                                       role__slug=RoleDefinition.GROUP_MEMBER).values("scope__group_id")
-    return (
-        Assignment.objects.filter(
-            Q(principal=user.principal) | Q(principal_id__in=groups),
-            kind=Assignment.Kind.ACTIVE,
-            status=Assignment.Status.LIVE,
-            start_at__lte=now,
-            role__slug__in=RESOURCE_ADMIN_ROLES,
-            principal__enabled=True,
-        )
-        .filter(Q(end_at__isnull=True) | Q(end_at__gt=now))
-        .values("scope_id")
-    )
+    return user_held_scope_ids(user=user, role_slugs=RESOURCE_ADMIN_ROLES)
 
 
 def user_is_resource_auditor(*, user) -> bool:

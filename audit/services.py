@@ -1,4 +1,7 @@
-"""The audit write path. Call `audit_event_record` inside the transaction of the change it records.
+"""The audit write path. Call `audit_event_record` inside the transaction of the change it records;
+the event is built here and appended to the chain when that transaction commits (`audit.chain`, run
+by the database backend, `audit.backends`). Refused attempts go through `audit_refusal_record`,
+appended in their own transaction.
 
 Also the two other writes the audit app makes: signed checkpoints (`audit_checkpoint_create`, run
 periodically by `audit.tasks.audit_checkpoint`) and the explicit, audited purge (`audit_purge`).
@@ -16,7 +19,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from core.actors import Actor
@@ -155,39 +157,64 @@ def audit_event_record(
     correlation_id: uuid.UUID | None = None,
     occurred_at: datetime | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain. Takes the chain head's row lock, so concurrent writers queue
-    behind each other for the rest of their transaction and the chain stays unbroken."""
-    with transaction.atomic():
-        head = _lock_head()
-        event = _chained_event(
-            seq=head.last_seq + 1, prev_hash=head.last_hash, ctx=context.current(),
-            occurred_at=occurred_at or timezone.now(), action=action, actor=actor, outcome=outcome, target=target,
-            target_type=target_type, target_id=target_id, target_label=target_label, principal=principal,
-            role=role, scope=scope, justification=justification, ticket=ticket, message=message, before=before,
-            after=after, correlation_id=correlation_id,
-        )
-        event.save(force_insert=True)
-        AuditChainHead.objects.filter(pk=1).update(last_seq=event.seq, last_hash=event.hash)
+    """Record one event of the current transaction. It is appended to the chain when the transaction
+    commits (at once outside a transaction), after all the transaction's other work, so the chain head
+    is locked only for the append; it is dropped if the transaction (or the savepoint it was recorded
+    in) rolls back. The returned event gets its `seq`, `hash` and `pk` when it is appended."""
+    return _record(dict(locals()), after_transaction=False)
+
+
+def audit_refusal_record(
+    *,
+    action: str,
+    actor: Any = None,
+    outcome: str = AuditEvent.Outcome.DENIED,
+    target: Any = None,
+    target_type: str = "",
+    target_id: str = "",
+    target_label: str = "",
+    principal: Any = None,
+    role: Any = None,
+    scope: Any = None,
+    justification: str = "",
+    ticket: str = "",
+    message: str = "",
+    before: dict | None = None,
+    after: dict | None = None,
+    correlation_id: uuid.UUID | None = None,
+    occurred_at: datetime | None = None,
+) -> AuditEvent:
+    """Record a refused attempt in its own transaction: appended once the caller's transaction has
+    ended, whether it committed or rolled back (at once outside a transaction), so a refusal is never
+    lost with the change it refused."""
+    return _record(dict(locals()), after_transaction=True)
+
+
+def _record(fields: dict, *, after_transaction: bool) -> AuditEvent:
+    from .backends.mixin import PendingEvents
+
+    row = _event_row(ctx=context.current(), **{**fields, "occurred_at": fields["occurred_at"] or timezone.now()})
+    event = AuditEvent(**row)
+    pending = PendingEvents(rows=[row], events=[event])
+    if after_transaction:
+        connection.audit_defer_after_transaction(pending)
+    else:
+        connection.audit_defer(pending)
     return event
 
 
-def _chained_event(**fields: Any) -> AuditEvent:
-    """One event, built and hashed by `_event_row` (see there)."""
-    return AuditEvent(**_event_row(**fields))
-
-
 def _event_row(
-    *, seq: int, prev_hash: str, ctx: context.AuditContext, occurred_at: datetime, action: str, actor: Any = None,
+    *, ctx: context.AuditContext, occurred_at: datetime, action: str, actor: Any = None,
     outcome: str = AuditEvent.Outcome.SUCCESS, target: Any = None, target_type: str = "", target_id: str = "",
     target_label: str = "", principal: Any = None, principal_id: int | None = None, principal_label: str = "",
     role: Any = None, role_id: int | None = None, role_label: str = "", scope: Any = None, justification: str = "",
     ticket: str = "", message: str = "", before: dict | None = None, after: dict | None = None,
     correlation_id: uuid.UUID | None = None,
 ) -> dict:
-    """The one place an event's columns are filled in and hashed, for single and batch appends alike
-    (two copies could drift, and then one path's events would fail verification). Objects (`target`,
-    `principal`, `role`) give their id and label; set-based jobs that have no models pass the ids and
-    labels instead."""
+    """The one place an event's columns are filled in, for single and batch appends alike (two copies
+    could drift, and then one path's events would fail verification); `_seal` adds seq and hash at the
+    append. Objects (`target`, `principal`, `role`) give their id and label; set-based jobs that have
+    no models pass the ids and labels instead."""
     if target is not None:
         target_type = target_type or target._meta.label_lower
         target_id = target_id or str(target.pk)
@@ -196,8 +223,8 @@ def _event_row(
         principal_id, principal_label = principal.pk, _label(principal)
     if role is not None:
         role_id, role_label = role.pk, _label(role)
-    row = {
-        "seq": seq,
+    return {
+        "seq": None,
         "occurred_at": occurred_at,
         "action": action,
         "outcome": outcome,
@@ -218,20 +245,27 @@ def _event_row(
         "after": _json_safe(after),
         "correlation_id": correlation_id or ctx.correlation_id,
         "client_ip": _normalised_ip(ctx.client_ip),
-        "prev_hash": prev_hash,
+        "prev_hash": "",
+        "hash": "",
     }
+
+
+def _seal(row: dict, *, seq: int, prev_hash: str) -> str:
+    """Give an event row its place in the chain (called by `audit.chain.append`, under the head lock).
+    Returns its hash, the next event's `prev_hash`."""
+    row["seq"], row["prev_hash"] = seq, prev_hash
     row["hash"] = _hash(prev_hash, _canonical(row))
-    return row
+    return row["hash"]
 
 
 def _lock_head() -> AuditChainHead:
-    """Lock the chain head (created by migration 0002; created here only on a database that was
-    emptied after migrating, which has no concurrent writers yet)."""
-    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:
-        AuditChainHead.objects.get_or_create(pk=1)
-        head = AuditChainHead.objects.select_for_update().get(pk=1)
-    return head
+    """Append this transaction's events so far and lock the chain head until the transaction ends,
+    for the writers that sign the head (checkpoints, purge)."""
+    from . import chain
+
+    connection.audit_flush()
+    last_seq, last_hash = chain.lock_head(connection=connection)
+    return AuditChainHead(pk=1, last_seq=last_seq, last_hash=last_hash)
 
 
 def audit_in_transaction() -> bool:
@@ -387,50 +421,16 @@ def audit_export_record(*, actor: Any, filters: dict, mine: bool = False) -> Aud
 
 
 def audit_events_record_many(events: list[dict]) -> int:
-    """Append many events under one lock of the chain head, for set-based jobs (the expiry sweep).
-    Each dict holds the keyword arguments of `audit_event_record`, or ids and labels instead of
-    objects (see `_event_row`); the events get consecutive `seq` numbers and are built and hashed by
-    the same `_event_row` as single events, then written with COPY (PostgreSQL) or bulk INSERTs.
-    Returns how many were appended.
-
-    Call it last in the job's transaction: the head lock is held until commit, and every other
-    audited write in the portal waits for it."""
+    """Record many events at once, for set-based jobs (the expiry sweep). Each dict holds the keyword
+    arguments of `audit_event_record`, or ids and labels instead of objects (see `_event_row`). They
+    are built here, by the same `_event_row` as single events, and appended when the transaction
+    commits, with consecutive `seq` numbers, in one COPY (PostgreSQL) or bulk INSERTs. Returns how
+    many were recorded."""
     if not events:
         return 0
-    ctx = context.current()
-    with transaction.atomic():
-        head = _lock_head()
-        seq, prev_hash, now = head.last_seq, head.last_hash, timezone.now()
-        rows = []
-        for data in events:
-            seq += 1
-            row = _event_row(seq=seq, prev_hash=prev_hash, ctx=ctx,
-                             **{**data, "occurred_at": data.get("occurred_at") or now})
-            prev_hash = row["hash"]
-            rows.append(row)
-        # The append-only manager refuses bulk_create to keep writers on this module; this *is* the
-        # module, and the rows are inserts of fully chained events (no update, no delete). On
-        # PostgreSQL they are streamed with COPY (we hold the head lock: no seq can clash).
-        if connection.vendor == "postgresql":
-            _copy_events(rows)
-        else:
-            QuerySet(model=AuditEvent).bulk_create([AuditEvent(**row) for row in rows], batch_size=1000)
-        AuditChainHead.objects.filter(pk=1).update(last_seq=seq, last_hash=prev_hash)
+    from .backends.mixin import PendingEvents
+
+    ctx, now = context.current(), timezone.now()
+    rows = [_event_row(ctx=ctx, **{**data, "occurred_at": data.get("occurred_at") or now}) for data in events]
+    connection.audit_defer(PendingEvents(rows=rows))
     return len(rows)
-
-
-_COPY_FIELDS = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
-
-
-def _copy_events(rows: list[dict]) -> None:
-    columns = [f.attname for f in _COPY_FIELDS]
-    json_columns = {f.attname for f in _COPY_FIELDS if f.get_internal_type() == "JSONField"}
-    dumps = json.dumps
-    with connection.cursor() as cursor:
-        sql = f"COPY {AuditEvent._meta.db_table} ({', '.join(f.column for f in _COPY_FIELDS)}) FROM STDIN"
-        with cursor.cursor.copy(sql) as copy:
-            for row in rows:
-                copy.write_row([
-                    (None if row[name] is None else dumps(row[name])) if name in json_columns else row[name]
-                    for name in columns
-                ])

@@ -4,14 +4,13 @@ import json
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from core.ids import parse_id
 
-from . import integrity, selectors, services
+from . import export, integrity, selectors
 
 
 def _int_param(request, name: str) -> int | None:
@@ -57,16 +56,11 @@ def my_event_list(request):
 def _export(request, *, mine: bool):
     if not mine and not selectors.user_can_see_audit_log(user=request.user):
         raise PermissionDenied("The audit log is for auditors and resource administrators.")
-    filterset = selectors.audit_filterset(user=request.user, params=request.GET, mine=mine)
-    if not filterset.is_valid():
-        return HttpResponseBadRequest("Invalid filters: " + json.dumps(filterset.errors), content_type="text/plain")
-    services.audit_export_record(actor=request.user, filters=filterset.summary(), mine=mine)
-    response = StreamingHttpResponse(selectors.audit_csv_stream(queryset=filterset.qs),
-                                     content_type="text/csv; charset=utf-8")
-    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
-    response["Content-Disposition"] = f'attachment; filename="audit-{"mine-" if mine else ""}{stamp}.csv"'
-    response["Cache-Control"] = "no-store"
-    return response
+    try:
+        csv_export = export.audit_csv_export(user=request.user, params=request.GET, mine=mine)
+    except selectors.AuditFilterInvalid as error:
+        return HttpResponseBadRequest("Invalid filters: " + json.dumps(error.errors), content_type="text/plain")
+    return export.audit_csv_response(csv_export)
 
 
 @login_required

@@ -5,7 +5,7 @@ assignments made outside PIM, top 5 roles by holders, with links. Queued once pe
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils import timezone
 
 from assignments.models import Assignment
@@ -34,10 +34,8 @@ def digest_weekly_data(*, now: datetime) -> dict:
     permanent = assignments.filter(end_at__isnull=True)
     in_pim = assignments.filter(origin=Assignment.Origin.PIM)
     outside = assignments.filter(origin=Assignment.Origin.OUTSIDE)
-    held = Q(kind=Assignment.Kind.ACTIVE, status=Assignment.Status.LIVE, start_at__lte=now) & (
-        Q(end_at__isnull=True) | Q(end_at__gt=now))
     top_roles = list(
-        Assignment.objects.filter(held).values("role__name")
+        Assignment.objects.held_at(now).filter(kind=Assignment.Kind.ACTIVE).values("role__name")
         .annotate(holders=Count("principal", distinct=True)).order_by("-holders", "role__name")[:5]
     )
     return {

@@ -21,7 +21,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from .models import OutboxMessage
-from .outbox import PermanentDeliveryError, outbox_enqueue, outbox_kick
+from .outbox import PermanentDeliveryError, outbox_enqueue, outbox_kick_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ def email_enqueue_many(items) -> int:
             [OutboxMessage(channel=CHANNEL, dedupe_key=key, payload=json.loads(payload), available_at=now,
                            created_at=now, correlation_id=correlation_id) for key, payload, correlation_id in rows],
             ignore_conflicts=True, batch_size=1000)
-    transaction.on_commit(outbox_kick)
+    outbox_kick_on_commit()
     return len(rows)
 
 

@@ -51,8 +51,18 @@ def outbox_enqueue(*, channel: str, dedupe_key: str, payload: dict, available_at
                   "correlation_id": correlation_id, "max_attempts": max_attempts},
     )
     if created and (available_at is None or available_at <= now):
-        transaction.on_commit(outbox_kick)
+        outbox_kick_on_commit()
     return message
+
+
+def outbox_kick_on_commit() -> None:
+    """Kick the relay once the current transaction commits: once per transaction, however many rows
+    it queued (one relay run takes them all; each kick is a broker round trip). A kick registered in
+    a savepoint that rolls back is dropped with it, and the next row registers it again."""
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(func is outbox_kick for _, func, _ in connection.run_on_commit):
+        return
+    transaction.on_commit(outbox_kick)
 
 
 KICK_CONNECT_TIMEOUT = 2.0

@@ -21,7 +21,6 @@ from assignments.models import (
     RoleDefinition,
     RoleSetting,
     Scope,
-    ScopeClosure,
     default_notification_matrix,
 )
 
@@ -52,47 +51,32 @@ def matrix_cell(setting: RoleSetting, row: str, column: str) -> dict:
     return {**default, **{k: v for k, v in cell.items() if k in default}}
 
 
-def _held(at: datetime) -> Q:
-    return Q(status=Assignment.Status.LIVE, start_at__lte=at, kind=Assignment.Kind.ACTIVE) & (
-        Q(end_at__isnull=True) | Q(end_at__gt=at)
-    )
+def _user_emails(principals) -> list[str]:
+    """The addresses of the user principals among `principals` (a Principal queryset) that may be
+    mailed: enabled, active, not emergency access accounts (break-glass mailboxes are not read, and
+    their use is alerted separately)."""
+    rows = principals.filter(kind=Principal.Kind.USER, user__is_active=True, user__is_emergency_access=False
+                             ).values_list("email", "user__email")
+    return sorted({p_email or u_email for p_email, u_email in rows if p_email or u_email})
 
 
 def _emails_of_principals(principal_ids, at: datetime) -> list[str]:
-    """Emails of these principals: users themselves; groups expanded to their active user members
-    (enabled users only). Emergency access accounts are left out: break-glass mailboxes are not read,
-    and their use is alerted separately. Two queries."""
+    """Emails of these principals: users themselves; groups expanded to their active user members at
+    `at` (enabled users only). Emergency access accounts are left out. One query."""
     principal_ids = set(principal_ids)
     if not principal_ids:
         return []
-    rows = list(Principal.objects.filter(pk__in=principal_ids, enabled=True)
-                .values_list("pk", "kind", "email", "user__email", "user__is_active", "user__is_emergency_access"))
-    emails = [p_email or u_email for _, kind, p_email, u_email, active, emergency in rows
-              if kind == Principal.Kind.USER and active and not emergency and (p_email or u_email)]
-    group_ids = [pk for pk, kind, *_ in rows if kind == Principal.Kind.GROUP]
-    if group_ids:
-        emails += [
-            p_email or u_email
-            for p_email, u_email in Assignment.objects.filter(
-                _held(at), role__slug=RoleDefinition.GROUP_MEMBER, scope__group_id__in=group_ids,
-                principal__kind=Principal.Kind.USER, principal__enabled=True, principal__user__is_active=True,
-                principal__user__is_emergency_access=False,
-            ).values_list("principal__email", "principal__user__email")
-            if p_email or u_email
-        ]
-    return sorted(set(emails))
+    members = assignment_selectors.assignments_held_at(at=at).filter(
+        kind=Assignment.Kind.ACTIVE, role__slug=RoleDefinition.GROUP_MEMBER, scope__group_id__in=principal_ids,
+        scope__group__enabled=True,
+    ).values("principal_id")
+    return _user_emails(Principal.objects.filter(enabled=True).filter(Q(pk__in=principal_ids) | Q(pk__in=members)))
 
 
-def holders_emails(*, role_slugs: list[str], scope: Scope | int, at: datetime | None = None) -> list[str]:
-    """Emails of the users who hold any of `role_slugs` at `scope` or above now, directly or through
-    a group they are an active member of."""
-    at = at or timezone.now()
-    scope_id = getattr(scope, "pk", scope)
-    ancestors = ScopeClosure.objects.filter(descendant_id=scope_id).values("ancestor_id")
-    holders = Assignment.objects.filter(
-        _held(at), role__slug__in=role_slugs, scope_id__in=ancestors, principal__enabled=True
-    ).values_list("principal_id", flat=True)
-    return _emails_of_principals(holders, at)
+def holders_emails(*, role_slugs: list[str], scope: Scope | int | str, at: datetime | None = None) -> list[str]:
+    """Emails of the users who hold any of `role_slugs` at `scope` or above at `at`, directly or
+    through a group they are an active member of (`assignments.selectors.role_holders`). One query."""
+    return _user_emails(assignment_selectors.role_holders(role_slugs=role_slugs, scope=scope, at=at))
 
 
 def admins_emails(*, role: RoleDefinition, scope: Scope | int, at: datetime | None = None) -> list[str]:

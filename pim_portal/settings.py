@@ -146,9 +146,16 @@ TEMPLATES = [
 ]
 
 # --- Database ---------------------------------------------------------------------------------------
+# The project's backends are Django's, plus the audit chain's commit-time append (audit/backends/).
+AUDIT_CHAIN_ENGINES = {"django.db.backends.postgresql": "audit.backends.postgresql",
+                       "django.db.backends.sqlite3": "audit.backends.sqlite3"}
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    if DATABASES["default"]["ENGINE"] not in AUDIT_CHAIN_ENGINES:
+        raise ImproperlyConfigured(f"DATABASE_URL: the audit log needs PostgreSQL or SQLite, not "
+                                   f"{DATABASES['default']['ENGINE']}.")
+    DATABASES["default"]["ENGINE"] = AUDIT_CHAIN_ENGINES[DATABASES["default"]["ENGINE"]]
     if DATABASES["default"]["ENGINE"].endswith("postgresql"):
         # psycopg prepares only statements that ask for it (the access check does: planning is most of its
         # cost) once the threshold is not None; a threshold no statement reaches keeps automatic preparation
@@ -157,7 +164,7 @@ if DATABASE_URL:
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "audit.backends.sqlite3",
             "NAME": VAR_DIR / "pim.sqlite3",
             # Wait for the writer instead of failing with "database is locked" (web + worker + beat).
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE",

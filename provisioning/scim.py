@@ -17,7 +17,6 @@ The protocol itself (scim2-client over httpx) is in `scim_protocol`, imported on
 
 import logging
 
-from django.db.models import Q
 from django.utils import timezone
 
 from assignments.models import Assignment, Principal, RoleDefinition
@@ -113,10 +112,10 @@ def _reschedule_adds(*, assignment: Assignment, request) -> int:
 def _still_member_through(operation: ScimOperation, now) -> Assignment | None:
     """Another active membership of the same person in the same group, held now."""
     assignment = operation.assignment
-    return (Assignment.objects.filter(principal_id=assignment.principal_id, role_id=assignment.role_id,
-                                      scope_id=assignment.scope_id, kind=Assignment.Kind.ACTIVE,
-                                      status=Assignment.Status.LIVE, start_at__lte=now)
-            .filter(Q(end_at__isnull=True) | Q(end_at__gt=now)).exclude(pk=assignment.pk).first())
+    return (Assignment.objects.held_at(now)
+            .filter(principal_id=assignment.principal_id, role_id=assignment.role_id,
+                    scope_id=assignment.scope_id, kind=Assignment.Kind.ACTIVE)
+            .exclude(pk=assignment.pk).first())
 
 
 def _record(operation_id: int, message: OutboxMessage, **fields) -> None:

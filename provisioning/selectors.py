@@ -1,10 +1,9 @@
 """Reads for the integrations pages and the request timeline."""
 
-from django.db.models import Q, QuerySet
-from django.utils import timezone
+from django.db.models import QuerySet
 
 from assignments import selectors as assignment_selectors
-from assignments.models import Assignment, Principal, RoleDefinition
+from assignments.models import Principal, RoleDefinition
 
 from .models import ScimApplication, ScimOperation, WebhookDelivery, WebhookEndpoint
 
@@ -23,12 +22,7 @@ def groups_manageable_by(*, user) -> QuerySet[Principal]:
         return groups.none()
     if assignment_selectors.user_holds_any(user=user, role_slugs=assignment_selectors.DIRECTORY_ADMIN_ROLES):
         return groups.order_by("display_name")
-    now = timezone.now()
-    principals = [user.principal.pk, *assignment_selectors.principal_group_ids(principal=user.principal, at=now)]
-    owned_scopes = (Assignment.objects.filter(principal_id__in=principals, role__slug=RoleDefinition.GROUP_OWNER,
-                                              kind=Assignment.Kind.ACTIVE, status=Assignment.Status.LIVE,
-                                              start_at__lte=now)
-                    .filter(Q(end_at__isnull=True) | Q(end_at__gt=now)).values("scope_id"))
+    owned_scopes = assignment_selectors.user_held_scope_ids(user=user, role_slugs=[RoleDefinition.GROUP_OWNER])
     return groups.filter(group_scope__in=owned_scopes).order_by("display_name")
 
 

@@ -10,7 +10,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from assignments import selectors as assignment_selectors
-from assignments.models import Assignment, Principal, RoleDefinition, Scope
+from assignments.models import Assignment, Principal, RoleDefinition, Scope, held_at_q
 
 from .models import AccessReview, AccessReviewInstance, AccessReviewItem
 
@@ -20,19 +20,12 @@ Instance = AccessReviewInstance
 
 
 def _held(prefix: str = "", at: datetime | None = None) -> Q:
-    at = at or timezone.now()
-    return (Q(**{f"{prefix}status": Assignment.Status.LIVE, f"{prefix}start_at__lte": at})
-            & (Q(**{f"{prefix}end_at__isnull": True}) | Q(**{f"{prefix}end_at__gt": at})))
+    return held_at_q(at or timezone.now(), prefix)
 
 
 def _principal_ids(user, at: datetime) -> list[int]:
-    """The user's principal and the (enabled) groups they are an active member of at `at` (one query).
-    (Not `assignments.selectors.principal_group_ids`, which yields dicts rather than ids.)"""
-    me = user.principal.pk
-    groups = Assignment.objects.filter(
-        _held(at=at), principal_id=me, kind=Assignment.Kind.ACTIVE, role__slug=RoleDefinition.GROUP_MEMBER,
-        scope__group__enabled=True).values_list("scope__group_id", flat=True)
-    return [me, *(gid for gid in groups if gid is not None)]
+    """The user's principal and the (enabled) groups they are an active member of at `at` (one query)."""
+    return [user.principal.pk, *assignment_selectors.principal_group_ids(principal=user.principal, at=at)]
 
 
 # --- Who reviews what --------------------------------------------------------------------------------
@@ -135,13 +128,9 @@ def reviews_visible_to(*, user) -> QuerySet[AccessReview]:
         visible |= Q(role__kind=RoleDefinition.Kind.DIRECTORY)  # readers see directory role reviews
         if assignment_selectors.user_holds_any(user=user, role_slugs=assignment_selectors.DIRECTORY_ADMIN_ROLES):
             visible |= Q(role__kind=RoleDefinition.Kind.GROUP)
-    principals = _principal_ids(user, now)
-    resource_scopes = Assignment.objects.filter(
-        _held(at=now), principal_id__in=principals, kind=Assignment.Kind.ACTIVE,
-        role__slug__in=assignment_selectors.RESOURCE_ADMIN_ROLES).values("scope_id")
-    group_scopes = Assignment.objects.filter(
-        _held(at=now), principal_id__in=principals, kind=Assignment.Kind.ACTIVE,
-        role__slug=RoleDefinition.GROUP_OWNER).values("scope_id")
+    resource_scopes = assignment_selectors.user_held_scope_ids(
+        user=user, role_slugs=assignment_selectors.RESOURCE_ADMIN_ROLES, at=now)
+    group_scopes = assignment_selectors.user_held_scope_ids(user=user, role_slugs=[RoleDefinition.GROUP_OWNER], at=now)
     visible |= Q(role__kind=RoleDefinition.Kind.RESOURCE, scope__ancestor_links__ancestor_id__in=resource_scopes)
     visible |= Q(role__kind=RoleDefinition.Kind.GROUP, scope_id__in=group_scopes)
     return qs.filter(visible).distinct()

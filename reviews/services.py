@@ -231,10 +231,10 @@ def _snapshot_queryset(*, instance: Instance, now: datetime):
                                        (Principal.Kind.GROUP, review.include_groups),
                                        (Principal.Kind.SERVICE_PRINCIPAL, review.include_service_principals)) if on]
     qs = Assignment.objects.filter(
-        role_id=review.role_id, status=Assignment.Status.LIVE, activated_from__isnull=True, kind__in=kinds,
+        role_id=review.role_id, activated_from__isnull=True, kind__in=kinds,
         principal__kind__in=principal_kinds, created_at__lte=now,
         scope_id__in=ScopeClosure.objects.filter(ancestor_id=review.scope_id).values("descendant_id"),
-    ).filter(Q(end_at__isnull=True) | Q(end_at__gt=now))
+    ).not_over_at(now)
     if review.inactive_days:
         since = now - timedelta(days=review.inactive_days)
         recent = Assignment.objects.filter(kind=Assignment.Kind.ACTIVE, activated_from__isnull=False,
