@@ -13,6 +13,7 @@ from django.db import connection
 from django.utils import timezone
 
 from core.actors import Actor
+from tests.recorded_rows import RecordedRows
 
 SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
 
@@ -61,11 +62,14 @@ def redis_url():
 class Directory:
     """The bootstrapped directory: root scope, built-in roles, and helpers to make principals."""
 
-    def __init__(self):
+    def __init__(self, bootstrapped: RecordedRows | None = None):
+        """With the session's recorded bootstrap (the `directory` fixture), its rows are written when
+        they can be; otherwise, and without it, the bootstrap runs."""
         from assignments.bootstrap import bootstrap_all
         from assignments.models import RoleDefinition, Scope
 
-        bootstrap_all()
+        if bootstrapped is None or not bootstrapped.replay():
+            bootstrap_all()
         self.root = Scope.objects.get(path="/")
         self.roles = {role.slug: role for role in RoleDefinition.objects.all()}
         self._count = 0
@@ -139,25 +143,78 @@ class Directory:
         return self.grant(principal, "group-member", group.group_scope, kind=kind, end=end)
 
 
-@pytest.fixture
-def directory(db):
-    return Directory()
+@pytest.fixture(scope="session")
+def bootstrapped(django_db_setup, django_db_blocker):
+    """The bootstrap, run once for the session and recorded (tests/recorded_rows.py)."""
+    from assignments.bootstrap import bootstrap_all
+
+    with django_db_blocker.unblock():
+        return RecordedRows(bootstrap_all)
 
 
 @pytest.fixture
-def global_admin(directory):
-    """An active Global Administrator (in addition to the two emergency accounts)."""
+def directory(bootstrapped, db):
+    return Directory(bootstrapped)
+
+
+def record_on_the_directory(bootstrapped: RecordedRows, django_db_blocker, build) -> RecordedRows:
+    """Run `build(directory)` once, on a freshly bootstrapped directory, and record its rows. `build`
+    returns plain data (pks, secrets), never model instances, which every test would share."""
+    from django.db import transaction
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        directory = Directory(bootstrapped)
+        recorded = RecordedRows(lambda: (build(directory), directory._count))
+        transaction.set_rollback(True)
+    return recorded
+
+
+def replayed_or_built(directory: Directory, recorded: RecordedRows, build):
+    """What `build(directory)` returns: the recording's, when its rows could be written into this test
+    (the directory then numbers the next unnamed principals as if it had run), or the real build's."""
+    if recorded.replay():
+        result, names_used = recorded.result
+        directory._count += names_used
+        return result
+    return build(directory)
+
+
+def _global_admin_build(directory) -> int:
     user = directory.user("gadmin")
     directory.grant(user, "global-administrator")
-    return user
+    return user.pk
+
+
+def _role_admin_build(directory) -> int:
+    user = directory.user("rolead")
+    directory.grant(user, "privileged-role-administrator")
+    return user.pk
+
+
+@pytest.fixture(scope="session")
+def recorded_global_admin(bootstrapped, django_db_blocker):
+    return record_on_the_directory(bootstrapped, django_db_blocker, _global_admin_build)
+
+
+@pytest.fixture(scope="session")
+def recorded_role_admin(bootstrapped, django_db_blocker):
+    return record_on_the_directory(bootstrapped, django_db_blocker, _role_admin_build)
 
 
 @pytest.fixture
-def role_admin(directory):
+def global_admin(directory, recorded_global_admin):
+    """An active Global Administrator (in addition to the two emergency accounts)."""
+    from assignments.models import User
+
+    return User.objects.get(pk=replayed_or_built(directory, recorded_global_admin, _global_admin_build))
+
+
+@pytest.fixture
+def role_admin(directory, recorded_role_admin):
     """An active Privileged Role Administrator."""
-    user = directory.user("rolead")
-    directory.grant(user, "privileged-role-administrator")
-    return user
+    from assignments.models import User
+
+    return User.objects.get(pk=replayed_or_built(directory, recorded_role_admin, _role_admin_build))
 
 
 @pytest.fixture

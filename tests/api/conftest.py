@@ -15,6 +15,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from core.actors import Actor
+from tests.conftest import record_on_the_directory, replayed_or_built
 
 SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
 
@@ -44,8 +45,8 @@ def _fresh_throttle_counters_and_check_authority():
     views._check_authority.clear()
 
 
-@pytest.fixture
-def world(directory):
+def _world_build(directory) -> dict:
+    """Make the personas; returns what identifies them: pks and token secrets."""
     from api import services as api_services
     from assignments import services
 
@@ -73,14 +74,30 @@ def world(directory):
         return api_services.token_create_personal(actor=user, name=f"{user.username}-token")[1]
 
     _, sp_token = api_services.token_create_for_service_principal(actor=admin, service_principal=sp, name="deploy")
-    personas = {
-        "requester": Persona("requester", requester, requester.principal, token_for(requester)),
-        "approver": Persona("approver", approver, approver.principal, token_for(approver)),
-        "administrator": Persona("administrator", admin, admin.principal, token_for(admin)),
-        "auditor": Persona("auditor", auditor, auditor.principal, token_for(auditor)),
-        "service_principal": Persona("service_principal", None, sp, sp_token),
-        "anonymous": Persona("anonymous", None, None, None),
+    people = {"requester": requester, "approver": approver, "administrator": admin, "auditor": auditor}
+    return {
+        "people": {name: (user.pk, token_for(user)) for name, user in people.items()},
+        "service_principal": (sp.pk, sp_token),
     }
+
+
+@pytest.fixture(scope="session")
+def recorded_world(bootstrapped, django_db_blocker):
+    return record_on_the_directory(bootstrapped, django_db_blocker, _world_build)
+
+
+@pytest.fixture
+def world(directory, recorded_world):
+    from assignments.models import Principal, User
+
+    built = replayed_or_built(directory, recorded_world, _world_build)
+    personas = {}
+    for name, (user_pk, token) in built["people"].items():
+        user = User.objects.select_related("principal").get(pk=user_pk)
+        personas[name] = Persona(name, user, user.principal, token)
+    sp_pk, sp_token = built["service_principal"]
+    personas["service_principal"] = Persona("service_principal", None, Principal.objects.get(pk=sp_pk), sp_token)
+    personas["anonymous"] = Persona("anonymous", None, None, None)
     return personas
 
 
