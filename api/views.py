@@ -34,7 +34,7 @@ from audit.models import AuditEvent
 from . import filters
 from . import serializers as s
 from . import services as api_services
-from .authentication import is_service_principal_actor
+from .authentication import is_service_principal_actor, token_admin_mfa_verified_at
 from .exceptions import error_body
 from .models import ApiToken
 from .pagination import CreatedCursorPagination, SeqCursorPagination
@@ -51,6 +51,29 @@ def _mfa_verified_at(request):
     from accounts.mfa import mfa_verified_at
 
     return mfa_verified_at(request._request)
+
+
+def _admin_mfa_verified_at(request):
+    """The MFA verification behind a privileged administrative change: the portal session's step-up; with
+    a token, only an administrative token's (`token_admin_mfa_verified_at`); a general token has none."""
+    if isinstance(request.auth, ApiToken):
+        return token_admin_mfa_verified_at(request.auth, at=timezone.now())
+    from accounts.mfa import mfa_verified_at
+
+    return mfa_verified_at(request._request)
+
+
+def _explained_for_token(error: DomainError, token: ApiToken | None) -> DomainError:
+    """A general token refused a privileged administrative change: say how to get one that may."""
+    if token is None or error.field != rules.ADMIN_MFA_FIELD:
+        return error
+    from django.conf import settings
+
+    return DomainError(
+        f"{error.message} This token cannot make privileged administrative changes: verify with your "
+        f"authenticator in the portal, then create a token for administration under API tokens "
+        f"(/api/v1/tokens/); it lives {settings.PIM_API_ADMIN_TOKEN_MINUTES} minutes.",
+        code=error.code, field=error.field)
 
 
 def _client_ip(request) -> str | None:
@@ -90,18 +113,26 @@ def _run_write(request, fn, *, target_of=None):
                     target=target if hasattr(target, "_meta") else None,
                 )
     if refusal is not None:
-        raise refusal
+        raise _explained_for_token(refusal, token)
     return result
 
 
-def _as_admin(request, *, role: RoleDefinition, scope: Scope):
+def _as_admin(request, *, role: RoleDefinition, scope: Scope, privileged_change: str = ""):
     """The actor to hand an administrator service: the person; or, for a service principal, the system
-    actor after the same authority rule has been applied to the service principal's own assignments."""
+    actor after the same authority rule has been applied to the service principal's own assignments.
+    A privileged change (`privileged_change` names it) is refused to a service principal by the same
+    administrative MFA rule the services apply to people: it has no MFA."""
     user = request.user
     if is_service_principal_actor(user):
         rules.check_actor_can_manage(actor=user, role=role, scope=scope)
+        if privileged_change:
+            rules.check_admin_mfa(actor=user, mfa_verified_at=None, what=privileged_change)
         return None
     return user
+
+
+def _privileged_assignment_change(verb: str, role: RoleDefinition, scope: Scope) -> str:
+    return f"{verb} {role.name} at {scope.path}" if rules.assignment_is_privileged(role=role, scope=scope) else ""
 
 
 def _int_id(pk) -> int:
@@ -340,8 +371,9 @@ class RoleSettingList(PimListView):
         role, scope = values.pop("role"), values.pop("scope", None) or assignment_selectors.scope_root()
         approver_ids = values.pop("approvers", None)
         setting = _run_write(request, lambda: role_setting_update(
-            actor=_as_admin(request, role=role, scope=scope), role=role, scope=scope, values=values,
-            approver_ids=approver_ids, mfa_verified_at=_mfa_verified_at(request)))  # _as_admin runs inside
+            actor=_as_admin(request, role=role, scope=scope, privileged_change=f"change the settings of {role.name}"),
+            role=role, scope=scope, values=values, approver_ids=approver_ids,
+            mfa_verified_at=_admin_mfa_verified_at(request)))  # _as_admin runs inside
         return Response(s.RoleSettingSerializer(setting).data)
 
 
@@ -394,7 +426,8 @@ def _admin_assign(request, data) -> Assignment:
     role, scope, kind = data["role"], data["scope"], data["kind"]
 
     def call():
-        actor = _as_admin(request, role=role, scope=scope)
+        actor = _as_admin(request, role=role, scope=scope,
+                          privileged_change=_privileged_assignment_change("assign", role, scope))
         if actor is None and is_service_principal_actor(request.user) and kind == Assignment.Kind.ACTIVE:
             # The policy's "require MFA on active assignment" cannot be met by a service principal.
             setting = assignment_selectors.role_setting_effective(role=role, scope=scope)
@@ -404,7 +437,7 @@ def _admin_assign(request, data) -> Assignment:
             actor=actor, principal=data["principal"], role=role, scope=scope, kind=kind,
             start_at=data.get("start_at"), end_at=data.get("end_at"), justification=data.get("justification", ""),
             ticket_system=data.get("ticket_system", ""), ticket_number=data.get("ticket_number", ""),
-            mfa_verified_at=_mfa_verified_at(request))
+            mfa_verified_at=_admin_mfa_verified_at(request))
 
     return _run_write(request, call)
 
@@ -518,16 +551,23 @@ def _self_renew(request, data):
         actor=actor, assignment=target, end_at=data["end_at"], justification=data.get("justification", "")))
 
 
-def _admin_on_assignment(service_name: str, **extra):
+def _admin_on_assignment(service_name: str, *, privileged_verb: str = "", **extra):
+    """An administrator action on one assignment. `privileged_verb`: the action grants or prolongs the
+    role, so on a privileged role it needs the administrative MFA (the service takes `mfa_verified_at`)."""
+
     def handler(request, data):
         from assignments import services as assignment_services
 
         service = getattr(assignment_services, service_name)
         target = _target(data)
         kwargs = {name: data.get(name) for name in extra}
-        return _run_write(request, lambda: service(actor=_as_admin(request, role=target.role, scope=target.scope),
-                                                   assignment=target, justification=data.get("justification", ""),
-                                                   **kwargs))
+        if privileged_verb:
+            kwargs["mfa_verified_at"] = _admin_mfa_verified_at(request)
+        change = _privileged_assignment_change(privileged_verb, target.role, target.scope) if privileged_verb else ""
+
+        return _run_write(request, lambda: service(
+            actor=_as_admin(request, role=target.role, scope=target.scope, privileged_change=change),
+            assignment=target, justification=data.get("justification", ""), **kwargs))
 
     return handler
 
@@ -538,11 +578,12 @@ REQUEST_ACTIONS = {
     Request.Action.SELF_EXTEND: _self_extend,
     Request.Action.SELF_RENEW: _self_renew,
     Request.Action.ADMIN_ASSIGN: _admin_assign,
-    Request.Action.ADMIN_UPDATE: _admin_on_assignment("assignment_update", start_at=None, end_at=None),
+    Request.Action.ADMIN_UPDATE: _admin_on_assignment("assignment_update", privileged_verb="change the dates of",
+                                                      start_at=None, end_at=None),
     Request.Action.ADMIN_REMOVE: _admin_on_assignment("assignment_remove"),
-    Request.Action.ADMIN_EXTEND: _admin_on_assignment("assignment_extend", end_at=None),
-    Request.Action.ADMIN_RENEW: _admin_on_assignment("assignment_renew", end_at=None),
-    Request.Action.ADMIN_MAKE_ACTIVE: _admin_on_assignment("assignment_make_active"),
+    Request.Action.ADMIN_EXTEND: _admin_on_assignment("assignment_extend", privileged_verb="extend", end_at=None),
+    Request.Action.ADMIN_RENEW: _admin_on_assignment("assignment_renew", privileged_verb="renew", end_at=None),
+    Request.Action.ADMIN_MAKE_ACTIVE: _admin_on_assignment("assignment_make_active", privileged_verb="make active"),
 }
 
 

@@ -168,9 +168,11 @@ def _check_directory_writer(*, actor: User | None, role_slugs: list[str], what: 
 
 @audited_refusal("user.create")
 def user_create(*, username: str, email: str = "", display_name: str = "", password: str | None = None,
-                is_emergency_access: bool = False, is_staff: bool = False, actor: User | None = None) -> User:
+                is_emergency_access: bool = False, is_staff: bool = False, actor: User | None = None,
+                mfa_verified_at: datetime | None = None) -> User:
     """Create a user and its principal. Without a password the account can only sign in through SSO."""
     _check_directory_writer(actor=actor, role_slugs=DIRECTORY_WRITERS, what="users")
+    rules.check_admin_mfa(actor=actor, mfa_verified_at=mfa_verified_at, what="create users")
     username = username.replace("\x00", "").strip()
     if not username:
         raise invalid("A user needs a username.", field="username")
@@ -190,8 +192,9 @@ def user_create(*, username: str, email: str = "", display_name: str = "", passw
     return user
 
 
-def user_set_enabled(*, user: User, enabled: bool, actor: User | None) -> User:
+def user_set_enabled(*, user: User, enabled: bool, actor: User | None, mfa_verified_at: datetime | None = None) -> User:
     """Disable or enable a user; a disabled user holds nothing (the access check joins `enabled`)."""
+    rules.check_admin_mfa(actor=actor, mfa_verified_at=mfa_verified_at, what="enable or disable users")
     with transaction.atomic():
         changed = User.objects.filter(pk=user.pk, is_active=not enabled).update(is_active=enabled)
         if changed:
@@ -203,7 +206,7 @@ def user_set_enabled(*, user: User, enabled: bool, actor: User | None) -> User:
 
 @audited_refusal("group.create")
 def group_create(*, display_name: str, role_assignable: bool = False, description: str = "", email: str = "",
-                 actor: User | None = None) -> Principal:
+                 actor: User | None = None, mfa_verified_at: datetime | None = None) -> Principal:
     """Create a security group and its scope (`/groups/<object id>`). `role_assignable` is fixed here;
     at most PIM_MAX_ROLE_ASSIGNABLE_GROUPS such groups exist."""
     _check_directory_writer(actor=actor, role_slugs=DIRECTORY_WRITERS, what="groups")
@@ -212,6 +215,7 @@ def group_create(*, display_name: str, role_assignable: bool = False, descriptio
                                 what="role-assignable groups (Global or Privileged Role Administrators only)")
     if not display_name.replace("\x00", "").strip():
         raise invalid("A group needs a name.", field="display_name")
+    rules.check_admin_mfa(actor=actor, mfa_verified_at=mfa_verified_at, what="create groups")
     with transaction.atomic():
         if role_assignable:
             # Serialise creators of role-assignable groups so the limit holds under concurrency.
@@ -229,12 +233,14 @@ def group_create(*, display_name: str, role_assignable: bool = False, descriptio
 
 
 @audited_refusal("service_principal.create")
-def service_principal_create(*, display_name: str, description: str = "", actor: User | None = None) -> Principal:
+def service_principal_create(*, display_name: str, description: str = "", actor: User | None = None,
+                             mfa_verified_at: datetime | None = None) -> Principal:
     import uuid
 
     _check_directory_writer(actor=actor, role_slugs=APPLICATION_WRITERS, what="service principals")
     if not display_name.replace("\x00", "").strip():
         raise invalid("A service principal needs a name.", field="display_name")
+    rules.check_admin_mfa(actor=actor, mfa_verified_at=mfa_verified_at, what="create service principals")
     with transaction.atomic():
         sp = Principal.objects.create(kind=Principal.Kind.SERVICE_PRINCIPAL, display_name=display_name,
                                       description=description, app_id=uuid.uuid4())
@@ -254,13 +260,14 @@ def role_permission_pattern(pattern: str) -> str:
 
 def role_definition_create(*, slug: str, name: str, kind: str, description: str = "", actions: Iterable[str] = (),
                            not_actions: Iterable[str] = (), is_privileged: bool = False, is_builtin: bool = False,
-                           actor: User | None = None) -> RoleDefinition:
+                           actor: User | None = None, mfa_verified_at: datetime | None = None) -> RoleDefinition:
     """Create a role (custom roles need a directory administrator) with its permission patterns."""
     if actor is not None and not selectors.user_holds_any(user=actor, role_slugs=selectors.DIRECTORY_ADMIN_ROLES):
         raise forbidden("Only Global Administrators and Privileged Role Administrators create roles.")
     actions, not_actions = list(actions), list(not_actions)
     if not actions:
         raise invalid("A role needs at least one permitted action.")
+    rules.check_admin_mfa(actor=actor, mfa_verified_at=mfa_verified_at, what="create roles")
     with transaction.atomic():
         if RoleDefinition.objects.filter(slug=slug).exists():
             raise conflict(f"A role {slug} already exists.")
@@ -333,6 +340,7 @@ def role_setting_update(*, actor: User | None, role: RoleDefinition, scope: Scop
     if unknown:
         raise invalid(f"Unknown setting fields: {', '.join(sorted(unknown))}.")
     _validate_role_setting(values)
+    rules.check_admin_mfa(actor=actor, mfa_verified_at=mfa_verified_at, what=f"change the settings of {role.name}")
     with transaction.atomic():
         setting, created = RoleSetting.objects.select_for_update().get_or_create(role=role, scope=scope)
         before = {name: getattr(setting, name) for name in ROLE_SETTING_FIELDS}
@@ -438,6 +446,8 @@ def assignment_create(*, actor: User | None, principal: Principal, role: RoleDef
     if kind == Assignment.Kind.ACTIVE:
         rules.check_active_assignment_policy(setting=setting, justification=justification,
                                              mfa_verified_at=mfa_verified_at, actor=actor)
+    rules.check_privileged_assignment_mfa(actor=actor, role=role, scope=scope, mfa_verified_at=mfa_verified_at,
+                                          verb="assign")
     with transaction.atomic():
         assignment = assignment_insert(principal=principal, role=role, scope=scope, kind=kind, start_at=start_at,
                                        end_at=end_at, actor=actor, now=now, justification=justification,
@@ -465,9 +475,12 @@ def _lock_live(assignment: Assignment) -> Assignment:
 
 @audited_refusal("assignment.update")
 def assignment_update(*, actor: User | None, assignment: Assignment, start_at: datetime | None,
-                      end_at: datetime | None, justification: str = "") -> Assignment:
+                      end_at: datetime | None, justification: str = "", mfa_verified_at: datetime | None = None
+                      ) -> Assignment:
     """Change the start or end of a live assignment (not of an activation: the holder controls those)."""
     rules.check_actor_can_manage(actor=actor, role=assignment.role, scope=assignment.scope)
+    rules.check_privileged_assignment_mfa(actor=actor, role=assignment.role, scope=assignment.scope,
+                                          mfa_verified_at=mfa_verified_at, verb="change the dates of")
     now = timezone.now()
     with transaction.atomic():
         locked = _lock_live(assignment)
@@ -553,9 +566,11 @@ def assignment_remove(*, actor: User | None, assignment: Assignment, justificati
 
 @audited_refusal("assignment.extend")
 def assignment_extend(*, actor: User | None, assignment: Assignment, end_at: datetime | None,
-                      justification: str = "") -> Assignment:
+                      justification: str = "", mfa_verified_at: datetime | None = None) -> Assignment:
     """Admin extend: a live time-bound assignment ending within 14 days gets a later end."""
     rules.check_actor_can_manage(actor=actor, role=assignment.role, scope=assignment.scope)
+    rules.check_privileged_assignment_mfa(actor=actor, role=assignment.role, scope=assignment.scope,
+                                          mfa_verified_at=mfa_verified_at, verb="extend")
     now = timezone.now()
     with transaction.atomic():
         locked = _lock_live(assignment)
@@ -588,6 +603,8 @@ def assignment_renew(*, actor: User | None, assignment: Assignment, end_at: date
                      justification: str = "", mfa_verified_at: datetime | None = None) -> Assignment:
     """Admin renew: an assignment that ended (expired) within the last 30 days is granted again, from now."""
     rules.check_actor_can_manage(actor=actor, role=assignment.role, scope=assignment.scope)
+    rules.check_privileged_assignment_mfa(actor=actor, role=assignment.role, scope=assignment.scope,
+                                          mfa_verified_at=mfa_verified_at, verb="renew")
     now = timezone.now()
     with transaction.atomic():
         old = Assignment.objects.select_for_update().select_related("principal", "role", "scope").get(pk=assignment.pk)
@@ -628,6 +645,8 @@ def assignment_make_active(*, actor: User | None, assignment: Assignment, justif
     """Rollback: turn an eligible assignment into an active one with the same window. When the policy
     forbids permanent active assignments, the end is capped at the policy's limit (and said so)."""
     rules.check_actor_can_manage(actor=actor, role=assignment.role, scope=assignment.scope)
+    rules.check_privileged_assignment_mfa(actor=actor, role=assignment.role, scope=assignment.scope,
+                                          mfa_verified_at=mfa_verified_at, verb="make active")
     now = timezone.now()
     with transaction.atomic():
         eligible = _lock_live(assignment)
@@ -689,12 +708,13 @@ def assignment_make_active_bulk(*, actor: User | None, assignment_ids: list[int]
 
 
 @audited_refusal("access.elevate")
-def access_elevate(*, actor: User, justification: str = "") -> Assignment:
+def access_elevate(*, actor: User, justification: str = "", mfa_verified_at: datetime | None = None) -> Assignment:
     """A Global Administrator gives themselves User Access Administrator at `/` (all subscriptions)."""
     if not selectors.user_holds_any(user=actor, role_slugs=[RoleDefinition.GLOBAL_ADMINISTRATOR]):
         raise forbidden("Only an active Global Administrator can elevate access.")
     if not justification.strip():
         raise invalid("Say why you elevate access.", field="justification")
+    rules.check_admin_mfa(actor=actor, mfa_verified_at=mfa_verified_at, what="elevate access")
     now = timezone.now()
     role = RoleDefinition.objects.get(slug=RoleDefinition.USER_ACCESS_ADMINISTRATOR)
     root = selectors.scope_root()
