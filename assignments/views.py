@@ -411,6 +411,13 @@ def assignment_make_active_bulk(request):
         return redirect("assignments:list")
     ids = form.cleaned_data["ids"]
     visible = {a.pk: a for a in selectors.assignments_visible_to(user=request.user).filter(pk__in=ids)}
+    # The service checks each row again; asking here sends the person through one step-up, not N refusals.
+    if any(rules.assignment_is_privileged(role=a.role, scope=a.scope) for a in visible.values()):
+        try:
+            rules.check_admin_mfa(actor=request.user, mfa_verified_at=mfa_verified_at(request),
+                                  what="make privileged roles active")
+        except DomainError:
+            return step_up_redirect(request, reverse("assignments:list"), keep_form=False)
     outcomes = dict(((pk, (done, message)) for pk, done, message in services.assignment_make_active_bulk(
         actor=request.user, assignment_ids=list(visible), justification=form.cleaned_data["justification"],
         mfa_verified_at=mfa_verified_at(request))))
