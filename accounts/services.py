@@ -28,6 +28,7 @@ from assignments.rules import check_mfa_fresh
 from assignments.selectors import user_holds_any
 from audit.models import AuditEvent
 from audit.services import audit_event_record
+from core.actors import Actor
 from notifications.email import absolute_url, email_enqueue
 
 from .models import EnrolmentCode
@@ -133,7 +134,7 @@ def mfa_totp_enrol_confirm(*, actor: User, device_id: int, token: str, enrolment
             raise _enrol_refused(actor, "That enrolment code is not right, has expired or was already used. "
                                         "Ask for a new one.", field="enrolment_code")
     else:
-        check_mfa_fresh(mfa_verified_at=mfa_verified_at, what="add another authenticator")
+        check_mfa_fresh(actor=Actor.person(actor, mfa_verified_at=mfa_verified_at), what="add another authenticator")
     if not token.isdigit() or not device.verify_token(token):
         raise _enrol_refused(actor, "That code is not right. Check the time on your phone and enter the current "
                                     "code.", field="token")

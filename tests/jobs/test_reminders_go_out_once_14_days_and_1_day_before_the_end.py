@@ -52,7 +52,8 @@ def test_an_extension_rearms_the_reminders(directory, global_admin, requester, o
     start = timezone.now()
     eligibility = directory.grant(requester, "helpdesk-administrator", kind="eligible", end=start + timedelta(days=10))
     sweeps.assignments_remind()
-    services.assignment_extend(actor=global_admin, assignment=eligibility, end_at=start + timedelta(days=12))
+    services.assignment_extend(actor=global_admin, assignment=eligibility, end_at=start + timedelta(days=12),
+                               mfa_verified_at=timezone.now())
 
     sweeps.assignments_remind()
 
