@@ -58,19 +58,23 @@ def setup_django():
 
 def make_people(count: int, prefix: str) -> list[tuple[str, int]]:
     """(token, eligible assignment id) of `count` new people."""
+    from django.utils import timezone
+
     from api import services as api_services
     from assignments import services
     from assignments.models import RoleDefinition, Scope
+    from core.actors import Actor
 
+    setup = Actor.system("bench-setup")
     role = RoleDefinition.objects.get(slug="helpdesk-administrator")
     root = Scope.objects.get(path="/")
     people = []
     for i in range(count):
         user = services.user_create(username=f"{prefix}{i}", password="bench-password-123",
-                                    email=f"{prefix}{i}@example.com", display_name=f"{prefix} {i}")
-        eligible = services.assignment_create(actor=None, principal=user.principal, role=role, scope=root,
+                                    email=f"{prefix}{i}@example.com", display_name=f"{prefix} {i}", actor=setup)
+        eligible = services.assignment_create(actor=setup, principal=user.principal, role=role, scope=root,
                                               kind="eligible", justification="bench")
-        _, token = api_services.token_create_personal(actor=user, name="bench")
+        _, token = api_services.token_create_personal(actor=user, name="bench", mfa_verified_at=timezone.now())
         people.append((token, eligible.pk))
     return people
 

@@ -6,6 +6,7 @@ import threading
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from audit.integrity import audit_chain_verify
@@ -47,7 +48,7 @@ def test_identical_activations_at_once_never_fail_and_every_refusal_is_audited(p
     for round_number in range(ROUNDS):
         user = directory.user(f"burst{round_number}")
         eligible = directory.grant(user, "helpdesk-administrator", kind="eligible")
-        _, token = api_services.token_create_personal(actor=user, name="burst")
+        _, token = api_services.token_create_personal(actor=user, name="burst", mfa_verified_at=timezone.now())
 
         statuses = _fire_at_once(token, eligible.pk)
 
