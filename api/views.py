@@ -23,7 +23,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from approvals.models import Request
+from approvals.models import ApprovalDecision, Request
 from assignments import selectors as assignment_selectors
 from assignments.access import access_find_grant, access_find_permission_grant
 from assignments.errors import DomainError, forbidden, invalid, not_found
@@ -468,6 +468,8 @@ class RequestList(PimListView):
         handler = REQUEST_ACTIONS[action]
         result = handler(request, data)
         if isinstance(result, Request):
+            # Filed by this call: nobody can have decided it yet, so its decisions need no query.
+            result._prefetched_objects_cache = {"decisions": ApprovalDecision.objects.none()}
             payload = {"action": action, "request": result, "assignment": result.assignment}
         else:
             payload = {"action": action, "request": None, "assignment": result}
