@@ -1,4 +1,4 @@
-"""The account adapter the portal runs: the no-sign-up adapter plus the portal's sign-in rate limiting.
+"""The account adapter the portal runs: no public sign-up, plus the portal's sign-in rate limiting.
 
 allauth counts failed sign-ins per client address (`…/ip`) and per typed login (`…/key`). Two changes:
 the address is the portal's own client address (`audit.middleware.client_ip_of`, which honours
@@ -6,19 +6,18 @@ PIM_TRUSTED_PROXIES), and the key is the account the typed string resolves to, s
 `frank.dubois` also count against `Frank.Dubois@contoso.example`.
 """
 
+from allauth.account.adapter import DefaultAccountAdapter
 from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 
+from assignments.models import User
 from audit.middleware import client_ip_of
-from portal.adapters import NoSignupAccountAdapter
 
 
 def login_rate_limit_key(login: str) -> str:
     """One key per account (by username or email, in any case); a string that names no account (or more
     than one) is a key of its own."""
-    from assignments.models import User
-
     login = login.strip().lower()
     if login:
         matches = list(User.objects.filter(Q(username__iexact=login) | Q(email__iexact=login))
@@ -26,6 +25,13 @@ def login_rate_limit_key(login: str) -> str:
         if len(matches) == 1:
             return f"account:{matches[0]}"
     return f"login:{login}"
+
+
+class NoSignupAccountAdapter(DefaultAccountAdapter):
+    """Accounts come from administrators (or SSO), never from a public sign-up form."""
+
+    def is_open_for_signup(self, request):
+        return False
 
 
 class AccountAdapter(NoSignupAccountAdapter):

@@ -2,7 +2,7 @@
 enrolment, static backup codes, step-up verification.
 
 Services take the user (never the HTTP request); the step-up *view* marks the session verified
-(`accounts.mfa.mfa_mark_verified`) after `mfa_verify` succeeds, and after a first enrolment that used
+(`core.mfa.mfa_mark_verified`) after `mfa_verify` succeeds, and after a first enrolment that used
 an enrolment code.
 
 The first authenticator needs a one-time enrolment code, so that a stolen password alone cannot
@@ -22,13 +22,13 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from assignments.errors import DomainError, conflict, forbidden, invalid, not_found
 from assignments.models import RoleDefinition, User
 from assignments.rules import check_mfa_fresh
 from assignments.selectors import user_holds_any
 from audit.models import AuditEvent
 from audit.services import audit_event_record
 from core.actors import Actor
+from core.errors import DomainError, conflict, forbidden, invalid, not_found
 from notifications.email import absolute_url, email_enqueue
 
 from .models import EnrolmentCode

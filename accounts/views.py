@@ -15,12 +15,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 
-from assignments.errors import DomainError
 from assignments.models import User
+from core.errors import DomainError
+from core.mfa import mfa_is_fresh, mfa_mark_verified, mfa_verified_at
 
 from . import services
 from .forms import CodeForm, EnrolForm
-from .mfa import mfa_is_fresh, mfa_mark_verified, mfa_verified_at
 
 
 def safe_next(request, default: str = "") -> str:

@@ -12,9 +12,12 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from approvals.models import Request
+from assignments import rules
 from assignments import selectors as assignment_selectors
 from assignments.access import access_find_permission_grant
 from assignments.models import Assignment, Principal, RoleDefinition, RoleSetting, Scope, User
+from core.errors import DomainError
+from notifications.recipients import holders_emails
 
 from . import definitions
 from .models import AlertRun, AlertSetting, Incident, Severity
@@ -129,8 +132,6 @@ def admin_emails_for(*, role: RoleDefinition | None, scope: Scope | None, at: da
     `admin_roles_for(role)` at the scope or above, directly or through a group; emergency access
     accounts are never mailed). Without a role (directory-wide alerts): the Global Administrators and
     Privileged Role Administrators. One query."""
-    from notifications.recipients import holders_emails
-
     slugs = (assignment_selectors.admin_roles_for(role=role) if role is not None
              else assignment_selectors.DIRECTORY_ADMIN_ROLES)
     return holders_emails(role_slugs=slugs, scope=scope if scope is not None else assignment_selectors.ROOT_PATH,
@@ -167,8 +168,6 @@ class ConversionPlan:
 def make_eligible_preview(*, actor, assignments: list[Assignment], at: datetime | None = None) -> list[ConversionPlan]:
     """What converting each assignment to eligible would do: the new end (the policy's limit when it
     forbids permanent eligibility), or why it would be refused. Reads only."""
-    from assignments import rules
-    from assignments.errors import DomainError
 
     at = at or timezone.now()
     plans = []

@@ -15,7 +15,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from assignments import selectors as assignment_selectors
-from assignments.errors import DomainError, conflict, forbidden, invalid, not_found
 from assignments.models import Assignment, RoleSetting, User
 from assignments.services import (
     assignment_make_eligible,  # the transition is the assignments app's; the discovery wizard calls it
@@ -24,6 +23,7 @@ from assignments.services import (
 )
 from audit.services import audit_event_record
 from core.actors import Actor, as_actor
+from core.errors import DomainError, conflict, forbidden, invalid, not_found
 from notifications.email import absolute_url, email_enqueue
 
 from . import definitions, selectors

@@ -14,9 +14,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from assignments.errors import DomainError
+from assignments.capabilities import user_capabilities
 from assignments.models import Assignment
-from portal.permissions import user_capabilities
+from core.errors import DomainError
 
 from . import charts, definitions, selectors, services
 from .forms import (

@@ -11,7 +11,7 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from assignments.errors import DomainError
+from core.errors import DomainError
 
 CODES = {
     exceptions.NotAuthenticated: "not_authenticated",

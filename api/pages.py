@@ -15,9 +15,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from assignments import selectors as assignment_selectors
-from assignments.errors import DomainError
 from assignments.models import Principal
-from pim_portal.ids import parse_id
+from core.errors import DomainError
+from core.ids import parse_id
 
 from . import selectors, services
 from .models import ApiToken

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from approvals.models import ApprovalDecision, Request
 from assignments.models import Assignment, Principal, RoleDefinition, RoleSetting, Scope
 from audit.models import AuditEvent
-from pim_portal.ids import parse_id
+from core.ids import parse_id
 
 from .models import ApiToken
 

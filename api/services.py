@@ -12,10 +12,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from assignments import selectors as assignment_selectors
-from assignments.errors import DomainError, forbidden, invalid, not_found
 from assignments.models import Principal, User
 from audit.models import AuditEvent
 from audit.services import audit_event_record, audit_refusal_record
+from core.errors import DomainError, forbidden, invalid, not_found
 
 from .models import ApiToken
 

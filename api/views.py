@@ -23,16 +23,30 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from approvals import selectors as approval_selectors
+from approvals import services as approval_services
 from approvals.models import ApprovalDecision, Request
+from approvals.services import (
+    assignment_deactivate,
+    request_cancel,
+    request_self_activate,
+    request_self_extend,
+    request_self_renew,
+)
 from assignments import selectors as assignment_selectors
+from assignments import services as assignment_services
 from assignments.access import access_find_grant, access_find_permission_grant
-from assignments.errors import DomainError, forbidden, invalid, not_found
+from assignments.filters import AssignmentFilterSet, PrincipalFilterSet, ScopeFilterSet
 from assignments.models import Assignment, Principal, RoleDefinition, RoleSetting, Scope
+from assignments.services import assignment_create, role_setting_update
 from audit import export as audit_export
 from audit import selectors as audit_selectors
+from audit.middleware import client_ip_of
 from audit.models import AuditEvent
 from core.actors import Actor
-from pim_portal.ids import parse_id
+from core.errors import DomainError, forbidden, invalid, not_found
+from core.ids import parse_id
+from core.mfa import mfa_verified_at
 
 from . import filters
 from . import serializers as s
@@ -53,14 +67,10 @@ def _mfa_verified_at(request):
     """A fresh MFA step-up counts only for the portal session; a token never carries one."""
     if isinstance(request.auth, ApiToken):
         return None
-    from accounts.mfa import mfa_verified_at
-
     return mfa_verified_at(request._request)
 
 
 def _client_ip(request) -> str | None:
-    from audit.middleware import client_ip_of
-
     return client_ip_of(request._request)
 
 
@@ -142,8 +152,6 @@ def _assignment_or_404(pk) -> Assignment:
 
 
 def _request_or_404(pk) -> Request:
-    from approvals import selectors as approval_selectors
-
     found = approval_selectors.request_get_for_user(user=None, request_id=_uuid_id(pk))
     if found is None:
         raise not_found("No such request.")
@@ -318,8 +326,6 @@ class ScopeList(PimListView):
 
     @property
     def filterset_class(self):
-        from assignments.filters import ScopeFilterSet
-
         return ScopeFilterSet
 
 
@@ -330,8 +336,6 @@ class PrincipalList(PimListView):
 
     @property
     def filterset_class(self):
-        from assignments.filters import PrincipalFilterSet
-
         return PrincipalFilterSet
 
 
@@ -350,8 +354,6 @@ class RoleSettingList(PimListView):
     @extend_schema(operation_id="role_settings_update", request=s.RoleSettingWriteSerializer,
                    responses={200: s.RoleSettingSerializer}, tags=["role settings"])
     def post(self, request):
-        from assignments.services import role_setting_update
-
         body = s.RoleSettingWriteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         values = dict(body.validated_data)
@@ -380,8 +382,6 @@ class AssignmentList(PimListView):
 
     @property
     def filterset_class(self):
-        from assignments.filters import AssignmentFilterSet
-
         return AssignmentFilterSet
 
     def get_queryset(self):
@@ -403,8 +403,6 @@ class AssignmentList(PimListView):
 
 
 def _admin_assign(request, data) -> Assignment:
-    from assignments.services import assignment_create
-
     for name in ("principal", "role", "scope", "kind"):
         if not data.get(name):
             raise invalid(f"Give the {name}.", field=name)
@@ -433,8 +431,6 @@ def _requests_for(user):
     if is_service_principal_actor(user):
         return (Request.objects.filter(principal=user.principal)
                 .select_related("principal", "role", "scope").prefetch_related("decisions"))
-    from approvals import selectors as approval_selectors
-
     return approval_selectors.request_list_for_requester(user=user, limit=None)
 
 
@@ -483,8 +479,6 @@ def _target(data) -> Assignment:
 
 
 def _self_activate(request, data):
-    from approvals.services import request_self_activate
-
     actor = _person(request, "activate a role")
     eligible = _target(data)
     if not data.get("duration_minutes"):
@@ -498,8 +492,6 @@ def _self_activate(request, data):
 
 
 def _self_deactivate(request, data):
-    from approvals.services import assignment_deactivate
-
     actor = _person(request, "deactivate a role")
     target = _target(data)
     return _run_write(request, lambda: assignment_deactivate(
@@ -507,8 +499,6 @@ def _self_deactivate(request, data):
 
 
 def _self_extend(request, data):
-    from approvals.services import request_self_extend
-
     actor = _person(request, "ask for an extension")
     target = _target(data)
     return _run_write(request, lambda: request_self_extend(
@@ -517,8 +507,6 @@ def _self_extend(request, data):
 
 
 def _self_renew(request, data):
-    from approvals.services import request_self_renew
-
     actor = _person(request, "ask for a renewal")
     target = _target(data)
     if not data.get("end_at"):
@@ -529,8 +517,6 @@ def _self_renew(request, data):
 
 def _admin_on_assignment(service_name: str, **extra):
     def handler(request, data):
-        from assignments import services as assignment_services
-
         service = getattr(assignment_services, service_name)
         target = _target(data)
         kwargs = {name: data.get(name) for name in extra}
@@ -555,8 +541,6 @@ REQUEST_ACTIONS = {
 
 
 def _request_visible(request, found: Request) -> bool:
-    from approvals import selectors as approval_selectors
-
     user = request.user
     if found.principal_id == user.principal.pk:
         return True
@@ -581,8 +565,6 @@ class RequestCancel(PimAPIView):
     @extend_schema(operation_id="requests_cancel", parameters=[REQUEST_ID],
                    request=None, responses=s.RequestSerializer, tags=["requests"])
     def post(self, request, pk: str):
-        from approvals.services import request_cancel
-
         actor = _person(request, "cancel a request")
         found = _request_or_404(pk)
         if not _request_visible(request, found):
@@ -603,8 +585,6 @@ class ApprovalList(PimAPIView):
 
     @extend_schema(operation_id="approvals_list", responses=ApprovalListSerializer, tags=["approvals"])
     def get(self, request):
-        from approvals import selectors as approval_selectors
-
         if is_service_principal_actor(request.user):
             return Response({"results": []})
         pending = approval_selectors.request_list_pending_for_approver(user=request.user)
@@ -615,8 +595,6 @@ class ApprovalDecide(PimAPIView):
     decision = "approve"
 
     def post(self, request, pk: str):
-        from approvals import services as approval_services
-
         actor = _person(request, "decide requests")
         body = (s.DecisionInputSerializer if self.decision == "approve" else s.DenyInputSerializer)(data=request.data)
         body.is_valid(raise_exception=True)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from assignments import rules
 from assignments import selectors as assignment_selectors
 from assignments.access import access_find_eligibility
+from assignments.conditions import check_activation_conditions
 from assignments.models import Assignment, RoleSetting, Scope, ScopeClosure, User
 from assignments.services import (
     assignment_activate,
@@ -29,12 +30,11 @@ from assignments.services import (
 )
 from audit.models import AuditEvent
 from audit.services import audit_event_record
+from core import domain_events
 from core.actors import Actor, as_actor
 from core.errors import DomainError, conflict, forbidden, invalid, not_found
-from pim_portal import domain_events
 
 from . import selectors
-from .conditions import check_activation_conditions
 from .models import ApprovalDecision, Request
 
 # --- helpers ----------------------------------------------------------------------------------------

@@ -11,12 +11,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.mfa import mfa_is_fresh, mfa_verified_at
 from assignments import selectors as assignment_selectors
-from assignments.errors import DomainError
 from assignments.models import Assignment
 from audit.middleware import client_ip_of
 from core.actors import Actor
+from core.errors import DomainError
+from core.mfa import mfa_is_fresh, mfa_verified_at
 
 from . import selectors, services
 from .forms import ActivateForm, DeactivateForm, DecisionForm, ExtendForm, RenewForm
@@ -224,11 +224,8 @@ def request_detail(request, request_id):
     if can_decide:
         recent = list(Assignment.objects.filter(principal=pim_request.principal, activated_from__isnull=False)
                       .select_related("role", "scope").order_by("-created_at")[:5])
-    from provisioning.selectors import provisioning_status_for_request
-
     return render(request, "approvals/request_detail.html", {
         "req": pim_request, "timeline": selectors.request_timeline(request=pim_request), "can_decide": can_decide,
-        "scim_operations": provisioning_status_for_request(request=pim_request),
         "is_requester": pim_request.requested_by_id == request.user.pk, "recent": recent,
         "permissions": list(pim_request.role.permissions.all()[:20]), "decision_form": DecisionForm(),
     })

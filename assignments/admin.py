@@ -8,7 +8,7 @@ event; the admin is a data browser for Global Administrators (see `portal.admin_
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from portal.admin import ReadOnlyAdmin, ReadOnlyInline, ReadOnlyMixin
+from core.admin import ReadOnlyAdmin, ReadOnlyInline, ReadOnlyMixin
 
 from .models import (
     Assignment,

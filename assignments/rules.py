@@ -10,9 +10,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from core.actors import Actor, as_actor
+from core.errors import DomainError, forbidden, invalid
 
 from . import selectors
-from .errors import DomainError, forbidden, invalid
 from .models import Assignment, Principal, RoleDefinition, RoleSetting, Scope
 
 # Starting "now" from a form takes a moment; a start this far in the past still counts as now.

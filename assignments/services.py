@@ -18,11 +18,12 @@ from django.utils import timezone
 from approvals.models import Request
 from audit.models import AuditEvent
 from audit.services import audit_event_record, audit_refusal_record
+from core import domain_events
 from core.actors import Actor, as_actor
-from pim_portal import domain_events
+from core.errors import DomainError, conflict, forbidden, invalid, not_found
 
 from . import rules, selectors
-from .errors import DomainError, conflict, forbidden, invalid, not_found
+from .conditions import parse_time_windows, parse_trusted_networks
 from .models import (
     Assignment,
     ElevatedAccess,
@@ -301,8 +302,6 @@ ROLE_SETTING_FIELDS = (
 
 
 def _validate_role_setting(values: dict) -> None:
-    from approvals.conditions import parse_time_windows, parse_trusted_networks
-
     minutes = values.get("max_activation_minutes")
     if minutes is not None and not 60 <= int(minutes) <= 24 * 60:
         raise invalid("The maximum activation duration must be between 1 and 24 hours.", field="max_activation_minutes")

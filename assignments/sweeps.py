@@ -1,4 +1,5 @@
-"""Set-based background jobs over assignments and requests, as services.
+"""Set-based background jobs over assignments, as services; the request sweeps (scheduled starts,
+time-outs) are `approvals.sweeps`, the end-of-assignment reminders `notifications.reminders`.
 
 Every sweep works in batches of at most `batch_size` rows. A batch is one transaction:
 1. pick due rows with `SELECT … FOR UPDATE SKIP LOCKED LIMIT n` (PostgreSQL; SQLite serialises
@@ -16,24 +17,21 @@ and never waited for these jobs.
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models import F
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from approvals.models import Request
-from audit.services import audit_event_record, audit_events_record_many
+from audit.services import audit_events_record_many
+from core import domain_events
 from core.actors import Actor
-from pim_portal import domain_events
 
 from .batches import PRINCIPAL_COLUMNS, AssignmentBatch, AssignmentRow, PrincipalRow
 from .models import Assignment
 
 DEFAULT_BATCH = 2000
 EXPIRY_SWEEP = Actor.system("expiry-sweep")
-SCHEDULED_START = Actor.system("scheduled-start")
 
 
 @dataclass
@@ -44,7 +42,8 @@ class SweepResult:
     extra: dict = field(default_factory=dict)
 
 
-def _until_empty(batch, *, batch_size: int, max_batches: int | None, deadline: float | None) -> SweepResult:
+def until_empty(batch, *, batch_size: int, max_batches: int | None, deadline: float | None) -> SweepResult:
+    """Run `batch(batch_size)` until it comes back short (nothing left), `max_batches` or the deadline."""
     result = SweepResult()
     started = time.monotonic()
     while max_batches is None or result.batches < max_batches:
@@ -148,100 +147,5 @@ def assignments_expire(*, now: datetime | None = None, batch_size: int = DEFAULT
     rather than threads, because most of a batch's time is Python, which threads would run on one
     core at a time."""
     now = now or timezone.now()
-    return _until_empty(lambda n: assignments_expire_batch(now=now, batch_size=n), batch_size=batch_size,
+    return until_empty(lambda n: assignments_expire_batch(now=now, batch_size=n), batch_size=batch_size,
                         max_batches=max_batches, deadline=deadline_seconds)
-
-
-# --- scheduled starts -------------------------------------------------------------------------------
-
-
-def requests_start_scheduled_batch(*, now: datetime, batch_size: int = 500) -> int:
-    """Scheduled requests whose start has come → provisioned; audited, and their event emitted
-    (`assignment.activated` for activations, `assignment.created` otherwise). Access never depended
-    on it: the assignment row already exists with its `start_at`."""
-    with transaction.atomic():
-        due = list(
-            Request.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("principal", "role", "scope", "assignment", "requested_by")
-            .filter(status=Request.Status.SCHEDULED, start_at__lte=now)
-            .order_by("start_at")[:batch_size]
-        )
-        if not due:
-            return 0
-        Request.objects.filter(pk__in=[r.pk for r in due], status=Request.Status.SCHEDULED).update(
-            status=Request.Status.PROVISIONED, provisioned_at=now, updated_at=now)
-        for request in due:
-            request.status, request.provisioned_at = Request.Status.PROVISIONED, now
-            assignment = request.assignment
-            audit_event_record(action="request.start", actor=SCHEDULED_START, target=assignment,
-                               principal=request.principal, role=request.role, scope=request.scope,
-                               correlation_id=request.pk,
-                               message="The scheduled start has come.", occurred_at=now)
-            if assignment is None or assignment.status != Assignment.Status.LIVE:
-                continue
-            name = "assignment.activated" if assignment.activated_from_id else "assignment.created"
-            domain_events.emit(name, assignment=assignment, request=request, actor=None)
-        return len(due)
-
-
-def requests_start_scheduled(*, now: datetime | None = None, batch_size: int = 500,
-                             max_batches: int | None = None) -> SweepResult:
-    now = now or timezone.now()
-    return _until_empty(lambda n: requests_start_scheduled_batch(now=now, batch_size=n), batch_size=batch_size,
-                        max_batches=max_batches, deadline=None)
-
-
-# --- reminders --------------------------------------------------------------------------------------
-
-REMINDERS = {14: "reminded_14d_at", 1: "reminded_1d_at"}
-
-
-def assignments_remind_batch(*, days: int, now: datetime, batch_size: int = 1000) -> int:
-    """Mark and notify one batch of assignments ending within `days` (14 or 1) that have not had that
-    reminder. The 14-day window excludes those ending within a day (they get the 1-day reminder,
-    which also marks the 14-day one). Activations (hours long) get no reminders."""
-    from notifications.email import email_enqueue_many
-    from notifications.events import reminder_items
-    from notifications.recipients import Resolver
-
-    column = REMINDERS[days]
-    qs = Assignment.objects.filter(status=Assignment.Status.LIVE, activated_from__isnull=True, end_at__gt=now,
-                                   end_at__lte=now + timedelta(days=days), **{f"{column}__isnull": True})
-    if days == 14:
-        qs = qs.filter(end_at__gt=now + timedelta(days=1))
-    with transaction.atomic():
-        due = list(qs.select_for_update(skip_locked=True, of=("self",))
-                   .select_related("principal", "role", "scope").order_by("end_at", "pk")[:batch_size])
-        if not due:
-            return 0
-        marks = {column: now}
-        if days == 1:
-            marks["reminded_14d_at"] = Coalesce(F("reminded_14d_at"), now)
-        Assignment.objects.filter(pk__in=[a.pk for a in due], **{f"{column}__isnull": True}).update(**marks)
-        resolver = Resolver(now)
-        resolver.prefetch_assignees({a.principal_id for a in due})
-        email_enqueue_many(reminder_items(due, days=days, now=now, resolver=resolver))
-        return len(due)
-
-
-def assignments_remind(*, now: datetime | None = None, batch_size: int = 1000) -> SweepResult:
-    now = now or timezone.now()
-    total = SweepResult()
-    for days in (1, 14):
-        part = _until_empty(lambda n, d=days: assignments_remind_batch(days=d, now=now, batch_size=n),
-                            batch_size=batch_size, max_batches=None, deadline=None)
-        total.processed += part.processed
-        total.batches += part.batches
-        total.extra[f"{days}d"] = part.processed
-    return total
-
-
-# --- request time-outs -----------------------------------------------------------------------------
-
-
-def requests_time_out(*, now: datetime | None = None) -> int:
-    """Time out requests past their approval window: the approvals app's service (lazily imported,
-    it owns the request state machine)."""
-    from approvals.services import request_expire_overdue
-
-    return request_expire_overdue(now=now)

@@ -1,4 +1,5 @@
-"""Thin Celery tasks for the sweeps in `assignments.sweeps`: no rules here.
+"""Thin Celery tasks for the sweeps in `assignments.sweeps` (`approvals.tasks` and `notifications.tasks`
+run the request and reminder sweeps): no rules here.
 
 All are idempotent (a second delivery finds nothing due), bounded (time limits, a deadline inside
 the loop, a few retries on database errors) and acknowledged late (CELERY_TASK_ACKS_LATE), so a
@@ -46,18 +47,3 @@ def assignments_expire_share(batch_size: int = sweeps.DEFAULT_BATCH) -> int:
     """A helper of `assignments_expire`: takes batches until none is left (SKIP LOCKED keeps the
     helpers on disjoint rows). Harmless when it arrives late: it finds nothing due."""
     return sweeps.assignments_expire(batch_size=batch_size, deadline_seconds=DEADLINE_SECONDS).processed
-
-
-@shared_task(**BOUNDS)
-def requests_start_scheduled() -> int:
-    return sweeps.requests_start_scheduled().processed
-
-
-@shared_task(**BOUNDS)
-def assignments_remind() -> int:
-    return sweeps.assignments_remind().processed
-
-
-@shared_task(**BOUNDS)
-def requests_time_out() -> int:
-    return sweeps.requests_time_out()

@@ -17,11 +17,11 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.mfa import mfa_verified_at
-from portal.permissions import user_capabilities
+from core.errors import DomainError
+from core.mfa import mfa_verified_at
 
 from . import selectors, services
-from .errors import DomainError
+from .capabilities import user_capabilities
 from .filters import AssignmentFilterSet, PrincipalFilterSet, ScopeFilterSet
 from .forms import (
     AssignForm,

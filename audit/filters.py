@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from assignments.models import Scope
-from pim_portal.ids import parse_id
+from core.ids import parse_id
 
 from .models import AuditEvent
 

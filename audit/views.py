@@ -8,7 +8,7 @@ from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from pim_portal.ids import parse_id
+from core.ids import parse_id
 
 from . import export, integrity, selectors
 

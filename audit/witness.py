@@ -187,9 +187,9 @@ def _witness_job_queue() -> None:
     global _queue_paused_until
     if time.monotonic() < _queue_paused_until:
         return
-    from pim_portal.celery import app
-
     from .tasks import audit_witness
+
+    app = audit_witness.app  # the project's Celery app, which the task is bound to
 
     try:
         if app.conf.task_always_eager:

@@ -132,7 +132,7 @@ def load(*, users: int, roles_per_user: int, due: int, now: datetime) -> None:
 def time_subscribers(spent: dict[str, float]) -> None:
     """Wrap each domain-event subscriber (other apps subscribe too: webhooks/SCIM) to add up its time
     in `spent`, so the sweep's own cost and theirs can be told apart."""
-    from pim_portal import domain_events
+    from core import domain_events
 
     def timed(fn):
         label = f"{fn.__module__}.{fn.__name__}"
@@ -200,7 +200,7 @@ def naive_expire(*, now: datetime, limit: int) -> int:
 
     from assignments.models import Assignment
     from audit.services import audit_event_record
-    from pim_portal import domain_events
+    from core import domain_events
 
     done = 0
     for pk in list(Assignment.objects.filter(status="live", end_at__lte=now).order_by("pk")

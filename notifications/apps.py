@@ -6,7 +6,7 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications and jobs"
 
     def ready(self):
-        from pim_portal import domain_events
+        from core import domain_events
 
         from .email import CHANNEL, deliver_email
         from .events import on_domain_event, on_domain_events_many

@@ -88,9 +88,9 @@ def outbox_kick() -> None:
     global _kick_paused_until
     if time.monotonic() < _kick_paused_until:
         return
-    from pim_portal.celery import app
-
     from .tasks import outbox_relay
+
+    app = outbox_relay.app  # the project's Celery app, which the task is bound to
 
     try:
         with app.connection_for_write() as connection:

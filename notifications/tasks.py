@@ -3,8 +3,11 @@
 from celery import shared_task
 from django.db import DatabaseError
 
+from assignments.tasks import BOUNDS
+
 from .digest import digest_weekly_send
 from .outbox import outbox_relay_once
+from .reminders import assignments_remind as assignments_remind_sweep
 
 
 @shared_task(acks_late=True, max_retries=3, soft_time_limit=240, time_limit=300, ignore_result=True)
@@ -24,3 +27,8 @@ def outbox_relay(limit: int = 200) -> int:
              soft_time_limit=240, time_limit=300, ignore_result=True)
 def weekly_digest() -> int:
     return digest_weekly_send()
+
+
+@shared_task(**BOUNDS)
+def assignments_remind() -> int:
+    return assignments_remind_sweep().processed

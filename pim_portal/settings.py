@@ -329,10 +329,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     # --- jobs: outbox relay, scheduled starts, expiry, request time-outs, reminders, digest (notifications) ---
     "outbox-relay": {"task": "notifications.tasks.outbox_relay", "schedule": 15.0},
-    "requests-start-scheduled": {"task": "assignments.tasks.requests_start_scheduled", "schedule": 30.0},
+    "requests-start-scheduled": {"task": "approvals.tasks.requests_start_scheduled", "schedule": 30.0},
     "assignments-expire": {"task": "assignments.tasks.assignments_expire", "schedule": 60.0},
-    "requests-time-out": {"task": "assignments.tasks.requests_time_out", "schedule": 60.0},
-    "assignments-remind": {"task": "assignments.tasks.assignments_remind", "schedule": 3600.0},
+    "requests-time-out": {"task": "approvals.tasks.requests_time_out", "schedule": 60.0},
+    "assignments-remind": {"task": "notifications.tasks.assignments_remind", "schedule": 3600.0},
     "weekly-digest": {"task": "notifications.tasks.weekly_digest",
                       "schedule": crontab(minute=0, hour=7, day_of_week="mon")},
     # --- audit: signed checkpoints (audit) ---

@@ -1,15 +1,10 @@
-from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.providers.base import AuthProcess
 from django.shortcuts import render
 
-
-class NoSignupAccountAdapter(DefaultAccountAdapter):
-    """Accounts come from administrators (or SSO), never from a public sign-up form."""
-
-    def is_open_for_signup(self, request):
-        return False
+from accounts.services import auth_sso_refused_record
+from assignments.models import User
 
 
 def sso_email(sociallogin) -> tuple[str, bool]:
@@ -32,8 +27,6 @@ class SSOAdapter(DefaultSocialAccountAdapter):
         return False
 
     def pre_social_login(self, request, sociallogin):
-        from assignments.models import User
-
         if sociallogin.is_existing:
             return  # linked before, on a verified address: the provider's subject id identifies the person
         email, verified = sso_email(sociallogin)
@@ -56,8 +49,6 @@ class SSOAdapter(DefaultSocialAccountAdapter):
         sociallogin.connect(request, user)
 
     def _refuse(self, request, sociallogin, *, user, email: str, why: str):
-        from accounts.services import auth_sso_refused_record
-
         provider = getattr(sociallogin.account, "provider", "") or "the identity provider"
         auth_sso_refused_record(user=user, email=email, provider=provider, why=why)
         raise ImmediateHttpResponse(render(request, "account/sso_refused.html", {"why": why}, status=403))

@@ -19,7 +19,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from .admin import ReadOnlyMixin
+from core.admin import ReadOnlyMixin
 
 
 def _read_only(cls: type) -> type:

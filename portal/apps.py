@@ -6,4 +6,4 @@ class PortalConfig(AppConfig):
     verbose_name = "Portal pages"
 
     def ready(self):
-        from pim_portal import checks  # noqa: F401  (registers the project's deploy checks)
+        from . import checks  # noqa: F401  (registers the project's deploy checks)

@@ -1,7 +1,8 @@
 from django.urls import NoReverseMatch, reverse
 
+from assignments.capabilities import user_capabilities
+
 from .navigation import NAV_ITEMS, SECTIONS
-from .permissions import user_capabilities
 
 
 def navigation(request):

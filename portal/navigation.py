@@ -1,6 +1,6 @@
 """The navigation menu: each entry names the capability that shows it and the section it sits in.
 
-Capabilities come from `portal.permissions.user_capabilities` (computed once per request):
+Capabilities come from `assignments.capabilities.user_capabilities` (computed once per request):
 "user", "directory_viewer", "directory_admin", "any_admin", "assignments_viewer", "auditor".
 """
 

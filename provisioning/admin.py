@@ -4,7 +4,7 @@ operations are written by the outbox relay."""
 
 from django.contrib import admin
 
-from portal.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin
 
 from .models import ScimApplication, ScimOperation, WebhookDelivery, WebhookEndpoint
 

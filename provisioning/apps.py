@@ -6,8 +6,8 @@ class ProvisioningConfig(AppConfig):
     verbose_name = "Webhooks and SCIM provisioning"
 
     def ready(self):
+        from core import domain_events
         from notifications.outbox import register_channel
-        from pim_portal import domain_events
 
         from . import scim, webhooks
         from .services import provisioning_on_domain_event, provisioning_on_domain_events_many

@@ -3,7 +3,7 @@ shape and pre-check input so that mistakes come back as field errors."""
 
 from django import forms
 
-from pim_portal.domain_events import EVENTS
+from core.domain_events import EVENTS
 
 from .urlpolicy import outbound_url_problem
 

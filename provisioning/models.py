@@ -16,7 +16,7 @@ class WebhookEndpoint(models.Model):
 
     Invariants: `secret_sealed` holds the signing secret encrypted at rest (`provisioning.crypto`);
     the plain secret is shown once, when generated. `event_types` is a list of names from
-    `pim_portal.domain_events.EVENTS`. Only enabled endpoints get new deliveries.
+    `core.domain_events.EVENTS`. Only enabled endpoints get new deliveries.
     """
 
     url = models.URLField(max_length=500)

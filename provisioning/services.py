@@ -9,13 +9,13 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from assignments import selectors as assignment_selectors
-from assignments.errors import conflict, forbidden, invalid
 from assignments.models import Assignment, Principal, RoleDefinition, Scope, User
 from assignments.services import audited_refusal
 from audit.services import audit_event_record
+from core import domain_events
+from core.domain_events import EVENTS
+from core.errors import conflict, forbidden, invalid
 from notifications.outbox import outbox_enqueue
-from pim_portal import domain_events
-from pim_portal.domain_events import EVENTS
 
 from . import scim, webhooks
 from .crypto import seal

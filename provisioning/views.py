@@ -10,9 +10,9 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from assignments.errors import DomainError
 from assignments.models import RoleDefinition, Scope
 from assignments.selectors import user_can_manage
+from core.errors import DomainError
 
 from . import scim, selectors, services
 from .forms import ScimApplicationEditForm, ScimApplicationForm, WebhookEndpointForm

@@ -15,12 +15,12 @@ from django.db.models import BooleanField, Case, CharField, Count, Exists, F, In
 from django.utils import timezone
 
 from assignments import rules
-from assignments.errors import DomainError, conflict, forbidden, invalid
 from assignments.models import Assignment, Principal, RoleDefinition, Scope, ScopeClosure, User
 from assignments.services import assignment_remove, audited_refusal
 from audit.models import AuditEvent
 from audit.services import audit_event_record
 from core.actors import Actor, as_actor
+from core.errors import DomainError, conflict, forbidden, invalid
 from notifications.email import absolute_url, email_enqueue, email_enqueue_many
 
 from . import recurrence, selectors

@@ -16,9 +16,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from assignments.errors import DomainError
+from assignments.capabilities import user_capabilities
 from audit.services import audit_event_record
-from portal.permissions import user_capabilities
+from core.errors import DomainError
 
 from . import selectors, services
 from .filters import ReviewItemFilterSet

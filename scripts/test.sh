@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/venv.sh requirements-dev.txt
 .venv/bin/ruff check .
+.venv/bin/lint-imports  # the apps' layers and the other import contracts in pyproject.toml
 .venv/bin/python manage.py makemigrations --check --dry-run -v0 || {
   echo "Model changes without a migration: run .venv/bin/python manage.py makemigrations" >&2; exit 1; }
 exec .venv/bin/pytest "$@"

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from assignments import services
 from assignments.models import Assignment
-from pim_portal import domain_events
+from core import domain_events
 
 
 def test_ending_an_eligibility_announces_the_end_of_its_activation(directory, role_admin):

@@ -5,7 +5,7 @@ import time_machine
 from django.utils import timezone
 
 from assignments import services
-from assignments.errors import DomainError
+from core.errors import DomainError
 
 
 def test_removal_within_five_minutes_is_refused_and_allowed_after(directory, role_admin):

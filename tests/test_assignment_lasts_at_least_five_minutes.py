@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from assignments.errors import DomainError
+from core.errors import DomainError
 
 
 def test_five_minutes_is_enough(directory):

@@ -4,9 +4,9 @@ import pytest
 from django.db import connection
 
 from assignments import services
-from assignments.errors import DomainError
 from assignments.models import Assignment
 from audit.models import AuditEvent
+from core.errors import DomainError
 
 
 @pytest.mark.django_db(transaction=True)

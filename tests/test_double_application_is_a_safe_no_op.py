@@ -5,8 +5,8 @@ import time_machine
 from django.utils import timezone
 
 from assignments import services
-from assignments.errors import DomainError
 from audit.models import AuditEvent
+from core.errors import DomainError
 
 
 def test_removing_twice_removes_once(directory, role_admin):

@@ -2,8 +2,8 @@ import pytest
 
 from assignments import services
 from assignments.access import access_has_any_role
-from assignments.errors import DomainError
 from audit.models import AuditEvent
+from core.errors import DomainError
 
 
 def test_global_administrator_elevates_to_user_access_administrator_at_root(directory, global_admin):

@@ -4,10 +4,10 @@ import pytest
 from django.db import DatabaseError
 
 from assignments import services
-from assignments.errors import DomainError
 from assignments.models import Assignment
 from audit.models import AuditEvent
 from core.actors import Actor
+from core.errors import DomainError
 
 SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
 

@@ -19,7 +19,7 @@ def test_every_admin_changelist_opens(directory, global_admin, client):
     from django.urls import reverse
     from django.utils import timezone
 
-    from accounts.mfa import SESSION_KEY
+    from core.mfa import SESSION_KEY
 
     client.force_login(global_admin)
     session = client.session

@@ -5,7 +5,7 @@ import time_machine
 from django.utils import timezone
 
 from assignments import services
-from assignments.errors import DomainError
+from core.errors import DomainError
 
 
 def test_extend_only_when_ending_within_14_days(directory, role_admin):

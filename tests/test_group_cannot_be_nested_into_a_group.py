@@ -1,6 +1,6 @@
 import pytest
 
-from assignments.errors import DomainError
+from core.errors import DomainError
 
 
 def test_user_can_be_member_of_group(directory):

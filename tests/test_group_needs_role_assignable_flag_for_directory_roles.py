@@ -1,6 +1,6 @@
 import pytest
 
-from assignments.errors import DomainError
+from core.errors import DomainError
 
 
 def test_role_assignable_group_can_hold_directory_role(directory):

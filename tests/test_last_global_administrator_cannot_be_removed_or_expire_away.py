@@ -5,9 +5,9 @@ import time_machine
 from django.utils import timezone
 
 from assignments import services
-from assignments.errors import DomainError
 from assignments.models import Assignment, RoleDefinition
 from core.actors import Actor
+from core.errors import DomainError
 
 SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
 

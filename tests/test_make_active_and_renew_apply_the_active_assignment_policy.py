@@ -5,7 +5,7 @@ import time_machine
 from django.utils import timezone
 
 from assignments import services
-from assignments.errors import DomainError
+from core.errors import DomainError
 
 
 def _require_mfa_on_active(directory, role_admin, slug="exchange-administrator"):

@@ -1,7 +1,7 @@
 import pytest
 
 from assignments import services
-from assignments.errors import DomainError
+from core.errors import DomainError
 
 
 @pytest.mark.parametrize("admin_role", ["global-administrator", "privileged-role-administrator"])

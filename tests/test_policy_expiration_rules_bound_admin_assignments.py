@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from assignments import services
-from assignments.errors import DomainError
+from core.errors import DomainError
 
 
 def _forbid_permanent_eligible(directory, role_admin, role="helpdesk-administrator"):

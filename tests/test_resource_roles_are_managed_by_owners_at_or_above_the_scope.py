@@ -1,7 +1,7 @@
 import pytest
 
 from assignments import services
-from assignments.errors import DomainError
+from core.errors import DomainError
 
 SUB = "/subscriptions/s1"
 RG = "/subscriptions/s1/resourceGroups/rg1"

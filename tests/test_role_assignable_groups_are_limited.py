@@ -2,7 +2,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from assignments.errors import DomainError
+from core.errors import DomainError
 
 
 def test_default_limit_is_500():

@@ -1,6 +1,6 @@
 import pytest
 
-from assignments.errors import DomainError
+from core.errors import DomainError
 
 
 def test_service_principal_gets_time_bound_active_assignment(directory, later):

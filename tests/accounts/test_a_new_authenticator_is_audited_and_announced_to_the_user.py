@@ -5,8 +5,8 @@ from django.core import mail
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.mfa import SESSION_KEY
 from audit.models import AuditEvent
+from core.mfa import SESSION_KEY
 from notifications.outbox import outbox_relay_once
 
 

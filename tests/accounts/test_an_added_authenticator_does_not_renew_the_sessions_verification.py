@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.mfa import SESSION_KEY
+from core.mfa import SESSION_KEY
 
 
 def test_the_verification_time_is_not_moved_by_enrolling(client, directory, requester, totp_code):

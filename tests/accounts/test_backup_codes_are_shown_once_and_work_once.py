@@ -4,7 +4,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.mfa import SESSION_KEY
+from core.mfa import SESSION_KEY
 
 
 def _fresh(client):

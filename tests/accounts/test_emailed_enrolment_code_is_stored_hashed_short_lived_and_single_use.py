@@ -12,8 +12,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
 from accounts.models import EnrolmentCode
-from assignments.errors import DomainError
 from audit.models import AuditEvent
+from core.errors import DomainError
 from notifications.models import OutboxMessage
 from notifications.outbox import outbox_relay_once
 

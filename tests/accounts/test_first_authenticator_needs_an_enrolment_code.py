@@ -5,8 +5,8 @@ issued by a directory administrator); without it nothing is enrolled and the ses
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.mfa import SESSION_KEY
 from audit.models import AuditEvent
+from core.mfa import SESSION_KEY
 
 
 def _enrol(client, user, totp_code, **extra):

@@ -5,8 +5,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.mfa import SESSION_KEY, mfa_is_fresh
 from audit.models import AuditEvent
+from core.mfa import SESSION_KEY, mfa_is_fresh
 
 
 def test_a_right_code_rotates_the_session_key_and_returns_to_next(client, directory, requester, totp_code):

@@ -1,8 +1,8 @@
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.mfa import SESSION_KEY
 from audit.models import AuditEvent
+from core.mfa import SESSION_KEY
 
 
 def test_enrol_with_the_code_from_the_app(client, directory, requester, totp_code, enrolment_code):

@@ -21,7 +21,7 @@ def fresh_login():
 
     from django.utils import timezone
 
-    from accounts.mfa import SESSION_KEY
+    from core.mfa import SESSION_KEY
 
     def _fresh_login(user, *, minutes_ago=0):
         client = Client()

@@ -3,10 +3,10 @@ from urllib.parse import parse_qs, urlparse
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.mfa import SESSION_KEY
 from assignments import services
 from assignments.models import Assignment
 from core.actors import Actor
+from core.mfa import SESSION_KEY
 
 SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
 

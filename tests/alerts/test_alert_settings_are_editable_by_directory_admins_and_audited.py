@@ -4,8 +4,8 @@ import pytest
 
 from alerts.models import AlertSetting
 from alerts.services import alert_setting_update
-from assignments.errors import DomainError
 from audit.models import AuditEvent
+from core.errors import DomainError
 
 
 def test_admin_changes_thresholds_through_the_page(directory, role_admin, client):

@@ -8,10 +8,10 @@ import time_machine
 from django.utils import timezone
 
 from alerts.services import assignment_make_eligible
-from assignments.errors import DomainError
 from assignments.models import Assignment
 from audit.models import AuditEvent
 from core.actors import Actor
+from core.errors import DomainError
 
 SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
 

@@ -55,7 +55,7 @@ def test_resolved_but_not_fixed_opens_again(directory, global_admin, role_admin,
 def test_resolve_and_dismiss_need_a_reason_an_alert_manager_and_an_open_incident(directory, global_admin, role_admin,
                                                                                  evaluate, open_incidents):
     from alerts.services import incident_dismiss, incident_resolve
-    from assignments.errors import DomainError
+    from core.errors import DomainError
 
     evaluate(KEY)
     [incident] = open_incidents(KEY)

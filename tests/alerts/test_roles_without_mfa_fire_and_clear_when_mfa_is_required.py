@@ -44,7 +44,7 @@ def test_the_fix_needs_an_administrator_of_the_role(directory, evaluate, open_in
     import pytest
 
     from alerts.services import incident_fix_require_mfa
-    from assignments.errors import DomainError
+    from core.errors import DomainError
 
     evaluate(KEY)
     [incident] = open_incidents(KEY)  # the seed policy of Helpdesk Administrator does not require MFA

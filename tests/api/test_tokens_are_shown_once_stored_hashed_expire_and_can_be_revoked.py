@@ -7,9 +7,9 @@ from django.utils import timezone
 
 from api import services
 from api.models import ApiToken
-from assignments.errors import DomainError
 from audit.models import AuditEvent
 from core.actors import Actor
+from core.errors import DomainError
 
 SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
 

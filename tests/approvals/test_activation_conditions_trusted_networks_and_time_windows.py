@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 import pytest
 import time_machine
 
-from assignments.errors import DomainError
+from core.errors import DomainError
 
 
 def test_only_from_a_trusted_network(directory, requester, policy, eligible, activate):

@@ -1,7 +1,7 @@
 import pytest
 
-from assignments.errors import DomainError
 from assignments.models import Assignment
+from core.errors import DomainError
 
 
 @pytest.mark.parametrize("minutes", [0, 4, 121, 100000, "abc"])

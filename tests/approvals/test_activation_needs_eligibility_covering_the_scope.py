@@ -1,7 +1,7 @@
 import pytest
 
-from assignments.errors import DomainError
 from core.actors import Actor
+from core.errors import DomainError
 
 SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
 

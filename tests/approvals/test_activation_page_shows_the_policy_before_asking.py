@@ -1,8 +1,8 @@
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.mfa import SESSION_KEY
 from approvals.models import Request
+from core.mfa import SESSION_KEY
 
 
 def test_the_form_lists_duration_mfa_justification_ticket_and_approval(client, requester, policy, eligible, approver):

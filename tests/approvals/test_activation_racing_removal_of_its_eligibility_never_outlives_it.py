@@ -18,8 +18,8 @@ from approvals import services as approval_services
 from approvals.models import Request
 from assignments import services
 from assignments.access import access_find_grant
-from assignments.errors import DomainError
 from assignments.models import Assignment
+from core.errors import DomainError
 
 
 class _Rollback(Exception):

@@ -4,7 +4,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from assignments.errors import DomainError
+from core.errors import DomainError
 
 
 def test_no_verification_is_refused(directory, requester, policy, eligible, activate):

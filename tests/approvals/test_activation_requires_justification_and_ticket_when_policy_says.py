@@ -1,6 +1,6 @@
 import pytest
 
-from assignments.errors import DomainError
+from core.errors import DomainError
 
 
 def test_missing_justification_is_refused(directory, requester, policy, eligible, activate):

@@ -4,7 +4,7 @@ import pytest
 
 from approvals.models import Request
 from assignments.access import access_find_grant
-from assignments.errors import DomainError
+from core.errors import DomainError
 
 
 def test_future_start_is_scheduled_and_held_only_from_then(directory, requester, policy, eligible, activate, later):

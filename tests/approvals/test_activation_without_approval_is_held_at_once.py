@@ -6,7 +6,7 @@ from approvals.models import Request
 from assignments.access import access_find_grant
 from assignments.models import Assignment
 from audit.models import AuditEvent
-from pim_portal import domain_events
+from core import domain_events
 
 
 def test_activation_without_approval_is_provisioned_held_audited_and_announced(
@@ -49,7 +49,7 @@ def test_a_member_activates_an_eligibility_held_by_their_group(directory, reques
 def test_someone_elses_eligibility_cannot_be_activated(directory, requester, policy, eligible, activate):
     import pytest
 
-    from assignments.errors import DomainError
+    from core.errors import DomainError
 
     policy("helpdesk-administrator")
     other = directory.user("other")

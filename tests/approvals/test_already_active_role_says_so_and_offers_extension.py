@@ -1,6 +1,6 @@
 import pytest
 
-from assignments.errors import DomainError
+from core.errors import DomainError
 
 
 def test_activating_an_active_role_again_is_a_conflict_that_says_extend(

@@ -7,7 +7,7 @@ from django.utils import timezone
 from approvals import services
 from approvals.models import Request
 from assignments.access import access_find_grant
-from assignments.errors import DomainError
+from core.errors import DomainError
 
 
 def test_two_of_three_approvals_then_activation_from_the_second(directory, requester, policy, eligible, activate):

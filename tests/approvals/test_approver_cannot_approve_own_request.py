@@ -2,8 +2,8 @@ import pytest
 
 from approvals import selectors, services
 from approvals.models import Request
-from assignments.errors import DomainError
 from audit.models import AuditEvent
+from core.errors import DomainError
 
 
 def test_a_named_approver_cannot_approve_their_own_request(directory, requester, policy, eligible, activate):

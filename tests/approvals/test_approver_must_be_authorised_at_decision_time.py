@@ -3,8 +3,8 @@ import pytest
 from approvals import selectors, services
 from approvals.models import Request
 from assignments import services as assignment_services
-from assignments.errors import DomainError
 from core.actors import Actor
+from core.errors import DomainError
 
 SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
 

@@ -6,9 +6,9 @@ from django.utils import timezone
 
 from approvals import services
 from assignments.access import access_find_grant
-from assignments.errors import DomainError
 from assignments.models import Assignment
 from audit.models import AuditEvent
+from core.errors import DomainError
 
 
 def test_deactivate_after_five_minutes_ends_the_role_at_once(directory, requester, policy, eligible, activate):

@@ -2,8 +2,8 @@ import pytest
 
 from approvals import services
 from approvals.models import Request
-from assignments.errors import DomainError
 from assignments.models import Assignment
+from core.errors import DomainError
 
 
 def test_deny_without_reason_is_refused_and_with_reason_ends_it(directory, requester, policy, eligible, activate):

@@ -6,9 +6,9 @@ from django.utils import timezone
 
 from approvals import services
 from approvals.models import Request
-from assignments.errors import DomainError
 from audit.models import AuditEvent
-from pim_portal import domain_events
+from core import domain_events
+from core.errors import DomainError
 
 
 def test_overdue_requests_time_out_once_and_can_no_longer_be_approved(

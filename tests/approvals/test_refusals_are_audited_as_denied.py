@@ -1,8 +1,8 @@
 import pytest
 
-from assignments.errors import DomainError
 from assignments.models import Assignment
 from audit.models import AuditEvent
+from core.errors import DomainError
 
 
 def test_a_refused_activation_leaves_an_audit_event_and_nothing_else(directory, requester, policy, eligible, activate):

@@ -2,7 +2,7 @@ import pytest
 
 from approvals import services
 from approvals.models import Request
-from assignments.errors import DomainError
+from core.errors import DomainError
 
 
 def test_only_the_requester_cancels_and_only_while_pending(directory, requester, policy, eligible, activate, approver):

@@ -6,8 +6,8 @@ from django.utils import timezone
 
 from approvals import selectors, services
 from approvals.models import Request
-from assignments.errors import DomainError
 from assignments.models import Assignment
+from core.errors import DomainError
 
 
 def test_extend_an_eligibility_ending_within_14_days_on_admin_approval(

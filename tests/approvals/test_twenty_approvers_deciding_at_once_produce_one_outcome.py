@@ -7,8 +7,8 @@ from django.db import connection
 
 from approvals import services
 from approvals.models import ApprovalDecision, Request
-from assignments.errors import DomainError
 from assignments.models import Assignment
+from core.errors import DomainError
 
 
 def _race(users, request, decide):

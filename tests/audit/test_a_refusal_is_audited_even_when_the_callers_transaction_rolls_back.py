@@ -5,10 +5,10 @@ import pytest
 from django.db import transaction
 
 from assignments import services
-from assignments.errors import DomainError
 from assignments.models import Assignment
 from audit.integrity import audit_chain_verify
 from audit.models import AuditEvent
+from core.errors import DomainError
 from tests.conftest import SETUP
 
 

@@ -8,6 +8,7 @@ from django.core import mail
 from django.test import override_settings
 from django.utils import timezone
 
+from approvals import tasks as approval_tasks
 from approvals.models import Request
 from assignments import tasks as assignment_tasks
 from assignments.models import Assignment
@@ -42,8 +43,8 @@ def test_every_job_task_run_twice_changes_nothing_the_second_time(directory, glo
     pending = activate(requester, eligibility)
     assert pending.status == Request.Status.PENDING_APPROVAL
 
-    jobs = [assignment_tasks.requests_start_scheduled, assignment_tasks.assignments_expire,
-            assignment_tasks.requests_time_out, assignment_tasks.assignments_remind,
+    jobs = [approval_tasks.requests_start_scheduled, assignment_tasks.assignments_expire,
+            approval_tasks.requests_time_out, notification_tasks.assignments_remind,
             notification_tasks.weekly_digest, notification_tasks.outbox_relay]
     with time_machine.travel(start + timedelta(days=2), tick=False):
         first = [job.apply().get() for job in jobs]

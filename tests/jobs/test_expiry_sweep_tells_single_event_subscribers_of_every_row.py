@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from assignments import sweeps
 from assignments.models import Assignment
-from pim_portal import domain_events
+from core import domain_events
 
 
 def test_a_subscriber_without_a_batch_handler_gets_one_event_per_expired_assignment(directory):

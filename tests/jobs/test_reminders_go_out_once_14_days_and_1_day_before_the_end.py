@@ -6,8 +6,9 @@ from datetime import timedelta
 import time_machine
 from django.utils import timezone
 
-from assignments import services, sweeps
+from assignments import services
 from assignments.models import Assignment
+from notifications import reminders
 
 
 def _reminders(outbox):
@@ -20,13 +21,13 @@ def test_each_reminder_once_at_14_days_and_at_1_day(directory, requester, outbox
     eligibility = directory.grant(requester, "helpdesk-administrator", kind="eligible", end=start + timedelta(days=30))
 
     with time_machine.travel(start + timedelta(days=10), tick=False):
-        assert sweeps.assignments_remind().processed == 0
+        assert reminders.assignments_remind().processed == 0
     with time_machine.travel(start + timedelta(days=16, hours=1), tick=False):
-        assert sweeps.assignments_remind().extra == {"1d": 0, "14d": 1}
-        assert sweeps.assignments_remind().processed == 0
+        assert reminders.assignments_remind().extra == {"1d": 0, "14d": 1}
+        assert reminders.assignments_remind().processed == 0
     with time_machine.travel(start + timedelta(days=29, hours=1), tick=False):
-        assert sweeps.assignments_remind().extra == {"1d": 1, "14d": 0}
-        assert sweeps.assignments_remind().processed == 0
+        assert reminders.assignments_remind().extra == {"1d": 1, "14d": 0}
+        assert reminders.assignments_remind().processed == 0
 
     assert _reminders(outbox) == [(eligibility.pk, "expiring14d", "requester@example.com"),
                                   (eligibility.pk, "expiring1d", "requester@example.com")]
@@ -40,8 +41,8 @@ def test_an_assignment_ending_within_a_day_gets_only_the_1_day_reminder(director
     eligibility = directory.grant(requester, "helpdesk-administrator", kind="eligible",
                                   end=timezone.now() + timedelta(hours=20))
 
-    sweeps.assignments_remind()
-    sweeps.assignments_remind()
+    reminders.assignments_remind()
+    reminders.assignments_remind()
 
     assert [k for _, k, _ in _reminders(outbox)] == ["expiring1d"]
     eligibility.refresh_from_db()
@@ -51,10 +52,10 @@ def test_an_assignment_ending_within_a_day_gets_only_the_1_day_reminder(director
 def test_an_extension_rearms_the_reminders(directory, global_admin, requester, outbox):
     start = timezone.now()
     eligibility = directory.grant(requester, "helpdesk-administrator", kind="eligible", end=start + timedelta(days=10))
-    sweeps.assignments_remind()
+    reminders.assignments_remind()
     services.assignment_extend(actor=global_admin, assignment=eligibility, end_at=start + timedelta(days=12))
 
-    sweeps.assignments_remind()
+    reminders.assignments_remind()
 
     to_requester = [k for _, k, to in _reminders(outbox) if to == "requester@example.com"]
     assert to_requester == ["expiring14d", "expiring14d"]  # one per end date
@@ -67,4 +68,4 @@ def test_activations_get_no_reminders(directory, requester, policy, activate, ou
     eligibility = directory.grant(requester, "helpdesk-administrator", kind="eligible")
     activate(requester, eligibility, duration_minutes=60)
 
-    assert sweeps.assignments_remind().processed == 0
+    assert reminders.assignments_remind().processed == 0

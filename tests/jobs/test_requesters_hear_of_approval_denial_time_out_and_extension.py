@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from approvals import services as approval_services
-from assignments import services, sweeps
+from approvals import sweeps
+from assignments import services
 from notifications.outbox import outbox_relay_once
 
 

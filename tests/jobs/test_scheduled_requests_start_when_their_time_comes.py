@@ -6,8 +6,8 @@ from datetime import timedelta
 import time_machine
 from django.utils import timezone
 
+from approvals import sweeps
 from approvals.models import Request
-from assignments import sweeps
 from assignments.access import access_find_grant
 from audit.models import AuditEvent
 

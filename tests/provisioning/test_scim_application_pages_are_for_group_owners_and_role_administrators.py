@@ -95,7 +95,7 @@ def test_people_who_do_not_own_the_group_are_refused(client, directory, scim_app
 
 
 def test_the_service_refuses_a_non_owner_and_a_duplicate(directory, scim_app, global_admin):
-    from assignments.errors import DomainError
+    from core.errors import DomainError
     from provisioning.services import scim_application_create
 
     with pytest.raises(DomainError) as refused:
@@ -123,7 +123,7 @@ def test_test_the_connection_says_whether_url_and_token_work(client, owner, scim
 
 
 def test_refusals_are_audited(directory, scim_app):
-    from assignments.errors import DomainError
+    from core.errors import DomainError
     from provisioning.services import scim_application_delete, webhook_endpoint_create
 
     stranger = directory.user("stranger")

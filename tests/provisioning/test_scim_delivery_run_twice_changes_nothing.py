@@ -55,7 +55,7 @@ def test_removing_twice_changes_nothing(directory, scim_app, scim_peer, activate
 
 def test_the_same_event_twice_queues_one_operation(directory, scim_app):
     """The scheduled-start sweep emits assignment.activated again at the start: still one row."""
-    from pim_portal import domain_events
+    from core import domain_events
 
     assignment = directory.add_member(scim_app.group, directory.user("bob"), kind="active")
     domain_events.emit("assignment.activated", assignment=assignment, request=None, actor=None)

@@ -60,7 +60,7 @@ def test_verification_refuses_a_wrong_secret_a_changed_body_and_an_old_timestamp
 def test_only_subscribed_events_are_sent(directory, endpoint, receiver, relay):
     endpoint, _ = endpoint
     directory.grant(directory.user("carol"), "security-reader", kind="eligible")  # assignment.created: yes
-    from pim_portal import domain_events
+    from core import domain_events
 
     domain_events.emit("request.denied", request=None, actor=None)  # not subscribed
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from assignments.errors import DomainError
+from core.errors import DomainError
 from reviews.models import AccessReview
 
 

@@ -8,7 +8,7 @@ import time_machine
 from django.utils import timezone
 
 from assignments import services as assignment_services
-from assignments.errors import DomainError
+from core.errors import DomainError
 from reviews import selectors, services
 
 

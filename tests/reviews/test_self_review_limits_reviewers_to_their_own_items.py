@@ -4,7 +4,7 @@ item goes to the fallback reviewers; deciding someone else's item is refused (40
 import pytest
 from django.utils import timezone
 
-from assignments.errors import DomainError
+from core.errors import DomainError
 from reviews import selectors, services
 
 

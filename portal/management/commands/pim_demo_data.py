@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from assignments.bootstrap import bootstrap_all
-from assignments.demo import demo_load
+from portal.demo import demo_load
 
 
 class Command(BaseCommand):

@@ -8,7 +8,7 @@ import ipaddress
 import re
 from datetime import datetime, time
 
-from assignments.errors import DomainError, invalid
+from core.errors import DomainError, invalid
 
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WINDOW_RE = re.compile(

@@ -13,11 +13,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from approvals.models import ApprovalDecision, Request
+from assignments import selectors, services
+from assignments.catalogue import CRITICAL_SUBSCRIPTION_OWNER_POLICY, LESS_CRITICAL_UAA_POLICY
+from assignments.models import Assignment, Principal, RoleDefinition, Scope, User
 from audit.services import audit_event_record
 from core.actors import Actor
-
-from . import selectors, services
-from .models import Assignment, Principal, RoleDefinition, Scope, User
 
 DEMO_PASSWORD = "pim-demo-password"
 DEMO_LOGINS = [
@@ -113,8 +113,6 @@ def demo_load() -> list[tuple[str, str, str]]:
                                              "max_activation_minutes": 240},
                                      approver_ids=[named["bob"].principal.pk, named["carol"].principal.pk]
                                      if not setting.pk or not setting.approvers.exists() else None)
-        from .catalogue import CRITICAL_SUBSCRIPTION_OWNER_POLICY, LESS_CRITICAL_UAA_POLICY
-
         critical = {k: v for k, v in CRITICAL_SUBSCRIPTION_OWNER_POLICY.items() if k != "approval_by_role_holders"}
         services.role_setting_update(actor=DEMO, role=roles[RoleDefinition.OWNER], scope=subs["prod-0001"],
                                      values=critical)
