@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from assignments import rules
 from assignments import selectors as assignment_selectors
 from assignments.models import Assignment, RoleSetting, User
 from assignments.services import (
@@ -37,7 +38,8 @@ MAX_REASON = 2000
 # --- Settings --------------------------------------------------------------------------------------
 
 
-def alert_setting_update(*, actor: User, key: str, enabled: bool, thresholds: dict) -> AlertSetting:
+def alert_setting_update(*, actor: User, key: str, enabled: bool, thresholds: dict,
+                         mfa_verified_at: datetime | None = None) -> AlertSetting:
     """Turn an alert on or off and set its thresholds (directory administrators only), audited."""
     definition = definitions.definition_get(key)
     if definition is None:
@@ -59,6 +61,9 @@ def alert_setting_update(*, actor: User, key: str, enabled: bool, thresholds: di
             raise invalid(f"{threshold.label} must be between {threshold.minimum} and {threshold.maximum}.",
                           field=name)
         clean[name] = number
+    # Turning an alert off or up hides what it would have shown: a privileged administrative change.
+    rules.check_admin_mfa(actor=as_actor(actor).with_mfa_verified_at(mfa_verified_at),
+                          what=f"change the settings of the alert “{definition.name}”")
     with transaction.atomic():
         setting, _ = AlertSetting.objects.select_for_update().get_or_create(key=key)
         before = {"enabled": setting.enabled, "thresholds": {**definition.defaults(), **setting.thresholds}}
@@ -367,13 +372,14 @@ def _incident_setting(incident: Incident) -> RoleSetting:
     return setting
 
 
-def incident_fix_require_mfa(*, actor: User, incident: Incident) -> RoleSetting:
+def incident_fix_require_mfa(*, actor: User, incident: Incident, mfa_verified_at: datetime | None = None
+                             ) -> RoleSetting:
     if definitions.FIX_REQUIRE_MFA not in definitions.BY_KEY[incident.alert_key].fixes:
         raise invalid("This alert does not offer requiring MFA.")
     setting = _incident_setting(incident)
     with transaction.atomic():
         updated = role_setting_update(actor=actor, role=setting.role, scope=setting.scope,
-                                      values={"require_mfa_on_activation": True})
+                                      values={"require_mfa_on_activation": True}, mfa_verified_at=mfa_verified_at)
         _after_fix(actor=actor, incident=incident, fix=definitions.FIX_REQUIRE_MFA,
                    message=f"Required MFA on activation of {setting.role.name} at {setting.scope.path}.",
                    setting_id=setting.pk)
@@ -381,7 +387,8 @@ def incident_fix_require_mfa(*, actor: User, incident: Incident) -> RoleSetting:
     return updated
 
 
-def incident_fix_add_approvers(*, actor: User, incident: Incident, approver_ids: list[int]) -> RoleSetting:
+def incident_fix_add_approvers(*, actor: User, incident: Incident, approver_ids: list[int],
+                               mfa_verified_at: datetime | None = None) -> RoleSetting:
     if definitions.FIX_ADD_APPROVERS not in definitions.BY_KEY[incident.alert_key].fixes:
         raise invalid("This alert does not offer adding approvers.")
     if not approver_ids:
@@ -390,7 +397,8 @@ def incident_fix_add_approvers(*, actor: User, incident: Incident, approver_ids:
     current = assignment_selectors.role_setting_approver_ids(setting=setting)
     with transaction.atomic():
         updated = role_setting_update(actor=actor, role=setting.role, scope=setting.scope, values={},
-                                      approver_ids=sorted(set(current) | set(approver_ids)))
+                                      approver_ids=sorted(set(current) | set(approver_ids)),
+                                      mfa_verified_at=mfa_verified_at)
         _after_fix(actor=actor, incident=incident, fix=definitions.FIX_ADD_APPROVERS,
                    message=f"Added approvers to {setting.role.name} at {setting.scope.path}.",
                    setting_id=setting.pk, approver_ids=sorted(set(approver_ids) - set(current)))

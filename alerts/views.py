@@ -11,12 +11,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from assignments.capabilities import user_capabilities
 from assignments.models import Assignment
+from assignments.rules import asks_for_step_up
 from core.errors import DomainError
+from core.mfa import mfa_verified_at
+from core.stepup import step_up_redirect, step_up_restored
 
 from . import charts, definitions, selectors, services
 from .forms import (
@@ -68,14 +72,18 @@ def alert_detail(request, key: str):
         if form.is_valid():
             try:
                 services.alert_setting_update(actor=request.user, key=key, enabled=form.cleaned_data["enabled"],
-                                              thresholds=form.thresholds())
+                                              thresholds=form.thresholds(), mfa_verified_at=mfa_verified_at(request))
                 messages.success(request, f"Settings of “{config.definition.name}” saved.")
                 return redirect("alerts:detail", key=key)
             except DomainError as error:
+                if asks_for_step_up(error):
+                    return step_up_redirect(request)
                 form.add_error(error.field if error.field in form.fields else None, error.message)
                 status = error.status
         else:
             status = 400
+    elif (restored := step_up_restored(request)) is not None:
+        form = AlertSettingForm(restored, definition=config.definition)  # back from the step-up
     else:
         form = AlertSettingForm(initial={"enabled": config.enabled, **config.thresholds}, definition=config.definition)
     incidents = selectors.incident_list(alert_key=key)[:50]
@@ -201,16 +209,19 @@ def incident_action(request, pk: int, action: str):
                                                     justification=form.cleaned_data["justification"])
                 messages.success(request, "Converted to an eligible assignment.")
         elif action == "require-mfa":
-            services.incident_fix_require_mfa(actor=user, incident=incident)
+            services.incident_fix_require_mfa(actor=user, incident=incident, mfa_verified_at=mfa_verified_at(request))
             messages.success(request, "MFA is now required on activation.")
         else:
             form = AddApproversForm(request.POST)
             if not form.is_valid():
                 return _render_incident(request, incident, status=400, approvers_form=form)
             services.incident_fix_add_approvers(actor=user, incident=incident,
-                                                approver_ids=[p.pk for p in form.cleaned_data["approvers"]])
+                                                approver_ids=[p.pk for p in form.cleaned_data["approvers"]],
+                                                mfa_verified_at=mfa_verified_at(request))
             messages.success(request, "Approvers added.")
     except DomainError as error:
+        if asks_for_step_up(error):
+            return step_up_redirect(request, reverse("alerts:incident", args=[incident.pk]), keep_form=False)
         return _render_incident(request, incident, status=error.status, fix_error=error.message)
     return redirect("alerts:incident", pk=incident.pk)
 

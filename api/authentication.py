@@ -6,6 +6,8 @@ access-check rules (`selectors.user_can_manage`, `user_holds_any`, `assignments_
 what it may do: it acts only within its own assignments.
 """
 
+from datetime import datetime
+
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
@@ -45,6 +47,16 @@ class ServicePrincipalActor:
 
 def is_service_principal_actor(user) -> bool:
     return isinstance(user, ServicePrincipalActor)
+
+
+def token_admin_mfa_verified_at(token: ApiToken, *, at: datetime) -> datetime | None:
+    """The MFA verification a token brings to a privileged administrative change. An administrative
+    token was created right after a fresh step-up and lives only `PIM_API_ADMIN_TOKEN_MINUTES`: it
+    stands for that verification throughout its lifetime, so while it is usable it answers `at` (the
+    time of the request). A general token or a service principal credential brings none."""
+    if token.kind == ApiToken.Kind.PERSONAL and token.is_administrative and token.is_usable_at(at):
+        return at
+    return None
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):

@@ -20,16 +20,27 @@ class ApiToken(models.Model):
     - Every token expires (`expires_at` is required). A revoked token (`revoked_at` set) never
       authenticates again; revocation is a guarded update and is not undone.
     - `last_used_at` is bumped at most once a minute (one guarded update), so reads stay cheap.
+    - `purpose` "administration": a personal token created right after a fresh MFA verification
+      (recorded in `mfa_verified_at`; emergency access accounts are exempt and may have none) with a
+      short lifetime (`PIM_API_ADMIN_TOKEN_MINUTES`). Only such a token makes privileged
+      administrative changes; a general token never can.
     """
 
     class Kind(models.TextChoices):
         PERSONAL = "personal", "Personal token"
         SERVICE_PRINCIPAL = "service_principal", "Service principal credential"
 
+    class Purpose(models.TextChoices):
+        GENERAL = "general", "General"
+        ADMINISTRATION = "administration", "Administration (privileged changes, short-lived)"
+
     prefix = models.CharField(max_length=16, unique=True)
     secret_hash = models.CharField(max_length=64)
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=20, choices=Kind.choices)
+    purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.GENERAL)
+    # The creator's MFA step-up an administrative token was created after (audited with the creation).
+    mfa_verified_at = models.DateTimeField(null=True, blank=True)
     principal = models.ForeignKey("assignments.Principal", on_delete=models.CASCADE, related_name="api_tokens")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="api_tokens"
@@ -55,6 +66,10 @@ class ApiToken(models.Model):
             ),
             models.CheckConstraint(name="api_token_expires_after_creation",
                                    condition=Q(expires_at__gt=models.F("created_at"))),
+            models.CheckConstraint(
+                name="api_token_administration_is_personal",
+                condition=Q(purpose="general") | Q(purpose="administration", kind="personal"),
+            ),
         ]
         indexes = [models.Index(fields=["principal", "created_at"], name="api_token_principal_idx")]
 
@@ -63,6 +78,10 @@ class ApiToken(models.Model):
 
     def is_usable_at(self, when) -> bool:
         return self.revoked_at is None and self.expires_at > when
+
+    @property
+    def is_administrative(self) -> bool:
+        return self.purpose == self.Purpose.ADMINISTRATION
 
     @property
     def display_id(self) -> str:

@@ -16,8 +16,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from assignments import selectors as assignment_selectors
 from assignments.models import Principal
+from assignments.rules import asks_for_step_up
 from core.errors import DomainError
 from core.ids import parse_id
+from core.mfa import mfa_verified_at
+from core.stepup import step_up_redirect, step_up_restored
 
 from . import selectors, services
 from .models import ApiToken
@@ -35,23 +38,35 @@ def _expiry(days_text: str):
     return timezone.now() + timedelta(days=days)
 
 
+def _create(request):
+    """One token from the posted form: a service principal credential, an administrative token (its
+    lifetime is the setting's, not a choice) or a general personal token."""
+    verified_at = mfa_verified_at(request)
+    if request.POST.get("for") == "service_principal":
+        sp = get_object_or_404(Principal, pk=parse_id(request.POST.get("service_principal", "")) or 0,
+                               kind=Principal.Kind.SERVICE_PRINCIPAL)
+        return services.token_create_for_service_principal(
+            actor=request.user, service_principal=sp, name=request.POST.get("name", ""),
+            expires_at=_expiry(request.POST.get("days")), mfa_verified_at=verified_at)
+    if request.POST.get("purpose") == ApiToken.Purpose.ADMINISTRATION:
+        return services.token_create_personal(actor=request.user, name=request.POST.get("name", ""),
+                                              purpose=ApiToken.Purpose.ADMINISTRATION, mfa_verified_at=verified_at)
+    return services.token_create_personal(actor=request.user, name=request.POST.get("name", ""),
+                                          expires_at=_expiry(request.POST.get("days")), mfa_verified_at=verified_at)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def tokens(request):
     created_secret = None
     created_token = None
+    typed = step_up_restored(request)
     if request.method == "POST":
         try:
-            if request.POST.get("for") == "service_principal":
-                sp = get_object_or_404(Principal, pk=parse_id(request.POST.get("service_principal", "")) or 0,
-                                       kind=Principal.Kind.SERVICE_PRINCIPAL)
-                created_token, created_secret = services.token_create_for_service_principal(
-                    actor=request.user, service_principal=sp, name=request.POST.get("name", ""),
-                    expires_at=_expiry(request.POST.get("days")))
-            else:
-                created_token, created_secret = services.token_create_personal(
-                    actor=request.user, name=request.POST.get("name", ""), expires_at=_expiry(request.POST.get("days")))
+            created_token, created_secret = _create(request)
         except DomainError as error:
+            if asks_for_step_up(error):
+                return step_up_redirect(request)
             messages.error(request, error.message)
     is_directory_admin = assignment_selectors.user_holds_any(user=request.user,
                                                              role_slugs=assignment_selectors.DIRECTORY_ADMIN_ROLES)
@@ -64,6 +79,8 @@ def tokens(request):
         "created_secret": created_secret,
         "created_token": created_token,
         "lifetimes": LIFETIME_CHOICES,
+        "admin_token_minutes": settings.PIM_API_ADMIN_TOKEN_MINUTES,
+        "typed": typed or {},
         "now": timezone.now(),
     }
     response = render(request, "api/tokens.html", context)

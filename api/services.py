@@ -11,10 +11,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from assignments import rules
 from assignments import selectors as assignment_selectors
 from assignments.models import Principal, User
 from audit.models import AuditEvent
 from audit.services import audit_event_record, audit_refusal_record
+from core.actors import as_actor
 from core.errors import DomainError, forbidden, invalid, not_found
 
 from .models import ApiToken
@@ -33,56 +35,81 @@ def _new_secret() -> tuple[str, str, str]:
     return prefix, secret, f"{TOKEN_PREFIX}_{prefix}_{secret}"
 
 
-def _check_expiry(*, expires_at: datetime | None, now: datetime) -> datetime:
-    max_days = settings.PIM_API_TOKEN_MAX_DAYS
+def admin_token_lifetime() -> timedelta:
+    return timedelta(minutes=settings.PIM_API_ADMIN_TOKEN_MINUTES)
+
+
+def _check_expiry(*, expires_at: datetime | None, now: datetime, purpose: str = ApiToken.Purpose.GENERAL) -> datetime:
+    administrative = purpose == ApiToken.Purpose.ADMINISTRATION
+    longest = admin_token_lifetime() if administrative else timedelta(days=settings.PIM_API_TOKEN_MAX_DAYS)
     if expires_at is None:
-        return now + timedelta(days=settings.PIM_API_TOKEN_DEFAULT_DAYS)
+        return now + (longest if administrative else timedelta(days=settings.PIM_API_TOKEN_DEFAULT_DAYS))
     if timezone.is_naive(expires_at):
         raise invalid("Times must carry a time zone.", field="expires_at")
     if expires_at <= now + settings.PIM_MIN_ASSIGNMENT_DURATION:
         raise invalid("A token must expire in the future (at least 5 minutes from now).", field="expires_at")
-    if expires_at > now + timedelta(days=max_days):
-        raise invalid(f"A token may live at most {max_days} days.", field="expires_at")
+    if expires_at > now + longest:
+        if administrative:
+            raise invalid(f"An administrative token may live at most {settings.PIM_API_ADMIN_TOKEN_MINUTES} "
+                          f"minutes.", field="expires_at")
+        raise invalid(f"A token may live at most {settings.PIM_API_TOKEN_MAX_DAYS} days.", field="expires_at")
     return expires_at
 
 
 def _snapshot(token: ApiToken) -> dict:
     return {"id": token.pk, "prefix": token.prefix, "name": token.name, "kind": token.kind,
+            "purpose": token.purpose, "mfa_verified_at": token.mfa_verified_at,
             "principal": token.principal_id, "expires_at": token.expires_at, "revoked_at": token.revoked_at}
 
 
 def _insert(*, kind: str, principal: Principal, user: User | None, actor: User, name: str,
-            expires_at: datetime | None) -> tuple[ApiToken, str]:
+            expires_at: datetime | None, purpose: str = ApiToken.Purpose.GENERAL,
+            mfa_verified_at: datetime | None = None) -> tuple[ApiToken, str]:
     name = (name or "").strip()
     if not name:
         raise invalid("Give the token a name, so you recognise it later.", field="name")
     if len(name) > 100:
         raise invalid("The name is limited to 100 characters.", field="name")
     now = timezone.now()
-    expires_at = _check_expiry(expires_at=expires_at, now=now)
+    expires_at = _check_expiry(expires_at=expires_at, now=now, purpose=purpose)
     prefix, secret, raw = _new_secret()
     with transaction.atomic():
         token = ApiToken.objects.create(prefix=prefix, secret_hash=token_hash(secret), name=name, kind=kind,
                                         principal=principal, user=user, created_by=actor, created_at=now,
-                                        expires_at=expires_at)
+                                        expires_at=expires_at, purpose=purpose,
+                                        mfa_verified_at=mfa_verified_at if purpose != ApiToken.Purpose.GENERAL
+                                        else None)
         audit_event_record(action="api.token_create", actor=actor, target=token, principal=principal,
                            after=_snapshot(token))
     return token, raw
 
 
-def token_create_personal(*, actor: User, name: str, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
-    """A person's own token: it acts as that person, with exactly their roles. Returns (token, secret)."""
+def token_create_personal(*, actor: User, name: str, expires_at: datetime | None = None,
+                          purpose: str = ApiToken.Purpose.GENERAL,
+                          mfa_verified_at: datetime | None = None) -> tuple[ApiToken, str]:
+    """A person's own token: it acts as that person, with exactly their roles. Returns (token, secret).
+
+    A token outlives the session it was made in, so creating one needs a fresh MFA verification. An
+    administrative token (`purpose` administration) carries that verification for its short lifetime
+    (`PIM_API_ADMIN_TOKEN_MINUTES`), and only it may make privileged administrative changes."""
     if actor is None or not getattr(actor, "is_authenticated", False) or not hasattr(actor, "principal"):
         raise forbidden("Sign in to create a personal API token.")
+    if purpose not in ApiToken.Purpose.values:
+        raise invalid(f"Choose the purpose: {', '.join(ApiToken.Purpose.values)}.", field="purpose")
+    administrative = purpose == ApiToken.Purpose.ADMINISTRATION
+    rules.check_admin_mfa(actor=as_actor(actor).with_mfa_verified_at(mfa_verified_at),
+                          what="create an administrative API token" if administrative else "create an API token")
     return _insert(kind=ApiToken.Kind.PERSONAL, principal=actor.principal, user=actor, actor=actor, name=name,
-                   expires_at=expires_at)
+                   expires_at=expires_at, purpose=purpose, mfa_verified_at=mfa_verified_at)
 
 
 def token_create_for_service_principal(*, actor: User, service_principal: Principal, name: str,
-                                       expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+                                       expires_at: datetime | None = None,
+                                       mfa_verified_at: datetime | None = None) -> tuple[ApiToken, str]:
     """A credential for an application identity; only directory administrators (Global Administrator,
-    Privileged Role Administrator) issue them. The credential acts only within the service principal's
-    own assignments."""
+    Privileged Role Administrator) issue them, after a fresh MFA verification. The credential acts only
+    within the service principal's own assignments, and never makes privileged administrative changes
+    (a service principal has no MFA)."""
     if not assignment_selectors.user_holds_any(user=actor, role_slugs=assignment_selectors.DIRECTORY_ADMIN_ROLES):
         _refused(actor=actor, action="api.token_create",
                  message="Only Global Administrators and Privileged Role Administrators create credentials for "
@@ -91,6 +118,8 @@ def token_create_for_service_principal(*, actor: User, service_principal: Princi
         raise invalid("Credentials of this kind are for service principals only.", field="service_principal")
     if not service_principal.enabled:
         raise invalid(f"{service_principal} is disabled.", field="service_principal")
+    rules.check_admin_mfa(actor=as_actor(actor).with_mfa_verified_at(mfa_verified_at),
+                          what="create a credential for a service principal")
     return _insert(kind=ApiToken.Kind.SERVICE_PRINCIPAL, principal=service_principal, user=None, actor=actor,
                    name=name, expires_at=expires_at)
 

@@ -1,10 +1,12 @@
 """The REST API (`/api/v1/`): permission gate, parse, call one service or selector, respond.
 
 Every rule lives in the services and selectors the portal's pages use. A person's token acts as that
-person (`Actor.person`, never with a fresh MFA verification); a service principal credential acts as
-`Actor.service_principal`: the services apply every rule to it through its own assignments (it never
-satisfies an MFA requirement), and the write is audited as "api.write" with the token in the same
-transaction.
+person (`Actor.person`): a general token never carries an MFA verification; an administrative token
+carries the one it was created after for its short lifetime (`token_admin_mfa_verified_at`), so it may
+make privileged administrative changes, though not self-service actions that ask for MFA. A service
+principal credential acts as `Actor.service_principal`: the services apply every rule to it through its
+own assignments (it never satisfies an MFA requirement, so it makes no privileged administrative
+change), and the write is audited as "api.write" with the token in the same transaction.
 """
 
 import logging
@@ -33,6 +35,7 @@ from approvals.services import (
     request_self_extend,
     request_self_renew,
 )
+from assignments import rules
 from assignments import selectors as assignment_selectors
 from assignments import services as assignment_services
 from assignments.access import access_find_grant, access_find_permission_grant
@@ -51,7 +54,7 @@ from core.mfa import mfa_verified_at
 from . import filters
 from . import serializers as s
 from . import services as api_services
-from .authentication import is_service_principal_actor
+from .authentication import is_service_principal_actor, token_admin_mfa_verified_at
 from .exceptions import error_body
 from .models import ApiToken
 from .pagination import CreatedCursorPagination, SeqCursorPagination
@@ -63,11 +66,32 @@ logger = logging.getLogger(__name__)
 # --- Shared helpers ---------------------------------------------------------------------------------
 
 
-def _mfa_verified_at(request):
-    """A fresh MFA step-up counts only for the portal session; a token never carries one."""
+def _session_mfa_verified_at(request):
+    """The portal session's MFA step-up; a call made with a token has none of its own."""
     if isinstance(request.auth, ApiToken):
         return None
     return mfa_verified_at(request._request)
+
+
+def _mfa_verified_at(request):
+    """The MFA verification behind an administrator's call: the portal session's step-up; with a token,
+    only an administrative token's (`token_admin_mfa_verified_at`); a general token has none."""
+    if isinstance(request.auth, ApiToken):
+        return token_admin_mfa_verified_at(request.auth, at=timezone.now())
+    return _session_mfa_verified_at(request)
+
+
+def _explained_for_token(error: DomainError, token: ApiToken | None) -> DomainError:
+    """A general token refused a privileged administrative change: say how to get one that may."""
+    if token is None or error.field != rules.ADMIN_MFA_FIELD:
+        return error
+    from django.conf import settings
+
+    return DomainError(
+        f"{error.message} This token cannot make privileged administrative changes: verify with your "
+        f"authenticator in the portal, then create a token for administration under API tokens "
+        f"(/api/v1/tokens/); it lives {settings.PIM_API_ADMIN_TOKEN_MINUTES} minutes.",
+        code=error.code, field=error.field)
 
 
 def _client_ip(request) -> str | None:
@@ -76,7 +100,7 @@ def _client_ip(request) -> str | None:
 
 def _actor(request) -> Actor:
     """Who this call acts as: the service principal of its credential, or the person (with the token
-    used, and a fresh step-up only from a portal session)."""
+    used, and the verification of a portal session's step-up or of an administrative token)."""
     token = request.auth if isinstance(request.auth, ApiToken) else None
     if is_service_principal_actor(request.user):
         return Actor.service_principal(request.user.principal, token=token)
@@ -84,10 +108,14 @@ def _actor(request) -> Actor:
 
 
 def _person(request, what: str) -> Actor:
-    """The signed-in person; service principals cannot do what only a person does (self-service, approve)."""
+    """The signed-in person for self-service (activate, ask, cancel, approve); service principals cannot do
+    what only a person does. An administrative token stands for its verification in administrative
+    changes only: here only a portal session's step-up counts (as for any token, activation that asks
+    for MFA is done in the portal)."""
     if is_service_principal_actor(request.user):
         raise forbidden(f"A service principal cannot {what}: that is for people.")
-    return _actor(request)
+    token = request.auth if isinstance(request.auth, ApiToken) else None
+    return Actor.person(request.user, mfa_verified_at=_session_mfa_verified_at(request), token=token)
 
 
 def _run_write(request, fn, *, target_of=None):
@@ -110,7 +138,7 @@ def _run_write(request, fn, *, target_of=None):
             api_services.api_write_record(token=token, actor=request.user, method=request.method,
                                           path=request.path, outcome=AuditEvent.Outcome.DENIED,
                                           message=error.message)
-        raise
+        raise _explained_for_token(error, token)
     return result
 
 
@@ -487,7 +515,7 @@ def _self_activate(request, data):
         actor=actor, eligible_assignment=eligible, scope=data.get("scope"),
         duration_minutes=data["duration_minutes"], start_at=data.get("start_at"),
         justification=data.get("justification", ""), ticket_system=data.get("ticket_system", ""),
-        ticket_number=data.get("ticket_number", ""), mfa_verified_at=_mfa_verified_at(request),
+        ticket_number=data.get("ticket_number", ""), mfa_verified_at=_session_mfa_verified_at(request),
         client_ip=_client_ip(request)))
 
 
@@ -516,6 +544,9 @@ def _self_renew(request, data):
 
 
 def _admin_on_assignment(service_name: str, **extra):
+    """An administrator action on one assignment (the service applies the administrative MFA rule to
+    changes that grant or prolong a privileged role)."""
+
     def handler(request, data):
         service = getattr(assignment_services, service_name)
         target = _target(data)

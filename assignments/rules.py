@@ -138,6 +138,56 @@ def check_mfa_fresh(*, actor: Actor, what: str) -> None:
         )
 
 
+# The field of the refusal "verify again before this privileged administrative change": pages send the
+# person through the step-up and back; the API says how to get an administrative token.
+ADMIN_MFA_FIELD = "admin_mfa"
+
+
+def asks_for_step_up(error: DomainError) -> bool:
+    """Whether a refusal is cured by a fresh MFA verification (policy MFA or administrative MFA)."""
+    return error.field in ("mfa", ADMIN_MFA_FIELD)
+
+
+def check_admin_mfa(*, actor: Actor, what: str) -> None:
+    """The one gate of privileged administrative changes (role settings, assignments of privileged
+    roles, directory and integration changes, alert settings, credentials): a person whose
+    `actor.mfa_verified_at` is as fresh as activation asks for (`PIM_MFA_FRESHNESS`). The system
+    (`Actor.system`) is trusted; emergency access accounts keep their exemption from MFA requirements
+    (design §2); a service principal has no MFA, so it never passes: these changes need a person."""
+    actor = as_actor(actor)
+    if actor.is_system:
+        return
+    if actor.is_service_principal:
+        raise forbidden(f"A service principal cannot {what}: privileged administrative changes need a person "
+                        f"who verifies with multifactor authentication.")
+    if actor.user.is_emergency_access:
+        return
+    window = settings.PIM_MFA_FRESHNESS
+    verified_at = actor.mfa_verified_at
+    if verified_at is None or not timezone.now() - verified_at <= window:
+        raise DomainError(
+            f"Verify with your authenticator again to {what}: privileged administrative changes need a "
+            f"verification within the last {int(window.total_seconds() // 60)} minutes.",
+            code="forbidden",
+            field=ADMIN_MFA_FIELD,
+        )
+
+
+def assignment_is_privileged(*, role: RoleDefinition, scope: Scope) -> bool:
+    """Roles labelled privileged, and memberships and ownerships of role-assignable groups (such a group
+    exists to hold directory roles, so joining it is as good as being assigned them)."""
+    if role.is_privileged:
+        return True
+    return (scope.kind == Scope.Kind.GROUP and scope.group_id is not None
+            and Principal.objects.filter(pk=scope.group_id, role_assignable=True).exists())
+
+
+def check_privileged_assignment_mfa(*, actor: Actor, role: RoleDefinition, scope: Scope, verb: str) -> None:
+    """`check_admin_mfa` for an assignment change that grants or prolongs a privileged role."""
+    if assignment_is_privileged(role=role, scope=scope):
+        check_admin_mfa(actor=actor, what=f"{verb} {role.name} at {scope.path}")
+
+
 def check_not_last_protected_admin(*, assignment: Assignment, new_end: datetime | None) -> None:
     """Refuse to remove, shorten or let expire the last active Global Administrator or Privileged Role
     Administrator: someone else must hold the role at least as long."""

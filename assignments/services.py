@@ -179,10 +179,12 @@ def _check_directory_writer(*, actor: Actor, role_slugs: list[str], what: str) -
 
 @audited_refusal("user.create")
 def user_create(*, username: str, email: str = "", display_name: str = "", password: str | None = None,
-                is_emergency_access: bool = False, is_staff: bool = False, actor: Actor | User) -> User:
+                is_emergency_access: bool = False, is_staff: bool = False, actor: Actor | User,
+                mfa_verified_at: datetime | None = None) -> User:
     """Create a user and its principal. Without a password the account can only sign in through SSO."""
-    actor = as_actor(actor)
+    actor = _acting(actor, mfa_verified_at)
     _check_directory_writer(actor=actor, role_slugs=DIRECTORY_WRITERS, what="users")
+    rules.check_admin_mfa(actor=actor, what="create users")
     username = username.replace("\x00", "").strip()
     if not username:
         raise invalid("A user needs a username.", field="username")
@@ -202,9 +204,11 @@ def user_create(*, username: str, email: str = "", display_name: str = "", passw
     return user
 
 
-def user_set_enabled(*, user: User, enabled: bool, actor: Actor | User) -> User:
+def user_set_enabled(*, user: User, enabled: bool, actor: Actor | User,
+                     mfa_verified_at: datetime | None = None) -> User:
     """Disable or enable a user; a disabled user holds nothing (the access check joins `enabled`)."""
-    actor = as_actor(actor)
+    actor = _acting(actor, mfa_verified_at)
+    rules.check_admin_mfa(actor=actor, what="enable or disable users")
     with transaction.atomic():
         changed = User.objects.filter(pk=user.pk, is_active=not enabled).update(is_active=enabled)
         if changed:
@@ -216,16 +220,17 @@ def user_set_enabled(*, user: User, enabled: bool, actor: Actor | User) -> User:
 
 @audited_refusal("group.create")
 def group_create(*, display_name: str, role_assignable: bool = False, description: str = "", email: str = "",
-                 actor: Actor | User) -> Principal:
+                 actor: Actor | User, mfa_verified_at: datetime | None = None) -> Principal:
     """Create a security group and its scope (`/groups/<object id>`). `role_assignable` is fixed here;
     at most PIM_MAX_ROLE_ASSIGNABLE_GROUPS such groups exist."""
-    actor = as_actor(actor)
+    actor = _acting(actor, mfa_verified_at)
     _check_directory_writer(actor=actor, role_slugs=DIRECTORY_WRITERS, what="groups")
     if role_assignable:
         _check_directory_writer(actor=actor, role_slugs=selectors.DIRECTORY_ADMIN_ROLES,
                                 what="role-assignable groups (Global or Privileged Role Administrators only)")
     if not display_name.replace("\x00", "").strip():
         raise invalid("A group needs a name.", field="display_name")
+    rules.check_admin_mfa(actor=actor, what="create groups")
     with transaction.atomic():
         if role_assignable:
             # Serialise creators of role-assignable groups so the limit holds under concurrency.
@@ -243,13 +248,15 @@ def group_create(*, display_name: str, role_assignable: bool = False, descriptio
 
 
 @audited_refusal("service_principal.create")
-def service_principal_create(*, display_name: str, description: str = "", actor: Actor | User) -> Principal:
+def service_principal_create(*, display_name: str, description: str = "", actor: Actor | User,
+                             mfa_verified_at: datetime | None = None) -> Principal:
     import uuid
 
-    actor = as_actor(actor)
+    actor = _acting(actor, mfa_verified_at)
     _check_directory_writer(actor=actor, role_slugs=APPLICATION_WRITERS, what="service principals")
     if not display_name.replace("\x00", "").strip():
         raise invalid("A service principal needs a name.", field="display_name")
+    rules.check_admin_mfa(actor=actor, what="create service principals")
     with transaction.atomic():
         sp = Principal.objects.create(kind=Principal.Kind.SERVICE_PRINCIPAL, display_name=display_name,
                                       description=description, app_id=uuid.uuid4())
@@ -269,14 +276,15 @@ def role_permission_pattern(pattern: str) -> str:
 
 def role_definition_create(*, slug: str, name: str, kind: str, description: str = "", actions: Iterable[str] = (),
                            not_actions: Iterable[str] = (), is_privileged: bool = False, is_builtin: bool = False,
-                           actor: Actor | User) -> RoleDefinition:
+                           actor: Actor | User, mfa_verified_at: datetime | None = None) -> RoleDefinition:
     """Create a role (custom roles need a directory administrator) with its permission patterns."""
-    actor = as_actor(actor)
+    actor = _acting(actor, mfa_verified_at)
     if not actor.is_system and not selectors.user_holds_any(user=actor, role_slugs=selectors.DIRECTORY_ADMIN_ROLES):
         raise forbidden("Only Global Administrators and Privileged Role Administrators create roles.")
     actions, not_actions = list(actions), list(not_actions)
     if not actions:
         raise invalid("A role needs at least one permitted action.")
+    rules.check_admin_mfa(actor=actor, what="create roles")
     with transaction.atomic():
         if RoleDefinition.objects.filter(slug=slug).exists():
             raise conflict(f"A role {slug} already exists.")
@@ -348,6 +356,7 @@ def role_setting_update(*, actor: Actor | User, role: RoleDefinition, scope: Sco
     if unknown:
         raise invalid(f"Unknown setting fields: {', '.join(sorted(unknown))}.")
     _validate_role_setting(values)
+    rules.check_admin_mfa(actor=actor, what=f"change the settings of {role.name}")
     with transaction.atomic():
         setting, created = RoleSetting.objects.select_for_update().get_or_create(role=role, scope=scope)
         before = {name: getattr(setting, name) for name in ROLE_SETTING_FIELDS}
@@ -469,6 +478,7 @@ def assignment_create_validate(*, actor: Actor | User, principal: Principal, rol
     rules.check_policy_expiration(setting=setting, kind=kind, start_at=start_at, end_at=end_at)
     if kind == Assignment.Kind.ACTIVE:
         rules.check_active_assignment_policy(setting=setting, justification=justification, actor=actor)
+    rules.check_privileged_assignment_mfa(actor=actor, role=role, scope=scope, verb="assign")
 
 
 @audited_refusal("assignment.create")
@@ -524,10 +534,13 @@ def _lock_related(assignment: Assignment) -> Assignment:
 
 @audited_refusal("assignment.update")
 def assignment_update(*, actor: Actor | User, assignment: Assignment, start_at: datetime | None,
-                      end_at: datetime | None, justification: str = "") -> Assignment:
+                      end_at: datetime | None, justification: str = "", mfa_verified_at: datetime | None = None
+                      ) -> Assignment:
     """Change the start or end of a live assignment (not of an activation: the holder controls those)."""
-    actor = as_actor(actor)
+    actor = _acting(actor, mfa_verified_at)
     rules.check_actor_can_manage(actor=actor, role=assignment.role, scope=assignment.scope)
+    rules.check_privileged_assignment_mfa(actor=actor, role=assignment.role, scope=assignment.scope,
+                                          verb="change the dates of")
     now = timezone.now()
     with transaction.atomic():
         locked = _lock_live(assignment)
@@ -794,16 +807,20 @@ def assignment_extend_validate(*, assignment: Assignment, end_at: datetime | Non
 
 @audited_refusal("assignment.extend")
 def assignment_extend(*, actor: Actor | User, assignment: Assignment, end_at: datetime | None,
-                      justification: str = "", request: Request | None = None) -> Assignment:
+                      justification: str = "", mfa_verified_at: datetime | None = None,
+                      request: Request | None = None) -> Assignment:
     """Extend a live assignment ending within 14 days: an administrator directly, or the approval of
     a self-service extension (`request`, then marked provisioned). The policy, the activation limits
     and the last-administrator rule are checked now, under the lock, whatever was checked when the
-    request was filed."""
-    actor = as_actor(actor)
+    request was filed. An administrator's extension of a privileged role needs a fresh MFA
+    verification; an approved request was decided under the approval rules instead."""
+    actor = _acting(actor, mfa_verified_at)
     now = timezone.now()
     with transaction.atomic():
         locked = _lock_live(assignment)
         rules.check_actor_can_manage(actor=actor, role=locked.role, scope=locked.scope)
+        if request is None:
+            rules.check_privileged_assignment_mfa(actor=actor, role=locked.role, scope=locked.scope, verb="extend")
         eligible = None
         if locked.activated_from_id:
             eligible = _lock_live(locked.activated_from_id)
@@ -857,7 +874,8 @@ def assignment_renew(*, actor: Actor | User, assignment: Assignment, end_at: dat
     """Renew an assignment that expired within the last 30 days, from now: an administrator
     directly, or the approval of a self-service renewal (`request`, then marked provisioned). Every
     rule (renew window, policy, active-assignment policy for the actor) is checked now, under the
-    lock of the old assignment."""
+    lock of the old assignment. An administrator's renewal of a privileged role needs a fresh MFA
+    verification; an approved request was decided under the approval rules instead."""
     actor = _acting(actor, mfa_verified_at)
     now = timezone.now()
     with transaction.atomic():
@@ -866,6 +884,8 @@ def assignment_renew(*, actor: Actor | User, assignment: Assignment, end_at: dat
         if old is None:
             raise not_found("The assignment to renew no longer exists.")
         rules.check_actor_can_manage(actor=actor, role=old.role, scope=old.scope)
+        if request is None:
+            rules.check_privileged_assignment_mfa(actor=actor, role=old.role, scope=old.scope, verb="renew")
         assignment_renew_validate(assignment=old, end_at=end_at, now=now)
         justification = justification or old.justification
         if old.kind == Assignment.Kind.ACTIVE:
@@ -898,6 +918,8 @@ def assignment_make_active(*, actor: Actor | User, assignment: Assignment, justi
     forbids permanent active assignments, the end is capped at the policy's limit (and said so)."""
     actor = _acting(actor, mfa_verified_at)
     rules.check_actor_can_manage(actor=actor, role=assignment.role, scope=assignment.scope)
+    rules.check_privileged_assignment_mfa(actor=actor, role=assignment.role, scope=assignment.scope,
+                                          verb="make active")
     now = timezone.now()
     with transaction.atomic():
         eligible = _lock_live(assignment)
@@ -1022,15 +1044,17 @@ def assignment_make_eligible(*, actor: Actor | User, assignment: Assignment, end
 
 
 @audited_refusal("access.elevate")
-def access_elevate(*, actor: Actor | User, justification: str = "") -> Assignment:
+def access_elevate(*, actor: Actor | User, justification: str = "",
+                   mfa_verified_at: datetime | None = None) -> Assignment:
     """A Global Administrator gives themselves User Access Administrator at `/` (all subscriptions)."""
-    actor = as_actor(actor)
+    actor = _acting(actor, mfa_verified_at)
     if not actor.is_person:
         raise forbidden("Only a person who is an active Global Administrator can elevate access.")
     if not selectors.user_holds_any(user=actor, role_slugs=[RoleDefinition.GLOBAL_ADMINISTRATOR]):
         raise forbidden("Only an active Global Administrator can elevate access.")
     if not justification.strip():
         raise invalid("Say why you elevate access.", field="justification")
+    rules.check_admin_mfa(actor=actor, what="elevate access")
     now = timezone.now()
     role = RoleDefinition.objects.get(slug=RoleDefinition.USER_ACCESS_ADMINISTRATOR)
     root = selectors.scope_root()

@@ -11,16 +11,18 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.actors import Actor
 from core.errors import DomainError
 from core.mfa import mfa_verified_at
+from core.stepup import step_up_redirect, step_up_restored
 
-from . import selectors, services
+from . import rules, selectors, services
 from .capabilities import user_capabilities
 from .filters import AssignmentFilterSet, PrincipalFilterSet, ScopeFilterSet
 from .forms import (
@@ -92,12 +94,8 @@ def _form_error(form, error: DomainError) -> None:
 
 
 def _mfa_redirect(request, next_url: str):
-    try:
-        base = reverse("accounts:verify")
-    except NoReverseMatch:
-        base = "/account/verify/"
-    messages.info(request, "This change needs a fresh multifactor verification. Verify, then submit again.")
-    return HttpResponseRedirect(f"{base}?{urlencode({'next': next_url})}")
+    """The step-up and back; `next_url` carries what was typed (the form is not kept in the session)."""
+    return step_up_redirect(request, next_url, keep_form=False)
 
 
 def _initial_from(data, form_class, multi=()) -> dict:
@@ -236,7 +234,7 @@ def assignment_create(request):
                 assignment = services.assignment_create(actor=request.user, mfa_verified_at=mfa_verified_at(request),
                                                         **form.service_kwargs())
             except DomainError as error:
-                if error.field == "mfa":
+                if rules.asks_for_step_up(error):
                     keep = {k: v for k, v in request.POST.items() if k in AssignForm.base_fields and v}
                     return _mfa_redirect(request, f"{reverse('assignments:assign')}?{urlencode(keep)}")
                 _form_error(form, error)
@@ -303,8 +301,8 @@ def _dates_action(request, pk: int, *, form_class, template: str, title: str, ca
             try:
                 result = call(assignment, form.cleaned_data)
             except DomainError as error:
-                if error.field == "mfa":
-                    return _mfa_redirect(request, request.path)
+                if rules.asks_for_step_up(error):
+                    return step_up_redirect(request, request.path)
                 _form_error(form, error)
                 status = error.status
             else:
@@ -312,6 +310,8 @@ def _dates_action(request, pk: int, *, form_class, template: str, title: str, ca
                 return redirect("assignments:detail", pk=result.pk)
         else:
             status = 400
+    elif (restored := step_up_restored(request)) is not None:
+        form = form_class(restored)  # back from the step-up: what was typed
     else:
         initial = {"permanent": assignment.end_at is None}
         if assignment.end_at:
@@ -328,7 +328,8 @@ def assignment_update(request, pk: int):
     return _dates_action(
         request, pk, form_class=UpdateForm, template="assignments/dates_form.html", title="Change dates",
         call=lambda a, d: services.assignment_update(actor=request.user, assignment=a, start_at=d["start_at"],
-                                                     end_at=d["end_at"], justification=d["justification"]),
+                                                     end_at=d["end_at"], justification=d["justification"],
+                                                     mfa_verified_at=mfa_verified_at(request)),
         done="Dates of assignment #{a.pk} changed.")
 
 
@@ -338,7 +339,8 @@ def assignment_extend(request, pk: int):
     return _dates_action(
         request, pk, form_class=ExtendForm, template="assignments/dates_form.html", title="Extend",
         call=lambda a, d: services.assignment_extend(actor=request.user, assignment=a, end_at=d["end_at"],
-                                                     justification=d["justification"]),
+                                                     justification=d["justification"],
+                                                     mfa_verified_at=mfa_verified_at(request)),
         done="Assignment #{a.pk} extended.")
 
 
@@ -357,12 +359,14 @@ def _confirm_action(request, pk: int, *, verb: str, danger: bool, explain: str, 
     assignment = _visible_assignment(request, pk)
     _require_manage(request, assignment.role, assignment.scope)
     status = 200
-    form = ConfirmForm(request.POST if request.method == "POST" else None)
+    form = ConfirmForm(request.POST if request.method == "POST" else step_up_restored(request))
     if request.method == "POST":
         if form.is_valid():
             try:
                 result = call(assignment, form.cleaned_data["justification"])
             except DomainError as error:
+                if rules.asks_for_step_up(error):
+                    return step_up_redirect(request, request.path)
                 _form_error(form, error)
                 status = error.status
             else:
@@ -408,6 +412,13 @@ def assignment_make_active_bulk(request):
         return redirect("assignments:list")
     ids = form.cleaned_data["ids"]
     visible = {a.pk: a for a in selectors.assignments_visible_to(user=request.user).filter(pk__in=ids)}
+    # The service checks each row again; asking here sends the person through one step-up, not N refusals.
+    if any(rules.assignment_is_privileged(role=a.role, scope=a.scope) for a in visible.values()):
+        try:
+            rules.check_admin_mfa(actor=Actor.person(request.user, mfa_verified_at=mfa_verified_at(request)),
+                                  what="make privileged roles active")
+        except DomainError:
+            return step_up_redirect(request, reverse("assignments:list"), keep_form=False)
     outcomes = dict(((pk, (done, message)) for pk, done, message in services.assignment_make_active_bulk(
         actor=request.user, assignment_ids=list(visible), justification=form.cleaned_data["justification"],
         mfa_verified_at=mfa_verified_at(request))))
@@ -515,8 +526,8 @@ def role_setting_edit(request, role_pk: int):
                                              values=form.service_values(), approver_ids=form.approver_ids(),
                                              mfa_verified_at=mfa_verified_at(request))
             except DomainError as error:
-                if error.field == "mfa":
-                    return _mfa_redirect(request, f"{request.path}?{urlencode({'scope': scope.path})}")
+                if rules.asks_for_step_up(error):
+                    return step_up_redirect(request, f"{request.path}?{urlencode({'scope': scope.path})}")
                 _form_error(form, error)
                 status = error.status
             else:
@@ -529,6 +540,9 @@ def role_setting_edit(request, role_pk: int):
         form = RoleSettingForm(initial=_initial_from(request.POST, RoleSettingForm, multi=("approvers",))
                                | _matrix_initial(request.POST))
         selected_approvers = request.POST.getlist("approvers")
+    elif (restored := step_up_restored(request)) is not None:
+        form = RoleSettingForm(restored)  # back from the step-up: the policy as it was typed
+        selected_approvers = restored.getlist("approvers")
     else:
         form = RoleSettingForm(initial=RoleSettingForm.initial_for(effective, approver_ids))
         selected_approvers = approver_ids
@@ -615,12 +629,14 @@ def _assign_url(*, role: RoleDefinition | None, scope: Scope) -> str:
 def _create_page(request, *, form_class, template: str, create, done: str):
     _require_directory_admin(request)
     status = 200
-    form = form_class(request.POST if request.method == "POST" else None)
+    form = form_class(request.POST if request.method == "POST" else step_up_restored(request))
     if request.method == "POST":
         if form.is_valid():
             try:
                 created = create(form.cleaned_data)
             except DomainError as error:
+                if rules.asks_for_step_up(error):
+                    return step_up_redirect(request)
                 _form_error(form, error)
                 status = error.status
             else:
@@ -636,7 +652,7 @@ def _create_page(request, *, form_class, template: str, create, done: str):
 def group_create(request):
     return _create_page(
         request, form_class=GroupCreateForm, template="assignments/group_create.html",
-        create=lambda d: services.group_create(actor=request.user, **d),
+        create=lambda d: services.group_create(actor=request.user, mfa_verified_at=mfa_verified_at(request), **d),
         done="Group {p} created.")
 
 
@@ -645,7 +661,8 @@ def group_create(request):
 def service_principal_create(request):
     return _create_page(
         request, form_class=ServicePrincipalCreateForm, template="assignments/service_principal_create.html",
-        create=lambda d: services.service_principal_create(actor=request.user, **d),
+        create=lambda d: services.service_principal_create(actor=request.user, mfa_verified_at=mfa_verified_at(request),
+                                                           **d),
         done="Service principal {p} created (application id {p.app_id}).")
 
 
@@ -661,7 +678,7 @@ def elevate(request):
     if not is_global_admin and elevation is None:
         raise PermissionDenied("Only an active Global Administrator can elevate access.")
     status = 200
-    form = ElevateForm(request.POST if request.method == "POST" else None)
+    form = ElevateForm(request.POST if request.method == "POST" else step_up_restored(request))
     if request.method == "POST":
         if request.POST.get("action") == "end":
             ended = services.access_elevate_end(actor=request.user)
@@ -673,8 +690,11 @@ def elevate(request):
             return redirect("assignments:elevate")
         if form.is_valid():
             try:
-                services.access_elevate(actor=request.user, justification=form.cleaned_data["justification"])
+                services.access_elevate(actor=request.user, justification=form.cleaned_data["justification"],
+                                        mfa_verified_at=mfa_verified_at(request))
             except DomainError as error:
+                if rules.asks_for_step_up(error):
+                    return step_up_redirect(request)
                 _form_error(form, error)
                 status = error.status
             else:

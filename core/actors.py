@@ -6,8 +6,11 @@ and to service principals, each through their own assignments; only `Actor.syste
 and only background jobs and bootstrap/demo code build one.
 
 `mfa_verified_at` is the one place a service reads how fresh an actor's multifactor verification
-is: the time of a person's last step-up in the session (or token) the call came from. A service
-principal never carries one, so it never satisfies an MFA requirement.
+is: the time of a person's last step-up in the session the call came from, or, for a call made with
+an administrative API token, the time of the call while that short-lived token is usable (it was
+created right after a fresh step-up and stands for it: `api.authentication.token_admin_mfa_verified_at`).
+A general token carries none. A service principal never carries one, so it never satisfies an MFA
+requirement and makes no privileged administrative change (`rules.check_admin_mfa`).
 """
 
 import enum
@@ -49,8 +52,9 @@ class Actor:
     @classmethod
     def person(cls, user: "User", *, mfa_verified_at: datetime | None = None,
                token: "ApiToken | None" = None) -> "Actor":
-        """A signed-in person; `mfa_verified_at` only when their session or token carries a fresh
-        step-up verification (a personal API token never does)."""
+        """A signed-in person; `mfa_verified_at` only when their session carries a fresh step-up
+        verification, or the call uses an administrative token within its lifetime (a general personal
+        token never carries one)."""
         if user is None or not getattr(user, "is_authenticated", False) or not hasattr(user, "_meta"):
             raise forbidden("Sign in first.")
         if mfa_verified_at is not None and timezone.is_naive(mfa_verified_at):

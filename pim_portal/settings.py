@@ -397,6 +397,11 @@ PIM_API_DOCS_PUBLIC = env_bool("PIM_API_DOCS_PUBLIC", False)
 # API token lifetimes: the default when none is given, and the longest allowed.
 PIM_API_TOKEN_DEFAULT_DAYS = int(os.environ.get("PIM_API_TOKEN_DEFAULT_DAYS", "90"))
 PIM_API_TOKEN_MAX_DAYS = int(os.environ.get("PIM_API_TOKEN_MAX_DAYS", "365"))
+# Administrative API tokens (created right after an MFA step-up, for privileged administrative
+# changes) live this long: short, because the token stands for that verification. At most 8 hours.
+PIM_API_ADMIN_TOKEN_MINUTES = int(os.environ.get("PIM_API_ADMIN_TOKEN_MINUTES", "60"))
+if not 5 < PIM_API_ADMIN_TOKEN_MINUTES <= 8 * 60:
+    raise ImproperlyConfigured("PIM_API_ADMIN_TOKEN_MINUTES must be more than 5 and at most 480 (8 hours).")
 
 # --- Security -------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

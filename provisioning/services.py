@@ -3,16 +3,19 @@ domain-event subscriber that queues deliveries in the transaction of the change 
 
 import logging
 import secrets
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from assignments import rules
 from assignments import selectors as assignment_selectors
 from assignments.models import Assignment, Principal, RoleDefinition, Scope, User
 from assignments.services import audited_refusal
 from audit.services import audit_event_record
 from core import domain_events
+from core.actors import as_actor
 from core.domain_events import EVENTS
 from core.errors import conflict, forbidden, invalid
 from notifications.outbox import outbox_enqueue
@@ -25,6 +28,11 @@ from .urlpolicy import outbound_url_problem
 logger = logging.getLogger(__name__)
 
 WEBHOOK_ADMIN_ROLES = assignment_selectors.DIRECTORY_ADMIN_ROLES
+
+
+def _check_admin_mfa(actor, mfa_verified_at: datetime | None, *, what: str) -> None:
+    """The administrative MFA rule for the actor of this call, with a step-up time passed as a keyword."""
+    rules.check_admin_mfa(actor=as_actor(actor).with_mfa_verified_at(mfa_verified_at), what=what)
 
 
 def _stamp(now) -> int:
@@ -85,11 +93,13 @@ def _endpoint_snapshot(endpoint: WebhookEndpoint) -> dict:
 
 @audited_refusal("webhook.create")
 def webhook_endpoint_create(*, actor: User, url: str, description: str = "", event_types: list[str],
-                            enabled: bool = True) -> tuple[WebhookEndpoint, str]:
+                            enabled: bool = True, mfa_verified_at: datetime | None = None
+                            ) -> tuple[WebhookEndpoint, str]:
     """Register an endpoint. Returns it and its signing secret, which is shown once."""
     _check_webhook_admin(actor)
     url = _check_url(url)
     event_types = _check_event_types(event_types)
+    _check_admin_mfa(actor, mfa_verified_at, what="register a webhook endpoint")
     secret = generate_webhook_secret()
     now = timezone.now()
     with transaction.atomic():
@@ -102,10 +112,12 @@ def webhook_endpoint_create(*, actor: User, url: str, description: str = "", eve
 
 @audited_refusal("webhook.update")
 def webhook_endpoint_update(*, actor: User, endpoint: WebhookEndpoint, url: str, description: str = "",
-                            event_types: list[str], enabled: bool) -> WebhookEndpoint:
+                            event_types: list[str], enabled: bool, mfa_verified_at: datetime | None = None
+                            ) -> WebhookEndpoint:
     _check_webhook_admin(actor)
     url = _check_url(url)
     event_types = _check_event_types(event_types)
+    _check_admin_mfa(actor, mfa_verified_at, what="change a webhook endpoint")
     with transaction.atomic():
         locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
         before = _endpoint_snapshot(locked)
@@ -123,9 +135,11 @@ def webhook_endpoint_update(*, actor: User, endpoint: WebhookEndpoint, url: str,
 
 
 @audited_refusal("webhook.rotate_secret")
-def webhook_endpoint_rotate_secret(*, actor: User, endpoint: WebhookEndpoint) -> str:
+def webhook_endpoint_rotate_secret(*, actor: User, endpoint: WebhookEndpoint,
+                                   mfa_verified_at: datetime | None = None) -> str:
     """A new signing secret, used from the next delivery attempt on. Returned once."""
     _check_webhook_admin(actor)
+    _check_admin_mfa(actor, mfa_verified_at, what="rotate a webhook signing secret")
     secret = generate_webhook_secret()
     now = timezone.now()
     with transaction.atomic():
@@ -139,8 +153,10 @@ def webhook_endpoint_rotate_secret(*, actor: User, endpoint: WebhookEndpoint) ->
 
 
 @audited_refusal("webhook.delete")
-def webhook_endpoint_delete(*, actor: User, endpoint: WebhookEndpoint) -> None:
+def webhook_endpoint_delete(*, actor: User, endpoint: WebhookEndpoint, mfa_verified_at: datetime | None = None) -> None:
     _check_webhook_admin(actor)
+    # Deleting an endpoint silences whoever watches the portal through it.
+    _check_admin_mfa(actor, mfa_verified_at, what="delete a webhook endpoint")
     with transaction.atomic():
         before = _endpoint_snapshot(endpoint)
         deleted, _ = WebhookEndpoint.objects.filter(pk=endpoint.pk).delete()
@@ -180,12 +196,13 @@ def _application_snapshot(application: ScimApplication) -> dict:
 
 @audited_refusal("scim_app.create")
 def scim_application_create(*, actor: User, group: Principal, name: str, base_url: str, token: str = "",
-                            enabled: bool = True) -> ScimApplication:
+                            enabled: bool = True, mfa_verified_at: datetime | None = None) -> ScimApplication:
     scope = _check_group_admin(actor, group)
     base_url = _check_url(base_url).rstrip("/")
     name = (name or "").strip()
     if not name:
         raise invalid("Name the application.", field="name")
+    _check_admin_mfa(actor, mfa_verified_at, what="add a SCIM application")
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -201,13 +218,15 @@ def scim_application_create(*, actor: User, group: Principal, name: str, base_ur
 
 @audited_refusal("scim_app.update")
 def scim_application_update(*, actor: User, application: ScimApplication, name: str, base_url: str,
-                            enabled: bool, token: str | None = None) -> ScimApplication:
+                            enabled: bool, token: str | None = None,
+                            mfa_verified_at: datetime | None = None) -> ScimApplication:
     """Change an application; `token` None keeps the stored token, "" removes it, a value replaces it."""
     scope = _check_group_admin(actor, application.group)
     base_url = _check_url(base_url).rstrip("/")
     name = (name or "").strip()
     if not name:
         raise invalid("Name the application.", field="name")
+    _check_admin_mfa(actor, mfa_verified_at, what="change a SCIM application")
     try:
         with transaction.atomic():
             locked = ScimApplication.objects.select_for_update().select_related("group").get(pk=application.pk)
@@ -232,8 +251,10 @@ def scim_application_update(*, actor: User, application: ScimApplication, name: 
 
 
 @audited_refusal("scim_app.delete")
-def scim_application_delete(*, actor: User, application: ScimApplication) -> None:
+def scim_application_delete(*, actor: User, application: ScimApplication,
+                            mfa_verified_at: datetime | None = None) -> None:
     scope = _check_group_admin(actor, application.group)
+    _check_admin_mfa(actor, mfa_verified_at, what="delete a SCIM application")
     with transaction.atomic():
         before = _application_snapshot(application)
         deleted, _ = ScimApplication.objects.filter(pk=application.pk).delete()

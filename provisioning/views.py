@@ -8,11 +8,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from assignments.models import RoleDefinition, Scope
+from assignments.rules import asks_for_step_up
 from assignments.selectors import user_can_manage
 from core.errors import DomainError
+from core.mfa import mfa_verified_at
+from core.stepup import step_up_redirect, step_up_restored
 
 from . import scim, selectors, services
 from .forms import ScimApplicationEditForm, ScimApplicationForm, WebhookEndpointForm
@@ -67,11 +71,15 @@ def index(request):
 @require_http_methods(["GET", "POST"])
 def webhook_create(request):
     _require_webhook_admin(request.user)
-    form = WebhookEndpointForm(request.POST or None)
+    form = WebhookEndpointForm(request.POST or step_up_restored(request))
     if request.method == "POST" and form.is_valid():
         try:
-            endpoint, secret = services.webhook_endpoint_create(actor=request.user, **form.cleaned_data)
+            endpoint, secret = services.webhook_endpoint_create(actor=request.user,
+                                                                mfa_verified_at=mfa_verified_at(request),
+                                                                **form.cleaned_data)
         except DomainError as error:
+            if asks_for_step_up(error):
+                return step_up_redirect(request)
             _refused(error)
             _form_error(form, error)
         else:
@@ -89,13 +97,16 @@ def webhook_detail(request, pk: int):
     endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
     initial = {"url": endpoint.url, "description": endpoint.description, "event_types": endpoint.event_types,
                "enabled": endpoint.enabled}
-    form = WebhookEndpointForm(request.POST or None, initial=initial)
+    form = WebhookEndpointForm(request.POST or step_up_restored(request), initial=initial)
     status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.webhook_endpoint_update(actor=request.user, endpoint=endpoint, **form.cleaned_data)
+                services.webhook_endpoint_update(actor=request.user, endpoint=endpoint,
+                                                 mfa_verified_at=mfa_verified_at(request), **form.cleaned_data)
             except DomainError as error:
+                if asks_for_step_up(error):
+                    return step_up_redirect(request)
                 _refused(error)
                 _form_error(form, error)
             else:
@@ -118,8 +129,11 @@ def webhook_rotate_secret(request, pk: int):
     _require_webhook_admin(request.user)
     endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
     try:
-        secret = services.webhook_endpoint_rotate_secret(actor=request.user, endpoint=endpoint)
+        secret = services.webhook_endpoint_rotate_secret(actor=request.user, endpoint=endpoint,
+                                                         mfa_verified_at=mfa_verified_at(request))
     except DomainError as error:
+        if asks_for_step_up(error):
+            return step_up_redirect(request, reverse("provisioning:webhook_detail", args=[endpoint.pk]))
         _refused(error)
         messages.error(request, error.message)
     else:
@@ -133,7 +147,15 @@ def webhook_rotate_secret(request, pk: int):
 def webhook_delete(request, pk: int):
     _require_webhook_admin(request.user)
     endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
-    services.webhook_endpoint_delete(actor=request.user, endpoint=endpoint)
+    try:
+        services.webhook_endpoint_delete(actor=request.user, endpoint=endpoint,
+                                         mfa_verified_at=mfa_verified_at(request))
+    except DomainError as error:
+        if asks_for_step_up(error):
+            return step_up_redirect(request, reverse("provisioning:webhook_detail", args=[endpoint.pk]))
+        _refused(error)
+        messages.error(request, error.message)
+        return redirect("provisioning:webhook_detail", pk=endpoint.pk)
     messages.success(request, f"Endpoint {endpoint} deleted; its pending deliveries will not be sent.")
     return redirect("provisioning:index")
 
@@ -167,11 +189,15 @@ def scim_create(request):
         initial["group"] = groups.filter(object_id=uuid.UUID(request.GET.get("group", ""))).first()
     except ValueError:
         pass
-    form = ScimApplicationForm(request.POST or None, groups=groups, initial=initial)
+    form = ScimApplicationForm(request.POST or step_up_restored(request), groups=groups, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            application = services.scim_application_create(actor=request.user, **form.cleaned_data)
+            application = services.scim_application_create(actor=request.user,
+                                                            mfa_verified_at=mfa_verified_at(request),
+                                                            **form.cleaned_data)
         except DomainError as error:
+            if asks_for_step_up(error):
+                return step_up_redirect(request)
             _refused(error)
             _form_error(form, error)
         else:
@@ -187,7 +213,7 @@ def scim_detail(request, pk: int):
     application = get_object_or_404(ScimApplication.objects.select_related("group"), pk=pk)
     _require_group_admin(request.user, application)
     initial = {"name": application.name, "base_url": application.base_url, "enabled": application.enabled}
-    form = ScimApplicationEditForm(request.POST or None, initial=initial)
+    form = ScimApplicationEditForm(request.POST or step_up_restored(request), initial=initial)
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -195,8 +221,10 @@ def scim_detail(request, pk: int):
                 services.scim_application_update(
                     actor=request.user, application=application, name=form.cleaned_data["name"],
                     base_url=form.cleaned_data["base_url"], enabled=form.cleaned_data["enabled"],
-                    token=form.token_change)
+                    token=form.token_change, mfa_verified_at=mfa_verified_at(request))
             except DomainError as error:
+                if asks_for_step_up(error):
+                    return step_up_redirect(request)
                 _refused(error)
                 _form_error(form, error)
             else:
@@ -215,8 +243,11 @@ def scim_delete(request, pk: int):
     application = get_object_or_404(ScimApplication.objects.select_related("group"), pk=pk)
     _require_group_admin(request.user, application)
     try:
-        services.scim_application_delete(actor=request.user, application=application)
+        services.scim_application_delete(actor=request.user, application=application,
+                                         mfa_verified_at=mfa_verified_at(request))
     except DomainError as error:
+        if asks_for_step_up(error):
+            return step_up_redirect(request, reverse("provisioning:scim_detail", args=[application.pk]))
         _refused(error)
         messages.error(request, error.message)
         return redirect("provisioning:scim_detail", pk=application.pk)

@@ -145,10 +145,11 @@ def _validate_settings(s: ReviewSettings, roles: list[RoleDefinition], today: da
 
 
 @audited_refusal("review.create", describe=_review_subject)
-def review_create(*, actor: Actor | User, roles: list[RoleDefinition], spec: ReviewSettings) -> list[AccessReview]:
+def review_create(*, actor: Actor | User, roles: list[RoleDefinition], spec: ReviewSettings,
+                  mfa_verified_at: datetime | None = None) -> list[AccessReview]:
     """Create one definition per role (and its first, not yet started, instance). Needs the right to
     manage each role at the scope. A duration longer than the recurrence interval is refused."""
-    actor = as_actor(actor)
+    actor = as_actor(actor).with_mfa_verified_at(mfa_verified_at)
     scope = spec.scope
     now = timezone.now()
     roles = list(dict.fromkeys(roles))
@@ -156,6 +157,9 @@ def review_create(*, actor: Actor | User, roles: list[RoleDefinition], spec: Rev
     for role in roles:
         _check_scope_fits(role, scope)
         rules.check_actor_can_manage(actor=actor, role=role, scope=scope)
+        if spec.auto_apply:  # its results will remove assignments with nobody there to confirm
+            rules.check_privileged_assignment_mfa(actor=actor, role=role, scope=scope,
+                                                  verb="set up an automatically applied review of")
     user_or_group = [Principal.Kind.USER, Principal.Kind.GROUP]
     s = spec
     reviewers = _principals(s.reviewer_ids if s.reviewer_type == AccessReview.ReviewerType.NAMED else [],

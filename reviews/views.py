@@ -17,8 +17,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from assignments.capabilities import user_capabilities
+from assignments.rules import asks_for_step_up
 from audit.services import audit_event_record
 from core.errors import DomainError
+from core.mfa import mfa_verified_at
+from core.stepup import step_up_redirect, step_up_restored
 
 from . import selectors, services
 from .filters import ReviewItemFilterSet
@@ -74,7 +77,7 @@ def review_create(request):
     caps = user_capabilities(request)
     if not caps.get("any_admin"):
         raise PermissionDenied("Creating an access review needs an administering role for the roles reviewed.")
-    form = ReviewForm(request.POST or None)
+    form = ReviewForm(request.POST or step_up_restored(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         spec = services.ReviewSettings(
@@ -91,8 +94,11 @@ def review_create(request):
             default_decision=data["default_decision"], send_reminders=data["send_reminders"],
             notify_ids=[p.pk for p in data["notify"]])
         try:
-            created = services.review_create(actor=request.user, roles=list(data["roles"]), spec=spec)
+            created = services.review_create(actor=request.user, roles=list(data["roles"]), spec=spec,
+                                             mfa_verified_at=mfa_verified_at(request))
         except DomainError as error:
+            if asks_for_step_up(error):
+                return step_up_redirect(request)
             form.add_error(error.field if error.field in form.fields else None, error.message)
             return render(request, "reviews/create.html", {"form": form}, status=error.status)
         messages.success(request, f"{len(created)} review{'s' if len(created) > 1 else ''} created.")

@@ -222,6 +222,36 @@ def requester(directory):
     return directory.user("requester")
 
 
+def mark_mfa_verified(client, at=None):
+    """What the step-up page does to a session: mark it freshly MFA-verified (now, or `at`)."""
+    from core.mfa import SESSION_KEY
+
+    session = client.session
+    session[SESSION_KEY] = (at or timezone.now()).isoformat()
+    session.save()
+    return client
+
+
+@pytest.fixture
+def verified():
+    """`verified(client)`: the signed-in test client's session has just passed the MFA step-up, as
+    privileged administrative changes (and MFA-gated activations) ask for."""
+    return mark_mfa_verified
+
+
+@pytest.fixture
+def verified_client():
+    """`verified_client(user)`: a test client signed in as `user`, its session freshly MFA-verified."""
+    from django.test import Client
+
+    def _client(user):
+        client = Client()
+        client.force_login(user)
+        return mark_mfa_verified(client)
+
+    return _client
+
+
 @pytest.fixture
 def totp_code():
     """The current TOTP code of a device, computed like an authenticator app would (time_machine aware)."""

@@ -28,6 +28,7 @@ def test_assigning_the_same_role_twice_is_a_conflict(directory, role_admin):
         role=directory.role("helpdesk-administrator"),
         scope=directory.root,
         kind="eligible",
+        mfa_verified_at=timezone.now(),
     )
     services.assignment_create(**kwargs)
     with pytest.raises(DomainError, match="already has an eligible assignment") as error:
@@ -45,7 +46,7 @@ def test_an_expired_assignment_does_not_block_a_new_one(directory, role_admin):
             principal=user.principal,
             role=directory.role("helpdesk-administrator"),
             scope=directory.root,
-            kind="eligible",
+            kind="eligible", mfa_verified_at=timezone.now()
         )
     old.refresh_from_db()
     assert old.status == "ended" and old.end_reason == "expired" and new.status == "live"

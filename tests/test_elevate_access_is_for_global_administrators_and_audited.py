@@ -1,4 +1,5 @@
 import pytest
+from django.utils import timezone
 
 from assignments import services
 from assignments.access import access_has_any_role
@@ -11,7 +12,8 @@ def test_global_administrator_elevates_to_user_access_administrator_at_root(dire
     assert not access_has_any_role(
         principal=global_admin.principal, role_slugs=["user-access-administrator"], scope=sub
     )
-    services.access_elevate(actor=global_admin, justification="Find subscription owners")
+    services.access_elevate(actor=global_admin, justification="Find subscription owners",
+                            mfa_verified_at=timezone.now())
     assert access_has_any_role(principal=global_admin.principal, role_slugs=["user-access-administrator"], scope=sub)
     assert AuditEvent.objects.filter(action="access.elevate", actor_id=global_admin.pk, outcome="success").exists()
     assert services.access_elevate_end(actor=global_admin) == 1
@@ -22,5 +24,5 @@ def test_global_administrator_elevates_to_user_access_administrator_at_root(dire
 
 def test_others_cannot_elevate_and_the_attempt_is_audited(directory, role_admin):
     with pytest.raises(DomainError, match="Only an active Global Administrator"):
-        services.access_elevate(actor=role_admin, justification="curious")
+        services.access_elevate(actor=role_admin, justification="curious", mfa_verified_at=timezone.now())
     assert AuditEvent.objects.filter(action="access.elevate", actor_id=role_admin.pk, outcome="denied").exists()

@@ -14,10 +14,12 @@ def test_extend_only_when_ending_within_14_days(directory, role_admin):
         user, "helpdesk-administrator", kind="eligible", end=timezone.now() + timedelta(days=20)
     )
     with pytest.raises(DomainError, match="within 14 days"):
-        services.assignment_extend(actor=role_admin, assignment=assignment, end_at=timezone.now() + timedelta(days=60))
+        services.assignment_extend(actor=role_admin, assignment=assignment, end_at=timezone.now() + timedelta(days=60),
+                                   mfa_verified_at=timezone.now())
     with time_machine.travel(timezone.now() + timedelta(days=7)):
         extended = services.assignment_extend(
-            actor=role_admin, assignment=assignment, end_at=timezone.now() + timedelta(days=60)
+            actor=role_admin, assignment=assignment, end_at=timezone.now() + timedelta(days=60),
+            mfa_verified_at=timezone.now()
         )
     assert extended.end_at > assignment.end_at
 
@@ -27,13 +29,15 @@ def test_renew_only_within_30_days_after_the_end(directory, role_admin):
     end = timezone.now() + timedelta(days=2)
     assignment = directory.grant(user, "helpdesk-administrator", kind="eligible", end=end)
     with pytest.raises(DomainError, match="has not ended"):
-        services.assignment_renew(actor=role_admin, assignment=assignment, end_at=None)
+        services.assignment_renew(actor=role_admin, assignment=assignment, end_at=None, mfa_verified_at=timezone.now())
     with time_machine.travel(end + timedelta(days=31)):
         with pytest.raises(DomainError, match="last 30 days"):
-            services.assignment_renew(actor=role_admin, assignment=assignment, end_at=None)
+            services.assignment_renew(actor=role_admin, assignment=assignment, end_at=None,
+                                      mfa_verified_at=timezone.now())
     with time_machine.travel(end + timedelta(days=29)):
         renewed = services.assignment_renew(
-            actor=role_admin, assignment=assignment, end_at=timezone.now() + timedelta(days=90)
+            actor=role_admin, assignment=assignment, end_at=timezone.now() + timedelta(days=90),
+            mfa_verified_at=timezone.now()
         )
     assignment.refresh_from_db()
     assert assignment.status == "ended" and assignment.end_reason == "expired"
@@ -48,4 +52,5 @@ def test_removed_assignments_are_not_renewable(directory, role_admin):
     with time_machine.travel(timezone.now() + timedelta(minutes=6)):
         services.assignment_remove(actor=role_admin, assignment=assignment)
         with pytest.raises(DomainError, match="ended on purpose"):
-            services.assignment_renew(actor=role_admin, assignment=assignment, end_at=None)
+            services.assignment_renew(actor=role_admin, assignment=assignment, end_at=None,
+                                      mfa_verified_at=timezone.now())

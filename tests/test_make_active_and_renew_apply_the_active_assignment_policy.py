@@ -10,7 +10,7 @@ from core.errors import DomainError
 
 def _require_mfa_on_active(directory, role_admin, slug="exchange-administrator"):
     services.role_setting_update(actor=role_admin, role=directory.role(slug), scope=directory.root,
-                                 values={"require_mfa_on_active_assignment": True})
+                                 values={"require_mfa_on_active_assignment": True}, mfa_verified_at=timezone.now())
 
 
 def test_make_active_needs_fresh_mfa_when_policy_requires_it(directory, role_admin):
@@ -46,9 +46,11 @@ def test_far_future_dates_are_refused_cleanly(directory, role_admin):
 
 def test_only_directory_writers_create_users_groups_and_service_principals(directory, role_admin):
     nobody = directory.user()
-    for create in (lambda actor: services.user_create(username="newbie", actor=actor),
-                   lambda actor: services.group_create(display_name="Ops", actor=actor),
-                   lambda actor: services.service_principal_create(display_name="app", actor=actor)):
+    verified = timezone.now()
+    for create in (lambda actor: services.user_create(username="newbie", actor=actor, mfa_verified_at=verified),
+                   lambda actor: services.group_create(display_name="Ops", actor=actor, mfa_verified_at=verified),
+                   lambda actor: services.service_principal_create(display_name="app", actor=actor,
+                                                                   mfa_verified_at=verified)):
         with pytest.raises(DomainError, match="not allowed"):
             create(nobody)
         assert create(role_admin)

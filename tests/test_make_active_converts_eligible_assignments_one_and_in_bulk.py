@@ -1,3 +1,5 @@
+from django.utils import timezone
+
 from assignments import services
 from assignments.access import access_find_grant
 from assignments.models import Assignment
@@ -7,7 +9,8 @@ def test_make_active_turns_eligible_into_active_with_same_window(directory, role
     user = directory.user()
     end = later(days=30)
     eligible = directory.grant(user, "exchange-administrator", kind="eligible", end=end)
-    active = services.assignment_make_active(actor=role_admin, assignment=eligible, justification="PIM rollback")
+    active = services.assignment_make_active(actor=role_admin, assignment=eligible, justification="PIM rollback",
+                                             mfa_verified_at=timezone.now())
     eligible.refresh_from_db()
     assert eligible.status == "ended" and eligible.end_reason == "made_active"
     assert active.kind == "active" and active.end_at == end and active.activated_from is None
@@ -23,7 +26,8 @@ def test_bulk_make_active_reports_each_row(directory, role_admin):
     ids = [e.pk for e in eligibles] + [already_active.pk, 999_999]
     results = {
         pk: (ok, message)
-        for pk, ok, message in services.assignment_make_active_bulk(actor=role_admin, assignment_ids=ids)
+        for pk, ok, message in services.assignment_make_active_bulk(actor=role_admin, assignment_ids=ids,
+                                                                    mfa_verified_at=timezone.now())
     }
     assert all(results[e.pk][0] for e in eligibles)
     assert results[already_active.pk] == (False, "Only eligible assignments can be made active.")

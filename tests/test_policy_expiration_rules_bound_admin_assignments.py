@@ -12,7 +12,7 @@ def _forbid_permanent_eligible(directory, role_admin, role="helpdesk-administrat
         actor=role_admin,
         role=directory.role(role),
         scope=directory.root,
-        values={"allow_permanent_eligible": False, "expire_eligible_after": "P3M"},
+        values={"allow_permanent_eligible": False, "expire_eligible_after": "P3M"}, mfa_verified_at=timezone.now()
     )
 
 
@@ -23,7 +23,7 @@ def test_permanent_eligible_allowed_by_default(directory, role_admin):
         principal=user.principal,
         role=directory.role("helpdesk-administrator"),
         scope=directory.root,
-        kind="eligible",
+        kind="eligible", mfa_verified_at=timezone.now()
     )
     assert assignment.end_at is None
 
@@ -37,7 +37,7 @@ def test_permanent_eligible_refused_when_policy_forbids(directory, role_admin):
             principal=user.principal,
             role=directory.role("helpdesk-administrator"),
             scope=directory.root,
-            kind="eligible",
+            kind="eligible", mfa_verified_at=timezone.now()
         )
 
 
@@ -50,6 +50,7 @@ def test_end_beyond_policy_limit_refused_and_within_allowed(directory, role_admi
         role=directory.role("helpdesk-administrator"),
         scope=directory.root,
         kind="eligible",
+        mfa_verified_at=timezone.now(),
     )
     with pytest.raises(DomainError, match="limits eligible assignments to 3 months"):
         services.assignment_create(**kwargs, end_at=timezone.now() + timedelta(days=100))
@@ -64,6 +65,7 @@ def test_active_assignment_needs_justification_when_policy_says(directory, role_
         role=directory.role("helpdesk-administrator"),
         scope=directory.root,
         kind="active",
+        mfa_verified_at=timezone.now(),
     )
     with pytest.raises(DomainError, match="requires a justification"):
         services.assignment_create(**kwargs, justification="")
@@ -75,7 +77,7 @@ def test_active_assignment_needs_fresh_mfa_when_policy_says(directory, role_admi
         actor=role_admin,
         role=directory.role("helpdesk-administrator"),
         scope=directory.root,
-        values={"require_mfa_on_active_assignment": True},
+        values={"require_mfa_on_active_assignment": True}, mfa_verified_at=timezone.now()
     )
     user = directory.user()
     kwargs = dict(

@@ -3,13 +3,14 @@ from django.test import Client
 
 
 @pytest.fixture
-def login():
-    """A Django test client signed in as `user` (sign-in itself is another page's behaviour)."""
+def login(verified):
+    """A Django test client signed in as `user` (sign-in itself is another page's behaviour), its session
+    freshly MFA-verified as administrative changes ask for; `verified_mfa=False` for one that is not."""
 
-    def _login(user):
+    def _login(user, *, verified_mfa=True):
         client = Client()
         client.force_login(user)
-        return client
+        return verified(client) if verified_mfa else client
 
     return _login
 

@@ -11,7 +11,8 @@ from core.mfa import SESSION_KEY
 SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
 
 
-def test_mfa_policy_redirects_to_verification_and_keeps_the_form(directory, pra_client):
+def test_mfa_policy_redirects_to_verification_and_keeps_the_form(directory, role_admin, login):
+    pra_client = login(role_admin, verified_mfa=False)
     role = directory.role("exchange-administrator")
     services.role_setting_update(actor=SETUP, role=role, scope=directory.root,
                                  values={"require_mfa_on_active_assignment": True})

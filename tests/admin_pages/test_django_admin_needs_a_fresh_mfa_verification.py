@@ -19,7 +19,7 @@ def _step_up_target(response) -> tuple[str, list[str]]:
 
 
 def test_a_global_administrator_without_a_verification_is_sent_to_step_up_and_back(directory, global_admin, login):
-    client = login(global_admin)
+    client = login(global_admin, verified_mfa=False)
     response = client.get("/admin/assignments/assignment/", follow=True)
     assert response.status_code == 200
     assert _step_up_target(response) == (reverse("accounts:verify"), ["/admin/assignments/assignment/"])

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from alerts.selectors import emergency_access_report
 from assignments.models import Assignment, User
+from tests.conftest import mark_mfa_verified
 
 
 def test_the_bootstrapped_accounts_pass(directory, role_admin, client):
@@ -15,6 +16,7 @@ def test_the_bootstrapped_accounts_pass(directory, role_admin, client):
     assert [a.user.username for a in accounts] == ["breakglass1", "breakglass2"]
     assert all(c.ok for c in checks)
     client.force_login(role_admin)
+    mark_mfa_verified(client)
     page = client.get("/alerts/security/emergency-access/").content.decode()
     assert "breakglass1" in page and "Never" in page and "Fail" not in page
 
@@ -24,7 +26,8 @@ def test_one_account_time_bound_and_one_missing_fail(directory, global_admin):
 
     ga = Assignment.objects.get(principal__user__username="breakglass2", status="live")
     with time_machine.travel(timezone.now() + timedelta(minutes=10)):
-        assignment_update(actor=global_admin, assignment=ga, start_at=None, end_at=timezone.now() + timedelta(days=2))
+        assignment_update(actor=global_admin, assignment=ga, start_at=None, end_at=timezone.now() + timedelta(days=2),
+                          mfa_verified_at=timezone.now())
     accounts, checks = emergency_access_report()
     by_label = {c.label: c.ok for c in checks}
     assert by_label["At least two emergency access accounts"] is True
@@ -39,5 +42,6 @@ def test_last_sign_in_is_shown(directory, role_admin, client):
     when = timezone.now() - timedelta(days=3)
     User.objects.filter(username="breakglass1").update(last_login=when)
     client.force_login(role_admin)
+    mark_mfa_verified(client)
     page = client.get("/alerts/security/emergency-access/").content.decode()
     assert when.strftime("%Y-%m-%d %H:%M") in page

@@ -1,4 +1,7 @@
+
 """Roles requiring approval with fewer than two named approvers fire; adding approvers clears them."""
+
+from django.utils import timezone
 
 from alerts.models import Incident
 from core.actors import Actor
@@ -21,7 +24,8 @@ def test_one_approver_fires_and_adding_one_clears(directory, role_admin, evaluat
     incident = next(i for i in open_incidents(KEY) if i.role == role)
     assert incident.data["approvers"] == 1 and incident.severity == "medium"
 
-    incident_fix_add_approvers(actor=role_admin, incident=incident, approver_ids=[second.principal.pk])
+    incident_fix_add_approvers(actor=role_admin, incident=incident, approver_ids=[second.principal.pk],
+                               mfa_verified_at=timezone.now())
     setting = RoleSetting.objects.get(role=role, scope=directory.root)
     assert set(setting.approvers.values_list("pk", flat=True)) == {first.principal.pk, second.principal.pk}
     incident.refresh_from_db()

@@ -76,7 +76,7 @@ def test_a_disabled_alert_clears_what_it_raised(directory, global_admin, role_ad
     from alerts.services import alert_setting_update
 
     evaluate(KEY)
-    alert_setting_update(actor=role_admin, key=KEY, enabled=False, thresholds={})
+    alert_setting_update(actor=role_admin, key=KEY, enabled=False, thresholds={}, mfa_verified_at=timezone.now())
     result = evaluate(KEY)
     assert result.skipped and result.cleared == 1
     assert open_incidents(KEY) == []

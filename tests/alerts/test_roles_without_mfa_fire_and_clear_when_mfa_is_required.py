@@ -1,4 +1,7 @@
+
 """Privileged roles whose policy does not require MFA on activation fire; requiring it clears them."""
+
+from django.utils import timezone
 
 from alerts.models import Incident
 from core.actors import Actor
@@ -22,7 +25,7 @@ def test_privileged_role_without_mfa_fires_and_the_fix_requires_mfa(directory, r
     [incident] = [i for i in open_incidents(KEY) if i.role == role]
     assert incident.severity == "low"
 
-    incident_fix_require_mfa(actor=role_admin, incident=incident)
+    incident_fix_require_mfa(actor=role_admin, incident=incident, mfa_verified_at=timezone.now())
     assert RoleSetting.objects.get(role=role, scope=directory.root).require_mfa_on_activation is True
     assert AuditEvent.objects.filter(action="role_setting.update", actor_id=role_admin.pk).exists()
     assert AuditEvent.objects.filter(action="alert.incident_fix", actor_id=role_admin.pk).exists()
@@ -51,5 +54,5 @@ def test_the_fix_needs_an_administrator_of_the_role(directory, evaluate, open_in
     reader = directory.user("reader")
     directory.grant(reader, "security-reader")
     with pytest.raises(DomainError):
-        incident_fix_require_mfa(actor=reader, incident=incident)
+        incident_fix_require_mfa(actor=reader, incident=incident, mfa_verified_at=timezone.now())
     assert open_incidents(KEY) == [incident]

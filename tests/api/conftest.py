@@ -4,6 +4,10 @@ The directory they live in: the requester is eligible for Helpdesk Administrator
 no MFA) and for User Administrator (approval by the approver, no MFA); the administrator is an active
 Privileged Role Administrator; the auditor an active Global Reader; the service principal holds User
 Access Administrator (time-bound active) at /subscriptions/s1 only.
+
+Every token was created right after a fresh MFA step-up (as the tokens page asks); the administrator's is
+an administrative token (it may make privileged administrative changes for its short lifetime), the
+others' are general tokens. `general_token_for(user)` gives a general one to anyone.
 """
 
 from dataclasses import dataclass
@@ -70,13 +74,16 @@ def _world_build(directory) -> dict:
     sp = directory.service_principal("deploy-bot")
     directory.grant(sp, "user-access-administrator", s1, end=timezone.now() + timedelta(days=30))
 
-    def token_for(user):
-        return api_services.token_create_personal(actor=user, name=f"{user.username}-token")[1]
+    def token_for(user, purpose="general"):
+        return api_services.token_create_personal(actor=user, name=f"{user.username}-token", purpose=purpose,
+                                                  mfa_verified_at=timezone.now())[1]
 
-    _, sp_token = api_services.token_create_for_service_principal(actor=admin, service_principal=sp, name="deploy")
+    _, sp_token = api_services.token_create_for_service_principal(actor=admin, service_principal=sp, name="deploy",
+                                                                  mfa_verified_at=timezone.now())
     people = {"requester": requester, "approver": approver, "administrator": admin, "auditor": auditor}
+    purposes = {"administrator": "administration"}
     return {
-        "people": {name: (user.pk, token_for(user)) for name, user in people.items()},
+        "people": {name: (user.pk, token_for(user, purposes.get(name, "general"))) for name, user in people.items()},
         "service_principal": (sp.pk, sp_token),
     }
 
@@ -99,6 +106,38 @@ def world(directory, recorded_world):
     personas["service_principal"] = Persona("service_principal", None, Principal.objects.get(pk=sp_pk), sp_token)
     personas["anonymous"] = Persona("anonymous", None, None, None)
     return personas
+
+
+@pytest.fixture
+def token_from_page(verified_client):
+    """`token_from_page(user, purpose="general")`: the secret of a token `user` creates on the tokens page,
+    right after a fresh MFA step-up (as a person would: sign in, verify, create, copy)."""
+    import re
+
+    def _create(user, purpose="general", name="laptop"):
+        page = verified_client(user).post("/api/v1/tokens/", {"for": "personal", "name": name, "days": "30",
+                                                              "purpose": purpose})
+        assert page.status_code == 200, page
+        return re.search(r"pim_[0-9a-f]{12}_[A-Za-z0-9_-]{20,}", page.content.decode()).group(0)
+
+    return _create
+
+
+def bearer(secret: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    return client
+
+
+@pytest.fixture
+def general_token_for():
+    """A general (non-administrative) personal token of `user`, created after a fresh MFA step-up."""
+    from api import services as api_services
+
+    def _token(user, name="general"):
+        return api_services.token_create_personal(actor=user, name=name, mfa_verified_at=timezone.now())[1]
+
+    return _token
 
 
 @pytest.fixture

@@ -62,11 +62,12 @@ def test_role_setting_change_needs_the_role_administrator(world):
             assert response.status_code == 403, (name, response.json())
 
 
-def test_service_principal_changes_a_policy_within_its_scope_only(world):
+def test_service_principal_cannot_change_a_policy_even_within_its_scope(world):
     client = world["service_principal"].client()
     inside = client.post("/api/v1/role-settings/", {"role": "reader", "scope": "/subscriptions/s1",
                                                     "max_activation_minutes": 120}, format="json")
-    assert inside.status_code == 200, inside.json()
+    assert inside.status_code == 403, inside.json()  # a privileged administrative change needs a person
+    assert "service principal" in inside.json()["error"]["message"]
     outside = client.post("/api/v1/role-settings/", {"role": "reader", "scope": "/subscriptions/s2",
                                                      "max_activation_minutes": 120}, format="json")
     assert outside.status_code == 403

@@ -14,7 +14,7 @@ from assignments.models import Assignment
 def _require_mfa_on_active_reader(directory, admin):
     directory.grant(admin, "owner", "/subscriptions/s1")
     services.role_setting_update(actor=admin, role=directory.role("reader"), scope=directory.scope("/subscriptions/s1"),
-                                 values={"require_mfa_on_active_assignment": True})
+                                 values={"require_mfa_on_active_assignment": True}, mfa_verified_at=timezone.now())
 
 
 def test_service_principal_cannot_make_active_where_mfa_is_required(world, sp_p, admin_p, directory):

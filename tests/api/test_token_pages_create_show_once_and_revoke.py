@@ -1,9 +1,11 @@
 from api.models import ApiToken
+from tests.conftest import mark_mfa_verified
 
 
 def test_person_creates_a_token_sees_it_once_and_revokes_it(client, directory):
     user = directory.user("alice")
     client.force_login(user)
+    mark_mfa_verified(client)
     page = client.get("/api/v1/tokens/")
     assert page.status_code == 200
     created = client.post("/api/v1/tokens/", {"for": "personal", "name": "ci", "days": "30"})
@@ -27,6 +29,7 @@ def test_directory_admin_creates_a_service_principal_credential(client, director
     directory.grant(admin, "privileged-role-administrator")
     sp = directory.service_principal("deploy-bot")
     client.force_login(admin)
+    mark_mfa_verified(client)
     response = client.post("/api/v1/tokens/", {"for": "service_principal", "service_principal": sp.pk,
                                                "name": "deploy", "days": "90"})
     assert response.status_code == 200

@@ -24,7 +24,7 @@ def _ping(token):
 
 def test_personal_token_is_stored_as_a_hash_and_works_once_shown(directory):
     user = directory.user("alice")
-    token, secret = services.token_create_personal(actor=user, name="laptop")
+    token, secret = services.token_create_personal(actor=user, mfa_verified_at=timezone.now(), name="laptop")
     assert secret.startswith(f"pim_{token.prefix}_")
     stored = ApiToken.objects.get(pk=token.pk)
     raw_secret = secret.split("_", 2)[2]
@@ -39,7 +39,7 @@ def test_personal_token_is_stored_as_a_hash_and_works_once_shown(directory):
 
 def test_wrong_secret_with_a_known_prefix_is_refused(directory):
     user = directory.user("alice")
-    token, secret = services.token_create_personal(actor=user, name="laptop")
+    token, secret = services.token_create_personal(actor=user, mfa_verified_at=timezone.now(), name="laptop")
     forged = f"pim_{token.prefix}_{'x' * 43}"
     response = _ping(forged)
     assert response.status_code == 401
@@ -49,7 +49,7 @@ def test_wrong_secret_with_a_known_prefix_is_refused(directory):
 
 def test_token_expires(directory):
     user = directory.user("alice")
-    token, secret = services.token_create_personal(actor=user, name="short",
+    token, secret = services.token_create_personal(actor=user, mfa_verified_at=timezone.now(), name="short",
                                                    expires_at=timezone.now() + timedelta(days=1))
     assert _ping(secret).status_code == 200
     with time_machine.travel(token.expires_at + timedelta(microseconds=1)):
@@ -59,18 +59,19 @@ def test_token_expires(directory):
 def test_token_lifetime_is_bounded(directory, settings):
     user = directory.user("alice")
     with pytest.raises(DomainError) as error:
-        services.token_create_personal(actor=user, name="forever",
+        services.token_create_personal(actor=user, mfa_verified_at=timezone.now(), name="forever",
                                        expires_at=timezone.now() + timedelta(days=settings.PIM_API_TOKEN_MAX_DAYS + 1))
     assert error.value.field == "expires_at"
     with pytest.raises(DomainError):
-        services.token_create_personal(actor=user, name="past", expires_at=timezone.now() - timedelta(minutes=1))
-    token, _ = services.token_create_personal(actor=user, name="default")
+        services.token_create_personal(actor=user, mfa_verified_at=timezone.now(), name="past",
+                                       expires_at=timezone.now() - timedelta(minutes=1))
+    token, _ = services.token_create_personal(actor=user, mfa_verified_at=timezone.now(), name="default")
     assert token.expires_at - token.created_at == timedelta(days=settings.PIM_API_TOKEN_DEFAULT_DAYS)
 
 
 def test_revoked_token_stops_working_at_once_and_revocation_is_audited(directory):
     user = directory.user("alice")
-    token, secret = services.token_create_personal(actor=user, name="laptop")
+    token, secret = services.token_create_personal(actor=user, mfa_verified_at=timezone.now(), name="laptop")
     assert _ping(secret).status_code == 200
     services.token_revoke(actor=user, token=token)
     services.token_revoke(actor=user, token=token)  # twice: a no-op
@@ -80,7 +81,7 @@ def test_revoked_token_stops_working_at_once_and_revocation_is_audited(directory
 
 def test_someone_else_cannot_revoke_a_personal_token(directory):
     alice, mallory = directory.user("alice"), directory.user("mallory")
-    token, secret = services.token_create_personal(actor=alice, name="laptop")
+    token, secret = services.token_create_personal(actor=alice, mfa_verified_at=timezone.now(), name="laptop")
     with pytest.raises(DomainError) as error:
         services.token_revoke(actor=mallory, token=token)
     assert error.value.code == "not_found"
@@ -91,14 +92,14 @@ def test_disabled_user_token_stops_working(directory):
     from assignments import services as assignment_services
 
     user = directory.user("alice")
-    _, secret = services.token_create_personal(actor=user, name="laptop")
+    _, secret = services.token_create_personal(actor=user, mfa_verified_at=timezone.now(), name="laptop")
     assignment_services.user_set_enabled(user=user, enabled=False, actor=SETUP)
     assert _ping(secret).status_code == 401
 
 
 def test_last_use_is_recorded_at_most_once_a_minute(directory):
     user = directory.user("alice")
-    token, secret = services.token_create_personal(actor=user, name="laptop")
+    token, secret = services.token_create_personal(actor=user, mfa_verified_at=timezone.now(), name="laptop")
     assert ApiToken.objects.get(pk=token.pk).last_used_at is None
     with time_machine.travel(timezone.now() + timedelta(minutes=1), tick=False) as traveller:
         _ping(secret)

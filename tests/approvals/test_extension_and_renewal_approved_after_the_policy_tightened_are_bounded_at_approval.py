@@ -15,7 +15,8 @@ from assignments.models import Assignment
 def _tighten_eligible_to_15_days(directory, role_admin, slug="helpdesk-administrator"):
     assignment_services.role_setting_update(actor=role_admin, role=directory.role(slug), scope=directory.root,
                                             values={"allow_permanent_eligible": False,
-                                                    "expire_eligible_after": "P15D"})
+                                                    "expire_eligible_after": "P15D"},
+                                            mfa_verified_at=timezone.now())
 
 
 def test_an_extension_approved_after_the_policy_tightened_fails_instead_of_outlasting_it(

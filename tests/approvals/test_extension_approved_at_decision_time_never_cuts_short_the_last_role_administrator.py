@@ -4,6 +4,8 @@ Privileged Role Administrator (the directory would lose its last one early)."""
 
 from datetime import timedelta
 
+from django.utils import timezone
+
 from approvals import services
 from approvals.models import Request
 from assignments import services as assignment_services
@@ -20,7 +22,7 @@ def test_approval_does_not_cut_short_the_last_privileged_role_administrator(
                                            justification="migration overruns")
     # While the request waits, an administrator shortens the eligibility to end before the activation.
     assignment_services.assignment_update(actor=global_admin, assignment=eligibility, start_at=None,
-                                          end_at=later(minutes=30))
+                                          end_at=later(minutes=30), mfa_verified_at=timezone.now())
 
     decided = services.request_approve(actor=global_admin, request=request)
 

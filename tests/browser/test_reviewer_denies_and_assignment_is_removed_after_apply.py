@@ -42,7 +42,8 @@ def test_reviewer_denies_and_the_assignment_is_removed_after_apply(chromium, liv
     spec = services.ReviewSettings(name="Security Administrator recertification", scope=directory.root,
                                    start_date=timezone.now().date(), duration_days=14,
                                    reviewer_ids=[reviewer.principal.pk])
-    [review] = services.review_create(actor=admin, roles=[directory.role("security-administrator")], spec=spec)
+    [review] = services.review_create(actor=admin, roles=[directory.role("security-administrator")], spec=spec,
+                                      mfa_verified_at=timezone.now())
     assert tasks.reviews_start() == 1  # the beat's job
     instance = review.instances.get(sequence=1)
 

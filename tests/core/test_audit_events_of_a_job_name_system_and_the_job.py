@@ -46,7 +46,8 @@ def test_a_person_is_still_audited_by_id_and_name(directory, role_admin, request
     assert AuditEvent.objects.filter(action="assignment.create", actor_label="system:test-setup").exists()
     from assignments import services
 
-    services.assignment_create(actor=Actor.person(role_admin), principal=requester.principal,
+    services.assignment_create(actor=Actor.person(role_admin, mfa_verified_at=timezone.now()),
+                               principal=requester.principal,
                                role=directory.role("helpdesk-administrator"), scope=directory.root, kind="eligible",
                                justification="on call")
     event = AuditEvent.objects.filter(action="assignment.create").latest("seq")

@@ -53,7 +53,8 @@ def test_an_extension_rearms_the_reminders(directory, global_admin, requester, o
     start = timezone.now()
     eligibility = directory.grant(requester, "helpdesk-administrator", kind="eligible", end=start + timedelta(days=10))
     reminders.assignments_remind()
-    services.assignment_extend(actor=global_admin, assignment=eligibility, end_at=start + timedelta(days=12))
+    services.assignment_extend(actor=global_admin, assignment=eligibility, end_at=start + timedelta(days=12),
+                               mfa_verified_at=timezone.now())
 
     reminders.assignments_remind()
 

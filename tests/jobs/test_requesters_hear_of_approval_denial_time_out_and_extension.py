@@ -63,7 +63,8 @@ def test_a_request_nobody_decided_times_out_and_the_requester_is_told_once(direc
 def test_an_extension_is_announced_to_the_holder_and_the_admins(directory, global_admin, requester, outbox):
     eligibility = directory.grant(requester, "helpdesk-administrator", kind="eligible",
                                   end=timezone.now() + timedelta(days=3))
-    services.assignment_extend(actor=global_admin, assignment=eligibility, end_at=timezone.now() + timedelta(days=60))
+    services.assignment_extend(actor=global_admin, assignment=eligibility, end_at=timezone.now() + timedelta(days=60),
+                               mfa_verified_at=timezone.now())
 
     rows = outbox.rows("email/extended")
     assert sorted(m.payload["to"] for m in rows) == ["gadmin@example.com", "requester@example.com"]

@@ -186,7 +186,7 @@ def scim_app(directory, group_with_member_policy, scim_peer, global_admin):
     from provisioning.services import scim_application_create
 
     return scim_application_create(actor=global_admin, group=group_with_member_policy, name="Payroll SaaS",
-                                   base_url=scim_peer.base_url, token=scim_peer.token)
+                                   base_url=scim_peer.base_url, token=scim_peer.token, mfa_verified_at=timezone.now())
 
 
 def wait_until(predicate, timeout=5.0):

@@ -2,6 +2,7 @@
 and a failure while queueing is logged, never raised into the change that emitted the event."""
 
 import pytest
+from django.utils import timezone
 
 from assignments.models import Assignment
 from provisioning import scim, webhooks
@@ -26,7 +27,8 @@ def test_a_failure_while_queueing_does_not_break_the_change(directory, scim_app,
                                                             monkeypatch, caplog):
     from provisioning.services import webhook_endpoint_create
 
-    webhook_endpoint_create(actor=global_admin, url=receiver.url, event_types=["assignment.created"])
+    webhook_endpoint_create(actor=global_admin, url=receiver.url, event_types=["assignment.created"],
+                            mfa_verified_at=timezone.now())
 
     def broken(**kwargs):
         raise RuntimeError("boom")

@@ -3,9 +3,11 @@ webhook delivery again from its page; it is audited and delivered once."""
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from provisioning.models import ScimOperation, WebhookDelivery
+from tests.conftest import mark_mfa_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -15,13 +17,14 @@ def test_a_failed_scim_operation_runs_again_after_the_token_is_fixed(client, dir
     from provisioning.services import scim_application_update
 
     scim_application_update(actor=global_admin, application=scim_app, name=scim_app.name,
-                            base_url=scim_app.base_url, enabled=True, token="wrong")
+                            base_url=scim_app.base_url, enabled=True, token="wrong", mfa_verified_at=timezone.now())
     assignment = directory.add_member(scim_app.group, directory.user("alice"), kind="active")
     relay()
     operation = ScimOperation.objects.get(assignment=assignment)
     assert operation.status == "failed"
 
     client.force_login(global_admin)
+    mark_mfa_verified(client)
     detail = reverse("provisioning:scim_detail", args=[scim_app.pk])
     assert b"Run again" in client.get(detail).content
     client.post(detail, {"name": scim_app.name, "base_url": scim_app.base_url, "enabled": "on",
@@ -42,7 +45,8 @@ def test_a_failed_scim_operation_runs_again_after_the_token_is_fixed(client, dir
 def test_a_failed_webhook_delivery_is_sent_again(client, directory, global_admin, receiver, relay):
     from provisioning.services import webhook_endpoint_create
 
-    endpoint, _ = webhook_endpoint_create(actor=global_admin, url=receiver.url, event_types=["assignment.created"])
+    endpoint, _ = webhook_endpoint_create(actor=global_admin, url=receiver.url, event_types=["assignment.created"],
+                                          mfa_verified_at=timezone.now())
     receiver.statuses = [410, 200]
     directory.grant(directory.user("bob"), "security-reader")
     relay()
@@ -50,6 +54,7 @@ def test_a_failed_webhook_delivery_is_sent_again(client, directory, global_admin
     assert delivery.status == "failed"
 
     client.force_login(global_admin)
+    mark_mfa_verified(client)
     response = client.post(reverse("provisioning:webhook_delivery_retry", args=[endpoint.pk, delivery.pk]))
     assert response.status_code == 302
     relay()

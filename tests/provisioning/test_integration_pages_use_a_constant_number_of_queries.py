@@ -4,6 +4,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
+
+from tests.conftest import mark_mfa_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -17,8 +20,10 @@ def _queries(client, url):
 def test_webhook_page(client, directory, global_admin, receiver):
     from provisioning.services import webhook_endpoint_create
 
-    endpoint, _ = webhook_endpoint_create(actor=global_admin, url=receiver.url, event_types=["assignment.created"])
+    endpoint, _ = webhook_endpoint_create(actor=global_admin, url=receiver.url, event_types=["assignment.created"],
+                                          mfa_verified_at=timezone.now())
     client.force_login(global_admin)
+    mark_mfa_verified(client)
     url = reverse("provisioning:webhook_detail", args=[endpoint.pk])
     directory.grant(directory.user(), "security-reader")
     one = _queries(client, url)
@@ -30,6 +35,7 @@ def test_webhook_page(client, directory, global_admin, receiver):
 
 def test_scim_page(client, directory, scim_app, global_admin):
     client.force_login(global_admin)
+    mark_mfa_verified(client)
     url = reverse("provisioning:scim_detail", args=[scim_app.pk])
     directory.add_member(scim_app.group, directory.user(), kind="active")
     one = _queries(client, url)

@@ -66,12 +66,14 @@ def test_scim_calls_are_refused_the_same_way(settings, dns):
 
 
 def test_a_refused_webhook_delivery_fails_at_once_with_the_reason(settings, dns, directory, global_admin, relay):
+    from django.utils import timezone
+
     from provisioning.services import webhook_endpoint_create
 
     answers, _ = dns
     answers["hooks.partner.example"] = ["10.1.2.3"]
     webhook_endpoint_create(actor=global_admin, url="https://hooks.partner.example/pim",
-                            event_types=["assignment.created"])
+                            event_types=["assignment.created"], mfa_verified_at=timezone.now())
     settings.PIM_PROVISIONING_ALLOW_LOOPBACK = False
     directory.grant(directory.user("bob"), "security-reader")
     relay()

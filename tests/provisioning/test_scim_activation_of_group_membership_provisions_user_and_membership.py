@@ -2,6 +2,7 @@
 missing) and adds the membership; the status shows on the request."""
 
 import pytest
+from django.utils import timezone
 
 from notifications.models import OutboxMessage
 from provisioning.models import ScimOperation
@@ -79,7 +80,7 @@ def test_a_disabled_application_gets_nothing(directory, scim_app, global_admin, 
     from provisioning.services import scim_application_update
 
     scim_application_update(actor=global_admin, application=scim_app, name=scim_app.name,
-                            base_url=scim_app.base_url, enabled=False)
+                            base_url=scim_app.base_url, enabled=False, mfa_verified_at=timezone.now())
     directory.add_member(scim_app.group, directory.user("erin"), kind="active")
 
     assert ScimOperation.objects.count() == 0

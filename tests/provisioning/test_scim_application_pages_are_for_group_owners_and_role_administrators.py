@@ -3,10 +3,12 @@ the token is stored encrypted and never shown again; recent operations show on t
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from provisioning.crypto import unseal
 from provisioning.models import ScimApplication
+from tests.conftest import mark_mfa_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +25,7 @@ def test_a_group_owner_adds_an_application_and_sees_its_operations(client, owner
     group = group_with_member_policy
     other = directory.group("Not mine")
     client.force_login(owner)
+    mark_mfa_verified(client)
     form_page = client.get(reverse("provisioning:scim_create"))
     assert form_page.status_code == 200
     assert list(form_page.context["form"].fields["group"].queryset) == [group]
@@ -49,6 +52,7 @@ def test_a_group_owner_adds_an_application_and_sees_its_operations(client, owner
 
 def test_edit_keeps_replaces_or_removes_the_token_and_is_audited(client, owner, scim_app):
     client.force_login(owner)
+    mark_mfa_verified(client)
     detail = reverse("provisioning:scim_detail", args=[scim_app.pk])
     base = {"name": "Payroll SaaS", "base_url": scim_app.base_url, "enabled": "on"}
 
@@ -82,6 +86,7 @@ def test_people_who_do_not_own_the_group_are_refused(client, directory, scim_app
     stranger = directory.user("stranger")
     directory.grant(stranger, "group-owner", directory.group("Another").group_scope)
     client.force_login(stranger)
+    mark_mfa_verified(client)
 
     assert client.get(reverse("provisioning:scim_detail", args=[scim_app.pk])).status_code == 403
     assert client.post(reverse("provisioning:scim_delete", args=[scim_app.pk])).status_code == 403
@@ -90,6 +95,7 @@ def test_people_who_do_not_own_the_group_are_refused(client, directory, scim_app
 
     nobody = directory.user("nobody")
     client.force_login(nobody)
+    mark_mfa_verified(client)
     assert client.get(reverse("provisioning:index")).status_code == 403
     assert client.get(reverse("provisioning:scim_create")).status_code == 403
 
@@ -99,10 +105,12 @@ def test_the_service_refuses_a_non_owner_and_a_duplicate(directory, scim_app, gl
     from provisioning.services import scim_application_create
 
     with pytest.raises(DomainError) as refused:
-        scim_application_create(actor=directory.user("x"), group=scim_app.group, name="n", base_url=scim_app.base_url)
+        scim_application_create(actor=directory.user("x"), group=scim_app.group, name="n", base_url=scim_app.base_url,
+                                mfa_verified_at=timezone.now())
     assert refused.value.code == "forbidden"
     with pytest.raises(DomainError) as duplicate:
-        scim_application_create(actor=global_admin, group=scim_app.group, name="n", base_url=scim_app.base_url)
+        scim_application_create(actor=global_admin, group=scim_app.group, name="n", base_url=scim_app.base_url,
+                                mfa_verified_at=timezone.now())
     assert duplicate.value.code == "conflict"
 
 
@@ -110,11 +118,12 @@ def test_test_the_connection_says_whether_url_and_token_work(client, owner, scim
     from provisioning.services import scim_application_update
 
     client.force_login(owner)
+    mark_mfa_verified(client)
     check = reverse("provisioning:scim_check", args=[scim_app.pk])
     assert "The application answered: 0 user(s)." in client.post(check, follow=True).content.decode()
 
     scim_application_update(actor=global_admin, application=scim_app, name=scim_app.name,
-                            base_url=scim_app.base_url, enabled=True, token="wrong")
+                            base_url=scim_app.base_url, enabled=True, token="wrong", mfa_verified_at=timezone.now())
     page = client.post(check, follow=True).content.decode()
     assert "did not answer as expected" in page and "401" in page and "bearer token" in page
 
@@ -127,9 +136,11 @@ def test_refusals_are_audited(directory, scim_app):
     from provisioning.services import scim_application_delete, webhook_endpoint_create
 
     stranger = directory.user("stranger")
-    for attempt in (lambda: scim_application_delete(actor=stranger, application=scim_app),
+    for attempt in (lambda: scim_application_delete(actor=stranger, application=scim_app,
+                                                    mfa_verified_at=timezone.now()),
                     lambda: webhook_endpoint_create(actor=stranger, url="https://example.com/h",
-                                                    event_types=["assignment.created"])):
+                                                    event_types=["assignment.created"],
+                                                    mfa_verified_at=timezone.now())):
         with pytest.raises(DomainError):
             attempt()
 

@@ -45,7 +45,8 @@ def test_a_refused_token_fails_at_once_with_a_clear_error(directory, scim_app, s
     from provisioning.services import scim_application_update
 
     scim_application_update(actor=global_admin, application=scim_app, name=scim_app.name,
-                            base_url=scim_app.base_url, enabled=True, token="not-the-token")
+                            base_url=scim_app.base_url, enabled=True, token="not-the-token",
+                            mfa_verified_at=timezone.now())
     assignment = directory.add_member(scim_app.group, directory.user("bob"), kind="active")
 
     relay()

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.utils import timezone
 
 from notifications.models import OutboxMessage
 from provisioning.models import WebhookDelivery
@@ -15,7 +16,8 @@ pytestmark = pytest.mark.django_db
 def endpoint(global_admin, receiver):
     from provisioning.services import webhook_endpoint_create
 
-    endpoint, _ = webhook_endpoint_create(actor=global_admin, url=receiver.url, event_types=["assignment.created"])
+    endpoint, _ = webhook_endpoint_create(actor=global_admin, url=receiver.url, event_types=["assignment.created"],
+                                          mfa_verified_at=timezone.now())
     return endpoint
 
 

@@ -5,6 +5,7 @@ import json
 import time
 
 import pytest
+from django.utils import timezone
 
 from provisioning.models import WebhookDelivery
 from provisioning.webhooks import webhook_signature, webhook_signature_verify
@@ -17,7 +18,8 @@ def endpoint(global_admin, receiver):
     from provisioning.services import webhook_endpoint_create
 
     return webhook_endpoint_create(actor=global_admin, url=receiver.url, description="SIEM",
-                                   event_types=["assignment.created", "assignment.removed"])
+                                   event_types=["assignment.created", "assignment.removed"],
+                                   mfa_verified_at=timezone.now())
 
 
 def test_delivery_is_signed_with_the_endpoint_secret(directory, endpoint, receiver, relay):
@@ -75,7 +77,7 @@ def test_a_rotated_secret_signs_the_next_attempts(directory, endpoint, receiver,
 
     endpoint, old_secret = endpoint
     directory.grant(directory.user("dan"), "security-reader")
-    new_secret = webhook_endpoint_rotate_secret(actor=global_admin, endpoint=endpoint)
+    new_secret = webhook_endpoint_rotate_secret(actor=global_admin, endpoint=endpoint, mfa_verified_at=timezone.now())
 
     relay()
 

@@ -3,10 +3,12 @@ status, attempts and last error. Bad input is a form error; others are refused; 
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from provisioning.models import WebhookEndpoint
 from provisioning.webhooks import webhook_signature_verify
+from tests.conftest import mark_mfa_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -18,6 +20,7 @@ def _register(client, url, **extra):
 
 def test_register_see_secret_once_and_delivery_status(client, global_admin, directory, receiver, relay):
     client.force_login(global_admin)
+    mark_mfa_verified(client)
     index = client.get(reverse("provisioning:index"))
     assert index.status_code == 200 and b"Register an endpoint" in index.content
     home = client.get("/")
@@ -49,6 +52,7 @@ def test_register_see_secret_once_and_delivery_status(client, global_admin, dire
 
 def test_bad_input_is_a_form_error(client, global_admin):
     client.force_login(global_admin)
+    mark_mfa_verified(client)
 
     for data, message in [
         ({"url": "not a url"}, "Enter a valid URL."),
@@ -65,6 +69,7 @@ def test_bad_input_is_a_form_error(client, global_admin):
 def test_loopback_targets_are_refused_outside_tests(client, global_admin, settings):
     settings.PIM_PROVISIONING_ALLOW_LOOPBACK = False
     client.force_login(global_admin)
+    mark_mfa_verified(client)
 
     for url in ["http://127.0.0.1:9/hook", "http://localhost/hook", "http://169.254.169.254/latest/meta-data"]:
         response = _register(client, url)
@@ -73,6 +78,7 @@ def test_loopback_targets_are_refused_outside_tests(client, global_admin, settin
 
 def test_edit_rotate_and_delete_are_audited(client, global_admin, receiver):
     client.force_login(global_admin)
+    mark_mfa_verified(client)
     _register(client, receiver.url)
     endpoint = WebhookEndpoint.objects.get()
     detail = reverse("provisioning:webhook_detail", args=[endpoint.pk])
@@ -97,10 +103,12 @@ def test_edit_rotate_and_delete_are_audited(client, global_admin, receiver):
 def test_others_are_refused(client, directory, global_admin, receiver):
     from provisioning.services import webhook_endpoint_create
 
-    endpoint, _ = webhook_endpoint_create(actor=global_admin, url=receiver.url, event_types=["assignment.created"])
+    endpoint, _ = webhook_endpoint_create(actor=global_admin, url=receiver.url, event_types=["assignment.created"],
+                                          mfa_verified_at=timezone.now())
     reader = directory.user("reader")
     directory.grant(reader, "global-reader")
     client.force_login(reader)
+    mark_mfa_verified(client)
 
     assert client.get(reverse("provisioning:index")).status_code == 403
     assert client.get(reverse("provisioning:webhook_create")).status_code == 403

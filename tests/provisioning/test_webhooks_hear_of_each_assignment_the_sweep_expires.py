@@ -20,9 +20,9 @@ def test_one_delivery_per_expired_assignment_to_the_endpoints_that_take_the_even
     from provisioning.services import webhook_endpoint_create
 
     taking, _ = webhook_endpoint_create(actor=global_admin, url=receiver.url, description="SIEM",
-                                        event_types=["assignment.expired"])
+                                        event_types=["assignment.expired"], mfa_verified_at=timezone.now())
     other, _ = webhook_endpoint_create(actor=global_admin, url=receiver.url, description="Tickets",
-                                       event_types=["assignment.created"])
+                                       event_types=["assignment.created"], mfa_verified_at=timezone.now())
     start = timezone.now()
     due = [directory.grant(directory.user(f"holder{i}"), "helpdesk-administrator", kind="eligible",
                            end=start + timedelta(hours=1)) for i in range(3)]

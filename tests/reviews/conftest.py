@@ -9,7 +9,8 @@ from reviews.models import AccessReview, AccessReviewInstance
 
 @pytest.fixture
 def make_review(directory, global_admin):
-    """Create a review definition (through `review_create`, by a Global Administrator unless `actor`)."""
+    """Create a review definition (through `review_create`, by a Global Administrator unless `actor`, who
+    has just passed the MFA step-up: an auto-applied review of a privileged role asks for it)."""
 
     def _make(*, role="security-administrator", scope=None, actor=None, reviewers=(), fallback=(), notify=(),
               **options) -> AccessReview:
@@ -25,7 +26,7 @@ def make_review(directory, global_admin):
         )
         roles = role if isinstance(role, list | tuple) else [role]
         return services.review_create(actor=actor or global_admin, roles=[directory.role(r) for r in roles],
-                                      spec=spec)[0]
+                                      spec=spec, mfa_verified_at=timezone.now())[0]
 
     return _make
 

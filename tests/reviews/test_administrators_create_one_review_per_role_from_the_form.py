@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from reviews.models import AccessReview
+from tests.conftest import mark_mfa_verified
 
 
 def _post(client, directory, **overrides):
@@ -24,6 +25,7 @@ def test_two_roles_make_two_reviews(client, directory, global_admin):
     directory.user("boss", email="boss@example.com")
     directory.group("Auditors")
     client.force_login(global_admin)
+    mark_mfa_verified(client)
     response = _post(client, directory)
     assert response.status_code == 302
     reviews = list(AccessReview.objects.order_by("pk"))
@@ -38,10 +40,12 @@ def test_two_roles_make_two_reviews(client, directory, global_admin):
 
 def test_unknown_reviewers_and_non_administrators_are_refused(client, directory):
     client.force_login(directory.user("nobody"))
+    mark_mfa_verified(client)
     assert client.get("/reviews/new/").status_code == 403
     owner = directory.user("owner")
     directory.grant(owner, "owner", "/subscriptions/s1")
     client.force_login(owner)
+    mark_mfa_verified(client)
     response = _post(client, directory, reviewers="ghost")
     assert response.status_code == 400 and "Nobody called &#x27;ghost&#x27; was found." in response.content.decode()
     directory.user("rev")
