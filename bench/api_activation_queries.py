@@ -57,6 +57,7 @@ def run() -> None:
 
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
     from rest_framework.test import APIClient
 
     from api import services as api_services
@@ -76,7 +77,8 @@ def run() -> None:
         eligible = services.assignment_create(actor=setup, principal=user.principal, role=role, scope=root,
                                               kind="eligible", justification="bench")
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_services.token_create_personal(actor=user, name='b')[1]}")
+        _, secret = api_services.token_create_personal(actor=user, name="b", mfa_verified_at=timezone.now())
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
         return client, eligible
 
     def activate(client, eligible):
