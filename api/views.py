@@ -27,7 +27,7 @@ from rest_framework.views import APIView
 
 from approvals import selectors as approval_selectors
 from approvals import services as approval_services
-from approvals.models import Request
+from approvals.models import ApprovalDecision, Request
 from approvals.services import (
     assignment_deactivate,
     request_cancel,
@@ -492,6 +492,8 @@ class RequestList(PimListView):
         handler = REQUEST_ACTIONS[action]
         result = handler(request, data)
         if isinstance(result, Request):
+            # Filed by this call: nobody can have decided it yet, so its decisions need no query.
+            result._prefetched_objects_cache = {"decisions": ApprovalDecision.objects.none()}
             payload = {"action": action, "request": result, "assignment": result.assignment}
         else:
             payload = {"action": action, "request": None, "assignment": result}

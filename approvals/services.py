@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, Q, Subquery
 from django.utils import timezone
 
 from assignments import rules
@@ -119,6 +119,21 @@ def _pk(obj):
     return obj if isinstance(obj, int) else getattr(obj, "pk", None)
 
 
+def _active_or_waiting(*, principal, role, scope: Scope, eligible: Assignment,
+                       now: datetime) -> tuple[bool, datetime | None, bool]:
+    """(already active, the end of that activation, an activation of `eligible` already open) in one
+    query: what refuses a second activation."""
+    held = (Assignment.objects.filter(principal=principal, role=role, scope=scope, kind=Assignment.Kind.ACTIVE,
+                                      status=Assignment.Status.LIVE)
+            .filter(Q(end_at__isnull=True) | Q(end_at__gt=now)))
+    waiting = Request.objects.filter(eligible_assignment=eligible, action=Request.Action.SELF_ACTIVATE,
+                                     status__in=Request.OPEN_STATUSES)
+    return (Assignment.objects.filter(pk=eligible.pk)
+            .annotate(held=Exists(held), held_end=Subquery(held.order_by("end_at").values("end_at")[:1]),
+                      waiting=Exists(waiting))
+            .values_list("held", "held_end", "waiting").get())
+
+
 _PROVISIONING = Actor.system("request-provisioning")
 _TIME_OUT = Actor.system("request-time-out")
 
@@ -149,8 +164,11 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
         duration_minutes = int(duration_minutes)
     except (TypeError, ValueError):
         raise invalid("Give the duration in minutes.", field="duration_minutes")
-    eligible = (Assignment.objects.select_related("principal", "role", "scope", "scope__group")
-                .filter(pk=_pk(eligible_assignment)).first())
+    # The caller's instance when it gives one (the API has just loaded it): the checks before the
+    # transaction are the quick ones; the eligibility is locked and read again inside it.
+    eligible = eligible_assignment if isinstance(eligible_assignment, Assignment) else (
+        Assignment.objects.select_related("principal", "role", "scope", "scope__group")
+        .filter(pk=_pk(eligible_assignment)).first())
     if eligible is None or eligible.kind != Assignment.Kind.ELIGIBLE:
         raise not_found("No such eligible assignment.")
     me = actor.principal
@@ -197,38 +215,35 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
         # Under the eligibility's lock: still live? (A removal that committed since the check above
         # is seen here; one that comes later waits for this transaction and ends the activation.)
         eligible = assignment_lock_eligibility(eligible=eligible, now=now)
-        held = (Assignment.objects.filter(principal=me, role=role, scope=scope, kind=Assignment.Kind.ACTIVE,
-                                          status=Assignment.Status.LIVE)
-                .filter(Q(end_at__isnull=True) | Q(end_at__gt=now)).first())
-        if held is not None:
-            until = "permanently" if held.end_at is None else f"until {_fmt(held.end_at)}"
+        held, held_end, waiting = _active_or_waiting(principal=me, role=role, scope=scope, eligible=eligible,
+                                                     now=now)
+        if held:
+            until = "permanently" if held_end is None else f"until {_fmt(held_end)}"
             raise conflict(f"{role.name} at {scope.path} is already active for you ({until}). "
                            f"Extend it instead of activating it again.")
-        if Request.objects.filter(eligible_assignment=eligible, action=Request.Action.SELF_ACTIVATE,
-                                  status__in=Request.OPEN_STATUSES).exists():
+        if waiting:
             raise conflict(f"An activation of {role.name} is already waiting for approval; cancel it or wait.")
-        try:
-            with transaction.atomic():
-                request = Request.objects.create(
-                    action=Request.Action.SELF_ACTIVATE,
-                    status=Request.Status.PENDING_APPROVAL if needs_approval else Request.Status.APPROVED,
-                    requested_by=actor.user, principal=me, role=role, scope=scope, kind=Assignment.Kind.ACTIVE,
-                    eligible_assignment=eligible, start_at=start_at and start, end_at=None if needs_approval else end,
-                    duration_minutes=duration_minutes, justification=justification, ticket_system=ticket_system,
-                    ticket_number=ticket_number,
-                    approvals_required=setting.approvals_required if needs_approval else 0,
-                    approval_deadline=now + timedelta(minutes=setting.approval_window_minutes)
-                    if needs_approval else None,
-                    client_ip=client_ip or None, status_message=message, created_at=now,
-                )
-        except IntegrityError:
-            raise conflict(f"An activation of {role.name} is already waiting for approval; cancel it or wait.")
+        # No savepoint for the one-open-request constraint: it cannot fire here. Another activation
+        # of this eligibility waits for the eligibility's lock above, and then sees this request in
+        # the check just before (a request is only ever created under that lock).
+        request = Request.objects.create(
+            action=Request.Action.SELF_ACTIVATE,
+            status=Request.Status.PENDING_APPROVAL if needs_approval else Request.Status.APPROVED,
+            requested_by=actor.user, principal=me, role=role, scope=scope, kind=Assignment.Kind.ACTIVE,
+            eligible_assignment=eligible, start_at=start_at and start, end_at=None if needs_approval else end,
+            duration_minutes=duration_minutes, justification=justification, ticket_system=ticket_system,
+            ticket_number=ticket_number,
+            approvals_required=setting.approvals_required if needs_approval else 0,
+            approval_deadline=now + timedelta(minutes=setting.approval_window_minutes)
+            if needs_approval else None,
+            client_ip=client_ip or None, status_message=message, created_at=now,
+        )
         _audit_request(action="request.self_activate", actor=actor, request=request, justification=justification,
                        message=message or ("Waiting for approval." if needs_approval else ""),
                        after=_request_snapshot(request))
         domain_events.emit("request.created", request=request, actor=actor.user)
         if not needs_approval:
-            assignment_activate(request=request, now=now)
+            assignment_activate(request=request, now=now, locked_eligible=eligible, policy=setting)
     return request
 
 

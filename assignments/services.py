@@ -447,16 +447,16 @@ def assignment_insert(*, principal: Principal, role: RoleDefinition, scope: Scop
                       ticket_system: str = "", ticket_number: str = "", activated_from: Assignment | None = None,
                       origin: str = Assignment.Origin.PIM) -> Assignment:
     """Insert one live assignment, turning the uniqueness constraint into a clear conflict.
-    Callers run the rules first and hold a transaction."""
+    Callers run the rules first and hold a transaction, and let the conflict leave their atomic
+    block (which rolls back to its own savepoint or ends the transaction): so no savepoint here."""
     actor = as_actor(actor)
     assignment_end_stale(principal=principal, role=role, scope=scope, kind=kind, now=now)
     try:
-        with transaction.atomic():
-            return Assignment.objects.create(
-                principal=principal, role=role, scope=scope, kind=kind, start_at=start_at, end_at=end_at,
-                justification=justification, ticket_system=ticket_system, ticket_number=ticket_number,
-                activated_from=activated_from, created_by=actor.user, created_at=now, origin=origin,
-            )
+        return Assignment.objects.create(
+            principal=principal, role=role, scope=scope, kind=kind, start_at=start_at, end_at=end_at,
+            justification=justification, ticket_system=ticket_system, ticket_number=ticket_number,
+            activated_from=activated_from, created_by=actor.user, created_at=now, origin=origin,
+        )
     except IntegrityError:
         label = "an eligible" if kind == Assignment.Kind.ELIGIBLE else "an active"
         raise conflict(f"{principal} already has {label} assignment of {role.name} at {scope.path}.")
@@ -659,23 +659,32 @@ def assignment_lock_eligibility(*, eligible: Assignment | int, now: datetime) ->
     return locked
 
 
-def assignment_activate(*, request: Request, now: datetime, approved_by: Actor | User | None = None) -> Assignment:
+def assignment_activate(*, request: Request, now: datetime, approved_by: Actor | User | None = None,
+                        locked_eligible: Assignment | None = None, policy: RoleSetting | None = None) -> Assignment:
     """Provision an activation request that needs no (more) approval: under the lock of the
     eligibility it comes from, check that the eligibility is live, still covers the request's scope
     and start, and leaves at least the minimum duration; insert the activation (held from its start);
     mark the request provisioned or scheduled; audit; emit. The activation is the requester's: its
     audit event names them; `approved_by` (the final approver, if any) is told to the consumers.
-    Raises `DomainError` (the caller fails the request, or refuses the activation)."""
+    Raises `DomainError` (the caller fails the request, or refuses the activation).
+
+    `locked_eligible`: the request's eligibility, which the caller has just locked and checked
+    (`assignment_lock_eligibility`) in its own atomic block; that block also undoes this one's
+    writes on a refusal, so no second lock and no savepoint of its own (the self-activation).
+    `policy`: the effective role setting the caller has just decided the activation under; passed
+    on to the consumers (its notification matrix) so that they do not read it again."""
     from .access import access_find_eligibility
 
     if request.requested_by is None:
         raise conflict("This activation request names no requester.")
     requester = as_actor(request.requested_by)
-    with transaction.atomic():
+    already_locked = locked_eligible is not None and locked_eligible.pk == request.eligible_assignment_id
+    with transaction.atomic(savepoint=not already_locked):
         if not request.eligible_assignment_id:
             raise conflict("The eligibility ended while the request waited for approval.")
         try:
-            eligible = assignment_lock_eligibility(eligible=request.eligible_assignment_id, now=now)
+            eligible = locked_eligible if already_locked else assignment_lock_eligibility(
+                eligible=request.eligible_assignment_id, now=now)
         except DomainError:
             raise conflict("The eligibility ended while the request waited for approval.")
         start = max(request.start_at or now, now)
@@ -704,7 +713,8 @@ def assignment_activate(*, request: Request, now: datetime, approved_by: Actor |
                            ticket=_ticket(request.ticket_system, request.ticket_number),
                            after=assignment_snapshot(activation), correlation_id=request.pk)
         told = as_actor(approved_by) if approved_by is not None else requester
-        domain_events.emit("assignment.activated", assignment=activation, request=request, actor=told.user)
+        domain_events.emit("assignment.activated", assignment=activation, request=request, actor=told.user,
+                           policy=policy)
     return activation
 
 

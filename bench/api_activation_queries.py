@@ -7,6 +7,7 @@ to the end of COMMIT) and the whole transaction, median and max of `--runs` acti
     .venv/bin/python bench/api_activation_queries.py
 
 Runs against a fresh test database (created and dropped, like the test suite's), SQLite by default.
+PIM_BENCH_SQL=1 also prints every statement of the measured activation, in order.
 """
 
 import os
@@ -56,23 +57,28 @@ def run() -> None:
 
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
     from rest_framework.test import APIClient
 
     from api import services as api_services
     from assignments import services
     from assignments.bootstrap import bootstrap_all
     from assignments.models import RoleDefinition, Scope
+    from core.actors import Actor
 
     bootstrap_all()
     role, root = RoleDefinition.objects.get(slug="helpdesk-administrator"), Scope.objects.get(path="/")
 
+    setup = Actor.system("bench-setup")
+
     def person(n):
         user = services.user_create(username=f"requester{n}", password="bench-password-123",
-                                    email=f"r{n}@example.com", display_name=f"Requester {n}")
-        eligible = services.assignment_create(actor=None, principal=user.principal, role=role, scope=root,
+                                    email=f"r{n}@example.com", display_name=f"Requester {n}", actor=setup)
+        eligible = services.assignment_create(actor=setup, principal=user.principal, role=role, scope=root,
                                               kind="eligible", justification="bench")
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_services.token_create_personal(actor=user, name='b')[1]}")
+        _, secret = api_services.token_create_personal(actor=user, name="b", mfa_verified_at=timezone.now())
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
         return client, eligible
 
     def activate(client, eligible):
@@ -100,6 +106,9 @@ def run() -> None:
         print(f"  {count:3d}  {source}")
     if control:
         print(f"  {control:3d}  transaction control (BEGIN / SAVEPOINT / RELEASE / COMMIT)")
+    if os.environ.get("PIM_BENCH_SQL"):  # every statement, in order, to see what a source issues
+        for q in queries.captured_queries:
+            print("   ", " ".join(q["sql"].split())[:160])
     kinds = Counter(q["sql"].split()[0].upper() for q in queries.captured_queries)
     print("  by statement:", ", ".join(f"{kind} {count}" for kind, count in kinds.most_common()))
 

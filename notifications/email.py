@@ -21,7 +21,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from .models import OutboxMessage
-from .outbox import PermanentDeliveryError, outbox_enqueue, outbox_kick_on_commit
+from .outbox import PermanentDeliveryError, outbox_kick_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -75,9 +75,15 @@ def email_enqueue(*, recipients: list[str], template: str, context: dict, dedupe
     else:
         subject, text, html = email_render(template=template, context=context)
         body = {"subject": subject, "text": text, "html": html}
-    for address in addresses:
-        outbox_enqueue(channel=CHANNEL, dedupe_key=email_dedupe_key(dedupe_key, address),
-                       payload={"to": address, **body}, correlation_id=correlation_id)
+    # One INSERT … ON CONFLICT DO NOTHING for all recipients: a recipient already queued for this
+    # event (same key) keeps the row it has. The relay is kicked once per transaction whatever.
+    now = timezone.now()
+    OutboxMessage.objects.bulk_create(
+        [OutboxMessage(channel=CHANNEL, dedupe_key=email_dedupe_key(dedupe_key, address),
+                       payload={"to": address, **body}, available_at=now, created_at=now,
+                       correlation_id=correlation_id) for address in addresses],
+        ignore_conflicts=True)
+    outbox_kick_on_commit()
     return len(addresses)
 
 

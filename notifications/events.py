@@ -231,13 +231,25 @@ def _request_items(name: str, request: Request) -> list[Item]:
     return [(requester, "email/request_decided", ctx, f"{outcome}:{request.pk}", request.pk)]
 
 
+def _sends_nothing(name: str, payload: dict) -> bool:
+    """What `_items` would return [] for without reading anything (no query, so no savepoint needed)."""
+    if name.startswith("assignment."):
+        return _is_silent(name, payload["assignment"])
+    if name == "request.created":
+        return payload["request"].status != Request.Status.PENDING_APPROVAL
+    return not name.startswith("request.")
+
+
 def _items(name: str, payload: dict) -> list[Item]:
     if name.startswith("assignment."):
         assignment = payload["assignment"]
         if _is_silent(name, assignment):
             return []
+        resolver = Resolver()
+        if payload.get("policy") is not None:  # the setting the change was decided under, just read
+            resolver.prime_setting(assignment.role, assignment.scope, payload["policy"])
         return _assignment_items(name, assignment, payload.get("request"), principal_label=str(assignment.principal),
-                                 role=assignment.role, scope=assignment.scope, resolver=Resolver())
+                                 role=assignment.role, scope=assignment.scope, resolver=resolver)
     if name.startswith("request."):
         return _request_items(name, payload["request"])
     return []
@@ -245,6 +257,8 @@ def _items(name: str, payload: dict) -> list[Item]:
 
 def on_domain_event(*, name: str, **payload) -> None:
     """The subscriber. Never raises: a failure is logged and its savepoint rolled back."""
+    if _sends_nothing(name, payload):
+        return  # no savepoint for an event that queues no email (most request events)
     try:
         with transaction.atomic():
             items = _items(name, payload)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models.constants import OnConflict
 from django.utils import timezone
 
 from .models import OutboxMessage
@@ -44,12 +45,21 @@ def outbox_enqueue(*, channel: str, dedupe_key: str, payload: dict, available_at
                    correlation_id=None, max_attempts: int = 8) -> OutboxMessage:
     """Write one side effect in the current transaction; kick the relay once it commits."""
     now = timezone.now()
-    message, created = OutboxMessage.objects.get_or_create(
-        channel=channel,
-        dedupe_key=dedupe_key[:255],
-        defaults={"payload": payload, "available_at": available_at or now, "created_at": now,
-                  "correlation_id": correlation_id, "max_attempts": max_attempts},
-    )
+    message = OutboxMessage(channel=channel, dedupe_key=dedupe_key[:255], payload=payload,
+                            available_at=available_at or now, created_at=now, correlation_id=correlation_id,
+                            max_attempts=max_attempts)
+    # One INSERT … ON CONFLICT DO NOTHING RETURNING id (no read first, no savepoint): the unique
+    # constraint on (channel, dedupe_key) decides, so two transactions enqueueing the same effect at
+    # once still leave one row. Nothing returned: the row existed; that one is the message.
+    fields = [f for f in OutboxMessage._meta.concrete_fields if not f.primary_key]
+    returned = OutboxMessage.objects._insert([message], fields=fields, returning_fields=[OutboxMessage._meta.pk],
+                                             on_conflict=OnConflict.IGNORE)
+    created = bool(returned and returned[0] and returned[0][0] is not None)
+    if created:
+        message.pk = returned[0][0]
+        message._state.adding = False
+    else:
+        message = OutboxMessage.objects.get(channel=channel, dedupe_key=message.dedupe_key)
     if created and (available_at is None or available_at <= now):
         outbox_kick_on_commit()
     return message

@@ -98,15 +98,11 @@ def assignee_emails(*, principal: Principal | int, at: datetime | None = None) -
     a service principal's address if it has one."""
     at = at or timezone.now()
     principal_id = getattr(principal, "pk", principal)
-    row = Principal.objects.filter(pk=principal_id).values_list("kind", "email").first()
+    row = principal_rows([principal_id]).get(principal_id)  # one query, with the user's fields
     if row is None:
         return []
-    kind, email = row
-    if kind == Principal.Kind.GROUP and email:
-        return [email]
-    if kind == Principal.Kind.SERVICE_PRINCIPAL:
-        return [email] if email else []
-    return _emails_of_principals([principal_id], at)
+    emails = assignee_emails_of_row(row)
+    return emails if emails is not None else _emails_of_principals([principal_id], at)
 
 
 def assignee_emails_of_row(row: PrincipalRow) -> list[str] | None:
@@ -138,6 +134,10 @@ class Resolver:
         if key not in self._settings:
             self._settings[key] = assignment_selectors.role_setting_effective(role=role, scope=scope)
         return self._settings[key]
+
+    def prime_setting(self, role: RoleDefinition, scope: Scope, setting: RoleSetting) -> None:
+        """Use `setting`, the effective one for (role, scope) the caller has read in this transaction."""
+        self._settings[(role.pk, scope.pk)] = setting
 
     def admins(self, role: RoleDefinition, scope: Scope) -> list[str]:
         key = (role.pk, scope.pk)
