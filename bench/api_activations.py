@@ -49,6 +49,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT))
 
 import check_endpoint  # noqa: E402 - the shared 1 M-assignment loader
 
@@ -125,10 +126,10 @@ def arrange_requesters(count: int) -> list[tuple[str, int]]:
     for pid, uid in principals:
         prefix, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
         rows.append((prefix, hashlib.sha256(secret.encode()).hexdigest(), "bench", ApiToken.Kind.PERSONAL, pid, uid,
-                     uid, now - timedelta(minutes=10), now + timedelta(days=1)))
+                     uid, now - timedelta(minutes=10), now + timedelta(days=1), "general"))
         tokens.append((f"pim_{prefix}_{secret}", eligible[pid]))
     copy(raw, ApiToken._meta.db_table, ["prefix", "secret_hash", "name", "kind", "principal_id", "user_id",
-                                        "created_by_id", "created_at", "expires_at"], rows)
+                                        "created_by_id", "created_at", "expires_at", "purpose"], rows)
     with connection.cursor() as cursor:
         for model in (User, Principal, Assignment, ApiToken):
             cursor.execute(f"ANALYZE {model._meta.db_table}")
