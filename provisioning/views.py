@@ -142,20 +142,30 @@ def webhook_rotate_secret(request, pk: int):
     return redirect("provisioning:webhook_detail", pk=endpoint.pk)
 
 
+def _delete_or_refusal(request, detail_url: str, pk: int, delete):
+    """Run a delete; on a refusal, the response that explains it: the step-up and back to the detail
+    page when the change needs a fresh verification, else the detail page with the message."""
+    try:
+        delete()
+    except DomainError as error:
+        if asks_for_step_up(error):
+            return step_up_redirect(request, reverse(detail_url, args=[pk]))
+        _refused(error)
+        messages.error(request, error.message)
+        return redirect(detail_url, pk=pk)
+    return None
+
+
 @login_required
 @require_POST
 def webhook_delete(request, pk: int):
     _require_webhook_admin(request.user)
     endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
-    try:
+    refused = _delete_or_refusal(request, "provisioning:webhook_detail", endpoint.pk, lambda: (
         services.webhook_endpoint_delete(actor=request.user, endpoint=endpoint,
-                                         mfa_verified_at=mfa_verified_at(request))
-    except DomainError as error:
-        if asks_for_step_up(error):
-            return step_up_redirect(request, reverse("provisioning:webhook_detail", args=[endpoint.pk]))
-        _refused(error)
-        messages.error(request, error.message)
-        return redirect("provisioning:webhook_detail", pk=endpoint.pk)
+                                         mfa_verified_at=mfa_verified_at(request))))
+    if refused is not None:
+        return refused
     messages.success(request, f"Endpoint {endpoint} deleted; its pending deliveries will not be sent.")
     return redirect("provisioning:index")
 
@@ -242,15 +252,11 @@ def scim_detail(request, pk: int):
 def scim_delete(request, pk: int):
     application = get_object_or_404(ScimApplication.objects.select_related("group"), pk=pk)
     _require_group_admin(request.user, application)
-    try:
+    refused = _delete_or_refusal(request, "provisioning:scim_detail", application.pk, lambda: (
         services.scim_application_delete(actor=request.user, application=application,
-                                         mfa_verified_at=mfa_verified_at(request))
-    except DomainError as error:
-        if asks_for_step_up(error):
-            return step_up_redirect(request, reverse("provisioning:scim_detail", args=[application.pk]))
-        _refused(error)
-        messages.error(request, error.message)
-        return redirect("provisioning:scim_detail", pk=application.pk)
+                                         mfa_verified_at=mfa_verified_at(request))))
+    if refused is not None:
+        return refused
     messages.success(request, f"{application} deleted; its pending operations will not be sent.")
     return redirect("provisioning:index")
 
