@@ -19,6 +19,7 @@ from assignments.capabilities import user_capabilities
 from assignments.models import Assignment
 from assignments.rules import asks_for_step_up
 from core.errors import DomainError
+from core.forms import form_add_domain_error
 from core.mfa import mfa_verified_at
 from core.stepup import step_up_redirect, step_up_restored
 
@@ -78,7 +79,7 @@ def alert_detail(request, key: str):
             except DomainError as error:
                 if asks_for_step_up(error):
                     return step_up_redirect(request)
-                form.add_error(error.field if error.field in form.fields else None, error.message)
+                form_add_domain_error(form, error)
                 status = error.status
         else:
             status = 400

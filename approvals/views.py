@@ -16,6 +16,7 @@ from assignments.models import Assignment
 from audit.middleware import client_ip_of
 from core.actors import Actor
 from core.errors import DomainError
+from core.forms import form_add_domain_error
 from core.mfa import mfa_is_fresh, mfa_verified_at
 
 from . import selectors, services
@@ -48,8 +49,7 @@ def _request_or_404(request_id) -> Request:
 
 
 def _form_error(form, error: DomainError) -> None:
-    field = error.field if error.field in form.fields else None
-    form.add_error(field, error.message)
+    form_add_domain_error(form, error)
 
 
 def _verify_url(next_url: str) -> str:

@@ -7,6 +7,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from core.forms import HoursMinutesField
+
 from . import selectors
 from .models import NOTIFICATION_EVENTS, NOTIFICATION_RECIPIENTS, Assignment, Principal, RoleDefinition, RoleSetting
 
@@ -179,8 +181,8 @@ def _cell_name(event: str, recipient: str, part: str) -> str:
 class RoleSettingForm(forms.Form):
     """Every field of DESIGN §4: activation, assignment, notification matrix (3 events × 3 recipients)."""
 
-    max_activation_minutes = forms.IntegerField(label="Maximum activation duration (minutes)",
-                                                help_text="Between 60 (1 hour) and 1440 (24 hours).")
+    max_activation_minutes = HoursMinutesField(label="Maximum activation duration",
+                                               help_text="Between 1 and 24 hours.")
     require_mfa_on_activation = forms.BooleanField(required=False, label="Require MFA on activation")
     require_justification_on_activation = forms.BooleanField(required=False,
                                                              label="Require justification on activation")
@@ -190,8 +192,9 @@ class RoleSettingForm(forms.Form):
         queryset=Principal.objects.filter(kind__in=[Principal.Kind.USER, Principal.Kind.GROUP]), required=False,
         help_text="Users or groups. With none named, the role's administrators approve.")
     approvals_required = forms.IntegerField(label="Approvals needed (N of M)", max_value=32767)
-    approval_window_minutes = forms.IntegerField(label="Approval window (minutes)",
-                                                 help_text="A request not decided within it times out.")
+    approval_window_minutes = HoursMinutesField(label="Approval window",
+                                                help_text="Between 1 hour and 14 days (336 h). A request not decided "
+                                                          "within it times out.")
     trusted_networks = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}),
                                        help_text="CIDR ranges, one per line; empty means anywhere.")
     allowed_time_windows = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}),
@@ -254,6 +257,11 @@ class RoleSettingForm(forms.Form):
                 initial[_cell_name(event, recipient, "extra")] = "\n".join(cell.get("extra_addresses", []))
                 initial[_cell_name(event, recipient, "critical")] = cell.get("critical_only", False)
         return initial
+
+    def partial_values(self) -> dict:
+        """The scalar fields that parsed, for the services' validation of an otherwise refused form."""
+        data = getattr(self, "cleaned_data", {})
+        return {name: data[name] for name in self.SCALAR_FIELDS if name in data and data[name] is not None}
 
     def service_values(self) -> dict:
         data = self.cleaned_data

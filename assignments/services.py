@@ -20,7 +20,7 @@ from audit.models import AuditEvent
 from audit.services import audit_event_record, audit_refusal_record
 from core import domain_events
 from core.actors import Actor, as_actor
-from core.errors import DomainError, conflict, forbidden, invalid, not_found
+from core.errors import DomainError, FieldErrors, conflict, forbidden, invalid, not_found
 
 from . import rules, selectors
 from .conditions import parse_time_windows, parse_trusted_networks
@@ -309,38 +309,49 @@ ROLE_SETTING_FIELDS = (
 )
 
 
-def _validate_role_setting(values: dict) -> None:
+def role_setting_validate(*, values: dict) -> None:
+    """Every field rule of a role setting, without writing: one `DomainError` naming every mistake of
+    the submission (`errors` per field), so a form shows them all at once. `role_setting_update` runs
+    it again; a page may call it early with the fields its form could parse."""
+    found = FieldErrors()
     minutes = values.get("max_activation_minutes")
     if minutes is not None and not 60 <= int(minutes) <= 24 * 60:
-        raise invalid("The maximum activation duration must be between 1 and 24 hours.", field="max_activation_minutes")
+        found.add("max_activation_minutes", "The maximum activation duration must be between 1 and 24 hours.")
     if values.get("approvals_required") is not None and not 1 <= int(values["approvals_required"]) <= 25:
-        raise invalid("Approvals needed must be between 1 and 25.", field="approvals_required")
+        found.add("approvals_required", "Approvals needed must be between 1 and 25.")
     window = values.get("approval_window_minutes")
     if window is not None and not 60 <= int(window) <= 14 * 24 * 60:
-        raise invalid("The approval window must be between 1 hour and 14 days.", field="approval_window_minutes")
+        found.add("approval_window_minutes", "The approval window must be between 1 hour and 14 days.")
     codes = dict(RoleSetting.EXPIRATION_CHOICES)
     for name in ("expire_eligible_after", "expire_active_after"):
         if name in values and values[name] not in codes:
-            raise invalid(f"Choose one of {', '.join(codes.values())}.", field=name)
+            found.add(name, f"Choose one of {', '.join(codes.values())}.")
     if "trusted_networks" in values:
-        parse_trusted_networks(values["trusted_networks"])
+        with found.check():
+            parse_trusted_networks(values["trusted_networks"])
     if "allowed_time_windows" in values:
-        parse_time_windows(values["allowed_time_windows"])
+        with found.check():
+            parse_time_windows(values["allowed_time_windows"])
     if "notifications" in values:
-        matrix = values["notifications"]
-        template = default_notification_matrix()
-        if not isinstance(matrix, dict) or set(matrix) != set(template):
-            raise invalid("The notification matrix must name every event.", field="notifications")
-        for event, row in matrix.items():
-            if not isinstance(row, dict) or set(row) != set(template[event]):
-                raise invalid(f"The notification row {event} must name every recipient.", field="notifications")
-            for cell in row.values():
-                if set(cell) != {"default_recipients", "extra_addresses", "critical_only"}:
-                    raise invalid("Each notification cell has default_recipients, extra_addresses, critical_only.",
-                                  field="notifications")
-                for address in cell["extra_addresses"]:
-                    if "@" not in str(address):
-                        raise invalid(f"{address} is not an email address.", field="notifications")
+        with found.check():
+            _validate_notification_matrix(values["notifications"])
+    found.raise_if_any()
+
+
+def _validate_notification_matrix(matrix) -> None:
+    template = default_notification_matrix()
+    if not isinstance(matrix, dict) or set(matrix) != set(template):
+        raise invalid("The notification matrix must name every event.", field="notifications")
+    for event, row in matrix.items():
+        if not isinstance(row, dict) or set(row) != set(template[event]):
+            raise invalid(f"The notification row {event} must name every recipient.", field="notifications")
+        for cell in row.values():
+            if set(cell) != {"default_recipients", "extra_addresses", "critical_only"}:
+                raise invalid("Each notification cell has default_recipients, extra_addresses, critical_only.",
+                              field="notifications")
+            for address in cell["extra_addresses"]:
+                if "@" not in str(address):
+                    raise invalid(f"{address} is not an email address.", field="notifications")
 
 
 @audited_refusal("role_setting.update")
@@ -355,7 +366,7 @@ def role_setting_update(*, actor: Actor | User, role: RoleDefinition, scope: Sco
     unknown = set(values) - set(ROLE_SETTING_FIELDS)
     if unknown:
         raise invalid(f"Unknown setting fields: {', '.join(sorted(unknown))}.")
-    _validate_role_setting(values)
+    role_setting_validate(values=values)
     rules.check_admin_mfa(actor=actor, what=f"change the settings of {role.name}")
     with transaction.atomic():
         setting, created = RoleSetting.objects.select_for_update().get_or_create(role=role, scope=scope)

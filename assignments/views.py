@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.forms import MultiWidget
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.actors import Actor
 from core.errors import DomainError
+from core.forms import form_add_domain_error
 from core.mfa import mfa_verified_at
 from core.stepup import step_up_redirect, step_up_restored
 
@@ -89,8 +91,7 @@ def _visible_assignment(request, pk: int) -> Assignment:
 
 
 def _form_error(form, error: DomainError) -> None:
-    field = error.field if error.field in form.fields else None
-    form.add_error(field, error.message)
+    form_add_domain_error(form, error)
 
 
 def _mfa_redirect(request, next_url: str):
@@ -107,6 +108,9 @@ def _initial_from(data, form_class, multi=()) -> dict:
             values = data.getlist(name)
             if values:
                 initial[name] = values
+        elif isinstance(fields[name].widget, MultiWidget):
+            if not fields[name].widget.value_omitted_from_data(data, {}, name):
+                initial[name] = fields[name].widget.value_from_datadict(data, {}, name)
         elif name in data:
             initial[name] = data.get(name)
     return initial
@@ -534,6 +538,11 @@ def role_setting_edit(request, role_pk: int):
                 messages.success(request, f"Policy of {role.name} at {scope.path} saved.")
                 return redirect(f"{request.path}?{urlencode({'scope': scope.path})}")
         else:
+            # The fields the form could parse still go through the policy's rules: every mistake at once.
+            try:
+                services.role_setting_validate(values=form.partial_values())
+            except DomainError as error:
+                _form_error(form, error)
             status = 400
         selected_approvers = request.POST.getlist("approvers")
     elif searching:

@@ -15,6 +15,7 @@ from assignments.models import RoleDefinition, Scope
 from assignments.rules import asks_for_step_up
 from assignments.selectors import user_can_manage
 from core.errors import DomainError
+from core.forms import form_add_domain_error
 from core.mfa import mfa_verified_at
 from core.stepup import step_up_redirect, step_up_restored
 
@@ -26,8 +27,7 @@ SECRET_SESSION_KEY = "provisioning.webhook_secret.{pk}"
 
 
 def _form_error(form, error: DomainError) -> None:
-    field = error.field if error.field in form.fields else None
-    form.add_error(field, error.message)
+    form_add_domain_error(form, error)
 
 
 def _refused(error: DomainError):

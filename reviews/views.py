@@ -20,6 +20,7 @@ from assignments.capabilities import user_capabilities
 from assignments.rules import asks_for_step_up
 from audit.services import audit_event_record
 from core.errors import DomainError
+from core.forms import form_add_domain_error
 from core.mfa import mfa_verified_at
 from core.stepup import step_up_redirect, step_up_restored
 
@@ -99,7 +100,7 @@ def review_create(request):
         except DomainError as error:
             if asks_for_step_up(error):
                 return step_up_redirect(request)
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            form_add_domain_error(form, error)
             return render(request, "reviews/create.html", {"form": form}, status=error.status)
         messages.success(request, f"{len(created)} review{'s' if len(created) > 1 else ''} created.")
         return redirect("reviews:detail", pk=created[0].pk) if len(created) == 1 else redirect("reviews:list")
@@ -241,7 +242,7 @@ def my_review(request, pk: int):
                 count = services.review_item_decide(actor=request.user, instance=instance, item_ids=data["items"],
                                                     decision=data["decision"], reason=data["reason"])
             except DomainError as error:
-                form.add_error(error.field if error.field in form.fields else None, error.message)
+                form_add_domain_error(form, error)
                 status = error.status
             else:
                 label = AccessReviewItem.Decision(data["decision"]).label.lower()
