@@ -1,18 +1,19 @@
 """Input shapes of the self-service pages. Business rules stay in `approvals.services`; these only
-parse and bound what a browser can send."""
+parse and bound what a browser can send, and offer only the choices the rules allow."""
 
 from django import forms
 
-from assignments.models import Scope
+from assignments import selectors as assignment_selectors
+from core.forms import HoursMinutesField, minutes_label
 
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
 
 
 class ActivateForm(forms.Form):
-    scope = forms.ModelChoiceField(queryset=Scope.objects.none(), empty_label=None,
+    scope = forms.ModelChoiceField(queryset=None, empty_label=None,
                                    help_text="Where you need the role: where you are eligible, or narrower.")
-    duration_minutes = forms.IntegerField(label="Duration (minutes)", min_value=1)
+    duration_minutes = HoursMinutesField(label="Duration")
     start_at = forms.DateTimeField(label="Start (UTC)", required=False, input_formats=DATETIME_FORMATS,
                                    widget=DATETIME_INPUT, help_text="Leave empty to start now (or on approval).")
     justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000)
@@ -21,15 +22,20 @@ class ActivateForm(forms.Form):
 
     def __init__(self, *args, eligible, setting, **kwargs):
         super().__init__(*args, **kwargs)
+        # Only where the role can be held (a directory role: `/` alone), at or below the eligibility.
         self.fields["scope"].queryset = (
-            Scope.objects.filter(ancestor_links__ancestor=eligible.scope).order_by("ancestor_links__depth", "path")
+            assignment_selectors.scopes_for_role(role=eligible.role, within=eligible.scope)
+            .order_by("ancestor_links__depth", "path")
         )
         self.fields["scope"].initial = eligible.scope_id
         self.fields["scope"].label_from_instance = lambda s: f"{s.path} ({s.display_name})"
-        self.fields["duration_minutes"].max_value = setting.max_activation_minutes
-        self.fields["duration_minutes"].widget.attrs.update({"max": setting.max_activation_minutes, "min": 5,
-                                                            "step": 5})
-        self.fields["duration_minutes"].initial = min(60, setting.max_activation_minutes)
+        maximum = setting.max_activation_minutes
+        duration = self.fields["duration_minutes"]
+        duration.min_minutes, duration.max_minutes = 5, maximum
+        duration.help_text = f"Hours and minutes; at most {minutes_label(maximum)} (the policy's maximum)."
+        duration.initial = min(60, maximum)
+        hours_input, minutes_input = duration.widget.widgets
+        hours_input.attrs["max"] = maximum // 60
         self.fields["justification"].required = setting.require_justification_on_activation
         self.fields["ticket_system"].required = setting.require_ticket_on_activation
         self.fields["ticket_number"].required = setting.require_ticket_on_activation
@@ -38,15 +44,25 @@ class ActivateForm(forms.Form):
 
 
 class ExtendForm(forms.Form):
-    duration_minutes = forms.IntegerField(label="Extend by (minutes)", min_value=5, required=False)
+    duration_minutes = HoursMinutesField(label="Extend by", required=False, min_minutes=5)
     end_at = forms.DateTimeField(label="New end (UTC)", required=False, input_formats=DATETIME_FORMATS,
                                  widget=DATETIME_INPUT)
     justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
 
+    def __init__(self, *args, assignment=None, setting=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if assignment is not None and setting is not None and assignment.is_activation:
+            maximum = setting.max_activation_minutes
+            self.fields["duration_minutes"].help_text = (
+                f"Hours and minutes. An activation lasts at most {minutes_label(maximum)} from now (the policy's "
+                f"maximum), and never past your eligibility.")
+        else:
+            self.fields["duration_minutes"].help_text = "Hours and minutes; or give the new end below."
+
     def clean(self):
         data = super().clean()
         if not self.errors and (data.get("duration_minutes") is None) == (data.get("end_at") is None):
-            raise forms.ValidationError("Give either how many minutes to add or the new end, not both.")
+            raise forms.ValidationError("Give either how long to add or the new end, not both.")
         return data
 
 
@@ -56,9 +72,9 @@ class RenewForm(forms.Form):
 
 
 class DeactivateForm(forms.Form):
-    justification = forms.CharField(required=False, max_length=2000)
+    justification = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
+                                    help_text="Optional: why you are done.")
 
 
 class DecisionForm(forms.Form):
     comment = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
-

@@ -296,6 +296,7 @@ def request_approve(*, actor: Actor | User, request: Request, comment: str = "")
     request = _load_for_decision(request)
     now = timezone.now()
     _check_decider(actor=actor, request=request, now=now)
+    _check_final_approver_mfa(actor=actor, request=request)
     with transaction.atomic():
         locked = _lock_request(request)
         _refuse_closed(locked, now)
@@ -311,6 +312,25 @@ def request_approve(*, actor: Actor | User, request: Request, comment: str = "")
         domain_events.emit("request.approved", request=locked, actor=actor.user)
         _provision_approved(request=locked, actor=actor, now=now)
     return locked
+
+
+def _check_final_approver_mfa(*, actor: Actor, request: Request) -> None:
+    """The final approval of a renewal of an active assignment makes that assignment as the approver,
+    under the policy's "require MFA on active assignment": ask for the approver's fresh verification
+    before the decision is recorded (the page offers the step-up and comes back), rather than fail the
+    approved request afterwards. The transition checks it again under its lock."""
+    if request.action != Request.Action.SELF_RENEW:
+        return
+    approvals = request.decisions.filter(decision=ApprovalDecision.Decision.APPROVE).count()
+    if approvals + 1 < max(request.approvals_required, 1):
+        return
+    target = Assignment.objects.select_related("role", "scope").filter(pk=request.assignment_id).first()
+    if target is None or target.kind != Assignment.Kind.ACTIVE:
+        return
+    setting = assignment_selectors.role_setting_effective(role=target.role, scope=target.scope)
+    if setting.require_mfa_on_active_assignment:
+        rules.check_mfa_fresh(actor=actor, what=f"approve this renewal: the policy of {target.role.name} requires "
+                                                f"MFA on active assignments")
 
 
 def _fail(request: Request, *, message: str, now: datetime) -> None:

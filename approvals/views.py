@@ -5,12 +5,13 @@ respond; `DomainError` becomes a form error, a message or a 4xx page, never a 50
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseBadRequest
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from assignments import rules
 from assignments import selectors as assignment_selectors
 from assignments.models import Assignment
 from audit.middleware import client_ip_of
@@ -18,6 +19,7 @@ from core.actors import Actor
 from core.errors import DomainError
 from core.forms import form_add_domain_error
 from core.mfa import mfa_is_fresh, mfa_verified_at
+from core.stepup import step_up_redirect, step_up_restored
 
 from . import selectors, services
 from .forms import ActivateForm, DeactivateForm, DecisionForm, ExtendForm, RenewForm
@@ -91,7 +93,8 @@ def activate(request, assignment_id: int):
     if eligible.principal_id != me.pk and eligible.principal_id not in selectors.user_group_ids(user=request.user):
         raise PermissionDenied("That eligible assignment is not yours.")
     setting = assignment_selectors.role_setting_effective(role=eligible.role, scope=eligible.scope)
-    form = ActivateForm(request.POST or None, eligible=eligible, setting=setting)
+    # Back from the step-up: the form as it was typed, to check and submit (never submitted for you).
+    form = ActivateForm(request.POST or step_up_restored(request), eligible=eligible, setting=setting)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -103,9 +106,8 @@ def activate(request, assignment_id: int):
                 client_ip=client_ip_of(request),
             )
         except DomainError as error:
-            if error.field == "mfa":
-                messages.warning(request, error.message + " Verify, then submit the activation again.")
-                return redirect(_verify_url(request.get_full_path()))
+            if rules.asks_for_step_up(error):
+                return step_up_redirect(request, request.get_full_path(), message=error.message)
             _form_error(form, error)
             if error.code == "conflict" and "already active" in error.message:
                 active = (Assignment.objects.filter(principal=me, role=eligible.role, scope=data["scope"],
@@ -151,7 +153,8 @@ def extend(request, assignment_id: int):
     assignment = _assignment_or_404(assignment_id)
     if assignment.principal_id != request.user.principal.pk:
         raise PermissionDenied("That assignment is not yours.")
-    form = ExtendForm(request.POST or None)
+    setting = assignment_selectors.role_setting_effective(role=assignment.role, scope=assignment.scope)
+    form = ExtendForm(request.POST or step_up_restored(request), assignment=assignment, setting=setting)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -159,13 +162,14 @@ def extend(request, assignment_id: int):
                                          duration_minutes=data["duration_minutes"], end_at=data["end_at"],
                                          justification=data["justification"])
         except DomainError as error:
+            if rules.asks_for_step_up(error):
+                return step_up_redirect(request, request.path, message=error.message)
             _refuse(error)
             _form_error(form, error)
         else:
             messages.success(request, f"Your extension of {assignment.role.name} is waiting for approval by its "
                                       f"administrators.")
             return redirect("approvals:my_requests")
-    setting = assignment_selectors.role_setting_effective(role=assignment.role, scope=assignment.scope)
     return render(request, "approvals/extend.html", {"assignment": assignment, "form": form, "setting": setting},
                   status=400 if request.method == "POST" else 200)
 
@@ -176,13 +180,15 @@ def renew(request, assignment_id: int):
     assignment = _assignment_or_404(assignment_id)
     if assignment.principal_id != request.user.principal.pk:
         raise PermissionDenied("That assignment is not yours.")
-    form = RenewForm(request.POST or None)
+    form = RenewForm(request.POST or step_up_restored(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             services.request_self_renew(actor=request.user, assignment=assignment, end_at=data["end_at"],
                                         justification=data["justification"])
         except DomainError as error:
+            if rules.asks_for_step_up(error):
+                return step_up_redirect(request, request.path, message=error.message)
             _refuse(error)
             _form_error(form, error)
         else:
@@ -227,8 +233,17 @@ def request_detail(request, request_id):
     return render(request, "approvals/request_detail.html", {
         "req": pim_request, "timeline": selectors.request_timeline(request=pim_request), "can_decide": can_decide,
         "is_requester": pim_request.requested_by_id == request.user.pk, "recent": recent,
-        "permissions": list(pim_request.role.permissions.all()[:20]), "decision_form": DecisionForm(),
+        "permissions": list(pim_request.role.permissions.all()[:20]),
+        "decision_form": DecisionForm(initial=_restored_decision(request) if can_decide else None),
     })
+
+
+def _restored_decision(request) -> dict | None:
+    """Back from the step-up an approval asked for: the comment as it was typed, to approve in one click."""
+    restored = step_up_restored(request)
+    if restored is None:
+        return None
+    return {"comment": restored.get("comment", "")[:2000], "restored": True}
 
 
 @login_required
@@ -260,7 +275,9 @@ def _decide(request, request_id, *, approve: bool):
     pim_request = _request_or_404(request_id)
     form = DecisionForm(request.POST)
     if not form.is_valid():
-        return HttpResponseBadRequest("The comment is too long (2000 characters at most).")
+        length = len(request.POST.get("comment", ""))
+        messages.error(request, f"The comment is too long: {length} characters, 2000 at most. Nothing was decided.")
+        return redirect(reverse("approvals:request_detail", args=[pim_request.pk]) + "#decide")
     comment = form.cleaned_data["comment"]
     try:
         if approve:
@@ -271,6 +288,10 @@ def _decide(request, request_id, *, approve: bool):
         else:
             done = services.request_deny(actor=request.user, request=pim_request, comment=comment)
     except DomainError as error:
+        if rules.asks_for_step_up(error):
+            # Verify and come back to the request's page, the comment kept; approving is one more click.
+            return step_up_redirect(request, reverse("approvals:request_detail", args=[pim_request.pk]),
+                                    message=error.message)
         _refuse(error)
         messages.error(request, error.message)
         if error.field == "comment":

@@ -34,12 +34,16 @@ def check_actor_can_manage(*, actor: Actor, role: RoleDefinition, scope: Scope) 
 
 
 def check_role_fits_scope(*, role: RoleDefinition, scope: Scope) -> None:
+    """`selectors.ROLE_SCOPE_KINDS`, said in a sentence."""
+    if selectors.role_fits_scope(role=role, scope=scope):
+        return
     if role.kind == RoleDefinition.Kind.DIRECTORY and not scope.is_root:
         raise invalid(f"{role.name} is a directory role: it can only be assigned at the directory root '/'.")
     if role.kind == RoleDefinition.Kind.GROUP and scope.kind != Scope.Kind.GROUP:
         raise invalid(f"{role.name} is a group role: pick a group as the scope.")
     if role.kind == RoleDefinition.Kind.RESOURCE and scope.kind == Scope.Kind.GROUP:
         raise invalid(f"{role.name} is a resource role: it cannot be assigned at a group.")
+    raise invalid(f"{role.name} cannot be held at {scope.path}.")
 
 
 def check_principal_can_hold(*, principal: Principal, role: RoleDefinition, scope: Scope, kind: str,

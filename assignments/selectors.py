@@ -32,6 +32,47 @@ GROUP_ADMIN_ROLES = [
 PROTECTED_LAST_ROLES = [RoleDefinition.GLOBAL_ADMINISTRATOR, RoleDefinition.PRIVILEGED_ROLE_ADMINISTRATOR]
 
 
+# Where each kind of role can be held (DESIGN §2): directory roles at the root `/` only, group roles
+# at a group, resource roles anywhere but a group. `rules.check_role_fits_scope` refuses the rest;
+# forms offer only these (`scopes_for_role`).
+ROLE_SCOPE_KINDS = {
+    RoleDefinition.Kind.DIRECTORY: [Scope.Kind.DIRECTORY],
+    RoleDefinition.Kind.GROUP: [Scope.Kind.GROUP],
+    RoleDefinition.Kind.RESOURCE: [kind for kind in Scope.Kind.values if kind != Scope.Kind.GROUP],
+}
+
+
+def role_fits_scope(*, role: RoleDefinition, scope: Scope) -> bool:
+    return scope.kind in ROLE_SCOPE_KINDS[role.kind]
+
+
+def scopes_for_role(*, role: RoleDefinition, user=None, within: Scope | None = None) -> QuerySet[Scope]:
+    """The scopes where `role` can be held (and, with `user`, where the user may manage it: at or below a
+    scope where they hold one of its administering roles, the rule of `user_can_manage`), optionally
+    `within` a scope (it and below). A subquery-backed queryset, one query when evaluated."""
+    scopes = Scope.objects.filter(kind__in=ROLE_SCOPE_KINDS[role.kind])
+    if within is not None:
+        scopes = scopes.filter(ancestor_links__ancestor=within)
+    if user is not None:
+        if not getattr(user, "is_authenticated", False) or not hasattr(user, "principal"):
+            return Scope.objects.none()
+        scopes = scopes.filter(pk__in=ScopeClosure.objects.filter(
+            ancestor_id__in=user_held_scope_ids(user=user, role_slugs=admin_roles_for(role=role))
+        ).values("descendant_id"))
+    return scopes
+
+
+def roles_assignable_by(*, user) -> QuerySet[RoleDefinition]:
+    """The roles `user` may assign somewhere (one query per kind of role: its administering roles and
+    scopes are the kind's)."""
+    kinds = []
+    for kind in RoleDefinition.Kind.values:
+        sample = RoleDefinition(kind=kind)
+        if scopes_for_role(role=sample, user=user).exists():
+            kinds.append(kind)
+    return RoleDefinition.objects.filter(kind__in=kinds)
+
+
 def scope_root() -> Scope:
     return Scope.objects.get(path=ROOT_PATH)
 

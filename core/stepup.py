@@ -22,30 +22,54 @@ STASH_KEY = "pim_step_up_form"
 SECRET_FIELDS = {"csrfmiddlewaretoken", "token", "new_token", "password", "secret"}
 
 
-def step_up_redirect(request, next_url: str | None = None, *, keep_form: bool = True) -> HttpResponseRedirect:
+# What is kept for the way back: bounded (a form, not an upload), for one page, for a while.
+STASH_MAX_BYTES = 16 * 1024
+STASH_MAX_AGE_SECONDS = 15 * 60
+
+
+def step_up_redirect(request, next_url: str | None = None, *, keep_form: bool = True,
+                     message: str | None = None) -> HttpResponseRedirect:
     """To the step-up page and back to `next_url` (default: this page). With `keep_form`, the posted
-    fields are kept for that page's next GET."""
+    fields (secrets excepted) are kept in the session for that page's next GET, which shows the form
+    filled in: the person checks it and submits it again (CSRF applies to that submission as to any)."""
     next_url = next_url or request.get_full_path()
+    request.session.pop(STASH_KEY, None)
+    kept_note = ""
     if keep_form and request.method == "POST":
         kept = QueryDict(mutable=True)
         for name, values in request.POST.lists():
             if name not in SECRET_FIELDS:
                 kept.setlist(name, values)
-        request.session[STASH_KEY] = {"path": next_url.split("?", 1)[0], "data": kept.urlencode()}
-    messages.info(request, "This change needs a fresh multifactor verification. Verify, then check and submit "
-                           "the form again.")
+        data = kept.urlencode()
+        if len(data) <= STASH_MAX_BYTES:
+            request.session[STASH_KEY] = {"path": next_url.split("?", 1)[0], "data": data,
+                                          "at": timezone.now().isoformat()}
+            kept_note = " Your form is kept: after verifying, check it and submit it again."
+        else:
+            kept_note = " The form was too large to keep: you will have to fill it in again."
+    messages.info(request, (message or "This change needs a fresh multifactor verification.") + kept_note)
     return HttpResponseRedirect(f"{reverse('accounts:verify')}?{urlencode({'next': next_url})}")
 
 
 def step_up_restored(request) -> QueryDict | None:
-    """What was typed before the step-up, once, on a GET of the page it was typed on; else None."""
-    if request.method != "GET":
+    """What was typed before the step-up, once, on a GET of the page it was typed on, within
+    `STASH_MAX_AGE_SECONDS`; else None. A stash for another page stays for that page."""
+    if request.method != "GET" or not hasattr(request, "session"):
         return None
     stash = request.session.get(STASH_KEY)
     if not isinstance(stash, dict) or stash.get("path") != request.path:
         return None
     del request.session[STASH_KEY]
-    return QueryDict(stash.get("data", ""))
+    try:
+        at = datetime.fromisoformat(stash.get("at", ""))
+    except (TypeError, ValueError):
+        return None
+    if timezone.is_naive(at) or (timezone.now() - at).total_seconds() > STASH_MAX_AGE_SECONDS:
+        return None
+    data = stash.get("data", "")
+    if not isinstance(data, str) or len(data) > STASH_MAX_BYTES:
+        return None
+    return QueryDict(data)
 
 
 def admin_mfa_state(request) -> dict:

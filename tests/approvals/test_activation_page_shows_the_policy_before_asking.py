@@ -12,7 +12,7 @@ def test_the_form_lists_duration_mfa_justification_ticket_and_approval(client, r
     client.force_login(requester)
     page = client.get(reverse("approvals:activate", args=[eligible(requester).pk])).content.decode()
     policy_box = page.split('data-testid="policy"')[1].split("</section>")[0]
-    for expected in ("120 minutes", "Multifactor authentication", "Verify now", "Justification", "Required",
+    for expected in ("2 h", "Multifactor authentication", "Verify now", "Justification", "Required",
                      "Ticket", "2 approvals from Approver"):
         assert expected in policy_box, expected
 
