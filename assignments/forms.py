@@ -21,12 +21,14 @@ EVENT_LABELS = {
 RECIPIENT_LABELS = {"admins": "Administrators", "assignee": "Assignee / requester", "approvers": "Approvers"}
 
 
-def grouped_role_choices() -> list:
-    """Roles grouped by kind for a <select> (one query)."""
-    roles = list(RoleDefinition.objects.order_by("kind", "name").values_list("pk", "name", "kind"))
+def grouped_role_choices(roles=None) -> list:
+    """Roles grouped by kind for a <select> (one query); `roles`: a narrower queryset."""
+    roles = list((roles if roles is not None else RoleDefinition.objects.all())
+                 .order_by("kind", "name").values_list("pk", "name", "kind"))
     return [("", "Choose a role")] + [
         (label + "s", [(pk, name) for pk, name, role_kind in roles if role_kind == kind])
         for kind, label in RoleDefinition.Kind.choices
+        if any(role_kind == kind for _pk, _name, role_kind in roles)
     ]
 
 
@@ -97,9 +99,12 @@ class AssignForm(EndFields):
     field_order = ["principal", "role", "scope", "kind", "start_at", "permanent", "end_at", "justification",
                    "ticket_system", "ticket_number"]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = grouped_role_choices()
+        # Only roles the person may assign somewhere (a Privileged Role Administrator who owns no
+        # subscription is not offered resource roles); the service still decides each submission.
+        self.fields["role"].choices = grouped_role_choices(
+            selectors.roles_assignable_by(user=user) if user is not None else None)
 
     def service_kwargs(self) -> dict:
         data = self.cleaned_data

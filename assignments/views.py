@@ -94,11 +94,6 @@ def _form_error(form, error: DomainError) -> None:
     form_add_domain_error(form, error)
 
 
-def _mfa_redirect(request, next_url: str):
-    """The step-up and back; `next_url` carries what was typed (the form is not kept in the session)."""
-    return step_up_redirect(request, next_url, keep_form=False)
-
-
 def _initial_from(data, form_class, multi=()) -> dict:
     """Unbound initial values from GET/POST data (to re-show a form after a picker search, unvalidated)."""
     fields = form_class.base_fields
@@ -160,20 +155,27 @@ def _scope_option(s: Scope, checked: bool) -> dict:
             "checked": checked}
 
 
-def _scope_search(query: str, kinds: list[str] | None = None):
+def _scope_search(query: str, kinds: list[str] | None = None, *, role: RoleDefinition | None = None, user=None):
+    """Scopes matching the text; for a role, only where it can be held and `user` may assign it (the
+    rules the assignment service applies)."""
     data = {"q": _text(query)}
     if kinds:
         data["kind"] = kinds
-    filterset = ScopeFilterSet(data, queryset=Scope.objects.order_by("path"))
+    scopes = selectors.scopes_for_role(role=role, user=user) if role is not None else Scope.objects.all()
+    filterset = ScopeFilterSet(data, queryset=scopes.order_by("path"))
     return filterset.qs[:PICKER_LIMIT] if filterset.is_valid() else Scope.objects.none()
 
 
-def _scope_options(*, selected: str, query: str, searching: bool) -> list[dict]:
+def _scope_options(*, selected: str, query: str, searching: bool, role: RoleDefinition | None = None,
+                   user=None) -> list[dict]:
     selected = _text(selected, 512).strip()
     chosen = selectors.scope_get(path=selected) if selected else None
+    if chosen is not None and role is not None and not selectors.role_fits_scope(role=role, scope=chosen):
+        chosen = None  # a directory role's form does not keep a subscription picked for another role
     options = [_scope_option(chosen, True)] if chosen else []
     if searching or query:
-        options += [_scope_option(s, False) for s in _scope_search(query) if chosen is None or s.pk != chosen.pk]
+        options += [_scope_option(s, False) for s in _scope_search(query, role=role, user=user)
+                    if chosen is None or s.pk != chosen.pk]
     return options
 
 
@@ -232,15 +234,14 @@ def assignment_create(request):
     searching = request.method == "POST" and "_search" in request.POST
     if request.method == "POST" and not searching:
         source = request.POST
-        form = AssignForm(request.POST)
+        form = AssignForm(request.POST, user=request.user)
         if form.is_valid():
             try:
                 assignment = services.assignment_create(actor=request.user, mfa_verified_at=mfa_verified_at(request),
                                                         **form.service_kwargs())
             except DomainError as error:
                 if rules.asks_for_step_up(error):
-                    keep = {k: v for k, v in request.POST.items() if k in AssignForm.base_fields and v}
-                    return _mfa_redirect(request, f"{reverse('assignments:assign')}?{urlencode(keep)}")
+                    return step_up_redirect(request, reverse("assignments:assign"))
                 _form_error(form, error)
                 status = error.status
             else:
@@ -250,8 +251,10 @@ def assignment_create(request):
         else:
             status = 400
     else:
-        source = request.POST if searching else request.GET
-        form = AssignForm(initial=_initial_from(source, AssignForm))
+        # A search re-shows the form as typed; so does the way back from the step-up.
+        source = request.POST if searching else (step_up_restored(request) or request.GET)
+        form = AssignForm(initial=_initial_from(source, AssignForm), user=request.user)
+    chosen_role = _role_or_none(source.get("role"))
     return render(request, "assignments/assign.html", {
         "form": form,
         "principal_q": source.get("principal_q", ""),
@@ -262,8 +265,14 @@ def assignment_create(request):
         "scope_options": _scope_options(
             selected=source.get("scope", "" if request.method == "POST" else selectors.ROOT_PATH),
             query=source.get("scope_q", ""),
-            searching=searching and source.get("_search") == "scope"),
+            searching=searching and source.get("_search") == "scope", role=chosen_role, user=request.user),
+        "chosen_role": chosen_role,
     }, status=status)
+
+
+def _role_or_none(value) -> RoleDefinition | None:
+    ids = _int_list([value]) if value else []
+    return RoleDefinition.objects.filter(pk=ids[0]).first() if ids else None
 
 
 # --- One assignment and its actions -------------------------------------------------------------------
@@ -456,7 +465,9 @@ def scope_search(request):
     if not (caps.get("any_admin") or caps.get("directory_viewer")):
         return JsonResponse({"error": "Only administrators and directory readers can search scopes."}, status=403)
     kinds = [k for k in request.GET.get("kinds", "").split(",") if k in Scope.Kind.values] or None
-    return JsonResponse({"results": [_scope_option(s, False) for s in _scope_search(request.GET.get("q", ""), kinds)]})
+    role = _role_or_none(request.GET.get("role"))
+    results = _scope_search(request.GET.get("q", ""), kinds, role=role, user=request.user if role else None)
+    return JsonResponse({"results": [_scope_option(s, False) for s in results]})
 
 
 # --- Role settings ------------------------------------------------------------------------------------

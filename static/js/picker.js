@@ -39,7 +39,12 @@
     function run() {
       var mine = ++seq;
       var sep = url.indexOf("?") >= 0 ? "&" : "?";
-      fetch(url + sep + "q=" + encodeURIComponent(search.value), {
+      var query = "q=" + encodeURIComponent(search.value);
+      // A scope picker beside a role choice offers only the scopes where that role can be assigned.
+      var roleFrom = picker.getAttribute("data-picker-role-from");
+      var roleInput = roleFrom ? document.getElementById(roleFrom) : null;
+      if (roleInput && roleInput.value) { query += "&role=" + encodeURIComponent(roleInput.value); }
+      fetch(url + sep + query, {
         credentials: "same-origin", headers: { "Accept": "application/json" }
       }).then(function (response) {
         if (!response.ok) { throw new Error("search failed: " + response.status); }
