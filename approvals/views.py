@@ -132,13 +132,22 @@ def activate(request, assignment_id: int):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def deactivate(request, assignment_id: int):
+    """GET: what ends, and a confirmation; POST: end it."""
     assignment = _assignment_or_404(assignment_id)
+    if assignment.principal_id != request.user.principal.pk:
+        raise PermissionDenied("That assignment is not yours.")
+    if request.method == "GET":
+        return render(request, "approvals/deactivate.html", {"assignment": assignment, "form": DeactivateForm(),
+                                                             "now": timezone.now()})
     form = DeactivateForm(request.POST)
-    justification = form.cleaned_data["justification"] if form.is_valid() else ""
+    if not form.is_valid():
+        return render(request, "approvals/deactivate.html", {"assignment": assignment, "form": form,
+                                                             "now": timezone.now()}, status=400)
     try:
-        services.assignment_deactivate(actor=request.user, assignment=assignment, justification=justification)
+        services.assignment_deactivate(actor=request.user, assignment=assignment,
+                                       justification=form.cleaned_data["justification"])
     except DomainError as error:
         _refuse(error)
         messages.error(request, error.message)

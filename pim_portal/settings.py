@@ -121,6 +121,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "audit.middleware.AuditContextMiddleware",
+    "portal.middleware.MethodNotAllowedPageMiddleware",
 ]
 
 ROOT_URLCONF = "pim_portal.urls"

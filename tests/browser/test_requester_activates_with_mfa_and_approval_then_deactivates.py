@@ -51,7 +51,8 @@ def test_activate_with_mfa_and_approval_then_deactivate(directory, new_page, sig
     page.click(f"a[href='/requests/roles/{eligibility.pk}/activate/']")
     policy = page.locator("[data-testid=policy]")
     assert "Required" in policy.inner_text() and "1 approval from Approver" in policy.inner_text()
-    page.fill("input[name=duration_minutes]", "60")
+    page.fill("input[name=duration_minutes_hours]", "1")
+    page.fill("input[name=duration_minutes_minutes]", "0")
     page.fill("textarea[name=justification]", "Password reset backlog")
     page.click("button:has-text('Request activation')")
     page.wait_for_selector("text=is waiting for approval")
@@ -77,13 +78,16 @@ def test_activate_with_mfa_and_approval_then_deactivate(directory, new_page, sig
     assert "Approved" in timeline and "Approver" in timeline and "ok for today" in timeline
     assert "Effective" in timeline
 
-    # Deactivating within 5 minutes is refused; after that it ends the role at once.
+    # Deactivating asks for confirmation; within 5 minutes it is refused; after that it ends the role at once.
     page.goto("/requests/roles/")
-    page.click("button:has-text('Deactivate')")
+    page.click("a:has-text('Deactivate')")
+    page.wait_for_selector("text=Deactivate Helpdesk Administrator?")
+    page.click("button:has-text('Deactivate now')")
     page.wait_for_selector("text=within 5 minutes")
     with time_machine.travel(timezone.now() + timedelta(minutes=6)):
         page.goto("/requests/roles/")
-        page.click("button:has-text('Deactivate')")
+        page.click("a:has-text('Deactivate')")
+        page.click("button:has-text('Deactivate now')")
         page.wait_for_selector("text=is deactivated")
         assert "Helpdesk Administrator" not in page.locator("[data-testid=active-roles]").inner_text()
         assert access_find_grant(principal=requester, role=role, scope="/") is None
