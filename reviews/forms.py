@@ -124,7 +124,8 @@ class DecisionForm(forms.Form):
     apply_to = forms.ChoiceField(required=False, choices=[("", "Selected items"), ("page", "Every item shown")])
     decision = forms.ChoiceField(choices=[c for c in AccessReviewItem.Decision.choices if c[0]],
                                  widget=forms.RadioSelect, error_messages={"required": "Choose a decision."})
-    reason = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text="Required to deny, and to approve where the review asks for it.")
 
     def clean(self):
         data = super().clean()
