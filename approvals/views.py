@@ -54,6 +54,12 @@ def _form_error(form, error: DomainError) -> None:
     form_add_domain_error(form, error)
 
 
+def _submitted(request):
+    """A form's data: what was posted (even nothing: an empty submission is refused with its errors, not
+    shown blank), or what was typed before the step-up, or None (a fresh form)."""
+    return request.POST if request.method == "POST" else step_up_restored(request)
+
+
 def _verify_url(next_url: str) -> str:
     from urllib.parse import urlencode
 
@@ -94,7 +100,7 @@ def activate(request, assignment_id: int):
         raise PermissionDenied("That eligible assignment is not yours.")
     setting = assignment_selectors.role_setting_effective(role=eligible.role, scope=eligible.scope)
     # Back from the step-up: the form as it was typed, to check and submit (never submitted for you).
-    form = ActivateForm(request.POST or step_up_restored(request), eligible=eligible, setting=setting)
+    form = ActivateForm(_submitted(request), eligible=eligible, setting=setting)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -163,7 +169,7 @@ def extend(request, assignment_id: int):
     if assignment.principal_id != request.user.principal.pk:
         raise PermissionDenied("That assignment is not yours.")
     setting = assignment_selectors.role_setting_effective(role=assignment.role, scope=assignment.scope)
-    form = ExtendForm(request.POST or step_up_restored(request), assignment=assignment, setting=setting)
+    form = ExtendForm(_submitted(request), assignment=assignment, setting=setting)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -189,7 +195,7 @@ def renew(request, assignment_id: int):
     assignment = _assignment_or_404(assignment_id)
     if assignment.principal_id != request.user.principal.pk:
         raise PermissionDenied("That assignment is not yours.")
-    form = RenewForm(request.POST or step_up_restored(request))
+    form = RenewForm(_submitted(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
