@@ -42,10 +42,10 @@ from assignments.access import access_find_grant, access_find_permission_grant
 from assignments.filters import AssignmentFilterSet, PrincipalFilterSet, ScopeFilterSet
 from assignments.models import Assignment, Principal, RoleDefinition, RoleSetting, Scope
 from assignments.services import assignment_create, role_setting_update
-from audit import export as audit_export
-from audit import selectors as audit_selectors
 from audit.middleware import client_ip_of
 from audit.models import AuditEvent
+from auditlog import export as audit_export
+from auditlog import selectors as audit_selectors
 from core.actors import Actor
 from core.errors import DomainError, forbidden, invalid, not_found
 from core.ids import parse_id

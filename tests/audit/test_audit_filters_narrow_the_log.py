@@ -7,8 +7,8 @@ import pytest
 import time_machine
 
 from audit.models import AuditEvent
-from audit.selectors import AuditFilterInvalid, audit_events_filtered
 from audit.services import audit_event_record
+from auditlog.selectors import AuditFilterInvalid, audit_events_filtered
 
 # Tomorrow 10:00 UTC: after the fixtures' role grants start, and "today" has room before it.
 NOW = (datetime.now(UTC) + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)

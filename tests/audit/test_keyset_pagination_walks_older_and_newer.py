@@ -9,8 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from audit.selectors import audit_page
 from audit.services import audit_event_record
+from auditlog.selectors import audit_page
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The one FilterSet of the audit log, shared by the HTML list, the CSV export and the API.
 
 It holds no permission rule: callers apply it to what the user may see
-(`audit.selectors.audit_events_filtered`).
+(`auditlog.selectors.audit_events_filtered`).
 """
 
 from datetime import UTC, datetime, time, timedelta
@@ -12,9 +12,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from assignments.models import Scope
+from audit.models import AuditEvent
 from core.ids import parse_id
-
-from .models import AuditEvent
 
 PERIOD_CHOICES = [
     ("today", "Today"),

@@ -19,9 +19,9 @@ from django.db.models.functions import Cast
 
 from assignments.models import Scope
 from assignments.selectors import DIRECTORY_VIEWER_ROLES, RESOURCE_ADMIN_ROLES, user_held_scope_ids, user_holds_any
+from audit.models import AuditEvent
 
 from .filters import AuditEventFilter
-from .models import AuditEvent
 
 PAGE_SIZE = 50
 EXPORT_CHUNK = 5000

@@ -1,8 +1,8 @@
-"""The one CSV exporter of the audit log, behind both *Download CSV* on the pages (`audit.views`) and
+"""The one CSV exporter of the audit log, behind both *Download CSV* on the pages (`auditlog.views`) and
 `GET /api/v1/audit/events.csv` (`api.views.AuditEventCsv`).
 
-One FilterSet (`audit.filters.AuditEventFilter`) applied to what the caller may see, one streaming
-function (`audit.selectors.audit_csv_stream`: keyset chunks, bounded memory, every cell formatted and
+One FilterSet (`auditlog.filters.AuditEventFilter`) applied to what the caller may see, one streaming
+function (`auditlog.selectors.audit_csv_stream`: keyset chunks, bounded memory, every cell formatted and
 neutralised in SQL), and always one `audit.export` event recording the filters in effect. Callers
 keep only their permission gate and the way they report invalid filters.
 """
@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from . import selectors, services
+from audit import services
+
+from . import selectors
 
 CONTENT_TYPE = "text/csv; charset=utf-8"
 
