@@ -58,3 +58,6 @@ def _parameter(name: str, item) -> OpenApiParameter:
 
 # The audit app's filter (the same one its page and CSV export use), documented for the API.
 AUDIT_PARAMETERS = [_parameter(name, item) for name, item in AuditEventFilter.base_filters.items()]
+AUDIT_CSV_BOM = OpenApiParameter("bom", OpenApiTypes.STR, enum=["0", "1"],
+                                 description="1: start the file with a UTF-8 byte order mark, for Excel. "
+                                             "Default: plain UTF-8.")

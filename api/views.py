@@ -709,7 +709,7 @@ class AuditEventCsv(PimAPIView):
     renderer_classes = [JSONRenderer]
     content_negotiation_class = _FirstRendererNegotiation
 
-    @extend_schema(operation_id="audit_events_csv", parameters=filters.AUDIT_PARAMETERS,
+    @extend_schema(operation_id="audit_events_csv", parameters=[*filters.AUDIT_PARAMETERS, filters.AUDIT_CSV_BOM],
                    responses={(200, "text/csv"): OpenApiResponse(response=OpenApiTypes.STR,
                                                                  description="CSV, one row per event")},
                    tags=["audit"])
