@@ -30,12 +30,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from core.actors import Actor
-
-SETUP = Actor.system("bench-setup")
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from core.actors import Actor  # noqa: E402 - the project, found on the path just set
+
+SETUP = Actor.system("bench-setup")
 
 DB_NAME = "pim_bench_audit"
 
