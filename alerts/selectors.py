@@ -18,6 +18,8 @@ from assignments.access import access_find_permission_grant
 from assignments.models import Assignment, Principal, RoleDefinition, RoleSetting, Scope, User
 from core.errors import DomainError
 from notifications.recipients import holders_emails
+from reviews import selectors as review_selectors
+from reviews.models import AccessReviewInstance
 
 from . import definitions
 from .models import AlertRun, AlertSetting, Incident, Severity
@@ -265,20 +267,12 @@ TYPE_LABELS = [
 ]
 
 
-def _reviews_in_progress(*, user) -> int | None:
+def _reviews_in_progress(*, user) -> int:
     """Access review instances in progress among the reviews `user` may see, through the reviews
-    app's own visibility selector (2 queries). None when that app is not there to ask."""
-    try:
-        from reviews import selectors as review_selectors
-        from reviews.models import AccessReviewInstance
-    except ImportError:
-        return None
-    visible = getattr(review_selectors, "reviews_visible_to", None)
-    if visible is None:
-        return None
+    app's own visibility selector (2 queries)."""
     return AccessReviewInstance.objects.filter(
         status=AccessReviewInstance.Status.IN_PROGRESS,
-        review__in=visible(user=user).order_by().values("pk")).count()
+        review__in=review_selectors.reviews_visible_to(user=user).order_by().values("pk")).count()
 
 
 @dataclass

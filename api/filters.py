@@ -1,6 +1,6 @@
 """FilterSets of the API lists the other apps do not define (role definitions, role settings, the
 caller's requests), and the audit filter's parameters for the schema (the audit log's one FilterSet is
-`audit.filters.AuditEventFilter`, shared with its page and CSV export)."""
+`auditlog.filters.AuditEventFilter`, shared with its page and CSV export)."""
 
 import django_filters
 from drf_spectacular.types import OpenApiTypes
@@ -8,7 +8,7 @@ from drf_spectacular.utils import OpenApiParameter
 
 from approvals.models import Request
 from assignments.models import RoleDefinition, RoleSetting
-from audit.filters import AuditEventFilter
+from auditlog.filters import AuditEventFilter
 
 
 class RoleDefinitionFilterSet(django_filters.FilterSet):
@@ -58,3 +58,6 @@ def _parameter(name: str, item) -> OpenApiParameter:
 
 # The audit app's filter (the same one its page and CSV export use), documented for the API.
 AUDIT_PARAMETERS = [_parameter(name, item) for name, item in AuditEventFilter.base_filters.items()]
+AUDIT_CSV_BOM = OpenApiParameter("bom", OpenApiTypes.STR, enum=["0", "1"],
+                                 description="1: start the file with a UTF-8 byte order mark, for Excel. "
+                                             "Default: plain UTF-8.")

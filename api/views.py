@@ -42,10 +42,10 @@ from assignments.access import access_find_grant, access_find_permission_grant
 from assignments.filters import AssignmentFilterSet, PrincipalFilterSet, ScopeFilterSet
 from assignments.models import Assignment, Principal, RoleDefinition, RoleSetting, Scope
 from assignments.services import assignment_create, role_setting_update
-from audit import export as audit_export
-from audit import selectors as audit_selectors
 from audit.middleware import client_ip_of
 from audit.models import AuditEvent
+from auditlog import export as audit_export
+from auditlog import selectors as audit_selectors
 from core.actors import Actor
 from core.errors import DomainError, forbidden, invalid, not_found
 from core.ids import parse_id
@@ -709,7 +709,7 @@ class AuditEventCsv(PimAPIView):
     renderer_classes = [JSONRenderer]
     content_negotiation_class = _FirstRendererNegotiation
 
-    @extend_schema(operation_id="audit_events_csv", parameters=filters.AUDIT_PARAMETERS,
+    @extend_schema(operation_id="audit_events_csv", parameters=[*filters.AUDIT_PARAMETERS, filters.AUDIT_CSV_BOM],
                    responses={(200, "text/csv"): OpenApiResponse(response=OpenApiTypes.STR,
                                                                  description="CSV, one row per event")},
                    tags=["audit"])

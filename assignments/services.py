@@ -15,7 +15,6 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from approvals.models import Request
 from audit.models import AuditEvent
 from audit.services import audit_event_record, audit_refusal_record
 from core import domain_events
@@ -28,6 +27,7 @@ from .models import (
     Assignment,
     ElevatedAccess,
     Principal,
+    Request,
     RoleDefinition,
     RolePermission,
     RoleSetting,

@@ -412,12 +412,14 @@ def audit_purge(*, before: datetime, actor: Any = None, reason: str = "", now: d
     return summary
 
 
-def audit_export_record(*, actor: Any, filters: dict, mine: bool = False) -> AuditEvent:
-    """The CSV export is itself audited, with the filters it was run with."""
+def audit_export_record(*, actor: Any, filters: dict, mine: bool = False, bom: bool = False) -> AuditEvent:
+    """The CSV export is itself audited, with the filters it was run with (and `bom` when the file
+    starts with a byte order mark, for Excel)."""
     summary = ", ".join(f"{key}={value}" for key, value in sorted(filters.items())) or "no filters"
+    encoding = " (UTF-8 with BOM)" if bom else ""
     return audit_event_record(action="audit.export", actor=actor, principal=getattr(actor, "principal", None),
-                              message=f"CSV export of {'own events' if mine else 'the audit log'}: {summary}",
-                              after={"filters": filters, "mine": mine})
+                              message=f"CSV export{encoding} of {'own events' if mine else 'the audit log'}: {summary}",
+                              after={"filters": filters, "mine": mine, **({"bom": True} if bom else {})})
 
 
 def audit_events_record_many(events: list[dict]) -> int:

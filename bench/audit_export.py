@@ -30,12 +30,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from core.actors import Actor
-
-SETUP = Actor.system("bench-setup")
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from core.actors import Actor  # noqa: E402 - the project, found on the path just set
+
+SETUP = Actor.system("bench-setup")
 
 DB_NAME = "pim_bench_audit"
 
@@ -168,7 +168,7 @@ def measure_export(client, query: str) -> dict:
 def measure_copy(queryset) -> float:
     from django.db import connection
 
-    from audit.selectors import CSV_COLUMNS
+    from auditlog.selectors import CSV_COLUMNS
 
     annotations = {f"csv_{name}": expression for name, expression in CSV_COLUMNS[1:]}
     qs = queryset.order_by().annotate(**annotations).values_list("seq", *annotations).order_by("seq")
@@ -264,7 +264,7 @@ def run(args) -> None:
 
     client = Client()
     client.force_login(auditor)
-    from audit.selectors import audit_events_filtered
+    from auditlog.selectors import audit_events_filtered
 
     small_qs = audit_events_filtered(user=auditor, params={"period": "custom", "date_from": day.isoformat()})
     all_qs = audit_events_filtered(user=auditor, params={})

@@ -1,13 +1,13 @@
 from django.apps import AppConfig
 
+from core import domain_events
+
 
 class NotificationsConfig(AppConfig):
     name = "notifications"
     verbose_name = "Notifications and jobs"
 
     def ready(self):
-        from core import domain_events
-
         from .email import CHANNEL, deliver_email
         from .events import on_domain_event, on_domain_events_many
         from .outbox import register_channel

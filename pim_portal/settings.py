@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     # The portal's own apps, by capability.
     "audit",
     "assignments",
+    "auditlog",
     "approvals",
     "accounts",
     "notifications",

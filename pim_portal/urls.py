@@ -11,7 +11,7 @@ urlpatterns = [
     path("account/", include("accounts.urls")),
     path("requests/", include("approvals.urls")),
     path("manage/", include("assignments.urls")),
-    path("audit/", include("audit.urls")),
+    path("audit/", include("auditlog.urls")),
     path("notifications/", include("notifications.urls")),
     path("provisioning/", include("provisioning.urls")),
     path("reviews/", include("reviews.urls")),

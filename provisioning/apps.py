@@ -1,12 +1,14 @@
 from django.apps import AppConfig
 
+from core import domain_events
+
 
 class ProvisioningConfig(AppConfig):
     name = "provisioning"
     verbose_name = "Webhooks and SCIM provisioning"
 
     def ready(self):
-        from core import domain_events
+        # Here, not at the top: the outbox loads its models, which only exist once every app is loaded.
         from notifications.outbox import register_channel
 
         from . import scim, webhooks

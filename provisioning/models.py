@@ -140,7 +140,7 @@ class ScimOperation(models.Model):
     assignment = models.ForeignKey("assignments.Assignment", on_delete=models.CASCADE, related_name="+")
     principal = models.ForeignKey("assignments.Principal", on_delete=models.CASCADE, related_name="+")
     request = models.ForeignKey(
-        "approvals.Request", null=True, blank=True, on_delete=models.SET_NULL, related_name="scim_operations"
+        "assignments.Request", null=True, blank=True, on_delete=models.SET_NULL, related_name="scim_operations"
     )
     action = models.CharField(max_length=10, choices=Action.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)

@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from audit.selectors import audit_events_of, audit_events_visible_to
 from audit.services import audit_event_record
+from auditlog.selectors import audit_events_of, audit_events_visible_to
 
 MG = "/providers/Microsoft.Management/managementGroups/mg1"
 

@@ -10,8 +10,8 @@ from django.http import StreamingHttpResponse
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from audit.selectors import CSV_HEADER, audit_csv_chunks, audit_csv_rows, audit_csv_stream
 from audit.services import audit_event_record
+from auditlog.selectors import CSV_HEADER, audit_csv_chunks, audit_csv_rows, audit_csv_stream
 
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$")
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from audit.models import AuditEvent
 from audit.services import audit_checkpoint_create, audit_event_record
-from audit.views import before_after_rows
+from auditlog.views import before_after_rows
 
 
 @pytest.fixture

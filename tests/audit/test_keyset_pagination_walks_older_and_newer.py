@@ -9,8 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from audit.selectors import audit_page
 from audit.services import audit_event_record
+from auditlog.selectors import audit_page
 
 
 @pytest.fixture
@@ -56,4 +56,4 @@ def test_the_page_links_keep_the_filters(seven, directory, client):
     older = re.search(r'href="\?([^"]*before_seq=\d+)"', body).group(1).replace("&amp;", "&")
     assert "action=test.page" in older
     body = client.get(reverse("audit:list") + "?" + older).content.decode()
-    assert "Newer" in body and body.count("<code>test.page</code>") == 55 + 7 - 50
+    assert "Newer" in body and body.count(">test.page</code>") == 55 + 7 - 50

@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from audit.integrity import audit_chain_verify
 from audit.models import AuditEvent
-from audit.selectors import audit_csv_stream
+from auditlog.selectors import audit_csv_stream
 
 
 def _event_reads(queries):

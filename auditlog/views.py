@@ -8,9 +8,10 @@ from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from audit import integrity
 from core.ids import parse_id
 
-from . import export, integrity, selectors
+from . import export, selectors
 
 
 def _int_param(request, name: str) -> int | None:

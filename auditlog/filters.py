@@ -1,20 +1,20 @@
 """The one FilterSet of the audit log, shared by the HTML list, the CSV export and the API.
 
 It holds no permission rule: callers apply it to what the user may see
-(`audit.selectors.audit_events_filtered`).
+(`auditlog.selectors.audit_events_filtered`).
 """
 
 from datetime import UTC, datetime, time, timedelta
 
 import django_filters
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import CharField, Q, QuerySet
+from django.db.models.functions import Cast
 from django.utils import timezone
 
-from assignments.models import Scope
+from assignments.models import Principal, Scope, User
+from audit.models import AuditEvent
 from core.ids import parse_id
-
-from .models import AuditEvent
 
 PERIOD_CHOICES = [
     ("today", "Today"),
@@ -28,15 +28,32 @@ def _day_start(day) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def _id_or_label(queryset: QuerySet, value: str, id_field: str, label_field: str) -> QuerySet:
+def _id_or_label_q(value: str, id_field: str, label_field: str) -> Q:
+    """"#12": id 12 only; "12": id 12 or a label containing "12"; otherwise a label containing it."""
     value = value.strip()
     exact_id = parse_id(value[1:]) if value.startswith("#") else None
     if exact_id is not None:
-        return queryset.filter(**{id_field: exact_id})
+        return Q(**{id_field: exact_id})
     number = parse_id(value)
     if number is not None:
-        return queryset.filter(Q(**{id_field: number}) | Q(**{f"{label_field}__icontains": value}))
-    return queryset.filter(**{f"{label_field}__icontains": value})
+        return Q(**{id_field: number}) | Q(**{f"{label_field}__icontains": value})
+    return Q(**{f"{label_field}__icontains": value})
+
+
+def _id_or_label(queryset: QuerySet, value: str, id_field: str, label_field: str) -> QuerySet:
+    return queryset.filter(_id_or_label_q(value, id_field, label_field))
+
+
+class AuditFilterForm(forms.Form):
+    """The filter form: a range whose end comes before its start is an error, not an empty result."""
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", f"The end of the range ({end.isoformat()}) is before its start "
+                                      f"({start.isoformat()}): pick a To date on or after the From date.")
+        return cleaned
 
 
 class AuditEventFilter(django_filters.FilterSet):
@@ -52,12 +69,14 @@ class AuditEventFilter(django_filters.FilterSet):
                                        help_text="e.g. assignment.create, or assignment. for all")
     role = django_filters.CharFilter(method="filter_role", label="Role")
     scope = django_filters.CharFilter(method="filter_scope", label="Scope (and below)")
-    principal = django_filters.CharFilter(method="filter_principal", label="Principal")
+    principal = django_filters.CharFilter(method="filter_principal", label="Principal",
+                                          help_text="Name contains, or #id: their assignments, sign-ins and MFA")
     outcome = django_filters.ChoiceFilter(choices=AuditEvent.Outcome.choices, label="Outcome", empty_label="Any")
     q = django_filters.CharFilter(method="filter_text", label="Justification or ticket contains")
 
     class Meta:
         model = AuditEvent
+        form = AuditFilterForm
         fields: list[str] = []
 
     def filter_period(self, queryset, name, value):
@@ -82,7 +101,15 @@ class AuditEventFilter(django_filters.FilterSet):
         return _id_or_label(queryset, value, "actor_id", "actor_label")
 
     def filter_principal(self, queryset, name, value):
-        return _id_or_label(queryset, value, "principal_id", "principal_label")
+        """Events about the principal (its assignments, requests, …) and, for a person, the events where
+        they are the actor or the subject: their own sign-ins, MFA enrolment and verification, the
+        enrolment codes issued to them. The principal is matched by its id or name now, and by the
+        label the event recorded."""
+        principals = _id_or_label(Principal.objects.filter(user__isnull=False), value, "pk", "display_name")
+        user_ids = principals.values("user_id")
+        user_ids_text = principals.annotate(user_id_text=Cast("user_id", CharField())).values("user_id_text")
+        return queryset.filter(_id_or_label_q(value, "principal_id", "principal_label") | Q(actor_id__in=user_ids)
+                               | Q(target_type=User._meta.label_lower, target_id__in=user_ids_text))
 
     def filter_role(self, queryset, name, value):
         return _id_or_label(queryset, value, "role_id", "role_label")

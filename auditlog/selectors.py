@@ -19,9 +19,10 @@ from django.db.models.functions import Cast
 
 from assignments.models import Scope
 from assignments.selectors import DIRECTORY_VIEWER_ROLES, RESOURCE_ADMIN_ROLES, user_held_scope_ids, user_holds_any
+from audit.models import AuditEvent
 
+from .actions import action_name_expression
 from .filters import AuditEventFilter
-from .models import AuditEvent
 
 PAGE_SIZE = 50
 EXPORT_CHUNK = 5000
@@ -209,6 +210,7 @@ CSV_COLUMNS = [
     ("seq", F("seq")),
     ("occurred_at_utc", _IsoUtc(F("occurred_at"))),
     ("action", _text("action")),
+    ("action_name", action_name_expression()),  # readable, as on the pages (auditlog.actions)
     ("outcome", F("outcome")),
     ("actor_id", F("actor_id")),
     ("actor", _text("actor_label")),
