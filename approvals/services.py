@@ -427,7 +427,8 @@ def request_approve_many(*, actor: Actor | User, request_ids: list, comment: str
         raise invalid(f"Approve at most {BATCH_LIMIT} requests at once.", field="ids")
     found = {r.pk: r for r in Request.objects.select_related("principal", "role", "scope", "requested_by")
              .filter(pk__in=ids)}
-    if any(request_approval_needs_mfa(request=r) for r in found.values()):
+    decidable = selectors.requests_decidable_by(user=actor.user, requests=list(found.values()))
+    if any(request_approval_needs_mfa(request=found[pk]) for pk in decidable):
         rules.check_mfa_fresh(actor=actor, what="approve these requests (one makes an active assignment)")
     outcomes = []
     for pk in ids:
@@ -435,11 +436,16 @@ def request_approve_many(*, actor: Actor | User, request_ids: list, comment: str
         if request is None:
             outcomes.append(ApprovalOutcome(pk, "Unknown request", "refused", "No such request."))
             continue
-        label = f"{request.principal} · {request.get_action_display()} {request.role.name} at {request.scope.path}"
+        # What a request is about is shown only to who may decide it (or made it).
+        visible = pk in decidable or request.requested_by_id == actor.user.pk
+        label = (f"{request.principal} · {request.get_action_display()} {request.role.name} at {request.scope.path}"
+                 if visible else f"Request {pk}")
         try:
             done = request_approve(actor=actor, request=request, comment=comment)
         except DomainError as error:
-            outcomes.append(ApprovalOutcome(pk, label, "refused", error.message))
+            # A conflict (decided or timed out meanwhile) names only the request's status.
+            outcomes.append(ApprovalOutcome(pk, label, "refused", error.message if visible or error.code == "conflict"
+                                            else "You cannot decide this request: it is not waiting for you."))
             continue
         if done.status == Request.Status.PENDING_APPROVAL:
             left = done.approvals_required - done.decisions.filter(decision=ApprovalDecision.Decision.APPROVE).count()

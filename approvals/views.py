@@ -17,9 +17,10 @@ from audit.middleware import client_ip_of
 from core.actors import Actor
 from core.errors import DomainError
 from core.mfa import mfa_is_fresh, mfa_verified_at
+from core.stepup import step_up_redirect, step_up_restored
 
 from . import selectors, services
-from .forms import ActivateForm, DeactivateForm, DecisionForm, ExtendForm, RenewForm
+from .forms import ActivateForm, BulkApproveForm, DeactivateForm, DecisionForm, ExtendForm, RenewForm
 from .models import Request
 
 
@@ -228,6 +229,7 @@ def request_detail(request, request_id):
         "req": pim_request, "timeline": selectors.request_timeline(request=pim_request), "can_decide": can_decide,
         "is_requester": pim_request.requested_by_id == request.user.pk, "recent": recent,
         "permissions": list(pim_request.role.permissions.all()[:20]), "decision_form": DecisionForm(),
+        "now": timezone.now(),
     })
 
 
@@ -253,28 +255,69 @@ def cancel(request, request_id):
 @login_required
 def queue(request):
     rows = selectors.request_list_pending_for_approver(user=request.user)
-    return render(request, "approvals/queue.html", {"requests": rows, "decision_form": DecisionForm()})
+    restored = step_up_restored(request)  # the selection typed before a step-up, once
+    selected = set(restored.getlist("ids")) if restored is not None else set()
+    for row in rows:
+        row.selected = str(row.pk) in selected
+    return render(request, "approvals/queue.html", {
+        "requests": rows, "decision_form": DecisionForm(), "now": timezone.now(),
+        "bulk_comment": restored.get("comment", "") if restored is not None else "",
+    })
+
+
+@login_required
+@require_POST
+def approve_bulk(request):
+    """Approve the selected requests of the queue: each decided on its own, one result per request."""
+    form = BulkApproveForm(request.POST)
+    if not form.is_valid():
+        for error in form.non_field_errors() or ["The comment is too long (2000 characters at most)."]:
+            messages.error(request, error)
+        return redirect("approvals:queue")
+    approver = Actor.person(request.user, mfa_verified_at=mfa_verified_at(request))
+    try:
+        outcomes = services.request_approve_many(actor=approver, request_ids=form.cleaned_data["ids"],
+                                                 comment=form.cleaned_data["comment"])
+    except DomainError as error:
+        if error.field == "mfa":  # once for the whole batch; the selection comes back after the step-up
+            return step_up_redirect(request, reverse("approvals:queue"))
+        _refuse(error)
+        messages.error(request, error.message)
+        return redirect("approvals:queue")
+    done = sum(1 for outcome in outcomes if outcome.ok)
+    level = messages.SUCCESS if done == len(outcomes) else messages.WARNING
+    messages.add_message(request, level, f"{done} of {len(outcomes)} selected requests approved.")
+    return render(request, "approvals/bulk_result.html", {"outcomes": outcomes})
 
 
 def _decide(request, request_id, *, approve: bool):
     pim_request = _request_or_404(request_id)
     form = DecisionForm(request.POST)
+    detail_url = reverse("approvals:request_detail", args=[pim_request.pk]) + "#decide"
     if not form.is_valid():
-        return HttpResponseBadRequest("The comment is too long (2000 characters at most).")
+        if "comment" in form.errors:
+            return HttpResponseBadRequest("The comment is too long (2000 characters at most).")
+        for field, errors in form.errors.items():
+            messages.error(request, f"{form.fields[field].label}: {' '.join(errors)}")
+        return redirect(detail_url)
     comment = form.cleaned_data["comment"]
     try:
         if approve:
             # The approver's fresh step-up counts where the approval makes an active assignment
             # (a renewal under "require MFA on active assignment").
             approver = Actor.person(request.user, mfa_verified_at=mfa_verified_at(request))
-            done = services.request_approve(actor=approver, request=pim_request, comment=comment)
+            done = services.request_approve(actor=approver, request=pim_request, comment=comment,
+                                            start_at=form.cleaned_data["start_at"],
+                                            end_at=form.cleaned_data["end_at"])
         else:
             done = services.request_deny(actor=request.user, request=pim_request, comment=comment)
     except DomainError as error:
         _refuse(error)
+        if error.field == "mfa":
+            return step_up_redirect(request, detail_url, keep_form=False)
         messages.error(request, error.message)
-        if error.field == "comment":
-            return redirect(reverse("approvals:request_detail", args=[pim_request.pk]) + "#decide")
+        if error.field in ("comment", "start_at", "end_at"):
+            return redirect(detail_url)
     else:
         who = pim_request.principal
         if not approve:
@@ -285,7 +328,8 @@ def _decide(request, request_id, *, approve: bool):
         elif done.status == Request.Status.FAILED:
             messages.warning(request, f"Approved, but it could not be carried out: {done.status_message}")
         else:
-            messages.success(request, f"You approved {who}'s request for {pim_request.role.name}.")
+            changed = f" {done.status_message}" if done.status_message.startswith("Approved with") else ""
+            messages.success(request, f"You approved {who}'s request for {pim_request.role.name}.{changed}")
     return redirect("approvals:queue")
 
 

@@ -107,3 +107,28 @@ def test_an_activations_dates_are_not_changed_on_approval(directory, policy, act
     assert "extension or a renewal" in refused.value.message
     request.refresh_from_db()
     assert request.status == Request.Status.PENDING_APPROVAL
+
+
+def test_the_request_page_offers_the_dates_and_applies_them(client, directory, requester, role_admin, eligible,
+                                                           policy, later):
+    from django.urls import reverse
+
+    eligibility = eligible(requester, end=later(days=10))
+    policy("helpdesk-administrator", allow_permanent_eligible=False, expire_eligible_after="P3M")
+    request = services.request_self_extend(actor=requester, assignment=eligibility, end_at=later(days=80),
+                                           justification="project continues")
+    client.force_login(role_admin)
+    page = client.get(reverse("approvals:request_detail", args=[request.pk])).content.decode()
+    assert 'name="end_at"' in page and f'value="{later(days=80):%Y-%m-%dT%H:%M}"' in page
+    assert 'name="start_at"' not in page and "an extension keeps it" in page  # it has begun
+    url = reverse("approvals:approve", args=[request.pk])
+    response = client.post(url, {"end_at": f"{later(days=120):%Y-%m-%dT%H:%M}"}, follow=True)
+    assert response.status_code == 200 and b"The policy of Helpdesk Administrator" in response.content
+    response = client.post(url, {"end_at": "not a date"}, follow=True)
+    assert response.status_code == 200 and b"End (UTC)" in response.content
+    request.refresh_from_db()
+    assert request.status == Request.Status.PENDING_APPROVAL
+    response = client.post(url, {"end_at": f"{later(days=30):%Y-%m-%dT%H:%M}", "comment": "a month"}, follow=True)
+    assert b"You approved" in response.content and b"Approved with another end" in response.content
+    eligibility.refresh_from_db()
+    assert abs(eligibility.end_at - later(days=30)) < timedelta(minutes=2)
