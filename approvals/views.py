@@ -5,6 +5,7 @@ respond; `DomainError` becomes a form error, a message or a 4xx page, never a 50
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -197,12 +198,23 @@ def renew(request, assignment_id: int):
 # --- Requests -----------------------------------------------------------------------------------------
 
 
+MY_REQUESTS_PAGE_SIZE = 25
+
+
 @login_required
 def my_requests(request):
-    rows = list(selectors.request_list_for_requester(user=request.user))
-    for row in rows:
+    tab = request.GET.get("tab")
+    if tab not in selectors.REQUEST_TABS:
+        tab = "pending" if selectors.request_has_pending(user=request.user) else "history"
+    rows = selectors.request_list_for_requester(user=request.user, limit=None, tab=tab)
+    page = Paginator(rows, MY_REQUESTS_PAGE_SIZE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    for row in page.object_list:
         row.timeline = selectors.request_timeline(request=row)
-    return render(request, "approvals/my_requests.html", {"requests": rows})
+        row.state_label, row.state_badge = selectors.request_state(request=row, now=now)
+    return render(request, "approvals/my_requests.html", {
+        "requests": page.object_list, "page": page, "tab": tab, "query": f"tab={tab}",
+    })
 
 
 def _can_view(user, pim_request: Request) -> bool:
@@ -225,6 +237,7 @@ def request_detail(request, request_id):
     if can_decide:
         recent = list(Assignment.objects.filter(principal=pim_request.principal, activated_from__isnull=False)
                       .select_related("role", "scope").order_by("-created_at")[:5])
+    pim_request.state_label, pim_request.state_badge = selectors.request_state(request=pim_request)
     return render(request, "approvals/request_detail.html", {
         "req": pim_request, "timeline": selectors.request_timeline(request=pim_request), "can_decide": can_decide,
         "is_requester": pim_request.requested_by_id == request.user.pk, "recent": recent,
