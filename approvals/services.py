@@ -315,7 +315,7 @@ def _approved_dates(*, request: Request, start_at: datetime | None, end_at: date
     for value, field in ((start_at, "start_at"), (end_at, "end_at")):
         if value is not None and timezone.is_naive(value):
             raise invalid("Times must carry a time zone.", field=field)
-    target = (Assignment.objects.select_for_update().select_related("principal", "role", "scope")
+    target = (Assignment.objects.select_for_update(of=("self",)).select_related("principal", "role", "scope")
               .filter(pk=request.assignment_id).first())
     if target is None:
         raise conflict("The assignment of this request no longer exists.")
