@@ -68,8 +68,10 @@ def my_roles(request):
     roles = selectors.my_roles(user=request.user)
     pending = selectors.pending_request_for(user=request.user,
                                             assignment_ids=[a.pk for a in roles.eligible + roles.active])
-    for a in roles.eligible + roles.active:
+    labels = assignment_selectors.role_labels()  # "Owner (group)" and "Owner (resource)" told apart
+    for a in roles.eligible + roles.active + roles.expired:
         a.pending_request = pending.get(a.pk)
+        a.role_label = labels.get(a.role_id, a.role.name)
     return render(request, "approvals/my_roles.html", {"roles": roles, "now": timezone.now()})
 
 
