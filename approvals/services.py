@@ -295,6 +295,10 @@ DATED_ACTIONS = (Request.Action.SELF_EXTEND, Request.Action.SELF_RENEW)
 _SAME_DATE = timedelta(minutes=1)
 
 
+def _until(at: datetime | None) -> str:
+    return "permanently" if at is None else f"until {_fmt(at)}"
+
+
 def _differs(given: datetime | None, current: datetime | None) -> bool:
     if given is None:
         return False
@@ -375,13 +379,9 @@ def request_approve(*, actor: Actor | User, request: Request, comment: str = "",
         if changes:
             for name, value in changes.items():
                 setattr(locked, name, value)
-            asked = requested["end_at"]
-            def until(at):
-                return "permanently" if at is None else f"until {_fmt(at)}"
-
             changes["status_message"] = (f"Approved with {'another end' if 'end_at' in changes else 'another start'}"
                                          f": from {_fmt(locked.start_at) if locked.start_at else 'the approval'} "
-                                         f"{until(locked.end_at)} (asked: {until(asked)}).")
+                                         f"{_until(locked.end_at)} (asked: {_until(requested['end_at'])}).")
             locked.status_message = changes["status_message"]
             Request.objects.filter(pk=locked.pk).update(updated_at=now, **changes)
             message += " " + locked.status_message
