@@ -327,9 +327,9 @@ def _decide(request, request_id, *, approve: bool):
         else:
             done = services.request_deny(actor=request.user, request=pim_request, comment=comment)
     except DomainError as error:
-        _refuse(error)
-        if error.field == "mfa":
+        if error.field == "mfa":  # a refusal a fresh verification cures: the step-up, then decide again
             return step_up_redirect(request, detail_url, keep_form=False)
+        _refuse(error)
         messages.error(request, error.message)
         if error.field in ("comment", "start_at", "end_at"):
             return redirect(detail_url)
