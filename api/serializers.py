@@ -243,6 +243,14 @@ class RequestResultSerializer(serializers.Serializer):
 
 class DecisionInputSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    start_at = serializers.DateTimeField(
+        required=False, allow_null=True, default=None,
+        help_text="Extensions and renewals only: the start to approve (omit or null: as requested). An extension "
+                  "keeps the start of an assignment that has begun; a renewal starts now or later.")
+    end_at = serializers.DateTimeField(
+        required=False, allow_null=True, default=None,
+        help_text="Extensions and renewals only: the end to approve (omit or null: as requested), checked "
+                  "against the role's policy like an administrator's extension or renewal.")
 
 
 class DenyInputSerializer(serializers.Serializer):

@@ -635,7 +635,8 @@ class ApprovalDecide(PimAPIView):
         comment = body.validated_data.get("comment", "")
         if self.decision == "approve":
             result = _run_write(request, lambda: approval_services.request_approve(
-                actor=actor, request=found, comment=comment))
+                actor=actor, request=found, comment=comment, start_at=body.validated_data.get("start_at"),
+                end_at=body.validated_data.get("end_at")))
         else:
             result = _run_write(request, lambda: approval_services.request_deny(
                 actor=actor, request=found, comment=comment))

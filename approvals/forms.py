@@ -1,6 +1,8 @@
 """Input shapes of the self-service pages. Business rules stay in `approvals.services`; these only
 parse and bound what a browser can send, and offer only the choices the rules allow."""
 
+import uuid
+
 from django import forms
 
 from assignments import selectors as assignment_selectors
@@ -77,4 +79,36 @@ class DeactivateForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
+    """Approve or deny one request. On an extension or a renewal the approver may set another start and
+    end (empty: as requested); the service checks them."""
+
     comment = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    start_at = forms.DateTimeField(label="Start (UTC)", required=False, input_formats=DATETIME_FORMATS,
+                                   widget=DATETIME_INPUT)
+    end_at = forms.DateTimeField(label="End (UTC)", required=False, input_formats=DATETIME_FORMATS,
+                                 widget=DATETIME_INPUT)
+
+
+class BulkApproveForm(forms.Form):
+    """The selected requests of the approvals queue, approved at once with one optional comment."""
+
+    comment = forms.CharField(required=False, max_length=2000)
+
+    def clean(self):
+        data = super().clean()
+        ids = []
+        for raw in self.data.getlist("ids") if hasattr(self.data, "getlist") else []:
+            try:
+                ids.append(uuid.UUID(str(raw)))
+            except ValueError:
+                raise forms.ValidationError("The selection holds something that is not a request: reload the page.")
+        if not ids:
+            raise forms.ValidationError("Select at least one request to approve.")
+        if len(set(ids)) > MAX_BULK:
+            raise forms.ValidationError(f"Approve at most {MAX_BULK} requests at once.")
+        data["ids"] = list(dict.fromkeys(ids))
+        return data
+
+
+MAX_BULK = 100
+

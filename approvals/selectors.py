@@ -131,6 +131,11 @@ def _decidable_request_ids(*, user, requests: list[Request], now: datetime | Non
     return allowed
 
 
+def requests_decidable_by(*, user, requests: list[Request]) -> set:
+    """The ids of those of `requests` that `user` may decide now (a constant number of queries)."""
+    return _decidable_request_ids(user=user, requests=requests)
+
+
 def approver_can_decide(*, user, request: Request) -> bool:
     """May `user` approve or deny `request` now? (pending, in its window, authorised, not the requester)"""
     return request.pk in _decidable_request_ids(user=user, requests=[request])
@@ -171,10 +176,48 @@ def request_list_pending_for_approver(*, user) -> list[Request]:
     return result
 
 
-def request_list_for_requester(*, user, limit: int | None = 200) -> QuerySet[Request]:
-    """The user's own self-service requests, newest first, with decisions and assignment loaded."""
-    qs = _request_list().filter(requested_by=user, action__in=SELF_ACTIONS).order_by("-created_at")
+# My requests: what still waits (a decision, or its start) and what is over.
+PENDING_STATUSES = (Request.Status.PENDING_APPROVAL, Request.Status.APPROVED, Request.Status.SCHEDULED)
+REQUEST_TABS = ("pending", "history")
+
+
+def request_list_for_requester(*, user, limit: int | None = 200, tab: str | None = None) -> QuerySet[Request]:
+    """The user's own self-service requests, newest first, with decisions and assignment loaded;
+    `tab` "pending" (waiting for a decision or for their start) or "history" (the rest)."""
+    qs = _request_list().filter(requested_by=user, action__in=SELF_ACTIONS).order_by("-created_at", "pk")
+    if tab == "pending":
+        qs = qs.filter(status__in=PENDING_STATUSES)
+    elif tab == "history":
+        qs = qs.exclude(status__in=PENDING_STATUSES)
     return qs[:limit] if limit else qs
+
+
+def request_has_pending(*, user) -> bool:
+    """Has the user a request still waiting (the default tab of My requests)? One query."""
+    return Request.objects.filter(requested_by=user, action__in=SELF_ACTIONS, status__in=PENDING_STATUSES).exists()
+
+
+def request_state(*, request: Request, now: datetime | None = None) -> tuple[str, str]:
+    """(label, badge class) of a request as its requester reads it: a provisioned request whose
+    assignment has ended since says so ("Ended"), not "Provisioned". Uses the loaded assignment."""
+    now = now or timezone.now()
+    status = request.status
+    if status == Request.Status.PROVISIONED:
+        if request.action == Request.Action.SELF_DEACTIVATE:
+            return "Deactivated", ""
+        assignment = request.assignment
+        if assignment is not None and (assignment.status == Assignment.Status.ENDED or (
+                assignment.end_at is not None and assignment.end_at <= now)):
+            reason = assignment.get_end_reason_display() if assignment.status == Assignment.Status.ENDED else ""
+            return (f"Ended ({reason.lower()})" if reason else "Ended"), ""
+        return request.get_status_display(), "badge-ok"
+    if status == Request.Status.PENDING_APPROVAL:
+        return "Pending approval", "badge-info"
+    if status in (Request.Status.SCHEDULED, Request.Status.APPROVED):
+        return request.get_status_display(), "badge-info"
+    if status in (Request.Status.CANCELED, Request.Status.TIMED_OUT):
+        return request.get_status_display(), "badge-warn"
+    return request.get_status_display(), "badge-danger"
 
 
 def request_get_for_user(*, user, request_id) -> Request | None:

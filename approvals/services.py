@@ -7,6 +7,7 @@ racing it, is safe: only the caller whose guarded update changed a row acts; the
 `DomainError` (conflict) saying what happened instead.
 """
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -24,8 +25,10 @@ from assignments.services import (
     assignment_activation_window,
     assignment_deactivate,  # noqa: F401  (the holder's deactivation: a transition of the assignments app)
     assignment_extend,
+    assignment_extend_validate,
     assignment_lock_eligibility,
     assignment_renew,
+    assignment_renew_validate,
     audited_refusal,
 )
 from audit.models import AuditEvent
@@ -287,25 +290,105 @@ def _record_decision(*, actor: Actor, request: Request, decision: str, comment: 
         raise conflict("You have already decided this request.")
 
 
+DATED_ACTIONS = (Request.Action.SELF_EXTEND, Request.Action.SELF_RENEW)
+# A date typed in a page has minute precision: within a minute of the requested value is "as requested".
+_SAME_DATE = timedelta(minutes=1)
+
+
+def _until(at: datetime | None) -> str:
+    return "permanently" if at is None else f"until {_fmt(at)}"
+
+
+def _differs(given: datetime | None, current: datetime | None) -> bool:
+    if given is None:
+        return False
+    return current is None or abs(given - current) >= _SAME_DATE
+
+
+def _approved_dates(*, request: Request, start_at: datetime | None, end_at: datetime | None,
+                    now: datetime) -> dict:
+    """The start and end an approver sets on an extension or a renewal (None: as requested), checked
+    with the assignments writer's own rules (`assignment_extend_validate` / `assignment_renew_validate`)
+    under the lock of the assignment (and of the eligibility an activation comes from), in the caller's
+    transaction. Returns the fields of the request that change (empty when nothing does)."""
+    if start_at is None and end_at is None:
+        return {}
+    if request.action not in DATED_ACTIONS:
+        raise invalid("Only the start and end of an extension or a renewal can be changed on approval.",
+                      field="end_at")
+    for value, field in ((start_at, "start_at"), (end_at, "end_at")):
+        if value is not None and timezone.is_naive(value):
+            raise invalid("Times must carry a time zone.", field=field)
+    target = (Assignment.objects.select_for_update(of=("self",)).select_related("principal", "role", "scope")
+              .filter(pk=request.assignment_id).first())
+    if target is None:
+        raise conflict("The assignment of this request no longer exists.")
+    end = end_at if _differs(end_at, request.end_at) else request.end_at
+    if request.action == Request.Action.SELF_EXTEND:
+        if target.status != Assignment.Status.LIVE:
+            raise conflict("The assignment ended while the request waited for approval.")
+        start = start_at if _differs(start_at, target.start_at) else None
+        eligible = (Assignment.objects.select_for_update().filter(pk=target.activated_from_id).first()
+                    if target.activated_from_id else None)
+        end = assignment_extend_validate(assignment=target, end_at=end, now=now, eligible=eligible, start_at=start)
+        approved = {"start_at": target.start_at if start is None else max(start, now), "end_at": end}
+    else:
+        start = start_at if _differs(start_at, request.start_at or now) else request.start_at
+        begins = assignment_renew_validate(assignment=target, end_at=end, now=now, start_at=start)
+        approved = {"start_at": begins if begins > now else None, "end_at": end}
+    return {name: value for name, value in approved.items() if value != getattr(request, name)}
+
+
+def request_approval_needs_mfa(*, request: Request) -> bool:
+    """Does approving `request` make an active assignment under a policy that requires MFA on active
+    assignment (the renewal of an active assignment)? Then the approver needs a fresh verification."""
+    if request.action != Request.Action.SELF_RENEW or request.kind != Assignment.Kind.ACTIVE:
+        return False
+    setting = assignment_selectors.role_setting_effective(role=request.role, scope=request.scope)
+    return setting.require_mfa_on_active_assignment
+
+
 @audited_refusal("request.approve")
-def request_approve(*, actor: Actor | User, request: Request, comment: str = "") -> Request:
+def request_approve(*, actor: Actor | User, request: Request, comment: str = "",
+                    start_at: datetime | None = None, end_at: datetime | None = None) -> Request:
     """Record an approval; the last one needed (N of M) approves the request and provisions it. The
-    activation's duration counts from this final approval (or from the requested start if later)."""
+    activation's duration counts from this final approval (or from the requested start if later).
+
+    On an extension or a renewal the approver may set another start and end (`start_at`, `end_at`;
+    None keeps what was asked): they are checked under the lock with the assignments writer's rules,
+    an invalid one refuses the approval (nothing is recorded), and the audit event keeps both the
+    requested and the approved values. Where approving makes an active assignment under "require MFA
+    on active assignment", the approver's fresh verification is checked before anything is recorded."""
     comment = (comment or "").strip()
     actor = _decider(actor)
     request = _load_for_decision(request)
     now = timezone.now()
     _check_decider(actor=actor, request=request, now=now)
-    _check_final_approver_mfa(actor=actor, request=request)
+    if request_approval_needs_mfa(request=request):
+        rules.check_mfa_fresh(actor=actor, what=f"approve an active assignment of {request.role.name}")
     with transaction.atomic():
         locked = _lock_request(request)
         _refuse_closed(locked, now)
+        requested = {"start_at": locked.start_at, "end_at": locked.end_at}
+        changes = _approved_dates(request=locked, start_at=start_at, end_at=end_at, now=now)
         _record_decision(actor=actor, request=locked, decision=ApprovalDecision.Decision.APPROVE, comment=comment,
                          now=now)
         approvals = locked.decisions.filter(decision=ApprovalDecision.Decision.APPROVE).count()
         needed = max(locked.approvals_required, 1)
+        message = f"Approval {approvals} of {needed}."
+        if changes:
+            for name, value in changes.items():
+                setattr(locked, name, value)
+            changes["status_message"] = (f"Approved with {'another end' if 'end_at' in changes else 'another start'}"
+                                         f": from {_fmt(locked.start_at) if locked.start_at else 'the approval'} "
+                                         f"{_until(locked.end_at)} (asked: {_until(requested['end_at'])}).")
+            locked.status_message = changes["status_message"]
+            Request.objects.filter(pk=locked.pk).update(updated_at=now, **changes)
+            message += " " + locked.status_message
+        dated = locked.action in DATED_ACTIONS
         _audit_request(action="request.approve", actor=actor, request=locked, justification=comment,
-                       message=f"Approval {approvals} of {needed}.")
+                       message=message, before=requested if dated else None,
+                       after={"start_at": locked.start_at, "end_at": locked.end_at} if dated else None)
         if approvals < needed:
             return locked
         _set_status(locked, status=Request.Status.APPROVED, now=now)
@@ -314,23 +397,65 @@ def request_approve(*, actor: Actor | User, request: Request, comment: str = "")
     return locked
 
 
-def _check_final_approver_mfa(*, actor: Actor, request: Request) -> None:
-    """The final approval of a renewal of an active assignment makes that assignment as the approver,
-    under the policy's "require MFA on active assignment": ask for the approver's fresh verification
-    before the decision is recorded (the page offers the step-up and comes back), rather than fail the
-    approved request afterwards. The transition checks it again under its lock."""
-    if request.action != Request.Action.SELF_RENEW:
-        return
-    approvals = request.decisions.filter(decision=ApprovalDecision.Decision.APPROVE).count()
-    if approvals + 1 < max(request.approvals_required, 1):
-        return
-    target = Assignment.objects.select_related("role", "scope").filter(pk=request.assignment_id).first()
-    if target is None or target.kind != Assignment.Kind.ACTIVE:
-        return
-    setting = assignment_selectors.role_setting_effective(role=target.role, scope=target.scope)
-    if setting.require_mfa_on_active_assignment:
-        rules.check_mfa_fresh(actor=actor, what=f"approve this renewal: the policy of {target.role.name} requires "
-                                                f"MFA on active assignments")
+@dataclass(frozen=True)
+class ApprovalOutcome:
+    """What became of one request of a batch approval."""
+
+    request_id: object
+    label: str
+    outcome: str  # approved | recorded (more approvals needed) | failed (approved, not carried out) | refused
+    message: str
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in ("approved", "recorded")
+
+
+BATCH_LIMIT = 100
+
+
+def request_approve_many(*, actor: Actor | User, request_ids: list, comment: str = "") -> list[ApprovalOutcome]:
+    """Approve a selected set of requests: each through `request_approve` (its own rules, its own
+    transaction and audit event; a refusal leaves that request as it was and the others go on), with
+    one MFA check for the batch, before anything is decided, when any of them needs it. Returns one
+    outcome per requested id, in the order given (duplicates once)."""
+    actor = _decider(actor)
+    ids = list(dict.fromkeys(request_ids))
+    if not ids:
+        raise invalid("Select the requests to approve.", field="ids")
+    if len(ids) > BATCH_LIMIT:
+        raise invalid(f"Approve at most {BATCH_LIMIT} requests at once.", field="ids")
+    found = {r.pk: r for r in Request.objects.select_related("principal", "role", "scope", "requested_by")
+             .filter(pk__in=ids)}
+    decidable = selectors.requests_decidable_by(user=actor.user, requests=list(found.values()))
+    if any(request_approval_needs_mfa(request=found[pk]) for pk in decidable):
+        rules.check_mfa_fresh(actor=actor, what="approve these requests (one makes an active assignment)")
+    outcomes = []
+    for pk in ids:
+        request = found.get(pk)
+        if request is None:
+            outcomes.append(ApprovalOutcome(pk, "Unknown request", "refused", "No such request."))
+            continue
+        # What a request is about is shown only to who may decide it (or made it).
+        visible = pk in decidable or request.requested_by_id == actor.user.pk
+        label = (f"{request.principal} · {request.get_action_display()} {request.role.name} at {request.scope.path}"
+                 if visible else f"Request {pk}")
+        try:
+            done = request_approve(actor=actor, request=request, comment=comment)
+        except DomainError as error:
+            # A conflict (decided or timed out meanwhile) names only the request's status.
+            outcomes.append(ApprovalOutcome(pk, label, "refused", error.message if visible or error.code == "conflict"
+                                            else "You cannot decide this request: it is not waiting for you."))
+            continue
+        if done.status == Request.Status.PENDING_APPROVAL:
+            left = done.approvals_required - done.decisions.filter(decision=ApprovalDecision.Decision.APPROVE).count()
+            outcomes.append(ApprovalOutcome(pk, label, "recorded", f"Your approval is recorded; {left} more needed."))
+        elif done.status == Request.Status.FAILED:
+            outcomes.append(ApprovalOutcome(pk, label, "failed",
+                                            f"Approved, but it could not be carried out: {done.status_message}"))
+        else:
+            outcomes.append(ApprovalOutcome(pk, label, "approved", "Approved."))
+    return outcomes
 
 
 def _fail(request: Request, *, message: str, now: datetime) -> None:
@@ -356,7 +481,9 @@ def _provision_approved(*, request: Request, actor: Actor, now: datetime) -> Non
                     target.end_at is not None and target.end_at <= now):
                 _fail(request, message="The assignment ended while the request waited for approval.", now=now)
                 return
-            assignment_extend(actor=actor, assignment=target, end_at=request.end_at,
+            # Only a start the approver moved (of an assignment that has not begun) is passed on.
+            moved = request.start_at if request.start_at is not None and request.start_at > now else None
+            assignment_extend(actor=actor, assignment=target, end_at=request.end_at, start_at=moved,
                               justification=request.justification, request=request)
             return
         if request.action == Request.Action.SELF_RENEW:
@@ -366,7 +493,7 @@ def _provision_approved(*, request: Request, actor: Actor, now: datetime) -> Non
             if request.end_at is not None and request.end_at - now < settings.PIM_MIN_ASSIGNMENT_DURATION:
                 _fail(request, message="The requested end has passed while the request waited.", now=now)
                 return
-            assignment_renew(actor=actor, assignment=target, end_at=request.end_at,
+            assignment_renew(actor=actor, assignment=target, end_at=request.end_at, start_at=request.start_at,
                              justification=request.justification, request=request)
             return
     except DomainError as error:

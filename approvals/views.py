@@ -5,6 +5,7 @@ respond; `DomainError` becomes a form error, a message or a 4xx page, never a 50
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,7 +23,7 @@ from core.mfa import mfa_is_fresh, mfa_verified_at
 from core.stepup import step_up_redirect, step_up_restored
 
 from . import selectors, services
-from .forms import ActivateForm, DeactivateForm, DecisionForm, ExtendForm, RenewForm
+from .forms import ActivateForm, BulkApproveForm, DeactivateForm, DecisionForm, ExtendForm, RenewForm
 from .models import Request
 
 
@@ -74,8 +75,10 @@ def my_roles(request):
     roles = selectors.my_roles(user=request.user)
     pending = selectors.pending_request_for(user=request.user,
                                             assignment_ids=[a.pk for a in roles.eligible + roles.active])
-    for a in roles.eligible + roles.active:
+    labels = assignment_selectors.role_labels()  # "Owner (group)" and "Owner (resource)" told apart
+    for a in roles.eligible + roles.active + roles.expired:
         a.pending_request = pending.get(a.pk)
+        a.role_label = labels.get(a.role_id, a.role.name)
     return render(request, "approvals/my_roles.html", {"roles": roles, "now": timezone.now()})
 
 
@@ -217,12 +220,23 @@ def renew(request, assignment_id: int):
 # --- Requests -----------------------------------------------------------------------------------------
 
 
+MY_REQUESTS_PAGE_SIZE = 25
+
+
 @login_required
 def my_requests(request):
-    rows = list(selectors.request_list_for_requester(user=request.user))
-    for row in rows:
+    tab = request.GET.get("tab")
+    if tab not in selectors.REQUEST_TABS:
+        tab = "pending" if selectors.request_has_pending(user=request.user) else "history"
+    rows = selectors.request_list_for_requester(user=request.user, limit=None, tab=tab)
+    page = Paginator(rows, MY_REQUESTS_PAGE_SIZE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    for row in page.object_list:
         row.timeline = selectors.request_timeline(request=row)
-    return render(request, "approvals/my_requests.html", {"requests": rows})
+        row.state_label, row.state_badge = selectors.request_state(request=row, now=now)
+    return render(request, "approvals/my_requests.html", {
+        "requests": page.object_list, "page": page, "tab": tab, "query": f"tab={tab}",
+    })
 
 
 def _can_view(user, pim_request: Request) -> bool:
@@ -245,11 +259,13 @@ def request_detail(request, request_id):
     if can_decide:
         recent = list(Assignment.objects.filter(principal=pim_request.principal, activated_from__isnull=False)
                       .select_related("role", "scope").order_by("-created_at")[:5])
+    pim_request.state_label, pim_request.state_badge = selectors.request_state(request=pim_request)
     return render(request, "approvals/request_detail.html", {
         "req": pim_request, "timeline": selectors.request_timeline(request=pim_request), "can_decide": can_decide,
         "is_requester": pim_request.requested_by_id == request.user.pk, "recent": recent,
         "permissions": list(pim_request.role.permissions.all()[:20]),
         "decision_form": DecisionForm(initial=_restored_decision(request) if can_decide else None),
+        "now": timezone.now(),
     })
 
 
@@ -258,7 +274,8 @@ def _restored_decision(request) -> dict | None:
     restored = step_up_restored(request)
     if restored is None:
         return None
-    return {"comment": restored.get("comment", "")[:2000], "restored": True}
+    return {"comment": restored.get("comment", "")[:2000], "start_at": restored.get("start_at") or None,
+            "end_at": restored.get("end_at") or None, "restored": True}
 
 
 @login_required
@@ -283,34 +300,72 @@ def cancel(request, request_id):
 @login_required
 def queue(request):
     rows = selectors.request_list_pending_for_approver(user=request.user)
-    return render(request, "approvals/queue.html", {"requests": rows, "decision_form": DecisionForm()})
+    restored = step_up_restored(request)  # the selection typed before a step-up, once
+    selected = set(restored.getlist("ids")) if restored is not None else set()
+    for row in rows:
+        row.selected = str(row.pk) in selected
+    return render(request, "approvals/queue.html", {
+        "requests": rows, "decision_form": DecisionForm(), "now": timezone.now(),
+        "bulk_comment": restored.get("comment", "") if restored is not None else "",
+    })
+
+
+@login_required
+@require_POST
+def approve_bulk(request):
+    """Approve the selected requests of the queue: each decided on its own, one result per request."""
+    form = BulkApproveForm(request.POST)
+    if not form.is_valid():
+        for error in form.non_field_errors() or ["The comment is too long (2000 characters at most)."]:
+            messages.error(request, error)
+        return redirect("approvals:queue")
+    approver = Actor.person(request.user, mfa_verified_at=mfa_verified_at(request))
+    try:
+        outcomes = services.request_approve_many(actor=approver, request_ids=form.cleaned_data["ids"],
+                                                 comment=form.cleaned_data["comment"])
+    except DomainError as error:
+        if error.field == "mfa":  # once for the whole batch; the selection comes back after the step-up
+            return step_up_redirect(request, reverse("approvals:queue"))
+        _refuse(error)
+        messages.error(request, error.message)
+        return redirect("approvals:queue")
+    done = sum(1 for outcome in outcomes if outcome.ok)
+    level = messages.SUCCESS if done == len(outcomes) else messages.WARNING
+    messages.add_message(request, level, f"{done} of {len(outcomes)} selected requests approved.")
+    return render(request, "approvals/bulk_result.html", {"outcomes": outcomes})
 
 
 def _decide(request, request_id, *, approve: bool):
     pim_request = _request_or_404(request_id)
     form = DecisionForm(request.POST)
+    detail_url = reverse("approvals:request_detail", args=[pim_request.pk]) + "#decide"
     if not form.is_valid():
-        length = len(request.POST.get("comment", ""))
-        messages.error(request, f"The comment is too long: {length} characters, 2000 at most. Nothing was decided.")
-        return redirect(reverse("approvals:request_detail", args=[pim_request.pk]) + "#decide")
+        if "comment" in form.errors:
+            length = len(request.POST.get("comment", ""))
+            messages.error(request, f"The comment is too long: {length} characters, 2000 at most. Nothing was decided.")
+            return redirect(detail_url)
+        for field, errors in form.errors.items():
+            messages.error(request, f"{form.fields[field].label}: {' '.join(errors)}")
+        return redirect(detail_url)
     comment = form.cleaned_data["comment"]
     try:
         if approve:
             # The approver's fresh step-up counts where the approval makes an active assignment
             # (a renewal under "require MFA on active assignment").
             approver = Actor.person(request.user, mfa_verified_at=mfa_verified_at(request))
-            done = services.request_approve(actor=approver, request=pim_request, comment=comment)
+            done = services.request_approve(actor=approver, request=pim_request, comment=comment,
+                                            start_at=form.cleaned_data["start_at"],
+                                            end_at=form.cleaned_data["end_at"])
         else:
             done = services.request_deny(actor=request.user, request=pim_request, comment=comment)
     except DomainError as error:
         if rules.asks_for_step_up(error):
             # Verify and come back to the request's page, the comment kept; approving is one more click.
-            return step_up_redirect(request, reverse("approvals:request_detail", args=[pim_request.pk]),
-                                    message=error.message)
+            return step_up_redirect(request, detail_url, message=error.message)
         _refuse(error)
         messages.error(request, error.message)
-        if error.field == "comment":
-            return redirect(reverse("approvals:request_detail", args=[pim_request.pk]) + "#decide")
+        if error.field in ("comment", "start_at", "end_at"):
+            return redirect(detail_url)
     else:
         who = pim_request.principal
         if not approve:
@@ -321,7 +376,8 @@ def _decide(request, request_id, *, approve: bool):
         elif done.status == Request.Status.FAILED:
             messages.warning(request, f"Approved, but it could not be carried out: {done.status_message}")
         else:
-            messages.success(request, f"You approved {who}'s request for {pim_request.role.name}.")
+            changed = f" {done.status_message}" if done.status_message.startswith("Approved with") else ""
+            messages.success(request, f"You approved {who}'s request for {pim_request.role.name}.{changed}")
     return redirect("approvals:queue")
 
 

@@ -125,6 +125,21 @@ def user_holds_any(*, user, role_slugs: list[str], scope: Scope | str = ROOT_PAT
     return access_has_any_role(principal=user.principal, role_slugs=role_slugs, scope=scope)
 
 
+_KIND_WORD = {RoleDefinition.Kind.DIRECTORY: "directory", RoleDefinition.Kind.RESOURCE: "resource",
+              RoleDefinition.Kind.GROUP: "group"}
+
+
+def role_labels() -> dict[int, str]:
+    """Role id → the name to show in lists: the name, and its kind where two roles share it
+    ("Owner (group)", "Owner (resource)"). One query over the role catalogue."""
+    rows = list(RoleDefinition.objects.values_list("pk", "name", "kind"))
+    counts: dict[str, int] = {}
+    for _, name, _ in rows:
+        counts[name.casefold()] = counts.get(name.casefold(), 0) + 1
+    return {pk: f"{name} ({_KIND_WORD.get(kind, kind)})" if counts[name.casefold()] > 1 else name
+            for pk, name, kind in rows}
+
+
 def role_setting_effective(*, role: RoleDefinition, scope: Scope) -> RoleSetting:
     """The policy that applies to `role` at `scope`: the setting at the nearest scope at or above it.
 

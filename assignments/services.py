@@ -782,9 +782,18 @@ def _fmt(at: datetime | None) -> str:
 
 
 def assignment_extend_validate(*, assignment: Assignment, end_at: datetime | None, now: datetime,
-                               eligible: Assignment | None = None) -> datetime | None:
+                               eligible: Assignment | None = None,
+                               start_at: datetime | None = None) -> datetime | None:
     """The rules of an extension of a live assignment, without writing; returns the end to set
-    (an activation is cut at the end of its eligibility). Raises `DomainError`."""
+    (an activation is cut at the end of its eligibility). `start_at`, when given and different from
+    the assignment's, moves the start of an assignment that has not begun yet (an approver may change
+    both); the start of one that has begun stays. Raises `DomainError`."""
+    if start_at is not None and start_at != assignment.start_at:
+        if assignment.start_at <= now:
+            raise invalid(f"This assignment began at {_fmt(assignment.start_at)}: an extension keeps its start.",
+                          field="start_at")
+        start_at = rules.normalise_start(start_at=start_at, now=now)
+        rules.check_duration(start_at=start_at, end_at=end_at)
     if assignment.end_at is None:
         raise invalid("A permanent assignment does not need extending.")
     if assignment.end_at <= now:
@@ -819,7 +828,7 @@ def assignment_extend_validate(*, assignment: Assignment, end_at: datetime | Non
 @audited_refusal("assignment.extend")
 def assignment_extend(*, actor: Actor | User, assignment: Assignment, end_at: datetime | None,
                       justification: str = "", mfa_verified_at: datetime | None = None,
-                      request: Request | None = None) -> Assignment:
+                      request: Request | None = None, start_at: datetime | None = None) -> Assignment:
     """Extend a live assignment ending within 14 days: an administrator directly, or the approval of
     a self-service extension (`request`, then marked provisioned). The policy, the activation limits
     and the last-administrator rule are checked now, under the lock, whatever was checked when the
@@ -835,18 +844,20 @@ def assignment_extend(*, actor: Actor | User, assignment: Assignment, end_at: da
         eligible = None
         if locked.activated_from_id:
             eligible = _lock_live(locked.activated_from_id)
-        end_at = assignment_extend_validate(assignment=locked, end_at=end_at, now=now, eligible=eligible)
+        end_at = assignment_extend_validate(assignment=locked, end_at=end_at, now=now, eligible=eligible,
+                                            start_at=start_at)
         before = assignment_snapshot(locked)
+        new_start = locked.start_at if start_at in (None, locked.start_at) else max(start_at, now)
         if not Assignment.objects.filter(pk=locked.pk, status=Assignment.Status.LIVE).update(
-                end_at=end_at, reminded_14d_at=None, reminded_1d_at=None):
+                start_at=new_start, end_at=end_at, reminded_14d_at=None, reminded_1d_at=None):
             raise conflict("That assignment has already ended.")
-        locked.end_at = end_at
+        locked.start_at, locked.end_at = new_start, end_at
         if request is None:
             request = _admin_request(action=Request.Action.ADMIN_EXTEND, actor=actor, assignment=locked,
                                      justification=justification, now=now)
             message = ""
         else:
-            _request_provisioned(request, now=now, end_at=end_at)
+            _request_provisioned(request, now=now, start_at=new_start, end_at=end_at)
             message = "Extended on approval."
         audit_event_record(action="assignment.extend", actor=actor, target=locked, principal=locked.principal,
                            role=locked.role, scope=locked.scope, justification=justification, before=before,
@@ -855,9 +866,11 @@ def assignment_extend(*, actor: Actor | User, assignment: Assignment, end_at: da
     return locked
 
 
-def assignment_renew_validate(*, assignment: Assignment, end_at: datetime | None, now: datetime) -> None:
+def assignment_renew_validate(*, assignment: Assignment, end_at: datetime | None, now: datetime,
+                              start_at: datetime | None = None) -> datetime:
     """The rules of a renewal of an expired assignment, without writing (not the active-assignment
-    policy, which depends on who renews: see `assignment_renew`)."""
+    policy, which depends on who renews: see `assignment_renew`). The renewal starts now, or at
+    `start_at` when given (not in the past); returns that start."""
     if assignment.is_activation:
         raise invalid("Activations are not renewed; the holder activates again.")
     ended_at = assignment.end_at if assignment.status == Assignment.Status.LIVE else (
@@ -871,17 +884,21 @@ def assignment_renew_validate(*, assignment: Assignment, end_at: datetime | None
                       f"renewed.")
     if end_at is not None and timezone.is_naive(end_at):
         raise invalid("Times must carry a time zone.", field="end_at")
+    start = rules.normalise_start(start_at=start_at, now=now)
+    if end_at is not None and end_at <= start:
+        raise invalid("The end must be after the start.", field="end_at")
     rules.check_principal_can_hold(principal=assignment.principal, role=assignment.role, scope=assignment.scope,
                                    kind=assignment.kind, end_at=end_at)
-    rules.check_duration(start_at=now, end_at=end_at)
+    rules.check_duration(start_at=start, end_at=end_at)
     setting = selectors.role_setting_effective(role=assignment.role, scope=assignment.scope)
-    rules.check_policy_expiration(setting=setting, kind=assignment.kind, start_at=now, end_at=end_at)
+    rules.check_policy_expiration(setting=setting, kind=assignment.kind, start_at=start, end_at=end_at)
+    return start
 
 
 @audited_refusal("assignment.renew")
 def assignment_renew(*, actor: Actor | User, assignment: Assignment, end_at: datetime | None,
                      justification: str = "", mfa_verified_at: datetime | None = None,
-                     request: Request | None = None) -> Assignment:
+                     request: Request | None = None, start_at: datetime | None = None) -> Assignment:
     """Renew an assignment that expired within the last 30 days, from now: an administrator
     directly, or the approval of a self-service renewal (`request`, then marked provisioned). Every
     rule (renew window, policy, active-assignment policy for the actor) is checked now, under the
@@ -897,19 +914,19 @@ def assignment_renew(*, actor: Actor | User, assignment: Assignment, end_at: dat
         rules.check_actor_can_manage(actor=actor, role=old.role, scope=old.scope)
         if request is None:
             rules.check_privileged_assignment_mfa(actor=actor, role=old.role, scope=old.scope, verb="renew")
-        assignment_renew_validate(assignment=old, end_at=end_at, now=now)
+        start = assignment_renew_validate(assignment=old, end_at=end_at, now=now, start_at=start_at)
         justification = justification or old.justification
         if old.kind == Assignment.Kind.ACTIVE:
             setting = selectors.role_setting_effective(role=old.role, scope=old.scope)
             rules.check_active_assignment_policy(setting=setting, justification=justification, actor=actor)
         renewed = assignment_insert(principal=old.principal, role=old.role, scope=old.scope, kind=old.kind,
-                                    start_at=now, end_at=end_at, actor=actor, now=now, justification=justification)
+                                    start_at=start, end_at=end_at, actor=actor, now=now, justification=justification)
         if request is None:
             request = _admin_request(action=Request.Action.ADMIN_RENEW, actor=actor, assignment=renewed,
                                      justification=justification, now=now)
             message = ""
         else:
-            _request_provisioned(request, now=now, assignment=renewed, start_at=now)
+            _request_provisioned(request, now=now, assignment=renewed, start_at=start)
             message = "Renewed on approval."
         audit_event_record(action="assignment.renew", actor=actor, target=renewed, principal=renewed.principal,
                            role=renewed.role, scope=renewed.scope, justification=justification,

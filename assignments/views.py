@@ -195,28 +195,76 @@ def _state(assignment: Assignment, now) -> tuple[str, str]:
 # --- Assignments list -------------------------------------------------------------------------------
 
 
+# The list's tabs, as in Entra: what each sets of the filters (the other filters apply within it).
+ASSIGNMENT_TABS = {
+    "eligible": ("Eligible", {"kind": Assignment.Kind.ELIGIBLE}, ("live", "current", "scheduled")),
+    "active": ("Active", {"kind": Assignment.Kind.ACTIVE}, ("live", "current", "scheduled")),
+    "expired": ("Expired", {}, ("expired", "ended")),
+    "all": ("All", {}, ("", "live", "current", "scheduled", "expired", "ended")),
+}
+
+
+def _tab_of(query) -> str:
+    """The tab asked for; without one, the tab a link's kind or state means (older links keep working)."""
+    tab = query.get("tab")
+    if tab in ASSIGNMENT_TABS:
+        return tab
+    if query.get("kind") in (Assignment.Kind.ELIGIBLE, Assignment.Kind.ACTIVE) and query.get("state") in (
+            None, "live", "current", "scheduled"):
+        return query["kind"]
+    if query.get("state") in ("expired", "ended"):
+        return "expired"
+    return "all" if "state" in query else "eligible"
+
+
+def _tabbed(data, tab: str):
+    """The query of a tab: its kind, and a state among the tab's (its first by default)."""
+    _, fixed, states = ASSIGNMENT_TABS[tab]
+    data = data.copy()
+    data["tab"] = tab
+    for name, value in fixed.items():
+        data[name] = value
+    if data.get("state") not in states:
+        data["state"] = states[0]
+    return data
+
+
 @login_required
 @require_GET
 def assignment_list(request):
     caps = _require_admin_or_viewer(request)
-    data = request.GET.copy()
-    data.setdefault("state", "live")
+    tab = _tab_of(request.GET)
+    data = _tabbed(request.GET, tab)
     queryset = selectors.assignments_visible_to(user=request.user).order_by(
-        "role__name", "scope__path", "principal__display_name", "kind", "pk")
+        "role__name", "role__kind", "scope__path", "principal__display_name", "kind", "pk")
     filterset = AssignmentFilterSet(data, queryset=queryset)
+    labels = selectors.role_labels()
+    filterset.form.fields["role"].label_from_instance = lambda role: labels.get(role.pk, role.name)
+    _, _, states = ASSIGNMENT_TABS[tab]
+    state_field = filterset.form.fields["state"]
+    state_field.choices = ([("", "Any state")] if "" in states else []) + [
+        (value, label) for value, label in AssignmentFilterSet.STATE_CHOICES if value in states]
     rows = filterset.qs if filterset.is_valid() else queryset.none()
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     now = timezone.now()
     for assignment in page.object_list:
         assignment.state_label, assignment.state_badge = _state(assignment, now)
+        assignment.role_label = labels.get(assignment.role_id, assignment.role.name)
         assignment.can_make_active = (assignment.kind == Assignment.Kind.ELIGIBLE
                                       and assignment.status == Assignment.Status.LIVE
                                       and (assignment.end_at is None or assignment.end_at > now))
     query = data.copy()
     query.pop("page", None)
+    # The tabs keep the other filters (role, scope, principal, text…), not the kind and state they set.
+    others = request.GET.copy()
+    for name in ("page", "tab", "kind", "state"):
+        others.pop(name, None)
+    tabs = [{"key": key, "label": label, "current": key == tab,
+             "query": "&".join(part for part in (f"tab={key}", others.urlencode()) if part)}
+            for key, (label, _, _) in ASSIGNMENT_TABS.items()]
     principal = filterset.form.cleaned_data.get("principal") if filterset.is_valid() else None
     return render(request, "assignments/list.html", {
-        "filterset": filterset, "page": page, "query": query.urlencode(), "caps": caps,
+        "filterset": filterset, "page": page, "query": query.urlencode(), "caps": caps, "tab": tab, "tabs": tabs,
         "filtered_principal": principal,
         "can_elevate": caps.get("directory_admin") and selectors.user_holds_any(
             user=request.user, role_slugs=[RoleDefinition.GLOBAL_ADMINISTRATOR]),
