@@ -361,7 +361,10 @@ def _decide(request, request_id, *, approve: bool):
     except DomainError as error:
         if rules.asks_for_step_up(error):
             # Verify and come back to the request's page, the comment kept; approving is one more click.
-            return step_up_redirect(request, detail_url, message=error.message)
+            # Verify and come back to the request's page (the kept form is bound to its path, no
+            # fragment), the comment kept; approving is one more click.
+            return step_up_redirect(request, reverse("approvals:request_detail", args=[pim_request.pk]),
+                                    message=error.message)
         _refuse(error)
         messages.error(request, error.message)
         if error.field in ("comment", "start_at", "end_at"):

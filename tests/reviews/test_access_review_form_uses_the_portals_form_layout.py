@@ -13,7 +13,8 @@ def test_create_form_markup(directory, global_admin, verified_client):
     for name in ("include_users", "include_groups", "include_service_principals", "show_recommendations",
                  "auto_apply", "send_reminders", "require_reason_on_approve"):
         assert re.search(rf'<label class="inline" for="id_{name}"><input type="checkbox" name="{name}"', page), name
-    assert "<legend>Reviewers</legend>" in page and '<label class="inline" for="id_reviewer_type_0">' in page
+    assert "<legend>Reviewers</legend>" in page
+    assert re.search(r'<fieldset class="choices"><legend>[^<]+</legend>.*?<label for="id_reviewer_type_0">', page, re.S)
     invalid = client.post(reverse("reviews:create"), {"name": "", "duration_days": "x"}).content.decode()
     assert invalid.count('class="field has-error"') >= 2
 
