@@ -301,8 +301,20 @@ else:
     EMAIL_FILE_PATH = VAR_DIR / "mail"
 
 # --- Celery ---------------------------------------------------------------------------------------
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
-if CELERY_BROKER_URL == "filesystem://":
+# The embedded default is the portal's own transport over one SQLite file (pim_portal/broker.py):
+# kombu's filesystem:// transport can hand a reader a half-written message file and loses a message
+# whose worker dies before acknowledging it; this one does neither.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "pimsqlite://")
+if CELERY_BROKER_URL.startswith("pimsqlite://"):
+    (VAR_DIR / "broker").mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "path": str(VAR_DIR / "broker" / "broker.sqlite3"),
+        # Longer than a task may run (CELERY_TASK_TIME_LIMIT) plus its wait in the worker; a claimed
+        # message of a consumer that died on this host comes back within seconds anyway.
+        "visibility_timeout": 3600,
+        "polling_interval": 0.2,
+    }
+elif CELERY_BROKER_URL == "filesystem://":
     _broker_dir = VAR_DIR / "broker"
     for _sub in ("in", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
