@@ -167,10 +167,11 @@ def stop_children(children: list[Child], timeout: float = 15.0) -> None:
 def set_up(env: dict[str, str], py: str, out: TextIO = sys.stdout) -> None:
     var = Path(env["PIM_VAR_DIR"])
     subprocess.run([py, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-    demo = subprocess.run([py, "manage.py", "pim_demo_data"], cwd=ROOT, env=env, check=True, capture_output=True,
-                          text=True)
+    demo = subprocess.run([py, "manage.py", "pim_demo_data"], cwd=ROOT, env=env, capture_output=True, text=True)
     out.write(demo.stdout)
     sys.stderr.write(demo.stderr)
+    if demo.returncode:
+        raise SystemExit(f"Loading the demo data failed (exit code {demo.returncode}); see above.")
     # The emergency access passwords are shown once, here; the file keeps only the demo logins.
     logins = [line for line in demo.stdout.splitlines(keepends=True) if EMERGENCY_LINE not in line]
     (var / "log" / "demo-logins.txt").write_text("".join(logins))
