@@ -36,12 +36,18 @@ class AlertSetting(models.Model):
 
 
 class Incident(models.Model):
-    """One finding of one alert about one subject (a role, an assignment, a principal, a scope).
+    """What one alert found: one incident per alert, listing every item it affects (`items`).
 
     Invariants:
+    - An evaluated alert has at most one current incident, `subject_key` "alert"; each of its
+      `items` is one finding ({subject_key, title, detail, principal_id, principal, role_id, role,
+      scope_id, scope, affected, data}) and `affected` is the union of the items' assignments. The
+      foreign keys and `data` are the single item's when there is one, else what all items share.
+      An event incident (an emergency account's sign-in) is one per event.
     - `is_current` is true while the condition is believed to hold (open, or dismissed and still
       true). At most one current incident per (alert_key, subject_key): a database constraint, so a
-      re-evaluation never duplicates one.
+      re-evaluation never duplicates one. A dismissed incident stays quiet while the items it
+      listed persist; an item it did not list opens a new incident.
     - `status` moves open → resolved / dismissed / cleared; dismissed → (is_current false) when
       the condition clears. Transitions are conditional updates on the current status.
     - Event incidents (an emergency account's sign-in) are never cleared by an evaluation.
@@ -70,6 +76,7 @@ class Incident(models.Model):
     )
     scope = models.ForeignKey("assignments.Scope", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     affected = models.JSONField(default=list, blank=True)
+    items = models.JSONField(default=list, blank=True)
     data = models.JSONField(default=dict, blank=True)
     first_seen_at = models.DateTimeField()
     last_seen_at = models.DateTimeField()
@@ -99,6 +106,11 @@ class Incident(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN
+
+    @property
+    def affects(self) -> int:
+        """How many things it lists: its items, else its affected assignments, else its one subject."""
+        return len(self.items) or len(self.affected) or 1
 
 
 class AlertRun(models.Model):

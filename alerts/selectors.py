@@ -118,6 +118,23 @@ def incident_list(*, status: str | None = None, severity: str | None = None, ale
     return qs
 
 
+@dataclass
+class IncidentGroup:
+    key: str
+    name: str
+    incidents: list[Incident]
+
+
+def incidents_by_alert(*, incidents) -> list[IncidentGroup]:
+    """The incidents page: one group per alert, in the catalogue's order (severity first)."""
+    by_key: dict[str, list[Incident]] = {}
+    for incident in incidents:
+        by_key.setdefault(incident.alert_key, []).append(incident)
+    order = sorted(definitions.CATALOGUE, key=lambda d: (definitions.SEVERITY_ORDER.get(d.severity, 9), d.name))
+    groups = [IncidentGroup(d.key, d.name, by_key.pop(d.key)) for d in order if d.key in by_key]
+    return groups + [IncidentGroup(key, key, rows) for key, rows in by_key.items()]
+
+
 def incident_get(*, pk: int) -> Incident | None:
     return incident_list().filter(pk=pk).first()
 

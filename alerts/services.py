@@ -104,19 +104,62 @@ def _notify_incident(*, incident: Incident) -> int:
 
 
 def _incident_open(*, definition: definitions.AlertDefinition, finding: definitions.Finding, now: datetime,
-                   actor: Actor) -> Incident:
+                   actor: Actor, items: list[dict] | None = None) -> Incident:
     incident = Incident.objects.create(
         alert_key=definition.key, subject_key=finding.subject_key[:200], severity=definition.severity,
         title=finding.title[:300], detail=finding.detail, principal=finding.principal, role=finding.role,
-        scope=finding.scope, affected=finding.affected, data=finding.data, first_seen_at=now, last_seen_at=now,
+        scope=finding.scope, affected=finding.affected, items=items or [], data=finding.data, first_seen_at=now,
+        last_seen_at=now,
     )
     audit_event_record(action="alert.incident_open", actor=actor, target=incident, target_label=incident.title,
                        principal=finding.principal, role=finding.role, scope=finding.scope,
                        message=f"{definition.name} ({definition.severity} severity)",
                        after={"alert": definition.key, "subject": finding.subject_key, "severity": definition.severity,
+                              "items": [item["subject_key"] for item in items or []],
                               "affected": [row.get("assignment_id") for row in finding.affected]})
     _notify_incident(incident=incident)
     return incident
+
+
+ALERT_SUBJECT = "alert"  # the subject of an evaluated alert's one incident
+
+
+def _item(finding: definitions.Finding) -> dict:
+    """One finding as an item of its alert's incident (plain JSON: a snapshot, like `affected`)."""
+    return {
+        "subject_key": finding.subject_key, "title": finding.title, "detail": finding.detail,
+        "principal_id": finding.principal.pk if finding.principal else None,
+        "principal": str(finding.principal) if finding.principal else "",
+        "role_id": finding.role.pk if finding.role else None, "role": finding.role.name if finding.role else "",
+        "scope_id": finding.scope.pk if finding.scope else None, "scope": finding.scope.path if finding.scope else "",
+        "affected": finding.affected, "data": finding.data,
+    }
+
+
+def _shared(values: list):
+    first = values[0]
+    return first if all(v == first for v in values) else None
+
+
+def _aggregate(definition: definitions.AlertDefinition, findings: list[definitions.Finding]) -> definitions.Finding:
+    """The one incident of an alert: the single finding as it is, or a summary listing them all."""
+    if len(findings) == 1:
+        only = findings[0]
+        return definitions.Finding(subject_key=ALERT_SUBJECT, title=only.title, detail=only.detail,
+                                   principal=only.principal, role=only.role, scope=only.scope,
+                                   affected=only.affected, data=only.data)
+    affected, seen = [], set()
+    for finding in findings:
+        for row in finding.affected:
+            if row.get("assignment_id") not in seen:
+                seen.add(row.get("assignment_id"))
+                affected.append(row)
+    return definitions.Finding(
+        subject_key=ALERT_SUBJECT, title=f"{definition.name}: {len(findings)} findings",
+        detail=definition.description, principal=_shared([f.principal for f in findings]),
+        role=_shared([f.role for f in findings]), scope=_shared([f.scope for f in findings]), affected=affected,
+        data={"findings": len(findings)},
+    )
 
 
 @dataclass
@@ -148,23 +191,32 @@ def alert_evaluate(*, key: str, actor: Actor | User, trigger: str = AlertRun.Tri
             return EvaluationResult(key, 0, 0, cleared, skipped=True)
         thresholds = {**definition.defaults(), **setting.thresholds}
         findings = definition.evaluate(thresholds, now)
-        current = {i.subject_key: i for i in Incident.objects.select_for_update().filter(alert_key=key,
-                                                                                        is_current=True)}
         opened = 0
-        for finding in findings:
-            existing = current.get(finding.subject_key)
-            if existing is not None:
-                Incident.objects.filter(pk=existing.pk).update(
-                    last_seen_at=now, title=finding.title[:300], detail=finding.detail, affected=finding.affected,
-                    data=finding.data)
-                continue
-            try:
-                with transaction.atomic():
-                    _incident_open(definition=definition, finding=finding, now=now, actor=actor)
-                opened += 1
-            except IntegrityError:
-                logger.info("Incident %s/%s opened concurrently", key, finding.subject_key)
-        cleared = _clear(key=key, keep={f.subject_key for f in findings}, now=now, actor=actor)
+        if findings:
+            items = [_item(f) for f in findings]
+            summary = _aggregate(definition, findings)
+            current = (Incident.objects.select_for_update()
+                       .filter(alert_key=key, subject_key=ALERT_SUBJECT, is_current=True).first())
+            if current is not None and current.status == Incident.Status.DISMISSED:
+                listed = {item["subject_key"] for item in current.items}
+                if not {item["subject_key"] for item in items} <= listed:
+                    # Dismissed for what it listed; something new is a new incident.
+                    Incident.objects.filter(pk=current.pk, is_current=True).update(is_current=False)
+                    current = None
+            if current is not None:
+                Incident.objects.filter(pk=current.pk).update(
+                    last_seen_at=now, title=summary.title[:300], detail=summary.detail, affected=summary.affected,
+                    items=items, data=summary.data, principal=summary.principal, role=summary.role,
+                    scope=summary.scope)
+            else:
+                try:
+                    with transaction.atomic():
+                        _incident_open(definition=definition, finding=summary, now=now, actor=actor, items=items)
+                    opened = 1
+                except IntegrityError:
+                    logger.info("The incident of alert %s was opened concurrently", key)
+        # Incidents of earlier versions (one per subject) and an incident whose findings are gone clear.
+        cleared = _clear(key=key, keep={ALERT_SUBJECT} if findings else set(), now=now, actor=actor)
         AlertRun.objects.create(alert_key=key, trigger=trigger, ran_at=now, ran_by=actor.user, findings=len(findings),
                                 opened=opened, cleared=cleared)
         if trigger == AlertRun.Trigger.MANUAL:
@@ -363,20 +415,29 @@ def incident_fix_make_eligible(*, actor: User, incident: Incident, assignment_id
     return eligible
 
 
-def _incident_setting(incident: Incident) -> RoleSetting:
+def _incident_setting(incident: Incident, setting_id: int | None = None) -> RoleSetting:
+    """The role setting a fix applies to: one the incident lists (the only one if none is named)."""
     _require_open(incident)
-    setting_id = (incident.data or {}).get("setting_id")
+    listed = [(item.get("data") or {}).get("setting_id") for item in incident.items] or [
+        (incident.data or {}).get("setting_id")]
+    listed = [pk for pk in listed if pk is not None]
+    if setting_id is None:
+        if len(listed) != 1:
+            raise invalid("Choose the role setting to fix.", field="setting_id")
+        setting_id = listed[0]
+    elif setting_id not in listed:
+        raise not_found("That role setting is not part of this incident.")
     setting = RoleSetting.objects.select_related("role", "scope").filter(pk=setting_id).first()
     if setting is None:
         raise not_found("The role setting of this incident no longer exists.")
     return setting
 
 
-def incident_fix_require_mfa(*, actor: User, incident: Incident, mfa_verified_at: datetime | None = None
-                             ) -> RoleSetting:
+def incident_fix_require_mfa(*, actor: User, incident: Incident, setting_id: int | None = None,
+                             mfa_verified_at: datetime | None = None) -> RoleSetting:
     if definitions.FIX_REQUIRE_MFA not in definitions.BY_KEY[incident.alert_key].fixes:
         raise invalid("This alert does not offer requiring MFA.")
-    setting = _incident_setting(incident)
+    setting = _incident_setting(incident, setting_id)
     with transaction.atomic():
         updated = role_setting_update(actor=actor, role=setting.role, scope=setting.scope,
                                       values={"require_mfa_on_activation": True}, mfa_verified_at=mfa_verified_at)
@@ -388,12 +449,12 @@ def incident_fix_require_mfa(*, actor: User, incident: Incident, mfa_verified_at
 
 
 def incident_fix_add_approvers(*, actor: User, incident: Incident, approver_ids: list[int],
-                               mfa_verified_at: datetime | None = None) -> RoleSetting:
+                               setting_id: int | None = None, mfa_verified_at: datetime | None = None) -> RoleSetting:
     if definitions.FIX_ADD_APPROVERS not in definitions.BY_KEY[incident.alert_key].fixes:
         raise invalid("This alert does not offer adding approvers.")
     if not approver_ids:
         raise invalid("Choose at least one approver.", field="approvers")
-    setting = _incident_setting(incident)
+    setting = _incident_setting(incident, setting_id)
     current = assignment_selectors.role_setting_approver_ids(setting=setting)
     with transaction.atomic():
         updated = role_setting_update(actor=actor, role=setting.role, scope=setting.scope, values={},

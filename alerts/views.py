@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from assignments.capabilities import user_capabilities
 from assignments.models import Assignment
 from assignments.rules import asks_for_step_up
-from core.errors import DomainError
+from core.errors import DomainError, invalid
 from core.forms import form_add_domain_error
 from core.mfa import mfa_verified_at
 from core.stepup import step_up_redirect, step_up_restored
@@ -139,7 +139,7 @@ def incident_list(request):
     incidents = selectors.incident_list(status=data["status"] or None, severity=data["severity"] or None,
                                         alert_key=data["alert"] or None)[:200]
     return render(request, "alerts/incidents.html", {"form": form, "incidents": incidents,
-                                                     "names": {d.key: d.name for d in definitions.CATALOGUE}})
+                                                     "groups": selectors.incidents_by_alert(incidents=incidents)})
 
 
 def _incident_or_404(pk: int) -> Incident:
@@ -173,6 +173,16 @@ def _render_incident(request, incident: Incident, *, status: int = 200, **forms)
 def incident_detail(request, pk: int):
     _require_alert_viewer(request)
     return _render_incident(request, _incident_or_404(pk))
+
+
+def _setting_id(request) -> int | None:
+    """The role setting a fix names (`setting_id`), if any; not a number is a 400."""
+    value = (request.POST.get("setting_id") or "").strip()
+    if not value:
+        return None
+    if not value.isascii() or not value.isdigit():
+        raise invalid("Choose the role setting to fix.", field="setting_id")
+    return int(value)
 
 
 INCIDENT_ACTIONS = {"resolve", "dismiss", "remove", "make-eligible", "require-mfa", "add-approvers"}
@@ -210,7 +220,8 @@ def incident_action(request, pk: int, action: str):
                                                     justification=form.cleaned_data["justification"])
                 messages.success(request, "Converted to an eligible assignment.")
         elif action == "require-mfa":
-            services.incident_fix_require_mfa(actor=user, incident=incident, mfa_verified_at=mfa_verified_at(request))
+            services.incident_fix_require_mfa(actor=user, incident=incident, setting_id=_setting_id(request),
+                                              mfa_verified_at=mfa_verified_at(request))
             messages.success(request, "MFA is now required on activation.")
         else:
             form = AddApproversForm(request.POST)
@@ -218,6 +229,7 @@ def incident_action(request, pk: int, action: str):
                 return _render_incident(request, incident, status=400, approvers_form=form)
             services.incident_fix_add_approvers(actor=user, incident=incident,
                                                 approver_ids=[p.pk for p in form.cleaned_data["approvers"]],
+                                                setting_id=_setting_id(request),
                                                 mfa_verified_at=mfa_verified_at(request))
             messages.success(request, "Approvers added.")
     except DomainError as error:

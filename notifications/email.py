@@ -21,7 +21,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from .models import OutboxMessage
-from .outbox import PermanentDeliveryError, outbox_kick_on_commit
+from .outbox import PermanentDeliveryError, outbox_initial_state, outbox_kick_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -78,12 +78,14 @@ def email_enqueue(*, recipients: list[str], template: str, context: dict, dedupe
     # One INSERT … ON CONFLICT DO NOTHING for all recipients: a recipient already queued for this
     # event (same key) keeps the row it has. The relay is kicked once per transaction whatever.
     now = timezone.now()
+    state = outbox_initial_state(now)
     OutboxMessage.objects.bulk_create(
         [OutboxMessage(channel=CHANNEL, dedupe_key=email_dedupe_key(dedupe_key, address),
                        payload={"to": address, **body}, available_at=now, created_at=now,
-                       correlation_id=correlation_id) for address in addresses],
+                       correlation_id=correlation_id, **state) for address in addresses],
         ignore_conflicts=True)
-    outbox_kick_on_commit()
+    if not state:
+        outbox_kick_on_commit()
     return len(addresses)
 
 
@@ -106,14 +108,17 @@ def email_enqueue_many(items) -> int:
             rows.append((email_dedupe_key(dedupe_key, address), f'{{"to": {dumps(address)}{rest}', correlation_id))
     if not rows:
         return 0
-    if connection.vendor == "postgresql":
+    state = outbox_initial_state(now)
+    if connection.vendor == "postgresql" and not state:
         _copy_insert(rows, now)
     else:
         OutboxMessage.objects.bulk_create(
             [OutboxMessage(channel=CHANNEL, dedupe_key=key, payload=json.loads(payload), available_at=now,
-                           created_at=now, correlation_id=correlation_id) for key, payload, correlation_id in rows],
+                           created_at=now, correlation_id=correlation_id, **state)
+             for key, payload, correlation_id in rows],
             ignore_conflicts=True, batch_size=1000)
-    outbox_kick_on_commit()
+    if not state:
+        outbox_kick_on_commit()
     return len(rows)
 
 

@@ -11,7 +11,9 @@ Contract for every channel:
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -33,6 +35,31 @@ class PermanentDeliveryError(Exception):
     """The effect can never succeed (bad address, 4xx from the peer): stop retrying."""
 
 
+_suppressed: ContextVar[str | None] = ContextVar("outbox_suppressed", default=None)
+
+
+@contextmanager
+def outbox_suppressed(reason: str) -> Iterator[None]:
+    """Side effects queued inside are written as rows already delivered, never performed.
+
+    For data that describes a past nobody should be told about now (the demo organisation and its
+    month of history): the rows and the audit events stay, nothing is sent, and each row says why
+    (`last_error` "Not sent: <reason>")."""
+    token = _suppressed.set(reason)
+    try:
+        yield
+    finally:
+        _suppressed.reset(token)
+
+
+def outbox_initial_state(now: datetime) -> dict:
+    """The status fields of a new row: pending, or delivered-unsent inside `outbox_suppressed`."""
+    reason = _suppressed.get()
+    if reason is None:
+        return {}
+    return {"status": OutboxMessage.Status.DELIVERED, "delivered_at": now, "last_error": f"Not sent: {reason}"[:2000]}
+
+
 def register_channel(name: str, deliver: Callable[[OutboxMessage], None]) -> None:
     _channels[name] = deliver
 
@@ -47,7 +74,7 @@ def outbox_enqueue(*, channel: str, dedupe_key: str, payload: dict, available_at
     now = timezone.now()
     message = OutboxMessage(channel=channel, dedupe_key=dedupe_key[:255], payload=payload,
                             available_at=available_at or now, created_at=now, correlation_id=correlation_id,
-                            max_attempts=max_attempts)
+                            max_attempts=max_attempts, **outbox_initial_state(now))
     # One INSERT … ON CONFLICT DO NOTHING RETURNING id (no read first, no savepoint): the unique
     # constraint on (channel, dedupe_key) decides, so two transactions enqueueing the same effect at
     # once still leave one row. Nothing returned: the row existed; that one is the message.
@@ -60,7 +87,7 @@ def outbox_enqueue(*, channel: str, dedupe_key: str, payload: dict, available_at
         message._state.adding = False
     else:
         message = OutboxMessage.objects.get(channel=channel, dedupe_key=message.dedupe_key)
-    if created and (available_at is None or available_at <= now):
+    if created and message.status == OutboxMessage.Status.PENDING and (available_at is None or available_at <= now):
         outbox_kick_on_commit()
     return message
 

@@ -303,8 +303,20 @@ else:
     EMAIL_FILE_PATH = VAR_DIR / "mail"
 
 # --- Celery ---------------------------------------------------------------------------------------
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
-if CELERY_BROKER_URL == "filesystem://":
+# The embedded default is the portal's own transport over one SQLite file (pim_portal/broker.py):
+# kombu's filesystem:// transport can hand a reader a half-written message file and loses a message
+# whose worker dies before acknowledging it; this one does neither.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "pimsqlite://")
+if CELERY_BROKER_URL.startswith("pimsqlite://"):
+    (VAR_DIR / "broker").mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "path": str(VAR_DIR / "broker" / "broker.sqlite3"),
+        # Longer than a task may run (CELERY_TASK_TIME_LIMIT) plus its wait in the worker; a claimed
+        # message of a consumer that died on this host comes back within seconds anyway.
+        "visibility_timeout": 3600,
+        "polling_interval": 0.2,
+    }
+elif CELERY_BROKER_URL == "filesystem://":
     _broker_dir = VAR_DIR / "broker"
     for _sub in ("in", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
@@ -423,8 +435,8 @@ PIM_PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscop
                           "microphone=(), payment=(), usb=()")
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    # Off only for plain HTTP on loopback (the run command): a browser keeps no Secure cookie there.
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
     SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)

@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("portal.urls")),
 ]
 
+handler400 = "portal.views.error_400"
 handler403 = "portal.views.error_403"
 handler404 = "portal.views.error_404"
 handler500 = "portal.views.error_500"

@@ -16,6 +16,10 @@ def home(request):
                                                 "chart_my_activations": chart, "now": timezone.now()})
 
 
+def error_400(request, exception=None):
+    return render(request, "400.html", status=400)
+
+
 def error_403(request, exception=None):
     message = str(exception) if exception and str(exception) else "You do not have access to this page."
     return render(request, "403.html", {"message": message}, status=403)

@@ -32,6 +32,30 @@ def open_incidents():
 
 
 @pytest.fixture
+def open_items(open_incidents):
+    """The items (findings) listed by the open incidents of an alert."""
+
+    def _items(key):
+        return [item for incident in open_incidents(key) for item in incident.items]
+
+    return _items
+
+
+@pytest.fixture
+def open_item(open_incidents):
+    """(incident, item): the open incident of an alert and its item whose fields match."""
+
+    def _find(key, **match):
+        for incident in open_incidents(key):
+            for item in incident.items:
+                if all(item.get(k) == v for k, v in match.items()):
+                    return incident, item
+        raise AssertionError(f"No open item of {key} with {match}")
+
+    return _find
+
+
+@pytest.fixture
 def activate():
     """Record an activation of an eligible assignment starting now (the arrangement, not the behaviour)."""
     from assignments.models import Assignment

@@ -11,7 +11,7 @@ SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour unde
 KEY = "fewer_than_two_approvers"
 
 
-def test_one_approver_fires_and_adding_one_clears(directory, role_admin, evaluate, open_incidents):
+def test_one_approver_fires_and_adding_one_clears(directory, role_admin, evaluate, open_item, open_items):
     from alerts.services import incident_fix_add_approvers
     from assignments.models import RoleSetting
     from assignments.services import role_setting_update
@@ -21,15 +21,17 @@ def test_one_approver_fires_and_adding_one_clears(directory, role_admin, evaluat
     role_setting_update(actor=SETUP, role=role, scope=directory.root, values={"require_approval": True},
                         approver_ids=[first.principal.pk])
     evaluate(KEY)
-    incident = next(i for i in open_incidents(KEY) if i.role == role)
-    assert incident.data["approvers"] == 1 and incident.severity == "medium"
+    incident, item = open_item(KEY, role_id=role.pk)
+    assert item["data"]["approvers"] == 1 and incident.severity == "medium"
 
     incident_fix_add_approvers(actor=role_admin, incident=incident, approver_ids=[second.principal.pk],
-                               mfa_verified_at=timezone.now())
+                               setting_id=item["data"]["setting_id"], mfa_verified_at=timezone.now())
     setting = RoleSetting.objects.get(role=role, scope=directory.root)
     assert set(setting.approvers.values_list("pk", flat=True)) == {first.principal.pk, second.principal.pk}
+    # The fixed setting is no longer listed (the incident clears when nothing is left).
+    assert [i for i in open_items(KEY) if i["role_id"] == role.pk] == []
     incident.refresh_from_db()
-    assert incident.status == Incident.Status.CLEARED
+    assert incident.status == Incident.Status.CLEARED or all(i["role_id"] != role.pk for i in incident.items)
 
 
 def test_roles_without_approval_do_not_fire(directory, evaluate):

@@ -25,7 +25,8 @@ def test_an_outside_assignment_fires_and_clears_when_removed(directory, role_adm
     assert result.opened == 1
     [incident] = open_incidents(KEY)
     assert incident.severity == "high"
-    assert incident.subject_key == f"assignment:{assignment.pk}"
+    assert incident.subject_key == "alert"  # the alert's one incident
+    assert [item["subject_key"] for item in incident.items] == [f"assignment:{assignment.pk}"]
     assert incident.affected[0]["assignment_id"] == assignment.pk
 
     from alerts.services import incident_fix_remove_assignment
