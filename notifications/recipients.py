@@ -83,6 +83,20 @@ def admins_emails(*, role: RoleDefinition, scope: Scope | int, at: datetime | No
     return holders_emails(role_slugs=assignment_selectors.admin_roles_for(role=role), scope=scope, at=at)
 
 
+# The reference product's table of who hears of a directory-role activation: Privileged Role
+# Administrators, Global Administrators (the admins above) and Security Administrators, who do not
+# manage assignments but watch privileged use. They are told of activations only, as admins are:
+# the matrix's admins cell (on/off, critical only) applies to them too.
+ACTIVATION_WATCHER_ROLES = {RoleDefinition.Kind.DIRECTORY: [RoleDefinition.SECURITY_ADMINISTRATOR]}
+
+
+def activation_watchers_emails(*, role: RoleDefinition, scope: Scope | int,
+                               at: datetime | None = None) -> list[str]:
+    """Who is told of an activation of `role` besides its admins (none for resource and group roles)."""
+    slugs = ACTIVATION_WATCHER_ROLES.get(role.kind)
+    return holders_emails(role_slugs=slugs, scope=scope, at=at) if slugs else []
+
+
 def approvers_emails(*, setting: RoleSetting, role: RoleDefinition, scope: Scope | int,
                      at: datetime | None = None) -> list[str]:
     """Named approvers (users, and active members of named groups), or the fallback of DESIGN §3."""
@@ -125,6 +139,7 @@ class Resolver:
         self.at = at or timezone.now()
         self._settings: dict = {}
         self._admins: dict = {}
+        self._watchers: dict = {}
         self._approvers: dict = {}
         self._assignees: dict = {}
         self._plans: dict = {}
@@ -144,6 +159,12 @@ class Resolver:
         if key not in self._admins:
             self._admins[key] = admins_emails(role=role, scope=scope, at=self.at)
         return self._admins[key]
+
+    def activation_watchers(self, role: RoleDefinition, scope: Scope) -> list[str]:
+        key = (role.pk, scope.pk)
+        if key not in self._watchers:
+            self._watchers[key] = activation_watchers_emails(role=role, scope=scope, at=self.at)
+        return self._watchers[key]
 
     def approvers(self, role: RoleDefinition, scope: Scope) -> list[str]:
         key = (role.pk, scope.pk)
@@ -199,6 +220,8 @@ class Resolver:
             if cell["default_recipients"]:
                 if column == "admins":
                     plan.append(self.admins(role, scope))
+                    if row == "eligible_activated":
+                        plan.append(self.activation_watchers(role, scope))
                 elif column == "approvers":
                     plan.append(self.approvers(role, scope))
                 else:
