@@ -33,7 +33,7 @@ def absolute_url(path: str) -> str:
 
 
 def email_render(*, template: str, context: dict) -> tuple[str, str, str | None]:
-    ctx = {"site_url": settings.SITE_URL, **context}
+    ctx = {"site_url": settings.SITE_URL, "site_name": settings.PIM_SITE_NAME, **context}
     subject = " ".join(render_to_string(f"{template}_subject.txt", ctx).split())
     text = render_to_string(f"{template}.txt", ctx)
     try:

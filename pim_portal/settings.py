@@ -285,6 +285,8 @@ STORAGES = {
 
 # --- Email ----------------------------------------------------------------------------------------
 EMAIL_SUBJECT_PREFIX = "PIM: "
+# The portal's name in emails and on the password reset pages ("Contoso PIM").
+PIM_SITE_NAME = os.environ.get("PIM_SITE_NAME", "PIM portal").strip() or "PIM portal"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "PIM portal <pim@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 if os.environ.get("EMAIL_HOST"):
