@@ -28,7 +28,7 @@ from approvals.models import Request
 from assignments import selectors as assignment_selectors
 from assignments.models import Assignment, Principal, RoleDefinition, Scope
 
-from .email import absolute_url, email_enqueue, email_enqueue_many
+from .email import absolute_url, email_enqueue_each, email_enqueue_many
 from .recipients import DIGEST_ROLES, Resolver, holders_emails, matrix_cell, matrix_row_for
 
 logger = logging.getLogger(__name__)
@@ -359,10 +359,7 @@ def on_domain_event(*, name: str, **payload) -> None:
         return  # no savepoint for an event that queues no email (most request events)
     try:
         with transaction.atomic():
-            items = _items(name, payload)
-            for recipients, template, context, key, correlation in items:
-                email_enqueue(recipients=recipients, template=template, context=context, dedupe_key=key,
-                              correlation_id=correlation)
+            email_enqueue_each(_items(name, payload))  # one insert for every notice of the event
     except Exception:  # noqa: BLE001 — see the module docstring
         logger.exception("Notifications for %s were not queued", name)
 
