@@ -1,10 +1,13 @@
-"""The account adapter the portal runs: no public sign-up, plus the portal's sign-in rate limiting.
+"""The account adapter the portal runs: no public sign-up, the portal's sign-in rate limiting, and
+allauth's own mail through the outbox.
 
 allauth counts failed sign-ins per client address (`…/ip`) and per typed login (`…/key`). Two changes:
 the address is the portal's own client address (`audit.middleware.client_ip_of`, which honours
 PIM_TRUSTED_PROXIES), and the key is the account the typed string resolves to, so that failures as
 `frank.dubois` also count against `Frank.Dubois@contoso.example`.
 """
+
+import secrets
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.contrib.sites.shortcuts import get_current_site
@@ -13,6 +16,7 @@ from django.db.models import Q
 
 from assignments.models import User
 from audit.middleware import client_ip_of
+from notifications.outbox import outbox_enqueue
 
 
 def login_rate_limit_key(login: str) -> str:
@@ -40,6 +44,15 @@ class AccountAdapter(NoSignupAccountAdapter):
         if not ip:
             raise PermissionDenied("Unable to determine the client's address.")
         return ip
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        """Whatever allauth mails goes through the outbox (rendered now, delivered by the relay) with the
+        portal's prefix. The password reset does not come here (accounts.services queues its own)."""
+        message = self.render_mail(template_prefix, email, {"email": email, **context})
+        html = next((content for content, mimetype in getattr(message, "alternatives", []) if mimetype == "text/html"),
+                    None)
+        outbox_enqueue(channel="email", dedupe_key=f"allauth:{template_prefix}:{email}:{secrets.token_hex(8)}",
+                       payload={"to": email, "subject": message.subject, "text": message.body, "html": html})
 
     def _get_login_attempts_cache_key(self, request, **credentials) -> str:
         # allauth's hook for the "login_failed" key (also cleared on password reset, through the same hook).

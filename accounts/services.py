@@ -1,9 +1,12 @@
-"""Sign-in and MFA state changes, each audited: sign-in success and failure, enrolment codes, TOTP
-enrolment, static backup codes, step-up verification.
+"""Sign-in and MFA state changes, each audited: sign-in success and failure, password reset, enrolment
+codes, TOTP enrolment, static backup codes, step-up verification.
 
 Services take the user (never the HTTP request); the step-up *view* marks the session verified
 (`core.mfa.mfa_mark_verified`) after `mfa_verify` succeeds, and after a first enrolment that used
 an enrolment code.
+
+Password reset by emailed link, when PIM_PASSWORD_RESET is on (`password_reset_request`,
+`password_reset_complete`).
 
 The first authenticator needs a one-time enrolment code, so that a stolen password alone cannot
 enrol a device and then pass the MFA step-up with it. The code comes from the user's mailbox
@@ -14,6 +17,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from allauth.account.forms import default_token_generator as reset_token_generator
+from allauth.account.utils import user_pk_to_url_str
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
@@ -294,3 +300,75 @@ def mfa_verify(*, actor: User, token: str):
     audit_event_record(action="mfa.verify", actor=actor, target=actor,
                        message=f"Verified with {kind}" + (f"; {left} backup codes left." if left is not None else "."))
     return matched
+
+
+# --- password reset -------------------------------------------------------------------------------------
+# On when PIM_PASSWORD_RESET is (off by default with single sign-on). The link is allauth's (its token
+# generator and its pages, in the portal's templates); the email goes through the outbox; the request
+# and the completion are audited. The person asking sees the same page whether or not an account has
+# the address; the audit log says which.
+
+def password_reset_enabled() -> bool:
+    return bool(settings.PIM_PASSWORD_RESET)
+
+
+def _refuse_unless_enabled() -> None:
+    if not password_reset_enabled():
+        raise forbidden("Password reset is off in this portal: ask your administrators, or sign in with single "
+                        "sign-on.")
+
+
+def _reset_link(user: User) -> str:
+    token = reset_token_generator.make_token(user)
+    path = reverse("account_reset_password_from_key", kwargs={"uidb36": user_pk_to_url_str(user), "key": token})
+    return absolute_url(path)
+
+
+def password_reset_request(*, email: str, client_ip: str = "") -> int:
+    """Email a reset link to each active account with this address (emergency access accounts excepted:
+    their passwords live in a vault, not a mailbox). Audited as "auth.password_reset_request" in every
+    case. Returns how many links were queued (for tests; callers must not show it)."""
+    _refuse_unless_enabled()
+    email = (email or "").strip()[:254]
+    users = list(User.objects.filter(email__iexact=email, is_active=True, is_emergency_access=False)
+                 .order_by("pk")) if "@" in email else []
+    minutes = max(1, settings.PASSWORD_RESET_TIMEOUT // 60)
+    origin = f" from {client_ip}" if client_ip else ""
+    with transaction.atomic():
+        if not users:
+            audit_event_record(action="auth.password_reset_request", actor=None, target_type="login",
+                               target_label=email, message=f"Password reset asked for '{email}'{origin}: no account "
+                                                           f"can be reset with that address; nothing was sent.")
+        for user in users:
+            audit_event_record(action="auth.password_reset_request", actor=None, target=user,
+                               message=f"Password reset link emailed to {user.email}{origin}; valid for "
+                                       f"{minutes} minutes.")
+            email_enqueue(recipients=[user.email], template="email/password_reset",
+                          dedupe_key=f"password_reset:{user.pk}:{secrets.token_hex(8)}",
+                          context={"name": str(user), "username": user.get_username(), "link": _reset_link(user),
+                                   "minutes": minutes, "client_ip": client_ip,
+                                   "login_url": absolute_url(reverse("account_login"))})
+    return len(users)
+
+
+def password_reset_complete(*, user: User, key: str, password: str, client_ip: str = "") -> None:
+    """Set the new password from a reset link. Under the user's lock the link is checked again: it is
+    bound to the old password, so the first use wins and a second (or a racing one) is refused. Other
+    sessions of the account end with the old password (Django's session hash). Audited as
+    "auth.password_reset"; the account's address is told."""
+    _refuse_unless_enabled()
+    with transaction.atomic():
+        locked = User.objects.select_for_update().filter(pk=user.pk, is_active=True).first()
+        if locked is None or not reset_token_generator.check_token(locked, key):
+            raise conflict("This reset link has been used or has expired: ask for a new one.")
+        locked.set_password(password)
+        locked.save(update_fields=["password"])
+        origin = f" from {client_ip}" if client_ip else ""
+        audit_event_record(action="auth.password_reset", actor=locked, target=locked,
+                           message=f"Password reset with an emailed link{origin}.")
+        email_enqueue(recipients=[locked.email], template="email/password_changed",
+                      dedupe_key=f"password_changed:{locked.pk}:{secrets.token_hex(8)}",
+                      context={"name": str(locked), "username": locked.get_username(), "client_ip": client_ip,
+                               "at": f"{timezone.now():%Y-%m-%d %H:%M} UTC",
+                               "url": absolute_url(reverse("accounts:security"))})
+    user.password = locked.password

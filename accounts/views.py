@@ -1,11 +1,16 @@
 """Account security pages: MFA overview, TOTP enrolment (QR code rendered locally as SVG; the first
 device needs an enrolment code), enrolment codes (emailed, or issued by a directory administrator and
-shown once), backup codes (shown once) and the step-up verification page."""
+shown once), backup codes (shown once), the step-up verification page, and the password reset pages
+(allauth's views, switched by PIM_PASSWORD_RESET, writing through `services.password_reset_*`)."""
 
 from base64 import b32encode
 from urllib.parse import urlencode
 
 import segno
+from allauth.account import views as allauth_reset
+from allauth.account.internal import flows
+from allauth.core import ratelimit
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -16,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 
 from assignments.models import User
+from audit.middleware import client_ip_of
 from core.errors import DomainError
 from core.mfa import mfa_is_fresh, mfa_mark_verified, mfa_verified_at
 
@@ -167,3 +173,60 @@ def verify(request):
             return redirect(next_url)
     return render(request, "accounts/verify.html", {"form": form, "next": next_url},
                   status=400 if request.method == "POST" else 200)
+
+
+# --- password reset (allauth's pages and link, the portal's templates, service and audit) -------------------
+
+
+RESET_SESSION_KEY = "_password_reset_key"  # where allauth keeps the link's key between its two requests
+
+
+class _PasswordResetSwitch:
+    """Every page of the reset flow answers 404 with a page that says so while PIM_PASSWORD_RESET is off."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not services.password_reset_enabled():
+            return render(request, "account/password_reset_off.html", {"sso": settings.PIM_SSO_CONFIGURED},
+                          status=404)
+        return super().dispatch(request, *args, **kwargs)
+
+
+class PasswordResetView(_PasswordResetSwitch, allauth_reset.PasswordResetView):
+    def form_valid(self, form):
+        # allauth's limit (per client address and per typed address), then the portal's service: the
+        # same redirect whether or not an account has the address.
+        limited = ratelimit.consume_or_429(self.request, action="reset_password",
+                                           key=form.cleaned_data["email"].lower())
+        if limited:
+            return limited
+        services.password_reset_request(email=form.cleaned_data["email"], client_ip=client_ip_of(self.request))
+        return redirect(self.get_success_url())
+
+
+class PasswordResetDoneView(_PasswordResetSwitch, allauth_reset.PasswordResetDoneView):
+    pass
+
+
+class PasswordResetFromKeyView(_PasswordResetSwitch, allauth_reset.PasswordResetFromKeyView):
+    def form_valid(self, form):
+        try:
+            services.password_reset_complete(user=self.reset_user, key=self.key,
+                                             password=form.cleaned_data["password1"],
+                                             client_ip=client_ip_of(self.request))
+        except DomainError as error:
+            form.add_error(None, error.message)
+            return self.form_invalid(form)
+        # allauth's follow-up: clears the sign-in failure counters, the "password changed" message.
+        flows.password_reset.finalize_password_reset(self.request, self.reset_user)
+        self.request.session.pop(RESET_SESSION_KEY, None)
+        return redirect(self.get_success_url())
+
+
+class PasswordResetFromKeyDoneView(_PasswordResetSwitch, allauth_reset.PasswordResetFromKeyDoneView):
+    pass
+
+
+password_reset = PasswordResetView.as_view()
+password_reset_done = PasswordResetDoneView.as_view()
+password_reset_from_key = PasswordResetFromKeyView.as_view()
+password_reset_from_key_done = PasswordResetFromKeyDoneView.as_view()

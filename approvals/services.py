@@ -392,8 +392,9 @@ def request_approve(*, actor: Actor | User, request: Request, comment: str = "",
         if approvals < needed:
             return locked
         _set_status(locked, status=Request.Status.APPROVED, now=now)
-        domain_events.emit("request.approved", request=locked, actor=actor.user)
         _provision_approved(request=locked, actor=actor, now=now)
+        # After provisioning, so that consumers see the outcome: the new end, or why it failed.
+        domain_events.emit("request.approved", request=locked, actor=actor.user)
     return locked
 
 

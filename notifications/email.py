@@ -33,7 +33,7 @@ def absolute_url(path: str) -> str:
 
 
 def email_render(*, template: str, context: dict) -> tuple[str, str, str | None]:
-    ctx = {"site_url": settings.SITE_URL, **context}
+    ctx = {"site_url": settings.SITE_URL, "site_name": settings.PIM_SITE_NAME, **context}
     subject = " ".join(render_to_string(f"{template}_subject.txt", ctx).split())
     text = render_to_string(f"{template}.txt", ctx)
     try:
@@ -67,26 +67,34 @@ def email_enqueue(*, recipients: list[str], template: str, context: dict, dedupe
                   correlation_id=None) -> int:
     """Queue one email per distinct recipient (case-insensitive), in the caller's transaction.
     `dedupe_key` names the event; the recipient is appended, so each recipient gets it once."""
-    addresses = _distinct(recipients)
-    if not addresses:
-        return 0
-    if _is_plain(context):
-        body = {"template": template, "context": context}
-    else:
-        subject, text, html = email_render(template=template, context=context)
-        body = {"subject": subject, "text": text, "html": html}
-    # One INSERT … ON CONFLICT DO NOTHING for all recipients: a recipient already queued for this
-    # event (same key) keeps the row it has. The relay is kicked once per transaction whatever.
+    return email_enqueue_each([(recipients, template, context, dedupe_key, correlation_id)])
+
+
+def email_enqueue_each(items) -> int:
+    """`email_enqueue` for several notices of one event at once (`items` as for `email_enqueue_many`,
+    contexts plain or not): one INSERT … ON CONFLICT DO NOTHING for all of them, so a recipient already
+    queued for a notice (same key) keeps the row it has. The relay is kicked once per transaction."""
     now = timezone.now()
     state = outbox_initial_state(now)
-    OutboxMessage.objects.bulk_create(
-        [OutboxMessage(channel=CHANNEL, dedupe_key=email_dedupe_key(dedupe_key, address),
-                       payload={"to": address, **body}, available_at=now, created_at=now,
-                       correlation_id=correlation_id, **state) for address in addresses],
-        ignore_conflicts=True)
+    messages = []
+    for recipients, template, context, dedupe_key, correlation_id in items:
+        addresses = _distinct(recipients)
+        if not addresses:
+            continue
+        if _is_plain(context):
+            body = {"template": template, "context": context}
+        else:
+            subject, text, html = email_render(template=template, context=context)
+            body = {"subject": subject, "text": text, "html": html}
+        messages += [OutboxMessage(channel=CHANNEL, dedupe_key=email_dedupe_key(dedupe_key, address),
+                                   payload={"to": address, **body}, available_at=now, created_at=now,
+                                   correlation_id=correlation_id, **state) for address in addresses]
+    if not messages:
+        return 0
+    OutboxMessage.objects.bulk_create(messages, ignore_conflicts=True)
     if not state:
         outbox_kick_on_commit()
-    return len(addresses)
+    return len(messages)
 
 
 def email_enqueue_many(items) -> int:

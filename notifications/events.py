@@ -26,9 +26,9 @@ from django.urls import NoReverseMatch, reverse
 
 from approvals.models import Request
 from assignments import selectors as assignment_selectors
-from assignments.models import Assignment, RoleDefinition, Scope
+from assignments.models import Assignment, Principal, RoleDefinition, Scope
 
-from .email import absolute_url, email_enqueue, email_enqueue_many
+from .email import absolute_url, email_enqueue_each, email_enqueue_many
 from .recipients import DIGEST_ROLES, Resolver, holders_emails, matrix_cell, matrix_row_for
 
 logger = logging.getLogger(__name__)
@@ -97,18 +97,31 @@ def _assignment_url_template() -> str:
     return _url(("assignments:detail",), (987654321,), "/")
 
 
+@functools.lru_cache(maxsize=8)
+def _own_url_template(name: str) -> str:
+    """The assignee's own page for an assignment (activate, extend, renew), or "" if it does not exist."""
+    return _url((name,), (987654321,), "")
+
+
 # The links above are cached for the process (a sweep builds two per row, and reading a setting costs
 # more than the rest of building the link); a changed SITE_URL or URLconf (tests) clears them.
 @receiver(setting_changed)
 def _forget_links(*, setting: str, **kwargs) -> None:
     if setting in ("SITE_URL", "ROOT_URLCONF"):
-        for cached in (_first_url_name, _my_roles_path, my_roles_url, _assignment_url_template):
+        for cached in (_first_url_name, _my_roles_path, my_roles_url, _assignment_url_template, _own_url_template):
             cached.cache_clear()
 
 
 def assignment_url(assignment_id: int) -> str:
     """Absolute link to an assignment's page (reversed once; sweeps call this per row)."""
     return _assignment_url_template().replace("987654321", str(assignment_id))
+
+
+def own_assignment_url(action: str, assignment_id: int) -> str:
+    """Where the assignee acts on their own assignment: `action` is "activate", "extend" or "renew"
+    (the self-service pages of approvals); My roles if that page does not exist."""
+    template = _own_url_template(f"approvals:{action}")
+    return template.replace("987654321", str(assignment_id)) if template else my_roles_url()
 
 
 # --- formatting -------------------------------------------------------------------------------------
@@ -125,26 +138,40 @@ def _when(at: datetime | None) -> str:
 
 def assignment_context(assignment: Assignment, *, principal_label: str, role: RoleDefinition,
                        scope: Scope) -> dict:
-    kind = _KIND_WORDS[matrix_row_for(assignment)]
-    my_roles = my_roles_url()
+    """What every assignment email shows. `link` is the administrators' (the assignment's page);
+    the assignee's own copy gets `you` and a link to where they act (`_for_the_assignee`)."""
+    row = matrix_row_for(assignment)
     return {
         "assignment_id": assignment.pk,
         "principal": principal_label,
         "role": role.name,
         "privileged": role.is_privileged,
         "scope": scope.path,
-        "kind": kind,
+        "row": row,
+        "kind": _KIND_WORDS[row],
+        "noun": _NOUN_PHRASES[row].format(role=role.name),
         "start": _when(assignment.start_at),
         "end": _when(assignment.end_at),
         "permanent": assignment.end_at is None,
         "justification": assignment.justification,
-        "link": assignment_url(assignment.pk) if assignment.activated_from_id is None else my_roles,
-        "my_roles_link": my_roles,
+        "link": assignment_url(assignment.pk),
     }
 
 
 _KIND_WORDS = {"eligible_activated": "activation", "eligible_assigned": "eligible assignment",
                "active_assigned": "active assignment"}
+# How a subject names the assignment: "Alice Andersen's eligibility for Exchange Administrator".
+_NOUN_PHRASES = {"eligible_activated": "activation of {role}", "eligible_assigned": "eligibility for {role}",
+                 "active_assigned": "assignment of {role}"}
+
+# How a request is named in a sentence: "Alice Andersen's activation of Security Administrator".
+_REQUEST_NOUNS = {
+    Request.Action.SELF_ACTIVATE: "activation", Request.Action.SELF_DEACTIVATE: "deactivation",
+    Request.Action.SELF_EXTEND: "extension", Request.Action.SELF_RENEW: "renewal",
+    Request.Action.ADMIN_ASSIGN: "assignment", Request.Action.ADMIN_UPDATE: "update",
+    Request.Action.ADMIN_REMOVE: "removal", Request.Action.ADMIN_EXTEND: "extension",
+    Request.Action.ADMIN_RENEW: "renewal", Request.Action.ADMIN_MAKE_ACTIVE: "conversion to active",
+}
 
 
 def request_context(request: Request) -> dict:
@@ -152,6 +179,7 @@ def request_context(request: Request) -> dict:
     return {
         "request_id": str(request.pk),
         "action": request.get_action_display(),
+        "noun": _REQUEST_NOUNS.get(request.action, "request"),
         "requester": str(request.requested_by) if request.requested_by_id else "system",
         "principal": str(request.principal),
         "role": request.role.name,
@@ -177,8 +205,38 @@ def _is_silent(name: str, assignment) -> bool:
     return name == "assignment.expired" and assignment.activated_from_id is not None
 
 
+def _assignee_link(name: str, assignment, request_id) -> str:
+    """Where the assignee acts on this notice: extend what is ending, renew what ended, activate an
+    eligibility; otherwise the request it came from."""
+    if name == "expiring":
+        return own_assignment_url("extend", assignment.pk)
+    if name == "assignment.expired":
+        return own_assignment_url("renew", assignment.pk)
+    if assignment.kind == Assignment.Kind.ELIGIBLE and assignment.activated_from_id is None:
+        return own_assignment_url("activate", assignment.pk)
+    return request_url(request_id) if request_id else my_roles_url()
+
+
+def _for_the_assignee(name: str, recipients: list[str], ctx: dict, assignment, *, principal_kind: str,
+                      resolver: Resolver, request_id, template: str, key: str) -> list[Item]:
+    """Split one notice in two: the assignee's own copy, in the second person with the link to where
+    they act, and everyone else's (administrators, extra addresses, a group's members)."""
+    own = set()
+    if principal_kind == Principal.Kind.USER:
+        own = {a.lower() for a in resolver.assignee(assignment.principal_id)}
+    yours = [a for a in recipients if a.lower() in own]
+    others = [a for a in recipients if a.lower() not in own]
+    items: list[Item] = []
+    if yours:
+        items.append((yours, template, {**ctx, "you": True, "link": _assignee_link(name, assignment, request_id)},
+                      key, request_id))
+    if others:
+        items.append((others, template, ctx, key, request_id))
+    return items
+
+
 def _assignment_items(name: str, assignment, request: Request | None, *, principal_label: str,
-                      role: RoleDefinition, scope: Scope, resolver: Resolver) -> list[Item]:
+                      principal_kind: str, role: RoleDefinition, scope: Scope, resolver: Resolver) -> list[Item]:
     """`assignment` is a model or an `assignments.batches.AssignmentRow` (same attribute names)."""
     ctx = assignment_context(assignment, principal_label=principal_label, role=role, scope=scope)
     row = matrix_row_for(assignment)
@@ -186,49 +244,88 @@ def _assignment_items(name: str, assignment, request: Request | None, *, princip
                                      principal_id=assignment.principal_id)
     correlation = getattr(request, "pk", None)
     if name == "assignment.created":
-        return [(recipients, "email/assigned", ctx, f"assigned:{assignment.pk}", correlation)]
-    if name == "assignment.activated":
-        return [(recipients, "email/activated", ctx, f"activated:{assignment.pk}", correlation)]
-    if name in ("assignment.extended", "assignment.renewed"):
+        template, key = "email/assigned", f"assigned:{assignment.pk}"
+    elif name == "assignment.activated":
+        # Administrators read an activation on its request: the justification, ticket and approvals.
+        if correlation is not None:
+            ctx["link"] = request_url(correlation)
+        template, key = "email/activated", f"activated:{assignment.pk}"
+    elif name in ("assignment.extended", "assignment.renewed"):
         verb = "extended" if name == "assignment.extended" else "renewed"
         ctx["verb"] = verb
+        # The justification of this extension (or renewal), not the one the assignment was made with.
+        ctx["justification"] = request.justification if request is not None else ""
+        ctx["requested_by"] = str(request.requested_by) if request is not None and request.requested_by_id else ""
+        ctx["self_service"] = request is not None and request.action in (Request.Action.SELF_EXTEND,
+                                                                          Request.Action.SELF_RENEW)
+        template = "email/extended"
         key = f"{verb}:{assignment.pk}:{assignment.end_at.isoformat() if assignment.end_at else 'permanent'}"
-        return [(recipients, "email/extended", ctx, key, correlation)]
-    if name == "assignment.expired":
-        return [(recipients, "email/expired", ctx, f"expired:{assignment.pk}", correlation)]
-    return []
+    elif name == "assignment.expired":
+        template, key = "email/expired", f"expired:{assignment.pk}"
+    else:
+        return []
+    return _for_the_assignee(name, recipients, ctx, assignment, principal_kind=principal_kind, resolver=resolver,
+                             request_id=correlation, template=template, key=key)
 
 
-def _request_items(name: str, request: Request) -> list[Item]:
+def _request_approvers(request: Request, resolver: Resolver) -> list[str]:
+    """Who is asked to decide `request` (never the requester)."""
+    role, scope = request.role, request.scope
+    if request.action == Request.Action.SELF_ACTIVATE:
+        setting = resolver.setting(role, scope)
+        cell = matrix_cell(setting, "eligible_activated", "approvers")
+        approvers = resolver.approvers(role, scope) if cell["default_recipients"] else []
+        approvers = approvers + [str(a) for a in cell["extra_addresses"] or []]
+        # "critical only" never silences a request somebody must act on.
+    else:
+        # Self extend / renew: decided by the administrators of the role (DESIGN §3).
+        approvers = resolver.admins(role, scope)
+    mine = {a.lower() for a in _requester_emails(request)}
+    return [a for a in approvers if a.lower() not in mine]  # nobody approves their own request
+
+
+def _requester_emails(request: Request) -> list[str]:
+    return [request.requested_by.email] if request.requested_by_id and request.requested_by.email else []
+
+
+_OUTCOMES = {"request.approved": "approved", "request.denied": "denied", "request.timed_out": "timed_out",
+             "request.canceled": "canceled"}
+
+
+def _request_items(name: str, request: Request, actor=None) -> list[Item]:
     resolver = Resolver()
     ctx = request_context(request)
-    requester = [request.requested_by.email] if request.requested_by_id and request.requested_by.email else []
+    requester = _requester_emails(request)
     if name == "request.created":
         if request.status != Request.Status.PENDING_APPROVAL:
             return []
-        role, scope = request.role, request.scope
-        if request.action == Request.Action.SELF_ACTIVATE:
-            setting = resolver.setting(role, scope)
-            cell = matrix_cell(setting, "eligible_activated", "approvers")
-            approvers = resolver.approvers(role, scope) if cell["default_recipients"] else []
-            approvers += [str(a) for a in cell["extra_addresses"] or []]
-            # "critical only" never silences a request somebody must act on.
-        else:
-            # Self extend / renew: decided by the administrators of the role (DESIGN §3).
-            approvers = resolver.admins(role, scope)
-        mine = {a.lower() for a in requester}
-        approvers = [a for a in approvers if a.lower() not in mine]  # nobody approves their own request
-        return [(approvers, "email/approval_request", ctx, f"approve:{request.pk}", request.pk)]
-    outcome = {"request.approved": "approved", "request.denied": "denied",
-               "request.timed_out": "timed_out"}.get(name)
+        approvers = _request_approvers(request, resolver)
+        submitted = {**ctx, "approver_count": len(approvers),
+                     "approvals_needed": max(request.approvals_required or 1, 1)}
+        return [(approvers, "email/approval_request", ctx, f"approve:{request.pk}", request.pk),
+                (requester, "email/request_submitted", submitted, f"submitted:{request.pk}", request.pk)]
+    outcome = _OUTCOMES.get(name)
     if outcome is None:
         return []
     ctx["outcome"] = outcome
-    if outcome == "denied":
-        decision = request.decisions.filter(decision="deny").order_by("-decided_at").first()
-        ctx["comment"] = decision.comment if decision else ""
-        ctx["decided_by"] = str(decision.approver) if decision else ""
-    return [(requester, "email/request_decided", ctx, f"{outcome}:{request.pk}", request.pk)]
+    ctx["decided_by"] = str(actor) if actor is not None and getattr(actor, "pk", None) else ""
+    decisions = list(request.decisions.select_related("approver").order_by("decided_at", "pk"))
+    ctx["approvals"] = [{"by": str(d.approver), "comment": d.comment, "at": _when(d.decided_at)}
+                        for d in decisions if d.decision == "approve"]
+    final = next((d for d in reversed(decisions) if actor is not None and d.approver_id == actor.pk), None)
+    ctx["comment"] = final.comment if final is not None else ""
+    # Approved, then refused when carried out (the eligibility ended while it waited): say so.
+    ctx["failed"] = outcome == "approved" and request.status == Request.Status.FAILED
+    ctx["scheduled"] = request.status == Request.Status.SCHEDULED
+    items: list[Item] = []
+    if outcome != "canceled":  # the requester canceled it themselves
+        items.append((requester, "email/request_decided", ctx, f"{outcome}:{request.pk}", request.pk))
+    # Everyone else who was asked hears that the request is closed, and how (the reference product
+    # tells every approver when one of them decided). The decider is not told of their own decision.
+    decider = {actor.email.lower()} if actor is not None and getattr(actor, "email", "") else set()
+    others = [a for a in _request_approvers(request, resolver) if a.lower() not in decider]
+    items.append((others, "email/request_closed", ctx, f"closed:{request.pk}", request.pk))
+    return items
 
 
 def _sends_nothing(name: str, payload: dict) -> bool:
@@ -249,9 +346,10 @@ def _items(name: str, payload: dict) -> list[Item]:
         if payload.get("policy") is not None:  # the setting the change was decided under, just read
             resolver.prime_setting(assignment.role, assignment.scope, payload["policy"])
         return _assignment_items(name, assignment, payload.get("request"), principal_label=str(assignment.principal),
-                                 role=assignment.role, scope=assignment.scope, resolver=resolver)
+                                 principal_kind=assignment.principal.kind, role=assignment.role,
+                                 scope=assignment.scope, resolver=resolver)
     if name.startswith("request."):
-        return _request_items(name, payload["request"])
+        return _request_items(name, payload["request"], payload.get("actor"))
     return []
 
 
@@ -261,10 +359,7 @@ def on_domain_event(*, name: str, **payload) -> None:
         return  # no savepoint for an event that queues no email (most request events)
     try:
         with transaction.atomic():
-            items = _items(name, payload)
-            for recipients, template, context, key, correlation in items:
-                email_enqueue(recipients=recipients, template=template, context=context, dedupe_key=key,
-                              correlation_id=correlation)
+            email_enqueue_each(_items(name, payload))  # one insert for every notice of the event
     except Exception:  # noqa: BLE001 — see the module docstring
         logger.exception("Notifications for %s were not queued", name)
 
@@ -282,8 +377,9 @@ def on_domain_events_many(*, name: str, batch) -> None:
             items: list[Item] = []
             for row in batch.rows:
                 if not _is_silent(name, row):
-                    label = principals[row.principal_id].display_name
-                    items += _assignment_items(name, row, None, principal_label=label, role=roles[row.role_id],
+                    principal = principals[row.principal_id]
+                    items += _assignment_items(name, row, None, principal_label=principal.display_name,
+                                               principal_kind=principal.kind, role=roles[row.role_id],
                                                scope=scopes[row.scope_id], resolver=resolver)
             email_enqueue_many(items)
     except Exception:  # noqa: BLE001 — see the module docstring
@@ -301,7 +397,8 @@ def reminder_items(assignments, *, days: int, now: datetime, resolver: Resolver)
                                          role=assignment.role, scope=assignment.scope,
                                          principal_id=assignment.principal_id)
         key = f"expiring{days}d:{assignment.pk}:{assignment.end_at.isoformat()}"
-        items.append((recipients, "email/expiring", ctx, key, None))
+        items += _for_the_assignee("expiring", recipients, ctx, assignment, principal_kind=assignment.principal.kind,
+                                   resolver=resolver, request_id=None, template="email/expiring", key=key)
     return items
 
 

@@ -83,6 +83,21 @@ def admins_emails(*, role: RoleDefinition, scope: Scope | int, at: datetime | No
     return holders_emails(role_slugs=assignment_selectors.admin_roles_for(role=role), scope=scope, at=at)
 
 
+# The reference product's table of who hears of a directory-role activation: Privileged Role
+# Administrators, Global Administrators (the admins above) and Security Administrators, who do not
+# manage assignments but watch privileged use. They are told of activations only, as admins are:
+# the matrix's admins cell (on/off, critical only) applies to them too.
+ACTIVATION_WATCHER_ROLES = {RoleDefinition.Kind.DIRECTORY: [RoleDefinition.SECURITY_ADMINISTRATOR]}
+
+
+def activation_admins_emails(*, role: RoleDefinition, scope: Scope | int,
+                             at: datetime | None = None) -> list[str]:
+    """Who is told of an activation of `role` as its admins: the admins, and for directory roles the
+    Security Administrators too. One query, like `admins_emails`."""
+    slugs = assignment_selectors.admin_roles_for(role=role) + ACTIVATION_WATCHER_ROLES.get(role.kind, [])
+    return holders_emails(role_slugs=slugs, scope=scope, at=at)
+
+
 def approvers_emails(*, setting: RoleSetting, role: RoleDefinition, scope: Scope | int,
                      at: datetime | None = None) -> list[str]:
     """Named approvers (users, and active members of named groups), or the fallback of DESIGN §3."""
@@ -125,6 +140,7 @@ class Resolver:
         self.at = at or timezone.now()
         self._settings: dict = {}
         self._admins: dict = {}
+        self._activation_admins: dict = {}
         self._approvers: dict = {}
         self._assignees: dict = {}
         self._plans: dict = {}
@@ -144,6 +160,13 @@ class Resolver:
         if key not in self._admins:
             self._admins[key] = admins_emails(role=role, scope=scope, at=self.at)
         return self._admins[key]
+
+    def activation_admins(self, role: RoleDefinition, scope: Scope) -> list[str]:
+        """The admins column of an activation: the role's admins and its activation watchers."""
+        key = (role.pk, scope.pk)
+        if key not in self._activation_admins:
+            self._activation_admins[key] = activation_admins_emails(role=role, scope=scope, at=self.at)
+        return self._activation_admins[key]
 
     def approvers(self, role: RoleDefinition, scope: Scope) -> list[str]:
         key = (role.pk, scope.pk)
@@ -198,7 +221,8 @@ class Resolver:
                 continue
             if cell["default_recipients"]:
                 if column == "admins":
-                    plan.append(self.admins(role, scope))
+                    plan.append(self.activation_admins(role, scope) if row == "eligible_activated"
+                                else self.admins(role, scope))
                 elif column == "approvers":
                     plan.append(self.approvers(role, scope))
                 else:

@@ -199,9 +199,21 @@ ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"  # portal's NoSignupAccount
 SOCIALACCOUNT_ADAPTER = "portal.adapters.SSOAdapter"
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = False
-ACCOUNT_RATE_LIMITS = {"login_failed": os.environ.get("PIM_LOGIN_RATE_LIMIT", "10/m/ip,5/5m/key")}
+ACCOUNT_RATE_LIMITS = {"login_failed": os.environ.get("PIM_LOGIN_RATE_LIMIT", "10/m/ip,5/5m/key"),
+                       # Asking for a reset link: per client address, and per typed address whether or
+                       # not an account has it (so the limit itself tells nothing).
+                       "reset_password": "20/m/ip,3/15m/key"}
+# allauth's own mails (none are sent today: see accounts.adapters) carry the portal's prefix too.
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "PIM: "
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False  # the portal never mails an address no account has
 SOCIALACCOUNT_ONLY = False
 SOCIALACCOUNT_PROVIDERS = {}
+PIM_SSO_CONFIGURED = bool(os.environ.get("OIDC_SERVER_URL"))
+# Password reset by emailed link (accounts.services.password_reset_*): off by default when single sign-on
+# is configured (passwords are then the identity provider's business), on otherwise.
+PIM_PASSWORD_RESET = env_bool("PIM_PASSWORD_RESET", not PIM_SSO_CONFIGURED)
+# How long a reset link works (Django's PASSWORD_RESET_TIMEOUT, in seconds; its default is three days).
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("PIM_PASSWORD_RESET_MINUTES", "60")) * 60
 if os.environ.get("OIDC_SERVER_URL"):
     SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
         "APPS": [
@@ -287,6 +299,8 @@ STORAGES = {
 
 # --- Email ----------------------------------------------------------------------------------------
 EMAIL_SUBJECT_PREFIX = "PIM: "
+# The portal's name in emails ("Contoso PIM").
+PIM_SITE_NAME = os.environ.get("PIM_SITE_NAME", "PIM portal").strip() or "PIM portal"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "PIM portal <pim@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 if os.environ.get("EMAIL_HOST"):

@@ -1,12 +1,21 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
+from accounts import views as accounts_views
 from accounts.views import email_managed_by_the_directory
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     # Before allauth's own page of that name: users do not change their address themselves.
     path("accounts/email/", email_managed_by_the_directory, name="account_email"),
+    # Before allauth's own pages of these names and paths: the reset flow switched by PIM_PASSWORD_RESET,
+    # its email through the outbox, request and completion audited (accounts.views).
+    path("accounts/password/reset/", accounts_views.password_reset, name="account_reset_password"),
+    path("accounts/password/reset/done/", accounts_views.password_reset_done, name="account_reset_password_done"),
+    re_path(r"^accounts/password/reset/key/(?P<uidb36>[0-9A-Za-z]+)-(?P<key>.+)/$",
+            accounts_views.password_reset_from_key, name="account_reset_password_from_key"),
+    path("accounts/password/reset/key/done/", accounts_views.password_reset_from_key_done,
+         name="account_reset_password_from_key_done"),
     path("accounts/", include("allauth.urls")),
     path("account/", include("accounts.urls")),
     path("requests/", include("approvals.urls")),

@@ -216,3 +216,49 @@ def celery_worker_process():
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
+
+
+@pytest.fixture
+def person(directory):
+    """A user with a real name ("Alice Andersen" → alice@example.com), as emails show it."""
+    from assignments import services
+
+    def _person(name: str):
+        username = name.split()[0].lower()
+        return services.user_create(username=username, email=f"{username}@example.com", display_name=name,
+                                    password="pw-for-tests-123", actor=SETUP)
+
+    return _person
+
+
+@pytest.fixture
+def delivered(settings):
+    """Deliver what the outbox holds (locmem backend) and return the messages sent so far, each with
+    `to`, `subject`, `body` and `html`."""
+    from django.core import mail
+
+    from notifications.outbox import outbox_relay_once
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+    class Delivered:
+        def __call__(self, to: str | None = None):
+            while outbox_relay_once(limit=1000):
+                pass
+            messages = []
+            for message in mail.outbox:
+                html = next((content for content, mimetype in message.alternatives if mimetype == "text/html"), "")
+                message.html = html
+                if to is None or message.to == [to]:
+                    messages.append(message)
+            return messages
+
+        def subjects(self, to: str) -> list[str]:
+            return sorted(m.subject for m in self(to))
+
+        def one(self, to: str, contains: str):
+            found = [m for m in self(to) if contains in m.subject]
+            assert len(found) == 1, f"{len(found)} messages to {to} with {contains!r}: {self.subjects(to)}"
+            return found[0]
+
+    return Delivered()

@@ -52,7 +52,7 @@ def test_an_activation_email_reaches_smtp_seconds_after_commit_exactly_once(
         wait_until(lambda: relays_done(log_path) > runs, timeout=30, what="another relay run")
 
     [message] = activation_mails(smtp_server, "requester@example.com")
-    assert message["Subject"] == "PIM: Requester activated Helpdesk Administrator"
+    assert message["Subject"] == "PIM: You activated Helpdesk Administrator"
     row = OutboxMessage.objects.get(dedupe_key=f"activated:{request.assignment_id}:requester@example.com")
     assert message["X-PIM-Outbox-Id"] == str(row.pk)
     parts = {part.get_content_type(): part for part in message.walk()}

@@ -12,7 +12,7 @@ def test_links_use_the_site_url_in_force_when_the_email_is_queued(directory, out
 
     [second] = [row for row in outbox.rows("email/assigned") if row.payload["to"] == "second@example.com"]
     context = second.payload["context"]
-    assert context["link"] == f"https://pim.example.org/manage/assignments/{assignment.pk}/"
-    assert context["my_roles_link"].startswith("https://pim.example.org/")
+    # The assignee's link goes where they act: activating the new eligibility.
+    assert context["link"] == f"https://pim.example.org/requests/roles/{assignment.pk}/activate/"
     [first] = [row for row in outbox.rows("email/assigned") if row.payload["to"] == "first@example.com"]
     assert not first.payload["context"]["link"].startswith("https://pim.example.org/")

@@ -19,7 +19,7 @@ def test_an_email_is_rendered_at_delivery_with_prefix_text_and_html_and_sent_onc
     with transaction.atomic():
         email_enqueue(recipients=["a@example.com", "A@example.com", "b@example.com", ""], template="email/expired",
                       context={"principal": "Ann", "role": "Reader", "scope": "/", "kind": "eligible assignment",
-                               "start": "s", "end": "e", "my_roles_link": "https://pim.example/requests/roles/"},
+                               "start": "s", "end": "e", "link": "https://pim.example/requests/roles/"},
                       dedupe_key="expired:1")
         email_enqueue(recipients=["a@example.com"], template="email/expired", context={}, dedupe_key="expired:1")
     assert OutboxMessage.objects.count() == 2
@@ -29,7 +29,7 @@ def test_an_email_is_rendered_at_delivery_with_prefix_text_and_html_and_sent_onc
 
     assert sorted(m.to[0] for m in mail.outbox) == ["a@example.com", "b@example.com"]
     message = mail.outbox[0]
-    assert message.subject == "PIM: Reader for Ann has expired"
+    assert message.subject == "PIM: Ann's eligible assignment of Reader has ended"  # a row queued before `noun`
     assert "https://pim.example/requests/roles/" in message.body and "&" not in message.body
     html, mimetype = message.alternatives[0]
     assert mimetype == "text/html" and 'href="https://pim.example/requests/roles/"' in html

@@ -39,9 +39,9 @@ def test_approved_and_denied_requests_are_announced_to_the_requester(directory, 
         settings.SITE_URL + reverse("approvals:request_detail", args=[first.pk]))
     outbox_relay_once(limit=1000)
     subjects = sorted(m.subject for m in mail.outbox if m.to == ["requester@example.com"])
-    assert "PIM: Approved: your request to activate Helpdesk Administrator" in subjects
-    assert "PIM: Denied: your request to activate Exchange Administrator" in subjects
-    denial = next(m for m in mail.outbox if m.subject.startswith("PIM: Denied"))
+    assert "PIM: Your request to activate Helpdesk Administrator was approved" in subjects
+    assert "PIM: Your request to activate Exchange Administrator was denied" in subjects
+    denial = next(m for m in mail.outbox if m.subject.endswith("was denied"))
     assert "Not during the freeze" in denial.body
 
 
