@@ -8,7 +8,6 @@ only to privileged roles). Reads only; everything is decided from committed stat
 
 from datetime import datetime
 
-from django.db.models import Q
 from django.utils import timezone
 
 from assignments import selectors as assignment_selectors
@@ -66,11 +65,7 @@ def _emails_of_principals(principal_ids, at: datetime) -> list[str]:
     principal_ids = set(principal_ids)
     if not principal_ids:
         return []
-    members = assignment_selectors.assignments_held_at(at=at).filter(
-        kind=Assignment.Kind.ACTIVE, role__slug=RoleDefinition.GROUP_MEMBER, scope__group_id__in=principal_ids,
-        scope__group__enabled=True,
-    ).values("principal_id")
-    return _user_emails(Principal.objects.filter(enabled=True).filter(Q(pk__in=principal_ids) | Q(pk__in=members)))
+    return _user_emails(assignment_selectors.principals_and_members(principal_ids=principal_ids, at=at))
 
 
 def holders_emails(*, role_slugs: list[str], scope: Scope | int | str, at: datetime | None = None) -> list[str]:
