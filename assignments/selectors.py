@@ -222,7 +222,9 @@ def role_holders(*, role_slugs: list[str], scope: Scope | int | str, at: datetim
                  ) -> QuerySet[Principal]:
     """The principals that hold any of `role_slugs` at `scope` (instance, id or path) at `at`: the
     enabled principals for which the access check would grant, directly or through a group. The
-    holding groups are among them, and so are their active members. One query when evaluated."""
+    holding groups are among them, and so are their active members. One query when evaluated: a
+    queryset to compose into larger ones (notification recipients use the same definition in SQL,
+    `access.access_role_holders`)."""
     at = at or timezone.now()
     direct = assignments_held_at(at=at).filter(
         kind=Assignment.Kind.ACTIVE, role__slug__in=role_slugs, scope_id__in=_ancestor_ids(scope),
