@@ -152,9 +152,10 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
     """Activate an eligible assignment (the actor's own, or a group's the actor is a member of), at its
     scope or a narrower one, now or from `start_at`, for `duration_minutes` (≤ the policy's maximum,
     and never past the end of the eligibility). Provisioned at once, or pending approval when the
-    policy requires it. The checks before the transaction give quick errors; the eligibility is then
-    locked and checked again, so an administrator removing it at the same moment cannot leave a live
-    activation of a removed eligibility."""
+    policy requires it. The checks that need no query come first and give quick errors; the rest run
+    under the eligibility's lock (taken before the access check, which runs once, there), so an
+    administrator removing it at the same moment cannot leave a live activation of a removed
+    eligibility."""
     if actor is None or not getattr(actor, "is_authenticated", False):
         raise forbidden("Sign in to activate a role.")
     actor = as_actor(actor).with_mfa_verified_at(mfa_verified_at)
@@ -190,34 +191,35 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
     if eligible.start_at > start:
         raise invalid(f"Your eligibility for {role.name} starts at {_fmt(eligible.start_at)}; pick a later start.",
                       field="start_at")
-    if access_find_eligibility(principal=me, role=role, scope=scope, at=start) is None:
-        raise forbidden(f"You are not eligible for {role.name} at {scope.path} at {_fmt(start)}.")
-    setting = assignment_selectors.role_setting_effective(role=role, scope=scope)
-    maximum = setting.max_activation_minutes
-    minimum = _minutes(settings.PIM_MIN_ASSIGNMENT_DURATION)
-    if not minimum <= duration_minutes <= maximum:
-        raise invalid(f"The duration must be between {minimum} minutes and {maximum // 60} hours"
-                      f"{'' if maximum % 60 == 0 else f' {maximum % 60} minutes'} (the policy's maximum for "
-                      f"{role.name}).", field="duration_minutes")
-    start, end, capped = assignment_activation_window(eligible=eligible, start_at=start,
-                                                      duration_minutes=duration_minutes)
-    rules.check_duration(start_at=start, end_at=end)
-    exempt = bool(actor.user.is_emergency_access)  # break-glass: no MFA/approval requirements
-    if setting.require_justification_on_activation and not justification:
-        raise invalid(f"The policy of {role.name} requires a justification.", field="justification")
-    if setting.require_ticket_on_activation and not (ticket_system and ticket_number):
-        raise invalid(f"The policy of {role.name} requires a ticket: give the ticket system and number.",
-                      field="ticket_number")
-    if setting.require_mfa_on_activation and not exempt:
-        rules.check_mfa_fresh(actor=actor, what=f"activate {role.name}")
-    check_activation_conditions(trusted_networks=setting.trusted_networks,
-                                allowed_time_windows=setting.allowed_time_windows, client_ip=client_ip, at=now)
-    needs_approval = setting.require_approval and not exempt
-    message = f"Ends at {_fmt(end)}, when your eligibility ends." if capped else ""
     with transaction.atomic():
         # Under the eligibility's lock: still live? (A removal that committed since the check above
         # is seen here; one that comes later waits for this transaction and ends the activation.)
         eligible = assignment_lock_eligibility(eligible=eligible, now=now)
+        checked_at = start
+        if access_find_eligibility(principal=me, role=role, scope=scope, at=checked_at) is None:
+            raise forbidden(f"You are not eligible for {role.name} at {scope.path} at {_fmt(start)}.")
+        setting = assignment_selectors.role_setting_effective(role=role, scope=scope)
+        maximum = setting.max_activation_minutes
+        minimum = _minutes(settings.PIM_MIN_ASSIGNMENT_DURATION)
+        if not minimum <= duration_minutes <= maximum:
+            raise invalid(f"The duration must be between {minimum} minutes and {maximum // 60} hours"
+                          f"{'' if maximum % 60 == 0 else f' {maximum % 60} minutes'} (the policy's maximum for "
+                          f"{role.name}).", field="duration_minutes")
+        start, end, capped = assignment_activation_window(eligible=eligible, start_at=start,
+                                                          duration_minutes=duration_minutes)
+        rules.check_duration(start_at=start, end_at=end)
+        exempt = bool(actor.user.is_emergency_access)  # break-glass: no MFA/approval requirements
+        if setting.require_justification_on_activation and not justification:
+            raise invalid(f"The policy of {role.name} requires a justification.", field="justification")
+        if setting.require_ticket_on_activation and not (ticket_system and ticket_number):
+            raise invalid(f"The policy of {role.name} requires a ticket: give the ticket system and number.",
+                          field="ticket_number")
+        if setting.require_mfa_on_activation and not exempt:
+            rules.check_mfa_fresh(actor=actor, what=f"activate {role.name}")
+        check_activation_conditions(trusted_networks=setting.trusted_networks,
+                                    allowed_time_windows=setting.allowed_time_windows, client_ip=client_ip, at=now)
+        needs_approval = setting.require_approval and not exempt
+        message = f"Ends at {_fmt(end)}, when your eligibility ends." if capped else ""
         held, held_end, waiting = _active_or_waiting(principal=me, role=role, scope=scope, eligible=eligible,
                                                      now=now)
         if held:
@@ -246,7 +248,9 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
                        after=_request_snapshot(request))
         domain_events.emit("request.created", request=request, actor=actor.user)
         if not needs_approval:
-            assignment_activate(request=request, now=now, locked_eligible=eligible, policy=setting)
+            # The eligibility was checked just above, under this lock.
+            assignment_activate(request=request, now=now, locked_eligible=eligible, policy=setting,
+                                eligibility_checked_at=checked_at)
     return request
 
 

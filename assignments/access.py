@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 from django.db import connection
 from django.utils import timezone
 
-from .models import Assignment, Principal, RoleDefinition, RolePermission, Scope, ScopeClosure
+from .batches import PrincipalRow
+from .models import Assignment, Principal, RoleDefinition, RolePermission, Scope, ScopeClosure, User
 
 A = Assignment._meta.db_table
 P = Principal._meta.db_table
@@ -28,6 +29,7 @@ R = RoleDefinition._meta.db_table
 RP = RolePermission._meta.db_table
 S = Scope._meta.db_table
 C = ScopeClosure._meta.db_table
+U = User._meta.db_table
 
 
 @dataclass(frozen=True)
@@ -161,10 +163,16 @@ def _fetch_one(sql: str, params: dict):
     """Run the decision. On PostgreSQL, as a prepared statement: the statement is planned once per
     connection, which is most of its cost (planning ~10× execution for this shape). Django keeps
     prepared statements off by default (for poolers), so this cursor asks for one explicitly."""
+    rows = _fetch(sql, params, one=True)
+    return rows[0] if rows else None
+
+
+def _fetch(sql: str, params: dict, *, one: bool = False) -> list:
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            return cursor.fetchone()
+            row = cursor.fetchone() if one else None
+            return ([row] if row is not None else []) if one else cursor.fetchall()
     from django.db.backends.postgresql.base import ServerBindingCursor
     from psycopg.types.numeric import Int8
 
@@ -174,10 +182,14 @@ def _fetch_one(sql: str, params: dict):
     started = time.monotonic()
     with connection.wrap_database_errors, ServerBindingCursor(connection.connection) as cursor:
         cursor.execute(sql, typed, prepare=True)
-        row = cursor.fetchone()
+        if one:
+            row = cursor.fetchone()
+            rows = [row] if row is not None else []
+        else:
+            rows = cursor.fetchall()
     if connection.queries_logged:  # keep the decision visible to Django's query log and query counters
         connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
-    return row
+    return rows
 
 
 def principal_id_of(who) -> int:
@@ -226,3 +238,54 @@ def access_find_eligibility(
     """Is `principal` eligible (directly or through a group) for `role` at `scope` at `at`?"""
     role_id = role.pk if isinstance(role, RoleDefinition) else role
     return _decide(principal_id=principal_id_of(principal), scope=scope, at=at, kind="eligible", role_ids=[role_id])
+
+
+def access_role_holders(*, role_slugs: list[str], scope: Scope | str | int, at: datetime | None = None
+                        ) -> list[PrincipalRow]:
+    """The enabled principals holding any of `role_slugs` at `scope` (or above) at `at`, directly or as
+    enabled active members at `at` of an enabled group that holds one: every principal the access
+    check would grant, with what deciding its email address needs (`assignments.batches.PrincipalRow`).
+    The set form of the decision above, in one statement (prepared on PostgreSQL, like the decision:
+    planning it costs more than running it); `assignments.selectors.role_holders` is the same
+    definition in the ORM. Members are looked up through the holding groups' scopes on the
+    (role, scope) index, so the cost follows the holders, not the directory's memberships."""
+    at = at or timezone.now()
+    by_path = isinstance(scope, str)
+    params = {
+        "scope": scope if by_path else getattr(scope, "pk", scope),
+        "at": connection.ops.adapt_datetimefield_value(at),
+        "member_slug": RoleDefinition.GROUP_MEMBER,
+        "true": True,
+    }
+    names = []
+    for index, slug in enumerate(role_slugs):
+        params[f"slug{index}"] = slug
+        names.append(f"%(slug{index})s")
+    sql = f"""
+        WITH direct AS (
+            SELECT a.principal_id AS id FROM {A} a
+            JOIN {P} ap ON ap.id = a.principal_id AND ap.enabled = %(true)s
+            WHERE a.kind = 'active' AND {_held('a')}
+              AND a.role_id IN (SELECT id FROM {R} WHERE slug IN ({', '.join(names) or 'NULL'}))
+              AND a.scope_id IN ({_scope_ancestors_sql(by_path)})
+        ), holders AS (
+            SELECT id FROM direct
+            UNION
+            SELECT m.principal_id FROM {S} gs
+            JOIN {P} g ON g.id = gs.group_id AND g.enabled = %(true)s
+            JOIN {A} m ON m.scope_id = gs.id
+            JOIN {P} mp ON mp.id = m.principal_id AND mp.enabled = %(true)s
+            WHERE gs.group_id IN (SELECT id FROM direct)
+              AND m.role_id = (SELECT id FROM {R} WHERE slug = %(member_slug)s)
+              AND m.kind = 'active' AND {_held('m')}
+        )
+        SELECT p.id, p.kind, p.display_name, p.email, u.email, u.is_active, u.is_emergency_access, p.enabled
+        FROM {P} p LEFT JOIN {U} u ON u.id = p.user_id
+        WHERE p.id IN (SELECT id FROM holders)
+    """
+    return [PrincipalRow(pk, kind, name, email, user_email, _bool(active), _bool(emergency), bool(enabled))
+            for pk, kind, name, email, user_email, active, emergency, enabled in _fetch(sql, params)]
+
+
+def _bool(value) -> bool | None:
+    return None if value is None else bool(value)  # SQLite answers 0 / 1

@@ -57,6 +57,19 @@ def principal_rows(ids) -> dict[int, PrincipalRow]:
             for row in Principal.objects.filter(pk__in=ids).values_list("pk", *PRINCIPAL_COLUMNS)}
 
 
+def principal_row_of(principal: Principal) -> PrincipalRow | None:
+    """The row of a principal already loaded with its user (a user principal's user is in the
+    instance's cache), without a query; None when building it would take one."""
+    user = None
+    if principal.user_id is not None:
+        if not Principal.user.is_cached(principal):
+            return None
+        user = principal.user
+    return PrincipalRow(principal.pk, principal.kind, principal.display_name, principal.email,
+                        user.email if user else None, user.is_active if user else None,
+                        user.is_emergency_access if user else None, principal.enabled)
+
+
 @dataclass
 class AssignmentBatch:
     """Assignments that changed together in one transaction, at `at`."""

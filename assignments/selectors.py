@@ -7,7 +7,7 @@ authorization rules on top of them.
 from datetime import datetime
 
 from dateutil.relativedelta import relativedelta
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Subquery
 from django.utils import timezone
 
 from .access import access_has_any_role
@@ -205,14 +205,34 @@ def assignments_held_at(*, at: datetime | None = None) -> QuerySet[Assignment]:
     return Assignment.objects.held_at(at or timezone.now())
 
 
+def _member_role_id() -> Subquery:
+    """The Member role's id as a scalar subquery: the planner then looks memberships up on the
+    (principal, role, …) and (role, scope, …) indexes with a known role, instead of joining the
+    role table and hashing every membership of the directory."""
+    return Subquery(RoleDefinition.objects.filter(slug=RoleDefinition.GROUP_MEMBER).values("pk")[:1])
+
+
 def _memberships_held_at(at: datetime) -> QuerySet[Assignment]:
     """The group memberships that count at `at`: active Member assignments held then, of an enabled
     member, in an enabled group."""
     return assignments_held_at(at=at).filter(
         kind=Assignment.Kind.ACTIVE,
-        role__slug=RoleDefinition.GROUP_MEMBER,
+        role_id=_member_role_id(),
         principal__enabled=True,
         scope__group__enabled=True,
+    )
+
+
+def _memberships_of_groups_held_at(at: datetime, groups) -> QuerySet[Assignment]:
+    """`_memberships_held_at(at)` in the groups `groups` (ids, or a subquery of ids), addressed
+    through the groups' scopes: (Member role, scope) on the holders index, a few rows per group
+    whatever the number of memberships in the directory."""
+    group_scopes = Scope.objects.filter(group_id__in=groups, group__enabled=True).values("pk")
+    return assignments_held_at(at=at).filter(
+        kind=Assignment.Kind.ACTIVE,
+        role_id=_member_role_id(),
+        principal__enabled=True,
+        scope_id__in=group_scopes,
     )
 
 
@@ -258,14 +278,28 @@ def role_holders(*, role_slugs: list[str], scope: Scope | int | str, at: datetim
                  ) -> QuerySet[Principal]:
     """The principals that hold any of `role_slugs` at `scope` (instance, id or path) at `at`: the
     enabled principals for which the access check would grant, directly or through a group. The
-    holding groups are among them, and so are their active members. One query when evaluated."""
+    holding groups are among them, and so are their active members. One query when evaluated: a
+    queryset to compose into larger ones (notification recipients use the same definition in SQL,
+    `access.access_role_holders`)."""
     at = at or timezone.now()
     direct = assignments_held_at(at=at).filter(
         kind=Assignment.Kind.ACTIVE, role__slug__in=role_slugs, scope_id__in=_ancestor_ids(scope),
         principal__enabled=True,
     ).values("principal_id")
-    members = _memberships_held_at(at).filter(scope__group_id__in=direct).values("principal_id")
-    return Principal.objects.filter(enabled=True).filter(Q(pk__in=direct) | Q(pk__in=members))
+    direct = direct.order_by()
+    members = _memberships_of_groups_held_at(at, direct).values("principal_id").order_by()
+    # A UNION, not `pk IN direct OR pk IN members`: the OR makes PostgreSQL scan every principal.
+    return Principal.objects.filter(enabled=True, pk__in=direct.union(members))
+
+
+def principals_and_members(*, principal_ids, at: datetime | None = None) -> QuerySet[Principal]:
+    """The enabled principals among `principal_ids` and the active members at `at` of the groups
+    among them (enabled members of enabled groups). One query when evaluated."""
+    at = at or timezone.now()
+    principal_ids = list(principal_ids)
+    members = _memberships_of_groups_held_at(at, principal_ids).values("principal_id").order_by()
+    listed = Principal.objects.filter(pk__in=principal_ids).values("pk").order_by()
+    return Principal.objects.filter(enabled=True, pk__in=listed.union(members))
 
 
 def principal_search(*, text: str, kinds: list[str] | None = None, limit: int = 20) -> QuerySet[Principal]:

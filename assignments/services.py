@@ -671,7 +671,8 @@ def assignment_lock_eligibility(*, eligible: Assignment | int, now: datetime) ->
 
 
 def assignment_activate(*, request: Request, now: datetime, approved_by: Actor | User | None = None,
-                        locked_eligible: Assignment | None = None, policy: RoleSetting | None = None) -> Assignment:
+                        locked_eligible: Assignment | None = None, policy: RoleSetting | None = None,
+                        eligibility_checked_at: datetime | None = None) -> Assignment:
     """Provision an activation request that needs no (more) approval: under the lock of the
     eligibility it comes from, check that the eligibility is live, still covers the request's scope
     and start, and leaves at least the minimum duration; insert the activation (held from its start);
@@ -683,7 +684,9 @@ def assignment_activate(*, request: Request, now: datetime, approved_by: Actor |
     (`assignment_lock_eligibility`) in its own atomic block; that block also undoes this one's
     writes on a refusal, so no second lock and no savepoint of its own (the self-activation).
     `policy`: the effective role setting the caller has just decided the activation under; passed
-    on to the consumers (its notification matrix) so that they do not read it again."""
+    on to the consumers (its notification matrix) so that they do not read it again.
+    `eligibility_checked_at`: with `locked_eligible`, the start for which the caller has run the access
+    check's eligibility lookup under that lock; it is not run again for the same start."""
     from .access import access_find_eligibility
 
     if request.requested_by is None:
@@ -703,8 +706,9 @@ def assignment_activate(*, request: Request, now: datetime, approved_by: Actor |
                                                      duration_minutes=request.duration_minutes or 60)
         if end - start < settings.PIM_MIN_ASSIGNMENT_DURATION:
             raise invalid("The eligibility ends too soon for this activation.")
-        if access_find_eligibility(principal=request.principal, role=request.role, scope=request.scope,
-                                   at=start) is None:
+        checked = already_locked and eligibility_checked_at is not None and eligibility_checked_at == start
+        if not checked and access_find_eligibility(principal=request.principal, role=request.role,
+                                                   scope=request.scope, at=start) is None:
             raise forbidden(f"{request.principal} is no longer eligible for {request.role.name} at "
                             f"{request.scope.path}.")
         activation = assignment_insert(

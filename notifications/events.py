@@ -345,6 +345,7 @@ def _items(name: str, payload: dict) -> list[Item]:
         resolver = Resolver()
         if payload.get("policy") is not None:  # the setting the change was decided under, just read
             resolver.prime_setting(assignment.role, assignment.scope, payload["policy"])
+        resolver.prime_principal(assignment.principal)  # loaded with its user: no query for the assignee
         return _assignment_items(name, assignment, payload.get("request"), principal_label=str(assignment.principal),
                                  principal_kind=assignment.principal.kind, role=assignment.role,
                                  scope=assignment.scope, resolver=resolver)

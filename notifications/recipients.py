@@ -8,11 +8,11 @@ only to privileged roles). Reads only; everything is decided from committed stat
 
 from datetime import datetime
 
-from django.db.models import Q
 from django.utils import timezone
 
 from assignments import selectors as assignment_selectors
-from assignments.batches import PrincipalRow, principal_rows
+from assignments.access import access_role_holders
+from assignments.batches import PrincipalRow, principal_row_of, principal_rows
 from assignments.models import (
     NOTIFICATION_EVENTS,
     NOTIFICATION_RECIPIENTS,
@@ -66,17 +66,17 @@ def _emails_of_principals(principal_ids, at: datetime) -> list[str]:
     principal_ids = set(principal_ids)
     if not principal_ids:
         return []
-    members = assignment_selectors.assignments_held_at(at=at).filter(
-        kind=Assignment.Kind.ACTIVE, role__slug=RoleDefinition.GROUP_MEMBER, scope__group_id__in=principal_ids,
-        scope__group__enabled=True,
-    ).values("principal_id")
-    return _user_emails(Principal.objects.filter(enabled=True).filter(Q(pk__in=principal_ids) | Q(pk__in=members)))
+    return _user_emails(assignment_selectors.principals_and_members(principal_ids=principal_ids, at=at))
 
 
 def holders_emails(*, role_slugs: list[str], scope: Scope | int | str, at: datetime | None = None) -> list[str]:
     """Emails of the users who hold any of `role_slugs` at `scope` or above at `at`, directly or
-    through a group they are an active member of (`assignments.selectors.role_holders`). One query."""
-    return _user_emails(assignment_selectors.role_holders(role_slugs=role_slugs, scope=scope, at=at))
+    through a group they are an active member of (`assignments.access.access_role_holders`; the same
+    rule as `_user_emails`). One query."""
+    rows = access_role_holders(role_slugs=role_slugs, scope=scope, at=at)
+    return sorted({row.email or row.user_email for row in rows
+                   if row.kind == Principal.Kind.USER and row.user_active and not row.user_emergency
+                   and (row.email or row.user_email)})
 
 
 def admins_emails(*, role: RoleDefinition, scope: Scope | int, at: datetime | None = None) -> list[str]:
@@ -186,6 +186,13 @@ class Resolver:
         missing = set(principal_ids) - set(self._assignees)
         if missing:
             self.prime_assignees(principal_rows(missing).values())
+
+    def prime_principal(self, principal: Principal) -> None:
+        """Use a principal instance loaded with its user (the requester's own, read when the request
+        was authenticated) for its addresses, instead of reading them again."""
+        row = principal_row_of(principal)
+        if row is not None:
+            self.prime_assignees([row])
 
     def prime_assignees(self, rows) -> None:
         """Fill the assignee cache from principal rows already loaded (`assignments.batches`)."""
