@@ -4,6 +4,7 @@ parse and bound what a browser can send."""
 from django import forms
 
 from assignments.models import Scope
+from core.timezones import zone_label
 
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
@@ -13,7 +14,7 @@ class ActivateForm(forms.Form):
     scope = forms.ModelChoiceField(queryset=Scope.objects.none(), empty_label=None,
                                    help_text="Where you need the role: where you are eligible, or narrower.")
     duration_minutes = forms.IntegerField(label="Duration (minutes)", min_value=1)
-    start_at = forms.DateTimeField(label="Start (UTC)", required=False, input_formats=DATETIME_FORMATS,
+    start_at = forms.DateTimeField(label=zone_label("Start"), required=False, input_formats=DATETIME_FORMATS,
                                    widget=DATETIME_INPUT, help_text="Leave empty to start now (or on approval).")
     justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000)
     ticket_system = forms.CharField(required=False, max_length=100)
@@ -39,7 +40,7 @@ class ActivateForm(forms.Form):
 
 class ExtendForm(forms.Form):
     duration_minutes = forms.IntegerField(label="Extend by (minutes)", min_value=5, required=False)
-    end_at = forms.DateTimeField(label="New end (UTC)", required=False, input_formats=DATETIME_FORMATS,
+    end_at = forms.DateTimeField(label=zone_label("New end"), required=False, input_formats=DATETIME_FORMATS,
                                  widget=DATETIME_INPUT)
     justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
 
@@ -51,7 +52,7 @@ class ExtendForm(forms.Form):
 
 
 class RenewForm(forms.Form):
-    end_at = forms.DateTimeField(label="New end (UTC)", input_formats=DATETIME_FORMATS, widget=DATETIME_INPUT)
+    end_at = forms.DateTimeField(label=zone_label("New end"), input_formats=DATETIME_FORMATS, widget=DATETIME_INPUT)
     justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
 
 

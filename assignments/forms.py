@@ -7,6 +7,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from core.timezones import zone_label
+
 from . import selectors
 from .models import NOTIFICATION_EVENTS, NOTIFICATION_RECIPIENTS, Assignment, Principal, RoleDefinition, RoleSetting
 
@@ -64,7 +66,7 @@ class EndFields(forms.Form):
     """End date or permanent: one of the two must be chosen."""
 
     permanent = forms.BooleanField(required=False, label="Permanent (no end date)")
-    end_at = DateTimeField(required=False, label="End (UTC)", widget=DATETIME_INPUT)
+    end_at = DateTimeField(required=False, label=zone_label("End"), widget=DATETIME_INPUT)
     justification = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
 
     def clean(self):
@@ -87,7 +89,7 @@ class AssignForm(EndFields):
     scope = ScopeField(label="Scope", initial=selectors.ROOT_PATH)
     kind = forms.ChoiceField(choices=Assignment.Kind.choices, initial=Assignment.Kind.ELIGIBLE,
                              widget=forms.RadioSelect, label="Assignment type")
-    start_at = DateTimeField(required=False, label="Start (UTC)", widget=DATETIME_INPUT,
+    start_at = DateTimeField(required=False, label=zone_label("Start"), widget=DATETIME_INPUT,
                                    help_text="Leave empty to start now.")
     ticket_system = forms.CharField(required=False, max_length=100, label="Ticket system")
     ticket_number = forms.CharField(required=False, max_length=100, label="Ticket number")
@@ -106,7 +108,7 @@ class AssignForm(EndFields):
 
 
 class UpdateForm(EndFields):
-    start_at = DateTimeField(required=False, label="Start (UTC)", widget=DATETIME_INPUT,
+    start_at = DateTimeField(required=False, label=zone_label("Start"), widget=DATETIME_INPUT,
                                    help_text="Only a scheduled assignment's start can change.")
     field_order = ["start_at", "permanent", "end_at", "justification"]
 
