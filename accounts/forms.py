@@ -1,5 +1,7 @@
 from django import forms
 
+from core.timezones import time_zone_names
+
 
 class CodeForm(forms.Form):
     token = forms.CharField(
@@ -22,3 +24,13 @@ class EnrolForm(forms.Form):
         label="Code from the app", max_length=10, strip=True,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
     )
+
+
+class TimeZoneForm(forms.Form):
+    time_zone = forms.ChoiceField(label="Time zone", choices=[],
+                                  help_text="Pages show times in this zone; hover a time for UTC. "
+                                            "Dates and times you type are read in it too.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [(name, name.replace("_", " ")) for name in time_zone_names()]

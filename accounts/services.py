@@ -35,6 +35,7 @@ from audit.models import AuditEvent
 from audit.services import audit_event_record
 from core.actors import Actor
 from core.errors import DomainError, conflict, forbidden, invalid, not_found
+from core.timezones import time_zone_valid
 from notifications.email import absolute_url, email_enqueue
 
 from .models import EnrolmentCode
@@ -49,6 +50,28 @@ ENROLMENT_CODE_MAX_FAILURES = 5
 # 10 characters of 32 (no 0/O, 1/I): 50 bits, typed as XXXXX-XXXXX.
 ENROLMENT_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 ENROLMENT_CODE_ISSUERS = [RoleDefinition.GLOBAL_ADMINISTRATOR, RoleDefinition.PRIVILEGED_ROLE_ADMINISTRATOR]
+
+
+# --- profile --------------------------------------------------------------------------------------------
+
+
+def user_time_zone_set(*, actor: User, time_zone: str, only_if_unset: bool = False) -> bool:
+    """Set the zone the person's pages show times in. `only_if_unset` is the browser's default, sent once
+    after sign-in: it never overrides a zone already chosen (a conditional update, safe to race).
+    Returns whether anything changed; audited when it did."""
+    time_zone = (time_zone or "").strip()
+    if not time_zone_valid(time_zone):
+        raise invalid(f"Unknown time zone {time_zone[:64]!r}: pick one from the list.", field="time_zone")
+    with transaction.atomic():
+        rows = User.objects.filter(pk=actor.pk)
+        rows = rows.filter(time_zone="") if only_if_unset else rows.exclude(time_zone=time_zone)
+        if rows.update(time_zone=time_zone) != 1:
+            return False
+        source = "from the browser" if only_if_unset else "chosen"
+        audit_event_record(action="profile.time_zone", actor=actor, target=actor,
+                           message=f"Time zone set to {time_zone} ({source}).")
+    actor.time_zone = time_zone
+    return True
 
 
 # --- sign-in ------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -26,7 +27,7 @@ from core.errors import DomainError
 from core.mfa import mfa_is_fresh, mfa_mark_verified, mfa_verified_at
 
 from . import services
-from .forms import CodeForm, EnrolForm
+from .forms import CodeForm, EnrolForm, TimeZoneForm
 
 
 def safe_next(request, default: str = "") -> str:
@@ -47,7 +48,33 @@ def security(request):
         "devices": services.mfa_devices(user=request.user),
         "mfa_verified_at": mfa_verified_at(request),
         "mfa_fresh": mfa_is_fresh(request),
+        "time_zone_form": TimeZoneForm(initial={"time_zone": request.user.time_zone or "UTC"}),
     })
+
+
+@login_required
+@require_POST
+def time_zone(request):
+    """The person's time zone: chosen on the Security page, or the browser's default, sent once by
+    static/js/timezone.js while none is set (`source=browser`, never overriding a choice)."""
+    if request.POST.get("source") == "browser":
+        try:
+            services.user_time_zone_set(actor=request.user, time_zone=request.POST.get("time_zone", ""),
+                                        only_if_unset=True)
+        except DomainError as error:
+            return HttpResponse(error.message, status=400, content_type="text/plain; charset=utf-8")
+        return HttpResponse(status=204)
+    form = TimeZoneForm(request.POST)
+    if form.is_valid():
+        services.user_time_zone_set(actor=request.user, time_zone=form.cleaned_data["time_zone"])
+        messages.success(request, f"Times now show in {form.cleaned_data['time_zone']}.")
+        return redirect("accounts:security")
+    return render(request, "accounts/security.html", {
+        "devices": services.mfa_devices(user=request.user),
+        "mfa_verified_at": mfa_verified_at(request),
+        "mfa_fresh": mfa_is_fresh(request),
+        "time_zone_form": form,
+    }, status=400)
 
 
 @login_required

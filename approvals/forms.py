@@ -7,6 +7,7 @@ from django import forms
 
 from assignments import selectors as assignment_selectors
 from core.forms import HoursMinutesField, minutes_label
+from core.timezones import zone_label
 
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
@@ -16,7 +17,7 @@ class ActivateForm(forms.Form):
     scope = forms.ModelChoiceField(queryset=None, empty_label=None,
                                    help_text="Where you need the role: where you are eligible, or narrower.")
     duration_minutes = HoursMinutesField(label="Duration")
-    start_at = forms.DateTimeField(label="Start (UTC)", required=False, input_formats=DATETIME_FORMATS,
+    start_at = forms.DateTimeField(label=zone_label("Start"), required=False, input_formats=DATETIME_FORMATS,
                                    widget=DATETIME_INPUT, help_text="Leave empty to start now (or on approval).")
     justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000)
     ticket_system = forms.CharField(required=False, max_length=100)
@@ -47,7 +48,7 @@ class ActivateForm(forms.Form):
 
 class ExtendForm(forms.Form):
     duration_minutes = HoursMinutesField(label="Extend by", required=False, min_minutes=5)
-    end_at = forms.DateTimeField(label="New end (UTC)", required=False, input_formats=DATETIME_FORMATS,
+    end_at = forms.DateTimeField(label=zone_label("New end"), required=False, input_formats=DATETIME_FORMATS,
                                  widget=DATETIME_INPUT)
     justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
 
@@ -69,7 +70,7 @@ class ExtendForm(forms.Form):
 
 
 class RenewForm(forms.Form):
-    end_at = forms.DateTimeField(label="New end (UTC)", input_formats=DATETIME_FORMATS, widget=DATETIME_INPUT)
+    end_at = forms.DateTimeField(label=zone_label("New end"), input_formats=DATETIME_FORMATS, widget=DATETIME_INPUT)
     justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
 
 
@@ -83,9 +84,9 @@ class DecisionForm(forms.Form):
     end (empty: as requested); the service checks them."""
 
     comment = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
-    start_at = forms.DateTimeField(label="Start (UTC)", required=False, input_formats=DATETIME_FORMATS,
+    start_at = forms.DateTimeField(label=zone_label("Start"), required=False, input_formats=DATETIME_FORMATS,
                                    widget=DATETIME_INPUT)
-    end_at = forms.DateTimeField(label="End (UTC)", required=False, input_formats=DATETIME_FORMATS,
+    end_at = forms.DateTimeField(label=zone_label("End"), required=False, input_formats=DATETIME_FORMATS,
                                  widget=DATETIME_INPUT)
 
 

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from core.forms import HoursMinutesField
+from core.timezones import zone_label
 
 from . import selectors
 from .models import NOTIFICATION_EVENTS, NOTIFICATION_RECIPIENTS, Assignment, Principal, RoleDefinition, RoleSetting
@@ -68,7 +69,7 @@ class EndFields(forms.Form):
     """End date or permanent: one of the two must be chosen."""
 
     permanent = forms.BooleanField(required=False, label="Permanent (no end date)")
-    end_at = DateTimeField(required=False, label="End (UTC)", widget=DATETIME_INPUT)
+    end_at = DateTimeField(required=False, label=zone_label("End"), widget=DATETIME_INPUT)
     justification = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
 
     def clean(self):
@@ -91,7 +92,7 @@ class AssignForm(EndFields):
     scope = ScopeField(label="Scope", initial=selectors.ROOT_PATH)
     kind = forms.ChoiceField(choices=Assignment.Kind.choices, initial=Assignment.Kind.ELIGIBLE,
                              widget=forms.RadioSelect, label="Assignment type")
-    start_at = DateTimeField(required=False, label="Start (UTC)", widget=DATETIME_INPUT,
+    start_at = DateTimeField(required=False, label=zone_label("Start"), widget=DATETIME_INPUT,
                                    help_text="Leave empty to start now.")
     ticket_system = forms.CharField(required=False, max_length=100, label="Ticket system")
     ticket_number = forms.CharField(required=False, max_length=100, label="Ticket number")
@@ -113,7 +114,7 @@ class AssignForm(EndFields):
 
 
 class UpdateForm(EndFields):
-    start_at = DateTimeField(required=False, label="Start (UTC)", widget=DATETIME_INPUT,
+    start_at = DateTimeField(required=False, label=zone_label("Start"), widget=DATETIME_INPUT,
                                    help_text="Only a scheduled assignment's start can change.")
     field_order = ["start_at", "permanent", "end_at", "justification"]
 

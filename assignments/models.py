@@ -22,6 +22,9 @@ class User(AbstractUser):
     is_emergency_access = models.BooleanField(
         default=False, help_text="Break-glass account: permanent Global Administrator, every use alerted."
     )
+    # IANA name (`Europe/Paris`) pages show times in; empty until set: the browser's zone is sent once
+    # after sign-in, and the person can change it on their Security page. Stored times stay UTC.
+    time_zone = models.CharField(max_length=64, blank=True, default="")
 
     def __str__(self) -> str:
         return self.display_name or self.get_full_name() or self.username

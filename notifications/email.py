@@ -12,6 +12,7 @@ templates (cheap, and a template error can never break a domain write) and a swe
 
 import json
 import logging
+from datetime import UTC
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -34,12 +35,14 @@ def absolute_url(path: str) -> str:
 
 def email_render(*, template: str, context: dict) -> tuple[str, str, str | None]:
     ctx = {"site_url": settings.SITE_URL, "site_name": settings.PIM_SITE_NAME, **context}
-    subject = " ".join(render_to_string(f"{template}_subject.txt", ctx).split())
-    text = render_to_string(f"{template}.txt", ctx)
-    try:
-        html = render_to_string(f"{template}.html", ctx)
-    except TemplateDoesNotExist:
-        html = None
+    # Emails say "UTC": render them in UTC even when queued from a page showing the person's own zone.
+    with timezone.override(UTC):
+        subject = " ".join(render_to_string(f"{template}_subject.txt", ctx).split())
+        text = render_to_string(f"{template}.txt", ctx)
+        try:
+            html = render_to_string(f"{template}.html", ctx)
+        except TemplateDoesNotExist:
+            html = None
     return settings.EMAIL_SUBJECT_PREFIX + subject, text, html
 
 

@@ -1,0 +1,343 @@
+"""Every GET page a person can reach, derived from the URL conf: the demo organisation plus a request
+waiting for approval, an activation, an ended role, a review, an incident, a webhook and a SCIM
+application, and for each named URL the persona who visits it and the path, or why it is not visited.
+
+`uncovered_url_names()` lists named URLs that are neither visited nor excluded: a new page fails the
+inventory test until it is added to one of the two.
+"""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.contrib import admin
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from core.actors import Actor
+
+SETUP = Actor.system("test-setup")  # arranging the test, not the behaviour under test
+
+# A permission string long enough to overflow a 390 px screen unless it wraps.
+LONG_PERMISSION = "microsoft.directory/servicePrincipals/synchronizationCredentials/manage.allProperties.allTasks"
+
+
+@dataclass
+class World:
+    users: dict
+    objects: dict = field(default_factory=dict)
+
+    def __getitem__(self, key):
+        return self.objects[key]
+
+
+def build_world() -> World:
+    """The demo organisation, and one of each object a detail page shows."""
+    from alerts.definitions import CATALOGUE
+    from alerts.models import Incident
+    from alerts.services import alerts_evaluate_all
+    from api import services as api_services
+    from approvals import services as approval_services
+    from approvals.models import Request
+    from assignments import services
+    from assignments.models import Assignment, Principal, RoleDefinition, Scope, User
+    from audit.models import AuditEvent
+    from portal.demo import demo_load
+    from provisioning import services as provisioning_services
+    from reviews import services as review_services
+
+    demo_load()
+    users = {name: User.objects.get(username=name) for name in ("alice", "bob", "carol", "dave")}
+    alice, bob, carol = users["alice"], users["bob"], users["carol"]
+    root = Scope.objects.get(path="/")
+    roles = {role.slug: role for role in RoleDefinition.objects.all()}
+    now = timezone.now()
+    # The administrator also holds Global Administrator: the Django admin and "Elevate access" are theirs.
+    services.assignment_create(actor=SETUP, principal=carol.principal, role=roles["global-administrator"], scope=root,
+                               kind="active", justification="test")
+    security_admin = roles["security-administrator"]
+
+    objects = {}
+    eligible = {a.role.slug: a for a in Assignment.objects.filter(principal=alice.principal, kind="eligible",
+                                                                   status="live", scope=root)}
+    objects["eligible"] = eligible["helpdesk-administrator"]
+    # A request waiting for Bob (Security Administrator needs MFA and approval).
+    objects["pending"] = approval_services.request_self_activate(
+        actor=alice, eligible_assignment=eligible["security-administrator"], duration_minutes=60,
+        justification="Investigate the sign-in alerts of " + LONG_PERMISSION, mfa_verified_at=now)
+    # An activation of Exchange Administrator, held now (extend).
+    activation = approval_services.request_self_activate(
+        actor=alice, eligible_assignment=eligible["exchange-administrator"], duration_minutes=60,
+        justification="Mailbox migration", mfa_verified_at=now)
+    objects["active"] = activation.assignment
+    objects["provisioned"] = activation
+    # An eligibility that ended last week (renew).
+    ended = services.assignment_create(actor=SETUP, principal=alice.principal, role=roles["user-administrator"],
+                                       scope=root, kind="eligible", justification="test")
+    Assignment.objects.filter(pk=ended.pk).update(status=Assignment.Status.ENDED, start_at=now - timedelta(days=40),
+                                                  end_at=now - timedelta(days=7), ended_at=now - timedelta(days=7),
+                                                  end_reason=Assignment.EndReason.EXPIRED)
+    objects["ended"] = ended
+    objects["assignment"] = Assignment.objects.get(role=roles["helpdesk-administrator"], status="live",
+                                                   principal__display_name="Helpdesk Tier 2")
+    # Bob has an authenticator (the step-up page asks for its code).
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.create(user=bob, name="Authenticator app", confirmed=True)
+
+    review = review_services.review_create(
+        actor=carol, roles=[security_admin], mfa_verified_at=now,
+        spec=review_services.ReviewSettings(name="Quarterly recertification", scope=root, start_date=now.date(),
+                                            duration_days=14, reviewer_ids=[bob.principal.pk],
+                                            fallback_reviewer_ids=[], notify_ids=[]))[0]
+    instance = review.instances.get(sequence=1)
+    review_services.review_instance_start(instance=instance)
+    objects["review"], objects["instance"] = review, instance
+
+    alerts_evaluate_all(actor=SETUP)
+    objects["incident"] = Incident.objects.order_by("pk").first()
+    objects["alert_key"] = objects["incident"].alert_key if objects["incident"] else CATALOGUE[0].key
+
+    objects["webhook"] = provisioning_services.webhook_endpoint_create(
+        actor=carol, url="https://hooks.example.com/pim/" + "x" * 60, description="SIEM",
+        event_types=["assignment.activated"], mfa_verified_at=now)[0]
+    group = Principal.objects.filter(kind=Principal.Kind.GROUP, display_name="Security Team").get()
+    objects["scim"] = provisioning_services.scim_application_create(
+        actor=carol, group=group, name="Ticketing", base_url="https://scim.example.com/v2", token="t" * 20,
+        mfa_verified_at=now)
+    api_services.token_create_personal(actor=carol, name="scripts", mfa_verified_at=now)
+    objects["group"] = group
+    objects["event"] = AuditEvent.objects.order_by("-seq").first()
+    objects["requests"] = Request
+    return World(users=users, objects=objects)
+
+
+def session_client(user) -> Client:
+    """A test client signed in as `user` with a fresh MFA verification (sign-in is another test's)."""
+    from core.mfa import SESSION_KEY
+
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[SESSION_KEY] = timezone.now().isoformat()
+    session.save()
+    return client
+
+
+# --- the inventory --------------------------------------------------------------------------------------
+
+ANONYMOUS = None
+
+
+def _r(name, *args):
+    return lambda w: reverse(name, args=[a(w) if callable(a) else a for a in args])
+
+
+# name -> (persona, path builder). A persona is a demo username, or ANONYMOUS.
+VISITED = {
+    "account_login": (ANONYMOUS, _r("account_login")),
+    "account_inactive": (ANONYMOUS, _r("account_inactive")),
+    "account_reset_password": (ANONYMOUS, _r("account_reset_password")),
+    "account_reset_password_done": (ANONYMOUS, _r("account_reset_password_done")),
+    "account_reset_password_from_key": (ANONYMOUS, lambda w: "/accounts/password/reset/key/1-bad-key/"),
+    "account_reset_password_from_key_done": (ANONYMOUS, _r("account_reset_password_from_key_done")),
+    "socialaccount_login_cancelled": (ANONYMOUS, _r("socialaccount_login_cancelled")),
+    "socialaccount_login_error": (ANONYMOUS, _r("socialaccount_login_error")),
+    "account_email": ("alice", _r("account_email")),
+    "account_logout": ("alice", _r("account_logout")),
+    "account_change_password": ("alice", _r("account_change_password")),
+    "socialaccount_connections": ("alice", _r("socialaccount_connections")),
+    "accounts:security": ("alice", _r("accounts:security")),
+    "accounts:totp_enrol": ("alice", _r("accounts:totp_enrol")),
+    "accounts:backup_codes": ("alice", _r("accounts:backup_codes")),
+    "accounts:verify": ("bob", _r("accounts:verify")),
+    "portal:home": ("alice", _r("portal:home")),
+    "approvals:my_roles": ("alice", _r("approvals:my_roles")),
+    "approvals:my_requests": ("alice", _r("approvals:my_requests")),
+    "approvals:activate": ("alice", _r("approvals:activate", lambda w: w["eligible"].pk)),
+    "approvals:extend": ("alice", _r("approvals:extend", lambda w: w["active"].pk)),
+    "approvals:renew": ("alice", _r("approvals:renew", lambda w: w["ended"].pk)),
+    "approvals:request_detail": ("bob", _r("approvals:request_detail", lambda w: w["pending"].pk)),
+    "approvals:queue": ("bob", _r("approvals:queue")),
+    "reviews:mine": ("bob", _r("reviews:mine")),
+    "reviews:mine_instance": ("bob", _r("reviews:mine_instance", lambda w: w["instance"].pk)),
+    "assignments:list": ("carol", _r("assignments:list")),
+    "assignments:assign": ("carol", _r("assignments:assign")),
+    "assignments:detail": ("carol", _r("assignments:detail", lambda w: w["assignment"].pk)),
+    "assignments:update": ("carol", _r("assignments:update", lambda w: w["assignment"].pk)),
+    "assignments:extend": ("carol", _r("assignments:extend", lambda w: w["active"].pk)),
+    "assignments:renew": ("carol", _r("assignments:renew", lambda w: w["ended"].pk)),
+    "assignments:make_active": ("carol", _r("assignments:make_active", lambda w: w["eligible"].pk)),
+    "assignments:remove": ("carol", _r("assignments:remove", lambda w: w["assignment"].pk)),
+    "assignments:role_settings": ("carol", _r("assignments:role_settings")),
+    "assignments:role_setting": ("carol", _r("assignments:role_setting", lambda w: w["pending"].role_id)),
+    "assignments:principals": ("carol", _r("assignments:principals")),
+    "assignments:principal": ("carol", _r("assignments:principal", lambda w: w.users["alice"].principal.pk)),
+    "assignments:group_create": ("carol", _r("assignments:group_create")),
+    "assignments:service_principal_create": ("carol", _r("assignments:service_principal_create")),
+    "assignments:elevate": ("carol", _r("assignments:elevate")),
+    "audit:list": ("dave", _r("audit:list")),
+    "audit:detail": ("dave", _r("audit:detail", lambda w: w["event"].seq)),
+    "audit:mine": ("alice", _r("audit:mine")),
+    "provisioning:index": ("carol", _r("provisioning:index")),
+    "provisioning:webhook_create": ("carol", _r("provisioning:webhook_create")),
+    "provisioning:webhook_detail": ("carol", _r("provisioning:webhook_detail", lambda w: w["webhook"].pk)),
+    "provisioning:scim_create": ("carol", _r("provisioning:scim_create")),
+    "provisioning:scim_detail": ("carol", _r("provisioning:scim_detail", lambda w: w["scim"].pk)),
+    "reviews:list": ("carol", _r("reviews:list")),
+    "reviews:create": ("carol", _r("reviews:create")),
+    "reviews:detail": ("carol", _r("reviews:detail", lambda w: w["review"].pk)),
+    "reviews:instance": ("carol", _r("reviews:instance", lambda w: w["instance"].pk)),
+    "alerts:dashboard": ("carol", _r("alerts:dashboard")),
+    "alerts:list": ("carol", _r("alerts:list")),
+    "alerts:detail": ("carol", _r("alerts:detail", lambda w: w["alert_key"])),
+    "alerts:incidents": ("carol", _r("alerts:incidents")),
+    "alerts:incident": ("carol", _r("alerts:incident", lambda w: w["incident"].pk)),
+    "alerts:emergency": ("carol", _r("alerts:emergency")),
+    "alerts:discovery": ("carol", _r("alerts:discovery")),
+    "alerts:convert": ("carol", _r("alerts:convert")),
+    "api:tokens": ("carol", _r("api:tokens")),
+    "api:docs": ("carol", _r("api:docs")),
+    "admin:index": ("carol", _r("admin:index")),
+}
+# Pages every persona sees differently: visited once more for each of these.
+ALSO_VISITED = [("bob", "portal:home"), ("carol", "portal:home"), ("dave", "portal:home"),
+                ("alice", "approvals:request_detail")]
+# Pages that answer with an error status by design, and say why.
+EXPECTED_STATUS = {"socialaccount_login_error": 401, "account_email": 403}
+
+POST_ONLY = "POST only (a button on another page)"
+JSON = "machine-readable (JSON / CSV / schema), not a page"
+EXCLUDED = {
+    "account_signup": "sign-up is closed: accounts come from the directory (redirects to sign-in)",
+    "account_reauthenticate": "allauth re-authentication: the portal's step-up is accounts:verify (redirects)",
+    "account_request_reauthentication_code": "sign-in by emailed code is off",
+    "account_confirm_reauthentication_code": "sign-in by emailed code is off",
+    "account_confirm_login_code": "sign-in by emailed code is off",
+    "account_email_verification_sent": "addresses come from the directory: nothing is verified by email",
+    "account_confirm_email": "addresses come from the directory: nothing is verified by email",
+    "account_set_password": "redirects to the password change page (every account has a password)",
+    "socialaccount_signup": "redirects to sign-in without a pending single sign-on",
+    "openid_connect_login": "redirects to the identity provider (single sign-on is off in tests)",
+    "openid_connect_callback": "the identity provider's redirect target, not a page",
+    "accounts:time_zone": POST_ONLY,
+    "accounts:enrolment_code_email": POST_ONLY,
+    "accounts:enrolment_code_issue": POST_ONLY,
+    "approvals:deactivate": POST_ONLY,
+    "approvals:cancel": POST_ONLY,
+    "approvals:approve": POST_ONLY,
+    "approvals:deny": POST_ONLY,
+    "assignments:make_active_bulk": POST_ONLY,
+    "assignments:role_setting_open": "redirects to assignments:role_setting of the chosen role",
+    "assignments:principal_search": JSON,
+    "assignments:scope_search": JSON,
+    "audit:export": JSON,
+    "audit:mine_export": JSON,
+    "provisioning:webhook_rotate_secret": POST_ONLY,
+    "provisioning:webhook_delete": POST_ONLY,
+    "provisioning:webhook_delivery_retry": POST_ONLY,
+    "provisioning:scim_check": POST_ONLY,
+    "provisioning:scim_delete": POST_ONLY,
+    "provisioning:scim_operation_retry": POST_ONLY,
+    "reviews:instance_complete": POST_ONLY,
+    "reviews:instance_apply": POST_ONLY,
+    "reviews:instance_csv": JSON,
+    "alerts:index": "redirects to alerts:dashboard",
+    "alerts:run_all": POST_ONLY,
+    "alerts:run": POST_ONLY,
+    "alerts:incident_action": POST_ONLY,
+    "api:token-revoke": POST_ONLY,
+    "admin:login": "redirects to the portal's sign-in page",
+    "admin:logout": POST_ONLY,
+    "admin:password_change": "passwords change on the portal's page (account_change_password)",
+    "admin:password_change_done": "passwords change on the portal's page (account_change_password)",
+    "admin:autocomplete": JSON,
+    "admin:jsi18n": "JavaScript, not a page",
+    "admin:view_on_site": "redirects to the object's portal page",
+    "admin:app_list": "the index filtered to one app: the same markup as admin:index",
+    "admin:auth_user_password_change": "the admin is read-only: passwords change on the portal's page",
+    "admin:otp_totp_totpdevice_config": "shows a device's secret key and QR code: not linked in the read-only admin",
+    "admin:otp_totp_totpdevice_qrcode": "an image, not a page",
+}
+EXCLUDED_PREFIXES = {"api:": JSON}  # every other API name is the REST API
+# One model's history page: Django renders every model's with the same template.
+ADMIN_HISTORY = "admin:assignments_assignment_history"
+ADMIN_READ_ONLY = {"_history": f"the same template as {ADMIN_HISTORY}",
+                   "_add": "the admin is read-only: adding is refused (403)",
+                   "_delete": "the admin is read-only: deleting is refused (403)"}
+
+
+def admin_visits(world: World) -> dict:
+    """The Django admin's changelists, and the change (read-only) and history pages of one object of each
+    model that has one."""
+    visits = {}
+    for model, model_admin in admin.site._registry.items():
+        opts = model._meta
+        base = f"admin:{opts.app_label}_{opts.model_name}"
+        visits[f"{base}_changelist"] = ("carol", reverse(f"{base}_changelist"))
+        obj = model_admin.get_queryset(_AdminRequest(world.users["carol"])).order_by("pk").first()
+        if obj is not None:
+            visits[f"{base}_change"] = ("carol", reverse(f"{base}_change", args=[obj.pk]))
+            if f"{base}_history" == ADMIN_HISTORY:
+                visits[ADMIN_HISTORY] = ("carol", reverse(ADMIN_HISTORY, args=[obj.pk]))
+    return visits
+
+
+class _AdminRequest:
+    def __init__(self, user):
+        self.user = user
+
+
+def admin_url_names() -> set[str]:
+    names = set()
+    for model in admin.site._registry:
+        opts = model._meta
+        base = f"admin:{opts.app_label}_{opts.model_name}"
+        names |= {f"{base}_changelist", f"{base}_change"}
+    return names | {ADMIN_HISTORY}
+
+
+def named_urls() -> set[str]:
+    """Every named URL of the URL conf, with its namespace."""
+    names = set()
+
+    def walk(patterns, namespace):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                inner = namespace
+                if pattern.namespace:
+                    inner = f"{namespace}:{pattern.namespace}" if namespace else pattern.namespace
+                walk(pattern.url_patterns, inner)
+            elif isinstance(pattern, URLPattern) and pattern.name:
+                names.add(f"{namespace}:{pattern.name}" if namespace else pattern.name)
+
+    walk(get_resolver().url_patterns, "")
+    return names
+
+
+def excluded_reason(name: str) -> str | None:
+    if name in EXCLUDED:
+        return EXCLUDED[name]
+    if name.startswith("admin:") and name != ADMIN_HISTORY:
+        for suffix, reason in ADMIN_READ_ONLY.items():
+            if name.endswith(suffix):
+                return reason
+    if name in VISITED or name in admin_url_names():
+        return None
+    for prefix, reason in EXCLUDED_PREFIXES.items():
+        if name.startswith(prefix):
+            return reason
+    return None
+
+
+def uncovered_url_names() -> list[str]:
+    visited = set(VISITED) | admin_url_names()
+    return sorted(name for name in named_urls() if name not in visited and excluded_reason(name) is None)
+
+
+def visits(world: World) -> list[tuple[str | None, str, str]]:
+    """(persona, url name, path) for every visit, the admin's last."""
+    result = [(persona, name, build(world)) for name, (persona, build) in VISITED.items()]
+    result += [(persona, name, VISITED[name][1](world)) for persona, name in ALSO_VISITED]
+    result += [(persona, name, path) for name, (persona, path) in admin_visits(world).items()]
+    return result
