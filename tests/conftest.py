@@ -34,6 +34,15 @@ def pytest_configure(config):
 
     audit_triggers.install()
 
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker and settings.CELERY_BROKER_URL.startswith("redis://"):
+        # Commits kick the outbox relay through the broker; on a shared Redis (CI's), each pytest-xdist
+        # worker's messages go under keys of its own. (Tests that run a worker start their own Redis.)
+        from pim_portal.celery import app
+
+        app.conf.broker_transport_options = {**settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+                                             "global_keyprefix": f"pim-tests-{worker}:"}
+
 
 def _lock_files(run: str) -> tuple[Path, Path]:
     base = Path(tempfile.gettempdir()) / f"pim-tests-{run}"
