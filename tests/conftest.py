@@ -4,9 +4,13 @@ Tests that need a real PostgreSQL or Redis use the `postgres` / `redis_url` fixt
 developer machine without them they skip with a reason; with PIM_REQUIRE_SERVICES=1 (CI) they fail.
 """
 
+import fcntl
 import os
 import socket
+import tempfile
+from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -30,11 +34,89 @@ def pytest_configure(config):
 
     audit_triggers.install()
 
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker and settings.CELERY_BROKER_URL.startswith("redis://"):
+        # Commits kick the outbox relay through the broker; on a shared Redis (CI's), each pytest-xdist
+        # worker's messages go under keys of its own. (Tests that run a worker start their own Redis.)
+        from pim_portal.celery import app
+
+        app.conf.broker_transport_options = {**settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+                                             "global_keyprefix": f"pim-tests-{worker}:"}
+
+
+def _lock_files(run: str) -> tuple[Path, Path]:
+    base = Path(tempfile.gettempdir()) / f"pim-tests-{run}"
+    return base.with_suffix(".turnstile"), base.with_suffix(".lock")
+
+
+@contextmanager
+def _beside_other_workers(*, alone: bool):
+    """Under pytest-xdist (`make test`), a test marked `serial` runs while no other worker runs one.
+    A readers-writer lock over two files, the writer first: every test takes the run's lock shared,
+    a serial one exclusively; a serial test waiting for it holds the turnstile, which the others pass
+    on the way in, so they finish the test they are running and wait instead of starving it."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if not run:  # one process (`-n 0`, plain pytest): nothing runs beside it
+        yield
+        return
+    turnstile_path, lock_path = _lock_files(run)
+    with turnstile_path.open("a") as turnstile, lock_path.open("a") as lock:
+        fcntl.flock(turnstile, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        finally:
+            if not alone:
+                fcntl.flock(turnstile, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            if alone:
+                fcntl.flock(turnstile, fcntl.LOCK_UN)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    with _beside_other_workers(alone=item.get_closest_marker("serial") is not None):
+        return (yield)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """pytest-xdist's controller: remember the run, to remove its lock files at the end."""
+    node.config._pim_xdist_run = node.workerinput["testrunuid"]
+
+
+def pytest_unconfigure(config):
+    run = getattr(config, "_pim_xdist_run", None)
+    if run:
+        for path in _lock_files(run):
+            path.unlink(missing_ok=True)
+
 
 def _missing(reason: str):
     if REQUIRE_SERVICES:
         pytest.fail(f"{reason} (PIM_REQUIRE_SERVICES=1: required in CI)")
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def _sqlite_test_database_in_memory():
+    """Django tests SQLite in memory (a shared-cache database of this process: each pytest-xdist
+    worker has its own). Say so in the settings: pytest-django recognises it only on Django's own
+    engine name, not on ours (audit.backends.sqlite3), and would otherwise give each worker a file
+    named after the development database's path."""
+    from django.conf import settings
+
+    for db in settings.DATABASES.values():
+        if db["ENGINE"].endswith(".sqlite3") and not db.get("TEST", {}).get("NAME"):
+            db.setdefault("TEST", {})["NAME"] = ":memory:"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings_xdist_suffix(_sqlite_test_database_in_memory,
+                                              django_db_modify_db_settings_xdist_suffix):
+    """pytest-django's: a suffix (_gw0, _gw1, …) on each worker's test database names."""
 
 
 @pytest.fixture

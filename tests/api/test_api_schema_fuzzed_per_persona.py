@@ -71,16 +71,47 @@ def may_succeed(persona, case) -> bool:
     return True
 
 
-@pytest.fixture
-def wsgi_schema(db):
+POSITIVE_EXAMPLES, NEGATIVE_EXAMPLES = 10, 5
+
+
+def _drawn(operation, mode, examples) -> list:
+    """The examples Hypothesis draws for `operation` in `mode`: at most `examples`, the same on every run."""
+    drawn = []
+
+    @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def draw(case):
+        drawn.append(case)
+
+    draw()
+    return drawn
+
+
+@pytest.fixture(scope="session")
+def examples(django_db_setup, django_db_blocker):
+    """Every operation's examples (positive and negative), drawn once per session from the schema the
+    API serves: drawing is half the cost of the fuzzing, and the examples depend on the schema alone
+    (derandomized), so every persona is sent the same ones, as when each drew its own."""
     from django.core.wsgi import get_wsgi_application
 
+    with django_db_blocker.unblock(), override_settings(PIM_API_DOCS_PUBLIC=True):  # fetched without a credential
+        schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", get_wsgi_application())
+        operations = [result.ok() for result in schema.get_all_operations()]
+    return [(operation, [case for mode, count in ((GenerationMode.POSITIVE, POSITIVE_EXAMPLES),
+                                                  (GenerationMode.NEGATIVE, NEGATIVE_EXAMPLES))
+                         for case in _drawn(operation, mode, count)])
+            for operation in operations]
+
+
+@pytest.fixture
+def in_process_requests(db):
     # Requests run in this thread, inside the test's transaction: keep Django from closing the connection.
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:
-        with override_settings(PIM_API_DOCS_PUBLIC=True):  # the schema itself, fetched without a credential
-            yield schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", get_wsgi_application())
+        with override_settings(PIM_API_DOCS_PUBLIC=True):  # as when the schema was fetched
+            yield
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
@@ -88,23 +119,20 @@ def wsgi_schema(db):
 
 @pytest.mark.parametrize("persona_name", ["requester", "approver", "administrator", "auditor", "service_principal",
                                           "anonymous"])
-def test_schema_holds_for_persona(world, wsgi_schema, persona_name):
+def test_schema_holds_for_persona(world, examples, in_process_requests, persona_name):
     persona = world[persona_name]
     headers = {"Authorization": f"Bearer {persona.token}"} if persona.token else {}
-    operations = [result.ok() for result in wsgi_schema.get_all_operations()]
-    assert len(operations) >= len(MAY)
-    for operation in operations:
-        for mode, examples in ((GenerationMode.POSITIVE, 10), (GenerationMode.NEGATIVE, 5)):
-
-            @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
-                      suppress_health_check=list(HealthCheck))
-            @given(case=operation.as_strategy(generation_mode=mode))
-            def run(case):
-                response = case.call(headers=headers)
+    assert len(examples) >= len(MAY)
+    for _operation, cases in examples:
+        for drawn in cases:
+            case = drawn.derive(keep_auth=True)  # the session's example stays as drawn for the next persona
+            response = case.call(headers=headers)
+            try:
                 case.validate_response(response, checks=CHECKS)
                 if 200 <= response.status_code < 300:
                     assert may_succeed(persona, case), (
                         f"{persona_name} got {response.status_code} for {case.operation.label}: {case.query} "
                         f"{case.body}")
-
-            run()
+            except BaseException as failure:
+                failure.add_note(f"Reproduce with:\n\n    {case.as_curl_command(headers=headers)}")
+                raise

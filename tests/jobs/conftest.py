@@ -156,6 +156,7 @@ def broker():
     from pim_portal.celery import app
 
     original = (app.conf.broker_url, app.conf.broker_write_url, app.conf.broker_read_url)
+    options = app.conf.broker_transport_options
 
     def _reset():
         app._pool = None
@@ -163,10 +164,13 @@ def broker():
 
     def _use(url: str):
         app.conf.broker_url = app.conf.broker_write_url = app.conf.broker_read_url = url
+        # A broker of the test's own, read by the worker it starts: no per-xdist-worker key prefix.
+        app.conf.broker_transport_options = {k: v for k, v in (options or {}).items() if k != "global_keyprefix"}
         _reset()
 
     yield _use
     app.conf.broker_url, app.conf.broker_write_url, app.conf.broker_read_url = original
+    app.conf.broker_transport_options = options
     _reset()
 
 

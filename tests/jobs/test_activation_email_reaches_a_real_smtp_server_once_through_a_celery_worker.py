@@ -24,6 +24,7 @@ def activation_mails(smtp, address):
     return [m for rcpt, m in smtp.messages if rcpt == [address] and "activated" in m["Subject"]]
 
 
+@pytest.mark.serial  # a bound on wall-clock latency: measured without another test on the cores
 @pytest.mark.django_db(transaction=True)
 def test_an_activation_email_reaches_smtp_seconds_after_commit_exactly_once(
         postgres, redis_server, smtp_server, broker, celery_worker_process, directory, policy, activate, tmp_path):

@@ -1,6 +1,7 @@
 """Real peers on loopback: a scim2-server (the PyPI package) and a tiny webhook receiver, each served
 from a thread of the test process; the outbox relay runs in-process."""
 
+import functools
 import json
 import threading
 import time
@@ -22,24 +23,32 @@ def _allow_loopback_targets(settings):
     settings.PIM_PROVISIONING_ALLOW_LOOPBACK = True
 
 
+@functools.cache
+def _scim_provider():
+    """What scim2-server serves by default, plus bearer tokens: built once (a provider is immutable)."""
+    from scim2_models import ScimProvider
+    from scim2_server.testserver.application import BEARER_TOKEN_SCHEME
+    from scim2_server.utils import (
+        load_default_resource_types,
+        load_default_schemas,
+        load_default_service_provider_config,
+    )
+
+    config = load_default_service_provider_config()
+    config.authentication_schemes = [*(config.authentication_schemes or []), BEARER_TOKEN_SCHEME]
+    return ScimProvider.from_discovery(load_default_schemas().values(), load_default_resource_types().values(),
+                                       config=config)
+
+
 class ScimPeer:
     """scim2-server's WSGI application over an in-memory storage, requiring a bearer token."""
 
     def __init__(self, token=PEER_TOKEN):
-        from scim2_models import ScimProvider
         from scim2_server.memory import InMemoryStorage
         from scim2_server.service import ScimService
-        from scim2_server.testserver.application import BEARER_TOKEN_SCHEME, BearerTokenApplication
-        from scim2_server.utils import (
-            load_default_resource_types,
-            load_default_schemas,
-            load_default_service_provider_config,
-        )
+        from scim2_server.testserver.application import BearerTokenApplication
 
-        config = load_default_service_provider_config()
-        config.authentication_schemes = [*(config.authentication_schemes or []), BEARER_TOKEN_SCHEME]
-        provider = ScimProvider.from_discovery(load_default_schemas().values(), load_default_resource_types().values(),
-                                               config=config)
+        provider = _scim_provider()
         self.storage = InMemoryStorage()
         self.token = token
         self.app = BearerTokenApplication(self.storage, provider, service=ScimService(provider, secret="s" * 32),

@@ -9,7 +9,8 @@ from notifications import outbox
 from notifications.tasks import outbox_relay
 from provisioning import scim_protocol  # noqa: F401 — a running worker has imported it already
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# A bound on wall-clock latency: measured without another test on the cores.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.serial]
 
 
 def test_membership_in_the_peer_seconds_after_commit(directory, scim_app, scim_peer, activate, monkeypatch):
