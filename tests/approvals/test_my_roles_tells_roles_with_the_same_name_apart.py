@@ -12,4 +12,4 @@ def test_owner_of_a_group_and_of_a_subscription(client, directory, requester, la
     page = client.get(reverse("approvals:my_roles")).content.decode()
     assert "Owner (group)" in page and "Owner (resource)" in page
     assert '<span class="badge badge-warn">Privileged</span>' in page
-    assert f'<span class="nowrap">{later(days=20):%Y-%m-%d}' in page
+    assert f'<span class="nowrap"><time datetime="{later(days=20):%Y-%m-%d}' in page  # on one line
