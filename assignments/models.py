@@ -24,7 +24,8 @@ class User(AbstractUser):
     )
     # IANA name (`Europe/Paris`) pages show times in; empty until set: the browser's zone is sent once
     # after sign-in, and the person can change it on their Security page. Stored times stay UTC.
-    time_zone = models.CharField(max_length=64, blank=True, default="")
+    # db_default too: rows written by bulk loads and other raw inserts get an empty zone, not NULL.
+    time_zone = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     def __str__(self) -> str:
         return self.display_name or self.get_full_name() or self.username

@@ -522,9 +522,15 @@ def assignment_create(*, actor: Actor | User, principal: Principal, role: RoleDe
     return assignment
 
 
+# Row locks of an assignment transition: the assignment and its principal (enabled, kind), never the
+# role definition or the scope it joins. FOR UPDATE without OF locks every joined row, so every
+# activation of one role at one scope queued behind the others on those two shared rows.
+_LOCK_OF = ("self", "principal")
+
+
 def _lock_live(assignment: Assignment | int) -> Assignment:
     pk = assignment if isinstance(assignment, int) else assignment.pk
-    locked = (Assignment.objects.select_for_update().select_related("principal", "role", "scope")
+    locked = (Assignment.objects.select_for_update(of=_LOCK_OF).select_related("principal", "role", "scope")
               .filter(pk=pk).first())
     if locked is None:
         raise not_found("That assignment no longer exists.")
@@ -661,7 +667,7 @@ def assignment_lock_eligibility(*, eligible: Assignment | int, now: datetime) ->
     """Lock an eligible assignment for an activation and check it is still live: an administrator
     removing it at the same moment waits for this transaction, then ends what it activated."""
     pk = eligible if isinstance(eligible, int) else eligible.pk
-    locked = (Assignment.objects.select_for_update().select_related("principal", "role", "scope")
+    locked = (Assignment.objects.select_for_update(of=_LOCK_OF).select_related("principal", "role", "scope")
               .filter(pk=pk, kind=Assignment.Kind.ELIGIBLE).first())
     if locked is None:
         raise not_found("No such eligible assignment.")
@@ -911,7 +917,7 @@ def assignment_renew(*, actor: Actor | User, assignment: Assignment, end_at: dat
     actor = _acting(actor, mfa_verified_at)
     now = timezone.now()
     with transaction.atomic():
-        old = Assignment.objects.select_for_update().select_related("principal", "role", "scope").filter(
+        old = Assignment.objects.select_for_update(of=_LOCK_OF).select_related("principal", "role", "scope").filter(
             pk=assignment.pk).first()
         if old is None:
             raise not_found("The assignment to renew no longer exists.")
