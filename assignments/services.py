@@ -20,6 +20,7 @@ from audit.services import audit_event_record, audit_refusal_record
 from core import domain_events
 from core.actors import Actor, as_actor
 from core.errors import DomainError, FieldErrors, conflict, forbidden, invalid, not_found
+from core.timezones import local_text
 
 from . import rules, selectors
 from .conditions import parse_time_windows, parse_trusted_networks
@@ -794,7 +795,7 @@ def assignment_extend_validate(*, assignment: Assignment, end_at: datetime | Non
     both); the start of one that has begun stays. Raises `DomainError`."""
     if start_at is not None and start_at != assignment.start_at:
         if assignment.start_at <= now:
-            raise invalid(f"This assignment began at {_fmt(assignment.start_at)}: an extension keeps its start.",
+            raise invalid(f"This assignment began at {local_text(assignment.start_at)}: an extension keeps its start.",
                           field="start_at")
         start_at = rules.normalise_start(start_at=start_at, now=now)
         rules.check_duration(start_at=start_at, end_at=end_at)
@@ -813,7 +814,7 @@ def assignment_extend_validate(*, assignment: Assignment, end_at: datetime | Non
         limit = now + timedelta(minutes=setting.max_activation_minutes)
         if end_at > limit:
             raise invalid(f"An activation of {assignment.role.name} can last at most "
-                          f"{setting.max_activation_minutes // 60} h from now: end it by {_fmt(limit)}.",
+                          f"{setting.max_activation_minutes // 60} h from now: end it by {local_text(limit)}.",
                           field="end_at")
         if eligible is not None and eligible.end_at is not None and end_at > eligible.end_at:
             end_at = eligible.end_at  # never past the eligibility it comes from
