@@ -5,6 +5,7 @@ import uuid
 from rest_framework import serializers
 
 from approvals.models import ApprovalDecision, Request
+from approvals.services import BATCH_LIMIT
 from assignments.models import Assignment, Principal, RoleDefinition, RoleSetting, Scope
 from audit.models import AuditEvent
 from core.ids import parse_id
@@ -251,6 +252,27 @@ class DecisionInputSerializer(serializers.Serializer):
         required=False, allow_null=True, default=None,
         help_text="Extensions and renewals only: the end to approve (omit or null: as requested), checked "
                   "against the role's policy like an administrator's extension or renewal.")
+
+
+class BulkApproveInputSerializer(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=BATCH_LIMIT,
+                                help_text=f"The requests to approve (at most {BATCH_LIMIT}); each is decided on its "
+                                          "own, with the same rules as approving it alone.")
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class BulkApproveOutcomeSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="request_id")
+    outcome = serializers.ChoiceField(choices=["approved", "recorded", "failed", "refused"],
+                                      help_text="approved; recorded (your approval counts, more are needed); "
+                                                "failed (approved, but it could not be carried out); refused "
+                                                "(nothing changed: see message).")
+    ok = serializers.BooleanField()
+    message = serializers.CharField()
+
+
+class BulkApproveResultSerializer(serializers.Serializer):
+    results = BulkApproveOutcomeSerializer(many=True, help_text="One per requested id, in the order given.")
 
 
 class DenyInputSerializer(serializers.Serializer):
