@@ -114,7 +114,8 @@ class RoleSettingSerializer(serializers.ModelSerializer):
         fields = ["id", "role", "role_slug", "scope", "scope_path", "max_activation_minutes",
                   "require_mfa_on_activation", "require_justification_on_activation", "require_ticket_on_activation",
                   "require_approval", "approvers", "approvals_required", "approval_window_minutes",
-                  "trusted_networks", "allowed_time_windows", "allow_permanent_eligible", "expire_eligible_after",
+                  "trusted_networks", "allowed_time_windows", "allowed_time_windows_zone", "allow_permanent_eligible",
+                  "expire_eligible_after",
                   "allow_permanent_active", "expire_active_after", "require_mfa_on_active_assignment",
                   "require_justification_on_active_assignment", "notifications", "updated_at"]
 
@@ -136,6 +137,9 @@ class RoleSettingWriteSerializer(serializers.Serializer):
     approval_window_minutes = serializers.IntegerField(required=False, min_value=0, max_value=10**6)
     trusted_networks = serializers.CharField(required=False, allow_blank=True, max_length=10000)
     allowed_time_windows = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+    allowed_time_windows_zone = serializers.CharField(
+        required=False, max_length=64, help_text="IANA zone the windows are read in (e.g. Europe/Paris); unchanged "
+                                                 "when omitted (UTC for a new policy).")
     allow_permanent_eligible = serializers.BooleanField(required=False)
     expire_eligible_after = serializers.ChoiceField(choices=RoleSetting.EXPIRATION_CHOICES, required=False)
     allow_permanent_active = serializers.BooleanField(required=False)

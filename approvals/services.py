@@ -219,7 +219,8 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
         if setting.require_mfa_on_activation and not exempt:
             rules.check_mfa_fresh(actor=actor, what=f"activate {role.name}")
         check_activation_conditions(trusted_networks=setting.trusted_networks,
-                                    allowed_time_windows=setting.allowed_time_windows, client_ip=client_ip, at=now)
+                                    allowed_time_windows=setting.allowed_time_windows, client_ip=client_ip, at=now,
+                                    time_zone=setting.allowed_time_windows_zone)
         needs_approval = setting.require_approval and not exempt
         message = f"Ends at {_fmt(end)}, when your eligibility ends." if capped else ""
         held, held_end, waiting = _active_or_waiting(principal=me, role=role, scope=scope, eligible=eligible,

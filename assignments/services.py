@@ -20,7 +20,7 @@ from audit.services import audit_event_record, audit_refusal_record
 from core import domain_events
 from core.actors import Actor, as_actor
 from core.errors import DomainError, FieldErrors, conflict, forbidden, invalid, not_found
-from core.timezones import local_text
+from core.timezones import local_text, time_zone_valid
 
 from . import rules, selectors
 from .conditions import parse_time_windows, parse_trusted_networks
@@ -304,8 +304,8 @@ def role_definition_create(*, slug: str, name: str, kind: str, description: str 
 ROLE_SETTING_FIELDS = (
     "max_activation_minutes", "require_mfa_on_activation", "require_justification_on_activation",
     "require_ticket_on_activation", "require_approval", "approvals_required", "approval_window_minutes",
-    "trusted_networks", "allowed_time_windows", "allow_permanent_eligible", "expire_eligible_after",
-    "allow_permanent_active", "expire_active_after", "require_mfa_on_active_assignment",
+    "trusted_networks", "allowed_time_windows", "allowed_time_windows_zone", "allow_permanent_eligible",
+    "expire_eligible_after", "allow_permanent_active", "expire_active_after", "require_mfa_on_active_assignment",
     "require_justification_on_active_assignment", "notifications",
 )
 
@@ -333,6 +333,9 @@ def role_setting_validate(*, values: dict) -> None:
     if "allowed_time_windows" in values:
         with found.check():
             parse_time_windows(values["allowed_time_windows"])
+    if "allowed_time_windows_zone" in values and not time_zone_valid(str(values["allowed_time_windows_zone"])):
+        found.add("allowed_time_windows_zone", f"{values['allowed_time_windows_zone']!r} is not a time zone: use an "
+                                               "IANA name such as Europe/Paris, or UTC.")
     if "notifications" in values:
         with found.check():
             _validate_notification_matrix(values["notifications"])
