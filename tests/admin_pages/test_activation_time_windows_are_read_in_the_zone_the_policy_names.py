@@ -34,13 +34,16 @@ def test_a_paris_editor_saves_windows_in_paris_time(directory, role_admin, pra_c
     assert refused.status_code == 400
 
 
-def test_the_check_reads_the_windows_in_their_zone(directory, requester):
+def test_the_check_reads_the_windows_in_their_zone(client, directory, requester):
     services.role_setting_update(
         actor=Actor.system("test-setup"), role=directory.role("helpdesk-administrator"), scope=directory.root,
         values={"require_mfa_on_activation": False, "require_justification_on_activation": False,
                 "require_ticket_on_activation": False, "require_approval": False,
                 "allowed_time_windows": "Mon-Fri 08:00-18:00", "allowed_time_windows_zone": "Europe/Paris"})
     eligibility = directory.grant(requester, "helpdesk-administrator", kind="eligible")
+    client.force_login(requester)
+    page = client.get(reverse("approvals:activate", args=[eligibility.pk])).content.decode()
+    assert "Allowed times (Europe/Paris)" in page
 
     def activate():
         return approval_services.request_self_activate(actor=requester, eligible_assignment=eligibility,
