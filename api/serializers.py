@@ -5,6 +5,7 @@ import uuid
 from rest_framework import serializers
 
 from approvals.models import ApprovalDecision, Request
+from approvals.services import BATCH_LIMIT
 from assignments.models import Assignment, Principal, RoleDefinition, RoleSetting, Scope
 from audit.models import AuditEvent
 from core.ids import parse_id
@@ -113,7 +114,8 @@ class RoleSettingSerializer(serializers.ModelSerializer):
         fields = ["id", "role", "role_slug", "scope", "scope_path", "max_activation_minutes",
                   "require_mfa_on_activation", "require_justification_on_activation", "require_ticket_on_activation",
                   "require_approval", "approvers", "approvals_required", "approval_window_minutes",
-                  "trusted_networks", "allowed_time_windows", "allow_permanent_eligible", "expire_eligible_after",
+                  "trusted_networks", "allowed_time_windows", "allowed_time_windows_zone", "allow_permanent_eligible",
+                  "expire_eligible_after",
                   "allow_permanent_active", "expire_active_after", "require_mfa_on_active_assignment",
                   "require_justification_on_active_assignment", "notifications", "updated_at"]
 
@@ -135,6 +137,9 @@ class RoleSettingWriteSerializer(serializers.Serializer):
     approval_window_minutes = serializers.IntegerField(required=False, min_value=0, max_value=10**6)
     trusted_networks = serializers.CharField(required=False, allow_blank=True, max_length=10000)
     allowed_time_windows = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+    allowed_time_windows_zone = serializers.CharField(
+        required=False, max_length=64, help_text="IANA zone the windows are read in (e.g. Europe/Paris); unchanged "
+                                                 "when omitted (UTC for a new policy).")
     allow_permanent_eligible = serializers.BooleanField(required=False)
     expire_eligible_after = serializers.ChoiceField(choices=RoleSetting.EXPIRATION_CHOICES, required=False)
     allow_permanent_active = serializers.BooleanField(required=False)
@@ -251,6 +256,27 @@ class DecisionInputSerializer(serializers.Serializer):
         required=False, allow_null=True, default=None,
         help_text="Extensions and renewals only: the end to approve (omit or null: as requested), checked "
                   "against the role's policy like an administrator's extension or renewal.")
+
+
+class BulkApproveInputSerializer(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=BATCH_LIMIT,
+                                help_text=f"The requests to approve (at most {BATCH_LIMIT}); each is decided on its "
+                                          "own, with the same rules as approving it alone.")
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class BulkApproveOutcomeSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="request_id")
+    outcome = serializers.ChoiceField(choices=["approved", "recorded", "failed", "refused"],
+                                      help_text="approved; recorded (your approval counts, more are needed); "
+                                                "failed (approved, but it could not be carried out); refused "
+                                                "(nothing changed: see message).")
+    ok = serializers.BooleanField()
+    message = serializers.CharField()
+
+
+class BulkApproveResultSerializer(serializers.Serializer):
+    results = BulkApproveOutcomeSerializer(many=True, help_text="One per requested id, in the order given.")
 
 
 class DenyInputSerializer(serializers.Serializer):

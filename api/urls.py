@@ -16,6 +16,7 @@ urlpatterns = [
     path("requests/<str:pk>/", views.RequestDetail.as_view(), name="request"),
     path("requests/<str:pk>/cancel/", views.RequestCancel.as_view(), name="request-cancel"),
     path("approvals/", views.ApprovalList.as_view(), name="approvals"),
+    path("approvals/approve/", views.ApprovalApproveMany.as_view(), name="approvals-approve"),
     path("approvals/<str:pk>/approve/", views.ApprovalApprove.as_view(), name="approval-approve"),
     path("approvals/<str:pk>/deny/", views.ApprovalDeny.as_view(), name="approval-deny"),
     path("audit/events/", views.AuditEventList.as_view(), name="audit-events"),

@@ -653,6 +653,34 @@ class ApprovalApprove(ApprovalDecide):
         return super().post(request, pk)
 
 
+class ApprovalApproveMany(PimAPIView):
+    """Approve several requests at once, as the queue page does: each decided on its own (its own rules,
+    transaction and audit event), one MFA check for the batch, one outcome per id."""
+
+    @extend_schema(operation_id="approvals_approve_many", request=s.BulkApproveInputSerializer,
+                   responses=s.BulkApproveResultSerializer, tags=["approvals"])
+    def post(self, request):
+        actor = _person(request, "decide requests")
+        body = s.BulkApproveInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        token = request.auth if isinstance(request.auth, ApiToken) else None
+        try:
+            outcomes = approval_services.request_approve_many(
+                actor=actor, request_ids=body.validated_data["ids"], comment=body.validated_data["comment"])
+        except DomainError as error:
+            if token is not None:
+                api_services.api_write_record(token=token, actor=request.user, method=request.method,
+                                              path=request.path, outcome=AuditEvent.Outcome.DENIED,
+                                              message=error.message)
+            raise _explained_for_token(error, token)
+        if token is not None:  # after the batch: each request was committed on its own, as on the page
+            done = sum(1 for outcome in outcomes if outcome.ok)
+            with transaction.atomic():
+                api_services.api_write_record(token=token, actor=request.user, method=request.method,
+                                              path=request.path, message=f"{done} of {len(outcomes)} approved")
+        return Response(s.BulkApproveResultSerializer({"results": outcomes}).data)
+
+
 class ApprovalDeny(ApprovalDecide):
     decision = "deny"
 

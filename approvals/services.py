@@ -36,6 +36,7 @@ from audit.services import audit_event_record
 from core import domain_events
 from core.actors import Actor, as_actor
 from core.errors import DomainError, conflict, forbidden, invalid, not_found
+from core.timezones import local_text
 
 from . import selectors
 from .models import ApprovalDecision, Request
@@ -87,7 +88,7 @@ def _refuse_closed(request: Request, now: datetime) -> None:
     if request.status != Request.Status.PENDING_APPROVAL:
         raise conflict(f"This request is no longer pending: it is {request.get_status_display().lower()}.")
     if request.approval_deadline is not None and request.approval_deadline <= now:
-        raise conflict(f"This request timed out at {_fmt(request.approval_deadline)}: nobody can decide it now.")
+        raise conflict(f"This request timed out at {local_text(request.approval_deadline)}: nobody can decide it now.")
 
 
 def _set_status(request: Request, *, status: str, now: datetime, **fields) -> None:
@@ -189,7 +190,8 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
     rules.check_role_fits_scope(role=role, scope=scope)
     start = rules.normalise_start(start_at=start_at, now=now)
     if eligible.start_at > start:
-        raise invalid(f"Your eligibility for {role.name} starts at {_fmt(eligible.start_at)}; pick a later start.",
+        raise invalid(f"Your eligibility for {role.name} starts at {local_text(eligible.start_at)}; "
+                      "pick a later start.",
                       field="start_at")
     with transaction.atomic():
         # Under the eligibility's lock: still live? (A removal that committed since the check above
@@ -197,7 +199,7 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
         eligible = assignment_lock_eligibility(eligible=eligible, now=now)
         checked_at = start
         if access_find_eligibility(principal=me, role=role, scope=scope, at=checked_at) is None:
-            raise forbidden(f"You are not eligible for {role.name} at {scope.path} at {_fmt(start)}.")
+            raise forbidden(f"You are not eligible for {role.name} at {scope.path} at {local_text(start)}.")
         setting = assignment_selectors.role_setting_effective(role=role, scope=scope)
         maximum = setting.max_activation_minutes
         minimum = _minutes(settings.PIM_MIN_ASSIGNMENT_DURATION)
@@ -217,13 +219,14 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
         if setting.require_mfa_on_activation and not exempt:
             rules.check_mfa_fresh(actor=actor, what=f"activate {role.name}")
         check_activation_conditions(trusted_networks=setting.trusted_networks,
-                                    allowed_time_windows=setting.allowed_time_windows, client_ip=client_ip, at=now)
+                                    allowed_time_windows=setting.allowed_time_windows, client_ip=client_ip, at=now,
+                                    time_zone=setting.allowed_time_windows_zone)
         needs_approval = setting.require_approval and not exempt
         message = f"Ends at {_fmt(end)}, when your eligibility ends." if capped else ""
         held, held_end, waiting = _active_or_waiting(principal=me, role=role, scope=scope, eligible=eligible,
                                                      now=now)
         if held:
-            until = "permanently" if held_end is None else f"until {_fmt(held_end)}"
+            until = "permanently" if held_end is None else f"until {local_text(held_end)}"
             raise conflict(f"{role.name} at {scope.path} is already active for you ({until}). "
                            f"Extend it instead of activating it again.")
         if waiting:
@@ -631,11 +634,11 @@ def request_self_extend(*, actor: Actor | User, assignment: Assignment, duration
         limit = now + timedelta(minutes=setting.max_activation_minutes)
         if end_at > limit:
             raise invalid(f"An activation of {assignment.role.name} can last at most "
-                          f"{setting.max_activation_minutes // 60} h from now: end it by {_fmt(limit)}.",
+                          f"{setting.max_activation_minutes // 60} h from now: end it by {local_text(limit)}.",
                           field="end_at")
         eligible = assignment.activated_from
         if eligible is not None and eligible.end_at is not None and end_at > eligible.end_at:
-            raise invalid(f"Your eligibility ends at {_fmt(eligible.end_at)}; the activation cannot outlast it.",
+            raise invalid(f"Your eligibility ends at {local_text(eligible.end_at)}; the activation cannot outlast it.",
                           field="end_at")
     else:
         rules.check_policy_expiration(setting=setting, kind=assignment.kind, start_at=now, end_at=end_at)

@@ -21,6 +21,7 @@ from core.errors import DomainError
 from core.forms import form_add_domain_error
 from core.mfa import mfa_is_fresh, mfa_verified_at
 from core.stepup import step_up_redirect, step_up_restored
+from core.timezones import local_text
 
 from . import selectors, services
 from .forms import ActivateForm, BulkApproveForm, DeactivateForm, DecisionForm, ExtendForm, RenewForm
@@ -128,10 +129,9 @@ def activate(request, assignment_id: int):
                 messages.success(request, f"Your activation of {eligible.role.name} is waiting for approval "
                                           f"({created.approvals_required} needed). You will get an email.")
                 return redirect("approvals:my_requests")
-            when = "now" if created.status == Request.Status.PROVISIONED else \
-                f"from {created.start_at:%Y-%m-%d %H:%M} UTC"
+            when = "now" if created.status == Request.Status.PROVISIONED else f"from {local_text(created.start_at)}"
             messages.success(request, f"{eligible.role.name} is active {when} until "
-                                      f"{created.end_at:%Y-%m-%d %H:%M} UTC. {created.status_message}".strip())
+                                      f"{local_text(created.end_at)}. {created.status_message}".strip())
             return redirect("approvals:my_roles")
     return render(request, "approvals/activate.html", {
         "eligible": eligible, "setting": setting, "form": form, "mfa_fresh": mfa_is_fresh(request),

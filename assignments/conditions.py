@@ -1,11 +1,13 @@
 """Activation conditions (the role of Conditional Access): trusted networks and allowed time windows.
 
 Trusted networks: CIDR ranges, one per line. Time windows: one per line, `Mon-Fri 08:00-18:00` or
-`Sat 10:00-12:00` or `08:00-18:00` (every day), in UTC; a window may wrap past midnight.
+`Sat 10:00-12:00` or `08:00-18:00` (every day), in the zone the policy names (its
+`allowed_time_windows_zone`, UTC unless set); a window may wrap past midnight.
 """
 
 import ipaddress
 import re
+import zoneinfo
 from datetime import datetime, time
 
 from core.errors import DomainError, invalid
@@ -56,7 +58,7 @@ def parse_time_windows(text: str) -> list[tuple[set[int], time, time]]:
 
 
 def check_activation_conditions(*, trusted_networks: str, allowed_time_windows: str, client_ip: str | None,
-                                at: datetime) -> None:
+                                at: datetime, time_zone: str = "UTC") -> None:
     """Raise DomainError (forbidden) unless the client address and the time satisfy the policy."""
     networks = parse_trusted_networks(trusted_networks)
     if networks:
@@ -70,7 +72,8 @@ def check_activation_conditions(*, trusted_networks: str, allowed_time_windows: 
                               code="forbidden")
     windows = parse_time_windows(allowed_time_windows)
     if windows:
-        weekday, now_time = at.weekday(), at.time()
+        local = at.astimezone(zoneinfo.ZoneInfo(time_zone or "UTC"))
+        weekday, now_time = local.weekday(), local.time()
         for days, start, end in windows:
             if start <= end and weekday in days and start <= now_time <= end:
                 return
@@ -79,4 +82,4 @@ def check_activation_conditions(*, trusted_networks: str, allowed_time_windows: 
             ):
                 return
         raise DomainError("This role can only be activated during its allowed time windows: "
-                          + "; ".join(_lines(allowed_time_windows)) + " (UTC).", code="forbidden")
+                          + "; ".join(_lines(allowed_time_windows)) + f" ({time_zone or 'UTC'}).", code="forbidden")

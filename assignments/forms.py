@@ -6,9 +6,10 @@ import re
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils import timezone
 
 from core.forms import HoursMinutesField
-from core.timezones import zone_label
+from core.timezones import time_zone_names, zone_label
 
 from . import selectors
 from .models import NOTIFICATION_EVENTS, NOTIFICATION_RECIPIENTS, Assignment, Principal, RoleDefinition, RoleSetting
@@ -204,7 +205,10 @@ class RoleSettingForm(forms.Form):
     trusted_networks = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}),
                                        help_text="CIDR ranges, one per line; empty means anywhere.")
     allowed_time_windows = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}),
-                                           help_text="One per line, e.g. 'Mon-Fri 08:00-18:00' (UTC); empty: any time.")
+                                           help_text="One per line, e.g. 'Mon-Fri 08:00-18:00', in the zone "
+                                                     "below; empty: any time.")
+    allowed_time_windows_zone = forms.ChoiceField(required=False, choices=[], label="Time zone of the time windows",
+                                                  help_text="Empty: yours.")
     allow_permanent_eligible = forms.BooleanField(required=False, label="Allow permanent eligible assignment")
     expire_eligible_after = forms.ChoiceField(choices=RoleSetting.EXPIRATION_CHOICES,
                                               label="Expire eligible assignments after")
@@ -218,13 +222,16 @@ class RoleSettingForm(forms.Form):
     SCALAR_FIELDS = (
         "max_activation_minutes", "require_mfa_on_activation", "require_justification_on_activation",
         "require_ticket_on_activation", "require_approval", "approvals_required", "approval_window_minutes",
-        "trusted_networks", "allowed_time_windows", "allow_permanent_eligible", "expire_eligible_after",
+        "trusted_networks", "allowed_time_windows", "allowed_time_windows_zone", "allow_permanent_eligible",
+        "expire_eligible_after",
         "allow_permanent_active", "expire_active_after", "require_mfa_on_active_assignment",
         "require_justification_on_active_assignment",
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["allowed_time_windows_zone"].choices = [("", "—")] + [
+            (name, name.replace("_", " ")) for name in time_zone_names()]
         for event in NOTIFICATION_EVENTS:
             for recipient in NOTIFICATION_RECIPIENTS:
                 label = f"{EVENT_LABELS[event]} → {RECIPIENT_LABELS[recipient]}"
@@ -235,6 +242,10 @@ class RoleSettingForm(forms.Form):
                     widget=forms.Textarea(attrs={"rows": 2}))
                 self.fields[_cell_name(event, recipient, "critical")] = forms.BooleanField(
                     required=False, label=f"{label}: critical emails only")
+
+    def clean_allowed_time_windows_zone(self):
+        # Left empty, the windows are read in the zone of the person saving them.
+        return self.cleaned_data["allowed_time_windows_zone"] or timezone.get_current_timezone_name()
 
     def clean(self):
         data = super().clean()
@@ -254,6 +265,8 @@ class RoleSettingForm(forms.Form):
     @classmethod
     def initial_for(cls, setting: RoleSetting, approver_ids: list[int]) -> dict:
         initial = {name: getattr(setting, name) for name in cls.SCALAR_FIELDS}
+        if not setting.allowed_time_windows:  # no windows yet: offer the zone of the person editing
+            initial["allowed_time_windows_zone"] = timezone.get_current_timezone_name()
         initial["approvers"] = approver_ids
         matrix = setting.notifications or {}
         for event in NOTIFICATION_EVENTS:

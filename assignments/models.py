@@ -245,8 +245,10 @@ class RoleSetting(models.Model):
     )
     allowed_time_windows = models.TextField(
         blank=True,
-        help_text="One window per line: 'Mon-Fri 08:00-18:00' (UTC); empty means any time.",
+        help_text="One window per line: 'Mon-Fri 08:00-18:00', in allowed_time_windows_zone; empty means any time.",
     )
+    allowed_time_windows_zone = models.CharField(
+        max_length=64, default="UTC", help_text="The time zone the allowed time windows are read in.")
     # Assignment
     allow_permanent_eligible = models.BooleanField(default=True)
     expire_eligible_after = models.CharField(max_length=5, choices=EXPIRATION_CHOICES, default="P1Y")

@@ -20,6 +20,7 @@ from audit.services import audit_event_record, audit_refusal_record
 from core import domain_events
 from core.actors import Actor, as_actor
 from core.errors import DomainError, FieldErrors, conflict, forbidden, invalid, not_found
+from core.timezones import local_text, time_zone_valid
 
 from . import rules, selectors
 from .conditions import parse_time_windows, parse_trusted_networks
@@ -303,8 +304,8 @@ def role_definition_create(*, slug: str, name: str, kind: str, description: str 
 ROLE_SETTING_FIELDS = (
     "max_activation_minutes", "require_mfa_on_activation", "require_justification_on_activation",
     "require_ticket_on_activation", "require_approval", "approvals_required", "approval_window_minutes",
-    "trusted_networks", "allowed_time_windows", "allow_permanent_eligible", "expire_eligible_after",
-    "allow_permanent_active", "expire_active_after", "require_mfa_on_active_assignment",
+    "trusted_networks", "allowed_time_windows", "allowed_time_windows_zone", "allow_permanent_eligible",
+    "expire_eligible_after", "allow_permanent_active", "expire_active_after", "require_mfa_on_active_assignment",
     "require_justification_on_active_assignment", "notifications",
 )
 
@@ -332,6 +333,9 @@ def role_setting_validate(*, values: dict) -> None:
     if "allowed_time_windows" in values:
         with found.check():
             parse_time_windows(values["allowed_time_windows"])
+    if "allowed_time_windows_zone" in values and not time_zone_valid(str(values["allowed_time_windows_zone"])):
+        found.add("allowed_time_windows_zone", f"{values['allowed_time_windows_zone']!r} is not a time zone: use an "
+                                               "IANA name such as Europe/Paris, or UTC.")
     if "notifications" in values:
         with found.check():
             _validate_notification_matrix(values["notifications"])
@@ -800,7 +804,7 @@ def assignment_extend_validate(*, assignment: Assignment, end_at: datetime | Non
     both); the start of one that has begun stays. Raises `DomainError`."""
     if start_at is not None and start_at != assignment.start_at:
         if assignment.start_at <= now:
-            raise invalid(f"This assignment began at {_fmt(assignment.start_at)}: an extension keeps its start.",
+            raise invalid(f"This assignment began at {local_text(assignment.start_at)}: an extension keeps its start.",
                           field="start_at")
         start_at = rules.normalise_start(start_at=start_at, now=now)
         rules.check_duration(start_at=start_at, end_at=end_at)
@@ -819,7 +823,7 @@ def assignment_extend_validate(*, assignment: Assignment, end_at: datetime | Non
         limit = now + timedelta(minutes=setting.max_activation_minutes)
         if end_at > limit:
             raise invalid(f"An activation of {assignment.role.name} can last at most "
-                          f"{setting.max_activation_minutes // 60} h from now: end it by {_fmt(limit)}.",
+                          f"{setting.max_activation_minutes // 60} h from now: end it by {local_text(limit)}.",
                           field="end_at")
         if eligible is not None and eligible.end_at is not None and end_at > eligible.end_at:
             end_at = eligible.end_at  # never past the eligibility it comes from

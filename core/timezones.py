@@ -6,6 +6,7 @@ fields read what was typed as local time. Labels made with `zone_label` say whic
 """
 
 import zoneinfo
+from datetime import datetime
 from functools import cache
 
 from django.utils import timezone
@@ -36,3 +37,12 @@ def _zone_label(text: str) -> str:
 
 # Evaluated when the form renders, in the zone the request activated: "Start (Europe/Paris)".
 zone_label = lazy(_zone_label, str)
+
+
+def local_text(at: datetime) -> str:
+    """A point in time as text in the current zone, for messages shown to the person ("2026-01-15 12:00 CET").
+
+    The current zone is the person's on the pages and UTC in the REST API and background jobs; text that is
+    stored (audit messages, a request's status message) or emailed keeps UTC instead."""
+    local = timezone.localtime(at)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname() or timezone.get_current_timezone_name()}"

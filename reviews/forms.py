@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from assignments.models import Principal, RoleDefinition, Scope
+from core.timezones import zone_label
 
 from .models import AccessReview, AccessReviewItem
 
@@ -69,7 +70,7 @@ class ReviewForm(forms.Form):
     fallback_reviewers = PrincipalListField(
         kinds=[Principal.Kind.USER, Principal.Kind.GROUP], label="Fallback reviewers",
         help_text="Review what nobody else can: groups and applications under self-review, groups without owners.")
-    start_date = forms.DateField(widget=DATE_INPUT, label="Start date (UTC)")
+    start_date = forms.DateField(widget=DATE_INPUT, label=zone_label("Start date"))
     duration_days = forms.IntegerField(min_value=1, max_value=365, initial=14, label="Duration (days)")
     recurrence = forms.ChoiceField(choices=AccessReview.Recurrence.choices, initial=AccessReview.Recurrence.ONE_TIME)
     end_type = forms.ChoiceField(choices=AccessReview.EndType.choices, initial=AccessReview.EndType.NEVER,
@@ -89,7 +90,7 @@ class ReviewForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["start_date"].initial = timezone.now().date()
+        self.fields["start_date"].initial = timezone.localdate()
 
     def clean_scope(self):
         path = self.cleaned_data["scope"].strip()

@@ -62,6 +62,9 @@ class AccessReview(models.Model):
     fallback_reviewers = models.ManyToManyField("assignments.Principal", blank=True,
                                                 related_name="fallback_reviewer_of")
     start_date = models.DateField()
+    time_zone = models.CharField(max_length=64, default="UTC",
+                                 help_text="The zone the start date is read in: each occurrence starts at its "
+                                           "midnight there (the creator's zone).")
     duration_days = models.PositiveIntegerField()
     recurrence = models.CharField(max_length=20, choices=Recurrence.choices, default=Recurrence.ONE_TIME)
     end_type = models.CharField(max_length=20, choices=EndType.choices, default=EndType.NEVER)

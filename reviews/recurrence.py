@@ -9,7 +9,7 @@ last at most that long, so it always ends at or before the next one starts.
 """
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from dateutil.relativedelta import relativedelta
 
@@ -82,7 +82,9 @@ def duration_fits(*, recurrence: str, duration_days: int) -> bool:
     return duration_days <= MIN_INTERVAL_DAYS[recurrence]
 
 
-def instance_window(*, start: date, duration_days: int) -> tuple[datetime, datetime]:
-    """An occurrence runs from midnight UTC of its start date for `duration_days` whole days."""
-    start_at = datetime.combine(start, time.min, tzinfo=UTC)
-    return start_at, start_at + timedelta(days=duration_days)
+def instance_window(*, start: date, duration_days: int, zone: tzinfo = UTC) -> tuple[datetime, datetime]:
+    """An occurrence runs from midnight (in the review's zone) of its start date for `duration_days` whole
+    days of that zone, so a day across a clock change is 23 or 25 hours. Returned in UTC."""
+    start_at = datetime.combine(start, time.min, tzinfo=zone)
+    end_at = datetime.combine(start + timedelta(days=duration_days), time.min, tzinfo=zone)
+    return start_at.astimezone(UTC), end_at.astimezone(UTC)

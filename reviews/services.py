@@ -8,7 +8,7 @@ at a time, each guarded by a conditional update of the item's `apply_state`.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import BooleanField, Case, CharField, Count, Exists, F, IntegerField, OuterRef, Q, Value, When
@@ -21,6 +21,7 @@ from audit.models import AuditEvent
 from audit.services import audit_event_record
 from core.actors import Actor, as_actor
 from core.errors import DomainError, conflict, forbidden, invalid
+from core.timezones import local_text, time_zone_get
 from notifications.email import absolute_url, email_enqueue, email_enqueue_many
 
 from . import recurrence, selectors
@@ -79,6 +80,7 @@ class ReviewSettings:
     scope: Scope
     start_date: date
     duration_days: int
+    time_zone: str = "UTC"  # the zone start_date is read in (the page's: the person's)
     description: str = ""
     assignment_kinds: str = AccessReview.AssignmentKinds.BOTH
     include_users: bool = True
@@ -153,7 +155,10 @@ def review_create(*, actor: Actor | User, roles: list[RoleDefinition], spec: Rev
     scope = spec.scope
     now = timezone.now()
     roles = list(dict.fromkeys(roles))
-    _validate_settings(spec, roles, now.date())
+    zone = time_zone_get(spec.time_zone)
+    if zone is None:
+        raise invalid(f"Unknown time zone {spec.time_zone!r}.", field="start_date")
+    _validate_settings(spec, roles, now.astimezone(zone).date())
     for role in roles:
         _check_scope_fits(role, scope)
         rules.check_actor_can_manage(actor=actor, role=role, scope=scope)
@@ -176,6 +181,7 @@ def review_create(*, actor: Actor | User, roles: list[RoleDefinition], spec: Rev
                 assignment_kinds=s.assignment_kinds, include_users=s.include_users, include_groups=s.include_groups,
                 include_service_principals=s.include_service_principals, inactive_days=s.inactive_days,
                 reviewer_type=s.reviewer_type, start_date=s.start_date, duration_days=s.duration_days,
+                time_zone=s.time_zone,
                 recurrence=s.recurrence, end_type=s.end_type,
                 end_date=s.end_date if s.end_type == AccessReview.EndType.ON_DATE else None,
                 occurrences=s.occurrences if s.end_type == AccessReview.EndType.AFTER_COUNT else None,
@@ -217,7 +223,8 @@ def _instance_create(*, review: AccessReview, index: int) -> Instance | None:
                                         occurrences=review.occurrences):
         return None
     day = recurrence.occurrence_date(anchor=review.start_date, recurrence=review.recurrence, index=index)
-    start_at, end_at = recurrence.instance_window(start=day, duration_days=review.duration_days)
+    start_at, end_at = recurrence.instance_window(start=day, duration_days=review.duration_days,
+                                                  zone=time_zone_get(review.time_zone) or UTC)
     instance, _ = Instance.objects.get_or_create(review=review, sequence=index + 1,
                                                  defaults={"start_at": start_at, "end_at": end_at})
     return instance
@@ -369,7 +376,7 @@ def review_item_decide(*, actor: User, instance: Instance, item_ids: list[int], 
         if inst.status != Instance.Status.IN_PROGRESS or now >= inst.end_at:
             if inst.status == Instance.Status.NOT_STARTED:
                 raise conflict("This review has not started yet.")
-            raise conflict(f"This review ended on {_fmt(min(inst.end_at, inst.completed_at or inst.end_at))}: "
+            raise conflict(f"This review ended on {local_text(min(inst.end_at, inst.completed_at or inst.end_at))}: "
                            f"decisions can no longer be taken or changed.")
         if decision == Item.Decision.DENY and not reason:
             raise invalid("Say why access should be removed.", field="reason")

@@ -84,6 +84,7 @@ def review_create(request):
         spec = services.ReviewSettings(
             name=data["name"], description=data["description"], scope=data["scope"],
             start_date=data["start_date"], duration_days=data["duration_days"],
+            time_zone=timezone.get_current_timezone_name(),
             assignment_kinds=data["assignment_kinds"], include_users=data["include_users"],
             include_groups=data["include_groups"], include_service_principals=data["include_service_principals"],
             inactive_days=data["inactive_days"], reviewer_type=data["reviewer_type"],

@@ -42,6 +42,7 @@ MAY = {
     "requests_cancel": PEOPLE,
     "approvals_list": SIGNED_IN,
     "approvals_approve": {"approver", "administrator"},
+    "approvals_approve_many": PEOPLE,  # each id refused unless the caller may decide it
     "approvals_deny": {"approver", "administrator"},
     "audit_events_list": SIGNED_IN,
     "audit_events_csv": SIGNED_IN,
