@@ -27,6 +27,7 @@ from assignments.services import (
     assignment_extend,
     assignment_extend_validate,
     assignment_lock_eligibility,
+    assignment_lock_memberships,
     assignment_renew,
     assignment_renew_validate,
     audited_refusal,
@@ -195,6 +196,9 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
         # Under the eligibility's lock: still live? (A removal that committed since the check above
         # is seen here; one that comes later waits for this transaction and ends the activation.)
         eligible = assignment_lock_eligibility(eligible=eligible, now=now)
+        # Then the membership a group's eligibility is used through, so that the check below reads it
+        # under its lock (a removal racing this one waits, then ends what this activated).
+        assignment_lock_memberships(principal=me, eligible=eligible)
         checked_at = start
         if access_find_eligibility(principal=me, role=role, scope=scope, at=checked_at) is None:
             raise forbidden(f"You are not eligible for {role.name} at {scope.path} at {_fmt(start)}.")
