@@ -579,7 +579,49 @@ def assignment_update(*, actor: Actor | User, assignment: Assignment, start_at: 
                            after=assignment_snapshot(locked), correlation_id=request.pk)
         domain_events.emit("assignment.updated", assignment=locked, request=request, actor=actor.user,
                            before=before)
+        if locked.kind == Assignment.Kind.ELIGIBLE:
+            _fit_activations_to_eligibility(eligible=locked, now=now, actor=actor, request=request)
     return locked
+
+
+def _fit_activations_to_eligibility(*, eligible: Assignment, now: datetime, actor: Actor, request: Request) -> None:
+    """After an eligibility's window changed (under its lock, in the same transaction): no live
+    activation of it may outlive it. One that would end later is cut to the eligibility's new end;
+    one that now falls wholly outside the window (a scheduled one, not begun) is ended. Each is audited
+    and announced on its own. A cut that would shorten the last Global / Privileged Role
+    Administrator's activation refuses the change. Lock order: the eligibility (held), then its activations, as on removal."""
+    for activation in (Assignment.objects.select_for_update(of=("self",))
+                       .select_related("principal", "role", "scope")
+                       .filter(activated_from=eligible, status=Assignment.Status.LIVE)):
+        outside = activation.start_at < eligible.start_at or (
+            eligible.end_at is not None and activation.start_at >= eligible.end_at)
+        if outside:
+            if Assignment.objects.filter(pk=activation.pk, status=Assignment.Status.LIVE).update(
+                    status=Assignment.Status.ENDED, end_reason=Assignment.EndReason.ELIGIBILITY_ENDED,
+                    ended_at=now, end_at=_end_clamped(activation, now)):
+                audit_event_record(action="assignment.end", actor=actor, target=activation,
+                                   principal=activation.principal, role=activation.role, scope=activation.scope,
+                                   before=assignment_snapshot(activation), correlation_id=request.pk,
+                                   message="Activation ended: it fell outside the changed window of its eligibility.")
+                activation.status = Assignment.Status.ENDED
+                activation.end_reason = Assignment.EndReason.ELIGIBILITY_ENDED
+                domain_events.emit("assignment.removed", assignment=activation, request=None, actor=actor.user)
+            continue
+        if eligible.end_at is None or (activation.end_at is not None and activation.end_at <= eligible.end_at):
+            continue
+        # A cut is a shortening: never of the last Global / Privileged Role Administrator's activation
+        # (the whole change is refused and rolled back).
+        rules.check_not_last_protected_admin(assignment=activation, new_end=eligible.end_at)
+        before = assignment_snapshot(activation)
+        if Assignment.objects.filter(pk=activation.pk, status=Assignment.Status.LIVE).update(
+                end_at=eligible.end_at):
+            activation.end_at = eligible.end_at
+            audit_event_record(action="assignment.cut", actor=actor, target=activation,
+                               principal=activation.principal, role=activation.role, scope=activation.scope,
+                               before=before, after=assignment_snapshot(activation), correlation_id=request.pk,
+                               message=f"Activation cut to the new end of its eligibility, {_fmt(eligible.end_at)}.")
+            domain_events.emit("assignment.updated", assignment=activation, request=request, actor=actor.user,
+                               before=before)
 
 
 def assignment_end(*, assignment: Assignment, reason: str, now: datetime, actor: Actor | User) -> bool:
