@@ -589,7 +589,8 @@ def _fit_activations_to_eligibility(*, eligible: Assignment, now: datetime, acto
     activation of it may outlive it. One that would end later is cut to the eligibility's new end;
     one that now falls wholly outside the window (a scheduled one, not begun) is ended. Each is audited
     and announced on its own. A cut that would shorten the last Global / Privileged Role
-    Administrator's activation refuses the change. Lock order: the eligibility (held), then its activations, as on removal."""
+    Administrator's activation refuses the change. Lock order: the eligibility (held), then its
+    activations, as on removal."""
     for activation in (Assignment.objects.select_for_update(of=("self",))
                        .select_related("principal", "role", "scope")
                        .filter(activated_from=eligible, status=Assignment.Status.LIVE)):
@@ -905,6 +906,9 @@ def assignment_extend_validate(*, assignment: Assignment, end_at: datetime | Non
                           f"{setting.max_activation_minutes // 60} h from now: end it by {_fmt(limit)}.",
                           field="end_at")
         if eligible is not None and eligible.end_at is not None and end_at > eligible.end_at:
+            if eligible.end_at <= assignment.end_at:
+                raise invalid(f"The eligibility it comes from ends at {_fmt(eligible.end_at)}: the activation "
+                              f"cannot be extended past it.", field="end_at")
             end_at = eligible.end_at  # never past the eligibility it comes from
     else:
         rules.check_principal_can_hold(principal=assignment.principal, role=assignment.role,
