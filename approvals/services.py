@@ -27,6 +27,7 @@ from assignments.services import (
     assignment_extend,
     assignment_extend_validate,
     assignment_lock_eligibility,
+    assignment_lock_memberships,
     assignment_renew,
     assignment_renew_validate,
     audited_refusal,
@@ -197,6 +198,9 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
         # Under the eligibility's lock: still live? (A removal that committed since the check above
         # is seen here; one that comes later waits for this transaction and ends the activation.)
         eligible = assignment_lock_eligibility(eligible=eligible, now=now)
+        # Then the membership a group's eligibility is used through, so that the check below reads it
+        # under its lock (a removal racing this one waits, then ends what this activated).
+        assignment_lock_memberships(principal=me, eligible=eligible)
         checked_at = start
         if access_find_eligibility(principal=me, role=role, scope=scope, at=checked_at) is None:
             raise forbidden(f"You are not eligible for {role.name} at {scope.path} at {local_text(start)}.")
@@ -607,12 +611,8 @@ def request_self_extend(*, actor: Actor | User, assignment: Assignment, duration
     assignment = _own_assignment(actor=actor, assignment=assignment)
     justification = (justification or "").strip()
     now = timezone.now()
-    if assignment.status != Assignment.Status.LIVE or (assignment.end_at is not None and assignment.end_at <= now):
+    if assignment.status != Assignment.Status.LIVE:
         raise invalid("That assignment has already ended: renew it instead.")
-    if assignment.end_at is None:
-        raise invalid("A permanent assignment does not need extending.")
-    if assignment.end_at - now > settings.PIM_EXTEND_WINDOW:
-        raise invalid(f"Only assignments ending within {settings.PIM_EXTEND_WINDOW.days} days can be extended.")
     if (duration_minutes is None) == (end_at is None):
         raise invalid("Give either a duration or a new end.", field="duration_minutes")
     if end_at is None:
@@ -622,26 +622,17 @@ def request_self_extend(*, actor: Actor | User, assignment: Assignment, duration
             raise invalid("Give the duration in minutes.", field="duration_minutes")
         if duration_minutes <= 0:
             raise invalid("The extension must be a positive number of minutes.", field="duration_minutes")
-        end_at = assignment.end_at + timedelta(minutes=duration_minutes)
-    if timezone.is_naive(end_at):
-        raise invalid("Times must carry a time zone.", field="end_at")
-    if end_at <= assignment.end_at:
-        raise invalid("The new end must be later than the current one.", field="end_at")
+        if assignment.end_at is not None:
+            end_at = assignment.end_at + timedelta(minutes=duration_minutes)
+    # The rules of an extension (window, policy, activation limits, eligibility): one definition,
+    # run again under the lock when the request is approved.
+    eligible = assignment.activated_from
+    checked_end = assignment_extend_validate(assignment=assignment, end_at=end_at, now=now, eligible=eligible)
+    if checked_end != end_at:  # the validator stops an activation at its eligibility's end; a person asked more
+        raise invalid(f"Your eligibility ends at {local_text(eligible.end_at)}; the activation cannot outlast it.",
+                      field="end_at")
     if not justification:
         raise invalid("Say why you need the extension.", field="justification")
-    setting = assignment_selectors.role_setting_effective(role=assignment.role, scope=assignment.scope)
-    if assignment.is_activation:
-        limit = now + timedelta(minutes=setting.max_activation_minutes)
-        if end_at > limit:
-            raise invalid(f"An activation of {assignment.role.name} can last at most "
-                          f"{setting.max_activation_minutes // 60} h from now: end it by {local_text(limit)}.",
-                          field="end_at")
-        eligible = assignment.activated_from
-        if eligible is not None and eligible.end_at is not None and end_at > eligible.end_at:
-            raise invalid(f"Your eligibility ends at {local_text(eligible.end_at)}; the activation cannot outlast it.",
-                          field="end_at")
-    else:
-        rules.check_policy_expiration(setting=setting, kind=assignment.kind, start_at=now, end_at=end_at)
     with transaction.atomic():
         request = _create_open(action=Request.Action.SELF_EXTEND, actor=actor, target=assignment, now=now,
                                start_at=assignment.start_at, end_at=end_at,
@@ -661,23 +652,13 @@ def request_self_renew(*, actor: Actor | User, assignment: Assignment, end_at: d
     assignment = _own_assignment(actor=actor, assignment=assignment)
     justification = (justification or "").strip()
     now = timezone.now()
-    if assignment.is_activation:
-        raise invalid("Activations are not renewed: activate the role again.")
-    if assignment.status == Assignment.Status.LIVE and (assignment.end_at is None or assignment.end_at > now):
-        raise invalid("That assignment has not ended: extend it instead.")
-    if assignment.status == Assignment.Status.ENDED and assignment.end_reason != Assignment.EndReason.EXPIRED:
-        raise invalid("Only expired assignments can be renewed; this one was ended on purpose.")
-    if assignment.end_at is None or now - assignment.end_at > settings.PIM_RENEW_WINDOW:
-        raise invalid(f"Only assignments that ended in the last {settings.PIM_RENEW_WINDOW.days} days can be renewed.")
     if end_at is None:
         raise invalid("Give the new end.", field="end_at")
-    if timezone.is_naive(end_at):
-        raise invalid("Times must carry a time zone.", field="end_at")
+    # The rules of a renewal (window, policy, duration): one definition, run again under the lock when
+    # the request is approved.
+    assignment_renew_validate(assignment=assignment, end_at=end_at, now=now)
     if not justification:
         raise invalid("Say why you need the assignment renewed.", field="justification")
-    rules.check_duration(start_at=now, end_at=end_at)
-    setting = assignment_selectors.role_setting_effective(role=assignment.role, scope=assignment.scope)
-    rules.check_policy_expiration(setting=setting, kind=assignment.kind, start_at=now, end_at=end_at)
     if Assignment.objects.filter(principal=assignment.principal, role=assignment.role, scope=assignment.scope,
                                  kind=assignment.kind, status=Assignment.Status.LIVE).filter(
             Q(end_at__isnull=True) | Q(end_at__gt=now)).exists():

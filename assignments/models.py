@@ -331,6 +331,7 @@ class Assignment(models.Model):
         MADE_ELIGIBLE = "made_eligible", "Converted to an eligible assignment"
         REVIEW_DENIED = "review_denied", "Removed by an access review"
         ELIGIBILITY_ENDED = "eligibility_ended", "The eligible assignment ended"
+        MEMBERSHIP_ENDED = "membership_ended", "The group membership it came through ended"
 
     class Origin(models.TextChoices):
         PIM = "pim", "Through PIM"

@@ -589,7 +589,50 @@ def assignment_update(*, actor: Actor | User, assignment: Assignment, start_at: 
                            after=assignment_snapshot(locked), correlation_id=request.pk)
         domain_events.emit("assignment.updated", assignment=locked, request=request, actor=actor.user,
                            before=before)
+        if locked.kind == Assignment.Kind.ELIGIBLE:
+            _fit_activations_to_eligibility(eligible=locked, now=now, actor=actor, request=request)
     return locked
+
+
+def _fit_activations_to_eligibility(*, eligible: Assignment, now: datetime, actor: Actor, request: Request) -> None:
+    """After an eligibility's window changed (under its lock, in the same transaction): no live
+    activation of it may outlive it. One that would end later is cut to the eligibility's new end;
+    one that now falls wholly outside the window (a scheduled one, not begun) is ended. Each is audited
+    and announced on its own. A cut that would shorten the last Global / Privileged Role
+    Administrator's activation refuses the change. Lock order: the eligibility (held), then its
+    activations, as on removal."""
+    for activation in (Assignment.objects.select_for_update(of=("self",))
+                       .select_related("principal", "role", "scope")
+                       .filter(activated_from=eligible, status=Assignment.Status.LIVE)):
+        outside = activation.start_at < eligible.start_at or (
+            eligible.end_at is not None and activation.start_at >= eligible.end_at)
+        if outside:
+            if Assignment.objects.filter(pk=activation.pk, status=Assignment.Status.LIVE).update(
+                    status=Assignment.Status.ENDED, end_reason=Assignment.EndReason.ELIGIBILITY_ENDED,
+                    ended_at=now, end_at=_end_clamped(activation, now)):
+                audit_event_record(action="assignment.end", actor=actor, target=activation,
+                                   principal=activation.principal, role=activation.role, scope=activation.scope,
+                                   before=assignment_snapshot(activation), correlation_id=request.pk,
+                                   message="Activation ended: it fell outside the changed window of its eligibility.")
+                activation.status = Assignment.Status.ENDED
+                activation.end_reason = Assignment.EndReason.ELIGIBILITY_ENDED
+                domain_events.emit("assignment.removed", assignment=activation, request=None, actor=actor.user)
+            continue
+        if eligible.end_at is None or (activation.end_at is not None and activation.end_at <= eligible.end_at):
+            continue
+        # A cut is a shortening: never of the last Global / Privileged Role Administrator's activation
+        # (the whole change is refused and rolled back).
+        rules.check_not_last_protected_admin(assignment=activation, new_end=eligible.end_at)
+        before = assignment_snapshot(activation)
+        if Assignment.objects.filter(pk=activation.pk, status=Assignment.Status.LIVE).update(
+                end_at=eligible.end_at):
+            activation.end_at = eligible.end_at
+            audit_event_record(action="assignment.cut", actor=actor, target=activation,
+                               principal=activation.principal, role=activation.role, scope=activation.scope,
+                               before=before, after=assignment_snapshot(activation), correlation_id=request.pk,
+                               message=f"Activation cut to the new end of its eligibility, {_fmt(eligible.end_at)}.")
+            domain_events.emit("assignment.updated", assignment=activation, request=request, actor=actor.user,
+                               before=before)
 
 
 def assignment_end(*, assignment: Assignment, reason: str, now: datetime, actor: Actor | User) -> bool:
@@ -615,7 +658,52 @@ def assignment_end(*, assignment: Assignment, reason: str, now: datetime, actor:
                 activation.status = Assignment.Status.ENDED
                 activation.end_reason = Assignment.EndReason.ELIGIBILITY_ENDED
                 domain_events.emit("assignment.removed", assignment=activation, request=None, actor=actor.user)
+    elif assignment.kind == Assignment.Kind.ACTIVE and assignment.role.slug == RoleDefinition.GROUP_MEMBER:
+        _end_activations_through_membership(membership=assignment, now=now, actor=actor)
     return True
+
+
+def _activations_through_membership(*, principal_id: int, group_id: int):
+    """The live activations `principal_id` holds from the eligibilities of group `group_id` (the rows
+    only: a subquery, not a join, so that FOR UPDATE locks no eligibility)."""
+    group_eligibilities = Assignment.objects.filter(principal_id=group_id, kind=Assignment.Kind.ELIGIBLE).values("pk")
+    return Assignment.objects.filter(principal_id=principal_id, kind=Assignment.Kind.ACTIVE,
+                                     status=Assignment.Status.LIVE, activated_from_id__in=group_eligibilities)
+
+
+def _end_activations_through_membership(*, membership: Assignment, now: datetime, actor: Actor) -> None:
+    """A member who leaves a group keeps nothing they activated from the group's eligibilities.
+    Lock order: the membership (held by the caller), then these activations; never the eligibility,
+    which an activation locks before the membership (`assignment_lock_memberships`)."""
+    group_id = membership.scope.group_id
+    if group_id is None:
+        return
+    for activation in (_activations_through_membership(principal_id=membership.principal_id, group_id=group_id)
+                       .select_related("principal", "role", "scope").select_for_update(of=("self",))):
+        if Assignment.objects.filter(pk=activation.pk, status=Assignment.Status.LIVE).update(
+                status=Assignment.Status.ENDED, end_reason=Assignment.EndReason.MEMBERSHIP_ENDED,
+                ended_at=now, end_at=_end_clamped(activation, now)):
+            audit_event_record(action="assignment.end", actor=actor, target=activation,
+                               principal=activation.principal, role=activation.role, scope=activation.scope,
+                               message="Activation ended with the group membership it depended on.")
+            activation.status = Assignment.Status.ENDED
+            activation.end_reason = Assignment.EndReason.MEMBERSHIP_ENDED
+            domain_events.emit("assignment.removed", assignment=activation, request=None, actor=actor.user)
+
+
+def assignment_lock_memberships(*, principal: Principal | int, eligible: Assignment) -> None:
+    """Lock `principal`'s live memberships of the group that holds `eligible` (nothing for a direct
+    eligibility), after the eligibility's lock: a removal of the membership at the same moment either
+    commits first (the access check that follows no longer finds the membership) or waits for this
+    transaction and then ends the activation it made. Rows only, no joins: nothing else is locked."""
+    principal_id = getattr(principal, "pk", principal)
+    if eligible.principal_id == principal_id:
+        return
+    list(Assignment.objects.select_for_update().filter(
+        principal_id=principal_id, kind=Assignment.Kind.ACTIVE, status=Assignment.Status.LIVE,
+        role_id__in=RoleDefinition.objects.filter(slug=RoleDefinition.GROUP_MEMBER).values("pk"),
+        scope_id__in=Scope.objects.filter(group_id=eligible.principal_id).values("pk"),
+    ).values_list("pk", flat=True))
 
 
 def _end_clamped(assignment: Assignment, now: datetime) -> datetime | None:
@@ -711,6 +799,8 @@ def assignment_activate(*, request: Request, now: datetime, approved_by: Actor |
                 eligible=request.eligible_assignment_id, now=now)
         except DomainError:
             raise conflict("The eligibility ended while the request waited for approval.")
+        if not already_locked:
+            assignment_lock_memberships(principal=request.principal_id, eligible=eligible)
         start = max(request.start_at or now, now)
         start, end, _ = assignment_activation_window(eligible=eligible, start_at=start,
                                                      duration_minutes=request.duration_minutes or 60)
@@ -826,6 +916,9 @@ def assignment_extend_validate(*, assignment: Assignment, end_at: datetime | Non
                           f"{setting.max_activation_minutes // 60} h from now: end it by {local_text(limit)}.",
                           field="end_at")
         if eligible is not None and eligible.end_at is not None and end_at > eligible.end_at:
+            if eligible.end_at <= assignment.end_at:
+                raise invalid(f"The eligibility it comes from ends at {local_text(eligible.end_at)}: the activation "
+                              f"cannot be extended past it.", field="end_at")
             end_at = eligible.end_at  # never past the eligibility it comes from
     else:
         rules.check_principal_can_hold(principal=assignment.principal, role=assignment.role,

@@ -22,6 +22,7 @@ ACTION_NAMES: dict[str, str] = {
     "assignment.make_eligible_bulk": "Made eligible (in bulk)",
     "assignment.expire": "Assignment expired",
     "assignment.end": "Assignment ended",
+    "assignment.cut": "Activation cut to its eligibility",
     "assignment.change_outside_pim": "Assignment changed outside PIM",
     "access.elevate": "Access elevated",
     "access.elevate_end": "Elevated access ended",
