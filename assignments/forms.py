@@ -189,7 +189,7 @@ class RoleSettingTargetForm(forms.Form):
         self.scope_paths = list(scopes.values_list("path", flat=True)[:self.SCOPE_CHOICES_LIMIT])
         if self.scope_paths and selectors.ROOT_PATH not in self.scope_paths:
             self.fields["scope"].initial = self.scope_paths[0]
-        self.fields["scope"].widget.attrs["list"] = f"{self.auto_id % 'scope'}-choices" if self.auto_id else ""
+        self.fields["scope"].widget.attrs["list"] = f"{self['scope'].auto_id}-choices"  # the page's <datalist>
 
     def clean(self):
         cleaned = super().clean()
