@@ -34,3 +34,7 @@ class TimeZoneForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["time_zone"].choices = [(name, name.replace("_", " ")) for name in time_zone_names()]
+
+
+class BackupCodesForm(forms.Form):
+    """No input: a confirmation button. It carries a refusal to the page's error summary."""

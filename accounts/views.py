@@ -24,10 +24,11 @@ from django_otp import login as otp_login
 from assignments.models import User
 from audit.middleware import client_ip_of
 from core.errors import DomainError
+from core.forms import form_add_domain_error
 from core.mfa import mfa_is_fresh, mfa_mark_verified, mfa_verified_at
 
 from . import services
-from .forms import CodeForm, EnrolForm, TimeZoneForm
+from .forms import BackupCodesForm, CodeForm, EnrolForm, TimeZoneForm
 
 
 def safe_next(request, default: str = "") -> str:
@@ -131,6 +132,19 @@ def enrolment_code_email(request):
     return redirect(_with_next("accounts:totp_enrol", next_url))
 
 
+class LoginView(allauth_reset.LoginView):
+    """allauth's sign-in, answering a refused submission with 400 (like every other form page) and the
+    shared error summary (templates/account/login.html)."""
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response
+
+
+login = LoginView.as_view()
+
+
 @login_required
 def email_managed_by_the_directory(request):
     """In place of allauth's "manage email addresses" page. The address comes from the directory and
@@ -161,16 +175,20 @@ def enrolment_code_issue(request, user_pk: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def backup_codes(request):
+    form = BackupCodesForm(request.POST if request.method == "POST" else None)
     if request.method == "GET":
-        return render(request, "accounts/backup_codes.html", {"devices": services.mfa_devices(user=request.user)})
+        return render(request, "accounts/backup_codes.html", {"form": form,
+                                                              "devices": services.mfa_devices(user=request.user)})
     if not mfa_is_fresh(request):
         messages.info(request, "Verify your identity before creating new backup codes.")
         return redirect(_with_next("accounts:verify", reverse("accounts:backup_codes")))
     try:
         codes = services.mfa_backup_codes_generate(actor=request.user)
     except DomainError as error:
-        messages.error(request, error.message)
-        return redirect("accounts:security")
+        form.is_valid()
+        form_add_domain_error(form, error)
+        return render(request, "accounts/backup_codes.html",
+                      {"form": form, "devices": services.mfa_devices(user=request.user)}, status=error.status)
     messages.success(request, "New backup codes created. Older codes no longer work.")
     response = render(request, "accounts/backup_codes.html", {"codes": codes,
                                                               "devices": services.mfa_devices(user=request.user)})

@@ -15,44 +15,32 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from assignments import selectors as assignment_selectors
-from assignments.models import Principal
 from assignments.rules import asks_for_step_up
 from core.errors import DomainError
-from core.ids import parse_id
+from core.forms import form_add_domain_error
 from core.mfa import mfa_verified_at
 from core.stepup import step_up_redirect, step_up_restored
 
 from . import selectors, services
+from .forms import PersonalTokenForm, ServicePrincipalTokenForm
 from .models import ApiToken
 
-LIFETIME_CHOICES = [(7, "7 days"), (30, "30 days"), (90, "90 days"), (180, "180 days"), (365, "1 year")]
 
-
-def _expiry(days_text: str):
-    try:
-        days = int(days_text)
-    except (TypeError, ValueError):
-        days = 30
-    if days not in dict(LIFETIME_CHOICES):
-        days = 30
-    return timezone.now() + timedelta(days=days)
-
-
-def _create(request):
-    """One token from the posted form: a service principal credential, an administrative token (its
-    lifetime is the setting's, not a choice) or a general personal token."""
+def _create(request, form):
+    """One token from a valid form: a service principal credential, an administrative token (its lifetime
+    is the setting's, not a choice) or a general personal token."""
     verified_at = mfa_verified_at(request)
-    if request.POST.get("for") == "service_principal":
-        sp = get_object_or_404(Principal, pk=parse_id(request.POST.get("service_principal", "")) or 0,
-                               kind=Principal.Kind.SERVICE_PRINCIPAL)
+    data = form.cleaned_data
+    expires_at = timezone.now() + timedelta(days=data["days"])
+    if isinstance(form, ServicePrincipalTokenForm):
         return services.token_create_for_service_principal(
-            actor=request.user, service_principal=sp, name=request.POST.get("name", ""),
-            expires_at=_expiry(request.POST.get("days")), mfa_verified_at=verified_at)
-    if request.POST.get("purpose") == ApiToken.Purpose.ADMINISTRATION:
-        return services.token_create_personal(actor=request.user, name=request.POST.get("name", ""),
+            actor=request.user, service_principal=data["service_principal"], name=data["name"],
+            expires_at=expires_at, mfa_verified_at=verified_at)
+    if data["purpose"] == ApiToken.Purpose.ADMINISTRATION:
+        return services.token_create_personal(actor=request.user, name=data["name"],
                                               purpose=ApiToken.Purpose.ADMINISTRATION, mfa_verified_at=verified_at)
-    return services.token_create_personal(actor=request.user, name=request.POST.get("name", ""),
-                                          expires_at=_expiry(request.POST.get("days")), mfa_verified_at=verified_at)
+    return services.token_create_personal(actor=request.user, name=data["name"], expires_at=expires_at,
+                                          mfa_verified_at=verified_at)
 
 
 @login_required
@@ -60,30 +48,48 @@ def _create(request):
 def tokens(request):
     created_secret = None
     created_token = None
+    status = 200
+    minutes = settings.PIM_API_ADMIN_TOKEN_MINUTES
     typed = step_up_restored(request)
+    personal = PersonalTokenForm(admin_token_minutes=minutes,
+                                 initial=typed.dict() if typed and typed.get("for") == "personal" else None)
+    sp_form = ServicePrincipalTokenForm()
     if request.method == "POST":
-        try:
-            created_token, created_secret = _create(request)
-        except DomainError as error:
-            if asks_for_step_up(error):
-                return step_up_redirect(request)
-            messages.error(request, error.message)
+        if request.POST.get("for") == "service_principal":
+            form = sp_form = ServicePrincipalTokenForm(request.POST)
+        else:
+            form = personal = PersonalTokenForm(request.POST, admin_token_minutes=minutes)
+        if form.is_valid():
+            try:
+                created_token, created_secret = _create(request, form)
+            except DomainError as error:
+                if asks_for_step_up(error):
+                    return step_up_redirect(request)
+                if error.code == "invalid":
+                    form_add_domain_error(form, error)
+                else:  # not about the input (and the form may not be shown to this person)
+                    messages.error(request, error.message)
+                status = error.status
+            else:
+                personal = PersonalTokenForm(admin_token_minutes=minutes)
+                sp_form = ServicePrincipalTokenForm()
+        else:
+            status = 400
     is_directory_admin = assignment_selectors.user_holds_any(user=request.user,
                                                              role_slugs=assignment_selectors.DIRECTORY_ADMIN_ROLES)
     sp_tokens = selectors.service_principal_tokens_visible_to(user=request.user) if is_directory_admin else []
     context = {
         "tokens": selectors.tokens_of_user(user=request.user),
         "sp_tokens": sp_tokens,
-        "service_principals": selectors.service_principals_enabled() if is_directory_admin else [],
         "is_directory_admin": is_directory_admin,
         "created_secret": created_secret,
         "created_token": created_token,
-        "lifetimes": LIFETIME_CHOICES,
-        "admin_token_minutes": settings.PIM_API_ADMIN_TOKEN_MINUTES,
-        "typed": typed or {},
+        "admin_token_minutes": minutes,
+        "form": personal,
+        "sp_form": sp_form,
         "now": timezone.now(),
     }
-    response = render(request, "api/tokens.html", context)
+    response = render(request, "api/tokens.html", context, status=status)
     response["Cache-Control"] = "no-store"
     return response
 

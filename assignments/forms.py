@@ -171,14 +171,36 @@ class ElevateForm(forms.Form):
 
 
 class RoleSettingTargetForm(forms.Form):
-    """Which role at which scope (the role settings list's "open" form)."""
+    """Which role at which scope (the role settings list's "open" form). It offers only the roles and
+    scopes whose policy opens for `user`, and refuses a pair that would not open."""
 
-    role = forms.ModelChoiceField(queryset=RoleDefinition.objects.order_by("kind", "name"))
-    scope = ScopeField(initial=selectors.ROOT_PATH)
+    SCOPE_CHOICES_LIMIT = 200
 
-    def __init__(self, *args, **kwargs):
+    role = forms.ModelChoiceField(queryset=RoleDefinition.objects.none())
+    scope = ScopeField(initial=selectors.ROOT_PATH, help_text="A scope path; the list offers yours.")
+
+    def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = grouped_role_choices()
+        self.user = user
+        kinds = selectors.role_setting_kinds_openable_by(user=user)
+        roles = RoleDefinition.objects.filter(kind__in=kinds)
+        self.fields["role"].queryset = roles
+        self.fields["role"].choices = grouped_role_choices(roles)
+        scopes = selectors.role_setting_scopes_openable_by(user=user, kinds=kinds).order_by("path")
+        self.scope_paths = list(scopes.values_list("path", flat=True)[:self.SCOPE_CHOICES_LIMIT])
+        if self.scope_paths and selectors.ROOT_PATH not in self.scope_paths:
+            self.fields["scope"].initial = self.scope_paths[0]
+        self.fields["scope"].widget.attrs["list"] = f"{self['scope'].auto_id}-choices"  # the page's <datalist>
+
+    def clean(self):
+        cleaned = super().clean()
+        role, scope = cleaned.get("role"), cleaned.get("scope")
+        if role is not None and scope is not None and not selectors.role_setting_opens(user=self.user, role=role,
+                                                                                      scope=scope):
+            self.add_error("scope", f"The policy of {role.name} does not open at {scope.path} for you: pick a "
+                                    f"scope where the role can be held and you administer it (or /, its default, "
+                                    f"if you administer it there).")
+        return cleaned
 
 
 def _cell_name(event: str, recipient: str, part: str) -> str:

@@ -73,6 +73,40 @@ def roles_assignable_by(*, user) -> QuerySet[RoleDefinition]:
     return RoleDefinition.objects.filter(kind__in=kinds)
 
 
+def role_setting_opens(*, user, role: RoleDefinition, scope: Scope) -> bool:
+    """Does the policy of `role` at `scope` open for `user`? At the root (the role's default) or where the
+    role can be held (the rule `role_setting_update` applies), and where the user may manage or view it
+    (the editor's rule)."""
+    if not (scope.is_root or role_fits_scope(role=role, scope=scope)):
+        return False
+    return user_can_manage(user=user, role=role, scope=scope) or user_can_view(user=user, role=role, scope=scope)
+
+
+def role_setting_kinds_openable_by(*, user) -> list[str]:
+    """The kinds of role whose policy `user` opens somewhere: where they may assign it (`roles_assignable_by`),
+    and the directory roles for a directory viewer (their policy lives at the root)."""
+    kinds = []
+    for kind in RoleDefinition.Kind.values:
+        sample = RoleDefinition(kind=kind)
+        if scopes_for_role(role=sample, user=user).exists() or user_can_view(user=user, role=sample,
+                                                                              scope=scope_root()):
+            kinds.append(kind)
+    return kinds
+
+
+def role_setting_scopes_openable_by(*, user, kinds: list[str]) -> QuerySet[Scope]:
+    """The scopes where the policy of a role of one of `kinds` opens for `user` (`role_setting_opens`):
+    `scopes_for_role` of each kind, and the root where they may view the kind's policy there."""
+    root = scope_root()
+    scopes = Scope.objects.none()
+    for kind in kinds:
+        sample = RoleDefinition(kind=kind)
+        scopes = scopes | scopes_for_role(role=sample, user=user)
+        if user_can_view(user=user, role=sample, scope=root) or user_can_manage(user=user, role=sample, scope=root):
+            scopes = scopes | Scope.objects.filter(pk=root.pk)
+    return scopes.distinct()
+
+
 def scope_root() -> Scope:
     return Scope.objects.get(path=ROOT_PATH)
 

@@ -268,7 +268,7 @@ def assignment_list(request):
         "filtered_principal": principal,
         "can_elevate": caps.get("directory_admin") and selectors.user_holds_any(
             user=request.user, role_slugs=[RoleDefinition.GLOBAL_ADMINISTRATOR]),
-    })
+    }, status=200 if filterset.is_valid() else 400)
 
 
 # --- Assign -------------------------------------------------------------------------------------------
@@ -524,6 +524,10 @@ def scope_search(request):
 @login_required
 @require_GET
 def role_settings(request):
+    return _role_settings_page(request, RoleSettingTargetForm(user=request.user))
+
+
+def _role_settings_page(request, target_form, status: int = 200):
     caps = _require_admin_or_viewer(request)
     settings_rows = list(RoleSetting.objects.select_related("role", "scope", "scope__group")
                          .prefetch_related("approvers").order_by("role__kind", "role__name", "scope__path"))
@@ -543,21 +547,17 @@ def role_settings(request):
         if rows:
             sections.append({"label": label, "kind": kind, "rows": rows})
     return render(request, "assignments/role_settings.html", {
-        "sections": sections, "target_form": RoleSettingTargetForm(),
-    })
+        "sections": sections, "target_form": target_form,
+    }, status=status)
 
 
 @login_required
 @require_GET
 def role_setting_open(request):
     """The "open policy of role R at scope S" form: validates and redirects to the editor."""
-    form = RoleSettingTargetForm(request.GET)
+    form = RoleSettingTargetForm(request.GET, user=request.user)
     if not form.is_valid():
-        for name, errors in form.errors.items():
-            for error in errors:
-                messages.error(request, f"{form.fields[name].label or name.title()}: {error}" if name != "__all__"
-                               else error)
-        return redirect("assignments:role_settings")
+        return _role_settings_page(request, form, status=400)
     role, scope = form.cleaned_data["role"], form.cleaned_data["scope"]
     return redirect(f"{reverse('assignments:role_setting', args=[role.pk])}?{urlencode({'scope': scope.path})}")
 
@@ -653,7 +653,7 @@ def principal_list(request):
     return render(request, "assignments/principals.html", {
         "filterset": filterset, "page": page, "query": query.urlencode(), "kind": data.get("kind"),
         "kinds": Principal.Kind.choices, "can_create": can_create,
-    })
+    }, status=200 if filterset.is_valid() else 400)
 
 
 @login_required

@@ -39,7 +39,7 @@ def _list(request, *, mine: bool):
         "mine": mine,
         "filter_query": _filter_query(request),
         "export_url_name": "audit:mine_export" if mine else "audit:export",
-    })
+    }, status=200 if page is not None else 400)
 
 
 @login_required

@@ -16,6 +16,8 @@ urlpatterns = [
             accounts_views.password_reset_from_key, name="account_reset_password_from_key"),
     path("accounts/password/reset/key/done/", accounts_views.password_reset_from_key_done,
          name="account_reset_password_from_key_done"),
+    # Before allauth's own sign-in: a refused submission answers 400 with the shared error summary.
+    path("accounts/login/", accounts_views.login, name="account_login"),
     path("accounts/", include("allauth.urls")),
     path("account/", include("accounts.urls")),
     path("requests/", include("approvals.urls")),

@@ -129,7 +129,8 @@ def instance_detail(request, pk: int):
     now = timezone.now()
     items = selectors.with_live_recommendations(selectors.instance_items(instance=instance), at=now)
     filterset = ReviewItemFilterSet(request.GET or None, queryset=items)
-    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    refused = filterset.is_bound and not filterset.is_valid()
+    page = Paginator(items.none() if refused else filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = selectors.attach_recommendations(page.object_list, at=now)
     progress = selectors.instances_with_progress(AccessReviewInstance.objects.filter(pk=instance.pk)).get()
     query = request.GET.copy()
@@ -137,7 +138,7 @@ def instance_detail(request, pk: int):
     return render(request, "reviews/instance.html", {
         "instance": instance, "review": review, "page": page, "rows": rows, "filter": filterset,
         "progress": progress, "can_manage": selectors.user_can_manage_review(user=request.user, review=review),
-        "query": query.urlencode(), "now": now})
+        "query": query.urlencode(), "now": now}, status=400 if refused else 200)
 
 
 @login_required
@@ -254,7 +255,10 @@ def my_review(request, pk: int):
     now = timezone.now()
     items = selectors.reviewer_items(user=request.user, instance=instance, at=now)
     filterset = ReviewItemFilterSet(request.GET or None, queryset=items)
-    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    filters_refused = filterset.is_bound and not filterset.is_valid()
+    if filters_refused:
+        status = 400
+    page = Paginator(items.none() if filters_refused else filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     if not page.paginator.count and not request.GET and status == 200:
         raise PermissionDenied("You have no items to review in this access review.")
     rows = selectors.attach_recommendations(page.object_list, at=now)

@@ -24,7 +24,7 @@ def test_sign_in_by_email_works_too(client, directory, requester):
 
 def test_failure_is_audited_as_denied_without_the_password(client, directory, requester):
     response = client.post(reverse("account_login"), {"login": "requester", "password": "wrong-password-1"})
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert b"not correct" in response.content or b"incorrect" in response.content.lower()
     event = AuditEvent.objects.get(action="auth.sign_in_failed")
     assert event.outcome == "denied" and event.target_label == "requester"

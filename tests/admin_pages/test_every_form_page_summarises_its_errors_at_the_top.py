@@ -5,6 +5,11 @@ import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
+
+from provisioning.models import ScimApplication, WebhookEndpoint
+from reviews import services as reviews_services
+from tests.conftest import mark_mfa_verified
 
 
 def _check(response):
@@ -30,3 +35,57 @@ def test_self_service_forms(client, directory, requester, later):
     client.force_login(requester)
     _check(client.post(reverse("approvals:activate", args=[eligibility.pk]), {"scope": eligibility.scope_id}))
     _check(client.post(reverse("approvals:extend", args=[eligibility.pk]), {}))
+
+
+def test_sign_in_form(client, directory):
+    _check(client.post(reverse("account_login"), {}))
+
+
+def test_api_token_forms(client, directory, role_admin):
+    client.force_login(role_admin)
+    _check(client.post(reverse("api:tokens"), {"for": "personal", "name": "", "days": "12"}))
+    _check(client.post(reverse("api:tokens"), {"for": "service_principal", "service_principal": "0", "name": ""}))
+
+
+def test_backup_codes_refusal_is_summarised_on_its_page(client, directory, requester):
+    client.force_login(requester)
+    mark_mfa_verified(client)
+    response = client.post(reverse("accounts:backup_codes"))
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert html.count('<div class="error-summary" role="alert"') == 1
+    assert "Enrol an authenticator app before creating backup codes." in html
+
+
+def test_integration_detail_forms(directory, pra_client):
+    now = timezone.now()
+    group = directory.group("payroll-users")
+    application = ScimApplication.objects.create(group=group, name="Payroll", base_url="https://scim.example.com",
+                                                 created_at=now, updated_at=now)
+    endpoint = WebhookEndpoint.objects.create(url="https://hooks.example.com/pim", event_types=["assignment.created"],
+                                              secret_sealed="", secret_rotated_at=now, created_at=now, updated_at=now)
+    _check(pra_client.post(reverse("provisioning:scim_detail", args=[application.pk]), {"base_url": "not a url"}))
+    _check(pra_client.post(reverse("provisioning:webhook_detail", args=[endpoint.pk]), {"url": "not a url"}))
+
+
+@pytest.mark.parametrize(("name", "query"), [
+    ("audit:list", {"date_from": "2026-05-02", "date_to": "2026-05-01", "outcome": "nonsense"}),
+    ("assignments:list", {"role": "999999", "state": "nonsense"}),
+    ("assignments:principals", {"kind": "nonsense", "q": "a\x00"}),
+    ("alerts:incidents", {"status": "nonsense", "severity": "nonsense"}),
+    ("assignments:role_setting_open", {"role": "999999", "scope": "/not/a/scope"}),
+])
+def test_list_filter_forms(directory, pra_client, name, query):
+    _check(pra_client.get(reverse(name), query))
+
+
+def test_access_review_filter_forms(directory, pra_client, role_admin, global_admin):
+    spec = reviews_services.ReviewSettings(name="Quarterly", scope=directory.root,
+                                           start_date=timezone.now().date(), duration_days=14,
+                                           reviewer_ids=[role_admin.principal.pk])
+    review = reviews_services.review_create(actor=global_admin, roles=[directory.role("security-administrator")],
+                                            spec=spec, mfa_verified_at=timezone.now())[0]
+    instance = review.instances.get(sequence=1)
+    assert reviews_services.review_instance_start(instance=instance)
+    for url in (reverse("reviews:instance", args=[instance.pk]), reverse("reviews:mine_instance", args=[instance.pk])):
+        _check(pra_client.get(url, {"decision": "nonsense", "kind": "nonsense"}))

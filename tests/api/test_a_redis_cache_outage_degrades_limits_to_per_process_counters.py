@@ -63,7 +63,7 @@ def test_sign_in_api_writes_and_checks_survive_a_redis_outage(cache_redis, clien
 
         # The limits still hold, per process: 5 failures lock the account out.
         for _ in range(5):
-            assert _sign_in(client, "approver", "wrong-password-1").status_code == 200
+            assert _sign_in(client, "approver", "wrong-password-1").status_code == 400
         locked = _sign_in(client, "approver")
         assert b"Too many failed login attempts" in locked.content
         assert "_auth_user_id" not in client.session

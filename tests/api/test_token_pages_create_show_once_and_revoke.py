@@ -44,7 +44,7 @@ def test_people_without_a_directory_admin_role_cannot_issue_service_principal_cr
     client.force_login(user)
     response = client.post("/api/v1/tokens/", {"for": "service_principal", "service_principal": sp.pk,
                                                "name": "deploy", "days": "90"})
-    assert response.status_code == 200
+    assert response.status_code == 403
     assert not ApiToken.objects.filter(principal=sp).exists()
     assert "Only Global Administrators" in response.content.decode()
 

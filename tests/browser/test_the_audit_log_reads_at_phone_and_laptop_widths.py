@@ -2,6 +2,8 @@
 labelled, both downloads offered, an inverted date range shown as an error, and nothing wider than the
 window (no sideways scrolling)."""
 
+import re
+
 import pytest
 
 from audit.services import audit_event_record
@@ -31,5 +33,6 @@ def test_the_audit_log_fits_and_reads(directory, new_page, sign_in, width, tmp_p
     page.locator("tbody tr").nth(2).screenshot(path=str(tmp_path / f"audit-{width}-decision.png"))
 
     page.goto("/audit/?period=custom&date_from=2026-03-10&date_to=2026-03-01")
-    assert page.get_by_text("is before its start").is_visible()
+    assert page.locator("#id_date_to-error").get_by_text("is before its start").is_visible()
+    assert page.locator(".error-summary").get_by_role("link", name=re.compile("is before its start")).is_visible()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "wider than the window"
