@@ -5,7 +5,8 @@
   window.ui = SwaggerUIBundle({
     url: node.getAttribute("data-schema-url"),
     dom_id: "#swagger-ui",
-    deepLinking: true,
+    // No deep links: Swagger UI puts them as <a> inside the operation's toggle <button> (nested controls).
+    deepLinking: false,
     persistAuthorization: false,
     requestInterceptor: function (request) {
       var match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
