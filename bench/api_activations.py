@@ -297,6 +297,8 @@ class HeadLockSampler:
         self.backend_pid: int | None = None
         self.stop_event = threading.Event()
         self.spans: dict[int, list[float]] = {}
+        self.phase_of: dict[int, int] = {}  # locker -> the client count driving the load when first seen
+        self.phase = 0
         self.samples = 0
         self.locked_samples = 0
         self.elapsed = 0.0
@@ -317,14 +319,16 @@ class HeadLockSampler:
                 for xid in lockers:
                     span = self.spans.setdefault(xid, [now, now])
                     span[1] = now
+                    self.phase_of.setdefault(xid, self.phase)
             self.elapsed = time.perf_counter() - started
 
     @property
     def period(self) -> float:
         return self.elapsed / self.samples if self.samples else float("nan")
 
-    def holds_ms(self) -> list[float]:
-        return sorted((last - first + self.period) * 1000 for first, last in self.spans.values())
+    def holds_ms(self, phase: int | None = None) -> list[float]:
+        return sorted((last - first + self.period) * 1000 for xid, (first, last) in self.spans.items()
+                      if phase is None or self.phase_of.get(xid) == phase)
 
 
 # --- Driving ----------------------------------------------------------------------------------------
@@ -485,6 +489,7 @@ def main() -> int:
         for index in range(args.rounds):
             for clients in CLIENT_COUNTS:
                 meter.start()
+                sampler.phase = clients
                 result = drive(port, pool, clients=clients, seconds=args.seconds)
                 cpu = meter.stop()
                 n = max(1, result["activations"])
@@ -526,6 +531,10 @@ def main() -> int:
               f"{sampler.period * 1000:.2f} ms): p50 {hold_p50:.2f} ms, p99 {hold_p99:.2f} ms, "
               f"max {holds[-1] if holds else float('nan'):.2f} ms; head locked in "
               f"{100 * sampler.locked_samples / max(1, sampler.samples):.1f}% of samples")
+        for n in CLIENT_COUNTS:
+            phase_holds = sampler.holds_ms(n)
+            print(f"  at {n} client{'s' if n > 1 else ''}: hold p50 {percentile(phase_holds, 0.5):.2f} ms, "
+                  f"p99 {percentile(phase_holds, 0.99):.2f} ms ({len(phase_holds)} lockers)")
         print(f"queries per activation (a token's first use): {measured_queries}")
         print(f"one activation in the bench process: {in_process['cpu_ms']:.1f} ms CPU, {in_process['sql_ms']:.1f} ms "
               f"in SQL, {in_process['wall_ms']:.1f} ms in all")
