@@ -2,9 +2,10 @@
 
 Called by the database backend (`audit.backends.mixin`) right before a transaction commits, with the
 events the transaction recorded, in order: lock the chain head (once per transaction), seal each
-event (next seq, hash chained to the previous one), insert them all in one statement (COPY for the
-large batches of set-based jobs on PostgreSQL), move the head. The caller commits at once, so the head
-is held for these few statements and the COMMIT.
+event (next seq, hash chained to the previous one), insert them and move the head. On PostgreSQL the
+insert and the move are one statement whose parameters were prepared before the lock (COPY for the
+large batches of set-based jobs); the caller commits at once, so the head is held for the locking
+SELECT, that statement and the COMMIT.
 """
 
 import json
@@ -13,6 +14,7 @@ from django.db.models import QuerySet
 
 from .models import AuditChainHead, AuditEvent
 from .services import _seal
+from .witness import audit_witness_nudge
 
 # Batches at least this large, without instances to hand back, go through COPY on PostgreSQL.
 COPY_FROM = 200
@@ -36,15 +38,26 @@ def lock_head(*, connection) -> tuple[int, str]:
     return head
 
 
+# PostgreSQL: up to this many events go in with the head's move as ONE statement, its parameters
+# prepared before the head is locked, so that the lock lives for that statement and the COMMIT.
+ONE_STATEMENT_UP_TO = 500
+
+
 def append(*, connection, pending: list) -> None:
     """Seal and insert `pending` (`mixin.PendingEvents`, in order) and move the chain head."""
     if not pending:
         return
+    count = sum(len(item.rows) for item in pending)
+    one_statement = connection.vendor == "postgresql" and count <= ONE_STATEMENT_UP_TO
+    prepared = _prepare(connection, pending) if one_statement else None
     seq, prev_hash = lock_head(connection=connection)
     for item in pending:
         for row in item.rows:
             seq += 1
             prev_hash = _seal(row, seq=seq, prev_hash=prev_hash)
+    if one_statement:
+        _insert_and_move_head(connection, pending, prepared, last_seq=seq, last_hash=prev_hash)
+        return
     with_instances = [item for item in pending if item.events is not None]
     rows_only = [row for item in pending if item.events is None for row in item.rows]
     if with_instances:
@@ -62,6 +75,46 @@ def append(*, connection, pending: list) -> None:
 
 
 _INSERT_FIELDS = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+_SEALED = [index for index, f in enumerate(_INSERT_FIELDS) if f.attname in ("seq", "prev_hash", "hash")]
+
+
+def _prepare(connection, pending: list) -> list[list]:
+    """Each row's database values in `_INSERT_FIELDS` order, before the lock; the chain's own three
+    (seq, prev_hash, hash) are filled in by `_insert_and_move_head` once sealed."""
+    return [[None if index in _SEALED else field.get_db_prep_save(row.get(field.attname), connection)
+             for index, field in enumerate(_INSERT_FIELDS)]
+            for item in pending for row in item.rows]
+
+
+def _insert_and_move_head(connection, pending: list, prepared: list[list], *, last_seq: int, last_hash: str) -> None:
+    """INSERT the sealed events and UPDATE the head in one round trip (a data-modifying CTE), giving
+    the caller's instances their ids."""
+    quote = connection.ops.quote_name
+    rows = [row for item in pending for row in item.rows]
+    params: list = []
+    for values, row in zip(prepared, rows, strict=True):
+        for index in _SEALED:
+            values[index] = row[_INSERT_FIELDS[index].attname]
+        params += values
+    one_row = "(" + ", ".join(["%s"] * len(_INSERT_FIELDS)) + ")"
+    head = AuditChainHead._meta
+    sql = (f"WITH ins AS (INSERT INTO {quote(AuditEvent._meta.db_table)} "  # noqa: S608 - model names only
+           f"({', '.join(quote(f.column) for f in _INSERT_FIELDS)}) VALUES {', '.join([one_row] * len(rows))} "
+           f"RETURNING {quote(AuditEvent._meta.pk.column)}, {quote('seq')}), "
+           f"head AS (UPDATE {quote(head.db_table)} SET {quote('last_seq')} = %s, {quote('last_hash')} = %s "
+           f"WHERE {quote(head.pk.column)} = 1) SELECT * FROM ins")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, last_seq, last_hash])
+        ids = dict((seq, pk) for pk, seq in cursor.fetchall())
+    audit_witness_nudge(last_seq=last_seq)  # as the head's queryset update does: an on-commit callback only
+    for item in pending:
+        if item.events is None:
+            continue
+        for event, row in zip(item.events, item.rows, strict=True):
+            event.seq, event.prev_hash, event.hash = row["seq"], row["prev_hash"], row["hash"]
+            event.pk = ids[row["seq"]]
+            event._state.adding = False
+            event._state.db = connection.alias
 
 
 def _insert(connection, events: list[AuditEvent], *, returning: bool) -> None:
