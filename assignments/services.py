@@ -646,18 +646,10 @@ def assignment_end(*, assignment: Assignment, reason: str, now: datetime, actor:
     if not changed:
         return False
     if assignment.kind == Assignment.Kind.ELIGIBLE:
-        for activation in Assignment.objects.select_for_update().filter(activated_from=assignment,
-                                                                        status=Assignment.Status.LIVE):
-            if Assignment.objects.filter(pk=activation.pk, status=Assignment.Status.LIVE).update(
-                    status=Assignment.Status.ENDED, end_reason=Assignment.EndReason.ELIGIBILITY_ENDED,
-                    ended_at=now, end_at=_end_clamped(activation, now)):
-                audit_event_record(action="assignment.end", actor=actor, target=activation,
-                                   principal=activation.principal, role=activation.role, scope=activation.scope,
-                                   message="Activation ended with the eligible assignment it came from.")
-                # Consumers (email, webhooks, SCIM) must hear of this ending like any other removal.
-                activation.status = Assignment.Status.ENDED
-                activation.end_reason = Assignment.EndReason.ELIGIBILITY_ENDED
-                domain_events.emit("assignment.removed", assignment=activation, request=None, actor=actor.user)
+        _end_live_activations(
+            Assignment.objects.select_for_update().filter(activated_from=assignment, status=Assignment.Status.LIVE),
+            reason=Assignment.EndReason.ELIGIBILITY_ENDED, now=now, actor=actor,
+            message="Activation ended with the eligible assignment it came from.")
     elif assignment.kind == Assignment.Kind.ACTIVE and assignment.role.slug == RoleDefinition.GROUP_MEMBER:
         _end_activations_through_membership(membership=assignment, now=now, actor=actor)
     return True
@@ -678,16 +670,23 @@ def _end_activations_through_membership(*, membership: Assignment, now: datetime
     group_id = membership.scope.group_id
     if group_id is None:
         return
-    for activation in (_activations_through_membership(principal_id=membership.principal_id, group_id=group_id)
-                       .select_related("principal", "role", "scope").select_for_update(of=("self",))):
+    _end_live_activations(
+        _activations_through_membership(principal_id=membership.principal_id, group_id=group_id)
+        .select_related("principal", "role", "scope").select_for_update(of=("self",)),
+        reason=Assignment.EndReason.MEMBERSHIP_ENDED, now=now, actor=actor,
+        message="Activation ended with the group membership it depended on.")
+
+
+def _end_live_activations(activations, *, reason: str, now: datetime, actor: Actor, message: str) -> None:
+    """End each of these (locked) live activations now, guarded, audited, and announced: consumers
+    (email, webhooks, SCIM) must hear of this ending like any other removal."""
+    for activation in activations:
         if Assignment.objects.filter(pk=activation.pk, status=Assignment.Status.LIVE).update(
-                status=Assignment.Status.ENDED, end_reason=Assignment.EndReason.MEMBERSHIP_ENDED,
-                ended_at=now, end_at=_end_clamped(activation, now)):
+                status=Assignment.Status.ENDED, end_reason=reason, ended_at=now, end_at=_end_clamped(activation, now)):
             audit_event_record(action="assignment.end", actor=actor, target=activation,
                                principal=activation.principal, role=activation.role, scope=activation.scope,
-                               message="Activation ended with the group membership it depended on.")
-            activation.status = Assignment.Status.ENDED
-            activation.end_reason = Assignment.EndReason.MEMBERSHIP_ENDED
+                               message=message)
+            activation.status, activation.end_reason = Assignment.Status.ENDED, reason
             domain_events.emit("assignment.removed", assignment=activation, request=None, actor=actor.user)
 
 
