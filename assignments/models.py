@@ -6,9 +6,29 @@ Writes go through `assignments.services`; reads and the access check through `as
 import uuid
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
-from django.db import models
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models, transaction
 from django.db.models import Q
+
+from audit.services import audit_event_record
+from core.actors import Actor
+
+
+class PimUserManager(UserManager):
+    """Users made outside the directory's service (`manage.py createsuperuser`, `create_user` in a
+    shell) get their Principal in the same transaction, audited as the system: every user has one,
+    and every page that reads `user.principal` works for them."""
+
+    def _create_user(self, username, email, password, **extra_fields):
+        with transaction.atomic(using=self.db):
+            user = super()._create_user(username, email, password, **extra_fields)
+            Principal.objects.using(self.db).get_or_create(
+                user=user, defaults={"kind": Principal.Kind.USER, "email": user.email,
+                                     "display_name": user.display_name or user.username})
+            audit_event_record(action="user.create", actor=Actor.system("create-user"), target=user,
+                               after={"username": user.username, "email": user.email,
+                                      "superuser": user.is_superuser})
+        return user
 
 
 class User(AbstractUser):
@@ -26,6 +46,8 @@ class User(AbstractUser):
     # after sign-in, and the person can change it on their Security page. Stored times stay UTC.
     # db_default too: rows written by bulk loads and other raw inserts get an empty zone, not NULL.
     time_zone = models.CharField(max_length=64, blank=True, default="", db_default="")
+
+    objects = PimUserManager()
 
     def __str__(self) -> str:
         return self.display_name or self.get_full_name() or self.username
