@@ -9,6 +9,8 @@ from assignments import selectors as assignment_selectors
 from core.forms import HoursMinutesField, minutes_label
 from core.timezones import zone_label
 
+from .services import BATCH_LIMIT
+
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
 
@@ -105,11 +107,9 @@ class BulkApproveForm(forms.Form):
                 raise forms.ValidationError("The selection holds something that is not a request: reload the page.")
         if not ids:
             raise forms.ValidationError("Select at least one request to approve.")
-        if len(set(ids)) > MAX_BULK:
-            raise forms.ValidationError(f"Approve at most {MAX_BULK} requests at once.")
+        if len(set(ids)) > BATCH_LIMIT:
+            raise forms.ValidationError(f"Approve at most {BATCH_LIMIT} requests at once.")
         data["ids"] = list(dict.fromkeys(ids))
         return data
 
-
-MAX_BULK = 100
 

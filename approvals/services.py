@@ -417,6 +417,7 @@ class ApprovalOutcome:
     label: str
     outcome: str  # approved | recorded (more approvals needed) | failed (approved, not carried out) | refused
     message: str
+    found: bool = True  # False for an id that names no request (nothing to link to)
 
     @property
     def ok(self) -> bool:
@@ -446,7 +447,7 @@ def request_approve_many(*, actor: Actor | User, request_ids: list, comment: str
     for pk in ids:
         request = found.get(pk)
         if request is None:
-            outcomes.append(ApprovalOutcome(pk, "Unknown request", "refused", "No such request."))
+            outcomes.append(ApprovalOutcome(pk, "Unknown request", "refused", "No such request.", found=False))
             continue
         # What a request is about is shown only to who may decide it (or made it).
         visible = pk in decidable or request.requested_by_id == actor.user.pk

@@ -246,8 +246,7 @@ def access_role_holders(*, role_slugs: list[str], scope: Scope | str | int, at: 
     enabled active members at `at` of an enabled group that holds one: every principal the access
     check would grant, with what deciding its email address needs (`assignments.batches.PrincipalRow`).
     The set form of the decision above, in one statement (prepared on PostgreSQL, like the decision:
-    planning it costs more than running it); `assignments.selectors.role_holders` is the same
-    definition in the ORM. Members are looked up through the holding groups' scopes on the
+    planning it costs more than running it). Members are looked up through the holding groups' scopes on the
     (role, scope) index, so the cost follows the holders, not the directory's memberships."""
     at = at or timezone.now()
     by_path = isinstance(scope, str)

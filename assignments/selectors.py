@@ -308,24 +308,6 @@ def _ancestor_ids(scope: Scope | int | str) -> QuerySet:
     return ScopeClosure.objects.filter(descendant_id=getattr(scope, "pk", scope)).values("ancestor_id")
 
 
-def role_holders(*, role_slugs: list[str], scope: Scope | int | str, at: datetime | None = None
-                 ) -> QuerySet[Principal]:
-    """The principals that hold any of `role_slugs` at `scope` (instance, id or path) at `at`: the
-    enabled principals for which the access check would grant, directly or through a group. The
-    holding groups are among them, and so are their active members. One query when evaluated: a
-    queryset to compose into larger ones (notification recipients use the same definition in SQL,
-    `access.access_role_holders`)."""
-    at = at or timezone.now()
-    direct = assignments_held_at(at=at).filter(
-        kind=Assignment.Kind.ACTIVE, role__slug__in=role_slugs, scope_id__in=_ancestor_ids(scope),
-        principal__enabled=True,
-    ).values("principal_id")
-    direct = direct.order_by()
-    members = _memberships_of_groups_held_at(at, direct).values("principal_id").order_by()
-    # A UNION, not `pk IN direct OR pk IN members`: the OR makes PostgreSQL scan every principal.
-    return Principal.objects.filter(enabled=True, pk__in=direct.union(members))
-
-
 def principals_and_members(*, principal_ids, at: datetime | None = None) -> QuerySet[Principal]:
     """The enabled principals among `principal_ids` and the active members at `at` of the groups
     among them (enabled members of enabled groups). One query when evaluated."""

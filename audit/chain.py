@@ -57,21 +57,33 @@ def append(*, connection, pending: list) -> None:
             prev_hash = _seal(row, seq=seq, prev_hash=prev_hash)
     if one_statement:
         _insert_and_move_head(connection, pending, prepared, last_seq=seq, last_hash=prev_hash)
-        return
+    else:
+        _insert_then_move_head(connection, pending, last_seq=seq, last_hash=prev_hash)
+    # The head moved: tell the external witness how far the chain got, so that it is written every
+    # PIM_AUDIT_WITNESS_EVERY_EVENTS events. This only registers an on-commit callback.
+    audit_witness_nudge(last_seq=seq)
+
+
+def _insert_then_move_head(connection, pending: list, *, last_seq: int, last_hash: str) -> None:
+    """The general path: INSERTs (or COPY for the large batches of set-based jobs), then the head's UPDATE."""
     with_instances = [item for item in pending if item.events is not None]
     rows_only = [row for item in pending if item.events is None for row in item.rows]
     if with_instances:
         events = [event for item in with_instances for event in item.events]
         rows = [row for item in with_instances for row in item.rows]
         for event, row in zip(events, rows, strict=True):
-            event.seq, event.prev_hash, event.hash = row["seq"], row["prev_hash"], row["hash"]
+            _take_chain_values(event, row)
         _insert(connection, events, returning=True)
     if rows_only:
         if connection.vendor == "postgresql" and len(rows_only) >= COPY_FROM:
             _copy_events(rows_only, connection=connection)
         else:
             _insert(connection, [AuditEvent(**row) for row in rows_only], returning=False)
-    AuditChainHead.objects.using(connection.alias).filter(pk=1).update(last_seq=seq, last_hash=prev_hash)
+    AuditChainHead.objects.using(connection.alias).filter(pk=1).update(last_seq=last_seq, last_hash=last_hash)
+
+
+def _take_chain_values(event: AuditEvent, row: dict) -> None:
+    event.seq, event.prev_hash, event.hash = row["seq"], row["prev_hash"], row["hash"]
 
 
 _INSERT_FIELDS = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
@@ -106,15 +118,12 @@ def _insert_and_move_head(connection, pending: list, prepared: list[list], *, la
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, last_seq, last_hash])
         ids = dict((seq, pk) for pk, seq in cursor.fetchall())
-    audit_witness_nudge(last_seq=last_seq)  # as the head's queryset update does: an on-commit callback only
     for item in pending:
         if item.events is None:
             continue
         for event, row in zip(item.events, item.rows, strict=True):
-            event.seq, event.prev_hash, event.hash = row["seq"], row["prev_hash"], row["hash"]
-            event.pk = ids[row["seq"]]
-            event._state.adding = False
-            event._state.db = connection.alias
+            _take_chain_values(event, row)
+            _saved_as(event, ids[row["seq"]], connection)
 
 
 def _insert(connection, events: list[AuditEvent], *, returning: bool) -> None:
@@ -129,9 +138,14 @@ def _insert(connection, events: list[AuditEvent], *, returning: bool) -> None:
                                using=connection.alias)
         if returning:
             for event, (event_id,) in zip(chunk, ids, strict=True):
-                event.pk = event_id
-                event._state.adding = False
-                event._state.db = connection.alias
+                _saved_as(event, event_id, connection)
+
+
+def _saved_as(event: AuditEvent, event_id: int, connection) -> None:
+    """The caller's instance is now the stored row `event_id`."""
+    event.pk = event_id
+    event._state.adding = False
+    event._state.db = connection.alias
 
 
 def _copy_events(rows: list[dict], *, connection) -> None:

@@ -109,19 +109,6 @@ class AuditEvent(AppendOnlyModel):
         return f"#{self.seq} {self.action} ({self.outcome})"
 
 
-class ChainHeadQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        """Every append moves the head with this update: tell the external witness how far the chain
-        got, so it is written every PIM_AUDIT_WITNESS_EVERY_EVENTS events. The nudge only registers an
-        on-commit callback; nothing is written to the witness under the head lock."""
-        rows = super().update(**kwargs)
-        if rows and isinstance(kwargs.get("last_seq"), int):
-            from .witness import audit_witness_nudge
-
-            audit_witness_nudge(last_seq=kwargs["last_seq"])
-        return rows
-
-
 class AuditChainHead(models.Model):
     """Single row (pk=1): the last sequence number and hash. Each transaction locks it once, to append
     its events right before it commits (`audit.chain`), which keeps one unbroken chain under
@@ -129,8 +116,6 @@ class AuditChainHead(models.Model):
 
     last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
-
-    objects = ChainHeadQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"chain head #{self.last_seq}"
