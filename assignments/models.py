@@ -354,6 +354,7 @@ class Assignment(models.Model):
         REVIEW_DENIED = "review_denied", "Removed by an access review"
         ELIGIBILITY_ENDED = "eligibility_ended", "The eligible assignment ended"
         MEMBERSHIP_ENDED = "membership_ended", "The group membership it came through ended"
+        PRINCIPAL_DISABLED = "disabled", "The user was disabled"
 
     class Origin(models.TextChoices):
         PIM = "pim", "Through PIM"

@@ -173,9 +173,9 @@ APPLICATION_WRITERS = [RoleDefinition.GLOBAL_ADMINISTRATOR, RoleDefinition.PRIVI
                        "application-administrator"]
 
 
-def _check_directory_writer(*, actor: Actor, role_slugs: list[str], what: str) -> None:
+def _check_directory_writer(*, actor: Actor, role_slugs: list[str], what: str, verb: str = "create") -> None:
     if not actor.is_system and not selectors.user_holds_any(user=actor, role_slugs=role_slugs):
-        raise forbidden(f"You are not allowed to create {what}.")
+        raise forbidden(f"You are not allowed to {verb} {what}.")
 
 
 @audited_refusal("user.create")
@@ -205,18 +205,50 @@ def user_create(*, username: str, email: str = "", display_name: str = "", passw
     return user
 
 
+@audited_refusal("user.set_enabled", describe=lambda kwargs: {"target": _model_or_none(kwargs.get("user"))})
 def user_set_enabled(*, user: User, enabled: bool, actor: Actor | User,
-                     mfa_verified_at: datetime | None = None) -> User:
-    """Disable or enable a user; a disabled user holds nothing (the access check joins `enabled`)."""
+                     mfa_verified_at: datetime | None = None, justification: str = "") -> User:
+    """Enable or disable a user. Disabling is offboarding: in the same transaction every live
+    assignment the user holds (eligible, active, memberships, and what was activated from them) is
+    ended, audited and announced, so the access check denies at commit and every target (SCIM,
+    webhooks, connectors) hears of each ending through the outbox. Refused if it would end the last
+    active Global or Privileged Role Administrator. Doing it twice is a no-op."""
     actor = _acting(actor, mfa_verified_at)
+    _check_directory_writer(actor=actor, role_slugs=DIRECTORY_WRITERS, what="users",
+                            verb="enable or disable")
     rules.check_admin_mfa(actor=actor, what="enable or disable users")
+    if not enabled and actor.user is not None and actor.user.pk == user.pk:
+        raise forbidden("You cannot disable your own account.")
+    now = timezone.now()
     with transaction.atomic():
+        # The user row first (the guard against a double apply), then their assignments in id order.
         changed = User.objects.filter(pk=user.pk, is_active=not enabled).update(is_active=enabled)
         if changed:
             Principal.objects.filter(user=user).update(enabled=enabled)
-            audit_event_record(action="user.enable" if enabled else "user.disable", actor=actor, target=user)
+            audit_event_record(action="user.enable" if enabled else "user.disable", actor=actor, target=user,
+                               justification=justification)
+            if not enabled:
+                _end_everything_held(user=user, now=now, actor=actor)
     user.refresh_from_db()
     return user
+
+
+def _end_everything_held(*, user: User, now: datetime, actor: Actor) -> None:
+    """End every live assignment of a user being disabled (the caller holds the transaction)."""
+    held = list(Assignment.objects.select_for_update(of=("self",)).select_related("principal", "role", "scope")
+                .filter(principal__user=user, status=Assignment.Status.LIVE).order_by("pk"))
+    for assignment in held:
+        rules.check_not_last_protected_admin(assignment=assignment, new_end=None)
+    for assignment in held:
+        before = assignment_snapshot(assignment)
+        if not assignment_end(assignment=assignment, reason=Assignment.EndReason.PRINCIPAL_DISABLED, now=now,
+                              actor=actor):
+            continue  # ended already, with the eligibility it came from
+        assignment.refresh_from_db()
+        audit_event_record(action="assignment.end", actor=actor, target=assignment, principal=assignment.principal,
+                           role=assignment.role, scope=assignment.scope, before=before,
+                           after=assignment_snapshot(assignment), message="Ended: the user was disabled.")
+        domain_events.emit("assignment.removed", assignment=assignment, request=None, actor=actor.user)
 
 
 @audited_refusal("group.create")

@@ -105,6 +105,8 @@ INSTALLED_APPS = [
     "provisioning",
     "reviews",
     "alerts",
+    "directory",
+    "connectors",
     "api",
     "portal",
 ]

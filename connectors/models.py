@@ -1,0 +1,1 @@
+"""Connectors: no models yet."""

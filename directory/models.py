@@ -1,0 +1,1 @@
+"""Directory intake: no models yet."""
