@@ -227,7 +227,17 @@ if os.environ.get("OIDC_SERVER_URL"):
                 "name": os.environ.get("OIDC_PROVIDER_NAME", "Single sign-on"),
                 "client_id": os.environ.get("OIDC_CLIENT_ID", ""),
                 "secret": os.environ.get("OIDC_CLIENT_SECRET", ""),
-                "settings": {"server_url": os.environ["OIDC_SERVER_URL"]},
+                "settings": {
+                    "server_url": os.environ["OIDC_SERVER_URL"],
+                    # Code flow with PKCE (S256); every provider the README covers supports it.
+                    "oauth_pkce_enabled": env_bool("OIDC_PKCE", True),
+                    "scope": os.environ.get("OIDC_SCOPES", "openid profile email").replace(",", " ").split(),
+                    # directory.oidc.OidcPolicy: just-in-time accounts, groups from a claim.
+                    "create_users": env_bool("OIDC_CREATE_USERS", False),
+                    "groups_claim": os.environ.get("OIDC_GROUPS_CLAIM", ""),
+                    "create_groups": env_bool("OIDC_CREATE_GROUPS", False),
+                    "email_verified_claim": os.environ.get("OIDC_EMAIL_VERIFIED_CLAIM", "email_verified"),
+                },
             }
         ]
     }

@@ -4,49 +4,47 @@ from allauth.socialaccount.providers.base import AuthProcess
 from django.shortcuts import render
 
 from accounts.services import auth_sso_refused_record
-from assignments.models import User
-
-
-def sso_email(sociallogin) -> tuple[str, bool]:
-    """The email address the identity provider gave, and whether the provider says it verified it
-    (allauth reads the `email_verified` claim: only `true` counts; a missing claim is not true)."""
-    email = (getattr(sociallogin.user, "email", "") or "").strip()
-    addresses = [address for address in sociallogin.email_addresses if address.email]
-    if not email and addresses:
-        email = addresses[0].email.strip()
-    verified = any(address.verified and address.email.strip().lower() == email.lower() for address in addresses)
-    return email, verified
+from core.errors import DomainError
+from directory.oidc import OidcPolicy, SignInRefused, oidc_claims, oidc_identity, oidc_sign_in
 
 
 class SSOAdapter(DefaultSocialAccountAdapter):
-    """SSO signs in people the directory already knows, matched by an email address the identity
-    provider has verified; it never creates accounts. Linking on an unverified address would hand an
-    account to whoever can put that address on an account at the provider."""
+    """Single sign-on: allauth runs the OpenID Connect flow (code with PKCE, ID token checked), and
+    directory.oidc decides whom it signs in — the linked account, an existing one matched by a verified
+    email address, or one created just in time when the provider's settings allow it — and brings the
+    account's directory groups in step. Refusals are audited and shown with their reason."""
 
     def is_open_for_signup(self, request, sociallogin):
-        return False
+        return False  # accounts made at sign-in come from directory.oidc, never allauth's sign-up form
 
     def pre_social_login(self, request, sociallogin):
-        if sociallogin.is_existing:
-            return  # linked before, on a verified address: the provider's subject id identifies the person
-        email, verified = sso_email(sociallogin)
-        if sociallogin.state.get("process") == AuthProcess.CONNECT:
-            # "Connect" links the identity to whoever is signed in; it follows the same rule, so a
-            # session that knows only a password cannot attach somebody else's identity to the account.
-            current = request.user
-            if not (verified and email and email.lower() == (current.email or "").lower()):
-                self._refuse(request, sociallogin, user=current if current.is_authenticated else None, email=email,
-                             why=f"the identity provider has not verified that this identity's email address "
-                                 f"is the one of {current}, so it cannot be linked to that account")
-            return
-        user = User.objects.filter(email__iexact=email, is_active=True).first() if email else None
-        if user is None:
-            return  # nobody to link: sign-up is closed, so allauth refuses and creates nothing
-        if not verified:
-            self._refuse(request, sociallogin, user=user, email=email,
-                         why=f"the identity provider has not verified the email address {email}, so it cannot "
-                             "sign you in to the portal account with that address")
-        sociallogin.connect(request, user)
+        provider = getattr(sociallogin, "provider", None) or sociallogin.account.get_provider(request)
+        email = ""
+        try:
+            policy = OidcPolicy.from_app_settings(provider_id=provider.app.provider_id or provider.id,
+                                                  name=provider.app.name, settings=provider.app.settings or {})
+            identity = oidc_identity(policy=policy, claims=oidc_claims(sociallogin.account.extra_data or {}))
+            email = identity.email
+            if sociallogin.state.get("process") == AuthProcess.CONNECT:
+                self._connect_check(request, identity=identity)
+                return
+            user, _ = oidc_sign_in(policy=policy, identity=identity,
+                                   linked=sociallogin.user if sociallogin.is_existing else None)
+        except SignInRefused as refusal:
+            self._refuse(request, sociallogin, user=refusal.user, email=refusal.email or email, why=refusal.why)
+        except DomainError as error:  # e.g. a group the claim names could not be created
+            self._refuse(request, sociallogin, user=None, email=email, why=error.message)
+        if not sociallogin.is_existing:
+            sociallogin.connect(request, user)
+
+    def _connect_check(self, request, *, identity):
+        """"Connect" links the identity to whoever is signed in; it follows the same rule, so a session
+        that knows only a password cannot attach somebody else's identity to the account."""
+        current = request.user
+        if not (identity.email_verified and identity.email.lower() == (current.email or "").lower()):
+            raise SignInRefused(f"the identity provider has not verified that this identity's email address is the "
+                                f"one of {current}, so it cannot be linked to that account",
+                                user=current if current.is_authenticated else None, email=identity.email)
 
     def _refuse(self, request, sociallogin, *, user, email: str, why: str):
         provider = getattr(sociallogin.account, "provider", "") or "the identity provider"
