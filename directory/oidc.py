@@ -68,6 +68,9 @@ class OidcPolicy:
     provider_id: str
     name: str = ""
     create_users: bool = False
+    # When not empty, accounts are created only for addresses in these domains (a provider anyone can
+    # sign up at, such as Google, would otherwise hand an account to anyone).
+    create_users_domains: tuple[str, ...] = ()
     groups_claim: str = ""  # empty: sign-in maps no groups
     create_groups: bool = False
     email_verified_claim: str = "email_verified"
@@ -83,12 +86,20 @@ class OidcPolicy:
             if not isinstance(settings.get(key, False), bool):
                 raise SignInRefused(f"the single sign-on setting {key} must be true or false; ask an administrator "
                                     "to correct the portal's configuration")
+        domains = settings.get("create_users_domains", ())
+        if isinstance(domains, str):
+            domains = domains.replace(",", " ").split()
+        if not isinstance(domains, list | tuple) or not all(isinstance(domain, str) for domain in domains):
+            raise SignInRefused("the single sign-on setting create_users_domains must list domain names; ask an "
+                                "administrator to correct the portal's configuration")
         for key in ("groups_claim", "email_verified_claim"):
             if not isinstance(settings.get(key, ""), str):
                 raise SignInRefused(f"the single sign-on setting {key} must be a claim name; ask an administrator "
                                     "to correct the portal's configuration")
         return cls(provider_id=provider_id, name=name or provider_id,
                    create_users=settings.get("create_users", False),
+                   create_users_domains=tuple(domain.strip().lstrip("@").lower() for domain in domains
+                                              if domain.strip()),
                    groups_claim=settings.get("groups_claim", "").strip(),
                    create_groups=settings.get("create_groups", False),
                    email_verified_claim=settings.get("email_verified_claim", "").strip() or "email_verified")
@@ -216,6 +227,10 @@ def _account_for(*, policy: OidcPolicy, identity: OidcIdentity, actor: Actor) ->
     if not identity.email_verified:
         raise SignInRefused(f"the identity provider has not verified the email address {email or '(none sent)'}, and "
                             "the portal creates accounts only for verified addresses", email=email)
+    domain = email.rpartition("@")[2].lower()
+    if policy.create_users_domains and domain not in policy.create_users_domains:
+        raise SignInRefused(f"the portal creates accounts at single sign-on only for addresses at "
+                            f"{', '.join(policy.create_users_domains)}, not {email}", email=email)
     return _user_create(policy=policy, identity=identity, actor=actor)
 
 

@@ -234,6 +234,7 @@ if os.environ.get("OIDC_SERVER_URL"):
                     "scope": os.environ.get("OIDC_SCOPES", "openid profile email").replace(",", " ").split(),
                     # directory.oidc.OidcPolicy: just-in-time accounts, groups from a claim.
                     "create_users": env_bool("OIDC_CREATE_USERS", False),
+                    "create_users_domains": env_list("OIDC_CREATE_USERS_DOMAINS"),
                     "groups_claim": os.environ.get("OIDC_GROUPS_CLAIM", ""),
                     "create_groups": env_bool("OIDC_CREATE_GROUPS", False),
                     "email_verified_claim": os.environ.get("OIDC_EMAIL_VERIFIED_CLAIM", "email_verified"),

@@ -106,3 +106,13 @@ def test_a_wrongly_typed_setting_refuses_instead_of_defaulting(rf, settings, dir
     request, response = _sign_in(rf, _claims())
     assert response.status_code == 403 and "create_users must be true or false" in response.content.decode()
     assert not Principal.objects.filter(user__username="ada").exists()
+
+
+def test_accounts_are_created_only_in_the_listed_domains(rf, settings, directory):
+    _sso(settings, create_users=True, create_users_domains=["corp.example"])
+    request, response = _sign_in(rf, _claims(sub="gmail-1", email="ada@gmail.example", preferred_username="ada.g"))
+    _refused(request, response, "only for addresses at corp.example, not ada@gmail.example")
+    assert not User.objects.filter(username="ada.g").exists()
+
+    request, response = _sign_in(rf, _claims(email="Ada@Corp.Example"))
+    assert response.status_code == 302 and User.objects.filter(username="ada").exists()
