@@ -66,6 +66,7 @@ class IdentityProvider:
     portal_url: str
     process: subprocess.Popen
     people: dict = field(default_factory=dict)
+    clients: list[httpx.Client] = field(default_factory=list)
 
     def person(self, username: str, **claims) -> None:
         """Make the provider know `username` (password PASSWORD) with these claims (sub is its own)."""
@@ -93,6 +94,8 @@ class IdentityProvider:
                 authorize_urls.append(str(request.url))
 
         client = httpx.Client(follow_redirects=True, timeout=30, event_hooks={"request": [seen]})
+        self.clients.append(client)  # closed after the test: an open keep-alive connection holds a live
+        # server thread, and with it a database connection that would outlive the test database
         start = client.get(f"{self.portal_url}/accounts/oidc/{PROVIDER_ID}/login/")
         action, form = page_form(start, having="csrfmiddlewaretoken")
         login_page = client.post(action, data=form["fields"])
@@ -144,4 +147,6 @@ def identity_provider(_provider_process, settings, live_server):
     _provider_process.people = {}
     _provider_process._write()
     settings.SOCIALACCOUNT_PROVIDERS = _provider_process.portal_settings()
-    return _provider_process
+    yield _provider_process
+    while _provider_process.clients:
+        _provider_process.clients.pop().close()
