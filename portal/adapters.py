@@ -33,7 +33,7 @@ class SSOAdapter(DefaultSocialAccountAdapter):
         except SignInRefused as refusal:
             self._refuse(request, sociallogin, user=refusal.user, email=refusal.email or email, why=refusal.why)
         except DomainError as error:  # e.g. a group the claim names could not be created
-            self._refuse(request, sociallogin, user=None, email=email, why=error.message)
+            self._refuse(request, sociallogin, user=None, email=email, why=error.message.rstrip("."))
         if not sociallogin.is_existing:
             sociallogin.connect(request, user)
 
