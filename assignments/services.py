@@ -1086,14 +1086,17 @@ def assignment_extend(*, actor: Actor | User, assignment: Assignment, end_at: da
     actor = _acting(actor, mfa_verified_at)
     now = timezone.now()
     with transaction.atomic():
+        # Lock order, as for an activation and the removals: the eligibility, then the membership it
+        # is used through, then the activation (`activated_from` never changes, so it is read first).
+        eligible = membership_end = None
+        origin = Assignment.objects.filter(pk=assignment.pk).values_list("activated_from_id", "principal_id").first()
+        if origin is not None and origin[0] is not None:
+            eligible = _lock_live(origin[0])
+            membership_end = assignment_lock_memberships(principal=origin[1], eligible=eligible)
         locked = _lock_live(assignment)
         rules.check_actor_can_manage(actor=actor, role=locked.role, scope=locked.scope)
         if request is None:
             rules.check_privileged_assignment_mfa(actor=actor, role=locked.role, scope=locked.scope, verb="extend")
-        eligible = membership_end = None
-        if locked.activated_from_id:
-            eligible = _lock_live(locked.activated_from_id)
-            membership_end = assignment_lock_memberships(principal=locked.principal_id, eligible=eligible)
         end_at = assignment_extend_validate(assignment=locked, end_at=end_at, now=now, eligible=eligible,
                                             membership_end=membership_end, start_at=start_at)
         before = assignment_snapshot(locked)
