@@ -796,6 +796,12 @@ def assignment_remove(*, actor: Actor | User, assignment: Assignment, justificat
         rules.check_actor_can_manage(actor=actor, role=locked.role, scope=locked.scope)
         rules.check_removal_age(assignment=locked, now=now)
         rules.check_not_last_protected_admin(assignment=locked, new_end=None)
+        if locked.kind == Assignment.Kind.ELIGIBLE:
+            # Its live activations end with it: never the last Global / Privileged Role Administrator's.
+            for activation in (Assignment.objects.select_for_update(of=("self",))
+                               .select_related("principal", "role", "scope")
+                               .filter(activated_from=locked, status=Assignment.Status.LIVE)):
+                rules.check_not_last_protected_admin(assignment=activation, new_end=None)
         before = assignment_snapshot(locked)
         if not assignment_end(assignment=locked, reason=reason, now=now, actor=actor):
             raise conflict("That assignment has already ended.")
