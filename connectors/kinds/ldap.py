@@ -220,22 +220,27 @@ class LdapSession(Session):
 
 class LdapKind(ConnectorKind):
     def check_config(self, config: dict) -> None:
-        from core.errors import invalid
+        from core.errors import FieldErrors
 
+        found = FieldErrors()
         url = config["server_url"]
         if not (url.startswith("ldap://") or url.startswith("ldaps://")):
-            raise invalid("The server URL starts with ldap:// or ldaps://.", field="server_url")
-        if not config["user_dn_template"] and not (config["user_search_base"] and config["user_attribute"]):
-            raise invalid("Give a user DN template, or a search base and the attribute that holds the username.",
-                          field="user_dn_template")
-        if config["user_dn_template"] and config["user_dn_template"].count("{username}") != 1:
-            raise invalid("The user DN template contains {username} once.", field="user_dn_template")
+            found.add("server_url", "The server URL starts with ldap:// or ldaps://.")
+        template = config["user_dn_template"]
+        if not template and not (config["user_search_base"] and config["user_attribute"]):
+            found.add("user_dn_template", "Give a user DN template, or a search base and the attribute that holds "
+                                          "the username.")
+        if template and template.count("{username}") != 1:
+            found.add("user_dn_template", "The user DN template contains {username} once.")
         if config["member_attribute"].lower() not in {"member", "uniquemember"}:
-            raise invalid("The member attribute is member or uniqueMember.", field="member_attribute")
-        for dn in [config["user_dn_template"].replace("{username}", "x"), config["user_search_base"],
-                   *config["ignored_members"]]:
-            if dn:
-                _check_dn(dn, field="user_dn_template")
+            found.add("member_attribute", "The member attribute is member or uniqueMember.")
+        for name, dn in [("user_dn_template", template.replace("{username}", "x")),
+                         ("user_search_base", config["user_search_base"]),
+                         *[("ignored_members", dn) for dn in config["ignored_members"]]]:
+            if dn and "{username}" not in dn:
+                with found.check():
+                    _check_dn(dn, field=name)
+        found.raise_if_any()
 
     def clean_grant(self, grant: str) -> str:
         grant = (grant or "").strip()
