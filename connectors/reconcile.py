@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from alerts.definitions import Finding
+from alerts.services import alert_evaluate
 from assignments.access import access_role_holders
 from assignments.models import Principal
 from audit.services import audit_event_record
@@ -131,8 +132,6 @@ def target_reconcile(*, target: Target, actor: Actor | None = None, now: datetim
 
 def connectors_reconcile(*, actor: Actor | None = None, evaluate: bool = True) -> list[Reconciled]:
     """Every enabled target, then the alerts that read drift (so an incident opens at once)."""
-    from alerts.services import alert_evaluate
-
     actor = as_actor(actor or Actor.system("connectors-reconcile"))
     results = [target_reconcile(target=target, actor=actor) for target in Target.objects.filter(enabled=True)]
     if evaluate:

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from assignments import rules
 from assignments import selectors as assignment_selectors
+from assignments.access import access_find_grant
 from assignments.models import Assignment, RoleDefinition, Scope, User
 from assignments.services import assignment_create, audited_refusal
 from audit.services import audit_event_record
@@ -332,6 +333,4 @@ def drift_fix_regrant(*, actor: User, drift: Drift) -> Effect:
 
 
 def assignment_selectors_grant(drift: Drift):
-    from assignments.access import access_find_grant
-
     return access_find_grant(principal=drift.principal_id, role=drift.mapping.role_id, scope=drift.mapping.scope_id)

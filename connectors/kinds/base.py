@@ -13,6 +13,8 @@ configuration must change; permanent for grants, kept retrying for revokes, sinc
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from core.errors import FieldErrors, invalid
+
 
 class ConnectorError(Exception):
     """A target said no or could not be reached; the message is for the people running the portal."""
@@ -100,8 +102,6 @@ class ConnectorKind:
 
     def clean_config(self, config: dict) -> dict:
         """The configuration with only this type's fields, typed; raises DomainError on bad input."""
-        from core.errors import FieldErrors, invalid
-
         found = FieldErrors()
         clean: dict = {}
         for spec in self.fields:
@@ -115,8 +115,6 @@ class ConnectorKind:
         return clean
 
     def clean_options(self, options: dict) -> dict:
-        from core.errors import invalid
-
         clean = {}
         for spec in self.option_fields:
             clean[spec.name] = _typed(spec, (options or {}).get(spec.name, spec.default), invalid)

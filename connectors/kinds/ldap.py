@@ -13,6 +13,8 @@ and network errors are retried.
 
 from collections.abc import Iterable
 
+from core.errors import FieldErrors, invalid
+
 from .base import ConfigField, ConnectorKind, ConnectorRefused, ConnectorUnavailable, Holder, Session
 
 ALREADY = {20: "already a member", 16: "was not a member"}  # attributeOrValueExists, noSuchAttribute
@@ -220,8 +222,6 @@ class LdapSession(Session):
 
 class LdapKind(ConnectorKind):
     def check_config(self, config: dict) -> None:
-        from core.errors import FieldErrors
-
         found = FieldErrors()
         url = config["server_url"]
         if not (url.startswith("ldap://") or url.startswith("ldaps://")):
@@ -254,8 +254,6 @@ class LdapKind(ConnectorKind):
 def _check_dn(dn: str, *, field: str) -> None:
     from ldap3.core.exceptions import LDAPInvalidDnError
     from ldap3.utils.dn import parse_dn
-
-    from core.errors import invalid
 
     try:
         if not dn or not parse_dn(dn):

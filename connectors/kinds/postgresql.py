@@ -14,6 +14,8 @@ server that cannot be reached or is shutting down is retried.
 import re
 from collections.abc import Iterable
 
+from core.errors import invalid
+
 from .base import ConfigField, ConnectorKind, ConnectorRefused, ConnectorUnavailable, Holder, Session
 
 ROLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$.@-]{0,62}$")
@@ -151,8 +153,6 @@ class PostgresSession(Session):
 
 class PostgresKind(ConnectorKind):
     def check_config(self, config: dict) -> None:
-        from core.errors import invalid
-
         if not 0 < config["port"] < 65536:
             raise invalid("The port is between 1 and 65535.", field="port")
         if config["login_template"].count("{username}") != 1:
@@ -161,8 +161,6 @@ class PostgresKind(ConnectorKind):
             raise invalid("SSL mode: disable, allow, prefer, require, verify-ca or verify-full.", field="sslmode")
 
     def clean_grant(self, grant: str) -> str:
-        from core.errors import invalid
-
         grant = (grant or "").strip()
         if not ROLE_NAME.match(grant):
             raise invalid("A PostgreSQL role name: letters, digits and _ (at most 63 characters).", field="grant")
