@@ -24,7 +24,10 @@ a grant at once with the error kept, while a revoke keeps being retried until th
 revokes still unconfirmed past its threshold. A failure never reaches the relay's other rows.
 """
 
+import json
 import logging
+import threading
+import time
 
 from django.db import transaction
 from django.utils import timezone
@@ -219,6 +222,64 @@ def effect_session(target: Target):
     return kind.open(config=target.config, secret=secret)
 
 
+# Open sessions per relay thread, reused across effects of the same target for a short while: a grant is
+# then one round trip, not a connection and a bind each time. Keyed by what the session was opened with,
+# so a changed configuration or secret opens a new one; dropped on any connector error.
+SESSION_IDLE_SECONDS = 60
+_sessions = threading.local()
+
+
+def _session_key(target: Target) -> tuple:
+    return (target.pk, target.kind, json.dumps(target.config, sort_keys=True, default=str), target.secret_sealed)
+
+
+def _cached_session(target: Target):
+    cache = getattr(_sessions, "by_target", None)
+    if cache is None:
+        cache = _sessions.by_target = {}
+    key = _session_key(target)
+    held = cache.get(target.pk)
+    now = time.monotonic()
+    if held is not None and (held[0] != key or now - held[2] > SESSION_IDLE_SECONDS):
+        _forget_session(target.pk)
+        held = None
+    if held is None:
+        held = (key, effect_session(target), now)
+    cache[target.pk] = (held[0], held[1], now)
+    return held[1], held[2] != now
+
+
+def _forget_session(target_id: int) -> None:
+    cache = getattr(_sessions, "by_target", None) or {}
+    held = cache.pop(target_id, None)
+    if held is not None:
+        held[1].close()
+
+
+def _apply(effect: Effect, target: Target, mapping: Mapping, username: str, is_grant: bool) -> str:
+    """Grant or revoke on a (possibly reused) session. A reused session that turns out to be broken
+    (the server restarted, an idle connection was cut) is replaced once before the error counts."""
+    options = mapping.options or {}
+    for attempt in (1, 2):
+        session, reused = _cached_session(target)
+        try:
+            account = session.account_for(username)
+            if is_grant:
+                detail = session.grant(account=account, grant=mapping.grant, options=options)
+                if _held(effect, timezone.now()) is None:
+                    # Ended while we granted (its revoke may have run first and found nothing): undo.
+                    detail += "; the role ended meanwhile: " + session.revoke(account=account, grant=mapping.grant,
+                                                                             options=options)
+                return detail
+            return session.revoke(account=account, grant=mapping.grant, options=options)
+        except ConnectorError as error:
+            _forget_session(target.pk)
+            if attempt == 1 and reused and not error.permanent:
+                continue
+            raise
+    raise AssertionError("unreachable")
+
+
 def _held(effect: Effect, at):
     mapping = effect.mapping
     return access_find_grant(principal=effect.principal_id, role=mapping.role_id, scope=mapping.scope_id, at=at)
@@ -250,17 +311,7 @@ def deliver_effect(message: OutboxMessage) -> None:
             raise PermanentDeliveryError("The target or the mapping is disabled.")
         if user is None:
             raise PermanentDeliveryError("Only users have accounts in targets.")
-        options = mapping.options or {}
-        with effect_session(target) as session:
-            account = session.account_for(user.username)
-            if is_grant:
-                detail = session.grant(account=account, grant=mapping.grant, options=options)
-                if _held(effect, timezone.now()) is None:
-                    # Ended while we granted (its revoke may have run first and found nothing): undo.
-                    detail += "; the role ended meanwhile: " + session.revoke(account=account, grant=mapping.grant,
-                                                                             options=options)
-            else:
-                detail = session.revoke(account=account, grant=mapping.grant, options=options)
+        detail = _apply(effect, target, mapping, user.username, is_grant)
     except ConnectorError as error:
         text = str(error)
         _target_status(target.pk, Target.Status.ERROR, text)
