@@ -45,6 +45,7 @@ class MappingSerializer(serializers.ModelSerializer):
 
 class EffectSerializer(serializers.ModelSerializer):
     grant = serializers.CharField(source="mapping.grant")
+    action = serializers.CharField(help_text="grant or revoke")  # not an enum: "action" names the requests' enum
     request = serializers.UUIDField(source="request_id", allow_null=True)
 
     class Meta:
