@@ -33,6 +33,7 @@ from assignments.rules import check_mfa_fresh
 from assignments.selectors import user_holds_any
 from audit.models import AuditEvent
 from audit.services import audit_event_record
+from core import domain_events
 from core.actors import Actor
 from core.errors import DomainError, conflict, forbidden, invalid, not_found
 from core.timezones import time_zone_valid
@@ -80,6 +81,8 @@ def user_time_zone_set(*, actor: User, time_zone: str, only_if_unset: bool = Fal
 def auth_sign_in_record(*, user: User, method: str = "password") -> None:
     """A successful sign-in (Django records `last_login` itself)."""
     audit_event_record(action="auth.sign_in", actor=user, target=user, message=f"Signed in ({method}).")
+    domain_events.emit("user.signed_in", key=f"user:{user.pk}:{int(timezone.now().timestamp() * 1e6)}", data={
+        "user": {"username": user.username, "emergency_access": bool(user.is_emergency_access)}, "method": method})
 
 
 def auth_sign_in_failed_record(*, login: str) -> None:

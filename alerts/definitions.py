@@ -111,9 +111,26 @@ def too_many_global_admins(thresholds: dict, now: datetime) -> list[Finding]:
     return []
 
 
+# Findings contributed by higher apps (connectors: what reconciliation read back from the targets), by
+# alert key. Registered once at start-up (their AppConfig.ready); alerts never imports them.
+_sources: dict[str, list[Callable[[dict, datetime], list[Finding]]]] = {}
+
+
+def findings_source_register(key: str, source: Callable[[dict, datetime], list[Finding]]) -> None:
+    """Add `source(thresholds, now) -> [Finding]` to the evaluation of alert `key`."""
+    if source not in _sources.setdefault(key, []):
+        _sources[key].append(source)
+
+
+def _from_sources(key: str, thresholds: dict, now: datetime) -> list[Finding]:
+    return [finding for source in _sources.get(key, []) for finding in source(thresholds, now)]
+
+
 def roles_assigned_outside_pim(thresholds: dict, now: datetime) -> list[Finding]:
+    """Assignments made outside the request pipeline, and grants found in target systems that PIM did
+    not make (connectors' reconciliation: the target is the truth)."""
     since = now - timedelta(days=thresholds["days"])
-    findings = []
+    findings = _from_sources("roles_assigned_outside_pim", thresholds, now)
     for a in _standing(now).filter(origin=Assignment.Origin.OUTSIDE, created_at__gte=since).order_by("created_at"):
         findings.append(Finding(
             subject_key=f"assignment:{a.pk}",
@@ -358,6 +375,28 @@ CATALOGUE: tuple[AlertDefinition, ...] = (
         prevention="Run access reviews; their recommendation flags eligible assignments with no activation.",
         thresholds=(Threshold("days", "No activation for (days)", 30, 1, 365, "days"),),
         fixes=(FIX_REMOVE,), evaluate=admins_not_using_roles,
+    ),
+)
+
+CATALOGUE += (
+    AlertDefinition(
+        key="connector_drift", name="Target systems differ from PIM", severity=Severity.HIGH,
+        description="Reconciliation read a connected system (LDAP group, PostgreSQL role) and found a grant PIM "
+                    "does not account for, a grant missing while PIM says it is active, or one still present after "
+                    "its end.",
+        how_to_fix="Open the target's drift page: revoke the grant in the target, adopt it into PIM as eligible, "
+                   "or grant it again.",
+        prevention="Grant these groups and roles only through PIM; limit who can edit them in the target.",
+        evaluate=lambda thresholds, now: _from_sources("connector_drift", thresholds, now),
+    ),
+    AlertDefinition(
+        key="connector_effects_overdue", name="Revokes not confirmed by a target", severity=Severity.HIGH,
+        description="A target system has not confirmed the end of a role for longer than the threshold (it is "
+                    "unreachable or refuses the change): the person may still hold the grant there.",
+        how_to_fix="Restore the connection or fix the target's settings; the revoke is retried until it succeeds.",
+        prevention="Monitor the targets' status; keep their credentials current.",
+        thresholds=(Threshold("minutes", "Unconfirmed for (minutes)", 30, 1, 10080, "minutes"),),
+        evaluate=lambda thresholds, now: _from_sources("connector_effects_overdue", thresholds, now),
     ),
 )
 

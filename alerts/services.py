@@ -23,6 +23,7 @@ from assignments.services import (
     role_setting_update,
 )
 from audit.services import audit_event_record
+from core import domain_events
 from core.actors import Actor, as_actor
 from core.errors import DomainError, conflict, forbidden, invalid, not_found
 from notifications.email import absolute_url, email_enqueue
@@ -118,6 +119,12 @@ def _incident_open(*, definition: definitions.AlertDefinition, finding: definiti
                               "items": [item["subject_key"] for item in items or []],
                               "affected": [row.get("assignment_id") for row in finding.affected]})
     _notify_incident(incident=incident)
+    domain_events.emit("alert.incident_opened", key=f"incident:{incident.pk}", data={"incident": {
+        "id": incident.pk, "alert": definition.key, "name": definition.name, "severity": incident.severity,
+        "title": incident.title, "detail": incident.detail, "first_seen_at": incident.first_seen_at,
+        "principal": str(incident.principal) if incident.principal else None,
+        "role": incident.role.slug if incident.role else None, "scope": incident.scope.path if incident.scope else None,
+        "items": len(items or [])}})
     return incident
 
 

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import pages, views
+from . import connectors, pages, views
 
 app_name = "api"
 urlpatterns = [
@@ -21,6 +21,14 @@ urlpatterns = [
     path("approvals/<str:pk>/deny/", views.ApprovalDeny.as_view(), name="approval-deny"),
     path("audit/events/", views.AuditEventList.as_view(), name="audit-events"),
     path("audit/events.csv", views.AuditEventCsv.as_view(), name="audit-events-csv"),
+    path("connectors/targets/", connectors.TargetList.as_view(), name="connector-targets"),
+    path("connectors/targets/<str:pk>/", connectors.TargetDetail.as_view(), name="connector-target"),
+    path("connectors/targets/<str:pk>/test/", connectors.TargetTest.as_view(), name="connector-target-test"),
+    path("connectors/targets/<str:pk>/reconcile/", connectors.TargetReconcile.as_view(),
+         name="connector-target-reconcile"),
+    path("connectors/targets/<str:pk>/mappings/", connectors.MappingList.as_view(), name="connector-mappings"),
+    path("connectors/targets/<str:pk>/effects/", connectors.EffectList.as_view(), name="connector-effects"),
+    path("connectors/targets/<str:pk>/drift/", connectors.DriftList.as_view(), name="connector-drift"),
     path("schema/", views.SchemaView.as_view(), name="schema"),
     path("docs/", pages.docs, name="docs"),
     path("tokens/", pages.tokens, name="tokens"),

@@ -430,6 +430,11 @@ def role_setting_update(*, actor: Actor | User, role: RoleDefinition, scope: Sco
         audit_event_record(action="role_setting.update", actor=actor, target=setting, role=role, scope=scope,
                            before={k: c["before"] for k, c in changed.items()},
                            after={k: c["after"] for k, c in changed.items()})
+        domain_events.emit("role_setting.updated", key=f"setting:{setting.pk}:{int(timezone.now().timestamp() * 1e6)}",
+                           actor=actor.user, data={"role_setting": {
+                               "id": setting.pk, "role": role.slug, "scope": scope.path, "created": created,
+                               "changed": {k: {"before": c["before"], "after": c["after"]}
+                                           for k, c in changed.items()}}})
     return setting
 
 

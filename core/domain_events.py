@@ -30,6 +30,13 @@ EVENTS = {
     "request.denied": "request, actor",
     "request.canceled": "request, actor",
     "request.timed_out": "request",
+    # Facts that are not assignment transitions (webhooks take them): `data` is their JSON body and
+    # `key` names the occurrence (an endpoint gets each once).
+    "alert.incident_opened": "data, key",
+    "review.started": "data, key",
+    "review.completed": "data, key, actor",
+    "role_setting.updated": "data, key, actor",
+    "user.signed_in": "data, key",
 }
 
 

@@ -391,6 +391,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "reviews-apply": {"task": "reviews.tasks.reviews_apply", "schedule": 120.0},
     # --- security alerts (alerts) ---
     "alerts-evaluate": {"task": "alerts.tasks.alerts_evaluate", "schedule": 3600.0},
+    # --- connectors: read every target back and record drift (connectors) ---
+    "connectors-reconcile": {"task": "connectors.tasks.connectors_reconcile_all", "schedule": 900.0},
 }
 
 # --- REST API -------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ urlpatterns = [
     path("audit/", include("auditlog.urls")),
     path("notifications/", include("notifications.urls")),
     path("provisioning/", include("provisioning.urls")),
+    path("connectors/", include("connectors.urls")),
     path("reviews/", include("reviews.urls")),
     path("alerts/", include("alerts.urls")),
     path("api/v1/", include("api.urls")),

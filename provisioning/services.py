@@ -291,7 +291,8 @@ def scim_operation_retry(*, actor: User, operation: ScimOperation) -> ScimOperat
 
 
 def provisioning_on_domain_event(*, name: str, assignment: Assignment | None = None, request=None, actor=None,
-                                 before=None, **_: object) -> None:
+                                 before=None, data: dict | None = None, key: str | None = None,
+                                 **_: object) -> None:
     """Runs inside every service transaction that emits an event. One query when nothing is configured;
     never raises (a failure is logged and rolled back to a savepoint, the caller's change goes on)."""
     scope_id = getattr(assignment, "scope_id", None)
@@ -327,7 +328,7 @@ def provisioning_on_domain_event(*, name: str, assignment: Assignment | None = N
         with transaction.atomic():
             if has_hooks:
                 webhooks.webhooks_enqueue(name=name, endpoints=list(endpoints_q), assignment=assignment,
-                                          request=request, actor=actor, before=before)
+                                          request=request, actor=actor, before=before, data=data, key=key)
             if has_apps and assignment is not None:
                 applications = list(ScimApplication.objects.filter(enabled=True, group__group_scope__pk=scope_id)
                                     .select_related("group"))

@@ -106,9 +106,11 @@ def _request(request) -> dict | None:
             "ticket": f"{request.ticket_system} {request.ticket_number}".strip() or None}
 
 
-def event_key(name: str, *, assignment=None, request=None) -> str:
+def event_key(name: str, *, assignment=None, request=None, key: str | None = None) -> str:
     """What identifies one occurrence of an event (an endpoint gets it once)."""
     parts = [name]
+    if key:
+        parts.append(key)
     if assignment is not None:
         parts.append(f"a{assignment.pk}")
     if request is not None:
@@ -116,9 +118,14 @@ def event_key(name: str, *, assignment=None, request=None) -> str:
     return ":".join(parts)
 
 
-def event_body(name: str, *, occurred_at, assignment=None, request=None, actor=None, before=None) -> str:
-    data = {"assignment": _assignment(assignment), "request": _request(request),
-            "actor": getattr(actor, "username", None)}
+def event_body(name: str, *, occurred_at, assignment=None, request=None, actor=None, before=None,
+               extra: dict | None = None) -> str:
+    if extra is not None:
+        # Alerts, reviews, policy edits, sign-ins: their own JSON, with who did it.
+        data = {**extra, "actor": getattr(actor, "username", None) if actor is not None else extra.get("actor")}
+    else:
+        data = {"assignment": _assignment(assignment), "request": _request(request),
+                "actor": getattr(actor, "username", None)}
     if before is not None:
         data["before"] = before
     body = {"event": name, "occurred_at": occurred_at, "data": data}
@@ -126,14 +133,15 @@ def event_body(name: str, *, occurred_at, assignment=None, request=None, actor=N
 
 
 def webhooks_enqueue(*, name: str, endpoints: list[WebhookEndpoint], assignment=None, request=None, actor=None,
-                     before=None) -> int:
+                     before=None, data: dict | None = None, key: str | None = None) -> int:
     """In the caller's transaction: one delivery and one outbox row per endpoint subscribed to `name`."""
     targets = [endpoint for endpoint in endpoints if name in (endpoint.event_types or [])]
     if not targets:
         return 0
     now = timezone.now()
-    key = event_key(name, assignment=assignment, request=request)
-    body = event_body(name, occurred_at=now, assignment=assignment, request=request, actor=actor, before=before)
+    key = event_key(name, assignment=assignment, request=request, key=key)
+    body = event_body(name, occurred_at=now, assignment=assignment, request=request, actor=actor, before=before,
+                      extra=data)
     correlation_id = getattr(request, "pk", None)
     for endpoint in targets:
         delivery, created = WebhookDelivery.objects.get_or_create(

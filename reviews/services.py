@@ -19,6 +19,7 @@ from assignments.models import Assignment, Principal, RoleDefinition, Scope, Sco
 from assignments.services import assignment_remove, audited_refusal
 from audit.models import AuditEvent
 from audit.services import audit_event_record
+from core import domain_events
 from core.actors import Actor, as_actor
 from core.errors import DomainError, conflict, forbidden, invalid
 from core.timezones import local_text, time_zone_get
@@ -333,6 +334,8 @@ def review_instance_start(*, instance: Instance, now: datetime | None = None) ->
         audit_event_record(action="review.start", actor=_START_JOB, target=inst, role=review.role, scope=review.scope,
                            after={"review": review.pk, "sequence": inst.sequence, "items": count,
                                   "start_at": inst.start_at, "end_at": inst.end_at})
+        domain_events.emit("review.started", key=f"instance:{inst.pk}",
+                           data={"review": {**_review_event(inst, review), "items": count}})
         if count:
             _email_reviewers(inst=inst, template="email/review_started", context=_email_context(inst), key="started",
                              pending_only=False, now=now)
@@ -447,9 +450,19 @@ def review_instance_complete(*, instance: Instance, actor: Actor | User, now: da
         audit_event_record(action="review.complete", actor=actor, target=inst, role=review.role, scope=review.scope,
                            message="Stopped early by an administrator." if inst.end_at > now else "",
                            after={**counts, "defaulted": defaulted, "default_decision": review.default_decision})
+        domain_events.emit("review.completed", key=f"instance:{inst.pk}", actor=as_actor(actor).user,
+                           data={"review": {**_review_event(inst, review), "decisions": counts,
+                                            "defaulted": defaulted}})
         email_enqueue(recipients=selectors.completion_emails(review=review), template="email/review_completed",
                       context={**_email_context(inst), "counts": counts}, dedupe_key=f"review:{inst.pk}:completed")
     return True
+
+
+def _review_event(inst: Instance, review: AccessReview) -> dict:
+    """What a webhook says about a review instance (review.started / review.completed)."""
+    return {"id": review.pk, "name": review.name, "instance": inst.pk, "sequence": inst.sequence,
+            "role": review.role.slug, "scope": review.scope.path if review.scope_id else None,
+            "start_at": inst.start_at, "end_at": inst.end_at}
 
 
 def _decision_counts(inst: Instance) -> dict:

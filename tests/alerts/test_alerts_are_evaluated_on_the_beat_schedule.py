@@ -17,4 +17,4 @@ def test_the_task_evaluates_and_repeating_it_changes_nothing(directory, global_a
     second = alerts_evaluate.apply().get()
     assert second["too_many_global_admins"] == {"findings": 1, "opened": 0, "cleared": 0}
     assert Incident.objects.filter(alert_key="too_many_global_admins").count() == 1
-    assert AlertRun.objects.filter(trigger="schedule").count() == 2 * 9
+    assert AlertRun.objects.filter(trigger="schedule").count() == 2 * 11  # nine alerts, and the connectors two

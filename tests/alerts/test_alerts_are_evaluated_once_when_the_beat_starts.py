@@ -21,5 +21,5 @@ def test_starting_the_beat_evaluates_every_alert_once(directory, global_admin, e
     assert not AlertRun.objects.exists()
     for signal in signals:
         signal.send(sender=None)
-    assert AlertRun.objects.filter(trigger="schedule").count() == 9
+    assert AlertRun.objects.filter(trigger="schedule").count() == 11  # nine alerts, and the connectors two
     assert Incident.objects.filter(alert_key="too_many_global_admins", is_current=True).count() == 1

@@ -46,6 +46,10 @@ MAY = {
     "approvals_deny": {"approver", "administrator"},
     "audit_events_list": SIGNED_IN,
     "audit_events_csv": SIGNED_IN,
+    # Connectors: Global Administrators and Privileged Role Administrators.
+    **{f"connector_{name}": {"administrator"} for name in (
+        "targets_list", "targets_create", "targets_get", "targets_update", "targets_test", "targets_reconcile",
+        "mappings_list", "mappings_create", "effects_list", "drift_list")},
 }
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 

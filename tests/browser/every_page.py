@@ -106,6 +106,15 @@ def build_world() -> World:
         actor=carol, group=group, name="Ticketing", base_url="https://scim.example.com/v2", token="t" * 20,
         mfa_verified_at=now)
     api_services.token_create_personal(actor=carol, name="scripts", mfa_verified_at=now)
+    from connectors import services as connector_services
+
+    objects["connector"] = connector_services.target_create(
+        actor=carol, name="Corporate LDAP", kind="ldap", secret="bind-password", mfa_verified_at=now,
+        config={"server_url": "ldap://ldap.example.com", "bind_dn": "cn=pim,dc=example,dc=com",
+                "user_dn_template": "uid={username},ou=people,dc=example,dc=com"})
+    connector_services.mapping_create(actor=carol, target=objects["connector"], role=roles["group-member"],
+                                      scope=group.group_scope, grant="cn=Security,ou=groups,dc=example,dc=com",
+                                      check=False, mfa_verified_at=now)
     objects["group"] = group
     objects["event"] = AuditEvent.objects.order_by("-seq").first()
     objects["requests"] = Request
@@ -181,6 +190,9 @@ VISITED = {
     "audit:detail": ("dave", _r("audit:detail", lambda w: w["event"].seq)),
     "audit:mine": ("alice", _r("audit:mine")),
     "provisioning:index": ("carol", _r("provisioning:index")),
+    "connectors:index": ("carol", _r("connectors:index")),
+    "connectors:target_create": ("carol", _r("connectors:target_create", lambda w: "postgresql")),
+    "connectors:target": ("carol", _r("connectors:target", lambda w: w["connector"].pk)),
     "provisioning:webhook_create": ("carol", _r("provisioning:webhook_create")),
     "provisioning:webhook_detail": ("carol", _r("provisioning:webhook_detail", lambda w: w["webhook"].pk)),
     "provisioning:scim_create": ("carol", _r("provisioning:scim_create")),
@@ -240,6 +252,13 @@ EXCLUDED = {
     "provisioning:scim_check": POST_ONLY,
     "provisioning:scim_delete": POST_ONLY,
     "provisioning:scim_operation_retry": POST_ONLY,
+    "connectors:target_test": POST_ONLY,
+    "connectors:target_reconcile": POST_ONLY,
+    "connectors:target_delete": POST_ONLY,
+    "connectors:mapping_create": POST_ONLY,
+    "connectors:mapping_delete": POST_ONLY,
+    "connectors:effect_retry": POST_ONLY,
+    "connectors:drift_fix": POST_ONLY,
     "reviews:instance_complete": POST_ONLY,
     "reviews:instance_apply": POST_ONLY,
     "reviews:instance_csv": JSON,

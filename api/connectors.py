@@ -1,0 +1,185 @@
+"""The connectors in the REST API: targets (the secret is write-only), Test connection, reconciliation
+on demand, mappings (validated against the target on save), effects and drift. Global Administrators and
+Privileged Role Administrators only; writes need an administrative token or the session's step-up,
+like every privileged administrative change."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from assignments.models import RoleDefinition, Scope
+from connectors import reconcile, selectors, services
+from connectors.kinds import KINDS
+from connectors.models import Drift, Effect, Mapping, Target
+from core.errors import forbidden, invalid, not_found
+
+from .views import PimAPIView, _mfa_verified_at, _run_write
+
+
+class TargetSerializer(serializers.ModelSerializer):
+    has_secret = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Target
+        fields = ["id", "name", "kind", "config", "enabled", "has_secret", "status", "status_message", "status_at",
+                  "reconciled_at", "created_at", "updated_at"]
+
+
+class TargetWriteSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    kind = serializers.ChoiceField(choices=sorted(KINDS), required=False)
+    config = serializers.DictField()
+    secret = serializers.CharField(required=False, allow_blank=True, write_only=True, trim_whitespace=False)
+    enabled = serializers.BooleanField(default=True)
+
+
+class MappingSerializer(serializers.ModelSerializer):
+    role = serializers.SlugRelatedField(slug_field="slug", queryset=RoleDefinition.objects.all())
+    scope = serializers.SlugRelatedField(slug_field="path", queryset=Scope.objects.all())
+
+    class Meta:
+        model = Mapping
+        fields = ["id", "role", "scope", "grant", "options", "enabled", "created_at"]
+        read_only_fields = ["id", "enabled", "created_at"]
+
+
+class EffectSerializer(serializers.ModelSerializer):
+    grant = serializers.CharField(source="mapping.grant")
+    action = serializers.CharField(help_text="grant or revoke")  # not an enum: "action" names the requests' enum
+    request = serializers.UUIDField(source="request_id", allow_null=True)
+
+    class Meta:
+        model = Effect
+        fields = ["id", "mapping", "principal", "assignment", "request", "action", "transition", "grant", "status",
+                  "queued_at", "not_before", "attempts", "last_error", "detail", "applied_at"]
+
+
+class DriftSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Drift
+        fields = ["id", "mapping", "account", "principal", "kind", "status", "first_seen_at", "last_seen_at",
+                  "closed_at", "resolution"]
+
+
+class TestResultSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    message = serializers.CharField()
+
+
+class ReconciledSerializer(serializers.Serializer):
+    target = serializers.CharField()
+    mappings = serializers.IntegerField()
+    holders = serializers.IntegerField()
+    opened = serializers.IntegerField()
+    cleared = serializers.IntegerField()
+    errors = serializers.ListField(child=serializers.CharField())
+
+
+def _gate(request) -> None:
+    if not selectors.user_manages_connectors(user=request.user):
+        raise forbidden("Only Global Administrators and Privileged Role Administrators manage connectors.")
+
+
+def _target(pk: str) -> Target:
+    found = Target.objects.filter(pk=int(pk)).first() if str(pk).isdigit() else None
+    if found is None:
+        raise not_found("No such connector target.")
+    return found
+
+
+def _valid(serializer):
+    if not serializer.is_valid():
+        field, messages = next(iter(serializer.errors.items()))
+        raise invalid(f"{field}: {' '.join(str(m) for m in messages)}", field=field)
+    return serializer.validated_data
+
+
+class TargetList(PimAPIView):
+    @extend_schema(operation_id="connector_targets_list", responses=TargetSerializer(many=True), tags=["connectors"])
+    def get(self, request):
+        _gate(request)
+        return Response(TargetSerializer(selectors.target_list(), many=True).data)
+
+    @extend_schema(operation_id="connector_targets_create", request=TargetWriteSerializer,
+                   responses={201: TargetSerializer}, tags=["connectors"])
+    def post(self, request):
+        _gate(request)
+        data = _valid(TargetWriteSerializer(data=request.data))
+        if "kind" not in data:
+            raise invalid("kind: choose a connector type.", field="kind")
+        target = _run_write(request, lambda: services.target_create(
+            actor=request.user, name=data["name"], kind=data["kind"], config=data["config"],
+            secret=data.get("secret", ""), enabled=data["enabled"], mfa_verified_at=_mfa_verified_at(request)))
+        return Response(TargetSerializer(target).data, status=status.HTTP_201_CREATED)
+
+
+class TargetDetail(PimAPIView):
+    @extend_schema(operation_id="connector_targets_get", responses=TargetSerializer, tags=["connectors"])
+    def get(self, request, pk: str):
+        _gate(request)
+        return Response(TargetSerializer(_target(pk)).data)
+
+    @extend_schema(operation_id="connector_targets_update", request=TargetWriteSerializer,
+                   responses=TargetSerializer, tags=["connectors"])
+    def put(self, request, pk: str):
+        _gate(request)
+        target = _target(pk)
+        data = _valid(TargetWriteSerializer(data=request.data))
+        updated = _run_write(request, lambda: services.target_update(
+            actor=request.user, target=target, name=data["name"], config=data["config"], enabled=data["enabled"],
+            secret=data.get("secret"), mfa_verified_at=_mfa_verified_at(request)))
+        return Response(TargetSerializer(updated).data)
+
+
+class TargetTest(PimAPIView):
+    @extend_schema(operation_id="connector_targets_test", request=None, responses=TestResultSerializer,
+                   tags=["connectors"])
+    def post(self, request, pk: str):
+        _gate(request)
+        result = services.target_test(actor=request.user, target=_target(pk))
+        return Response({"ok": result.ok, "message": result.message})
+
+
+class TargetReconcile(PimAPIView):
+    @extend_schema(operation_id="connector_targets_reconcile", request=None, responses=ReconciledSerializer,
+                   tags=["connectors"])
+    def post(self, request, pk: str):
+        _gate(request)
+        result = reconcile.target_reconcile(target=_target(pk), actor=request.user)
+        return Response(ReconciledSerializer(result).data)
+
+
+class MappingList(PimAPIView):
+    @extend_schema(operation_id="connector_mappings_list", responses=MappingSerializer(many=True),
+                   tags=["connectors"])
+    def get(self, request, pk: str):
+        _gate(request)
+        target = _target(pk)
+        return Response(MappingSerializer(selectors.target_mappings(target=target), many=True).data)
+
+    @extend_schema(operation_id="connector_mappings_create", request=MappingSerializer,
+                   responses={201: MappingSerializer}, tags=["connectors"])
+    def post(self, request, pk: str):
+        _gate(request)
+        target = _target(pk)
+        data = _valid(MappingSerializer(data=request.data))
+        mapping = _run_write(request, lambda: services.mapping_create(
+            actor=request.user, target=target, role=data["role"], scope=data["scope"], grant=data["grant"],
+            options=data.get("options") or {}, mfa_verified_at=_mfa_verified_at(request)))
+        return Response(MappingSerializer(mapping).data, status=status.HTTP_201_CREATED)
+
+
+class EffectList(PimAPIView):
+    @extend_schema(operation_id="connector_effects_list", responses=EffectSerializer(many=True), tags=["connectors"])
+    def get(self, request, pk: str):
+        _gate(request)
+        target = _target(pk)
+        return Response(EffectSerializer(selectors.target_effects_recent(target=target), many=True).data)
+
+
+class DriftList(PimAPIView):
+    @extend_schema(operation_id="connector_drift_list", responses=DriftSerializer(many=True), tags=["connectors"])
+    def get(self, request, pk: str):
+        _gate(request)
+        target = _target(pk)
+        return Response(DriftSerializer(selectors.target_drift_open(target=target), many=True).data)

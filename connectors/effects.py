@@ -1,0 +1,331 @@
+"""Effects: each transition's grant or revoke in each mapped target, queued in the transition's
+transaction and applied exactly once by the outbox relay (channel "connector").
+
+Enqueue (a domain-event subscriber, inside the service's transaction). An assignment event concerns:
+- mappings of the assignment's role at its scope or below (the access check grants a role at a scope to
+  holders at the scope or above), for the assignment's user — or, for a group's assignment, each user
+  who is an active member of the group;
+- for a group membership (the Member role at a group's scope): also the mappings of every role the
+  group holds, for that user.
+Each (mapping, user) gets one `Effect` row and one outbox row per transition: the unique key
+(mapping, user, assignment, action, transition) keeps one when the same ending reaches us twice (an
+activation ended with its eligibility, and announced).
+
+Deliver (the relay). The effect converges the target to what the access check says *at delivery*:
+a grant of a role no longer held is skipped; a revoke while the user still holds the role through
+another assignment is skipped. The connector's grant and revoke are idempotent, so a worker that died
+after the target changed and before the acknowledgement leaves a row that is claimed again when its
+lease runs out and finds the grant already there ("already a member"): no duplicate, none missing.
+A grant that went through while the role ended (its revoke ran before and found nothing) is undone.
+
+Failures: unreachable targets are retried with backoff; refusals (bad credentials, unknown group) fail
+a grant at once with the error kept, while a revoke keeps being retried until the target confirms it
+(an ending is never lost); the `connector_effects_overdue` alert raises a high-severity incident for
+revokes still unconfirmed past its threshold. A failure never reaches the relay's other rows.
+"""
+
+import json
+import logging
+import threading
+import time
+
+from django.db import transaction
+from django.utils import timezone
+
+from assignments.access import access_find_grant
+from assignments.models import Assignment, Principal, RoleDefinition
+from core import domain_events
+from notifications.models import OutboxMessage
+from notifications.outbox import PermanentDeliveryError, outbox_enqueue
+from provisioning.crypto import UnsealError, unseal
+
+from .kinds import KINDS, ConnectorError
+from .models import Effect, Mapping, Target
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "connector"
+GRANT_MAX_ATTEMPTS = 12
+# Revokes are retried until confirmed: with the relay's backoff capped at an hour this is over a year.
+REVOKE_MAX_ATTEMPTS = 10_000
+
+START_EVENTS = {"assignment.created", "assignment.activated", "assignment.renewed"}
+END_EVENTS = {"assignment.removed", "assignment.deactivated", "assignment.expired"}
+
+
+class RetryLater(Exception):
+    """The target could not be reached or refused an ending for now; the relay retries with backoff."""
+
+
+# --- enqueue ---------------------------------------------------------------------------------------------
+
+
+def _mappings_below(role_id: int, scope_id: int):
+    return (Mapping.objects.filter(enabled=True, target__enabled=True, role_id=role_id,
+                                   scope__ancestor_links__ancestor_id=scope_id)
+            .select_related("target"))
+
+
+def _group_member_ids(group_id: int) -> list[int]:
+    """Users with a live active membership of the group (whether it has started is decided at delivery)."""
+    return list(Assignment.objects.filter(
+        role__slug=RoleDefinition.GROUP_MEMBER, scope__group_id=group_id, kind=Assignment.Kind.ACTIVE,
+        status=Assignment.Status.LIVE, principal__kind=Principal.Kind.USER).values_list("principal_id", flat=True))
+
+
+def affected_pairs(assignment: Assignment) -> list[tuple[Mapping, int]]:
+    """(mapping, user principal id) pairs whose holding an event of `assignment` may change."""
+    principal = assignment.principal
+    pairs: dict[tuple[int, int], tuple[Mapping, int]] = {}
+    direct = list(_mappings_below(assignment.role_id, assignment.scope_id))
+    if principal.kind == Principal.Kind.USER:
+        users = [principal.pk]
+    elif principal.kind == Principal.Kind.GROUP:
+        users = _group_member_ids(principal.pk) if direct else []
+    else:
+        users = []  # service principals have no account in a target
+    for mapping in direct:
+        for user_id in users:
+            pairs[(mapping.pk, user_id)] = (mapping, user_id)
+    if (principal.kind == Principal.Kind.USER and assignment.role.slug == RoleDefinition.GROUP_MEMBER
+            and assignment.scope.group_id is not None):
+        held = (Assignment.objects.filter(principal_id=assignment.scope.group_id, kind=Assignment.Kind.ACTIVE,
+                                          status=Assignment.Status.LIVE).values_list("role_id", "scope_id"))
+        for role_id, scope_id in set(held):
+            for mapping in _mappings_below(role_id, scope_id):
+                pairs[(mapping.pk, principal.pk)] = (mapping, principal.pk)
+    return list(pairs.values())
+
+
+def _stamp(at) -> str:
+    return str(int(at.timestamp())) if at else "none"
+
+
+def _enqueue(*, mapping: Mapping, principal_id: int, assignment: Assignment, request, action: str,
+             transition: str, not_before) -> Effect | None:
+    now = timezone.now()
+    effect, created = Effect.objects.get_or_create(
+        mapping=mapping, principal_id=principal_id, assignment=assignment, action=action, transition=transition[:80],
+        defaults={"target_id": mapping.target_id, "request": request, "queued_at": now, "not_before": not_before})
+    if not created:
+        return None
+    message = outbox_enqueue(
+        channel=CHANNEL, dedupe_key=f"connector:{effect.pk}", payload={"effect": effect.pk},
+        available_at=not_before, correlation_id=getattr(request, "pk", None),
+        max_attempts=GRANT_MAX_ATTEMPTS if action == Effect.Action.GRANT else REVOKE_MAX_ATTEMPTS)
+    Effect.objects.filter(pk=effect.pk).update(outbox_message=message)
+    return effect
+
+
+def effects_enqueue(*, name: str, assignment: Assignment, request=None) -> int:
+    """Queue the effects one assignment event causes (inside the caller's transaction)."""
+    now = timezone.now()
+    if name in START_EVENTS or name == "assignment.updated":
+        if assignment.kind != Assignment.Kind.ACTIVE or assignment.status != Assignment.Status.LIVE:
+            return 0
+        if assignment.end_at is not None and assignment.end_at <= now:
+            return 0
+        transition = "started" if name in {"assignment.created", "assignment.activated"} else \
+            f"{name.split('.', 1)[1]}:{_stamp(assignment.start_at)}:{_stamp(assignment.end_at)}"
+        not_before = max(assignment.start_at, now)
+        return sum(_enqueue(mapping=mapping, principal_id=user_id, assignment=assignment, request=request,
+                            action=Effect.Action.GRANT, transition=transition, not_before=not_before) is not None
+                   for mapping, user_id in affected_pairs(assignment))
+    if name in END_EVENTS:
+        if assignment.kind == Assignment.Kind.ACTIVE:
+            ended = [assignment]
+        else:
+            # Ending an eligibility ends its activations with it; their revokes share the key "ended".
+            ended = list(Assignment.objects.select_related("principal", "role", "scope").filter(
+                activated_from=assignment, status=Assignment.Status.ENDED,
+                end_reason=Assignment.EndReason.ELIGIBILITY_ENDED))
+        count = 0
+        for active in ended:
+            for mapping, user_id in affected_pairs(active):
+                count += _enqueue(mapping=mapping, principal_id=user_id, assignment=active, request=request,
+                                  action=Effect.Action.REVOKE, transition="ended", not_before=now) is not None
+        return count
+    return 0
+
+
+def _configured(memo) -> bool:
+    if memo is not None and "connectors" in memo:
+        return memo["connectors"]
+    configured = Mapping.objects.filter(enabled=True, target__enabled=True).exists()
+    if memo is not None:
+        memo["connectors"] = configured
+    return configured
+
+
+def connectors_on_domain_event(*, name: str, assignment: Assignment | None = None, request=None, **_: object) -> None:
+    """The domain-event subscriber. One query when no mapping is configured. A failure to queue is
+    logged and rolled back to a savepoint; the caller's change goes on (reconciliation finds what
+    was missed)."""
+    if assignment is None or (name not in START_EVENTS and name not in END_EVENTS and name != "assignment.updated"):
+        return
+    try:
+        if not _configured(domain_events.batch_memo()):
+            return
+        with transaction.atomic():
+            effects_enqueue(name=name, assignment=assignment, request=request)
+    except Exception:  # noqa: BLE001 — never break the caller's change over a side effect
+        logger.exception("Connectors: could not queue effects for %s of assignment %s", name,
+                         getattr(assignment, "pk", None))
+
+
+def connectors_on_domain_events_many(*, name: str, batch) -> None:
+    """The set-based form (the expiry sweep): one query for the whole batch when no mapping concerns
+    its roles or the groups' memberships; otherwise each row through the single-event path."""
+    try:
+        role_ids = {row.role_id for row in batch.rows}
+        memberships = any(r.slug == RoleDefinition.GROUP_MEMBER for r in batch.roles.values())
+        mappings = Mapping.objects.filter(enabled=True, target__enabled=True)
+        # A membership may carry any role its group holds; otherwise only mappings of the batch's roles.
+        if not (mappings if memberships else mappings.filter(role_id__in=role_ids)).exists():
+            return
+    except Exception:  # noqa: BLE001
+        logger.exception("Connectors: could not check mappings for %s", name)
+        return
+    with domain_events.batch():
+        for assignment in batch.models():
+            connectors_on_domain_event(name=name, assignment=assignment)
+
+
+# --- delivery --------------------------------------------------------------------------------------------
+
+
+def _record(effect_id: int, message: OutboxMessage, **fields) -> None:
+    Effect.objects.filter(pk=effect_id).update(attempts=message.attempts, last_attempt_at=timezone.now(), **fields)
+
+
+def _record_applied(effect_id: int, message: OutboxMessage, detail: str) -> None:
+    """The acknowledgement: the target confirmed the effect. (Tests kill the worker right here.)"""
+    now = timezone.now()
+    _record(effect_id, message, status=Effect.Status.DONE, applied_at=now, last_error="", detail=detail[:300])
+
+
+def _target_status(target_id: int, status: str, message: str) -> None:
+    Target.objects.filter(pk=target_id).update(status=status, status_message=message[:2000], status_at=timezone.now())
+
+
+def effect_session(target: Target):
+    """An open session on `target` (raises ConnectorError; UnsealError becomes a refusal)."""
+    from .kinds import ConnectorRefused
+
+    kind = KINDS.get(target.kind)
+    if kind is None:
+        raise ConnectorRefused(f"Unknown connector type {target.kind!r}.")
+    try:
+        secret = unseal(target.secret_sealed)
+    except UnsealError as error:
+        raise ConnectorRefused(str(error)) from error
+    return kind.open(config=target.config, secret=secret)
+
+
+# Open sessions per relay thread, reused across effects of the same target for a short while: a grant is
+# then one round trip, not a connection and a bind each time. Keyed by what the session was opened with,
+# so a changed configuration or secret opens a new one; dropped on any connector error.
+SESSION_IDLE_SECONDS = 60
+_sessions = threading.local()
+
+
+def _session_key(target: Target) -> tuple:
+    return (target.pk, target.kind, json.dumps(target.config, sort_keys=True, default=str), target.secret_sealed)
+
+
+def _cached_session(target: Target):
+    cache = getattr(_sessions, "by_target", None)
+    if cache is None:
+        cache = _sessions.by_target = {}
+    key = _session_key(target)
+    held = cache.get(target.pk)
+    now = time.monotonic()
+    if held is not None and (held[0] != key or now - held[2] > SESSION_IDLE_SECONDS):
+        _forget_session(target.pk)
+        held = None
+    if held is None:
+        held = (key, effect_session(target), now)
+    cache[target.pk] = (held[0], held[1], now)
+    return held[1], held[2] != now
+
+
+def _forget_session(target_id: int) -> None:
+    cache = getattr(_sessions, "by_target", None) or {}
+    held = cache.pop(target_id, None)
+    if held is not None:
+        held[1].close()
+
+
+def _apply(effect: Effect, target: Target, mapping: Mapping, username: str, is_grant: bool) -> str:
+    """Grant or revoke on a (possibly reused) session. A reused session that turns out to be broken
+    (the server restarted, an idle connection was cut) is replaced once before the error counts."""
+    options = mapping.options or {}
+    for attempt in (1, 2):
+        session, reused = _cached_session(target)
+        try:
+            account = session.account_for(username)
+            if is_grant:
+                detail = session.grant(account=account, grant=mapping.grant, options=options)
+                if _held(effect, timezone.now()) is None:
+                    # Ended while we granted (its revoke may have run first and found nothing): undo.
+                    detail += "; the role ended meanwhile: " + session.revoke(account=account, grant=mapping.grant,
+                                                                             options=options)
+                return detail
+            return session.revoke(account=account, grant=mapping.grant, options=options)
+        except ConnectorError as error:
+            _forget_session(target.pk)
+            if attempt == 1 and reused and not error.permanent:
+                continue
+            raise
+    raise AssertionError("unreachable")
+
+
+def _held(effect: Effect, at):
+    mapping = effect.mapping
+    return access_find_grant(principal=effect.principal_id, role=mapping.role_id, scope=mapping.scope_id, at=at)
+
+
+def deliver_effect(message: OutboxMessage) -> None:
+    """The outbox deliverer of channel "connector". Raises to retry, PermanentDeliveryError to give up."""
+    effect = (Effect.objects.select_related("mapping", "mapping__target", "principal", "principal__user")
+              .filter(pk=message.payload.get("effect")).first())
+    if effect is None:
+        raise PermanentDeliveryError("The effect no longer exists (mapping deleted).")
+    if effect.status != Effect.Status.QUEUED:
+        return  # settled by an earlier attempt (or by hand): nothing to do again
+    mapping, target = effect.mapping, effect.mapping.target
+    is_grant = effect.action == Effect.Action.GRANT
+    now = timezone.now()
+    held = _held(effect, now)
+    if is_grant and held is None:
+        _record(effect.pk, message, status=Effect.Status.SKIPPED, last_error="",
+                detail="not applied: the role was no longer held when the grant ran")
+        return
+    if not is_grant and held is not None:
+        _record(effect.pk, message, status=Effect.Status.SKIPPED, last_error="",
+                detail=f"not revoked: still held through assignment #{held.assignment_id}")
+        return
+    user = effect.principal.user
+    try:
+        if not target.enabled or not mapping.enabled:
+            raise PermanentDeliveryError("The target or the mapping is disabled.")
+        if user is None:
+            raise PermanentDeliveryError("Only users have accounts in targets.")
+        detail = _apply(effect, target, mapping, user.username, is_grant)
+    except ConnectorError as error:
+        text = str(error)
+        _target_status(target.pk, Target.Status.ERROR, text)
+        permanent = error.permanent and is_grant
+        last = message.attempts >= message.max_attempts
+        _record(effect.pk, message, status=Effect.Status.FAILED if permanent or last else Effect.Status.QUEUED,
+                last_error=text[:2000], first_error_at=effect.first_error_at or now)
+        if permanent:
+            raise PermanentDeliveryError(text) from error
+        raise RetryLater(text) from error
+    except PermanentDeliveryError as error:
+        _record(effect.pk, message, status=Effect.Status.FAILED, last_error=str(error)[:2000],
+                first_error_at=effect.first_error_at or now)
+        raise
+    _record_applied(effect.pk, message, detail)
+    if target.status != Target.Status.OK:
+        _target_status(target.pk, Target.Status.OK, f"Last {effect.action} applied.")

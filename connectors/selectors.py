@@ -1,0 +1,45 @@
+"""Reads for the connectors' pages, the API and the request timeline."""
+
+from django.db.models import Count, Q, QuerySet
+
+from assignments import selectors as assignment_selectors
+
+from .models import Drift, Effect, Mapping, Target
+
+RECENT = 50
+
+
+def user_manages_connectors(*, user) -> bool:
+    return assignment_selectors.user_holds_any(user=user, role_slugs=assignment_selectors.DIRECTORY_ADMIN_ROLES)
+
+
+def target_list() -> QuerySet[Target]:
+    return Target.objects.annotate(
+        mapping_count=Count("mappings", distinct=True),
+        open_drift=Count("drifts", filter=Q(drifts__status=Drift.Status.OPEN), distinct=True),
+    ).order_by("name", "pk")
+
+
+def target_mappings(*, target: Target) -> list[Mapping]:
+    return list(target.mappings.select_related("role", "scope").order_by("role__name", "scope__path", "pk"))
+
+
+def target_effects_recent(*, target: Target, limit: int = RECENT) -> list[Effect]:
+    return list(Effect.objects.filter(target=target).select_related("mapping", "principal", "request")
+                .order_by("-queued_at", "-pk")[:limit])
+
+
+def target_drift_open(*, target: Target) -> list[Drift]:
+    return list(Drift.objects.filter(target=target, status=Drift.Status.OPEN)
+                .select_related("mapping", "mapping__role", "mapping__scope", "principal")
+                .order_by("first_seen_at", "pk"))
+
+
+def effects_for_request(*, request) -> list[Effect]:
+    """What a request caused in the targets, for its timeline (one query): its grants, and the revokes
+    of the assignment it provisioned (an expiry has no request of its own)."""
+    condition = Q(request_id=request.pk)
+    if getattr(request, "assignment_id", None):
+        condition |= Q(assignment_id=request.assignment_id)
+    return list(Effect.objects.filter(condition).select_related("mapping", "target")
+                .order_by("queued_at", "pk"))

@@ -1,0 +1,82 @@
+"""The Connectors pages: an administrator adds a target (the secret is never shown again), tests the
+connection, maps a role and sees effects and drift with their fixes; bad settings come back as field
+errors; people who are not role administrators are refused."""
+
+import pytest
+from django.urls import reverse
+
+from connectors.models import Mapping, Target
+from tests.conftest import mark_mfa_verified
+
+from . import slapd as slapd_module
+
+pytestmark = pytest.mark.django_db
+
+
+def _config_post(config: dict, **extra) -> dict:
+    data = {f"config_{k}": ("\n".join(v) if isinstance(v, list) else v) for k, v in config.items()}
+    return {**data, **extra}
+
+
+def test_an_administrator_adds_tests_and_maps_an_ldap_target(client, slapd, global_admin, db_admins_group):
+    client.force_login(global_admin)
+    mark_mfa_verified(client)
+    response = client.post(reverse("connectors:target_create", args=["ldap"]), _config_post(
+        slapd.target_config(), name="Corporate LDAP", secret=slapd_module.ADMIN_PASSWORD, enabled="on"))
+    target = Target.objects.get(name="Corporate LDAP")
+    assert response.status_code == 302 and response.url == reverse("connectors:target", args=[target.pk])
+    assert slapd_module.ADMIN_PASSWORD not in target.secret_sealed
+
+    page = client.get(response.url).content.decode()
+    assert slapd_module.ADMIN_PASSWORD not in page and "stored (encrypted; not shown)" in page
+
+    client.post(reverse("connectors:target_test", args=[target.pk]))
+    target.refresh_from_db()
+    assert target.status == "ok" and "Bound to" in target.status_message
+
+    group_dn = slapd.add_group("DB-Admins")
+    response = client.post(reverse("connectors:mapping_create", args=[target.pk]), {
+        "role": db_admins_group.group_scope and _member_role_pk(), "scope": db_admins_group.group_scope.path,
+        "grant": group_dn})
+    assert response.status_code == 302
+    assert Mapping.objects.get(target=target).grant == group_dn
+
+    response = client.post(reverse("connectors:mapping_create", args=[target.pk]), {
+        "role": _member_role_pk(), "scope": db_admins_group.group_scope.path,
+        "grant": f"cn=missing,{slapd_module.GROUPS}"})
+    assert response.status_code == 400 and "no such object" in response.content.decode()
+
+
+def _member_role_pk():
+    from assignments.models import RoleDefinition
+
+    return RoleDefinition.objects.get(slug="group-member").pk
+
+
+def test_bad_settings_are_field_errors_and_the_status_shows_an_unreachable_server(client, global_admin):
+    client.force_login(global_admin)
+    mark_mfa_verified(client)
+    url = reverse("connectors:target_create", args=["ldap"])
+    response = client.post(url, _config_post({"server_url": "http://nope", "member_attribute": "member",
+                                              "user_dn_template": "uid=x"}, name="x"))
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "ldap:// or ldaps://" in body and "{username} once" in body
+    assert not Target.objects.exists()
+
+    from tests.connectors.slapd import free_port
+
+    response = client.post(url, _config_post({"server_url": f"ldap://127.0.0.1:{free_port()}",
+                                              "member_attribute": "member", "timeout_seconds": 2,
+                                              "user_dn_template": "uid={username},dc=example,dc=org"}, name="down"))
+    target = Target.objects.get(name="down")
+    client.post(reverse("connectors:target_test", args=[target.pk]))
+    page = client.get(reverse("connectors:target", args=[target.pk])).content.decode()
+    assert 'data-testid="target-status-message"' in page and "Could not connect" in page
+
+
+def test_the_pages_are_for_role_administrators_only(client, directory):
+    someone = directory.user("someone")
+    client.force_login(someone)
+    assert client.get(reverse("connectors:index")).status_code == 403
+    assert client.get(reverse("connectors:target_create", args=["ldap"])).status_code == 403
