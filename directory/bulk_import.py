@@ -649,3 +649,47 @@ def _csv_unescape(text):
 
 def rows_preview(report: ImportReport, limit: int = 500) -> Iterable[Outcome]:
     return report.outcomes[:limit]
+
+
+# --- Staged uploads (the pages: upload → dry run → apply) -------------------------------------------
+
+IMPORT_UPLOAD_TTL_SECONDS = 60 * 60
+
+
+def upload_stage(*, actor: User, data: bytes, filename: str, fmt: str = "", mfa_verified_at=None):
+    """Keep an uploaded file and its dry run's report; the apply reads the file from here (the same bytes
+    that were previewed, whatever the browser sends next)."""
+    from .models import ImportUpload
+
+    fmt = fmt or detect_format(data=data, filename=filename)
+    report = import_run(data=data, fmt=fmt, filename=filename, actor=actor, apply=False,
+                        mfa_verified_at=mfa_verified_at)
+    upload = ImportUpload.objects.create(uploaded_by=actor, filename=(filename or f"upload.{fmt}")[:200], format=fmt,
+                                         data=data, sha256=hashlib.sha256(data).hexdigest(), report=report.as_dict())
+    return upload, report
+
+
+def upload_apply(*, upload_id, actor: User, mfa_verified_at=None):
+    """Apply a staged upload once: its uploader, within the hour, not applied before. The mark and the
+    changes commit together; a refused row leaves both undone (the upload can be fixed and uploaded again)."""
+    from datetime import timedelta
+
+    from core.errors import conflict, not_found
+
+    from .models import ImportUpload
+
+    with transaction.atomic():
+        upload = ImportUpload.objects.select_for_update().filter(pk=upload_id, uploaded_by=actor).first()
+        if upload is None:
+            raise not_found("No such upload of yours.")
+        if upload.applied_at is not None:
+            raise conflict(f"{upload.filename} was already applied at {upload.applied_at:%Y-%m-%d %H:%M} UTC.")
+        if timezone.now() - upload.created_at > timedelta(seconds=IMPORT_UPLOAD_TTL_SECONDS):
+            raise conflict("This upload is more than an hour old: upload the file again for a fresh dry run.")
+        report = import_run(data=bytes(upload.data), fmt=upload.format, filename=upload.filename, actor=actor,
+                            apply=True, mfa_verified_at=mfa_verified_at)
+        fields = {"report": report.as_dict()}
+        if report.applied:
+            fields["applied_at"] = timezone.now()
+        ImportUpload.objects.filter(pk=upload.pk, applied_at__isnull=True).update(**fields)
+    return upload, report
