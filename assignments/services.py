@@ -12,8 +12,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.text import slugify
 
 from audit.models import AuditEvent
 from audit.services import audit_event_record, audit_refusal_record
@@ -1322,9 +1325,6 @@ def user_update(*, user: User, actor: Actor | User, mfa_verified_at: datetime | 
         with found.check():
             clean["email"] = _clean_text(values["email"], limit=254, field="email", what="An email address")
             if clean["email"]:
-                from django.core.exceptions import ValidationError
-                from django.core.validators import validate_email
-
                 try:
                     validate_email(clean["email"])
                 except ValidationError:
@@ -1587,8 +1587,6 @@ def role_definition_add(*, slug: str, name: str, kind: str, description: str = "
     _check_role_writer(actor, "create")
     if kind not in CUSTOM_ROLE_KINDS:
         raise invalid("A custom role is a directory role or a resource role.", field="kind")
-    from django.utils.text import slugify
-
     slug = slugify((slug or "").replace("\x00", "").strip() or name or "")[:100]
     if not slug:
         raise invalid("A role needs an id (letters, digits and dashes).", field="slug")

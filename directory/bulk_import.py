@@ -16,9 +16,10 @@ import csv
 import hashlib
 import io
 import json
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
@@ -28,7 +29,9 @@ from assignments import selectors, services
 from assignments.models import Assignment, Principal, RoleDefinition, Scope, User
 from audit.services import audit_event_record
 from core.actors import Actor, as_actor
-from core.errors import DomainError, forbidden, invalid
+from core.errors import DomainError, conflict, forbidden, invalid, not_found
+
+from .models import ImportUpload
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 20_000
@@ -267,8 +270,6 @@ def _when(values: dict, name: str) -> datetime | None:
 def resolve_principal(ref: str) -> Principal:
     """`alice` (a username), `group:Security Team` or `group:<object id>`, `sp:<application id or name>`,
     or a bare object id."""
-    import uuid
-
     ref = (ref or "").strip()
     if not ref:
         raise invalid("Name the principal.", field="principal")
@@ -379,8 +380,6 @@ class _Importer:
 
     # Groups
     def group(self, values: dict) -> tuple[str, str]:
-        import uuid
-
         name = _str(values, "display_name", limit=200)
         object_id = _str(values, "object_id", limit=64)
         role_assignable = _bool(values, "role_assignable")
@@ -659,8 +658,6 @@ IMPORT_UPLOAD_TTL_SECONDS = 60 * 60
 def upload_stage(*, actor: User, data: bytes, filename: str, fmt: str = "", mfa_verified_at=None):
     """Keep an uploaded file and its dry run's report; the apply reads the file from here (the same bytes
     that were previewed, whatever the browser sends next)."""
-    from .models import ImportUpload
-
     fmt = fmt or detect_format(data=data, filename=filename)
     report = import_run(data=data, fmt=fmt, filename=filename, actor=actor, apply=False,
                         mfa_verified_at=mfa_verified_at)
@@ -672,12 +669,6 @@ def upload_stage(*, actor: User, data: bytes, filename: str, fmt: str = "", mfa_
 def upload_apply(*, upload_id, actor: User, mfa_verified_at=None):
     """Apply a staged upload once: its uploader, within the hour, not applied before. The mark and the
     changes commit together; a refused row leaves both undone (the upload can be fixed and uploaded again)."""
-    from datetime import timedelta
-
-    from core.errors import conflict, not_found
-
-    from .models import ImportUpload
-
     with transaction.atomic():
         upload = ImportUpload.objects.select_for_update().filter(pk=upload_id, uploaded_by=actor).first()
         if upload is None:
