@@ -786,6 +786,71 @@ def assignment_remove(*, actor: Actor | User, assignment: Assignment, justificat
     return locked
 
 
+# --- static memberships from the organisation's directory ----------------------------------------
+
+
+def _live_memberships(*, group: Principal, member: Principal):
+    return Assignment.objects.filter(principal=member, role__slug=RoleDefinition.GROUP_MEMBER,
+                                     scope__group=group, kind=Assignment.Kind.ACTIVE, status=Assignment.Status.LIVE)
+
+
+def membership_directory_add(*, group: Principal, member: Principal, actor: Actor) -> Assignment | None:
+    """The directory says `member` belongs to `group`: a permanent active Member assignment with origin
+    `directory` (audited, announced). None, changing nothing, when the member already holds a live
+    active membership of the group of any origin: a PIM-managed one (time-bound, activated) is never
+    replaced. No policy applies: the directory, not PIM, governs static membership. Only the system
+    (the intake jobs and endpoints, acting for a configured source) calls this."""
+    actor = as_actor(actor)
+    if not actor.is_system:
+        raise forbidden("Only the directory intake adds directory memberships.")
+    if not group.is_group:
+        raise invalid(f"{group} is not a group.")
+    if member.is_group:
+        raise invalid("A group cannot be a member of a group.")
+    now = timezone.now()
+    with transaction.atomic():
+        member = Principal.objects.select_for_update().get(pk=member.pk)
+        if not member.enabled:
+            return None
+        if _live_memberships(group=group, member=member).exists():
+            return None
+        scope = Scope.objects.get(group=group)
+        role = RoleDefinition.objects.get(slug=RoleDefinition.GROUP_MEMBER)
+        assignment = assignment_insert(principal=member, role=role, scope=scope, kind=Assignment.Kind.ACTIVE,
+                                       start_at=now, end_at=None, actor=actor, now=now,
+                                       origin=Assignment.Origin.DIRECTORY)
+        audit_event_record(action="assignment.create", actor=actor, target=assignment, principal=member,
+                           role=role, scope=scope, after=assignment_snapshot(assignment),
+                           message="Group membership received from the directory.")
+        domain_events.emit("assignment.created", assignment=assignment, request=None, actor=None)
+    return assignment
+
+
+def membership_directory_remove(*, group: Principal, member: Principal, actor: Actor) -> bool:
+    """The directory says `member` left `group`: end their directory-origin membership (and what they
+    activated through it), audited and announced. PIM-managed memberships are left alone. True if
+    this call ended one."""
+    actor = as_actor(actor)
+    if not actor.is_system:
+        raise forbidden("Only the directory intake removes directory memberships.")
+    now = timezone.now()
+    with transaction.atomic():
+        locked = (Assignment.objects.select_for_update(of=("self",)).select_related("principal", "role", "scope")
+                  .filter(pk__in=_live_memberships(group=group, member=member)
+                          .filter(origin=Assignment.Origin.DIRECTORY).values("pk")).first())
+        if locked is None:
+            return False
+        before = assignment_snapshot(locked)
+        if not assignment_end(assignment=locked, reason=Assignment.EndReason.REMOVED, now=now, actor=actor):
+            return False
+        locked.refresh_from_db()
+        audit_event_record(action="assignment.end", actor=actor, target=locked, principal=locked.principal,
+                           role=locked.role, scope=locked.scope, before=before, after=assignment_snapshot(locked),
+                           message="Group membership removed in the directory.")
+        domain_events.emit("assignment.removed", assignment=locked, request=None, actor=None)
+    return True
+
+
 # --- activate / deactivate ------------------------------------------------------------------------
 
 
