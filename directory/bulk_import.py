@@ -320,9 +320,35 @@ class _Importer:
         self.actor = actor
         self.mfa = mfa_verified_at
         self.source = source
+        self._principals: dict[str, Principal] = {}
+        self._roles: dict[str, RoleDefinition | None] = {}
+        self._scopes: dict[str, Scope] = {}
 
     def _call(self, fn: Callable, **kwargs):
         return fn(actor=self.actor, mfa_verified_at=self.mfa, **kwargs)
+
+    # Lookups the group and assignment rows repeat (the same role, scope or member on many rows), kept for
+    # the run: scopes are all written before (the scope rows come first), and a principal's kind never
+    # changes (the services lock and re-read the principal itself). A failed lookup is never kept.
+    def _principal(self, ref: str) -> Principal:
+        key = (ref or "").strip()
+        found = self._principals.get(key)
+        if found is None:
+            found = self._principals[key] = resolve_principal(key)
+        return found
+
+    def _role(self, slug: str) -> RoleDefinition | None:
+        if slug not in self._roles:
+            self._roles[slug] = RoleDefinition.objects.filter(slug=slug).first() if slug else None
+        return self._roles[slug]
+
+    def _scope(self, path: str) -> Scope | None:
+        found = self._scopes.get(path)
+        if found is None:
+            found = selectors.scope_get(path=path)
+            if found is not None:
+                self._scopes[path] = found
+        return found
 
     # Scopes
     def scope(self, values: dict) -> tuple[str, str]:
@@ -413,11 +439,11 @@ class _Importer:
                 if value and value != getattr(existing, column):
                     raise invalid(f"The group's {column.replace('_', ' ')} differs ({getattr(existing, column)!r}): "
                                   f"an import does not rename or re-describe groups.", field=column)
-        role = RoleDefinition.objects.get(slug=RoleDefinition.GROUP_MEMBER)
+        role = self._role(RoleDefinition.GROUP_MEMBER)
         scope = existing.group_scope
         for ref in members:
             try:
-                member = resolve_principal(ref)
+                member = self._principal(ref)
             except DomainError as error:
                 raise invalid(f"Member {ref}: {error.message}", field="members")
             held = Assignment.objects.filter(principal=member, role=role, scope=scope, kind=Assignment.Kind.ACTIVE,
@@ -434,13 +460,13 @@ class _Importer:
 
     # Assignments
     def assignment(self, values: dict) -> tuple[str, str]:
-        principal = resolve_principal(_str(values, "principal"))
+        principal = self._principal(_str(values, "principal"))
         role_ref = _str(values, "role", limit=100)
-        role = RoleDefinition.objects.filter(slug=role_ref).first() if role_ref else None
+        role = self._role(role_ref)
         if role is None:
             raise invalid(f"No role {role_ref!r} (use the role's id, e.g. global-administrator).", field="role")
         scope_path = _str(values, "scope") or "/"
-        scope = selectors.scope_get(path=scope_path)
+        scope = self._scope(scope_path)
         if scope is None:
             raise invalid(f"No scope {scope_path}.", field="scope")
         kind = _str(values, "kind") or Assignment.Kind.ELIGIBLE
