@@ -202,8 +202,7 @@ def scope_list(request):
     _require_scope_reader(request)
     query = (request.GET.get("q") or "").replace("\x00", "").strip()[:200]
     rows = (Scope.objects.filter(kind__in=LISTED_SCOPE_KINDS)
-            .annotate(depth=Count("ancestor_links", distinct=True) - 1,
-                      children_count=Count("children", distinct=True))
+            .annotate(children_count=Count("children", distinct=True))
             .select_related("parent").order_by("path"))
     if query:
         rows = rows.filter(Q(path__icontains=query) | Q(display_name__icontains=query))
@@ -482,6 +481,10 @@ def import_preview(request, pk):
     _require_importer(request)
     upload = get_object_or_404(ImportUpload.objects.defer("data"), pk=pk, uploaded_by=request.user)
     status = 200
+    if request.method == "POST" and not (mfa_is_fresh(request) or request.user.is_emergency_access):
+        # Before running the rows: a stale verification would refuse each of them.
+        return step_up_redirect(request, keep_form=False, message="Applying an import makes privileged "
+                                                                  "administrative changes.")
     if request.method == "POST":
         try:
             upload, report = bulk_import.upload_apply(upload_id=upload.pk, actor=request.user,

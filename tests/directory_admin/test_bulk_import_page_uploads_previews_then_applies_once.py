@@ -63,3 +63,20 @@ def test_a_stale_verification_is_asked_for_before_reading_the_file(client, globa
     response = _upload(client, GOOD)
     assert response.status_code == 302 and reverse("accounts:verify") in response["Location"]
     assert not ImportUpload.objects.exists()
+
+
+def test_an_apply_after_the_verification_expired_asks_for_it_again(client, global_admin, verified):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    client.force_login(global_admin)
+    verified(client)
+    preview = _upload(client, GOOD)["Location"]
+    verified(client, at=timezone.now() - timedelta(hours=1))
+    response = client.post(preview)
+    assert response.status_code == 302 and reverse("accounts:verify") in response["Location"]
+    assert not Scope.objects.filter(path="/subscriptions/page-1").exists()
+    verified(client)
+    assert client.post(preview).status_code == 302
+    assert Scope.objects.filter(path="/subscriptions/page-1").exists()
