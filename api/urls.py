@@ -1,13 +1,19 @@
 from django.urls import path, re_path
 
-from . import connectors, pages, views
+from . import connectors, directory_views, pages, views
 
 app_name = "api"
 urlpatterns = [
     path("ping", views.PingView.as_view(), name="ping"),
     path("check", views.CheckView.as_view(), name="check"),
-    path("roles/", views.RoleDefinitionList.as_view(), name="roles"),
-    path("scopes/", views.ScopeList.as_view(), name="scopes"),
+    path("roles/", directory_views.RoleListCreate.as_view(), name="roles"),
+    path("roles/<str:pk>/", directory_views.RoleDetail.as_view(), name="role"),
+    path("scopes/", directory_views.ScopeListCreate.as_view(), name="scopes"),
+    path("scopes/<str:pk>/", directory_views.ScopeDetail.as_view(), name="scope"),
+    path("users/", directory_views.UserCreate.as_view(), name="users"),
+    path("users/<str:pk>/", directory_views.UserDetail.as_view(), name="user"),
+    path("directory/import/", directory_views.DirectoryImport.as_view(), name="directory-import"),
+    path("directory/export/", directory_views.DirectoryExport.as_view(), name="directory-export"),
     path("principals/", views.PrincipalList.as_view(), name="principals"),
     path("role-settings/", views.RoleSettingList.as_view(), name="role-settings"),
     path("assignments/", views.AssignmentList.as_view(), name="assignments"),

@@ -12,9 +12,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.text import slugify
 
 from audit.models import AuditEvent
 from audit.services import audit_event_record, audit_refusal_record
@@ -144,11 +147,21 @@ def scope_move(*, scope: Scope, new_parent: Scope, actor: Actor | User) -> Scope
     """Re-hang a subtree (e.g. a subscription under another management group): rewrite its closure."""
     actor = as_actor(actor)
     with transaction.atomic():
-        scope = Scope.objects.select_for_update().get(pk=scope.pk)
+        # Both rows, in id order: two moves racing (A under B, B under A) cannot both pass the cycle check.
+        locked = {s.pk: s for s in Scope.objects.select_for_update().filter(pk__in=[scope.pk, new_parent.pk])
+                  .order_by("pk")}
+        if scope.pk not in locked or new_parent.pk not in locked:
+            raise not_found("That scope no longer exists.")
+        scope, new_parent = locked[scope.pk], locked[new_parent.pk]
+        if scope.kind not in SCOPE_MOVABLE_KINDS:
+            raise invalid(f"Only management groups and subscriptions move: the id of a "
+                          f"{scope.get_kind_display().lower()} contains its parent's.", field="parent")
+        _check_parent_kind(kind=scope.kind, parent=new_parent)
         subtree = list(ScopeClosure.objects.filter(ancestor=scope).values_list("descendant_id", "depth"))
         subtree_ids = [d for d, _ in subtree]
         if new_parent.pk in subtree_ids:
-            raise invalid("A scope cannot be moved under itself.")
+            raise invalid(f"{scope.path} cannot be moved under itself or under one of its own descendants "
+                          f"({new_parent.path}).", field="parent")
         old_parent = scope.parent
         # Drop links from the old ancestors (outside the subtree) to the subtree, then add the new ones.
         ScopeClosure.objects.filter(descendant_id__in=subtree_ids).exclude(ancestor_id__in=subtree_ids).delete()
@@ -1395,3 +1408,401 @@ def assignment_record_outside_pim(*, actor: Actor | User, assignment: Assignment
 def generate_password() -> str:
     return secrets.token_urlsafe(18)
 
+
+
+# --- Administration by hand: users, scopes and custom roles ------------------------------------------
+# The pages and the API of `directory` (and its bulk import) call these; the rules are here.
+
+
+USER_EDITABLE_FIELDS = ("display_name", "email", "time_zone")
+
+
+def _clean_text(value: str, *, limit: int, field: str, what: str) -> str:
+    value = (value or "").replace("\x00", "").strip()
+    if len(value) > limit:
+        raise invalid(f"{what} is at most {limit} characters.", field=field)
+    return value
+
+
+@audited_refusal("user.update", describe=lambda kwargs: {"target": _model_or_none(kwargs.get("user"))})
+def user_update(*, user: User, actor: Actor | User, mfa_verified_at: datetime | None = None,
+                **values: str) -> tuple[User, bool]:
+    """Change a user's display name, email or time zone (the given ones). Same writers and MFA gate as
+    `user_create`. Returns (user, changed): nothing written or audited when every value is already so."""
+    actor = _acting(actor, mfa_verified_at)
+    unknown = set(values) - set(USER_EDITABLE_FIELDS)
+    if unknown:
+        raise invalid(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    _check_directory_writer(actor=actor, role_slugs=DIRECTORY_WRITERS, what="users", verb="change")
+    rules.check_admin_mfa(actor=actor, what="change users")
+    clean: dict[str, str] = {}
+    found = FieldErrors()
+    if "display_name" in values:
+        with found.check():
+            clean["display_name"] = _clean_text(values["display_name"], limit=200, field="display_name",
+                                                what="A display name")
+            if not clean["display_name"]:
+                raise invalid("A user needs a display name.", field="display_name")
+    if "email" in values:
+        with found.check():
+            clean["email"] = _clean_text(values["email"], limit=254, field="email", what="An email address")
+            if clean["email"]:
+                try:
+                    validate_email(clean["email"])
+                except ValidationError:
+                    raise invalid(f"{clean['email']} is not an email address.", field="email")
+    if "time_zone" in values:
+        with found.check():
+            clean["time_zone"] = _clean_text(values["time_zone"], limit=64, field="time_zone", what="A time zone")
+            if clean["time_zone"] and not time_zone_valid(clean["time_zone"]):
+                raise invalid(f"{clean['time_zone']} is not a time zone (use an IANA name such as Europe/Paris).",
+                              field="time_zone")
+    found.raise_if_any()
+    with transaction.atomic():
+        locked = User.objects.select_for_update().filter(pk=user.pk).first()
+        if locked is None:
+            raise not_found("That user no longer exists.")
+        before = {name: getattr(locked, name) for name in clean}
+        changed = {name: value for name, value in clean.items() if before[name] != value}
+        if not changed:
+            return locked, False
+        User.objects.filter(pk=locked.pk).update(**changed)
+        # The principal mirrors the name and address pages, the access check's lists and emails show.
+        principal_fields = {name: changed[name] for name in ("display_name", "email") if name in changed}
+        if principal_fields:
+            Principal.objects.filter(user=locked).update(**principal_fields)
+        locked.refresh_from_db()
+        audit_event_record(action="user.update", actor=actor, target=locked,
+                           before={name: before[name] for name in changed}, after=changed)
+    return locked, True
+
+
+def user_offboarding_preview(*, user: User) -> list[Assignment]:
+    """What disabling `user` ends (`user_set_enabled`): every live assignment they hold, with what was
+    activated from them. The confirmation page lists these before the administrator confirms."""
+    return list(Assignment.objects.select_related("role", "scope", "principal")
+                .filter(principal__user=user, status=Assignment.Status.LIVE).order_by("role__name", "scope__path"))
+
+
+# Where each kind of scope hangs (DESIGN §2): management groups nest under the root or another management
+# group; subscriptions under the root or a management group; resource groups under a subscription;
+# resources under a resource group. Group scopes belong to their group (`group_create`).
+SCOPE_PARENT_KINDS = {
+    Scope.Kind.MANAGEMENT_GROUP: [Scope.Kind.DIRECTORY, Scope.Kind.MANAGEMENT_GROUP],
+    Scope.Kind.SUBSCRIPTION: [Scope.Kind.DIRECTORY, Scope.Kind.MANAGEMENT_GROUP],
+    Scope.Kind.RESOURCE_GROUP: [Scope.Kind.SUBSCRIPTION],
+    Scope.Kind.RESOURCE: [Scope.Kind.RESOURCE_GROUP],
+}
+# Kinds whose id does not contain the parent's, so they can be re-hung without changing their id.
+SCOPE_MOVABLE_KINDS = [Scope.Kind.MANAGEMENT_GROUP, Scope.Kind.SUBSCRIPTION]
+# Who changes the resource hierarchy: a Global Administrator (a directory role held at `/`, above every
+# scope) or an Owner at the scope concerned or above it. One access-check query.
+SCOPE_WRITER_ROLES = [RoleDefinition.GLOBAL_ADMINISTRATOR, RoleDefinition.OWNER]
+_SCOPE_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.()")
+_RESOURCE_TAIL_CHARS = _SCOPE_NAME_CHARS | {"/"}
+
+
+def scope_path_for(*, kind: str, name: str, parent: Scope) -> str:
+    """The Azure-style id of a new scope of `kind` called `name` under `parent`: management groups
+    `/providers/Microsoft.Management/managementGroups/<name>`, subscriptions `/subscriptions/<name>`,
+    resource groups `<subscription>/resourceGroups/<name>`, resources `<resource group>/providers/<type>/<name>`
+    (`name` then carries the type: `Microsoft.Compute/virtualMachines/vm1`)."""
+    name = (name or "").replace("\x00", "").strip().strip("/")
+    if not name:
+        raise invalid("Give the scope's id (its last part: a name, or a resource's type and name).", field="name")
+    allowed = _RESOURCE_TAIL_CHARS if kind == Scope.Kind.RESOURCE else _SCOPE_NAME_CHARS
+    if set(name) - allowed or "//" in name or len(name) > 200:
+        what = "letters, digits and - _ . ( )" + (" and /" if kind == Scope.Kind.RESOURCE else "")
+        raise invalid(f"A scope id holds {what}, at most 200 characters.", field="name")
+    if kind == Scope.Kind.MANAGEMENT_GROUP:
+        return f"/providers/Microsoft.Management/managementGroups/{name}"
+    if kind == Scope.Kind.SUBSCRIPTION:
+        return f"/subscriptions/{name}"
+    if kind == Scope.Kind.RESOURCE_GROUP:
+        return f"{parent.path}/resourceGroups/{name}"
+    if kind == Scope.Kind.RESOURCE:
+        if name.count("/") < 2:
+            raise invalid("A resource's id is its provider, type and name: Microsoft.Compute/virtualMachines/vm1.",
+                          field="name")
+        return f"{parent.path}/providers/{name}"
+    raise invalid("Choose a management group, subscription, resource group or resource.", field="kind")
+
+
+def _check_scope_writer(*, actor: Actor, scope: Scope, verb: str) -> None:
+    if actor.is_system:
+        return
+    if actor.principal is None or not selectors.user_holds_any(user=actor, role_slugs=SCOPE_WRITER_ROLES,
+                                                               scope=scope):
+        raise forbidden(f"You are not allowed to {verb}: that needs an active Global Administrator, or Owner at "
+                        f"{scope.path} or above.")
+
+
+def _check_parent_kind(*, kind: str, parent: Scope) -> None:
+    allowed = SCOPE_PARENT_KINDS.get(kind)
+    if allowed is None:
+        raise invalid("Choose a management group, subscription, resource group or resource.", field="kind")
+    if parent.kind not in allowed:
+        labels = " or ".join(str(Scope.Kind(k).label).lower() for k in allowed)
+        raise invalid(f"A {Scope.Kind(kind).label.lower()} goes under a {labels}, not under "
+                      f"{parent.get_kind_display().lower()} {parent.path}.", field="parent")
+
+
+def _scope_refusal(kwargs: dict) -> dict:
+    scope = _model_or_none(kwargs.get("scope")) or _model_or_none(kwargs.get("parent"))
+    return {"target": scope, "scope": scope}
+
+
+@audited_refusal("scope.create", describe=_scope_refusal)
+def scope_add(*, kind: str, name: str, display_name: str, parent: Scope, actor: Actor | User,
+              mfa_verified_at: datetime | None = None) -> Scope:
+    """An administrator adds a management group, subscription, resource group or resource under
+    `parent`: the kind must fit the parent, the caller must be a scope writer at the parent, with a
+    fresh MFA verification. The id is derived (`scope_path_for`); `scope_create` writes the closure."""
+    actor = _acting(actor, mfa_verified_at)
+    _check_parent_kind(kind=kind, parent=parent)
+    path = scope_path_for(kind=kind, name=name, parent=parent)
+    display_name = _clean_text(display_name, limit=200, field="display_name", what="A display name") or \
+        path.rsplit("/", 1)[-1]
+    _check_scope_writer(actor=actor, scope=parent, verb=f"add scopes under {parent.path}")
+    rules.check_admin_mfa(actor=actor, what="change the resource hierarchy")
+    with transaction.atomic():
+        # The parent's row serialises adds and deletes under it (a delete checks it has no children).
+        parent = Scope.objects.select_for_update().get(pk=parent.pk)
+        return scope_create(path=path, kind=kind, display_name=display_name, parent=parent, actor=actor)
+
+
+@audited_refusal("scope.rename", describe=_scope_refusal)
+def scope_rename(*, scope: Scope, display_name: str, actor: Actor | User,
+                 mfa_verified_at: datetime | None = None) -> tuple[Scope, bool]:
+    """Change a scope's display name (its id, the path, never changes: assignments, policies, audit
+    events and downstream systems refer to it). Returns (scope, changed)."""
+    actor = _acting(actor, mfa_verified_at)
+    display_name = _clean_text(display_name, limit=200, field="display_name", what="A display name")
+    if not display_name:
+        raise invalid("A scope needs a display name.", field="display_name")
+    if scope.kind in (Scope.Kind.DIRECTORY, Scope.Kind.GROUP):
+        raise invalid("The directory root and group scopes are named by the directory and the group.")
+    _check_scope_writer(actor=actor, scope=scope, verb=f"rename {scope.path}")
+    rules.check_admin_mfa(actor=actor, what="change the resource hierarchy")
+    with transaction.atomic():
+        locked = Scope.objects.select_for_update().filter(pk=scope.pk).first()
+        if locked is None:
+            raise not_found("That scope no longer exists.")
+        if locked.display_name == display_name:
+            return locked, False
+        before = locked.display_name
+        Scope.objects.filter(pk=locked.pk).update(display_name=display_name)
+        locked.display_name = display_name
+        audit_event_record(action="scope.rename", actor=actor, target=locked, scope=locked,
+                           before={"display_name": before}, after={"display_name": display_name})
+    return locked, True
+
+
+@audited_refusal("scope.move", describe=_scope_refusal)
+def scope_relocate(*, scope: Scope, new_parent: Scope, actor: Actor | User,
+                   mfa_verified_at: datetime | None = None) -> tuple[Scope, bool]:
+    """An administrator moves a management group or a subscription under another parent: only those
+    two kinds move (the others' ids contain their parent's), the new parent must fit the kind and not
+    lie inside the subtree (`scope_move` refuses cycles under its lock), and the caller must be a scope
+    writer at both the scope and the new parent. Returns (scope, changed)."""
+    actor = _acting(actor, mfa_verified_at)
+    if scope.kind not in SCOPE_MOVABLE_KINDS:
+        raise invalid(f"Only management groups and subscriptions move: the id of a {scope.get_kind_display().lower()} "
+                      f"contains its parent's.", field="parent")
+    _check_parent_kind(kind=scope.kind, parent=new_parent)
+    _check_scope_writer(actor=actor, scope=scope, verb=f"move {scope.path}")
+    _check_scope_writer(actor=actor, scope=new_parent, verb=f"move scopes under {new_parent.path}")
+    rules.check_admin_mfa(actor=actor, what="change the resource hierarchy")
+    if scope.parent_id == new_parent.pk:
+        return scope, False
+    return scope_move(scope=scope, new_parent=new_parent, actor=actor), True
+
+
+@audited_refusal("scope.delete", describe=_scope_refusal)
+def scope_delete(*, scope: Scope, actor: Actor | User, mfa_verified_at: datetime | None = None) -> None:
+    """Delete an empty scope: no child scope, no assignment (live or ended: their history keeps the
+    scope), no request, no role setting. Otherwise refused with what is left in it."""
+    actor = _acting(actor, mfa_verified_at)
+    if scope.kind in (Scope.Kind.DIRECTORY, Scope.Kind.GROUP):
+        raise invalid("The directory root cannot be deleted, and a group's scope goes with its group.")
+    _check_scope_writer(actor=actor, scope=scope, verb=f"delete {scope.path}")
+    rules.check_admin_mfa(actor=actor, what="change the resource hierarchy")
+    with transaction.atomic():
+        locked = Scope.objects.select_for_update().filter(pk=scope.pk).first()
+        if locked is None:
+            raise not_found("That scope no longer exists.")
+        left = []
+        children = Scope.objects.filter(parent=locked).count()
+        if children:
+            left.append(f"{children} child scope{'s' if children != 1 else ''}")
+        live = Assignment.objects.filter(scope=locked, status=Assignment.Status.LIVE).count()
+        if live:
+            left.append(f"{live} current assignment{'s' if live != 1 else ''}")
+        ended = Assignment.objects.filter(scope=locked).exclude(status=Assignment.Status.LIVE).count()
+        if ended:
+            left.append(f"{ended} ended assignment{'s' if ended != 1 else ''} kept as history")
+        requests = Request.objects.filter(scope=locked).count()
+        if requests and not live and not ended:
+            left.append(f"{requests} request{'s' if requests != 1 else ''} kept as history")
+        policies = RoleSetting.objects.filter(scope=locked).count()
+        if policies:
+            left.append(f"{policies} role setting{'s' if policies != 1 else ''}")
+        if left:
+            raise conflict(f"{locked.path} is not empty: it has {', '.join(left)}. Only an empty scope can be "
+                           f"deleted.")
+        snapshot = {"path": locked.path, "kind": locked.kind, "display_name": locked.display_name,
+                    "parent": locked.parent.path if locked.parent_id else None}
+        audit_event_record(action="scope.delete", actor=actor, target=locked, scope=locked, before=snapshot)
+        ScopeClosure.objects.filter(descendant=locked).delete()
+        locked.delete()
+
+
+CUSTOM_ROLE_KINDS = [RoleDefinition.Kind.DIRECTORY, RoleDefinition.Kind.RESOURCE]
+_PATTERN_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789./*_-")
+
+
+def role_patterns_validate(*, actions: Iterable[str], not_actions: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Permission patterns as a person types them (`microsoft.directory/users/*`): trimmed, each at most
+    300 characters of letters, digits and . / * _ -, no duplicates; at least one action."""
+    cleaned = []
+    for field, patterns in (("actions", actions), ("not_actions", not_actions)):
+        seen: list[str] = []
+        for raw in patterns:
+            pattern = (raw or "").strip()
+            if not pattern:
+                continue
+            if len(pattern) > 300 or set(pattern) - _PATTERN_CHARS:
+                raise invalid(f"{pattern[:80]!r} is not a permission pattern: letters, digits and . / * _ -, at most "
+                              f"300 characters (for example microsoft.directory/users/password/update).", field=field)
+            if pattern.lower() not in (p.lower() for p in seen):
+                seen.append(pattern)
+        cleaned.append(seen)
+    if not cleaned[0]:
+        raise invalid("A role needs at least one permitted action.", field="actions")
+    return cleaned[0], cleaned[1]
+
+
+def _role_refusal(kwargs: dict) -> dict:
+    role = _model_or_none(kwargs.get("role"))
+    return {"target": role, "role": role}
+
+
+def _role_snapshot(role: RoleDefinition) -> dict:
+    permissions = list(role.permissions.order_by("pk"))
+    return {"name": role.name, "description": role.description, "is_privileged": role.is_privileged,
+            "actions": [p.pattern for p in permissions if not p.is_not_action],
+            "not_actions": [p.pattern for p in permissions if p.is_not_action]}
+
+
+def _check_role_writer(actor: Actor, verb: str) -> None:
+    if not actor.is_system and not selectors.user_holds_any(user=actor, role_slugs=selectors.DIRECTORY_ADMIN_ROLES):
+        raise forbidden(f"Only Global Administrators and Privileged Role Administrators {verb} roles.")
+
+
+@audited_refusal("role.create", describe=_role_refusal)
+def role_definition_add(*, slug: str, name: str, kind: str, description: str = "", actions: Iterable[str] = (),
+                        not_actions: Iterable[str] = (), is_privileged: bool = False, actor: Actor | User,
+                        mfa_verified_at: datetime | None = None) -> RoleDefinition:
+    """An administrator creates a custom directory or resource role (group roles are Member and Owner
+    only); patterns checked by `role_patterns_validate`; written by `role_definition_create`."""
+    actor = _acting(actor, mfa_verified_at)
+    _check_role_writer(actor, "create")
+    if kind not in CUSTOM_ROLE_KINDS:
+        raise invalid("A custom role is a directory role or a resource role.", field="kind")
+    slug = slugify((slug or "").replace("\x00", "").strip() or name or "")[:100]
+    if not slug:
+        raise invalid("A role needs an id (letters, digits and dashes).", field="slug")
+    name = _clean_text(name, limit=200, field="name", what="A role name")
+    if not name:
+        raise invalid("A role needs a name.", field="name")
+    description = _clean_text(description, limit=4000, field="description", what="A description")
+    actions, not_actions = role_patterns_validate(actions=actions, not_actions=not_actions)
+    if RoleDefinition.objects.filter(name__iexact=name).exists():
+        raise conflict(f"A role named {name} already exists.")
+    return role_definition_create(slug=slug, name=name, kind=kind, description=description, actions=actions,
+                                  not_actions=not_actions, is_privileged=is_privileged, actor=actor)
+
+
+@audited_refusal("role.update", describe=_role_refusal)
+def role_definition_update(*, role: RoleDefinition, actor: Actor | User, mfa_verified_at: datetime | None = None,
+                           name: str | None = None, description: str | None = None, is_privileged: bool | None = None,
+                           actions: Iterable[str] | None = None, not_actions: Iterable[str] | None = None
+                           ) -> tuple[RoleDefinition, bool]:
+    """Change a custom role's name, description, privileged label or permissions (what is given). Built-in
+    roles are read-only. A role in use changes for everyone holding it, at commit (the access check reads
+    the patterns), audited with before and after. Returns (role, changed)."""
+    actor = _acting(actor, mfa_verified_at)
+    _check_role_writer(actor, "change")
+    if role.is_builtin:
+        raise forbidden(f"{role.name} is a built-in role: it cannot be changed.")
+    rules.check_admin_mfa(actor=actor, what="change roles")
+    if name is not None:
+        name = _clean_text(name, limit=200, field="name", what="A role name")
+        if not name:
+            raise invalid("A role needs a name.", field="name")
+    if description is not None:
+        description = _clean_text(description, limit=4000, field="description", what="A description")
+    with transaction.atomic():
+        locked = RoleDefinition.objects.select_for_update().filter(pk=role.pk).first()
+        if locked is None:
+            raise not_found("That role no longer exists.")
+        before = _role_snapshot(locked)
+        if actions is not None or not_actions is not None:
+            new_actions, new_not = role_patterns_validate(
+                actions=before["actions"] if actions is None else actions,
+                not_actions=before["not_actions"] if not_actions is None else not_actions)
+        else:
+            new_actions, new_not = before["actions"], before["not_actions"]
+        if name is not None and name.lower() != locked.name.lower() and \
+                RoleDefinition.objects.filter(name__iexact=name).exclude(pk=locked.pk).exists():
+            raise conflict(f"A role named {name} already exists.")
+        after = {"name": locked.name if name is None else name,
+                 "description": locked.description if description is None else description,
+                 "is_privileged": locked.is_privileged if is_privileged is None else bool(is_privileged),
+                 "actions": new_actions, "not_actions": new_not}
+        if after == before:
+            return locked, False
+        RoleDefinition.objects.filter(pk=locked.pk).update(name=after["name"], description=after["description"],
+                                                          is_privileged=after["is_privileged"])
+        if (new_actions, new_not) != (before["actions"], before["not_actions"]):
+            locked.permissions.all().delete()
+            RolePermission.objects.bulk_create(
+                [RolePermission(role=locked, pattern=p, like_pattern=role_permission_pattern(p)) for p in new_actions]
+                + [RolePermission(role=locked, pattern=p, like_pattern=role_permission_pattern(p), is_not_action=True)
+                   for p in new_not])
+        locked.refresh_from_db()
+        changed_keys = [key for key in after if after[key] != before[key]]
+        audit_event_record(action="role.update", actor=actor, target=locked, role=locked,
+                           before={k: before[k] for k in changed_keys}, after={k: after[k] for k in changed_keys})
+    return locked, True
+
+
+@audited_refusal("role.delete", describe=_role_refusal)
+def role_definition_delete(*, role: RoleDefinition, actor: Actor | User,
+                           mfa_verified_at: datetime | None = None) -> None:
+    """Delete a custom role nobody uses: no assignment (live or ended: history keeps it), no request, no
+    role setting. Built-in roles cannot be deleted."""
+    actor = _acting(actor, mfa_verified_at)
+    _check_role_writer(actor, "delete")
+    if role.is_builtin:
+        raise forbidden(f"{role.name} is a built-in role: it cannot be deleted.")
+    rules.check_admin_mfa(actor=actor, what="delete roles")
+    with transaction.atomic():
+        locked = RoleDefinition.objects.select_for_update().filter(pk=role.pk).first()
+        if locked is None:
+            raise not_found("That role no longer exists.")
+        left = []
+        assignments = Assignment.objects.filter(role=locked).count()
+        if assignments:
+            left.append(f"{assignments} assignment{'s' if assignments != 1 else ''} (current or kept as history)")
+        requests = Request.objects.filter(role=locked).count()
+        if requests and not assignments:
+            left.append(f"{requests} request{'s' if requests != 1 else ''} kept as history")
+        policies = RoleSetting.objects.filter(role=locked).count()
+        if policies:
+            left.append(f"{policies} role setting{'s' if policies != 1 else ''}")
+        if left:
+            raise conflict(f"{locked.name} is in use: it has {', '.join(left)}. Only an unused role can be deleted.")
+        audit_event_record(action="role.delete", actor=actor, target=locked, role=locked,
+                           before={"slug": locked.slug, **_role_snapshot(locked)})
+        locked.delete()

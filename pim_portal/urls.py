@@ -22,6 +22,7 @@ urlpatterns = [
     path("account/", include("accounts.urls")),
     path("requests/", include("approvals.urls")),
     path("manage/", include("assignments.urls")),
+    path("manage/directory/", include("directory.urls")),  # users, scopes, roles, bulk import (by hand)
     path("audit/", include("auditlog.urls")),
     path("notifications/", include("notifications.urls")),
     path("provisioning/", include("provisioning.urls")),

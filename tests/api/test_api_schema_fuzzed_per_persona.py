@@ -50,6 +50,21 @@ MAY = {
     **{f"connector_{name}": {"administrator"} for name in (
         "targets_list", "targets_create", "targets_get", "targets_update", "targets_test", "targets_reconcile",
         "mappings_list", "mappings_create", "effects_list", "drift_list")},
+    # Directory administration: users by directory writers, custom roles by role administrators, scopes by
+    # Global Administrators and Owners (no persona here is either), the import by directory administrators.
+    "users_create": {"administrator"},
+    "users_retrieve": SIGNED_IN,
+    "users_update": {"administrator"},
+    "scopes_create": set(),
+    "scopes_retrieve": SIGNED_IN,
+    "scopes_update": set(),
+    "scopes_destroy": set(),
+    "roles_create": {"administrator"},
+    "roles_retrieve": SIGNED_IN,
+    "roles_update": {"administrator"},
+    "roles_destroy": {"administrator"},
+    "directory_import": {"administrator"},
+    "directory_export": VIEWERS,
 }
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 

@@ -116,6 +116,24 @@ def build_world() -> World:
                                       scope=group.group_scope, grant="cn=Security,ou=groups,dc=example,dc=com",
                                       check=False, mfa_verified_at=now)
     objects["group"] = group
+    # The directory administration pages: a subscription that moves, an empty resource group to delete, a
+    # custom role, a user to edit and offboard, a disabled one to enable, a dry-run upload.
+    from directory import bulk_import
+
+    objects["subscription"] = Scope.objects.filter(kind=Scope.Kind.SUBSCRIPTION).order_by("path").first()
+    objects["empty_scope"] = services.scope_add(kind=Scope.Kind.RESOURCE_GROUP, name="rg-empty-" + "x" * 40,
+                                                display_name="Empty resource group", parent=objects["subscription"],
+                                                actor=carol, mfa_verified_at=now)
+    objects["custom_role"] = services.role_definition_add(
+        slug="", name="Mailbox auditor", kind="directory", actions=[LONG_PERMISSION, "microsoft.exchange/*/read"],
+        not_actions=["microsoft.exchange/mailboxes/delete"], actor=carol, mfa_verified_at=now)
+    former = services.user_create(username="former", display_name="Former employee", actor=SETUP)
+    services.user_set_enabled(user=former, enabled=False, actor=SETUP)
+    objects["former"] = former
+    objects["upload"] = bulk_import.upload_stage(
+        actor=carol, filename="organisation.csv", mfa_verified_at=now,
+        data=b"record,username,email,path,kind\r\nuser,alice,not-an-address,,\r\nuser,newhire,,,\r\n"
+             b"scope,,," + LONG_PERMISSION.encode() + b",subscription\r\n")[0]
     objects["event"] = AuditEvent.objects.order_by("-seq").first()
     objects["requests"] = Request
     return World(users=users, objects=objects)
@@ -186,6 +204,22 @@ VISITED = {
     "assignments:group_create": ("carol", _r("assignments:group_create")),
     "assignments:service_principal_create": ("carol", _r("assignments:service_principal_create")),
     "assignments:elevate": ("carol", _r("assignments:elevate")),
+    "directory:user_create": ("carol", _r("directory:user_create")),
+    "directory:user_edit": ("carol", _r("directory:user_edit", lambda w: w.users["alice"].pk)),
+    "directory:user_offboard": ("carol", _r("directory:user_offboard", lambda w: w.users["alice"].pk)),
+    "directory:user_enable": ("carol", _r("directory:user_enable", lambda w: w["former"].pk)),
+    "directory:scopes": ("carol", _r("directory:scopes")),
+    "directory:scope_create": ("carol", _r("directory:scope_create")),
+    "directory:scope": ("carol", _r("directory:scope", lambda w: w["empty_scope"].pk)),
+    "directory:scope_move": ("carol", _r("directory:scope_move", lambda w: w["subscription"].pk)),
+    "directory:scope_delete": ("carol", _r("directory:scope_delete", lambda w: w["empty_scope"].pk)),
+    "directory:roles": ("carol", _r("directory:roles")),
+    "directory:role_create": ("carol", _r("directory:role_create")),
+    "directory:role": ("carol", _r("directory:role", lambda w: w["custom_role"].pk)),
+    "directory:role_delete": ("carol", _r("directory:role_delete", lambda w: w["custom_role"].pk)),
+    "directory:import": ("carol", _r("directory:import")),
+    "directory:import_preview": ("carol", _r("directory:import_preview", lambda w: w["upload"].pk)),
+    "directory:export": ("carol", _r("directory:export")),
     "audit:list": ("dave", _r("audit:list")),
     "audit:detail": ("dave", _r("audit:detail", lambda w: w["event"].seq)),
     "audit:mine": ("alice", _r("audit:mine")),
@@ -215,7 +249,7 @@ VISITED = {
 }
 # Pages every persona sees differently: visited once more for each of these.
 ALSO_VISITED = [("bob", "portal:home"), ("carol", "portal:home"), ("dave", "portal:home"),
-                ("alice", "approvals:request_detail")]
+                ("alice", "approvals:request_detail"), ("dave", "directory:role")]
 # Pages that answer with an error status by design, and say why.
 EXPECTED_STATUS = {"socialaccount_login_error": 401, "account_email": 403}
 
@@ -244,6 +278,7 @@ EXCLUDED = {
     "assignments:role_setting_open": "redirects to assignments:role_setting of the chosen role",
     "assignments:principal_search": JSON,
     "assignments:scope_search": JSON,
+    "directory:scope_rename": POST_ONLY,
     "audit:export": JSON,
     "audit:mine_export": JSON,
     "provisioning:webhook_rotate_secret": POST_ONLY,
