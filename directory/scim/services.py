@@ -171,7 +171,7 @@ def scim_user_create(*, client: ScimClient, body) -> Principal:
             if _users(client).filter(user__username__iexact=data.user_name).exists():
                 raise uniqueness(f"This client already has a user named {data.user_name}.")
             _check_external_id(client=client, external_id=data.external_id)
-            existing = User.objects.select_for_update().select_related("principal").filter(
+            existing = User.objects.select_for_update(of=("self",)).select_related("principal").filter(
                 username__iexact=data.user_name).first()
             if existing is None:
                 user = assignment_services.user_create(username=data.user_name, email=data.primary_email,
