@@ -201,6 +201,8 @@ def filter_condition(*, resource: str, text: str | None) -> Q:
         return Q()
     if len(text) > MAX_FILTER_LENGTH:
         raise _invalid(f"The filter is longer than {MAX_FILTER_LENGTH} characters.")
+    if "\x00" in text:
+        raise _invalid("The filter contains a NUL character.")
     try:
         tree = ScimFilter(text).ast
     except (SCIMException, ValueError, RecursionError) as error:

@@ -12,6 +12,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import DataError
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -108,6 +109,10 @@ def scim_view(methods: set[str]):
             except DomainError as error:
                 status, scim_type = DOMAIN_STATUS.get(error.code, (400, "invalidValue"))
                 return _error(ScimError(status, error.message, scim_type))
+            except DataError as error:
+                # A value the database cannot hold that the checks above let through: the input's fault.
+                logger.warning("SCIM request refused by the database: %s", error)
+                return _error(ScimError(400, "A value in the request cannot be stored.", "invalidValue"))
         return wrapper
     return decorate
 

@@ -94,6 +94,23 @@ def test_bad_patches_are_400_and_change_nothing(scim, directory, body, scim_type
     assert Principal.objects.get(object_id=user_id).display_name == "Original"
 
 
+@pytest.mark.parametrize("params", [
+    {"filter": 'userName eq "a\x00b"'}, {"startIndex": "1e99"}, {"count": "-"}, {"filter": "\x00"},
+    {"filter": 'emails[value eq "x"'}, {"filter": 'externalId gt 5'},
+])
+def test_bad_list_parameters_are_400(scim, directory, params):
+    status, body = scim.get("Users", **params)
+    _is_error(status, body, 400)
+
+
+def test_nul_characters_and_odd_unicode_in_bodies_are_handled(scim, directory):
+    status, body = scim.post("Users", user_body("nul\x00name@example.com", displayName="N\x00ul \U0001F600"))
+    assert status == 201, body
+    assert body["userName"] == "nulname@example.com" and body["displayName"] == "Nul \U0001F600"
+    status, body = scim.post("Users", user_body("x@example.com", emails=[{"value": "a\x00@b.co", "type": "w\x00"}]))
+    assert status == 201 and body["emails"] == [{"value": "a@b.co", "type": "w"}]
+
+
 def test_bad_group_patches_are_400(scim, directory):
     group_id = scim.post("Groups", group_body("Team"))[1]["id"]
     _is_error(*scim.patch(f"Groups/{group_id}", {"schemas": [PATCH], "Operations": [
