@@ -134,13 +134,14 @@ def _int(value, name: str, default: int) -> int:
         raise bad_request(f"{name} must be an integer, not {value!r}.") from None
 
 
-def _render(request, client, resource: str, principals, *, attributes, excluded) -> list[dict]:
+def _render(request, client, resource: str, principals, *, attributes, excluded, fresh: bool = False) -> list[dict]:
+    """`fresh`: the resources were just created, so no group has them as members yet (one query saved)."""
     base_url = _base_url(request)
     schema = USER_SCHEMA if resource == "User" else GROUP_SCHEMA
     skipped = {name.lower().split(".")[0].rsplit(":", 1)[-1] for name in excluded}
     wanted = {name.lower().split(".")[0].rsplit(":", 1)[-1] for name in attributes}
     if resource == "User":
-        need = "groups" not in skipped and (not wanted or "groups" in wanted)
+        need = not fresh and "groups" not in skipped and (not wanted or "groups" in wanted)
         groups = services.scim_groups_of_users(client=client, users=principals) if need else {}
         documents = [user_document(p, base_url=base_url, groups=groups.get(p.pk, [])) for p in principals]
     else:
@@ -168,7 +169,7 @@ def _list(request, client, resource: str, params: dict) -> HttpResponse:
 
 def _one(request, client, resource: str, principal, status: int = 200) -> HttpResponse:
     document = _render(request, client, resource, [principal], attributes=_names(request.GET.get("attributes")),
-                       excluded=_names(request.GET.get("excludedAttributes")))[0]
+                       excluded=_names(request.GET.get("excludedAttributes")), fresh=status == 201)[0]
     return _answer(document, status, Location=document["meta"]["location"])
 
 
