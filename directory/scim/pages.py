@@ -57,9 +57,11 @@ def client_list(request):
             return redirect("directory_scim:client_detail", pk=client.pk)
     now = timezone.now()
     rows = clients.scim_clients_visible_to(user=request.user).annotate(
-        live_tokens=Count("tokens", filter=Q(tokens__revoked_at__isnull=True, tokens__expires_at__gt=now)),
-        users=Count("resources", filter=Q(resources__principal__kind="user")),
-        groups=Count("resources", filter=Q(resources__principal__kind="group")))
+        # distinct: the two joins (tokens, resources) multiply each other's rows.
+        live_tokens=Count("tokens", filter=Q(tokens__revoked_at__isnull=True, tokens__expires_at__gt=now),
+                          distinct=True),
+        users=Count("resources", filter=Q(resources__principal__kind="user"), distinct=True),
+        groups=Count("resources", filter=Q(resources__principal__kind="group"), distinct=True))
     return render(request, "directory/scim_clients.html", {"clients": rows, "form": form},
                   status=400 if request.method == "POST" else 200)
 

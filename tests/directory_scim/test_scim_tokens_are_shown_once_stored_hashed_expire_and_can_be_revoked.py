@@ -102,3 +102,22 @@ def test_last_use_is_written_at_most_once_a_minute(directory):
         scim.get("Users")
     token.refresh_from_db()
     assert token.last_used_at == start + timedelta(minutes=2)
+
+
+def test_the_client_list_counts_users_groups_and_usable_tokens(directory, role_admin):
+    from directory.scim.clients import scim_token_create, scim_token_revoke
+    from tests.directory_scim.conftest import SETUP, group_body, user_body
+
+    client, raw = make_client("Counted")
+    scim_token_create(actor=SETUP, client=client)
+    scim_token_revoke(actor=SETUP, token=scim_token_create(actor=SETUP, client=client)[0])
+    scim = Scim(raw)
+    for index in range(3):
+        scim.post("Users", user_body(f"u{index}@example.com"))
+    scim.post("Groups", group_body("One"))
+    browser = Client()
+    browser.force_login(role_admin)
+    page = browser.get("/directory/scim/").content.decode()
+    row = page.split("Counted", 1)[1].split("</tr>", 1)[0]
+    cells = [piece.split("<", 1)[0] for piece in row.split('class="num">')[1:]]
+    assert cells[:3] == ["3", "1", "2"], row
