@@ -166,6 +166,8 @@ def run(args) -> None:
         status, body = scim.call("POST", "Users", user_body(index))
         assert status == 201, body
         user_ids.append(body["id"])
+        if (index + 1) % 1000 == 0:
+            log(f"  {index + 1} users, {(index + 1) / (time.perf_counter() - start):.0f} users/s so far")
     users_seconds = time.perf_counter() - start
     users_rate = args.users / users_seconds
     log(f"SCIM POST /Users: {args.users} users in {users_seconds:.1f} s = {users_rate:.0f} users/s "
@@ -192,6 +194,8 @@ def run(args) -> None:
             {"op": "add", "path": "members", "value": [{"value": member} for member in members]}]})
         assert status == 200, body
         added += len(members)
+        if (index + 1) % 50 == 0:
+            log(f"  {added} memberships, {added / (time.perf_counter() - start):.0f} memberships/s so far")
     members_seconds = time.perf_counter() - start
     members_rate = added / members_seconds
     log(f"SCIM PATCH /Groups add members: {added} memberships in {members_seconds:.1f} s = "
