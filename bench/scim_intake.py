@@ -123,6 +123,67 @@ def timed(fn, runs: int) -> tuple[float, int]:
     return statistics.median(samples), count
 
 
+def bulk_fill(args, *, client, user_ids: list[str], group_ids: list[str], scim_added: int, per_group: int) -> int:
+    """The rest of the users and memberships as the SCIM endpoint would have left them (user, principal
+    marked with the client's source, SCIM resource, live directory-origin memberships), in bulk inserts:
+    the lists are then measured at full size. No audit events for these rows (they are not measured)."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from assignments.models import Assignment, Principal, RoleDefinition, Scope, User
+    from directory.models import ScimResource
+
+    now = timezone.now()
+    start = time.perf_counter()
+    first = len(user_ids)
+    for chunk_start in range(first, args.users, 2000):
+        indexes = range(chunk_start, min(chunk_start + 2000, args.users))
+        users = User.objects.bulk_create([
+            User(username=f"user{i:05d}@contoso.example", email=f"user{i:05d}@contoso.example",
+                 display_name=f"User {i:05d}", password="!") for i in indexes])
+        principals = Principal.objects.bulk_create([
+            Principal(kind=Principal.Kind.USER, display_name=user.display_name, email=user.email, user=user,
+                      external_source=client.source, external_id=f"ext-{i:05d}")
+            for i, user in zip(indexes, users, strict=True)])
+        ScimResource.objects.bulk_create([
+            ScimResource(client=client, principal=principal, created_at=now, updated_at=now,
+                         attributes={"displayName": principal.display_name,
+                                     "name": {"givenName": "User", "familyName": f"{i:05d}"},
+                                     "emails": [{"value": principal.email, "type": "work", "primary": True}]},
+                         emails_index=f"\n{principal.email}\n")
+            for i, principal in zip(indexes, principals, strict=True)])
+        user_ids.extend(str(principal.object_id) for principal in principals)
+    role = RoleDefinition.objects.get(slug=RoleDefinition.GROUP_MEMBER)
+    principal_pk = dict(Principal.objects.filter(scim_resource__client=client, kind=Principal.Kind.USER)
+                        .values_list("object_id", "pk"))
+    scopes = dict(Scope.objects.filter(group__object_id__in=group_ids).values_list("group__object_id", "pk"))
+    rows = []
+    added = scim_added
+    for index, group_id in enumerate(group_ids):
+        if index < scim_added // per_group:
+            continue
+        for offset in range(per_group):
+            if added >= args.memberships:
+                break
+            member = user_ids[(index * per_group + offset) % len(user_ids)]
+            rows.append(Assignment(principal_id=principal_pk[uuid_of(member)], role=role,
+                                   scope_id=scopes[uuid_of(group_id)], kind=Assignment.Kind.ACTIVE,
+                                   start_at=now, created_at=now, origin=Assignment.Origin.DIRECTORY))
+            added += 1
+    Assignment.objects.bulk_create(rows, batch_size=2000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    log(f"bulk-filled to {len(user_ids)} users and {added} memberships in {time.perf_counter() - start:.1f} s "
+        f"(not measured: the lists below run at this size)")
+    return added
+
+
+def uuid_of(value: str):
+    import uuid
+
+    return uuid.UUID(value)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", default="pim_bench_scim")
@@ -131,6 +192,10 @@ def main() -> None:
     parser.add_argument("--memberships", type=int, default=20_000)
     parser.add_argument("--baseline-users", type=int, default=1_000)
     parser.add_argument("--runs", type=int, default=25)
+    parser.add_argument("--sample", type=int, default=0,
+                        help="write only this many users (and twice as many memberships) through SCIM, then "
+                             "bulk-load the rest of --users / --memberships with COPY-like bulk inserts before the "
+                             "lists (for a loaded machine; rates are then per sample, lists still at full size)")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
@@ -160,18 +225,20 @@ def run(args) -> None:
     scim = Scim(token)
 
     # 1. users
+    scim_users = min(args.sample, args.users) if args.sample else args.users
+    scim_memberships = min(2 * scim_users, args.memberships) if args.sample else args.memberships
     start = time.perf_counter()
     user_ids = []
-    for index in range(args.users):
+    for index in range(scim_users):
         status, body = scim.call("POST", "Users", user_body(index))
         assert status == 201, body
         user_ids.append(body["id"])
         if (index + 1) % 1000 == 0:
             log(f"  {index + 1} users, {(index + 1) / (time.perf_counter() - start):.0f} users/s so far")
     users_seconds = time.perf_counter() - start
-    users_rate = args.users / users_seconds
-    log(f"SCIM POST /Users: {args.users} users in {users_seconds:.1f} s = {users_rate:.0f} users/s "
-        f"({users_seconds / args.users * 1000:.2f} ms each)")
+    users_rate = scim_users / users_seconds
+    log(f"SCIM POST /Users: {scim_users} users in {users_seconds:.1f} s = {users_rate:.1f} users/s "
+        f"({users_seconds / scim_users * 1000:.2f} ms each)")
 
     # 2. groups and memberships
     start = time.perf_counter()
@@ -189,6 +256,8 @@ def run(args) -> None:
     start = time.perf_counter()
     added = 0
     for index, group_id in enumerate(group_ids):
+        if added + per_group > scim_memberships:
+            break
         members = [user_ids[(index * per_group + offset) % len(user_ids)] for offset in range(per_group)]
         status, body = scim.call("PATCH", f"Groups/{group_id}", {"schemas": [PATCH], "Operations": [
             {"op": "add", "path": "members", "value": [{"value": member} for member in members]}]})
@@ -199,9 +268,13 @@ def run(args) -> None:
     members_seconds = time.perf_counter() - start
     members_rate = added / members_seconds
     log(f"SCIM PATCH /Groups add members: {added} memberships in {members_seconds:.1f} s = "
-        f"{members_rate:.0f} memberships/s ({per_group} per PATCH)")
+        f"{members_rate:.1f} memberships/s ({per_group} per PATCH)")
     total = users_seconds + groups_seconds + members_seconds
-    log(f"SCIM total: {args.users} users + {args.groups} groups + {added} memberships in {total:.1f} s")
+    log(f"SCIM total: {scim_users} users + {args.groups} groups + {added} memberships in {total:.1f} s")
+    total_memberships = added
+    if args.sample:
+        total_memberships = bulk_fill(args, client=client, user_ids=user_ids, group_ids=group_ids, scim_added=added,
+                                      per_group=per_group)
 
     # Baseline writes: the services the endpoint calls, without HTTP, JSON, tokens or SCIM resources.
     actor = Actor.system("scim", on_behalf_of="baseline")
@@ -224,7 +297,7 @@ def run(args) -> None:
     base_members_seconds = time.perf_counter() - start
     base_user_ms = base_users_seconds / args.baseline_users * 1000
     base_member_ms = base_members_seconds / base_added * 1000
-    scim_user_ms = users_seconds / args.users * 1000
+    scim_user_ms = users_seconds / scim_users * 1000
     scim_member_ms = members_seconds / added * 1000
     log(f"baseline (services directly): user_create {base_user_ms:.2f} ms/user, membership_directory_add "
         f"{base_member_ms:.2f} ms/membership ({args.baseline_users} users, {base_added} memberships)")
@@ -234,7 +307,7 @@ def run(args) -> None:
     # 3. lists with a filter at this size, against a plain indexed SELECT.
     middle = args.users // 2
     probe = f"user{middle:05d}@contoso.example"
-    member = user_ids[middle]
+    member = user_ids[middle % len(user_ids)]
     def q(text: str) -> str:
         return quote(text)
 
@@ -256,7 +329,8 @@ def run(args) -> None:
         (f"Users page at startIndex={args.users - 99}, count=100", f"Users?startIndex={args.users - 99}&count=100",
          "SELECT id FROM assignments_user ORDER BY id LIMIT 100 OFFSET %s", [args.users - 100]),
     ]
-    log(f"lists at {args.users} users / {args.groups} groups / {added} memberships (median of {args.runs}):")
+    log(f"lists at {len(user_ids)} users / {args.groups} groups / {total_memberships} memberships "
+        f"(median of {args.runs}):")
     for label, path, sql, params in lists:
         def scim_list(path=path):
             status, body = scim.call("GET", path)
