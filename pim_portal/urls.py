@@ -30,6 +30,8 @@ urlpatterns = [
     path("reviews/", include("reviews.urls")),
     path("alerts/", include("alerts.urls")),
     path("api/v1/", include("api.urls")),
+    path("scim/v2/", include("directory.scim.urls")),  # SCIM 2.0 service provider (bearer tokens, no session)
+    path("directory/scim/", include("directory.scim.page_urls")),
     path("", include("portal.urls")),
 ]
 

@@ -136,6 +136,11 @@ def build_world() -> World:
              b"scope,,," + LONG_PERMISSION.encode() + b",subscription\r\n")[0]
     objects["event"] = AuditEvent.objects.order_by("-seq").first()
     objects["requests"] = Request
+    from directory.scim import clients as scim_clients
+
+    objects["scim_client"] = scim_clients.scim_client_create(actor=carol, name="Entra ID production",
+                                                             description="Contoso tenant", mfa_verified_at=now)
+    scim_clients.scim_token_create(actor=carol, client=objects["scim_client"], mfa_verified_at=now)
     return World(users=users, objects=objects)
 
 
@@ -246,6 +251,8 @@ VISITED = {
     "api:tokens": ("carol", _r("api:tokens")),
     "api:docs": ("carol", _r("api:docs")),
     "admin:index": ("carol", _r("admin:index")),
+    "directory_scim:client_list": ("carol", _r("directory_scim:client_list")),
+    "directory_scim:client_detail": ("carol", _r("directory_scim:client_detail", lambda w: w["scim_client"].pk)),
 }
 # Pages every persona sees differently: visited once more for each of these.
 ALSO_VISITED = [("bob", "portal:home"), ("carol", "portal:home"), ("dave", "portal:home"),
@@ -302,6 +309,7 @@ EXCLUDED = {
     "alerts:run": POST_ONLY,
     "alerts:incident_action": POST_ONLY,
     "api:token-revoke": POST_ONLY,
+    "directory_scim:token_revoke": POST_ONLY,
     "admin:login": "redirects to the portal's sign-in page",
     "admin:logout": POST_ONLY,
     "admin:password_change": "passwords change on the portal's page (account_change_password)",
@@ -314,7 +322,8 @@ EXCLUDED = {
     "admin:otp_totp_totpdevice_config": "shows a device's secret key and QR code: not linked in the read-only admin",
     "admin:otp_totp_totpdevice_qrcode": "an image, not a page",
 }
-EXCLUDED_PREFIXES = {"api:": JSON}  # every other API name is the REST API
+EXCLUDED_PREFIXES = {"api:": JSON,  # every other API name is the REST API
+                     "scim:": "the SCIM 2.0 endpoint of provisioning clients (bearer token, JSON), not a page"}
 # One model's history page: Django renders every model's with the same template.
 ADMIN_HISTORY = "admin:assignments_assignment_history"
 ADMIN_READ_ONLY = {"_history": f"the same template as {ADMIN_HISTORY}",

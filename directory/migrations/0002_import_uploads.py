@@ -8,9 +8,8 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
 
-    initial = True
-
     dependencies = [
+        ('directory', '0001_scim_clients'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
