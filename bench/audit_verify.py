@@ -28,9 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
-PG = os.environ.get("PIM_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+import scratch_db  # noqa: E402 - beside this file
+
+PG = scratch_db.PG
 TICK = os.sysconf("SC_CLK_TCK")
-MARKER = "bench_audit_verify_marker"
 
 
 def _admin(sql: str, params=None):
@@ -108,7 +109,7 @@ def main() -> int:
     created = False
     try:
         if not exists:
-            _admin(f'CREATE DATABASE "{args.db}"')
+            scratch_db.create(args.db, bench="audit_verify")
             created = True
         import django
 
@@ -120,8 +121,6 @@ def main() -> int:
         if created:
             import audit_export
 
-            with connection.cursor() as cursor:
-                cursor.execute(f"CREATE TABLE {MARKER} (created_at timestamptz DEFAULT now())")
             audit_export.load(args.events, min(args.events, 100_000))
         from audit.integrity import audit_chain_verify, iter_event_rows, row_hash
         from audit.models import AuditEvent
@@ -178,8 +177,7 @@ def main() -> int:
             connections.close_all()
         except Exception:  # noqa: BLE001, S110 - best effort before dropping
             pass
-        if created and not args.keep_db:
-            _admin(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
+        if created and not args.keep_db and scratch_db.drop(args.db, bench="audit_verify"):
             print(f"dropped {args.db}")
 
 

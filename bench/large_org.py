@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
 import check_endpoint  # noqa: E402 - the shared 1 M-assignment loader
+import scratch_db  # noqa: E402 - beside this file
 
 PG = os.environ.get("PIM_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 MARKER = "bench_large_org_marker"
@@ -53,12 +54,18 @@ def server_sql(sql: str, params=None):
             conn.execute(sql, params)
 
 
+BENCH = "large_org"
+
+
 def db_exists(name: str) -> bool:
-    return bool(server_sql("SELECT 1 FROM pg_database WHERE datname = %s", [name]))
+    return scratch_db.exists(name)
 
 
 def made_by_this_bench(name: str) -> bool:
-    """Only a database holding our marker table may be dropped or reused."""
+    """Only a database holding this bench's marker may be dropped or reused. (The first builds used
+    a table of their own, `bench_large_org_marker`: still recognised.)"""
+    if scratch_db.made_by(name, BENCH):
+        return True
     import psycopg
 
     try:
@@ -81,16 +88,12 @@ def build(args) -> None:
     from django.db import connection
 
     started = time.monotonic()
-    with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TABLE {MARKER} (created_at timestamptz DEFAULT now(), phase text)")
     check_endpoint.load(args.assignments)
     connection.close()
     log(f"organisation loaded ({time.monotonic() - started:.0f} s)")
     build_pending(args.pending)
     log(f"{args.pending} pending requests ({time.monotonic() - started:.0f} s)")
     build_events(args.events)
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {MARKER} (phase) VALUES ('built')")
     log(f"built in {time.monotonic() - started:.0f} s")
 
 
@@ -198,7 +201,7 @@ def main() -> int:
         import django
 
         if not exists:
-            server_sql(f'CREATE DATABASE "{args.db}"')
+            scratch_db.create(args.db, bench=BENCH)
             created = True
             django.setup()
             build(args)

@@ -28,8 +28,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-PG = os.environ.get("PIM_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-MARKER = "bench_outbox_relay_marker"
+sys.path.insert(0, str(ROOT / "bench"))
+
+import scratch_db  # noqa: E402 - beside this file
+
+PG = scratch_db.PG
 
 
 def _admin(sql: str, params=None):
@@ -78,14 +81,16 @@ def main() -> int:
     parser.add_argument("--backlog", type=int, default=100_000)
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
-    if _admin("SELECT 1 FROM pg_database WHERE datname = %s", [args.db]):
-        print(f"{args.db} exists: choose another --db (this bench only drops what it created)", file=sys.stderr)
+    try:
+        # A database this bench left earlier is made again; any other is refused, never dropped.
+        scratch_db.create(args.db, bench="outbox_relay", replace=True)
+    except scratch_db.NotOurs as error:
+        print(error, file=sys.stderr)
         return 2
     port = _free_port()
     os.environ.update({"DATABASE_URL": f"{PG}/{args.db}", "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(port),
                        "PIM_LOG_LEVEL": "WARNING"})
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pim_portal.settings")
-    _admin(f'CREATE DATABASE "{args.db}"')
     smtp = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}", "-c",
                              "aiosmtpd.handlers.Sink"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -93,12 +98,9 @@ def main() -> int:
 
         django.setup()
         from django.core.management import call_command
-        from django.db import connection
 
         from notifications.models import OutboxMessage
 
-        with connection.cursor() as cursor:
-            cursor.execute(f"CREATE TABLE {MARKER} (created_at timestamptz DEFAULT now())")
         call_command("migrate", verbosity=0, interactive=False)
         for _ in range(100):
             try:
@@ -156,8 +158,7 @@ def main() -> int:
             connections.close_all()
         except Exception:  # noqa: BLE001, S110 - best effort before dropping
             pass
-        if not args.keep_db:
-            _admin(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
+        if not args.keep_db and scratch_db.drop(args.db, bench="outbox_relay"):
             print(f"dropped {args.db}")
 
 
