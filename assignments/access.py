@@ -319,6 +319,13 @@ def access_role_holders_by_scope(*, role_slugs: list[str], scope_ids, at: dateti
     for index, slug in enumerate(role_slugs):
         params[f"slug{index}"] = slug
         slugs.append(f"%(slug{index})s")
+    member_filter = (f"m.role_id = (SELECT id FROM {R} WHERE slug = %(member_slug)s) "
+                     f"AND m.kind = 'active' AND {_held('m')}")
+    if connection.vendor == "postgresql":  # one (role, scope) probe per holding group, as above
+        members = (f"CROSS JOIN LATERAL (SELECT m.principal_id FROM {A} m WHERE m.scope_id = gs.id "
+                   f"AND {member_filter}) m")
+    else:
+        members = f"JOIN {A} m ON m.scope_id = gs.id AND {member_filter}"
     ancestors: dict[int, list[int]] = {}
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT descendant_id, ancestor_id FROM {C} WHERE descendant_id IN ({', '.join(scopes)})",
@@ -338,10 +345,8 @@ def access_role_holders_by_scope(*, role_slugs: list[str], scope_ids, at: dateti
                 SELECT d.at_scope, m.principal_id FROM direct d
                 JOIN {S} gs ON gs.group_id = d.id
                 JOIN {P} g ON g.id = gs.group_id AND g.enabled = %(true)s
-                JOIN {A} m ON m.scope_id = gs.id
+                {members}
                 JOIN {P} mp ON mp.id = m.principal_id AND mp.enabled = %(true)s
-                WHERE m.role_id = (SELECT id FROM {R} WHERE slug = %(member_slug)s)
-                  AND m.kind = 'active' AND {_held('m')}
             )
             SELECT h.at_scope, p.id, p.kind, p.display_name, p.email, u.email, u.is_active, u.is_emergency_access,
                    p.enabled

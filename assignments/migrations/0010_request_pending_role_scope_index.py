@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('assignments', '0008_end_reason_disabled'),
+        ('assignments', '0009_principal_external_id_and_directory_origin'),
     ]
 
     operations = [
