@@ -210,20 +210,28 @@ def assignment_list(*, at: datetime | None = None) -> QuerySet[Assignment]:
 def assignment_visibility_q(*, user) -> Q:
     """The condition of `assignments_visible_to` on Assignment: subqueries (role ids of a kind, scope
     ids at or below where the user administers), never joins, so a list needs no DISTINCT and its
-    ORDER BY … LIMIT can be read off an index. Two access-check queries; the rest runs in the list's."""
+    ORDER BY … LIMIT can be read off an index. Four small queries; the rest runs in the list's."""
     if user is None or not hasattr(user, "principal"):
         return Q(pk__in=[])
 
-    def roles_of(*kinds) -> QuerySet:
-        return RoleDefinition.objects.filter(kind__in=kinds).values("pk")
+    # The role ids of each kind and the scopes the user administers are read first (two small queries)
+    # and given to the list's query as values: the planner then knows how many rows they select, and
+    # reads the first page off the (role, scope, kind, status) index instead of sorting every visible row.
+    role_ids: dict[str, list[int]] = {}
+    for pk, kind in RoleDefinition.objects.values_list("pk", "kind"):
+        role_ids.setdefault(kind, []).append(pk)
+
+    def roles_of(*kinds) -> list[int]:
+        return sorted(pk for kind in kinds for pk in role_ids.get(kind, []))
 
     visible = Q(pk__in=[])
     if user_holds_any(user=user, role_slugs=DIRECTORY_VIEWER_ROLES):
         visible |= Q(role_id__in=roles_of(RoleDefinition.Kind.DIRECTORY))
-    below_administered = ScopeClosure.objects.filter(
-        ancestor_id__in=user_administered_scope_ids(user=user)).values("descendant_id")
-    visible |= Q(role_id__in=roles_of(RoleDefinition.Kind.RESOURCE, RoleDefinition.Kind.GROUP),
-                 scope_id__in=below_administered)
+    administered = sorted(set(user_administered_scope_ids(user=user).values_list("scope_id", flat=True)))
+    if administered:
+        below_administered = ScopeClosure.objects.filter(ancestor_id__in=administered).values("descendant_id")
+        visible |= Q(role_id__in=roles_of(RoleDefinition.Kind.RESOURCE, RoleDefinition.Kind.GROUP),
+                     scope_id__in=below_administered)
     if user_holds_any(user=user, role_slugs=DIRECTORY_ADMIN_ROLES):
         visible |= Q(role_id__in=roles_of(RoleDefinition.Kind.GROUP))
     return visible
