@@ -16,6 +16,7 @@ from django.db.models import Q
 
 from assignments.models import User
 from audit.middleware import client_ip_of
+from notifications.models import OutboxMessage
 from notifications.outbox import outbox_enqueue
 
 
@@ -51,8 +52,10 @@ class AccountAdapter(NoSignupAccountAdapter):
         message = self.render_mail(template_prefix, email, {"email": email, **context})
         html = next((content for content, mimetype in getattr(message, "alternatives", []) if mimetype == "text/html"),
                     None)
+        # Someone is waiting for it (a confirmation or sign-in link): ahead of informational mail.
         outbox_enqueue(channel="email", dedupe_key=f"allauth:{template_prefix}:{email}:{secrets.token_hex(8)}",
-                       payload={"to": email, "subject": message.subject, "text": message.body, "html": html})
+                       payload={"to": email, "subject": message.subject, "text": message.body, "html": html},
+                       priority=OutboxMessage.Priority.ACTIONABLE)
 
     def _get_login_attempts_cache_key(self, request, **credentials) -> str:
         # allauth's hook for the "login_failed" key (also cleared on password reset, through the same hook).

@@ -7,19 +7,21 @@ Access Administrators at the request's scope or above; group roles: the group's 
 extend or renew, the administrators of that role (`assignments.selectors.admin_roles_for`). Never the
 requester, neither directly nor through a group. Everything is decided *now*, from committed state.
 
-The bulk function `_decidable_request_ids` answers for many requests in a constant number of queries;
-the single-request check uses the same function so the queue and the decision never disagree.
+`requests_decidable_queryset` is that rule as one SQL filter, driven from the approver's side (what they
+hold, which policies name them), so a queue costs the same whatever the number of requests they are
+not asked about; the queue, the bulk approval and the single-request check all use it, so they never
+disagree.
 """
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from assignments import selectors as assignment_selectors
-from assignments.models import Assignment, Principal, RoleDefinition, RoleSetting, ScopeClosure
+from assignments.models import Assignment, RoleDefinition, RoleSetting, ScopeClosure
 
 from .models import ApprovalDecision, Request
 
@@ -53,82 +55,104 @@ def user_group_ids(*, user, at: datetime | None = None) -> list[int]:
     return assignment_selectors.principal_group_ids(principal=user.principal, at=at)
 
 
-def _nearest_settings(requests: list[Request], ancestors: dict[int, list[int]]) -> dict:
-    """(role id, scope id) → the RoleSetting that applies (nearest ancestor), approvers prefetched."""
-    pairs = {(r.role_id, r.scope_id) for r in requests}
-    if not pairs:
-        return {}
-    scope_ids = {a for ids in ancestors.values() for a in ids}
-    rows = RoleSetting.objects.filter(role_id__in={p[0] for p in pairs}, scope_id__in=scope_ids).prefetch_related(
-        Prefetch("approvers", queryset=Principal.objects.only("id", "kind", "enabled"))
-    )
-    by_key = {(s.role_id, s.scope_id): s for s in rows}
-    result = {}
-    for role_id, scope_id in pairs:
-        for ancestor in ancestors.get(scope_id, []):  # nearest first
-            if (role_id, ancestor) in by_key:
-                result[(role_id, scope_id)] = by_key[(role_id, ancestor)]
-                break
-    return result
+def _below(scope_ids) -> QuerySet:
+    """The scopes at or below any of `scope_ids` (the closure table: one indexed range per id)."""
+    return ScopeClosure.objects.filter(ancestor_id__in=scope_ids).values("descendant_id")
 
 
-def _decidable_request_ids(*, user, requests: list[Request], now: datetime | None = None) -> set:
-    """Of `requests`, the pending ones `user` may decide now. A constant number of queries (≤ 6)."""
-    now = now or timezone.now()
+def _decidable_filter(*, user, now: datetime) -> Q | None:
+    """The pending requests `user` may decide at `now`, as a filter on Request, or None when there is
+    none (no query on requests at all then). Three small queries, each about the approver, never about
+    the requests: the groups they are in, where they hold an administering role, and which policies
+    name them. The filter is then driven from the approver's side — a role and the scopes below where
+    they hold authority — so the requests nobody asked them about cost an index probe, not a row read
+    in Python (`request_pending_role_scope_idx`).
+
+    The rules, as in the module docstring: a self activation goes to the enabled approvers named in the
+    nearest policy (`nearest`: the role's setting at the nearest scope at or above the request's), and
+    with none named to the role kind's fallback roles held at the request's scope or above; a self extend
+    or renew to the administrators of the role there. Never the requester.
+    """
     if (user is None or not getattr(user, "is_authenticated", False) or not user.is_active
             or not hasattr(user, "principal")):
-        return set()
+        return None
     me = user.principal
     if not me.enabled:
-        return set()
-    candidates = [
-        r for r in requests
-        if r.status == Request.Status.PENDING_APPROVAL
-        and (r.approval_deadline is None or r.approval_deadline > now)
-        and r.requested_by_id != user.pk and r.principal_id != me.pk
-    ]
-    if not candidates:
-        return set()
-    groups = user_group_ids(user=user, at=now)
-    ancestors: dict[int, list[int]] = {}
-    for descendant, ancestor in (
-        ScopeClosure.objects.filter(descendant_id__in={r.scope_id for r in candidates})
-        .order_by("descendant_id", "depth")
-        .values_list("descendant_id", "ancestor_id")
-    ):
-        ancestors.setdefault(descendant, []).append(ancestor)
-    # Where does the user (or a group of theirs) hold an administering role now? role slug → scope ids
+        return None
+    mine = [me.pk, *user_group_ids(user=user, at=now)]
     admin_slugs = {s for slugs in FALLBACK_APPROVER_ROLES.values() for s in slugs}
     admin_slugs |= set(assignment_selectors.GROUP_ADMIN_ROLES) | set(assignment_selectors.RESOURCE_ADMIN_ROLES)
+    admin_slugs |= set(assignment_selectors.DIRECTORY_ADMIN_ROLES)
     holds: dict[str, set[int]] = {}
     for slug, scope_id in assignment_selectors.role_assignments_held_by(
         principal=me, role_slugs=sorted(admin_slugs), at=now,
     ).values_list("role__slug", "scope_id"):
         holds.setdefault(slug, set()).add(scope_id)
+    # Policies naming the approver or one of their groups (an enabled principal: `mine` are).
+    named: dict[int, tuple[set[int], set[int]]] = {}  # role id → (setting ids, setting scope ids)
+    for setting_id, role_id, scope_id in (
+        RoleSetting.approvers.through.objects.filter(principal_id__in=mine, principal__enabled=True)
+        .values_list("rolesetting_id", "rolesetting__role_id", "rolesetting__scope_id").distinct()
+    ):
+        settings_of_role, scopes_of_role = named.setdefault(role_id, (set(), set()))
+        settings_of_role.add(setting_id)
+        scopes_of_role.add(scope_id)
 
-    def holds_any(slugs, scope_id) -> bool:
-        scopes = set(ancestors.get(scope_id, []))
-        return any(holds.get(slug, set()) & scopes for slug in slugs)
+    def held(slugs) -> set[int]:
+        return set().union(*(holds.get(slug, set()) for slug in slugs))
 
-    activations = [r for r in candidates if r.action == Request.Action.SELF_ACTIVATE]
-    settings_by_key = _nearest_settings(activations, ancestors)
-    mine = {me.pk, *groups}
-    allowed = set()
-    for r in candidates:
-        if r.action in ADMIN_APPROVED_ACTIONS:
-            if holds_any(assignment_selectors.admin_roles_for(role=r.role), r.scope_id):
-                allowed.add(r.pk)
-            continue
-        if r.action != Request.Action.SELF_ACTIVATE:
-            continue
-        setting = settings_by_key.get((r.role_id, r.scope_id))
-        named = [p for p in setting.approvers.all() if p.enabled] if setting is not None else []
-        if named:
-            if any(p.pk in mine for p in named):
-                allowed.add(r.pk)
-        elif holds_any(FALLBACK_APPROVER_ROLES[r.role.kind], r.scope_id):
-            allowed.add(r.pk)
-    return allowed
+    decidable = Q(pk__in=[])
+    for role_id, (setting_ids, scope_ids) in named.items():
+        decidable |= Q(action=Request.Action.SELF_ACTIVATE, role_id=role_id, scope_id__in=_below(sorted(scope_ids)),
+                       nearest__in=sorted(setting_ids))
+    for kind, slugs in FALLBACK_APPROVER_ROLES.items():
+        if scopes := held(slugs):
+            decidable |= Q(action=Request.Action.SELF_ACTIVATE, role__kind=kind, scope_id__in=_below(sorted(scopes)),
+                           nearest_names_someone=False)
+    for kind in RoleDefinition.Kind.values:
+        if scopes := held(assignment_selectors.admin_roles_for(role=RoleDefinition(kind=kind))):
+            decidable |= Q(action__in=ADMIN_APPROVED_ACTIONS, role__kind=kind, scope_id__in=_below(sorted(scopes)))
+    if not named and not holds:
+        return None
+    return (
+        Q(status=Request.Status.PENDING_APPROVAL)
+        & (Q(approval_deadline__isnull=True) | Q(approval_deadline__gt=now))
+        & ~Q(requested_by_id=user.pk) & ~Q(principal_id=me.pk)
+        & decidable
+    )
+
+
+def _with_nearest_setting(qs: QuerySet[Request]) -> QuerySet[Request]:
+    """`nearest`: the id of the policy that applies to each request (its role's setting at the nearest
+    scope at or above its scope), and `nearest_names_someone`: whether that policy names an enabled
+    approver. Aliases: computed in SQL, only for the rows the cheaper conditions let through."""
+    nearest = (
+        RoleSetting.objects.filter(role_id=OuterRef("role_id"),
+                                   scope__descendant_links__descendant_id=OuterRef("scope_id"))
+        .order_by("scope__descendant_links__depth").values("pk")[:1]
+    )
+    return qs.alias(nearest=Subquery(nearest)).alias(nearest_names_someone=Exists(
+        RoleSetting.approvers.through.objects.filter(rolesetting_id=OuterRef("nearest"), principal__enabled=True)))
+
+
+def requests_decidable_queryset(*, user, now: datetime | None = None,
+                                queryset: QuerySet[Request] | None = None) -> QuerySet[Request]:
+    """Of `queryset` (default: every request), those `user` may decide at `now`, as one query."""
+    now = now or timezone.now()
+    queryset = Request.objects.all() if queryset is None else queryset
+    condition = _decidable_filter(user=user, now=now)
+    if condition is None:
+        return queryset.none()
+    return _with_nearest_setting(queryset).filter(condition)
+
+
+def _decidable_request_ids(*, user, requests: list[Request], now: datetime | None = None) -> set:
+    """Of `requests` (saved rows), the ones `user` may decide now. A constant number of queries (≤ 4)."""
+    ids = [r.pk for r in requests]
+    if not ids:
+        return set()
+    return set(requests_decidable_queryset(user=user, now=now, queryset=Request.objects.filter(pk__in=ids))
+               .values_list("pk", flat=True))
 
 
 def requests_decidable_by(*, user, requests: list[Request]) -> set:
@@ -148,16 +172,11 @@ def request_list_pending_for_approver(*, user) -> list[Request]:
     now = timezone.now()
     if user is None or not getattr(user, "is_authenticated", False) or not hasattr(user, "principal"):
         return []
-    pending = list(
-        _request_list()
-        .filter(status=Request.Status.PENDING_APPROVAL, approval_deadline__gt=now)
-        .exclude(requested_by=user)
-        .exclude(principal=user.principal)
+    result = list(
+        requests_decidable_queryset(user=user, now=now, queryset=_request_list())
         .prefetch_related("role__permissions")
-        .order_by("created_at")
+        .order_by("created_at", "pk")
     )
-    allowed = _decidable_request_ids(user=user, requests=pending, now=now)
-    result = [r for r in pending if r.pk in allowed]
     recent: dict[int, list[Assignment]] = {}
     if result:
         for activation in (

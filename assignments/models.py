@@ -551,6 +551,11 @@ class Request(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "approval_deadline"], name="request_pending_idx"),
+            # The approver queue asks for the pending requests of a role at the scopes below where the
+            # approver has authority (`approvals.selectors.requests_decidable_queryset`): partial, so it
+            # holds only what waits for a decision, however long the history.
+            models.Index(fields=["role", "scope"], condition=Q(status="pending_approval"),
+                         name="request_pending_role_scope_idx"),
             models.Index(fields=["requested_by", "created_at"], name="request_requester_idx"),
             models.Index(fields=["principal", "created_at"], name="request_principal_idx"),
         ]

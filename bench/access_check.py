@@ -11,6 +11,7 @@ Targets (issue 2): p99 ≤ 1 ms at 1 M; p99(1 M) / p99(10 k) ≤ 1.5. The machin
 each phase is measured in several rounds and the median of the rounds is quoted.
 """
 
+import argparse
 import os
 import random
 import statistics
@@ -23,6 +24,9 @@ from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import scratch_db  # noqa: E402 - beside this file
 
 BASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
 BENCH_DB = os.environ.get("BENCH_DB", "pim_bench_access")
@@ -40,20 +44,19 @@ def _url_for(db: str) -> str:
 
 
 def recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect(_url_for("postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}"')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    """Make the scratch database (again, if an earlier run of this bench left it); refuse any other."""
+    scratch_db.PG = _url_for("").rstrip("/")
+    try:
+        scratch_db.create(BENCH_DB, bench="access_check", replace=True)
+    except scratch_db.NotOurs as error:
+        sys.exit(str(error))
 
 
 def drop_database() -> None:
-    import psycopg
     from django.db import connections
 
     connections.close_all()
-    with psycopg.connect(_url_for("postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+    scratch_db.drop(BENCH_DB, bench="access_check")
 
 
 def setup_django() -> None:
@@ -218,6 +221,10 @@ def phase(label, rnd, principal_ids, leaves, mids, role_slugs):
 
 
 def main() -> None:
+    global BENCH_DB
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", default=BENCH_DB, help="scratch database name")
+    BENCH_DB = parser.parse_args().db
     rnd = random.Random(42)
     print(f"Scratch database {BENCH_DB} on {urlparse(BASE_URL).hostname}", flush=True)
     recreate_database()

@@ -59,6 +59,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
 import check_endpoint  # noqa: E402 - the shared 1 M-assignment loader
+import scratch_db  # noqa: E402 - beside this file
 
 DB_NAME = "pim_bench_activations"
 PG = os.environ.get("PIM_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
@@ -74,11 +75,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def db_exists(name: str) -> bool:
-    import psycopg
+BENCH = "api_activations"
 
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
+
+def db_exists(name: str) -> bool:
+    """A database an earlier --keep-db run of this bench left (one it did not make is never reused)."""
+    return scratch_db.reusable(name, bench=BENCH)
 
 
 def bench_env(var_dir: str, smtp_port: int) -> dict:
@@ -428,8 +430,10 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     check_endpoint.DB_NAME = DB_NAME
     if not reuse:
-        check_endpoint.admin_sql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        check_endpoint.admin_sql(f"CREATE DATABASE {DB_NAME}")
+        try:
+            scratch_db.create(DB_NAME, bench=BENCH, replace=True)
+        except scratch_db.NotOurs as error:
+            sys.exit(str(error))
     subprocess.run(["redis-cli", "-u", REDIS, "flushdb"], check=False, capture_output=True)
     processes: list[subprocess.Popen] = []
     sink = MailSink(smtp_port)
@@ -564,8 +568,7 @@ def main() -> int:
             connections.close_all()
         except Exception:  # noqa: BLE001, S110 - best effort before dropping
             pass
-        if not keep:
-            check_endpoint.admin_sql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        if not keep and scratch_db.drop(DB_NAME, bench=BENCH):
             log(f"dropped {DB_NAME}")
 
 

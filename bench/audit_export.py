@@ -32,12 +32,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import scratch_db  # noqa: E402 - beside this file
 
 from core.actors import Actor  # noqa: E402 - the project, found on the path just set
 
 SETUP = Actor.system("bench-setup")
 
 DB_NAME = "pim_bench_audit"
+BENCH = "audit_export"
 
 
 def psql(server: str, sql: str) -> None:
@@ -198,15 +202,22 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--small", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    parser.add_argument("--reuse", action="store_true", help="reuse a kept database (skip create and load)")
+    parser.add_argument("--db", default=os.environ.get("PIM_BENCH_DB", DB_NAME), help="scratch database name")
+    parser.add_argument("--keep", "--keep-db", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", "--reuse-db", action="store_true",
+                        help="reuse a database an earlier --keep run of this bench left (skip create and load)")
     args = parser.parse_args()
 
-    server = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-    if not args.reuse:
-        psql(server, f"DROP DATABASE IF EXISTS {DB_NAME}")
-        psql(server, f"CREATE DATABASE {DB_NAME}")
-    os.environ["DATABASE_URL"] = f"{server}/{DB_NAME}"
+    server = scratch_db.PG
+    if args.reuse:
+        if not scratch_db.reusable(args.db, bench=BENCH):
+            sys.exit(f"{args.db} was not left by an earlier run of {BENCH}: nothing to reuse")
+    else:
+        try:
+            scratch_db.create(args.db, bench=BENCH)
+        except scratch_db.NotOurs as error:
+            sys.exit(str(error))
+    os.environ["DATABASE_URL"] = f"{server}/{args.db}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pim_portal.settings")
     os.environ.setdefault("PIM_VAR_DIR", "/tmp/pim_bench_audit_var")
     import django
@@ -222,9 +233,8 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        if not args.keep:
-            psql(server, f"DROP DATABASE IF EXISTS {DB_NAME}")
-            print(f"dropped {DB_NAME}")
+        if not args.keep and not args.reuse and scratch_db.drop(args.db, bench=BENCH):
+            print(f"dropped {args.db}")
 
 
 def run(args) -> None:

@@ -40,12 +40,23 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from core.actors import Actor
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the project, when run as `python bench/check_endpoint.py`
+
+import scratch_db  # noqa: E402 - beside this file (the bench directory is on the path when a bench runs)
+
+from core.actors import Actor  # noqa: E402
 
 SETUP = Actor.system("bench-setup")
-
-ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "pim_bench_api"
+BENCH = "check_endpoint"
+
+
+def set_db(name: str) -> None:
+    global DB_NAME
+    DB_NAME = name
+
+
 PG = os.environ.get("PIM_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 
 N_SUBSCRIPTIONS = 1000
@@ -345,15 +356,20 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--worker-threads", type=int, default=2, help="gunicorn threads per worker")
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database at the end")
+    parser.add_argument("--db", default=os.environ.get("PIM_BENCH_DB", DB_NAME), help="scratch database name")
     args = parser.parse_args()
+    set_db(args.db)
 
     var_dir = tempfile.mkdtemp(prefix="pim-bench-")
     env = bench_env(var_dir)
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pim_portal.settings")
     sys.path.insert(0, str(ROOT))
-    admin_sql(f"DROP DATABASE IF EXISTS {DB_NAME}")
-    admin_sql(f"CREATE DATABASE {DB_NAME}")
+    try:
+        # A database this bench left earlier (--keep-db) is made again; any other is refused, never dropped.
+        scratch_db.create(DB_NAME, bench=BENCH, replace=True)
+    except scratch_db.NotOurs as error:
+        sys.exit(str(error))
     server = None
     try:
         log(f"loading {args.assignments} assignments into {DB_NAME} ...")
@@ -415,8 +431,7 @@ def main() -> int:
             connections.close_all()
         except Exception:  # noqa: BLE001, S110 - best effort before dropping
             pass
-        if not args.keep_db:
-            admin_sql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        if not args.keep_db and scratch_db.drop(DB_NAME, bench=BENCH):
             log(f"dropped {DB_NAME}")
 
 

@@ -30,14 +30,25 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from core.actors import Actor
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the project, when run as `python bench/expiry_sweep.py`
+sys.path.insert(0, str(ROOT / "bench"))
+
+import scratch_db  # noqa: E402 - beside this file
+
+from core.actors import Actor  # noqa: E402
 
 SETUP = Actor.system("bench-setup")
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 DB_NAME = "pim_bench_jobs"
+BENCH = "expiry_sweep"
+
+
+def set_db(name: str) -> None:
+    global DB_NAME
+    DB_NAME = name
+
+
 PSQL = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-q"]
 
 
@@ -227,13 +238,18 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=None,
                         help="sweep worker processes (default: settings.PIM_SWEEP_WORKERS)")
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--db", default=os.environ.get("PIM_BENCH_DB", DB_NAME), help="scratch database name")
+    parser.add_argument("--keep", "--keep-db", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
-    psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
-    psql(f"CREATE DATABASE {DB_NAME}")
-    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
+    set_db(args.db)
+    try:
+        # A database this bench left earlier (--keep) is made again; any other is refused, never dropped.
+        scratch_db.create(DB_NAME, bench=BENCH, replace=True)
+    except scratch_db.NotOurs as error:
+        sys.exit(str(error))
+    os.environ["DATABASE_URL"] = f"{scratch_db.PG}/{DB_NAME}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pim_portal.settings")
     os.environ["PIM_LOG_LEVEL"] = "WARNING"
     try:
@@ -319,8 +335,8 @@ def main() -> None:
             from django.db import connections
 
             connections.close_all()
-            psql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-            print(f"dropped {DB_NAME}")
+            if scratch_db.drop(DB_NAME, bench=BENCH):
+                print(f"dropped {DB_NAME}")
 
 
 if __name__ == "__main__":

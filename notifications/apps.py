@@ -8,9 +8,9 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications and jobs"
 
     def ready(self):
-        from .email import CHANNEL, deliver_email
+        from .email import CHANNEL, deliver_email, deliver_email_batch
         from .events import on_domain_event, on_domain_events_many
         from .outbox import register_channel
 
-        register_channel(CHANNEL, deliver_email)
+        register_channel(CHANNEL, deliver_email, deliver_batch=deliver_email_batch)
         domain_events.subscribe(on_domain_event, many=on_domain_events_many)

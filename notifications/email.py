@@ -12,10 +12,11 @@ templates (cheap, and a template error can never break a domain write) and a swe
 
 import json
 import logging
+import smtplib
 from datetime import UTC
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, connection, transaction
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
@@ -62,6 +63,20 @@ def _distinct(recipients) -> list[str]:
     return list(seen.values())
 
 
+# Templates of the emails someone waits on (OutboxMessage.Priority.ACTIONABLE): the relay sends them
+# before informational notices, so a sweep's backlog never delays an approval or a sign-in.
+ACTIONABLE_TEMPLATES = frozenset({
+    "email/approval_request", "email/mfa_enrolment_code", "email/password_reset",
+    "email/alert_emergency_sign_in", "email/alert_incident",
+})
+
+
+def email_priority(template: str) -> int:
+    if template in ACTIONABLE_TEMPLATES:
+        return OutboxMessage.Priority.ACTIONABLE
+    return OutboxMessage.Priority.INFORMATIONAL
+
+
 def email_dedupe_key(dedupe_key: str, address: str) -> str:
     return f"{dedupe_key}:{address.lower()}"[:255]
 
@@ -91,7 +106,8 @@ def email_enqueue_each(items) -> int:
             body = {"subject": subject, "text": text, "html": html}
         messages += [OutboxMessage(channel=CHANNEL, dedupe_key=email_dedupe_key(dedupe_key, address),
                                    payload={"to": address, **body}, available_at=now, created_at=now,
-                                   correlation_id=correlation_id, **state) for address in addresses]
+                                   correlation_id=correlation_id, priority=email_priority(template), **state)
+                     for address in addresses]
     if not messages:
         return 0
     OutboxMessage.objects.bulk_create(messages, ignore_conflicts=True)
@@ -115,8 +131,10 @@ def email_enqueue_many(items) -> int:
         # The payload is {"to", "template", "context"}: the context is serialised once per event,
         # not once per recipient.
         rest = f', "template": {dumps(template)}, "context": {dumps(context)}}}'
+        priority = email_priority(template)
         for address in addresses:
-            rows.append((email_dedupe_key(dedupe_key, address), f'{{"to": {dumps(address)}{rest}', correlation_id))
+            rows.append((email_dedupe_key(dedupe_key, address), f'{{"to": {dumps(address)}{rest}', correlation_id,
+                         priority))
     if not rows:
         return 0
     state = outbox_initial_state(now)
@@ -125,8 +143,8 @@ def email_enqueue_many(items) -> int:
     else:
         OutboxMessage.objects.bulk_create(
             [OutboxMessage(channel=CHANNEL, dedupe_key=key, payload=json.loads(payload), available_at=now,
-                           created_at=now, correlation_id=correlation_id, **state)
-             for key, payload, correlation_id in rows],
+                           created_at=now, correlation_id=correlation_id, priority=priority, **state)
+             for key, payload, correlation_id, priority in rows],
             ignore_conflicts=True, batch_size=1000)
     if not state:
         outbox_kick_on_commit()
@@ -134,10 +152,10 @@ def email_enqueue_many(items) -> int:
 
 
 _COLUMNS = ("channel, dedupe_key, payload, status, attempts, max_attempts, available_at, created_at, last_error, "
-            "correlation_id")
+            "correlation_id, priority")
 
 
-def _copy_insert(rows: list[tuple[str, str, object]], now) -> None:
+def _copy_insert(rows: list[tuple[str, str, object, int]], now) -> None:
     """COPY straight into the outbox in a savepoint: the rows of a sweep are new effects, so this is
     the common case and the cheapest write there is. If one of them was queued already (a task run
     twice), the savepoint is rolled back and the rows go through a temporary table and one
@@ -167,9 +185,9 @@ def _copy_rows(table: str, rows, now) -> None:
     # The psycopg cursor under Django's wrapper; its errors are turned into Django's (IntegrityError).
     with connection.cursor() as cursor, connection.wrap_database_errors:
         with cursor.cursor.copy(f"COPY {table} ({_COLUMNS}) FROM STDIN") as copy:
-            for key, payload, correlation_id in rows:
+            for key, payload, correlation_id, priority in rows:
                 copy.write_row((CHANNEL, key, payload, pending, "0", default_attempts, now_text, now_text, "",
-                                correlation_id))
+                                correlation_id, str(priority)))
 
 
 def email_message(message: OutboxMessage) -> EmailMultiAlternatives:
@@ -193,3 +211,61 @@ def email_message(message: OutboxMessage) -> EmailMultiAlternatives:
 
 def deliver_email(message: OutboxMessage) -> None:
     email_message(message).send(fail_silently=False)
+
+
+def _refusal(error: smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused) -> BaseException:
+    """A 5xx answer about this message (bad recipient, refused sender or content) is permanent; a 4xx
+    one asks for a retry later."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in error.recipients.values()]
+    else:
+        codes = [error.smtp_code]
+    if codes and all(500 <= code < 600 for code in codes):
+        return PermanentDeliveryError(f"Refused by the mail server: {error}")
+    return error
+
+
+def deliver_email_batch(messages: list[OutboxMessage]) -> list[BaseException | None]:
+    """The email channel's batch deliverer: every message of the batch over one connection of the
+    configured backend (one SMTP session, not one per email), each sent on its own so that one refusal
+    fails only that row. If the connection breaks, the message being sent is retried later and the
+    connection is opened again for the rest (once; after a second break the rest wait for a retry)."""
+    outcomes: list[BaseException | None] = []
+    mail_connection = get_connection(fail_silently=False)
+    reopened = False
+    try:
+        mail_connection.open()
+    except Exception as error:  # noqa: BLE001 — the server is unreachable: every row retries later
+        return [error] * len(messages)
+    try:
+        for index, message in enumerate(messages):
+            try:
+                mail = email_message(message)
+                mail.connection = mail_connection
+                mail.send(fail_silently=False)
+                outcomes.append(None)
+            except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
+                outcomes.append(_refusal(error))
+            except (smtplib.SMTPServerDisconnected, ConnectionError, OSError) as error:
+                outcomes.append(error)
+                if reopened:
+                    outcomes += [error] * (len(messages) - index - 1)
+                    break
+                reopened = True
+                try:
+                    mail_connection.close()
+                except Exception:  # noqa: BLE001, S110 — a broken session may fail to quit; it is dropped
+                    pass
+                try:
+                    mail_connection.open()
+                except Exception as reopen_error:  # noqa: BLE001 — the rest retry later
+                    outcomes += [reopen_error] * (len(messages) - index - 1)
+                    break
+            except Exception as error:  # noqa: BLE001 — this row's outcome (PermanentDeliveryError included)
+                outcomes.append(error)
+    finally:
+        try:
+            mail_connection.close()
+        except Exception:  # noqa: BLE001, S110 — closing a session that already broke
+            pass
+    return outcomes

@@ -375,6 +375,9 @@ def on_domain_events_many(*, name: str, batch) -> None:
             resolver = Resolver(batch.at)
             resolver.prime_assignees(batch.principals.values())
             principals, roles, scopes = batch.principals, batch.roles, batch.scopes
+            # Every policy and admin list of the batch in a few queries, not two per (role, scope).
+            resolver.prime_policies({(roles[row.role_id], scopes[row.scope_id]) for row in batch.rows
+                                     if not _is_silent(name, row)})
             items: list[Item] = []
             for row in batch.rows:
                 if not _is_silent(name, row):

@@ -19,6 +19,13 @@ class OutboxMessage(models.Model):
         DELIVERED = "delivered", "Delivered"
         FAILED = "failed", "Failed"
 
+    class Priority(models.IntegerChoices):
+        # Someone waits on it: an approval request, an enrolment code, a password reset link, a
+        # security alert. Relays claim these before anything informational, so a sweep's backlog of
+        # "expired" notices never delays them.
+        ACTIONABLE = 0, "Actionable"
+        INFORMATIONAL = 1, "Informational"
+
     channel = models.CharField(max_length=32)
     dedupe_key = models.CharField(max_length=255)
     payload = models.JSONField()
@@ -31,11 +38,16 @@ class OutboxMessage(models.Model):
     last_error = models.TextField(blank=True)
     # What caused it, for status pages and request timelines.
     correlation_id = models.UUIDField(null=True, blank=True)
+    # Lower is sooner (`Priority`); the database default lets bulk writers (COPY) leave it out.
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.INFORMATIONAL,
+                                                db_default=Priority.INFORMATIONAL)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["channel", "dedupe_key"], name="outbox_unique_effect")]
         indexes = [
-            models.Index(fields=["available_at"], condition=Q(status="pending"), name="outbox_due_idx"),
+            # The relay's claim: due rows, actionable first (`priority`, then `available_at`).
+            models.Index(fields=["priority", "available_at"], condition=Q(status="pending"),
+                         name="outbox_due_priority_idx"),
             # Operators look for what failed; pending rows have `outbox_due_idx` and delivered ones need
             # no index. Partial, so the sweeps' 100,000s of inserts and every delivery skip it.
             models.Index(fields=["channel", "created_at"], condition=Q(status="failed"), name="outbox_failed_idx"),

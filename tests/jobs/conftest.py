@@ -86,11 +86,13 @@ class SMTPSink:
 
     def __init__(self):
         self.messages = []
+        self.peers = []  # the client address of each message's session: one per SMTP connection
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 — aiosmtpd's hook name
         from email import message_from_bytes
 
         self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
+        self.peers.append(session.peer)
         return "250 OK"
 
 
