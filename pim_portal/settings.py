@@ -380,6 +380,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "reviews-apply": {"task": "reviews.tasks.reviews_apply", "schedule": 120.0},
     # --- security alerts (alerts) ---
     "alerts-evaluate": {"task": "alerts.tasks.alerts_evaluate", "schedule": 3600.0},
+    # --- LDAP / Active Directory sources: full and incremental runs when due (directory) ---
+    "directory-ldap-sync": {"task": "directory.tasks.ldap_sync_due", "schedule": 60.0},
 }
 
 # --- REST API -------------------------------------------------------------------------------------
