@@ -88,50 +88,60 @@ def directory_source_defaults(preset: str) -> dict:
     return dict(PRESETS[preset])
 
 
-def _clean(values: dict) -> dict:
-    """Every configuration value checked, with the first problem as a field error."""
+def directory_source_problems(values: dict) -> tuple[dict, list[tuple[str, str]]]:
+    """The configuration values cleaned, and every problem with them as (field, message), so that a
+    form shows them all at once; the services refuse on the first."""
     clean = {name: values[name] for name in CONFIG_FIELDS if name in values}
     for name, value in clean.items():
         if isinstance(value, str):
-            clean[name] = value.replace("\x00", "").strip() if name != "ca_certificate" else value.strip()
+            clean[name] = value.replace("\x00", "").strip()
+    problems: list[tuple[str, str]] = []
     for name in REQUIRED:
         if not clean.get(name):
-            raise invalid("This field is required.", field=name)
+            problems.append((name, "This field is required."))
     url = clean.get("url", "")
     if url and not url.lower().startswith(("ldap://", "ldaps://")):
-        raise invalid("Use ldap://host[:port] or ldaps://host[:port].", field="url")
+        problems.append(("url", "Use ldap://host[:port] or ldaps://host[:port]."))
     if clean.get("start_tls") and url.lower().startswith("ldaps://"):
-        raise invalid("StartTLS is for ldap:// URLs; an ldaps:// URL already uses TLS.", field="start_tls")
+        problems.append(("start_tls", "StartTLS is for ldap:// URLs; an ldaps:// URL already uses TLS."))
     if clean.get("ca_certificate") and "-----BEGIN CERTIFICATE-----" not in clean["ca_certificate"]:
-        raise invalid("Paste the CA certificate in PEM form (-----BEGIN CERTIFICATE-----).", field="ca_certificate")
-    for line in clean["base_dns"].splitlines():
+        problems.append(("ca_certificate", "Paste the CA certificate in PEM form (-----BEGIN CERTIFICATE-----)."))
+    for line in (clean.get("base_dns") or "").splitlines():
         if line.strip():
             try:
                 parse_dn(line.strip())
             except LDAPException as error:
-                raise invalid(f"{line.strip()} is not a DN ({error}).", field="base_dns") from error
+                problems.append(("base_dns", f"{line.strip()} is not a DN ({error})."))
     if clean.get("bind_dn"):
         try:
             parse_dn(clean["bind_dn"])
         except LDAPException as error:
-            raise invalid(f"Not a DN ({error}).", field="bind_dn") from error
+            problems.append(("bind_dn", f"Not a DN ({error})."))
     for name in ("user_filter", "group_filter"):
-        try:
-            parse_filter(clean[name], None, auto_escape=False, auto_encode=True, validator=None, check_names=False)
-        except (LDAPException, IndexError, ValueError) as error:
-            raise invalid(f"Not an LDAP filter ({error}).", field=name) from error
+        if clean.get(name):
+            try:
+                parse_filter(clean[name], None, auto_escape=False, auto_encode=True, validator=None,
+                             check_names=False)
+            except (LDAPException, IndexError, ValueError) as error:
+                problems.append((name, f"Not an LDAP filter ({error})."))
     if clean.get("disabled_mode") and not clean.get("disabled_attribute"):
-        raise invalid("Name the attribute that says an account is disabled.", field="disabled_attribute")
+        problems.append(("disabled_attribute", "Name the attribute that says an account is disabled."))
     if clean.get("disabled_mode") == DirectorySource.DisabledMode.BITMASK:
         try:
             int(clean.get("disabled_value") or "2", 0)
-        except ValueError as error:
-            raise invalid("The bit mask is a number (2 for userAccountControl's disabled bit).",
-                          field="disabled_value") from error
+        except ValueError:
+            problems.append(("disabled_value", "The bit mask is a number (2 for userAccountControl's disabled bit)."))
     for name, low, high in (("page_size", 1, 10000), ("timeout_seconds", 1, 600), ("min_entries_percent", 0, 100),
                             ("full_every_minutes", 5, 60 * 24 * 31), ("incremental_every_minutes", 0, 60 * 24)):
-        if name in clean and not low <= int(clean[name]) <= high:
-            raise invalid(f"Between {low} and {high}.", field=name)
+        if clean.get(name) is not None and not low <= int(clean[name]) <= high:
+            problems.append((name, f"Between {low} and {high}."))
+    return clean, problems
+
+
+def _clean(values: dict) -> dict:
+    clean, problems = directory_source_problems(values)
+    if problems:
+        raise invalid(problems[0][1], field=problems[0][0])
     return clean
 
 
@@ -251,17 +261,14 @@ def _implausible(source: DirectorySource, read: DirectoryRead) -> str:
     return ""
 
 
-def directory_sync_run(*, source: DirectorySource, kind: str, actor: User | None = None,
-                       ldif: bytes | None = None, mfa_verified_at: datetime | None = None,
-                       on_page=None) -> DirectorySyncRun:
-    """One run of `source`: full, incremental or an LDIF import (`ldif`, the file's bytes). Started by
-    the beat (`actor` None) or by a directory administrator with a fresh MFA verification (a run
-    creates users). Returns the recorded run, whatever its outcome."""
+def directory_sync_run(*, source: DirectorySource, kind: str, started_by: User | None = None,
+                       ldif: bytes | None = None, on_page=None) -> DirectorySyncRun:
+    """One run of `source`: full, incremental or an LDIF import (`ldif`, the file's bytes), applied by
+    the system on behalf of the source. Callers check who may start it (`directory_sync_request`,
+    `directory_ldif_import`; the beat is trusted). Returns the recorded run, whatever its outcome.
+    `on_page(entries)` is called after each page read from the server."""
     if kind not in DirectorySyncRun.Kind.values:
         raise invalid("Unknown kind of run.")
-    if actor is not None:
-        _check_admin(actor)
-        _check_mfa(actor, mfa_verified_at, "run a directory sync")
     if kind == DirectorySyncRun.Kind.LDIF and ldif is None:
         raise invalid("Choose an LDIF file.", field="file")
     if kind != DirectorySyncRun.Kind.LDIF and not source.url:
@@ -272,10 +279,7 @@ def directory_sync_run(*, source: DirectorySource, kind: str, actor: User | None
     source.refresh_from_db()
     if kind == DirectorySyncRun.Kind.INCREMENTAL and not source.watermark:
         kind = DirectorySyncRun.Kind.FULL  # nothing to be incremental from yet
-    run = DirectorySyncRun.objects.create(source=source, kind=kind, started_at=now, started_by=actor)
-    if actor is not None:
-        audit_event_record(action="directory_sync.start", actor=actor, target=source,
-                           after={"run": run.pk, "kind": kind}, message=f"{run.get_kind_display()} run started.")
+    run = DirectorySyncRun.objects.create(source=source, kind=kind, started_at=now, started_by=started_by)
     started = time.monotonic()
     system = source_actor(source, "ldap-import" if kind == DirectorySyncRun.Kind.LDIF else "ldap-sync")
     try:
@@ -462,6 +466,38 @@ def _resolver(*, source: DirectorySource, by_dn: dict[str, Principal], wanted: s
                       .select_related("principal")):
             resolved[entry.dn] = entry.principal
     return resolved
+
+
+@audited_refusal("directory_sync.request")
+def directory_sync_request(*, actor: User, source: DirectorySource, kind: str,
+                           mfa_verified_at: datetime | None = None) -> None:
+    """*Run now*: queue a full or incremental run of the source for the worker (a run creates users,
+    so it is a privileged change). Audited; the run itself is recorded on its page."""
+    from .tasks import ldap_sync_run  # the task module imports this one
+
+    _check_admin(actor)
+    if kind not in (DirectorySyncRun.Kind.FULL, DirectorySyncRun.Kind.INCREMENTAL):
+        raise invalid("Run a full or an incremental sync.")
+    if not source.url:
+        raise invalid("This source has no URL: import an LDIF file instead.")
+    _check_mfa(actor, mfa_verified_at, "run a directory sync")
+    with transaction.atomic():
+        audit_event_record(action="directory_sync.request", actor=actor, target=source, after={"kind": kind},
+                           message=f"{kind.capitalize()} run requested.")
+        transaction.on_commit(lambda: ldap_sync_run.delay(source_id=source.pk, kind=kind, user_id=actor.pk))
+
+
+@audited_refusal("directory_sync.ldif_import")
+def directory_ldif_import(*, actor: User, source: DirectorySource, data: bytes,
+                          mfa_verified_at: datetime | None = None) -> DirectorySyncRun:
+    """*Import an LDIF file*: the file's entries through the source's mapping and safety rules, as a
+    full run would apply them (users missing from the file are disabled; the implausibly-few guard
+    applies). Audited; returns the recorded run."""
+    _check_admin(actor)
+    _check_mfa(actor, mfa_verified_at, "import an LDIF file")
+    audit_event_record(action="directory_sync.ldif_import", actor=actor, target=source,
+                       after={"bytes": len(data)}, message="LDIF import started.")
+    return directory_sync_run(source=source, kind=DirectorySyncRun.Kind.LDIF, started_by=actor, ldif=data)
 
 
 # --- the beat -------------------------------------------------------------------------------------------

@@ -2,7 +2,11 @@
 
 from celery import shared_task
 
-from .ldap_sync import directory_sync_due
+from assignments.models import User
+from core.errors import DomainError
+
+from .ldap_sync import directory_sync_due, directory_sync_run
+from .models import DirectorySource
 
 
 @shared_task(name="directory.tasks.ldap_sync_due")
@@ -12,3 +16,16 @@ def ldap_sync_due() -> list[dict]:
     run is recorded and alerted, and the next beat tries again when it is due."""
     return [{"source": run.source_id, "run": run.pk, "kind": run.kind, "status": run.status}
             for run in directory_sync_due()]
+
+
+@shared_task(name="directory.tasks.ldap_sync_run")
+def ldap_sync_run(*, source_id: int, kind: str, user_id: int | None = None) -> dict:
+    """A run an administrator asked for (*Run now*; checked and audited when it was asked)."""
+    source = DirectorySource.objects.filter(pk=source_id).first()
+    if source is None:
+        return {"source": source_id, "status": "gone"}
+    try:
+        run = directory_sync_run(source=source, kind=kind, started_by=User.objects.filter(pk=user_id).first())
+    except DomainError as error:  # already running: that run is the answer
+        return {"source": source_id, "status": "not run", "reason": error.message}
+    return {"source": source_id, "run": run.pk, "status": run.status}

@@ -27,6 +27,7 @@ urlpatterns = [
     path("provisioning/", include("provisioning.urls")),
     path("reviews/", include("reviews.urls")),
     path("alerts/", include("alerts.urls")),
+    path("directory-sources/", include("directory.ldap_urls")),
     path("api/v1/", include("api.urls")),
     path("", include("portal.urls")),
 ]

@@ -31,6 +31,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Security alerts", "alerts:list", "directory_viewer", "Administration"),
     NavItem("Discovery", "alerts:discovery", "directory_admin", "Administration"),
     NavItem("Integrations", "provisioning:index", "any_admin", "Administration"),  # group owners manage SCIM apps
+    NavItem("Directory sources", "ldap_sources:list", "directory_admin", "Administration"),  # LDAP / AD sync
     NavItem("Audit log", "audit:list", "auditor", "Audit"),
     NavItem("My audit", "audit:mine", "user", "Audit"),
     NavItem("Security", "accounts:security", "user", "Account"),

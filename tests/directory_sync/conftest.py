@@ -41,3 +41,14 @@ def make_source(url: str, **values) -> DirectorySource:
 @pytest.fixture
 def source(directory, slapd):
     return make_source(slapd.url)
+
+
+@pytest.fixture
+def eager_tasks():
+    """Celery tasks queued on commit run in the test process (as a worker would run them)."""
+    from pim_portal.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
