@@ -248,9 +248,16 @@ def ldap_connect(source: DirectorySource, password: str) -> ldap3.Connection:
             connection.start_tls()
         connection.bind()
     except (LDAPException, OSError, ssl.SSLError) as error:
-        connection.unbind()
+        _close(connection)
         raise LdapReadError(f"Cannot connect and bind to {source.url}: {_describe(error)}") from error
     return connection
+
+
+def _close(connection: ldap3.Connection) -> None:
+    try:
+        connection.unbind()
+    except (LDAPException, OSError):
+        pass  # the server or the TLS handshake is already gone: nothing to close
 
 
 def _paged(connection: ldap3.Connection, *, base: str, search_filter: str, attributes: list[str], page_size: int,
@@ -315,10 +322,7 @@ def ldap_read(source: DirectorySource, *, password: str, since: str = "",
     except (LDAPException, OSError, ssl.SSLError) as error:
         raise LdapReadError(f"Reading {source.url} failed: {_describe(error)}") from error
     finally:
-        try:
-            connection.unbind()
-        except (LDAPException, OSError):
-            pass  # the server is already gone: nothing to close
+        _close(connection)
     return read
 
 
@@ -344,10 +348,7 @@ def ldap_test(source: DirectorySource, *, password: str) -> list[str]:
     except (LDAPException, OSError, ssl.SSLError) as error:
         raise LdapReadError(f"Searching {source.url} failed: {_describe(error)}") from error
     finally:
-        try:
-            connection.unbind()
-        except (LDAPException, OSError):
-            pass
+        _close(connection)
     return lines
 
 

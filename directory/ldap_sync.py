@@ -510,10 +510,10 @@ def directory_sources_due(*, now: datetime | None = None) -> list[tuple[Director
     for source in DirectorySource.objects.filter(enabled=True).exclude(url="").order_by("pk"):
         if source.last_full_at is None or now - source.last_full_at >= timedelta(minutes=source.full_every_minutes):
             due.append((source, DirectorySyncRun.Kind.FULL))
-        elif source.incremental_every_minutes and (
-                source.last_incremental_at is None or max(source.last_incremental_at, source.last_full_at)
-                + timedelta(minutes=source.incremental_every_minutes) <= now):
-            due.append((source, DirectorySyncRun.Kind.INCREMENTAL))
+        elif source.incremental_every_minutes:
+            last = max(source.last_incremental_at or source.last_full_at, source.last_full_at)
+            if last + timedelta(minutes=source.incremental_every_minutes) <= now:
+                due.append((source, DirectorySyncRun.Kind.INCREMENTAL))
     return due
 
 

@@ -70,10 +70,16 @@ class Slapd:
     directory: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+    tls_port: int | None = None  # with `tls_files`: an ldaps:// listener too, and StartTLS on ldap://
+    tls_files: tuple[Path, Path, Path] | None = None  # (CA certificate, server certificate, server key)
 
     @property
     def url(self) -> str:
         return f"ldap://127.0.0.1:{self.port}"
+
+    @property
+    def ldaps_url(self) -> str:
+        return f"ldaps://localhost:{self.tls_port}"
 
     @property
     def config(self) -> Path:
@@ -82,8 +88,12 @@ class Slapd:
     def write_config(self) -> None:
         (self.directory / "data").mkdir(exist_ok=True)
         includes = "\n".join(f"include {SCHEMA_DIR / name}.schema" for name in SCHEMAS)
+        tls = ""
+        if self.tls_files:
+            ca, certificate, key = self.tls_files
+            tls = f"TLSCACertificateFile {ca}\nTLSCertificateFile {certificate}\nTLSCertificateKeyFile {key}\n"
         self.config.write_text(f"""{includes}
-pidfile {self.directory / 'slapd.pid'}
+{tls}pidfile {self.directory / 'slapd.pid'}
 argsfile {self.directory / 'slapd.args'}
 modulepath /usr/lib/ldap
 moduleload back_mdb
@@ -108,7 +118,8 @@ limits dn.exact="{ROOT_DN}" size=unlimited
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [str(SLAPD), "-d", "0", "-f", str(self.config), "-h", self.url],
+            [str(SLAPD), "-d", "0", "-f", str(self.config), "-h",
+             self.url + (f" ldaps://127.0.0.1:{self.tls_port}" if self.tls_port else "")],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -164,13 +175,52 @@ def slapd_available() -> str:
     return ""
 
 
-def start_slapd(ldif: str) -> Slapd:
+def tls_files(directory: Path) -> tuple[Path, Path, Path]:
+    """A throw-away CA and a server certificate it signed for localhost / 127.0.0.1 (PEM files)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "PIM tests CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+          .not_valid_after(now + datetime.timedelta(days=2))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                       content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                       key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    server = (x509.CertificateBuilder()
+              .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+              .issuer_name(ca_name).public_key(server_key.public_key()).serial_number(x509.random_serial_number())
+              .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=2))
+              .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                          x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                             critical=False)
+              .sign(ca_key, hashes.SHA256()))
+    paths = (directory / "ca.pem", directory / "server.pem", directory / "server.key")
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(server.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(server_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                  serialization.NoEncryption()))
+    return paths
+
+
+def start_slapd(ldif: str, *, tls: bool = False) -> Slapd:
     problem = slapd_available()
     if problem:
         if os.environ.get("PIM_REQUIRE_SERVICES") == "1":
             pytest.fail(f"{problem} (PIM_REQUIRE_SERVICES=1: required in CI)")
         pytest.skip(problem)
     server = Slapd(directory=Path(tempfile.mkdtemp(prefix="pim-slapd-")))
+    if tls:
+        server.tls_files, server.tls_port = tls_files(server.directory), free_port()
     server.write_config()
     server.load(ldif)
     server.start()
