@@ -202,8 +202,14 @@ def _later_marker(source: DirectorySource, current: str, entry: Entry) -> str:
 
 
 def _changed_since(source: DirectorySource, base_filter: str, since: str) -> str:
+    """Entries changed after the watermark. uSNChanged counts every change, so the next one is
+    watermark + 1; modifyTimestamp has a one-second resolution, so the watermark's own second is read
+    again (a change made in that second after the last read must not be missed; re-reading an entry
+    that did not change costs a read and no write)."""
     if not since:
         return base_filter
+    if source.change_attribute == DirectorySource.ChangeAttribute.USN_CHANGED and since.isdigit():
+        since = str(int(since) + 1)
     return f"(&{base_filter}({source.change_attribute}>={ldap3.utils.conv.escape_filter_chars(since)}))"
 
 

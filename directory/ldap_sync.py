@@ -363,9 +363,8 @@ def _apply(*, source: DirectorySource, read: DirectoryRead, full: bool, actor: A
             by_dn[dn_key(entry.dn)] = known
             continue
         was_active = known.user.is_active if known is not None and known.user is not None else None
-        try:
-            with transaction.atomic():
-                user, outcome = directory_user_upsert(source=key, record=record, actor=actor)
+        try:  # each intake write is its own savepoint: a refused entry leaves no trace and the run goes on
+            user, outcome = directory_user_upsert(source=key, record=record, actor=actor)
         except DomainError as error:
             read.skip(f"{entry.dn}: {error.message}")
             continue
@@ -383,9 +382,8 @@ def _apply(*, source: DirectorySource, read: DirectoryRead, full: bool, actor: A
             if principal.user is None or principal.external_id in seen_users or not principal.user.is_active:
                 continue
             try:
-                with transaction.atomic():
-                    assignment_services.user_set_enabled(user=principal.user, enabled=False, actor=actor,
-                                                         justification="No longer in the directory.")
+                assignment_services.user_set_enabled(user=principal.user, enabled=False, actor=actor,
+                                                     justification="No longer in the directory.")
             except DomainError as error:
                 read.skip(f"{principal.user.username} (gone from the directory): {error.message}")
                 continue
@@ -396,9 +394,8 @@ def _apply(*, source: DirectorySource, read: DirectoryRead, full: bool, actor: A
     for entry in read.groups:
         seen_groups.add(entry.external_id)
         try:
-            with transaction.atomic():
-                group, outcome = directory_group_upsert(source=key, external_id=entry.external_id,
-                                                        display_name=entry.name, actor=actor)
+            group, outcome = directory_group_upsert(source=key, external_id=entry.external_id,
+                                                    display_name=entry.name, actor=actor)
         except DomainError as error:
             read.skip(f"{entry.dn}: {error.message}")
             continue
@@ -419,8 +416,7 @@ def _apply(*, source: DirectorySource, read: DirectoryRead, full: bool, actor: A
                 continue
             members.append(member)
         try:
-            with transaction.atomic():
-                added, removed = directory_group_members_set(group=group, members=members, actor=actor)
+            added, removed = directory_group_members_set(group=group, members=members, actor=actor)
         except DomainError as error:
             read.skip(f"Members of {group.display_name}: {error.message}")
             continue
@@ -430,8 +426,7 @@ def _apply(*, source: DirectorySource, read: DirectoryRead, full: bool, actor: A
         for principal in existing.values():
             if principal.is_group and principal.external_id not in seen_groups:
                 try:
-                    with transaction.atomic():
-                        _, removed = directory_group_members_set(group=principal, members=[], actor=actor)
+                    _, removed = directory_group_members_set(group=principal, members=[], actor=actor)
                 except DomainError as error:
                     read.skip(f"Members of {principal.display_name} (gone from the directory): {error.message}")
                     continue
