@@ -272,19 +272,46 @@ def _paged(connection: ldap3.Connection, *, base: str, search_filter: str, attri
     while True:
         connection.search(base, search_filter, search_scope=ldap3.SUBTREE, attributes=attributes,
                           paged_size=page_size, paged_cookie=cookie, dereference_aliases=ldap3.DEREF_NEVER)
-        count = 0
-        for item in connection.response or []:
-            if item.get("type") != "searchResEntry":
-                continue  # continuation references (other domains) are not followed
-            count += 1
-            yield Entry(dn=item["dn"], attributes={name.split(";", 1)[0].lower(): list(values)
-                                                   for name, values in item["raw_attributes"].items()})
-        if on_page is not None:
-            on_page(count)
+        # Continuation references (other domains) are not followed. The page's cookie is taken before
+        # any ranged values are fetched: those searches replace the connection's last result.
+        items = [item for item in connection.response or [] if item.get("type") == "searchResEntry"]
         cookie = (((connection.result or {}).get("controls") or {}).get(PAGED_RESULTS_OID) or {}) \
             .get("value", {}).get("cookie")
+        for item in items:
+            yield Entry(dn=item["dn"], attributes=_complete_ranges(connection, item["dn"], item["raw_attributes"]))
+        if on_page is not None:
+            on_page(len(items))
         if not cookie:
             return
+
+
+_RANGE = re.compile(r"^(?P<name>[^;]+)(?:;.*)?;range=(?P<low>\d+)-(?P<high>\d+|\*)$", re.I)
+
+
+def _complete_ranges(connection: ldap3.Connection, dn: str, raw: dict) -> dict[str, list[bytes]]:
+    """Attributes by lower-cased name, with Active Directory's ranged values fetched whole: a group
+    with more than 1,500 members comes back as `member;range=0-1499`, and the rest must be asked for
+    (`member;range=1500-*`, …) until a range ends with `*`. Reading only the first range would make the
+    sync remove every member past it."""
+    attributes: dict[str, list[bytes]] = {}
+    for name, values in raw.items():
+        match = _RANGE.match(name)
+        key = (match.group("name") if match else name.split(";", 1)[0]).lower()
+        attributes.setdefault(key, []).extend(values)
+        while match and match.group("high") != "*":
+            low = int(match.group("high")) + 1
+            wanted = f"{match.group('name')};range={low}-*"
+            connection.search(dn, "(objectClass=*)", search_scope=ldap3.BASE, attributes=[wanted])
+            entries = [item for item in connection.response or [] if item.get("type") == "searchResEntry"]
+            match = None
+            for more_name, more in (entries[0]["raw_attributes"].items() if entries else []):
+                more_match = _RANGE.match(more_name)
+                if more_match and more_match.group("name").lower() == key:
+                    attributes[key].extend(more)
+                    match = more_match
+            if match is None:
+                raise LdapReadError(f"{dn}: the server did not return the values of {wanted}.")
+    return attributes
 
 
 def _attributes(source: DirectorySource, names: Iterable[str]) -> list[str]:

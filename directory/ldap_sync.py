@@ -112,7 +112,7 @@ def directory_source_problems(values: dict) -> tuple[dict, list[tuple[str, str]]
                 parse_dn(line.strip())
             except LDAPException as error:
                 problems.append(("base_dns", f"{line.strip()} is not a DN ({error})."))
-    if clean.get("bind_dn"):
+    if clean.get("bind_dn") and "=" in clean["bind_dn"]:  # Active Directory also binds as user@domain
         try:
             parse_dn(clean["bind_dn"])
         except LDAPException as error:

@@ -84,3 +84,28 @@ def test_only_directory_administrators_open_the_pages_and_saving_asks_for_a_step
     response = client.post(reverse("ldap_sources:create"), form_data("ldap://127.0.0.1:1"))
     assert response.status_code == 302 and urlparse(response["Location"]).path == "/account/verify/"
     assert not DirectorySource.objects.exists()
+
+
+def test_editing_keeps_replaces_or_removes_the_password_and_is_audited(directory, global_admin, verified_client):
+    from audit.models import AuditEvent
+    from provisioning.crypto import unseal
+
+    client = verified_client(global_admin)
+    client.post(reverse("ldap_sources:create"), form_data("ldaps://dc1.corp.example.com", password="pw-first-91"))
+    source = DirectorySource.objects.get()
+    detail = reverse("ldap_sources:detail", args=[source.pk])
+    edit = {**form_data("ldaps://dc2.corp.example.com"), "password": ""}
+    assert client.post(detail, edit).status_code == 302
+    source.refresh_from_db()
+    assert source.url == "ldaps://dc2.corp.example.com" and unseal(source.bind_password_sealed) == "pw-first-91"
+    client.post(detail, {**edit, "password": "pw-second-92"})
+    source.refresh_from_db()
+    assert unseal(source.bind_password_sealed) == "pw-second-92"
+    client.post(detail, {**edit, "remove_password": "on"})
+    source.refresh_from_db()
+    assert source.bind_password_sealed == ""
+    events = AuditEvent.objects.filter(action="directory_source.update").order_by("seq")
+    assert [e.after["bind_password"] for e in events] == ["(set)", "(changed)", ""]
+    assert all("pw-first-91" not in str(e.after) and "pw-second-92" not in str(e.after) for e in events)
+    both = client.post(detail, {**edit, "password": "x", "remove_password": "on"})
+    assert both.status_code == 400
