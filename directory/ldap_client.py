@@ -28,7 +28,7 @@ from .services import UserRecord
 
 PAGED_RESULTS_OID = "1.2.840.113556.1.4.319"
 MAX_PROBLEMS = 100
-MAX_LDIF_BYTES = 200 * 1024 * 1024
+MAX_LDIF_BYTES = 100 * 1024 * 1024
 
 # The attribute mapping of each preset, as the source form fills it in.
 PRESETS: dict[str, dict[str, str]] = {

@@ -87,4 +87,4 @@ class DirectorySourceForm(forms.ModelForm):
 
 class LdifImportForm(forms.Form):
     file = forms.FileField(label="LDIF file", help_text="Content records, as `ldapsearch -LLL` or `ldifde -f` "
-                                                        "write them (UTF-8, at most 200 MB).")
+                                                        "write them (UTF-8, at most 100 MB).")

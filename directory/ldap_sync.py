@@ -39,8 +39,8 @@ from core.actors import Actor, as_actor
 from core.errors import DomainError, conflict, forbidden, invalid
 from provisioning.crypto import UnsealError, seal, unseal
 
-from .ldap_client import PRESETS, DirectoryRead, LdapReadError, dn_key, ldap_read, ldap_test, ldif_read
-from .models import DirectorySource, DirectorySourceEntry, DirectorySyncRun
+from .ldap_client import MAX_LDIF_BYTES, PRESETS, DirectoryRead, LdapReadError, dn_key, ldap_read, ldap_test, ldif_read
+from .models import DirectoryLdifUpload, DirectorySource, DirectorySourceEntry, DirectorySyncRun
 from .services import (
     Outcome,
     directory_actor,
@@ -483,16 +483,35 @@ def directory_sync_request(*, actor: User, source: DirectorySource, kind: str,
 
 
 @audited_refusal("directory_sync.ldif_import")
-def directory_ldif_import(*, actor: User, source: DirectorySource, data: bytes,
-                          mfa_verified_at: datetime | None = None) -> DirectorySyncRun:
-    """*Import an LDIF file*: the file's entries through the source's mapping and safety rules, as a
-    full run would apply them (users missing from the file are disabled; the implausibly-few guard
-    applies). Audited; returns the recorded run."""
+def directory_ldif_import(*, actor: User, source: DirectorySource, data: bytes, name: str = "",
+                          mfa_verified_at: datetime | None = None) -> DirectoryLdifUpload:
+    """*Import an LDIF file*: queue the file for the worker, which runs its entries through the source's
+    mapping and safety rules as a full run would apply them (users missing from the file are disabled;
+    the implausibly-few guard applies) and records the run. Audited."""
+    from .tasks import ldap_ldif_import  # the task module imports this one
+
     _check_admin(actor)
+    if len(data) > MAX_LDIF_BYTES:
+        raise invalid(f"The file is larger than {MAX_LDIF_BYTES // (1024 * 1024)} MB.", field="file")
+    if not data.strip():
+        raise invalid("The file is empty.", field="file")
     _check_mfa(actor, mfa_verified_at, "import an LDIF file")
-    audit_event_record(action="directory_sync.ldif_import", actor=actor, target=source,
-                       after={"bytes": len(data)}, message="LDIF import started.")
-    return directory_sync_run(source=source, kind=DirectorySyncRun.Kind.LDIF, started_by=actor, ldif=data)
+    with transaction.atomic():
+        upload = DirectoryLdifUpload.objects.create(source=source, name=name[:255], data=data, size=len(data),
+                                                    uploaded_by=actor, created_at=timezone.now())
+        audit_event_record(action="directory_sync.ldif_import", actor=actor, target=source,
+                           after={"file": upload.name, "bytes": len(data)}, message="LDIF import queued.")
+        transaction.on_commit(lambda: ldap_ldif_import.delay(upload_id=upload.pk))
+    return upload
+
+
+def directory_ldif_upload_run(*, upload: DirectoryLdifUpload) -> DirectorySyncRun:
+    """The worker's part of an import: run the file, then forget it (its entries are in the run's
+    outcome and the audit log). A source that is running now raises `conflict`: try again later."""
+    run = directory_sync_run(source=upload.source, kind=DirectorySyncRun.Kind.LDIF, started_by=upload.uploaded_by,
+                             ldif=bytes(upload.data))
+    DirectoryLdifUpload.objects.filter(pk=upload.pk).delete()
+    return run
 
 
 # --- the beat -------------------------------------------------------------------------------------------

@@ -142,9 +142,9 @@ def source_import(request, pk: int):
         upload = form.cleaned_data["file"]
         try:
             if upload.size > MAX_LDIF_BYTES:
-                raise invalid("The file is larger than 200 MB.", field="file")
-            run = services.directory_ldif_import(actor=request.user, source=source, data=upload.read(),
-                                                 mfa_verified_at=mfa_verified_at(request))
+                raise invalid(f"The file is larger than {MAX_LDIF_BYTES // (1024 * 1024)} MB.", field="file")
+            services.directory_ldif_import(actor=request.user, source=source, data=upload.read(),
+                                           name=upload.name or "", mfa_verified_at=mfa_verified_at(request))
         except DomainError as error:
             if asks_for_step_up(error):
                 return step_up_redirect(request, keep_form=False,
@@ -152,13 +152,9 @@ def source_import(request, pk: int):
             _refused(error)
             form_add_domain_error(form, error)
         else:
-            if run.status == DirectorySyncRun.Status.SUCCEEDED:
-                messages.success(request, f"Imported: {run.users_created} users created, {run.users_updated} "
-                                          f"updated, {run.users_disabled} disabled, {run.groups_created} groups "
-                                          f"created, {run.memberships_added} memberships added.")
-            else:
-                messages.error(request, f"Nothing was imported: {run.error}")
-            return redirect("ldap_sources:run", pk=source.pk, run_id=run.pk)
+            messages.success(request, f"{upload.name} is queued for import: its run appears under Recent runs "
+                                      f"when the worker has read it.")
+            return redirect("ldap_sources:detail", pk=source.pk)
     status = 400 if request.method == "POST" else 200
     return render(request, "directory/ldap/import.html", {"source": source, "form": form}, status=status)
 

@@ -181,4 +181,18 @@ class DirectorySourceEntry(models.Model):
     def __str__(self) -> str:
         return self.dn
 
+class DirectoryLdifUpload(models.Model):
+    """An LDIF file uploaded for import, waiting for the worker (a large import outlasts a web request).
+    Deleted by the worker once its run is recorded; holds directory data only that long."""
+
+    source = models.ForeignKey(DirectorySource, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=255, blank=True)
+    data = models.BinaryField()
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name or 'LDIF'} for {self.source_id}"
+
 # --- end of LDAP / Active Directory sources -----------------------------------------------------------

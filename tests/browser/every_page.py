@@ -107,14 +107,14 @@ def build_world() -> World:
         mfa_verified_at=now)
     api_services.token_create_personal(actor=carol, name="scripts", mfa_verified_at=now)
     objects["group"] = group
-    from directory.ldap_sync import directory_ldif_import, directory_source_create
+    from directory.ldap_sync import directory_source_create, directory_sync_run
 
     objects["ldap_source"] = directory_source_create(
         actor=carol, values={"name": "Corp Active Directory", "preset": "active_directory",
                              "url": "ldaps://dc1.corp.example.com", "bind_dn": "CN=svc-pim,OU=Service Accounts,"
                              "DC=corp,DC=example,DC=com", "base_dns": "OU=Staff,DC=corp,DC=example,DC=com"},
         password="bind-secret", mfa_verified_at=now)
-    objects["ldap_run"] = directory_ldif_import(actor=carol, source=objects["ldap_source"], mfa_verified_at=now, data=(
+    objects["ldap_run"] = directory_sync_run(source=objects["ldap_source"], kind="ldif", started_by=carol, ldif=(
         b"dn: CN=Ada,OU=Staff,DC=corp,DC=example,DC=com\nobjectClass: user\nobjectCategory: CN=Person,CN=Schema\n"
         b"sAMAccountName: ada.lovelace\nmail: ada@corp.example.com\nuserAccountControl: 512\nobjectGUID: ada-1\n"))
     objects["event"] = AuditEvent.objects.order_by("-seq").first()

@@ -8,12 +8,13 @@ import base64
 import subprocess
 import uuid
 
+import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from assignments.models import Assignment, User
 from directory.ldap_client import PRESETS
-from directory.models import DirectorySource, DirectorySyncRun
+from directory.models import DirectoryLdifUpload, DirectorySource, DirectorySyncRun
 
 from .conftest import USERS
 from .slapd import ROOT_DN, ROOT_PASSWORD, SUFFIX
@@ -66,20 +67,27 @@ def ldif_source(**values) -> DirectorySource:
                                              "updated_at": now, **values})
 
 
-def upload(client, source, data: bytes, name="export.ldif"):
+@pytest.fixture
+def upload(eager_tasks, django_capture_on_commit_callbacks):
+    """Post a file to the import page; the worker's task runs when the upload commits."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    return client.post(reverse("ldap_sources:import", args=[source.pk]),
-                       {"file": SimpleUploadedFile(name, data, content_type="text/plain")})
+    def _upload(client, source, data: bytes, name="export.ldif"):
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(reverse("ldap_sources:import", args=[source.pk]),
+                               {"file": SimpleUploadedFile(name, data, content_type="text/plain")})
+    return _upload
 
 
-def test_an_active_directory_export_imports_through_the_page(directory, global_admin, verified_client):
+def test_an_active_directory_export_imports_through_the_page(directory, global_admin, verified_client, upload):
     source = ldif_source()
     client = verified_client(global_admin)
     assert client.get(reverse("ldap_sources:import", args=[source.pk])).status_code == 200
     response = upload(client, source, ad_export())
     run = DirectorySyncRun.objects.get(source=source)
-    assert response.status_code == 302 and response["Location"].endswith(f"/runs/{run.pk}/")
+    assert response.status_code == 302 and response["Location"] == reverse("ldap_sources:detail", args=[source.pk])
+    assert run.started_by == global_admin
+    assert not DirectoryLdifUpload.objects.exists()  # the file is not kept once imported
     assert (run.kind, run.status, run.users_read, run.groups_read) == ("ldif", "succeeded", 3, 1), run.error
     ada = User.objects.get(username="ada")
     assert ada.principal.external_id == str(GUIDS["ada"]) and ada.email == "ada@corp.example.com"
@@ -96,7 +104,7 @@ def test_an_active_directory_export_imports_through_the_page(directory, global_a
     assert (again.users_unchanged, again.users_created, again.memberships_added) == (3, 0, 0)
 
 
-def test_a_file_with_implausibly_few_entries_is_refused(directory, global_admin, verified_client):
+def test_a_file_with_implausibly_few_entries_is_refused(directory, global_admin, verified_client, upload):
     source = ldif_source()
     client = verified_client(global_admin)
     upload(client, source, ad_export())
@@ -104,13 +112,13 @@ def test_a_file_with_implausibly_few_entries_is_refused(directory, global_admin,
     assert DirectorySyncRun.objects.filter(source=source).latest("pk").status == "succeeded"
     assert not User.objects.get(username="grace").is_active  # missing from the file: disabled
 
-    response = upload(client, source, b"version: 1\n\n# nothing\n")
+    response = upload(client, source, b"version: 1\n\n# nothing but a comment\n")
     run = DirectorySyncRun.objects.filter(source=source).latest("pk")
     assert response.status_code == 302 and run.status == "refused"
     assert User.objects.get(username="ada").is_active
 
 
-def test_a_broken_file_is_a_clear_error(directory, global_admin, verified_client):
+def test_a_broken_file_is_a_clear_error(directory, global_admin, verified_client, upload):
     source = ldif_source()
     client = verified_client(global_admin)
     for data, words in ((b"dn: cn=x\nchangetype: modify\nreplace: mail\n", "change records"),
@@ -121,9 +129,11 @@ def test_a_broken_file_is_a_clear_error(directory, global_admin, verified_client
         run = DirectorySyncRun.objects.filter(source=source).latest("pk")
         assert response.status_code == 302 and run.status == "failed" and words in run.error, run.error
     assert not User.objects.filter(principal__external_source=source.source_key).exists()
+    empty = upload(client, source, b"  \n")
+    assert empty.status_code == 400 and "empty" in str(empty.context["form"].errors)
 
 
-def test_ldapsearch_output_from_a_real_slapd_imports(directory, global_admin, verified_client, slapd):
+def test_ldapsearch_output_from_a_real_slapd_imports(directory, global_admin, verified_client, slapd, upload):
     output = subprocess.run(["ldapsearch", "-LLL", "-x", "-H", slapd.url, "-D", ROOT_DN, "-w", ROOT_PASSWORD,
                              "-b", SUFFIX, "(objectClass=*)", "*", "entryUUID"],
                             check=True, capture_output=True, timeout=30).stdout
