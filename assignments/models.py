@@ -79,8 +79,8 @@ class Principal(models.Model):
     # Where a user or group came from, when the organisation's directory sent it: the source
     # ("scim:<client id>", "ldap:<source id>", "oidc:<provider>") and the source's own stable id for it
     # (SCIM externalId or id, LDAP objectGUID / entryUUID, OIDC subject). Blank: made in the portal.
-    external_source = models.CharField(max_length=64, blank=True, default="")
-    external_id = models.CharField(max_length=255, blank=True, default="")
+    external_source = models.CharField(max_length=64, blank=True, default="", db_default="")
+    external_id = models.CharField(max_length=255, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
