@@ -658,16 +658,20 @@ def _fit_activations_to_eligibility(*, eligible: Assignment, now: datetime, acto
         # A cut is a shortening: never of the last Global / Privileged Role Administrator's activation
         # (the whole change is refused and rolled back).
         rules.check_not_last_protected_admin(assignment=activation, new_end=eligible.end_at)
-        before = assignment_snapshot(activation)
-        if Assignment.objects.filter(pk=activation.pk, status=Assignment.Status.LIVE).update(
-                end_at=eligible.end_at):
-            activation.end_at = eligible.end_at
-            audit_event_record(action="assignment.cut", actor=actor, target=activation,
-                               principal=activation.principal, role=activation.role, scope=activation.scope,
-                               before=before, after=assignment_snapshot(activation), correlation_id=request.pk,
-                               message=f"Activation cut to the new end of its eligibility, {_fmt(eligible.end_at)}.")
-            domain_events.emit("assignment.updated", assignment=activation, request=request, actor=actor.user,
-                               before=before)
+        _cut_activation(activation, end_at=eligible.end_at, actor=actor, request=request,
+                        message=f"Activation cut to the new end of its eligibility, {_fmt(eligible.end_at)}.")
+
+
+def _cut_activation(activation: Assignment, *, end_at: datetime, actor: Actor, request: Request, message: str) -> None:
+    """Move a locked live activation's end earlier, guarded, audited and announced."""
+    before = assignment_snapshot(activation)
+    if Assignment.objects.filter(pk=activation.pk, status=Assignment.Status.LIVE).update(end_at=end_at):
+        activation.end_at = end_at
+        audit_event_record(action="assignment.cut", actor=actor, target=activation, principal=activation.principal,
+                           role=activation.role, scope=activation.scope, before=before,
+                           after=assignment_snapshot(activation), correlation_id=request.pk, message=message)
+        domain_events.emit("assignment.updated", assignment=activation, request=request, actor=actor.user,
+                           before=before)
 
 
 def _fit_activations_to_membership(*, membership: Assignment, actor: Actor, request: Request) -> None:
@@ -686,16 +690,8 @@ def _fit_activations_to_membership(*, membership: Assignment, actor: Actor, requ
                                   actor=actor, message="Activation ended: it would begin after the group "
                                                        "membership it depends on ends.")
             continue
-        before = assignment_snapshot(activation)
-        new_end = membership.end_at
-        if Assignment.objects.filter(pk=activation.pk, status=Assignment.Status.LIVE).update(end_at=new_end):
-            activation.end_at = new_end
-            audit_event_record(action="assignment.cut", actor=actor, target=activation,
-                               principal=activation.principal, role=activation.role, scope=activation.scope,
-                               before=before, after=assignment_snapshot(activation), correlation_id=request.pk,
-                               message=f"Activation cut to the new end of the group membership, {_fmt(new_end)}.")
-            domain_events.emit("assignment.updated", assignment=activation, request=request, actor=actor.user,
-                               before=before)
+        _cut_activation(activation, end_at=membership.end_at, actor=actor, request=request,
+                        message=f"Activation cut to the new end of the group membership, {_fmt(membership.end_at)}.")
 
 
 def assignment_end(*, assignment: Assignment, reason: str, now: datetime, actor: Actor | User) -> bool:
@@ -796,6 +792,12 @@ def assignment_remove(*, actor: Actor | User, assignment: Assignment, justificat
         rules.check_actor_can_manage(actor=actor, role=locked.role, scope=locked.scope)
         rules.check_removal_age(assignment=locked, now=now)
         rules.check_not_last_protected_admin(assignment=locked, new_end=None)
+        if locked.kind == Assignment.Kind.ELIGIBLE:
+            # Its live activations end with it: never the last Global / Privileged Role Administrator's.
+            for activation in (Assignment.objects.select_for_update(of=("self",))
+                               .select_related("principal", "role", "scope")
+                               .filter(activated_from=locked, status=Assignment.Status.LIVE)):
+                rules.check_not_last_protected_admin(assignment=activation, new_end=None)
         before = assignment_snapshot(locked)
         if not assignment_end(assignment=locked, reason=reason, now=now, actor=actor):
             raise conflict("That assignment has already ended.")
@@ -1086,14 +1088,17 @@ def assignment_extend(*, actor: Actor | User, assignment: Assignment, end_at: da
     actor = _acting(actor, mfa_verified_at)
     now = timezone.now()
     with transaction.atomic():
+        # Lock order, as for an activation and the removals: the eligibility, then the membership it
+        # is used through, then the activation (`activated_from` never changes, so it is read first).
+        eligible = membership_end = None
+        origin = Assignment.objects.filter(pk=assignment.pk).values_list("activated_from_id", "principal_id").first()
+        if origin is not None and origin[0] is not None:
+            eligible = _lock_live(origin[0])
+            membership_end = assignment_lock_memberships(principal=origin[1], eligible=eligible)
         locked = _lock_live(assignment)
         rules.check_actor_can_manage(actor=actor, role=locked.role, scope=locked.scope)
         if request is None:
             rules.check_privileged_assignment_mfa(actor=actor, role=locked.role, scope=locked.scope, verb="extend")
-        eligible = membership_end = None
-        if locked.activated_from_id:
-            eligible = _lock_live(locked.activated_from_id)
-            membership_end = assignment_lock_memberships(principal=locked.principal_id, eligible=eligible)
         end_at = assignment_extend_validate(assignment=locked, end_at=end_at, now=now, eligible=eligible,
                                             membership_end=membership_end, start_at=start_at)
         before = assignment_snapshot(locked)
