@@ -59,6 +59,7 @@ class AlertDefinition:
     fixes: tuple[str, ...] = ()
     evaluate: Callable[[dict, datetime], list[Finding]] | None = None
     event_based: bool = False  # raised by an event (a sign-in), never by an evaluation
+    raised_by: str = "On every sign-in"  # what raises an event-based alert, as the alerts list says
 
     def defaults(self) -> dict:
         return {t.name: t.default for t in self.thresholds}
@@ -283,6 +284,7 @@ def fewer_than_two_approvers(thresholds: dict, now: datetime) -> list[Finding]:
 # --- The catalogue -----------------------------------------------------------------------------------
 
 EMERGENCY_SIGN_IN = "emergency_access_sign_in"
+DIRECTORY_SYNC_REFUSED = "directory_sync_refused"
 
 CATALOGUE: tuple[AlertDefinition, ...] = (
     AlertDefinition(
@@ -293,6 +295,17 @@ CATALOGUE: tuple[AlertDefinition, ...] = (
                    "the audit log for what was done with it.",
         prevention="Keep the credentials of emergency access accounts sealed and monitored.",
         event_based=True,
+    ),
+    AlertDefinition(
+        key=DIRECTORY_SYNC_REFUSED, name="Directory sync failed or was refused", severity=Severity.HIGH,
+        description="A run of an LDAP / Active Directory source failed, or read implausibly few entries and was "
+                    "refused. Nothing was changed, so the portal's users and memberships are as of the last "
+                    "successful run: people who left or were disabled in the directory still hold what they held.",
+        how_to_fix="Open the source's runs page for the error. Fix the connection, the bind account or the base "
+                   "DNs and run it again; if the directory really shrank, lower the source's minimum share of "
+                   "entries for one run. The incident clears at the next successful run.",
+        prevention="Give the bind account read access to the whole base DN and keep its password current.",
+        event_based=True, raised_by="On a failed or refused directory sync",
     ),
     AlertDefinition(
         key="roles_assigned_outside_pim", name="Roles are being assigned outside PIM", severity=Severity.HIGH,

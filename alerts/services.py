@@ -510,3 +510,49 @@ def alert_emergency_sign_in_receiver(sender, request=None, user=None, **kwargs) 
         alert_emergency_sign_in(user=user, at=timezone.now())
     except Exception:  # noqa: BLE001
         logger.exception("Could not raise the emergency access sign-in incident for user %s", getattr(user, "pk", None))
+
+
+# --- Directory sync failed or refused --------------------------------------------------------------
+
+
+def alert_directory_sync_refused(*, source_key: str, source_name: str, run_id: int, reason: str, actor: Actor,
+                                 at: datetime | None = None) -> Incident | None:
+    """A directory source's run failed or was refused: one current high-severity incident per source
+    (emailed to the directory administrators when it opens), refreshed by further failures and cleared
+    by the next successful run (`alert_directory_sync_recovered`). None when the alert is turned off."""
+    at = at or timezone.now()
+    definition = definitions.BY_KEY[definitions.DIRECTORY_SYNC_REFUSED]
+    subject_key = f"source:{source_key}"
+    title = f"Directory sync of {source_name} did not apply"
+    data = {"source": source_key, "source_name": source_name, "run_id": run_id, "reason": reason[:2000]}
+    with transaction.atomic():
+        setting = AlertSetting.objects.filter(key=definition.key).first()
+        if setting is not None and not setting.enabled:
+            return None
+        current = (Incident.objects.select_for_update()
+                   .filter(alert_key=definition.key, subject_key=subject_key, is_current=True).first())
+        if current is not None:
+            runs = [*current.data.get("run_ids", []), run_id][-20:]
+            Incident.objects.filter(pk=current.pk).update(last_seen_at=at, detail=reason[:5000],
+                                                          data={**data, "run_ids": runs})
+            current.refresh_from_db()
+            return current
+        finding = definitions.Finding(subject_key=subject_key, title=title, detail=reason[:5000],
+                                      data={**data, "run_ids": [run_id]})
+        return _incident_open(definition=definition, finding=finding, now=at, actor=actor)
+
+
+def alert_directory_sync_recovered(*, source_key: str, actor: Actor, at: datetime | None = None) -> int:
+    """The source's run succeeded: clear its current incident, if any (audited)."""
+    return _clear_subject(key=definitions.DIRECTORY_SYNC_REFUSED, subject_key=f"source:{source_key}",
+                          now=at or timezone.now(), actor=actor)
+
+
+def _clear_subject(*, key: str, subject_key: str, now: datetime, actor: Actor) -> int:
+    with transaction.atomic():
+        current = Incident.objects.filter(alert_key=key, subject_key=subject_key, is_current=True)
+        keep = set(Incident.objects.filter(alert_key=key, is_current=True).exclude(subject_key=subject_key)
+                   .values_list("subject_key", flat=True))
+        if not current.exists():
+            return 0
+        return _clear(key=key, keep=keep, now=now, actor=actor)

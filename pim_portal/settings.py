@@ -393,6 +393,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "alerts-evaluate": {"task": "alerts.tasks.alerts_evaluate", "schedule": 3600.0},
     # --- connectors: read every target back and record drift (connectors) ---
     "connectors-reconcile": {"task": "connectors.tasks.connectors_reconcile_all", "schedule": 900.0},
+    # --- LDAP / Active Directory sources: full and incremental runs when due (directory) ---
+    "directory-ldap-sync": {"task": "directory.tasks.ldap_sync_due", "schedule": 60.0},
 }
 
 # --- REST API -------------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Integrations", "provisioning:index", "any_admin", "Administration"),  # group owners manage SCIM apps
     NavItem("Connectors", "connectors:index", "directory_admin", "Administration"),
     NavItem("SCIM provisioning", "directory_scim:client_list", "directory_admin", "Administration"),  # inbound
+    NavItem("Directory sources", "ldap_sources:list", "directory_admin", "Administration"),  # LDAP / AD sync
     NavItem("Audit log", "audit:list", "auditor", "Audit"),
     NavItem("My audit", "audit:mine", "user", "Audit"),
     NavItem("Security", "accounts:security", "user", "Account"),

@@ -134,6 +134,16 @@ def build_world() -> World:
         actor=carol, filename="organisation.csv", mfa_verified_at=now,
         data=b"record,username,email,path,kind\r\nuser,alice,not-an-address,,\r\nuser,newhire,,,\r\n"
              b"scope,,," + LONG_PERMISSION.encode() + b",subscription\r\n")[0]
+    from directory.ldap_sync import directory_source_create, directory_sync_run
+
+    objects["ldap_source"] = directory_source_create(
+        actor=carol, values={"name": "Corp Active Directory", "preset": "active_directory",
+                             "url": "ldaps://dc1.corp.example.com", "bind_dn": "CN=svc-pim,OU=Service Accounts,"
+                             "DC=corp,DC=example,DC=com", "base_dns": "OU=Staff,DC=corp,DC=example,DC=com"},
+        password="bind-secret", mfa_verified_at=now)
+    objects["ldap_run"] = directory_sync_run(source=objects["ldap_source"], kind="ldif", started_by=carol, ldif=(
+        b"dn: CN=Ada,OU=Staff,DC=corp,DC=example,DC=com\nobjectClass: user\nobjectCategory: CN=Person,CN=Schema\n"
+        b"sAMAccountName: ada.lovelace\nmail: ada@corp.example.com\nuserAccountControl: 512\nobjectGUID: ada-1\n"))
     objects["event"] = AuditEvent.objects.order_by("-seq").first()
     objects["requests"] = Request
     from directory.scim import clients as scim_clients
@@ -249,6 +259,12 @@ VISITED = {
     "alerts:discovery": ("carol", _r("alerts:discovery")),
     "alerts:convert": ("carol", _r("alerts:convert")),
     "api:tokens": ("carol", _r("api:tokens")),
+    "ldap_sources:list": ("carol", _r("ldap_sources:list")),
+    "ldap_sources:create": ("carol", _r("ldap_sources:create")),
+    "ldap_sources:detail": ("carol", _r("ldap_sources:detail", lambda w: w["ldap_source"].pk)),
+    "ldap_sources:import": ("carol", _r("ldap_sources:import", lambda w: w["ldap_source"].pk)),
+    "ldap_sources:runs": ("carol", _r("ldap_sources:runs", lambda w: w["ldap_source"].pk)),
+    "ldap_sources:run": ("carol", _r("ldap_sources:run", lambda w: w["ldap_source"].pk, lambda w: w["ldap_run"].pk)),
     "api:docs": ("carol", _r("api:docs")),
     "admin:index": ("carol", _r("admin:index")),
     "directory_scim:client_list": ("carol", _r("directory_scim:client_list")),
@@ -304,6 +320,8 @@ EXCLUDED = {
     "reviews:instance_complete": POST_ONLY,
     "reviews:instance_apply": POST_ONLY,
     "reviews:instance_csv": JSON,
+    "ldap_sources:test": POST_ONLY,
+    "ldap_sources:run_now": POST_ONLY,
     "alerts:index": "redirects to alerts:dashboard",
     "alerts:run_all": POST_ONLY,
     "alerts:run": POST_ONLY,
