@@ -469,3 +469,28 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("PIM_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Operations: metrics, probes, heartbeats, structured logs, the audit stream to SIEMs (operations/) ---
+INSTALLED_APPS.append("operations")
+# First, so that a request's measured time covers the whole stack.
+MIDDLEWARE.insert(0, "operations.metrics.RequestMetricsMiddleware")
+# Probes from a load balancer or an orchestrator often speak plain HTTP to the pod.
+SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz)$"]
+# /metrics: a scraper sending `Authorization: Bearer <PIM_METRICS_TOKEN>`, or from these networks.
+PIM_METRICS_TOKEN = os.environ.get("PIM_METRICS_TOKEN", "")
+PIM_METRICS_ALLOWED_NETWORKS = env_networks("PIM_METRICS_ALLOWED_NETWORKS") if os.environ.get(
+    "PIM_METRICS_ALLOWED_NETWORKS") is not None else ["127.0.0.0/8", "::1/128"]
+# The heartbeat job (beat → worker) and how old its beats may be for /readyz to answer ready.
+PIM_HEARTBEAT_SECONDS = max(1, int(os.environ.get("PIM_HEARTBEAT_SECONDS", "10")))
+PIM_READY_WORKER_SECONDS = int(os.environ.get("PIM_READY_WORKER_SECONDS", "60"))
+PIM_READY_BEAT_LAG_SECONDS = int(os.environ.get("PIM_READY_BEAT_LAG_SECONDS", "60"))
+CELERY_BEAT_SCHEDULE["heartbeat"] = {"task": "operations.tasks.heartbeat", "schedule": float(PIM_HEARTBEAT_SECONDS)}
+# Structured logs: PIM_LOG_FORMAT=json writes one JSON object a line, with the request's correlation id.
+PIM_LOG_FORMAT = os.environ.get("PIM_LOG_FORMAT", "text").strip().lower()
+if PIM_LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"PIM_LOG_FORMAT={PIM_LOG_FORMAT!r}: use text or json.")
+if PIM_LOG_FORMAT == "json":
+    LOGGING["formatters"] = {"json": {"()": "operations.jsonlog.JsonFormatter"}}
+    LOGGING["handlers"]["console"]["formatter"] = "json"
+    # The worker keeps Django's logging (and so this format) instead of installing its own handlers.
+    CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -28,6 +28,7 @@ urlpatterns = [
     path("reviews/", include("reviews.urls")),
     path("alerts/", include("alerts.urls")),
     path("api/v1/", include("api.urls")),
+    path("", include("operations.urls")),  # /healthz, /readyz, /metrics
     path("", include("portal.urls")),
 ]
 

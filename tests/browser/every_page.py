@@ -260,7 +260,8 @@ EXCLUDED = {
     "admin:otp_totp_totpdevice_config": "shows a device's secret key and QR code: not linked in the read-only admin",
     "admin:otp_totp_totpdevice_qrcode": "an image, not a page",
 }
-EXCLUDED_PREFIXES = {"api:": JSON}  # every other API name is the REST API
+# Every other API name is the REST API; operations: /healthz, /readyz and /metrics.
+EXCLUDED_PREFIXES = {"api:": JSON, "operations:": "probes and metrics for machines (text / JSON), not pages"}
 # One model's history page: Django renders every model's with the same template.
 ADMIN_HISTORY = "admin:assignments_assignment_history"
 ADMIN_READ_ONLY = {"_history": f"the same template as {ADMIN_HISTORY}",
