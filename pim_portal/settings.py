@@ -494,3 +494,21 @@ if PIM_LOG_FORMAT == "json":
     LOGGING["handlers"]["console"]["formatter"] = "json"
     # The worker keeps Django's logging (and so this format) instead of installing its own handlers.
     CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# The audit stream to SIEMs (operations/siem.py): "name=url" pairs, comma-separated, each a consumer with its
+# own cursor: syslog+tls://host:6514[?batch=N] (RFC 5424 over TLS, octet-counted) or https://… (JSON lines).
+PIM_SIEM_STREAMS: dict[str, str] = {}
+for _entry in env_list("PIM_SIEM_STREAMS"):
+    _name, _, _url = _entry.partition("=")
+    if not _name.strip() or not _url.strip() or not _name.strip().replace("-", "").replace("_", "").isalnum():
+        raise ImproperlyConfigured(f"PIM_SIEM_STREAMS: {_entry!r} is not name=url (e.g. soc=syslog+tls://siem:6514).")
+    if _name.strip() in PIM_SIEM_STREAMS:
+        raise ImproperlyConfigured(f"PIM_SIEM_STREAMS names {_name.strip()!r} twice.")
+    PIM_SIEM_STREAMS[_name.strip()[:64]] = _url.strip()
+PIM_SIEM_CA_FILE = os.environ.get("PIM_SIEM_CA_FILE", "")  # trust for syslog+tls (default: the system's CAs)
+PIM_SIEM_CLIENT_CERT = os.environ.get("PIM_SIEM_CLIENT_CERT", "")  # optional client certificate (mutual TLS)
+PIM_SIEM_CLIENT_KEY = os.environ.get("PIM_SIEM_CLIENT_KEY", "")
+PIM_SIEM_HTTP_SECRET = os.environ.get("PIM_SIEM_HTTP_SECRET", "")  # HMAC key signing the POSTs of HTTP streams
+PIM_SIEM_STREAM_EVERY_SECONDS = max(1, int(os.environ.get("PIM_SIEM_STREAM_EVERY_SECONDS", "5")))
+if PIM_SIEM_STREAMS:
+    CELERY_BEAT_SCHEDULE["siem-stream"] = {"task": "operations.tasks.siem_stream",
+                                           "schedule": float(PIM_SIEM_STREAM_EVERY_SECONDS)}
