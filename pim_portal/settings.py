@@ -512,3 +512,10 @@ PIM_SIEM_STREAM_EVERY_SECONDS = max(1, int(os.environ.get("PIM_SIEM_STREAM_EVERY
 if PIM_SIEM_STREAMS:
     CELERY_BEAT_SCHEDULE["siem-stream"] = {"task": "operations.tasks.siem_stream",
                                            "schedule": float(PIM_SIEM_STREAM_EVERY_SECONDS)}
+# `pim login` (device-code sign-in of the command line, api/): how long a code waits for its approval in the
+# browser, and how long the token it gives lives.
+PIM_DEVICE_CODE_MINUTES = int(os.environ.get("PIM_DEVICE_CODE_MINUTES", "10"))
+PIM_CLI_TOKEN_HOURS = int(os.environ.get("PIM_CLI_TOKEN_HOURS", "12"))
+PIM_DEVICE_POLL_SECONDS = max(1, min(60, int(os.environ.get("PIM_DEVICE_POLL_SECONDS", "5"))))  # RFC 8628 interval
+if not 1 <= PIM_CLI_TOKEN_HOURS <= 24 * 7:
+    raise ImproperlyConfigured("PIM_CLI_TOKEN_HOURS must be from 1 to 168 (a week).")
