@@ -20,6 +20,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import generics, serializers, status
+from rest_framework.exceptions import ParseError
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -763,15 +764,25 @@ class DeviceToken(PimAPIView):
                    responses={200: DeviceTokenSerializer, 400: DeviceTokenErrorSerializer}, tags=["sign-in"],
                    auth=[])
     def post(self, request):
-        body = DeviceTokenInputSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        # Every 400 of this endpoint is RFC 8628's body, which device-flow clients read, bad input included.
+        try:
+            body = DeviceTokenInputSerializer(data=request.data)
+            valid = body.is_valid()
+        except ParseError as error:
+            return self._error("invalid_request", str(error.detail))
+        if not valid:
+            return self._error("invalid_request", "Send the device_code that device/authorize gave.")
         try:
             token, raw = api_services.device_token_exchange(device_code=body.validated_data["device_code"])
         except api_services.DeviceFlowError as error:
-            return Response({"error": error.code, "error_description": error.description},
-                            status=status.HTTP_400_BAD_REQUEST, headers={"Cache-Control": "no-store"})
+            return self._error(error.code, error.description)
         return Response({"access_token": raw, "token_type": "Bearer", "expires_at": token.expires_at.isoformat(),
                          "mfa_verified_at": token.mfa_verified_at.isoformat() if token.mfa_verified_at else None},
+                        headers={"Cache-Control": "no-store"})
+
+    @staticmethod
+    def _error(code: str, description: str) -> Response:
+        return Response({"error": code, "error_description": description}, status=status.HTTP_400_BAD_REQUEST,
                         headers={"Cache-Control": "no-store"})
 
 
