@@ -14,6 +14,7 @@ from django.utils import timezone
 from assignments import rules
 from assignments import selectors as assignment_selectors
 from assignments.models import Principal, User
+from assignments.services import audited_refusal
 from audit.models import AuditEvent
 from audit.services import audit_event_record, audit_refusal_record
 from core.actors import as_actor
@@ -84,6 +85,7 @@ def _insert(*, kind: str, principal: Principal, user: User | None, actor: User, 
     return token, raw
 
 
+@audited_refusal("api.token_create", describe=lambda kwargs: {})
 def token_create_personal(*, actor: User, name: str, expires_at: datetime | None = None,
                           purpose: str = ApiToken.Purpose.GENERAL,
                           mfa_verified_at: datetime | None = None) -> tuple[ApiToken, str]:

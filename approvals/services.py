@@ -200,7 +200,7 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
         eligible = assignment_lock_eligibility(eligible=eligible, now=now)
         # Then the membership a group's eligibility is used through, so that the check below reads it
         # under its lock (a removal racing this one waits, then ends what this activated).
-        assignment_lock_memberships(principal=me, eligible=eligible)
+        membership_end = assignment_lock_memberships(principal=me, eligible=eligible)
         checked_at = start
         if access_find_eligibility(principal=me, role=role, scope=scope, at=checked_at) is None:
             raise forbidden(f"You are not eligible for {role.name} at {scope.path} at {local_text(start)}.")
@@ -212,7 +212,8 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
                           f"{'' if maximum % 60 == 0 else f' {maximum % 60} minutes'} (the policy's maximum for "
                           f"{role.name}).", field="duration_minutes")
         start, end, capped = assignment_activation_window(eligible=eligible, start_at=start,
-                                                          duration_minutes=duration_minutes)
+                                                          duration_minutes=duration_minutes,
+                                                          membership_end=membership_end)
         rules.check_duration(start_at=start, end_at=end)
         exempt = bool(actor.user.is_emergency_access)  # break-glass: no MFA/approval requirements
         if setting.require_justification_on_activation and not justification:
@@ -226,7 +227,8 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
                                     allowed_time_windows=setting.allowed_time_windows, client_ip=client_ip, at=now,
                                     time_zone=setting.allowed_time_windows_zone)
         needs_approval = setting.require_approval and not exempt
-        message = f"Ends at {_fmt(end)}, when your eligibility ends." if capped else ""
+        message = (f"Ends at {_fmt(end)}, when your {'eligibility' if end == eligible.end_at else 'group membership'} "
+                   f"ends." if capped else "")
         held, held_end, waiting = _active_or_waiting(principal=me, role=role, scope=scope, eligible=eligible,
                                                      now=now)
         if held:

@@ -76,6 +76,11 @@ class Principal(models.Model):
     )
     role_assignable = models.BooleanField(default=False, help_text="Groups only; fixed at creation.")
     app_id = models.UUIDField(null=True, blank=True, unique=True, help_text="Service principals only.")
+    # Where a user or group came from, when the organisation's directory sent it: the source
+    # ("scim:<client id>", "ldap:<source id>", "oidc:<provider>") and the source's own stable id for it
+    # (SCIM externalId or id, LDAP objectGUID / entryUUID, OIDC subject). Blank: made in the portal.
+    external_source = models.CharField(max_length=64, blank=True, default="", db_default="")
+    external_id = models.CharField(max_length=255, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -88,6 +93,10 @@ class Principal(models.Model):
             models.CheckConstraint(
                 name="principal_role_assignable_only_groups",
                 condition=Q(kind="group") | Q(role_assignable=False),
+            ),
+            models.UniqueConstraint(
+                fields=["external_source", "external_id"], condition=~Q(external_id=""),
+                name="principal_one_per_external_id",
             ),
         ]
         indexes = [models.Index(fields=["kind", "display_name"])]
@@ -359,6 +368,9 @@ class Assignment(models.Model):
     class Origin(models.TextChoices):
         PIM = "pim", "Through PIM"
         OUTSIDE = "outside", "Outside PIM"
+        # A static group membership received from the organisation's directory (SCIM, LDAP, OIDC
+        # claims). Only the directory intake adds or ends these; it never touches the others.
+        DIRECTORY = "directory", "From the directory"
 
     # Indexes: every index on this table gets a new entry whenever a row's status changes (the expiry
     # sweep does that 100,000 times in a run), so there are few and the status-specific ones are partial.

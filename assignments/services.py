@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -623,6 +624,8 @@ def assignment_update(*, actor: Actor | User, assignment: Assignment, start_at: 
                            before=before)
         if locked.kind == Assignment.Kind.ELIGIBLE:
             _fit_activations_to_eligibility(eligible=locked, now=now, actor=actor, request=request)
+        elif locked.role.slug == RoleDefinition.GROUP_MEMBER:
+            _fit_activations_to_membership(membership=locked, actor=actor, request=request)
     return locked
 
 
@@ -663,6 +666,34 @@ def _fit_activations_to_eligibility(*, eligible: Assignment, now: datetime, acto
                                principal=activation.principal, role=activation.role, scope=activation.scope,
                                before=before, after=assignment_snapshot(activation), correlation_id=request.pk,
                                message=f"Activation cut to the new end of its eligibility, {_fmt(eligible.end_at)}.")
+            domain_events.emit("assignment.updated", assignment=activation, request=request, actor=actor.user,
+                               before=before)
+
+
+def _fit_activations_to_membership(*, membership: Assignment, actor: Actor, request: Request) -> None:
+    """After a membership's end moved earlier (under its lock): what its holder activated through the
+    group is cut to the new end, audited and announced, like activations of a shortened eligibility.
+    Lock order: the membership (held), then these activations, as on removal."""
+    if membership.end_at is None or membership.scope.group_id is None:
+        return
+    for activation in (_activations_through_membership(principal_id=membership.principal_id,
+                                                       group_id=membership.scope.group_id)
+                       .filter(Q(end_at__isnull=True) | Q(end_at__gt=membership.end_at))
+                       .select_related("principal", "role", "scope").select_for_update(of=("self",))):
+        rules.check_not_last_protected_admin(assignment=activation, new_end=membership.end_at)
+        if activation.start_at >= membership.end_at:  # scheduled to begin after the membership ends
+            _end_live_activations([activation], reason=Assignment.EndReason.MEMBERSHIP_ENDED, now=timezone.now(),
+                                  actor=actor, message="Activation ended: it would begin after the group "
+                                                       "membership it depends on ends.")
+            continue
+        before = assignment_snapshot(activation)
+        new_end = membership.end_at
+        if Assignment.objects.filter(pk=activation.pk, status=Assignment.Status.LIVE).update(end_at=new_end):
+            activation.end_at = new_end
+            audit_event_record(action="assignment.cut", actor=actor, target=activation,
+                               principal=activation.principal, role=activation.role, scope=activation.scope,
+                               before=before, after=assignment_snapshot(activation), correlation_id=request.pk,
+                               message=f"Activation cut to the new end of the group membership, {_fmt(new_end)}.")
             domain_events.emit("assignment.updated", assignment=activation, request=request, actor=actor.user,
                                before=before)
 
@@ -722,19 +753,25 @@ def _end_live_activations(activations, *, reason: str, now: datetime, actor: Act
             domain_events.emit("assignment.removed", assignment=activation, request=None, actor=actor.user)
 
 
-def assignment_lock_memberships(*, principal: Principal | int, eligible: Assignment) -> None:
+def assignment_lock_memberships(*, principal: Principal | int, eligible: Assignment) -> datetime | None:
     """Lock `principal`'s live memberships of the group that holds `eligible` (nothing for a direct
     eligibility), after the eligibility's lock: a removal of the membership at the same moment either
     commits first (the access check that follows no longer finds the membership) or waits for this
-    transaction and then ends the activation it made. Rows only, no joins: nothing else is locked."""
+    transaction and then ends the activation it made. Rows only, no joins: nothing else is locked.
+
+    Returns when the membership ends (the latest end of those locked; None when one is permanent or
+    none is needed): an activation through the group never outlives it."""
     principal_id = getattr(principal, "pk", principal)
     if eligible.principal_id == principal_id:
-        return
-    list(Assignment.objects.select_for_update().filter(
+        return None
+    ends = list(Assignment.objects.select_for_update().filter(
         principal_id=principal_id, kind=Assignment.Kind.ACTIVE, status=Assignment.Status.LIVE,
         role_id__in=RoleDefinition.objects.filter(slug=RoleDefinition.GROUP_MEMBER).values("pk"),
         scope_id__in=Scope.objects.filter(group_id=eligible.principal_id).values("pk"),
-    ).values_list("pk", flat=True))
+    ).values_list("end_at", flat=True))
+    if not ends or None in ends:
+        return None
+    return max(ends)
 
 
 def _end_clamped(assignment: Assignment, now: datetime) -> datetime | None:
@@ -759,6 +796,12 @@ def assignment_remove(*, actor: Actor | User, assignment: Assignment, justificat
         rules.check_actor_can_manage(actor=actor, role=locked.role, scope=locked.scope)
         rules.check_removal_age(assignment=locked, now=now)
         rules.check_not_last_protected_admin(assignment=locked, new_end=None)
+        if locked.kind == Assignment.Kind.ELIGIBLE:
+            # Its live activations end with it: never the last Global / Privileged Role Administrator's.
+            for activation in (Assignment.objects.select_for_update(of=("self",))
+                               .select_related("principal", "role", "scope")
+                               .filter(activated_from=locked, status=Assignment.Status.LIVE)):
+                rules.check_not_last_protected_admin(assignment=activation, new_end=None)
         before = assignment_snapshot(locked)
         if not assignment_end(assignment=locked, reason=reason, now=now, actor=actor):
             raise conflict("That assignment has already ended.")
@@ -773,16 +816,83 @@ def assignment_remove(*, actor: Actor | User, assignment: Assignment, justificat
     return locked
 
 
+# --- static memberships from the organisation's directory ----------------------------------------
+
+
+def _live_memberships(*, group: Principal, member: Principal):
+    return Assignment.objects.filter(principal=member, role__slug=RoleDefinition.GROUP_MEMBER,
+                                     scope__group=group, kind=Assignment.Kind.ACTIVE, status=Assignment.Status.LIVE)
+
+
+def membership_directory_add(*, group: Principal, member: Principal, actor: Actor) -> Assignment | None:
+    """The directory says `member` belongs to `group`: a permanent active Member assignment with origin
+    `directory` (audited, announced). None, changing nothing, when the member already holds a live
+    active membership of the group of any origin: a PIM-managed one (time-bound, activated) is never
+    replaced. No policy applies: the directory, not PIM, governs static membership. Only the system
+    (the intake jobs and endpoints, acting for a configured source) calls this."""
+    actor = as_actor(actor)
+    if not actor.is_system:
+        raise forbidden("Only the directory intake adds directory memberships.")
+    if not group.is_group:
+        raise invalid(f"{group} is not a group.")
+    if member.is_group:
+        raise invalid("A group cannot be a member of a group.")
+    now = timezone.now()
+    with transaction.atomic():
+        member = Principal.objects.select_for_update().get(pk=member.pk)
+        if not member.enabled:
+            return None
+        if _live_memberships(group=group, member=member).exists():
+            return None
+        scope = Scope.objects.get(group=group)
+        role = RoleDefinition.objects.get(slug=RoleDefinition.GROUP_MEMBER)
+        assignment = assignment_insert(principal=member, role=role, scope=scope, kind=Assignment.Kind.ACTIVE,
+                                       start_at=now, end_at=None, actor=actor, now=now,
+                                       origin=Assignment.Origin.DIRECTORY)
+        audit_event_record(action="assignment.create", actor=actor, target=assignment, principal=member,
+                           role=role, scope=scope, after=assignment_snapshot(assignment),
+                           message="Group membership received from the directory.")
+        domain_events.emit("assignment.created", assignment=assignment, request=None, actor=None)
+    return assignment
+
+
+def membership_directory_remove(*, group: Principal, member: Principal, actor: Actor) -> bool:
+    """The directory says `member` left `group`: end their directory-origin membership (and what they
+    activated through it), audited and announced. PIM-managed memberships are left alone. True if
+    this call ended one."""
+    actor = as_actor(actor)
+    if not actor.is_system:
+        raise forbidden("Only the directory intake removes directory memberships.")
+    now = timezone.now()
+    with transaction.atomic():
+        locked = (Assignment.objects.select_for_update(of=("self",)).select_related("principal", "role", "scope")
+                  .filter(pk__in=_live_memberships(group=group, member=member)
+                          .filter(origin=Assignment.Origin.DIRECTORY).values("pk")).first())
+        if locked is None:
+            return False
+        before = assignment_snapshot(locked)
+        if not assignment_end(assignment=locked, reason=Assignment.EndReason.REMOVED, now=now, actor=actor):
+            return False
+        locked.refresh_from_db()
+        audit_event_record(action="assignment.end", actor=actor, target=locked, principal=locked.principal,
+                           role=locked.role, scope=locked.scope, before=before, after=assignment_snapshot(locked),
+                           message="Group membership removed in the directory.")
+        domain_events.emit("assignment.removed", assignment=locked, request=None, actor=None)
+    return True
+
+
 # --- activate / deactivate ------------------------------------------------------------------------
 
 
-def assignment_activation_window(*, eligible: Assignment, start_at: datetime,
-                                 duration_minutes: int) -> tuple[datetime, datetime, bool]:
+def assignment_activation_window(*, eligible: Assignment, start_at: datetime, duration_minutes: int,
+                                 membership_end: datetime | None = None) -> tuple[datetime, datetime, bool]:
     """(start, end, capped): an activation lasts `duration_minutes` from its start and never past the
-    end of its eligibility (`capped` says the eligibility cut it)."""
+    end of its eligibility, nor past the end of the group membership it is used through
+    (`membership_end`, from `assignment_lock_memberships`); `capped` says one of them cut it."""
     end = start_at + timedelta(minutes=duration_minutes)
-    if eligible.end_at is not None and end > eligible.end_at:
-        return start_at, eligible.end_at, True
+    limits = [limit for limit in (eligible.end_at, membership_end) if limit is not None]
+    if limits and end > min(limits):
+        return start_at, min(limits), True
     return start_at, end, False
 
 
@@ -830,11 +940,12 @@ def assignment_activate(*, request: Request, now: datetime, approved_by: Actor |
                 eligible=request.eligible_assignment_id, now=now)
         except DomainError:
             raise conflict("The eligibility ended while the request waited for approval.")
-        if not already_locked:
-            assignment_lock_memberships(principal=request.principal_id, eligible=eligible)
+        # Locked here, or by the caller that passed `locked_eligible` (locking again costs nothing).
+        membership_end = assignment_lock_memberships(principal=request.principal_id, eligible=eligible)
         start = max(request.start_at or now, now)
         start, end, _ = assignment_activation_window(eligible=eligible, start_at=start,
-                                                     duration_minutes=request.duration_minutes or 60)
+                                                     duration_minutes=request.duration_minutes or 60,
+                                                     membership_end=membership_end)
         if end - start < settings.PIM_MIN_ASSIGNMENT_DURATION:
             raise invalid("The eligibility ends too soon for this activation.")
         checked = already_locked and eligibility_checked_at is not None and eligibility_checked_at == start
@@ -917,10 +1028,11 @@ def _fmt(at: datetime | None) -> str:
 
 
 def assignment_extend_validate(*, assignment: Assignment, end_at: datetime | None, now: datetime,
-                               eligible: Assignment | None = None,
+                               eligible: Assignment | None = None, membership_end: datetime | None = None,
                                start_at: datetime | None = None) -> datetime | None:
     """The rules of an extension of a live assignment, without writing; returns the end to set
-    (an activation is cut at the end of its eligibility). `start_at`, when given and different from
+    (an activation is cut at the end of its eligibility, and of the group membership it is used
+    through: `membership_end`). `start_at`, when given and different from
     the assignment's, moves the start of an assignment that has not begun yet (an approver may change
     both); the start of one that has begun stays. Raises `DomainError`."""
     if start_at is not None and start_at != assignment.start_at:
@@ -951,6 +1063,11 @@ def assignment_extend_validate(*, assignment: Assignment, end_at: datetime | Non
                 raise invalid(f"The eligibility it comes from ends at {local_text(eligible.end_at)}: the activation "
                               f"cannot be extended past it.", field="end_at")
             end_at = eligible.end_at  # never past the eligibility it comes from
+        if membership_end is not None and end_at > membership_end:
+            if membership_end <= assignment.end_at:
+                raise invalid(f"Your membership of the group it comes through ends at {local_text(membership_end)}: "
+                              f"the activation cannot be extended past it.", field="end_at")
+            end_at = membership_end
     else:
         rules.check_principal_can_hold(principal=assignment.principal, role=assignment.role,
                                        scope=assignment.scope, kind=assignment.kind, end_at=end_at)
@@ -975,15 +1092,19 @@ def assignment_extend(*, actor: Actor | User, assignment: Assignment, end_at: da
     actor = _acting(actor, mfa_verified_at)
     now = timezone.now()
     with transaction.atomic():
+        # Lock order, as for an activation and the removals: the eligibility, then the membership it
+        # is used through, then the activation (`activated_from` never changes, so it is read first).
+        eligible = membership_end = None
+        origin = Assignment.objects.filter(pk=assignment.pk).values_list("activated_from_id", "principal_id").first()
+        if origin is not None and origin[0] is not None:
+            eligible = _lock_live(origin[0])
+            membership_end = assignment_lock_memberships(principal=origin[1], eligible=eligible)
         locked = _lock_live(assignment)
         rules.check_actor_can_manage(actor=actor, role=locked.role, scope=locked.scope)
         if request is None:
             rules.check_privileged_assignment_mfa(actor=actor, role=locked.role, scope=locked.scope, verb="extend")
-        eligible = None
-        if locked.activated_from_id:
-            eligible = _lock_live(locked.activated_from_id)
         end_at = assignment_extend_validate(assignment=locked, end_at=end_at, now=now, eligible=eligible,
-                                            start_at=start_at)
+                                            membership_end=membership_end, start_at=start_at)
         before = assignment_snapshot(locked)
         new_start = locked.start_at if start_at in (None, locked.start_at) else max(start_at, now)
         if not Assignment.objects.filter(pk=locked.pk, status=Assignment.Status.LIVE).update(

@@ -9,11 +9,14 @@ SELECT, that statement and the COMMIT.
 """
 
 import json
+import uuid
+from datetime import datetime
 
+from django.db import DatabaseError
 from django.db.models import QuerySet
 
 from .models import AuditChainHead, AuditEvent
-from .services import _seal
+from .services import _seal, canonical_around_seq
 from .witness import audit_witness_nudge
 
 # Batches at least this large, without instances to hand back, go through COPY on PostgreSQL.
@@ -38,30 +41,38 @@ def lock_head(*, connection) -> tuple[int, str]:
     return head
 
 
-# PostgreSQL: up to this many events go in with the head's move as ONE statement, its parameters
-# prepared before the head is locked, so that the lock lives for that statement and the COMMIT.
+# PostgreSQL: up to this many events are sealed by the database itself, in the statement that
+# inserts them and moves the head (`_seal_insert_and_move_head`).
 ONE_STATEMENT_UP_TO = 500
 
 
-def append(*, connection, pending: list) -> None:
-    """Seal and insert `pending` (`mixin.PendingEvents`, in order) and move the chain head."""
+def append(*, connection, pending: list, then_commit: bool = False) -> bool:
+    """Seal and insert `pending` (`mixin.PendingEvents`, in order) and move the chain head.
+
+    On PostgreSQL (up to ONE_STATEMENT_UP_TO events) one statement locks the head, seals each event
+    in SQL (sha256 over the same bytes as `_seal`), inserts them and moves the head; with
+    `then_commit` the COMMIT goes in the same round trip, so the head is held for that statement
+    and the COMMIT alone, never while this process waits for its turn on a CPU. Returns True when it
+    committed. Elsewhere (SQLite, the large batches of set-based jobs): lock, seal in Python, insert,
+    move the head."""
     if not pending:
-        return
+        return False
     count = sum(len(item.rows) for item in pending)
-    one_statement = connection.vendor == "postgresql" and count <= ONE_STATEMENT_UP_TO
-    prepared = _prepare(connection, pending) if one_statement else None
-    seq, prev_hash = lock_head(connection=connection)
-    for item in pending:
-        for row in item.rows:
-            seq += 1
-            prev_hash = _seal(row, seq=seq, prev_hash=prev_hash)
-    if one_statement:
-        _insert_and_move_head(connection, pending, prepared, last_seq=seq, last_hash=prev_hash)
+    if connection.vendor == "postgresql" and count <= ONE_STATEMENT_UP_TO:
+        last_seq = _seal_insert_and_move_head(connection, pending, then_commit=then_commit)
+        committed = then_commit
     else:
+        seq, prev_hash = lock_head(connection=connection)
+        for item in pending:
+            for row in item.rows:
+                seq += 1
+                prev_hash = _seal(row, seq=seq, prev_hash=prev_hash)
         _insert_then_move_head(connection, pending, last_seq=seq, last_hash=prev_hash)
+        last_seq, committed = seq, False
     # The head moved: tell the external witness how far the chain got, so that it is written every
     # PIM_AUDIT_WITNESS_EVERY_EVENTS events. This only registers an on-commit callback.
-    audit_witness_nudge(last_seq=seq)
+    audit_witness_nudge(last_seq=last_seq)
+    return committed
 
 
 def _insert_then_move_head(connection, pending: list, *, last_seq: int, last_hash: str) -> None:
@@ -87,43 +98,94 @@ def _take_chain_values(event: AuditEvent, row: dict) -> None:
 
 
 _INSERT_FIELDS = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
-_SEALED = [index for index, f in enumerate(_INSERT_FIELDS) if f.attname in ("seq", "prev_hash", "hash")]
+_CHAIN_COLUMNS = ("seq", "prev_hash", "hash")
+_DATA_FIELDS = [f for f in _INSERT_FIELDS if f.column not in _CHAIN_COLUMNS]
 
 
-def _prepare(connection, pending: list) -> list[list]:
-    """Each row's database values in `_INSERT_FIELDS` order, before the lock; the chain's own three
-    (seq, prev_hash, hash) are filled in by `_insert_and_move_head` once sealed."""
-    return [[None if index in _SEALED else field.get_db_prep_save(row.get(field.attname), connection)
-             for index, field in enumerate(_INSERT_FIELDS)]
-            for item in pending for row in item.rows]
+def _json_value(value):
+    """A row value as jsonb_populate_record reads it back into its column, unchanged."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
 
 
-def _insert_and_move_head(connection, pending: list, prepared: list[list], *, last_seq: int, last_hash: str) -> None:
-    """INSERT the sealed events and UPDATE the head in one round trip (a data-modifying CTE), giving
-    the caller's instances their ids."""
+_ENSURE_HEAD = (f"INSERT INTO {AuditChainHead._meta.db_table} (id, last_seq, last_hash) "  # noqa: S608 - model names only
+                f"VALUES (1, 0, '{AuditChainHead._meta.get_field('last_hash').default}') ON CONFLICT (id) DO NOTHING")
+
+
+def _seal_sql(connection, *, lock: bool) -> str:
+    """The append as one statement. Its parameters: the events' canonical bytes before and after their
+    seq (bytea[]) and their other columns (a jsonb array), in order. `chain` walks the events from the
+    head, giving each the next seq and sha256(prev_hash, a newline, head, seq, tail) in hex, the bytes
+    and hash of `audit.services._seal`; `ins` inserts them; `moved` moves the head to the last one."""
     quote = connection.ops.quote_name
+    event, head = AuditEvent._meta, AuditChainHead._meta
+    data = ", ".join(f"r.{quote(f.column)}" for f in _DATA_FIELDS)
+    columns = ", ".join(quote(f.column) for f in _DATA_FIELDS)
+    return (
+        f"WITH RECURSIVE head AS (SELECT last_seq, last_hash FROM {quote(head.db_table)} "  # noqa: S608 - model names only
+        f"WHERE {quote(head.pk.column)} = 1{' FOR UPDATE' if lock else ''}), "
+        "input AS (SELECT t.ord, t.head_bytes, t.tail_bytes, (%s::jsonb) -> (t.ord::int - 1) AS row_data "
+        "FROM unnest(%s::bytea[], %s::bytea[]) WITH ORDINALITY AS t(head_bytes, tail_bytes, ord)), "
+        "chain(ord, seq, prev_hash, hash) AS ("
+        "SELECT 0::bigint, last_seq, NULL::text, last_hash::text FROM head "
+        "UNION ALL SELECT i.ord, c.seq + 1, c.hash, encode(sha256(convert_to(c.hash || E'\\n', 'UTF8') || "
+        "i.head_bytes || convert_to((c.seq + 1)::text, 'UTF8') || i.tail_bytes), 'hex') "
+        "FROM chain c JOIN input i ON i.ord = c.ord + 1), "
+        f"ins AS (INSERT INTO {quote(event.db_table)} ({columns}, seq, prev_hash, hash) "
+        f"SELECT {data}, c.seq, c.prev_hash, c.hash FROM chain c JOIN input i ON i.ord = c.ord "
+        f"CROSS JOIN LATERAL jsonb_populate_record(NULL::{quote(event.db_table)}, i.row_data) r ORDER BY c.ord "
+        f"RETURNING {quote(event.pk.column)}, seq, prev_hash, hash), "
+        f"moved AS (UPDATE {quote(head.db_table)} SET last_seq = last.seq, last_hash = last.hash "
+        f"FROM (SELECT seq, hash FROM chain ORDER BY ord DESC LIMIT 1) last WHERE {quote(head.pk.column)} = 1) "
+        "SELECT * FROM ins ORDER BY seq"
+    )
+
+
+def _seal_insert_and_move_head(connection, pending: list, *, then_commit: bool) -> int:
+    """PostgreSQL: lock, seal, insert and move the head in one statement (and COMMIT in the same round
+    trip with `then_commit`). Gives the rows and the caller's instances their chain values and ids;
+    returns the last seq."""
     rows = [row for item in pending for row in item.rows]
-    params: list = []
-    for values, row in zip(prepared, rows, strict=True):
-        for index in _SEALED:
-            values[index] = row[_INSERT_FIELDS[index].attname]
-        params += values
-    one_row = "(" + ", ".join(["%s"] * len(_INSERT_FIELDS)) + ")"
-    head = AuditChainHead._meta
-    sql = (f"WITH ins AS (INSERT INTO {quote(AuditEvent._meta.db_table)} "  # noqa: S608 - model names only
-           f"({', '.join(quote(f.column) for f in _INSERT_FIELDS)}) VALUES {', '.join([one_row] * len(rows))} "
-           f"RETURNING {quote(AuditEvent._meta.pk.column)}, {quote('seq')}), "
-           f"head AS (UPDATE {quote(head.db_table)} SET {quote('last_seq')} = %s, {quote('last_hash')} = %s "
-           f"WHERE {quote(head.pk.column)} = 1) SELECT * FROM ins")
+    heads, tails, data = [], [], []
+    for row in rows:
+        head_bytes, tail_bytes = canonical_around_seq(row)
+        heads.append(head_bytes)
+        tails.append(tail_bytes)
+        data.append({f.column: _json_value(row.get(f.attname)) for f in _DATA_FIELDS})
+    lock = connection.audit_head_locked_in is None
+    sql = _seal_sql(connection, lock=lock)
+    if lock:
+        # The head row exists but on a database emptied since it was migrated (tests that flush):
+        # create it there, in the same round trip (a writer racing to create it waits for this one).
+        sql = f"{_ENSURE_HEAD}; {sql}"
+    if then_commit:
+        # One simple-protocol message (Django's psycopg cursor binds on the client): PostgreSQL runs
+        # the append and the COMMIT back to back. psycopg then sees the transaction ended, and the
+        # connection's own commit() sends nothing more.
+        sql += "; COMMIT"
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, last_seq, last_hash])
-        ids = dict((seq, pk) for pk, seq in cursor.fetchall())
+        cursor.execute(sql, [json.dumps(data), heads, tails])
+        if lock:
+            cursor.nextset()
+        sealed = cursor.fetchall()
+    if len(sealed) != len(rows):
+        raise DatabaseError(f"The audit append wrote {len(sealed)} of {len(rows)} events.")
+    if lock:
+        connection.audit_note_head_locked()
+    for row, (_pk, seq, prev_hash, hash_) in zip(rows, sealed, strict=True):
+        row["seq"], row["prev_hash"], row["hash"] = seq, prev_hash, hash_
+    offset = 0
     for item in pending:
-        if item.events is None:
-            continue
-        for event, row in zip(item.events, item.rows, strict=True):
-            _take_chain_values(event, row)
-            _saved_as(event, ids[row["seq"]], connection)
+        if item.events is not None:
+            stored = sealed[offset:offset + len(item.rows)]
+            for event, row, (event_id, *_) in zip(item.events, item.rows, stored, strict=True):
+                _take_chain_values(event, row)
+                _saved_as(event, event_id, connection)
+        offset += len(item.rows)
+    return rows[-1]["seq"]
 
 
 def _insert(connection, events: list[AuditEvent], *, returning: bool) -> None:

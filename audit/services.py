@@ -74,6 +74,21 @@ def _canonical(values: dict) -> bytes:
     return canonical_bytes(data)
 
 
+_SEQ_KEY = b'"seq":0,'
+
+
+def canonical_around_seq(values: dict) -> tuple[bytes, bytes]:
+    """The canonical bytes of an event but for its seq: (head, tail) such that
+    `head + str(seq).encode() + tail == _canonical(values with that seq)`, so that the database can
+    seal the event once it knows the seq (`audit.chain`). The top-level "seq" key is the last bare
+    `"seq":0,` in the text: keys sort, the only keys before it that can hold objects are "after" and
+    "before" (which may nest a "seq" of their own), and a quote inside a string value is escaped."""
+    head, key, tail = _canonical({**values, "seq": 0}).rpartition(_SEQ_KEY)
+    if not key:
+        raise ValueError("canonical form without a seq")
+    return head + b'"seq":', b"," + tail
+
+
 def _hash(prev_hash: str, canonical: bytes) -> str:
     return hashlib.sha256(prev_hash.encode() + b"\n" + canonical).hexdigest()
 

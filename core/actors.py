@@ -46,6 +46,7 @@ class Actor:
     token: "ApiToken | None" = None
     job: str = ""
     mfa_verified_at: datetime | None = None
+    on_behalf_of: str = ""  # a system job acting for a configured source, e.g. a SCIM client's name
 
     # --- constructors ------------------------------------------------------------------------------
 
@@ -69,12 +70,14 @@ class Actor:
         return cls(kind=ActorKind.SERVICE_PRINCIPAL, _principal=principal, token=token)
 
     @classmethod
-    def system(cls, job: str) -> "Actor":
+    def system(cls, job: str, *, on_behalf_of: str = "") -> "Actor":
         """The portal itself, running `job` (e.g. "expiry-sweep", "bootstrap"). Trusted: for
-        background jobs and bootstrap/demo code only, never for anything a person or a token asked."""
+        background jobs and bootstrap/demo code only, never for anything a person or a token asked.
+        `on_behalf_of` names the configured source a job acts for (a SCIM provisioning client, an LDAP
+        source), which the audit log shows: "system:scim (Entra ID production)"."""
         if not isinstance(job, str) or not _JOB_NAME.match(job):
             raise ValueError(f"A system actor names its job in lower-case-with-dashes, not {job!r}.")
-        return cls(kind=ActorKind.SYSTEM, job=job)
+        return cls(kind=ActorKind.SYSTEM, job=job, on_behalf_of=on_behalf_of[:120])
 
     def with_mfa_verified_at(self, at: datetime | None) -> "Actor":
         """The same person with a (fresher) step-up time. Service principals and the system never
@@ -124,7 +127,7 @@ class Actor:
             return str(self.user)
         if self.kind == ActorKind.SERVICE_PRINCIPAL:
             return f"{self._principal.display_name} (service principal)"
-        return f"system:{self.job}"
+        return f"system:{self.job} ({self.on_behalf_of})" if self.on_behalf_of else f"system:{self.job}"
 
     def __str__(self) -> str:
         return self.label

@@ -39,6 +39,11 @@ _REMIND_JOB = Actor.system("reviews-remind")
 _APPLY_JOB = Actor.system("reviews-apply")
 
 
+def _locked_instances():
+    """Instances with their review, role and scope, locking the instance row only."""
+    return Instance.objects.select_for_update(of=("self",)).select_related("review", "review__role", "review__scope")
+
+
 def _review_subject(kwargs: dict) -> dict:
     """What a refused review action was about, for `audited_refusal`."""
     instance = kwargs.get("instance")
@@ -311,7 +316,7 @@ def review_instance_start(*, instance: Instance, now: datetime | None = None) ->
     the assignments, tell the reviewers, prepare the next occurrence. False when not due (or done)."""
     now = now or timezone.now()
     with transaction.atomic():
-        inst = Instance.objects.select_for_update().select_related("review", "review__role", "review__scope").filter(
+        inst = _locked_instances().filter(
             pk=instance.pk).first()
         if inst is None or inst.status != Instance.Status.NOT_STARTED or inst.start_at > now:
             return False
@@ -371,7 +376,7 @@ def review_item_decide(*, actor: User, instance: Instance, item_ids: list[int], 
     reason = (reason or "").strip()
     now = timezone.now()
     with transaction.atomic():
-        inst = Instance.objects.select_for_update().select_related("review", "review__role", "review__scope").get(
+        inst = _locked_instances().get(
             pk=instance.pk)
         if inst.status != Instance.Status.IN_PROGRESS or now >= inst.end_at:
             if inst.status == Instance.Status.NOT_STARTED:
@@ -410,7 +415,7 @@ def review_instance_complete(*, instance: Instance, actor: Actor | User, now: da
     if not actor.is_system:
         rules.check_actor_can_manage(actor=actor, role=instance.review.role, scope=instance.review.scope)
     with transaction.atomic():
-        inst = Instance.objects.select_for_update().select_related("review", "review__role", "review__scope").get(
+        inst = _locked_instances().get(
             pk=instance.pk)
         if inst.status != Instance.Status.IN_PROGRESS:
             if not actor.is_system and inst.status == Instance.Status.NOT_STARTED:
@@ -462,7 +467,7 @@ def review_instance_remind(*, instance: Instance, now: datetime | None = None) -
     of recipients (0 when not due, already sent, reminders off or nothing is left)."""
     now = now or timezone.now()
     with transaction.atomic():
-        inst = Instance.objects.select_for_update().select_related("review", "review__role", "review__scope").get(
+        inst = _locked_instances().get(
             pk=instance.pk)
         halfway = inst.start_at + (inst.end_at - inst.start_at) / 2
         if (inst.status != Instance.Status.IN_PROGRESS or not inst.review.send_reminders or inst.reminded_at

@@ -44,3 +44,20 @@ def test_last_privileged_role_administrator_is_protected_too(directory):
         other = directory.user()
         directory.grant(other, "privileged-role-administrator")
         assert services.assignment_remove(actor=SETUP, assignment=assignment).status == "ended"
+
+
+def test_removing_an_eligibility_cannot_end_the_last_global_administrators_activation(directory):
+    """The eligibility's live activations end with it; the last one of Global Administrator must not."""
+    user = directory.user()
+    eligible = directory.grant(user, RoleDefinition.GLOBAL_ADMINISTRATOR, kind="eligible")
+    activation = Assignment.objects.create(
+        principal=user.principal, role=eligible.role, scope=eligible.scope, kind="active", activated_from=eligible,
+        start_at=timezone.now(), end_at=timezone.now() + timedelta(hours=2), created_at=timezone.now())
+    with time_machine.travel(timezone.now() + timedelta(minutes=10)):
+        for other in _ga_assignments().exclude(pk=activation.pk):
+            services.assignment_end(assignment=other, reason="removed", now=timezone.now(), actor=SETUP)
+        with pytest.raises(DomainError, match="last active Global Administrator"):
+            services.assignment_remove(actor=SETUP, assignment=eligible)
+    activation.refresh_from_db()
+    eligible.refresh_from_db()
+    assert activation.status == eligible.status == "live"

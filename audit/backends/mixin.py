@@ -72,13 +72,14 @@ class AuditChainMixin:
         else:
             self.audit_defer(pending)
 
-    def audit_flush(self) -> None:
+    def audit_flush(self, *, then_commit: bool = False) -> bool:
         """Append this transaction's events now; the head stays locked until the transaction ends.
-        For the writers that read the head to sign it (checkpoints, purge)."""
+        For the writers that read the head to sign it (checkpoints, purge), and for `commit()`, which
+        asks for the COMMIT to go with the append (True when it did: see `audit.chain.append`)."""
         from audit import chain
 
         pending, self.audit_pending = self.audit_pending, []
-        chain.append(connection=self, pending=pending)
+        return chain.append(connection=self, pending=pending, then_commit=then_commit)
 
     def audit_note_head_locked(self) -> None:
         """Called by `audit.chain` once the head is locked: it is locked once per transaction."""
@@ -95,7 +96,8 @@ class AuditChainMixin:
     def commit(self):
         if self.audit_pending:
             try:
-                self.audit_flush()
+                # On PostgreSQL the COMMIT goes with the append; the commit() below then sends nothing.
+                self.audit_flush(then_commit=True)
             except DatabaseError:
                 raise  # atomic() rolls the transaction back
             except Exception:
