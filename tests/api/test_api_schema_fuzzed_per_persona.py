@@ -46,7 +46,8 @@ MAY = {
     "approvals_deny": {"approver", "administrator"},
     "audit_events_list": SIGNED_IN,
     "audit_events_csv": SIGNED_IN,
-    "device_authorize": SIGNED_IN | {"anonymous"},  # anyone may start a command-line sign-in: nothing is granted until approved
+    # Anyone may start a command-line sign-in: nothing is granted until a person approves it.
+    "device_authorize": SIGNED_IN | {"anonymous"},
     "device_token": set(),  # a token only for the device code of an approved sign-in, which no example has
 }
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
