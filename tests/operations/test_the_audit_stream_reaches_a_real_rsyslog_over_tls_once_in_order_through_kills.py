@@ -88,7 +88,10 @@ def test_every_event_arrives_once_in_order_through_two_kills(rsyslog, tmp_path):
 
     records = parsed(rsyslog.lines())
     events = [record for msgid, record in records if msgid == "pim-audit"]
-    assert [event["seq"] for event in events] == list(range(1, head + 1))  # all, once, in order
+    seqs = [event["seq"] for event in events]
+    twice = sorted({seq for seq in seqs if seqs.count(seq) > 1})
+    missing = sorted(set(range(1, head + 1)) - set(seqs))
+    assert seqs == list(range(1, head + 1)), f"twice: {twice}, missing: {missing}"  # all, once, in order
     assert all(event["type"] == "pim-audit-event" for event in events)
     assert events[5]["justification"] == "ünïcödé \"quoted\" ]\\"
     # Each event links to the one before: the SIEM can follow the chain.
