@@ -10,4 +10,4 @@ class OperationsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self):
-        from . import heartbeat  # noqa: F401  (connects the beat's publish hook)
+        from . import checks, heartbeat  # noqa: F401  (registers the system checks; connects the beat's publish hook)

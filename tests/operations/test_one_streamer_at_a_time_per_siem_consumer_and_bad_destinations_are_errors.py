@@ -56,3 +56,15 @@ def test_the_settings_refuse_a_malformed_list():
         refused = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True,
                                  timeout=60)
         assert refused.returncode != 0 and "PIM_SIEM_STREAMS" in refused.stderr, bad
+
+
+def test_the_system_check_names_a_stream_that_cannot_work(settings):
+    from django.core.checks import run_checks
+
+    settings.PIM_SIEM_HTTP_SECRET = "s"
+    settings.PIM_SIEM_STREAMS = {"soc": "syslog+udp://siem:514", "archive": "http://archive.example.com/in",
+                                 "local": "http://127.0.0.1:8080/in", "ok": "syslog+tls://siem:6514"}
+    found = {(message.id, message.msg.split(":")[0]) for message in run_checks()
+             if message.id.startswith("operations.")}
+    plain = "PIM_SIEM_STREAMS archive sends the audit log over plain HTTP to archive.example.com"
+    assert found == {("operations.E001", "PIM_SIEM_STREAMS soc"), ("operations.W001", plain)}
