@@ -13,7 +13,7 @@ import socket
 from datetime import datetime
 
 from celery.signals import before_task_publish
-from django.db import DatabaseError
+from django.db import DatabaseError, IntegrityError
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -33,7 +33,10 @@ def heartbeat_record(*, name: str, at: datetime, sent_at: datetime | None = None
     moved = Heartbeat.objects.filter(Q(at__lt=at), name=name).update(**values)
     if moved:
         return True
-    _, created = Heartbeat.objects.get_or_create(name=name, defaults=values)
+    try:
+        _, created = Heartbeat.objects.get_or_create(name=name, defaults=values)
+    except IntegrityError:  # the first beat of another process won the insert; it is as recent
+        return False
     return created
 
 

@@ -24,6 +24,13 @@ from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from assignments.models import Assignment, Request
+from audit.models import AuditChainHead, AuditCheckpoint, AuditWitnessState
+from notifications.models import OutboxMessage
+from provisioning.models import ScimOperation, WebhookDelivery
+
+from .models import Heartbeat, SiemStream
+
 logger = logging.getLogger(__name__)
 
 REQUESTS = CollectorRegistry(auto_describe=True)
@@ -87,8 +94,6 @@ class PortalCollector:
         yield errors
 
     def _activations(self, now):
-        from assignments.models import Assignment, Request
-
         total = CounterMetricFamily("pim_activations", "Activation requests filed (self-service), by status now.",
                                     labels=["status"])
         for status, count in (Request.objects.filter(action=Request.Action.SELF_ACTIVATE)
@@ -101,8 +106,6 @@ class PortalCollector:
         yield GaugeMetricFamily("pim_activations_active", "Activations held right now.", value=active)
 
     def _approvals(self, now):
-        from assignments.models import Request
-
         pending = Request.objects.filter(status=Request.Status.PENDING_APPROVAL).aggregate(
             n=Count("pk"), oldest=Min("created_at"))
         yield GaugeMetricFamily("pim_approvals_pending", "Requests waiting for approval.", value=pending["n"])
@@ -111,8 +114,6 @@ class PortalCollector:
                                 value=_age(now, pending["oldest"]))
 
     def _outbox(self, now):
-        from notifications.models import OutboxMessage
-
         backlog = GaugeMetricFamily("pim_outbox_backlog", "Outbox rows not delivered yet, by channel.",
                                     labels=["channel"])
         oldest = GaugeMetricFamily("pim_outbox_oldest_pending_age_seconds",
@@ -130,8 +131,6 @@ class PortalCollector:
         yield from (backlog, oldest, failed)
 
     def _provisioning(self, now):
-        from provisioning.models import ScimOperation, WebhookDelivery
-
         scim = GaugeMetricFamily("pim_scim_operations", "SCIM membership operations, by status (failed: the "
                                  "application refused or stayed unreachable).", labels=["status"])
         for status, n in ScimOperation.objects.values_list("status").annotate(n=Count("pk")).order_by():
@@ -143,8 +142,6 @@ class PortalCollector:
         yield hooks
 
     def _sweep(self, now):
-        from assignments.models import Assignment
-
         overdue = Assignment.objects.filter(status=Assignment.Status.LIVE, end_at__lte=now).aggregate(
             first=Min("end_at"), n=Count("pk"))
         yield GaugeMetricFamily("pim_sweep_lag_seconds", "How long ago the oldest ended assignment the expiry sweep "
@@ -153,8 +150,6 @@ class PortalCollector:
         yield GaugeMetricFamily("pim_sweep_backlog", "Ended assignments not tidied up yet.", value=overdue["n"])
 
     def _audit(self, now):
-        from audit.models import AuditChainHead, AuditCheckpoint, AuditWitnessState
-
         head = AuditChainHead.objects.filter(pk=1).values_list("last_seq", flat=True).first() or 0
         yield GaugeMetricFamily("pim_audit_chain_head_seq", "Sequence number of the newest audit event.", value=head)
         last = AuditCheckpoint.objects.filter(kind=AuditCheckpoint.Kind.PERIODIC).aggregate(
@@ -171,10 +166,6 @@ class PortalCollector:
                                     "failing (0 when it is not).", value=_age(now, state.failing_since))
 
     def _siem(self, now):
-        from audit.models import AuditChainHead
-
-        from .models import SiemStream
-
         head = AuditChainHead.objects.filter(pk=1).values_list("last_seq", flat=True).first() or 0
         lag = GaugeMetricFamily("pim_siem_stream_lag_events", "Audit events a SIEM consumer has not confirmed yet.",
                                 labels=["stream"])
@@ -189,8 +180,6 @@ class PortalCollector:
         yield from (lag, failing, sent)
 
     def _heartbeats(self, now):
-        from .models import Heartbeat
-
         age = GaugeMetricFamily("pim_heartbeat_age_seconds", "Time since the beat last published (beat) and a "
                                 "worker last ran (worker) the heartbeat job.", labels=["process"])
         for beat in Heartbeat.objects.order_by("name"):

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from itertools import islice, takewhile
 
 from django.conf import settings
+from django.db import IntegrityError
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -111,7 +112,10 @@ def siem_stream_deliver(*, name: str, url: str, now: datetime | None = None, max
     on the stream row as `last_error` / `failing_since`, retried by the next run)."""
     sink = siem_sink(url, stream=name)
     now = now or timezone.now()
-    stream, _ = SiemStream.objects.get_or_create(name=name, defaults={"destination": str(sink)})
+    try:
+        stream, _ = SiemStream.objects.get_or_create(name=name, defaults={"destination": str(sink)})
+    except IntegrityError:  # another streamer created it at the same moment
+        stream = SiemStream.objects.get(name=name)
     owner = uuid.uuid4().hex
     claimed = SiemStream.objects.filter(pk=stream.pk).filter(
         Q(lease_until__isnull=True) | Q(lease_until__lt=now)).update(
