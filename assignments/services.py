@@ -658,16 +658,20 @@ def _fit_activations_to_eligibility(*, eligible: Assignment, now: datetime, acto
         # A cut is a shortening: never of the last Global / Privileged Role Administrator's activation
         # (the whole change is refused and rolled back).
         rules.check_not_last_protected_admin(assignment=activation, new_end=eligible.end_at)
-        before = assignment_snapshot(activation)
-        if Assignment.objects.filter(pk=activation.pk, status=Assignment.Status.LIVE).update(
-                end_at=eligible.end_at):
-            activation.end_at = eligible.end_at
-            audit_event_record(action="assignment.cut", actor=actor, target=activation,
-                               principal=activation.principal, role=activation.role, scope=activation.scope,
-                               before=before, after=assignment_snapshot(activation), correlation_id=request.pk,
-                               message=f"Activation cut to the new end of its eligibility, {_fmt(eligible.end_at)}.")
-            domain_events.emit("assignment.updated", assignment=activation, request=request, actor=actor.user,
-                               before=before)
+        _cut_activation(activation, end_at=eligible.end_at, actor=actor, request=request,
+                        message=f"Activation cut to the new end of its eligibility, {_fmt(eligible.end_at)}.")
+
+
+def _cut_activation(activation: Assignment, *, end_at: datetime, actor: Actor, request: Request, message: str) -> None:
+    """Move a locked live activation's end earlier, guarded, audited and announced."""
+    before = assignment_snapshot(activation)
+    if Assignment.objects.filter(pk=activation.pk, status=Assignment.Status.LIVE).update(end_at=end_at):
+        activation.end_at = end_at
+        audit_event_record(action="assignment.cut", actor=actor, target=activation, principal=activation.principal,
+                           role=activation.role, scope=activation.scope, before=before,
+                           after=assignment_snapshot(activation), correlation_id=request.pk, message=message)
+        domain_events.emit("assignment.updated", assignment=activation, request=request, actor=actor.user,
+                           before=before)
 
 
 def _fit_activations_to_membership(*, membership: Assignment, actor: Actor, request: Request) -> None:
@@ -686,16 +690,8 @@ def _fit_activations_to_membership(*, membership: Assignment, actor: Actor, requ
                                   actor=actor, message="Activation ended: it would begin after the group "
                                                        "membership it depends on ends.")
             continue
-        before = assignment_snapshot(activation)
-        new_end = membership.end_at
-        if Assignment.objects.filter(pk=activation.pk, status=Assignment.Status.LIVE).update(end_at=new_end):
-            activation.end_at = new_end
-            audit_event_record(action="assignment.cut", actor=actor, target=activation,
-                               principal=activation.principal, role=activation.role, scope=activation.scope,
-                               before=before, after=assignment_snapshot(activation), correlation_id=request.pk,
-                               message=f"Activation cut to the new end of the group membership, {_fmt(new_end)}.")
-            domain_events.emit("assignment.updated", assignment=activation, request=request, actor=actor.user,
-                               before=before)
+        _cut_activation(activation, end_at=membership.end_at, actor=actor, request=request,
+                        message=f"Activation cut to the new end of the group membership, {_fmt(membership.end_at)}.")
 
 
 def assignment_end(*, assignment: Assignment, reason: str, now: datetime, actor: Actor | User) -> bool:
