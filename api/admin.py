@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin
 
-from .models import ApiToken
+from .models import ApiToken, DeviceAuthorization
 
 
 @admin.register(ApiToken)
@@ -14,3 +14,12 @@ class ApiTokenAdmin(ReadOnlyAdmin):
     list_select_related = ("principal",)
     exclude = ("secret_hash",)
 
+
+
+@admin.register(DeviceAuthorization)
+class DeviceAuthorizationAdmin(ReadOnlyAdmin):
+    """Read-only: command-line sign-ins are started by `pim login` and answered on the approval page."""
+
+    list_display = ("client_name", "user_code", "status", "user", "created_at", "expires_at", "decided_at")
+    list_filter = ("status",)
+    exclude = ("device_code_hash",)

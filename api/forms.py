@@ -41,3 +41,18 @@ class ServicePrincipalTokenForm(forms.Form):
         kwargs.setdefault("auto_id", "id_sp_%s")
         super().__init__(*args, **kwargs)
         self.fields["service_principal"].label_from_instance = lambda sp: f"{sp.display_name} ({sp.app_id})"
+
+
+class DeviceCodeForm(forms.Form):
+    """The code `pim login` shows, typed (or filled in from its link) on the sign-in approval page."""
+
+    code = forms.CharField(label="Code shown by the command line", max_length=20,
+                           help_text="8 letters, like BCDF-GHJK.")
+
+    def clean_code(self):
+        from .services import device_user_code_normalise
+
+        code = device_user_code_normalise(self.cleaned_data["code"])
+        if not code:
+            raise forms.ValidationError("Type the 8 letters the command line shows, like BCDF-GHJK.")
+        return code

@@ -24,6 +24,10 @@ class ApiToken(models.Model):
       (recorded in `mfa_verified_at`; emergency access accounts are exempt and may have none) with a
       short lifetime (`PIM_API_ADMIN_TOKEN_MINUTES`). Only such a token makes privileged
       administrative changes; a general token never can.
+    - `purpose` "cli": a personal token the `pim` command line received through a device-code sign-in
+      (`DeviceAuthorization`), approved in the browser right after a step-up; `mfa_verified_at` is that
+      step-up, and self-service actions that ask for MFA accept it while it is fresh (as the portal
+      session's own step-up), never a privileged administrative change. Lives PIM_CLI_TOKEN_HOURS.
     """
 
     class Kind(models.TextChoices):
@@ -33,6 +37,7 @@ class ApiToken(models.Model):
     class Purpose(models.TextChoices):
         GENERAL = "general", "General"
         ADMINISTRATION = "administration", "Administration (privileged changes, short-lived)"
+        CLI = "cli", "Command-line sign-in (device code)"
 
     prefix = models.CharField(max_length=16, unique=True)
     secret_hash = models.CharField(max_length=64)
@@ -68,7 +73,7 @@ class ApiToken(models.Model):
                                    condition=Q(expires_at__gt=models.F("created_at"))),
             models.CheckConstraint(
                 name="api_token_administration_is_personal",
-                condition=Q(purpose="general") | Q(purpose="administration", kind="personal"),
+                condition=Q(purpose="general") | Q(purpose__in=["administration", "cli"], kind="personal"),
             ),
         ]
         indexes = [models.Index(fields=["principal", "created_at"], name="api_token_principal_idx")]
@@ -86,3 +91,51 @@ class ApiToken(models.Model):
     @property
     def display_id(self) -> str:
         return f"pim_{self.prefix}_…"
+
+
+class DeviceAuthorization(models.Model):
+    """A device-code sign-in of a command-line client (RFC 8628's flow): the client asks for a code, the
+    person opens the verification page in a browser, signs in, passes the MFA step-up and approves; the
+    client, polling, then receives a personal token (purpose "cli") once.
+
+    Invariants:
+    - Only `device_code_hash` (sha256 of the secret device code the client polls with) is stored; the
+      short `user_code` the person types is unique among the authorizations still pending.
+    - Status moves pending → approved | denied → (approved only) issued, by conditional updates; a
+      pending or approved one past `expires_at` is expired and can do nothing more.
+    - `token` is set exactly when status is issued; it is the one token this sign-in ever gives.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the person"
+        APPROVED = "approved", "Approved"
+        DENIED = "denied", "Denied"
+        ISSUED = "issued", "Token issued"
+
+    device_code_hash = models.CharField(max_length=64, unique=True)
+    user_code = models.CharField(max_length=9)
+    client_name = models.CharField(max_length=100)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    interval_seconds = models.PositiveSmallIntegerField(default=5)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    mfa_verified_at = models.DateTimeField(null=True, blank=True)
+    token = models.OneToOneField(ApiToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user_code"], condition=Q(status="pending"),
+                                    name="device_authorization_pending_user_code_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_name} ({self.user_code}, {self.status})"
+
+    def is_expired_at(self, when) -> bool:
+        return self.expires_at <= when

@@ -22,7 +22,7 @@ from core.mfa import mfa_verified_at
 from core.stepup import step_up_redirect, step_up_restored
 
 from . import selectors, services
-from .forms import PersonalTokenForm, ServicePrincipalTokenForm
+from .forms import DeviceCodeForm, PersonalTokenForm, ServicePrincipalTokenForm
 from .models import ApiToken
 
 
@@ -112,3 +112,45 @@ def docs(request):
     if not settings.PIM_API_DOCS_PUBLIC and not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     return render(request, "api/docs.html", {})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def device(request):
+    """Approve (or deny) the sign-in of a command-line client, `pim login`: the person checks that the code
+    is the one their terminal shows, verifies with their authenticator (the step-up, when the session's
+    verification is not fresh) and approves; the client then receives a token that acts as them."""
+    typed = step_up_restored(request)
+    data = request.POST if request.method == "POST" else (typed or request.GET)
+    form = DeviceCodeForm(data if data.get("code") else None)
+    authorization, done, status = None, None, 200
+    if form.is_bound and form.is_valid():
+        authorization = selectors.device_authorization_pending(user_code=form.cleaned_data["code"])
+        if authorization is None:
+            form.add_error("code", "No sign-in is waiting for this code (it was used, denied or has expired): "
+                                   "start again from the command line.")
+            status = 404
+        elif request.method == "POST":
+            decision = request.POST.get("decision")
+            if decision not in ("approve", "deny"):
+                form.add_error(None, "Choose Approve or Deny.")
+                status = 400
+            else:
+                try:
+                    services.device_authorization_decide(actor=request.user, authorization=authorization,
+                                                         approve=decision == "approve",
+                                                         mfa_verified_at=mfa_verified_at(request))
+                except DomainError as error:
+                    if asks_for_step_up(error):
+                        return step_up_redirect(request, message="Verify with your authenticator to sign in the "
+                                                                 "command line: its token carries this verification.")
+                    form_add_domain_error(form, error)
+                    status = error.status
+                else:
+                    done = decision
+    elif form.is_bound:
+        status = 400
+    response = render(request, "api/device.html", {"form": form, "authorization": authorization, "done": done},
+                      status=status)
+    response["Cache-Control"] = "no-store"
+    return response

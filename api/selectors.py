@@ -8,7 +8,7 @@ from django.utils import timezone
 from assignments import selectors as assignment_selectors
 from assignments.models import Principal
 
-from .models import ApiToken
+from .models import ApiToken, DeviceAuthorization
 from .services import TOKEN_PREFIX, token_hash
 
 
@@ -52,3 +52,9 @@ def service_principal_tokens_visible_to(*, user) -> QuerySet[ApiToken]:
 
 def service_principals_enabled() -> QuerySet[Principal]:
     return Principal.objects.filter(kind=Principal.Kind.SERVICE_PRINCIPAL, enabled=True).order_by("display_name")
+
+
+def device_authorization_pending(*, user_code: str):
+    """The sign-in still waiting for the person that shows `user_code` (normalised), or None."""
+    return DeviceAuthorization.objects.filter(user_code=user_code, status=DeviceAuthorization.Status.PENDING,
+                                              expires_at__gt=timezone.now()).first()

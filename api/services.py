@@ -8,7 +8,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from assignments import rules
@@ -18,9 +18,9 @@ from assignments.services import audited_refusal
 from audit.models import AuditEvent
 from audit.services import audit_event_record, audit_refusal_record
 from core.actors import as_actor
-from core.errors import DomainError, forbidden, invalid, not_found
+from core.errors import DomainError, conflict, forbidden, invalid, not_found
 
-from .models import ApiToken
+from .models import ApiToken, DeviceAuthorization
 
 TOKEN_PREFIX = "pim"
 
@@ -187,3 +187,114 @@ def api_write_record(*, token: ApiToken, actor, method: str, path: str, outcome:
 
 def write_refused_message(error: Exception) -> str:
     return error.message if isinstance(error, DomainError) else str(error)
+
+
+# --- Device-code sign-in of the command line (`pim login`) -----------------------------------------
+
+# RFC 8628 §6.1: no vowels (no words) and no look-alike characters; 20^8 codes, tried 5 at most a poll.
+USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
+
+
+class DeviceFlowError(Exception):
+    """A token request of the device flow that cannot be answered with a token yet or ever, with the
+    error code of RFC 8628 §3.5 (`authorization_pending`, `slow_down`, `access_denied`, `expired_token`,
+    `invalid_grant`)."""
+
+    def __init__(self, code: str, description: str):
+        super().__init__(description)
+        self.code = code
+        self.description = description
+
+
+def device_user_code_normalise(text: str) -> str:
+    """What a person typed ("bcdf ghjk", "BCDF-GHJK") as the stored form, "BCDF-GHJK"; "" when it cannot be one."""
+    letters = "".join(c for c in (text or "").upper() if c.isalnum())
+    if len(letters) != 8 or any(c not in USER_CODE_ALPHABET for c in letters):
+        return ""
+    return f"{letters[:4]}-{letters[4:]}"
+
+
+def _device_code_hash(device_code: str) -> str:
+    return hashlib.sha256(device_code.encode()).hexdigest()
+
+
+def device_authorization_start(*, client_name: str, client_ip: str | None) -> tuple[DeviceAuthorization, str]:
+    """A new pending sign-in: (row, the secret device code the client polls with). Nothing is granted until a
+    signed-in person approves it after a step-up, so it needs no audit event of its own."""
+    name = " ".join((client_name or "").split())[:100] or "pim command line"
+    if any(not c.isprintable() for c in name):
+        raise invalid("The client name must be printable text.", field="client_name")
+    now = timezone.now()
+    device_code = secrets.token_urlsafe(32)
+    for _ in range(5):
+        letters = "".join(secrets.choice(USER_CODE_ALPHABET) for _ in range(8))
+        try:
+            with transaction.atomic():
+                row = DeviceAuthorization.objects.create(
+                    device_code_hash=_device_code_hash(device_code), user_code=f"{letters[:4]}-{letters[4:]}",
+                    client_name=name, client_ip=client_ip, created_at=now,
+                    expires_at=now + timedelta(minutes=settings.PIM_DEVICE_CODE_MINUTES),
+                    interval_seconds=settings.PIM_DEVICE_POLL_SECONDS)
+            return row, device_code
+        except IntegrityError:  # a pending code already has these letters: draw again
+            continue
+    raise conflict("Could not issue a sign-in code; try again.")
+
+
+def device_authorization_decide(*, actor: User, authorization: DeviceAuthorization, approve: bool,
+                                mfa_verified_at: datetime | None) -> DeviceAuthorization:
+    """The person's answer to a pending sign-in. Approving hands the client a token that acts as them, so it
+    needs a fresh MFA verification (as creating a token does), which the token then carries for
+    self-service steps that ask for MFA. A code that was answered already or expired is a conflict."""
+    if approve:
+        rules.check_admin_mfa(actor=as_actor(actor).with_mfa_verified_at(mfa_verified_at),
+                              what="sign in a command-line client")
+    now = timezone.now()
+    status = DeviceAuthorization.Status.APPROVED if approve else DeviceAuthorization.Status.DENIED
+    with transaction.atomic():
+        changed = DeviceAuthorization.objects.filter(
+            pk=authorization.pk, status=DeviceAuthorization.Status.PENDING, expires_at__gt=now).update(
+            status=status, user=actor, decided_at=now, mfa_verified_at=mfa_verified_at if approve else None)
+        if not changed:
+            raise conflict("This code was answered already or has expired: start the sign-in again from the "
+                           "command line.")
+        authorization.refresh_from_db()
+        audit_event_record(action="api.device_approve" if approve else "api.device_deny", actor=actor,
+                           target=authorization, principal=actor.principal,
+                           after={"client_name": authorization.client_name, "client_ip": authorization.client_ip,
+                                  "user_code": authorization.user_code, "mfa_verified_at": mfa_verified_at})
+    return authorization
+
+
+def device_token_exchange(*, device_code: str) -> tuple[ApiToken, str]:
+    """The client's poll: the token once the person approved (exactly once), else a DeviceFlowError."""
+    now = timezone.now()
+    row = DeviceAuthorization.objects.filter(device_code_hash=_device_code_hash(device_code or "")).first()
+    if row is None:
+        raise DeviceFlowError("invalid_grant", "Unknown device code.")
+    polled_too_soon = row.last_polled_at is not None and now - row.last_polled_at < timedelta(
+        seconds=row.interval_seconds)
+    DeviceAuthorization.objects.filter(pk=row.pk).update(last_polled_at=now)
+    if row.status == DeviceAuthorization.Status.ISSUED:
+        raise DeviceFlowError("invalid_grant", "This sign-in has given its token already.")
+    if row.status == DeviceAuthorization.Status.DENIED:
+        raise DeviceFlowError("access_denied", "The sign-in was denied in the browser.")
+    if row.is_expired_at(now):
+        raise DeviceFlowError("expired_token", "The code expired before it was approved: sign in again.")
+    if polled_too_soon:
+        raise DeviceFlowError("slow_down", f"Poll at most every {row.interval_seconds} seconds.")
+    if row.status == DeviceAuthorization.Status.PENDING:
+        raise DeviceFlowError("authorization_pending", "Waiting for the approval in the browser.")
+    user = row.user
+    if user is None or not user.is_active or not user.principal.enabled:
+        raise DeviceFlowError("access_denied", "The account that approved the sign-in is disabled.")
+    with transaction.atomic():
+        if not DeviceAuthorization.objects.filter(pk=row.pk, status=DeviceAuthorization.Status.APPROVED).update(
+                status=DeviceAuthorization.Status.ISSUED):
+            raise DeviceFlowError("invalid_grant", "This sign-in has given its token already.")
+        token, raw = _insert(kind=ApiToken.Kind.PERSONAL, principal=user.principal, user=user, actor=user,
+                             name=f"pim CLI: {row.client_name}"[:100],
+                             expires_at=now + timedelta(hours=settings.PIM_CLI_TOKEN_HOURS),
+                             purpose=ApiToken.Purpose.CLI, mfa_verified_at=row.mfa_verified_at)
+        DeviceAuthorization.objects.filter(pk=row.pk).update(token=token)
+    return token, raw

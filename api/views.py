@@ -21,6 +21,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import generics, serializers, status
+from rest_framework.exceptions import ParseError
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -68,9 +69,11 @@ logger = logging.getLogger(__name__)
 
 
 def _session_mfa_verified_at(request):
-    """The portal session's MFA step-up; a call made with a token has none of its own."""
+    """The portal session's MFA step-up. A call made with a token has none of its own, except a token of the
+    command line's device-code sign-in, which carries the step-up made in the browser to approve it (the
+    services then hold it to the same freshness window as a session's)."""
     if isinstance(request.auth, ApiToken):
-        return None
+        return request.auth.mfa_verified_at if request.auth.purpose == ApiToken.Purpose.CLI else None
     return mfa_verified_at(request._request)
 
 
@@ -111,8 +114,8 @@ def _actor(request) -> Actor:
 def _person(request, what: str) -> Actor:
     """The signed-in person for self-service (activate, ask, cancel, approve); service principals cannot do
     what only a person does. An administrative token stands for its verification in administrative
-    changes only: here only a portal session's step-up counts (as for any token, activation that asks
-    for MFA is done in the portal)."""
+    changes only: here a portal session's step-up counts, and the browser step-up of a command-line
+    sign-in (`pim login`); with any other token, activation that asks for MFA is done in the portal."""
     if is_service_principal_actor(request.user):
         raise forbidden(f"A service principal cannot {what}: that is for people.")
     token = request.auth if isinstance(request.auth, ApiToken) else None
@@ -690,6 +693,98 @@ class ApprovalDeny(ApprovalDecide):
                    tags=["approvals"])
     def post(self, request, pk: str):
         return super().post(request, pk)
+
+
+# --- Device-code sign-in of the command line (RFC 8628) ---------------------------------------------
+
+
+class DeviceAuthorizeInputSerializer(serializers.Serializer):
+    client_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+
+
+class DeviceAuthorizeSerializer(serializers.Serializer):
+    device_code = serializers.CharField()
+    user_code = serializers.CharField()
+    verification_uri = serializers.URLField()
+    verification_uri_complete = serializers.URLField()
+    expires_in = serializers.IntegerField()
+    interval = serializers.IntegerField()
+
+
+class DeviceTokenInputSerializer(serializers.Serializer):
+    device_code = serializers.CharField(max_length=200)
+
+
+class DeviceTokenSerializer(serializers.Serializer):
+    access_token = serializers.CharField()
+    token_type = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+    mfa_verified_at = serializers.DateTimeField(allow_null=True)
+
+
+class DeviceTokenErrorSerializer(serializers.Serializer):
+    error = serializers.CharField()
+    error_description = serializers.CharField()
+
+
+class DeviceAuthorize(PimAPIView):
+    """Start a command-line sign-in: a secret device code to poll with and a short user code for the person,
+    who opens `verification_uri_complete`, signs in, verifies with their authenticator and approves."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    throttle_classes: list = []
+
+    @extend_schema(operation_id="device_authorize", request=DeviceAuthorizeInputSerializer,
+                   responses={200: DeviceAuthorizeSerializer}, tags=["sign-in"], auth=[])
+    def post(self, request):
+        from django.conf import settings
+        from django.urls import reverse
+
+        body = DeviceAuthorizeInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        row, device_code = api_services.device_authorization_start(
+            client_name=body.validated_data.get("client_name", ""), client_ip=_client_ip(request))
+        page = f"{settings.SITE_URL}{reverse('api:device')}"
+        return Response({"device_code": device_code, "user_code": row.user_code, "verification_uri": page,
+                         "verification_uri_complete": f"{page}?code={row.user_code}",
+                         "expires_in": int((row.expires_at - row.created_at).total_seconds()),
+                         "interval": row.interval_seconds}, headers={"Cache-Control": "no-store"})
+
+
+class DeviceToken(PimAPIView):
+    """Poll for the token of a command-line sign-in: 200 with it, once, after the approval in the browser;
+    until then 400 with an RFC 8628 error (`authorization_pending`, `slow_down`, `access_denied`,
+    `expired_token`, `invalid_grant`)."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    throttle_classes: list = []
+
+    @extend_schema(operation_id="device_token", request=DeviceTokenInputSerializer,
+                   responses={200: DeviceTokenSerializer, 400: DeviceTokenErrorSerializer}, tags=["sign-in"],
+                   auth=[])
+    def post(self, request):
+        # Every 400 of this endpoint is RFC 8628's body, which device-flow clients read, bad input included.
+        try:
+            body = DeviceTokenInputSerializer(data=request.data)
+            valid = body.is_valid()
+        except ParseError as error:
+            return self._error("invalid_request", str(error.detail))
+        if not valid:
+            return self._error("invalid_request", "Send the device_code that device/authorize gave.")
+        try:
+            token, raw = api_services.device_token_exchange(device_code=body.validated_data["device_code"])
+        except api_services.DeviceFlowError as error:
+            return self._error(error.code, error.description)
+        return Response({"access_token": raw, "token_type": "Bearer", "expires_at": token.expires_at.isoformat(),
+                         "mfa_verified_at": token.mfa_verified_at.isoformat() if token.mfa_verified_at else None},
+                        headers={"Cache-Control": "no-store"})
+
+    @staticmethod
+    def _error(code: str, description: str) -> Response:
+        return Response({"error": code, "error_description": description}, status=status.HTTP_400_BAD_REQUEST,
+                        headers={"Cache-Control": "no-store"})
 
 
 # --- Audit ----------------------------------------------------------------------------------------

@@ -24,6 +24,12 @@ def current() -> AuditContext:
     return ctx if ctx is not None else AuditContext()
 
 
+def bound() -> AuditContext | None:
+    """The context of the request being served, or None outside one (where `current()` makes up a fresh
+    correlation id for each call)."""
+    return _current.get()
+
+
 @contextmanager
 def bind(*, correlation_id: uuid.UUID | None = None, client_ip: str | None = None):
     token = _current.set(AuditContext(correlation_id=correlation_id or uuid.uuid4(), client_ip=client_ip))

@@ -484,3 +484,53 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("PIM_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Operations: metrics, probes, heartbeats, structured logs, the audit stream to SIEMs (operations/) ---
+INSTALLED_APPS.append("operations")
+# First, so that a request's measured time covers the whole stack.
+MIDDLEWARE.insert(0, "operations.metrics.RequestMetricsMiddleware")
+# Probes from a load balancer or an orchestrator often speak plain HTTP to the pod.
+SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz)$"]
+# /metrics: a scraper sending `Authorization: Bearer <PIM_METRICS_TOKEN>`, or from these networks.
+PIM_METRICS_TOKEN = os.environ.get("PIM_METRICS_TOKEN", "")
+PIM_METRICS_ALLOWED_NETWORKS = env_networks("PIM_METRICS_ALLOWED_NETWORKS") if os.environ.get(
+    "PIM_METRICS_ALLOWED_NETWORKS") is not None else ["127.0.0.0/8", "::1/128"]
+# The heartbeat job (beat → worker) and how old its beats may be for /readyz to answer ready.
+PIM_HEARTBEAT_SECONDS = max(1, int(os.environ.get("PIM_HEARTBEAT_SECONDS", "10")))
+PIM_READY_WORKER_SECONDS = int(os.environ.get("PIM_READY_WORKER_SECONDS", "60"))
+PIM_READY_BEAT_LAG_SECONDS = int(os.environ.get("PIM_READY_BEAT_LAG_SECONDS", "60"))
+CELERY_BEAT_SCHEDULE["heartbeat"] = {"task": "operations.tasks.heartbeat", "schedule": float(PIM_HEARTBEAT_SECONDS)}
+# Structured logs: PIM_LOG_FORMAT=json writes one JSON object a line, with the request's correlation id.
+PIM_LOG_FORMAT = os.environ.get("PIM_LOG_FORMAT", "text").strip().lower()
+if PIM_LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"PIM_LOG_FORMAT={PIM_LOG_FORMAT!r}: use text or json.")
+if PIM_LOG_FORMAT == "json":
+    LOGGING["formatters"] = {"json": {"()": "operations.jsonlog.JsonFormatter"}}
+    LOGGING["handlers"]["console"]["formatter"] = "json"
+    # The worker keeps Django's logging (and so this format) instead of installing its own handlers.
+    CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# The audit stream to SIEMs (operations/siem.py): "name=url" pairs, comma-separated, each a consumer with its
+# own cursor: syslog+tls://host:6514[?batch=N] (RFC 5424 over TLS, octet-counted) or https://… (JSON lines).
+PIM_SIEM_STREAMS: dict[str, str] = {}
+for _entry in env_list("PIM_SIEM_STREAMS"):
+    _name, _, _url = _entry.partition("=")
+    if not _name.strip() or not _url.strip() or not _name.strip().replace("-", "").replace("_", "").isalnum():
+        raise ImproperlyConfigured(f"PIM_SIEM_STREAMS: {_entry!r} is not name=url (e.g. soc=syslog+tls://siem:6514).")
+    if _name.strip() in PIM_SIEM_STREAMS:
+        raise ImproperlyConfigured(f"PIM_SIEM_STREAMS names {_name.strip()!r} twice.")
+    PIM_SIEM_STREAMS[_name.strip()[:64]] = _url.strip()
+PIM_SIEM_CA_FILE = os.environ.get("PIM_SIEM_CA_FILE", "")  # trust for syslog+tls (default: the system's CAs)
+PIM_SIEM_CLIENT_CERT = os.environ.get("PIM_SIEM_CLIENT_CERT", "")  # optional client certificate (mutual TLS)
+PIM_SIEM_CLIENT_KEY = os.environ.get("PIM_SIEM_CLIENT_KEY", "")
+PIM_SIEM_HTTP_SECRET = os.environ.get("PIM_SIEM_HTTP_SECRET", "")  # HMAC key signing the POSTs of HTTP streams
+PIM_SIEM_STREAM_EVERY_SECONDS = max(1, int(os.environ.get("PIM_SIEM_STREAM_EVERY_SECONDS", "5")))
+if PIM_SIEM_STREAMS:
+    CELERY_BEAT_SCHEDULE["siem-stream"] = {"task": "operations.tasks.siem_stream",
+                                           "schedule": float(PIM_SIEM_STREAM_EVERY_SECONDS)}
+# `pim login` (device-code sign-in of the command line, api/): how long a code waits for its approval in the
+# browser, and how long the token it gives lives.
+PIM_DEVICE_CODE_MINUTES = int(os.environ.get("PIM_DEVICE_CODE_MINUTES", "10"))
+PIM_CLI_TOKEN_HOURS = int(os.environ.get("PIM_CLI_TOKEN_HOURS", "12"))
+PIM_DEVICE_POLL_SECONDS = max(1, min(60, int(os.environ.get("PIM_DEVICE_POLL_SECONDS", "5"))))  # RFC 8628 interval
+if not 1 <= PIM_CLI_TOKEN_HOURS <= 24 * 7:
+    raise ImproperlyConfigured("PIM_CLI_TOKEN_HOURS must be from 1 to 168 (a week).")

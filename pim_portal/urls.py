@@ -33,6 +33,7 @@ urlpatterns = [
     path("api/v1/", include("api.urls")),
     path("scim/v2/", include("directory.scim.urls")),  # SCIM 2.0 service provider (bearer tokens, no session)
     path("directory/scim/", include("directory.scim.page_urls")),
+    path("", include("operations.urls")),  # /healthz, /readyz, /metrics
     path("", include("portal.urls")),
 ]
 

@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -59,6 +60,13 @@ def run_environment(environ: dict[str, str], root: Path = ROOT) -> dict[str, str
             derived = hmac.new(DEV_SECRET_KEY.encode(), b"pim-portal.audit.checkpoint-signing-key", hashlib.sha256)
             fallbacks = [k for k in env.get("PIM_AUDIT_SIGNING_KEY_FALLBACKS", "").split(",") if k]
             env["PIM_AUDIT_SIGNING_KEY_FALLBACKS"] = ",".join([*fallbacks, derived.hexdigest()])
+    if not env.get("PROMETHEUS_MULTIPROC_DIR"):
+        # The two web workers add up their request metrics through files here (emptied at each start:
+        # samples of processes that are gone would otherwise be counted again).
+        metrics_dir = var / "prometheus"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir()
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     env.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
     env.setdefault("DJANGO_SECURE_COOKIES", "0")
     env.setdefault("DJANGO_ALLOWED_HOSTS", ",".join(dict.fromkeys(["localhost", "127.0.0.1", "[::1]", host])))
@@ -209,6 +217,8 @@ def main() -> int:
     children = children_of(env, bin_dir)
     print(f"""
   PIM portal is running at {env['PIM_SITE_URL']}/
+  Readiness: {env['PIM_SITE_URL']}/readyz (ready once a worker ran the beat's heartbeat job);
+  Prometheus metrics: {env['PIM_SITE_URL']}/metrics (from loopback).
   Demo logins are listed above (also in {var}/log/demo-logins.txt).
   Emails are written to {var}/mail/ (MFA enrolment codes too), logs to {var}/log/. Press Ctrl+C to stop.
 """, flush=True)

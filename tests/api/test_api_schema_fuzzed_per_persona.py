@@ -65,6 +65,9 @@ MAY = {
     "roles_destroy": {"administrator"},
     "directory_import": {"administrator"},
     "directory_export": VIEWERS,
+    # Anyone may start a command-line sign-in: nothing is granted until a person approves it.
+    "device_authorize": SIGNED_IN | {"anonymous"},
+    "device_token": set(),  # a token only for the device code of an approved sign-in, which no example has
 }
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 

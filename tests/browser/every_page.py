@@ -340,8 +340,11 @@ EXCLUDED = {
     "admin:otp_totp_totpdevice_config": "shows a device's secret key and QR code: not linked in the read-only admin",
     "admin:otp_totp_totpdevice_qrcode": "an image, not a page",
 }
-EXCLUDED_PREFIXES = {"api:": JSON,  # every other API name is the REST API
-                     "scim:": "the SCIM 2.0 endpoint of provisioning clients (bearer token, JSON), not a page"}
+# Every other API name is the REST API; SCIM is the provisioning clients' endpoint; operations: /healthz,
+# /readyz and /metrics.
+EXCLUDED_PREFIXES = {"api:": JSON,
+                     "scim:": "the SCIM 2.0 endpoint of provisioning clients (bearer token, JSON), not a page",
+                     "operations:": "probes and metrics for machines (text / JSON), not pages"}
 # One model's history page: Django renders every model's with the same template.
 ADMIN_HISTORY = "admin:assignments_assignment_history"
 ADMIN_READ_ONLY = {"_history": f"the same template as {ADMIN_HISTORY}",

@@ -1,0 +1,198 @@
+"""Prometheus metrics (`/metrics`).
+
+Two kinds:
+- request latency by view, method and status, measured by `RequestMetricsMiddleware` in each web
+  process. Under several gunicorn workers set PROMETHEUS_MULTIPROC_DIR (the run command does): each
+  process writes its samples there and a scrape adds them up, whichever worker answers it.
+- the portal's state, read from the database at scrape time (`PortalCollector`): activations,
+  approvals pending and their age, the outbox backlog by channel and its oldest row, failures of
+  the SCIM and webhook channels, the sweep lag (the oldest end not yet tidied up), the audit chain
+  head, the age of the last checkpoint, the witness and the SIEM streams, and the heartbeats. Each is
+  one aggregate query on an indexed column; the whole scrape is about a dozen statements, whatever
+  the size of the data.
+"""
+
+import logging
+import os
+import time
+from collections.abc import Iterator
+
+from django.db import DatabaseError
+from django.db.models import Count, Max, Min, Q
+from django.utils import timezone
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from assignments.models import Assignment, Request
+from audit.models import AuditChainHead, AuditCheckpoint, AuditWitnessState
+from notifications.models import OutboxMessage
+from provisioning.models import ScimOperation, WebhookDelivery
+
+from .models import Heartbeat, SiemStream
+
+logger = logging.getLogger(__name__)
+
+REQUESTS = CollectorRegistry(auto_describe=True)
+REQUEST_LATENCY = Histogram(
+    "pim_http_request_duration_seconds", "Time to answer an HTTP request, by view (URL name), method and status.",
+    ["view", "method", "status"], registry=REQUESTS,
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+
+
+def _view_label(request) -> str:
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return "unmatched"  # a 404 by the resolver: never the raw path (unbounded label values)
+    return match.view_name or match._func_path
+
+
+class RequestMetricsMiddleware:
+    """Times every request (first in MIDDLEWARE, so the whole stack is inside), and gives the response the
+    request's correlation id (`X-Correlation-ID`), the id its audit events and log lines carry."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        REQUEST_LATENCY.labels(view=_view_label(request), method=request.method if request.method in _METHODS
+                               else "other", status=str(response.status_code)).observe(time.perf_counter() - started)
+        correlation_id = getattr(request, "correlation_id", None)
+        if correlation_id is not None:
+            response["X-Correlation-ID"] = str(correlation_id)
+        return response
+
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def _age(now, then) -> float:
+    return max(0.0, (now - then).total_seconds()) if then is not None else 0.0
+
+
+class PortalCollector:
+    """The portal's state at scrape time. A part whose query fails is left out and counted in
+    `pim_metrics_errors` (named by `part`), so one broken table does not hide the rest."""
+
+    def describe(self):
+        return []  # no collect() at registration: the queries run only when scraped
+
+    def collect(self) -> Iterator:
+        errors = GaugeMetricFamily("pim_metrics_errors", "Parts of the portal's metrics that could not be read "
+                                   "at this scrape (1).", labels=["part"])
+        now = timezone.now()
+        for part in (self._activations, self._approvals, self._outbox, self._provisioning, self._sweep,
+                     self._audit, self._siem, self._heartbeats):
+            try:
+                yield from part(now)
+            except DatabaseError as error:
+                logger.warning("metrics: %s not collected: %s", part.__name__, error)
+                errors.add_metric([part.__name__.strip("_")], 1)
+        yield errors
+
+    def _activations(self, now):
+        total = CounterMetricFamily("pim_activations", "Activation requests filed (self-service), by status now.",
+                                    labels=["status"])
+        for status, count in (Request.objects.filter(action=Request.Action.SELF_ACTIVATE)
+                              .values_list("status").annotate(n=Count("pk")).order_by()):
+            total.add_metric([status], count)
+        yield total
+        active = Assignment.objects.filter(kind=Assignment.Kind.ACTIVE, status=Assignment.Status.LIVE,
+                                           activated_from__isnull=False, start_at__lte=now).filter(
+            Q(end_at__isnull=True) | Q(end_at__gt=now)).count()
+        yield GaugeMetricFamily("pim_activations_active", "Activations held right now.", value=active)
+
+    def _approvals(self, now):
+        pending = Request.objects.filter(status=Request.Status.PENDING_APPROVAL).aggregate(
+            n=Count("pk"), oldest=Min("created_at"))
+        yield GaugeMetricFamily("pim_approvals_pending", "Requests waiting for approval.", value=pending["n"])
+        yield GaugeMetricFamily("pim_approvals_pending_oldest_age_seconds",
+                                "Age of the oldest request waiting for approval (0 when none).",
+                                value=_age(now, pending["oldest"]))
+
+    def _outbox(self, now):
+        backlog = GaugeMetricFamily("pim_outbox_backlog", "Outbox rows not delivered yet, by channel.",
+                                    labels=["channel"])
+        oldest = GaugeMetricFamily("pim_outbox_oldest_pending_age_seconds",
+                                   "Age of the oldest undelivered outbox row, by channel.", labels=["channel"])
+        failed = GaugeMetricFamily("pim_outbox_failed", "Outbox rows that failed for good (retries exhausted), by "
+                                   "channel: email, webhook, scim and the connectors' channels.", labels=["channel"])
+        for channel, n, first in (OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING)
+                                  .values_list("channel").annotate(n=Count("pk"), first=Min("created_at"))
+                                  .order_by()):
+            backlog.add_metric([channel], n)
+            oldest.add_metric([channel], _age(now, first))
+        for channel, n in (OutboxMessage.objects.filter(status=OutboxMessage.Status.FAILED)
+                           .values_list("channel").annotate(n=Count("pk")).order_by()):
+            failed.add_metric([channel], n)
+        yield from (backlog, oldest, failed)
+
+    def _provisioning(self, now):
+        scim = GaugeMetricFamily("pim_scim_operations", "SCIM membership operations, by status (failed: the "
+                                 "application refused or stayed unreachable).", labels=["status"])
+        for status, n in ScimOperation.objects.values_list("status").annotate(n=Count("pk")).order_by():
+            scim.add_metric([status], n)
+        yield scim
+        hooks = GaugeMetricFamily("pim_webhook_deliveries", "Webhook deliveries, by status.", labels=["status"])
+        for status, n in WebhookDelivery.objects.values_list("status").annotate(n=Count("pk")).order_by():
+            hooks.add_metric([status], n)
+        yield hooks
+
+    def _sweep(self, now):
+        overdue = Assignment.objects.filter(status=Assignment.Status.LIVE, end_at__lte=now).aggregate(
+            first=Min("end_at"), n=Count("pk"))
+        yield GaugeMetricFamily("pim_sweep_lag_seconds", "How long ago the oldest ended assignment the expiry sweep "
+                                "has not tidied up yet ended (0 when none; access already ended at its end).",
+                                value=_age(now, overdue["first"]))
+        yield GaugeMetricFamily("pim_sweep_backlog", "Ended assignments not tidied up yet.", value=overdue["n"])
+
+    def _audit(self, now):
+        head = AuditChainHead.objects.filter(pk=1).values_list("last_seq", flat=True).first() or 0
+        yield GaugeMetricFamily("pim_audit_chain_head_seq", "Sequence number of the newest audit event.", value=head)
+        last = AuditCheckpoint.objects.filter(kind=AuditCheckpoint.Kind.PERIODIC).aggregate(
+            at=Max("created_at"), seq=Max("last_seq"))
+        yield GaugeMetricFamily("pim_audit_last_checkpoint_age_seconds", "Age of the newest signed checkpoint "
+                                "(-1 when there is none yet).", value=_age(now, last["at"]) if last["at"] else -1)
+        yield GaugeMetricFamily("pim_audit_events_after_last_checkpoint", "Audit events not covered by a signed "
+                                "checkpoint yet.", value=max(0, head - (last["seq"] or 0)))
+        state = AuditWitnessState.objects.filter(pk=1).first()
+        if state is not None:
+            yield GaugeMetricFamily("pim_audit_witness_lag_events", "Audit events since the last witnessed record.",
+                                    value=max(0, head - state.last_seq))
+            yield GaugeMetricFamily("pim_audit_witness_failing_seconds", "How long the external witness has been "
+                                    "failing (0 when it is not).", value=_age(now, state.failing_since))
+
+    def _siem(self, now):
+        head = AuditChainHead.objects.filter(pk=1).values_list("last_seq", flat=True).first() or 0
+        lag = GaugeMetricFamily("pim_siem_stream_lag_events", "Audit events a SIEM consumer has not confirmed yet.",
+                                labels=["stream"])
+        failing = GaugeMetricFamily("pim_siem_stream_failing_seconds", "How long a SIEM consumer has been failing "
+                                    "(0 when it is not).", labels=["stream"])
+        sent = CounterMetricFamily("pim_siem_stream_events_sent", "Audit events a SIEM consumer confirmed.",
+                                   labels=["stream"])
+        for stream in SiemStream.objects.order_by("name"):
+            lag.add_metric([stream.name], max(0, head - stream.last_seq))
+            failing.add_metric([stream.name], _age(now, stream.failing_since))
+            sent.add_metric([stream.name], stream.events_sent)
+        yield from (lag, failing, sent)
+
+    def _heartbeats(self, now):
+        age = GaugeMetricFamily("pim_heartbeat_age_seconds", "Time since the beat last published (beat) and a "
+                                "worker last ran (worker) the heartbeat job.", labels=["process"])
+        for beat in Heartbeat.objects.order_by("name"):
+            age.add_metric([beat.name], _age(now, beat.at))
+        yield age
+
+
+def metrics_text() -> bytes:
+    """The exposition text of one scrape."""
+    registry = CollectorRegistry(auto_describe=False)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        MultiProcessCollector(registry)
+    else:
+        registry.register(REQUEST_LATENCY)
+    registry.register(PortalCollector())
+    return generate_latest(registry)
