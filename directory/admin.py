@@ -6,7 +6,16 @@ from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin
 
-from .models import ImportUpload, ScimClient, ScimResource, ScimToken
+from .models import (
+    DirectoryLdifUpload,
+    DirectorySource,
+    DirectorySourceEntry,
+    DirectorySyncRun,
+    ImportUpload,
+    ScimClient,
+    ScimResource,
+    ScimToken,
+)
 
 
 @admin.register(ImportUpload)
@@ -32,3 +41,27 @@ class ScimTokenAdmin(ReadOnlyAdmin):
 class ScimResourceAdmin(ReadOnlyAdmin):
     list_display = ("client", "principal", "version", "updated_at")
     list_select_related = ("client", "principal")
+
+
+@admin.register(DirectorySource)
+class DirectorySourceAdmin(ReadOnlyAdmin):
+    list_display = ("name", "preset", "url", "enabled", "last_full_at", "last_incremental_at")
+    exclude = ("bind_password_sealed",)  # sealed, and never shown
+
+
+@admin.register(DirectorySyncRun)
+class DirectorySyncRunAdmin(ReadOnlyAdmin):
+    list_display = ("source", "kind", "status", "started_at", "users_read", "users_created", "users_disabled")
+    list_select_related = ("source",)
+
+
+@admin.register(DirectorySourceEntry)
+class DirectorySourceEntryAdmin(ReadOnlyAdmin):
+    list_display = ("source", "dn", "kind", "principal")
+    list_select_related = ("source", "principal")
+
+
+@admin.register(DirectoryLdifUpload)
+class DirectoryLdifUploadAdmin(ReadOnlyAdmin):
+    list_display = ("source", "name", "size", "uploaded_by", "created_at")
+    exclude = ("data",)  # the file itself: read by the import job only
