@@ -152,6 +152,17 @@ def asks_for_step_up(error: DomainError) -> bool:
     return error.field in ("mfa", ADMIN_MFA_FIELD)
 
 
+def check_directory_admin(*, actor: Actor, what: str) -> None:
+    """Only Global and Privileged Role Administrators (or the system) may `what` ("manage connectors"):
+    the one gate of the directory-wide configuration pages and their API (connectors, directory
+    sources, SCIM provisioning clients)."""
+    acting = as_actor(actor)
+    if acting.is_system:
+        return
+    if not selectors.user_holds_any(user=acting, role_slugs=selectors.DIRECTORY_ADMIN_ROLES):
+        raise forbidden(f"Only Global Administrators and Privileged Role Administrators {what}.")
+
+
 def check_admin_mfa(*, actor: Actor, what: str) -> None:
     """The one gate of privileged administrative changes (role settings, assignments of privileged
     roles, directory and integration changes, alert settings, credentials): a person whose

@@ -19,7 +19,7 @@ from assignments.models import Assignment, RoleDefinition, Scope, User
 from assignments.services import assignment_create, audited_refusal
 from audit.services import audit_event_record
 from core.actors import as_actor
-from core.errors import conflict, forbidden, invalid, not_found
+from core.errors import conflict, invalid, not_found
 from notifications.outbox import outbox_enqueue
 from provisioning.crypto import seal
 
@@ -31,9 +31,7 @@ ADMIN_ROLES = assignment_selectors.DIRECTORY_ADMIN_ROLES
 
 
 def check_connector_admin(actor) -> None:
-    user = as_actor(actor).user if not isinstance(actor, User) else actor
-    if not assignment_selectors.user_holds_any(user=user, role_slugs=ADMIN_ROLES):
-        raise forbidden("Only Global Administrators and Privileged Role Administrators manage connectors.")
+    rules.check_directory_admin(actor=actor, what="manage connectors")
 
 
 def _check_mfa(actor, mfa_verified_at: datetime | None, *, what: str) -> None:

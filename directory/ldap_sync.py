@@ -30,13 +30,12 @@ from ldap3.utils.dn import parse_dn
 
 from alerts.services import alert_directory_sync_recovered, alert_directory_sync_refused
 from assignments import rules
-from assignments import selectors as assignment_selectors
 from assignments import services as assignment_services
 from assignments.models import Principal, User
 from assignments.services import audited_refusal
 from audit.services import audit_event_record
 from core.actors import Actor, as_actor
-from core.errors import DomainError, conflict, forbidden, invalid
+from core.errors import DomainError, conflict, invalid
 from provisioning.crypto import UnsealError, seal, unseal
 
 from .ldap_client import MAX_LDIF_BYTES, PRESETS, DirectoryRead, LdapReadError, dn_key, ldap_read, ldap_test, ldif_read
@@ -73,8 +72,7 @@ def source_actor(source: DirectorySource, job: str = "ldap-sync") -> Actor:
 
 
 def _check_admin(actor) -> None:
-    if not assignment_selectors.user_holds_any(user=actor, role_slugs=assignment_selectors.DIRECTORY_ADMIN_ROLES):
-        raise forbidden("Only Global Administrators and Privileged Role Administrators manage directory sources.")
+    rules.check_directory_admin(actor=actor, what="manage directory sources")
 
 
 def _check_mfa(actor, mfa_verified_at: datetime | None, what: str) -> None:

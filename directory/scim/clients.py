@@ -22,7 +22,7 @@ from assignments import selectors as assignment_selectors
 from audit.models import AuditEvent
 from audit.services import audit_event_record, audit_refusal_record
 from core.actors import Actor, as_actor
-from core.errors import conflict, forbidden, invalid
+from core.errors import DomainError, conflict, invalid
 
 from ..models import ScimClient, ScimToken
 
@@ -36,12 +36,12 @@ def token_hash(secret: str) -> str:
 
 def _check_admin(*, actor, action: str, what: str, target=None, mfa_verified_at: datetime | None = None) -> Actor:
     acting = as_actor(actor)
-    if not acting.is_system and not assignment_selectors.user_holds_any(
-            user=actor, role_slugs=assignment_selectors.DIRECTORY_ADMIN_ROLES):
-        message = f"Only Global Administrators and Privileged Role Administrators {what}."
+    try:
+        rules.check_directory_admin(actor=acting, what=what)
+    except DomainError as error:
         audit_refusal_record(action=action, actor=actor, outcome=AuditEvent.Outcome.DENIED, target=target,
-                             message=message)
-        raise forbidden(message)
+                             message=error.message)
+        raise
     return acting
 
 
