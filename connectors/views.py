@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from assignments.rules import asks_for_step_up
-from core.errors import DomainError
+from core.errors import DomainError, raise_page_refusal
 from core.forms import form_add_domain_error
 from core.mfa import mfa_verified_at
 from core.stepup import step_up_redirect, step_up_restored
@@ -27,11 +27,6 @@ def _require_admin(user) -> None:
         raise PermissionDenied("Only Global Administrators and Privileged Role Administrators manage connectors.")
 
 
-def _refused(error: DomainError) -> None:
-    if error.code == "forbidden":
-        raise PermissionDenied(error.message)
-    if error.code == "not_found":
-        raise Http404(error.message)
 
 
 def _form_error(form, error: DomainError) -> None:
@@ -68,7 +63,7 @@ def target_create(request, kind: str):
         except DomainError as error:
             if asks_for_step_up(error):
                 return step_up_redirect(request)
-            _refused(error)
+            raise_page_refusal(error)
             _form_error(form, error)
         else:
             messages.success(request, f"Target {target} saved. Test the connection, then map roles to it.")
@@ -95,7 +90,7 @@ def target_detail(request, pk: int):
             except DomainError as error:
                 if asks_for_step_up(error):
                     return step_up_redirect(request)
-                _refused(error)
+                raise_page_refusal(error)
                 _form_error(form, error)
             else:
                 messages.success(request, "Target saved.")
@@ -147,7 +142,7 @@ def target_delete(request, pk: int):
     except DomainError as error:
         if asks_for_step_up(error):
             return step_up_redirect(request, reverse("connectors:target", args=[pk]))
-        _refused(error)
+        raise_page_refusal(error)
         messages.error(request, error.message)
         return _back(pk)
     messages.success(request, f"Target {target} deleted.")
@@ -168,7 +163,7 @@ def mapping_create(request, pk: int):
         except DomainError as error:
             if asks_for_step_up(error):
                 return step_up_redirect(request, reverse("connectors:target", args=[pk]))
-            _refused(error)
+            raise_page_refusal(error)
             form_add_domain_error(form, error)
         else:
             messages.success(request, "Mapping saved: transitions of that role at that scope now reach the target.")
@@ -193,7 +188,7 @@ def mapping_delete(request, pk: int, mapping_id: int):
     except DomainError as error:
         if asks_for_step_up(error):
             return step_up_redirect(request, reverse("connectors:target", args=[pk]))
-        _refused(error)
+        raise_page_refusal(error)
         messages.error(request, error.message)
     else:
         messages.success(request, "Mapping removed.")
@@ -208,7 +203,7 @@ def effect_retry(request, pk: int, effect_id: int):
     try:
         services.effect_retry(actor=request.user, effect=effect)
     except DomainError as error:
-        _refused(error)
+        raise_page_refusal(error)
         messages.error(request, error.message)
     else:
         messages.success(request, "The effect will be applied again.")
@@ -235,7 +230,7 @@ def drift_fix(request, pk: int, drift_id: int, fix: str):
     except DomainError as error:
         if asks_for_step_up(error):
             return step_up_redirect(request, reverse("connectors:target", args=[pk]))
-        _refused(error)
+        raise_page_refusal(error)
         messages.error(request, error.message)
     else:
         messages.success(request, "Fixed.")

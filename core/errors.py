@@ -85,3 +85,15 @@ def invalid(message: str, field: str | None = None) -> DomainError:
 
 def not_found(message: str) -> DomainError:
     return DomainError(message, code="not_found")
+
+
+def raise_page_refusal(error: DomainError) -> None:
+    """On a page: a forbidden or not-found refusal answers with the portal's 403 or 404 page; any other
+    refusal returns, for the caller to show as a form error."""
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
+
+    if error.code == "forbidden":
+        raise PermissionDenied(error.message)
+    if error.code == "not_found":
+        raise Http404(error.message)

@@ -6,13 +6,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from assignments.rules import asks_for_step_up
-from core.errors import DomainError, invalid
+from core.errors import DomainError, invalid, raise_page_refusal
 from core.forms import form_add_domain_error
 from core.mfa import mfa_verified_at
 from core.stepup import step_up_redirect, step_up_restored
@@ -33,10 +32,8 @@ def _require_admin(user) -> None:
 
 
 def _refused(error: DomainError) -> None:
-    if error.code == "forbidden" and not asks_for_step_up(error):
-        raise PermissionDenied(error.message)
-    if error.code == "not_found":
-        raise Http404(error.message)
+    if not asks_for_step_up(error):  # a step-up refusal is shown on the form, with the step-up link
+        raise_page_refusal(error)
 
 
 @login_required

@@ -6,7 +6,6 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -14,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from assignments.models import RoleDefinition, Scope
 from assignments.rules import asks_for_step_up
 from assignments.selectors import user_can_manage
-from core.errors import DomainError
+from core.errors import DomainError, raise_page_refusal
 from core.forms import form_add_domain_error
 from core.mfa import mfa_verified_at
 from core.stepup import step_up_redirect, step_up_restored
@@ -30,12 +29,6 @@ def _form_error(form, error: DomainError) -> None:
     form_add_domain_error(form, error)
 
 
-def _refused(error: DomainError):
-    if error.code == "forbidden":
-        raise PermissionDenied(error.message)
-    if error.code == "not_found":
-        raise Http404(error.message)
-    return None
 
 
 def _require_webhook_admin(user) -> None:
@@ -80,7 +73,7 @@ def webhook_create(request):
         except DomainError as error:
             if asks_for_step_up(error):
                 return step_up_redirect(request)
-            _refused(error)
+            raise_page_refusal(error)
             _form_error(form, error)
         else:
             request.session[SECRET_SESSION_KEY.format(pk=endpoint.pk)] = secret
@@ -107,7 +100,7 @@ def webhook_detail(request, pk: int):
             except DomainError as error:
                 if asks_for_step_up(error):
                     return step_up_redirect(request)
-                _refused(error)
+                raise_page_refusal(error)
                 _form_error(form, error)
             else:
                 messages.success(request, "Endpoint saved.")
@@ -134,7 +127,7 @@ def webhook_rotate_secret(request, pk: int):
     except DomainError as error:
         if asks_for_step_up(error):
             return step_up_redirect(request, reverse("provisioning:webhook_detail", args=[endpoint.pk]))
-        _refused(error)
+        raise_page_refusal(error)
         messages.error(request, error.message)
     else:
         request.session[SECRET_SESSION_KEY.format(pk=endpoint.pk)] = secret
@@ -150,7 +143,7 @@ def _delete_or_refusal(request, detail_url: str, pk: int, delete):
     except DomainError as error:
         if asks_for_step_up(error):
             return step_up_redirect(request, reverse(detail_url, args=[pk]))
-        _refused(error)
+        raise_page_refusal(error)
         messages.error(request, error.message)
         return redirect(detail_url, pk=pk)
     return None
@@ -178,7 +171,7 @@ def webhook_delivery_retry(request, pk: int, delivery_id):
     try:
         services.webhook_delivery_retry(actor=request.user, delivery=delivery)
     except DomainError as error:
-        _refused(error)
+        raise_page_refusal(error)
         messages.error(request, error.message)
     else:
         messages.success(request, "The delivery will be sent again.")
@@ -208,7 +201,7 @@ def scim_create(request):
         except DomainError as error:
             if asks_for_step_up(error):
                 return step_up_redirect(request)
-            _refused(error)
+            raise_page_refusal(error)
             _form_error(form, error)
         else:
             messages.success(request, f"{application} will receive the memberships of {application.group}.")
@@ -235,7 +228,7 @@ def scim_detail(request, pk: int):
             except DomainError as error:
                 if asks_for_step_up(error):
                     return step_up_redirect(request)
-                _refused(error)
+                raise_page_refusal(error)
                 _form_error(form, error)
             else:
                 messages.success(request, "Application saved.")
@@ -271,7 +264,7 @@ def scim_operation_retry(request, pk: int, operation_id: int):
     try:
         services.scim_operation_retry(actor=request.user, operation=operation)
     except DomainError as error:
-        _refused(error)
+        raise_page_refusal(error)
         messages.error(request, error.message)
     else:
         messages.success(request, "The operation will run again.")

@@ -7,13 +7,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from assignments.rules import asks_for_step_up
-from core.errors import DomainError
+from core.errors import DomainError, raise_page_refusal
 from core.forms import form_add_domain_error
 from core.mfa import mfa_verified_at
 from core.stepup import step_up_redirect, step_up_restored
@@ -30,11 +29,6 @@ def _require_admin(user) -> None:
         raise PermissionDenied("Only Global Administrators and Privileged Role Administrators manage SCIM clients.")
 
 
-def _refused(error: DomainError) -> None:
-    if error.code == "forbidden":
-        raise PermissionDenied(error.message)
-    if error.code == "not_found":
-        raise Http404(error.message)
 
 
 @login_required
@@ -49,7 +43,7 @@ def client_list(request):
         except DomainError as error:
             if asks_for_step_up(error):
                 return step_up_redirect(request)
-            _refused(error)
+            raise_page_refusal(error)
             form_add_domain_error(form, error)
         else:
             messages.success(request, f"{client} added. Issue a token and paste it in the directory's provisioning "
@@ -82,7 +76,7 @@ def client_detail(request, pk: int):
             except DomainError as error:
                 if asks_for_step_up(error):
                     return step_up_redirect(request)
-                _refused(error)
+                raise_page_refusal(error)
                 form_add_domain_error(form, error)
             else:
                 request.session[SECRET_SESSION_KEY.format(pk=client.pk)] = secret
@@ -108,7 +102,7 @@ def token_revoke(request, pk: int, token_id: int):
     try:
         clients.scim_token_revoke(actor=request.user, token=token)
     except DomainError as error:
-        _refused(error)
+        raise_page_refusal(error)
         messages.error(request, error.message)
     else:
         messages.success(request, f"Token {token.display_id} revoked: it no longer authenticates.")
