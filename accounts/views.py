@@ -10,10 +10,11 @@ import segno
 from allauth.account import views as allauth_reset
 from allauth.account.internal import flows
 from allauth.core import ratelimit
+from allauth.core.internal.ratelimit import parse_rates
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -132,13 +133,25 @@ def enrolment_code_email(request):
     return redirect(_with_next("accounts:totp_enrol", next_url))
 
 
+def _login_retry_after_seconds() -> int:
+    """The longest window of the failed-sign-in limits (settings.ACCOUNT_RATE_LIMITS): waiting that long
+    always clears the limit that refused."""
+    rates = parse_rates(settings.ACCOUNT_RATE_LIMITS.get("login_failed"))
+    return int(max((rate.duration for rate in rates), default=60))
+
+
 class LoginView(allauth_reset.LoginView):
     """allauth's sign-in, answering a refused submission with 400 (like every other form page) and the
-    shared error summary (templates/account/login.html)."""
+    shared error summary (templates/account/login.html); a submission refused by the failed-sign-in
+    limit with 429 and Retry-After, so clients and monitoring tell "slow down" from "wrong password"."""
 
     def form_invalid(self, form):
         response = super().form_invalid(form)
-        response.status_code = 400
+        if form.has_error(NON_FIELD_ERRORS, code="too_many_login_attempts"):
+            response.status_code = 429
+            response["Retry-After"] = str(_login_retry_after_seconds())
+        else:
+            response.status_code = 400
         return response
 
 
