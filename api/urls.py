@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import connectors, directory_views, pages, views
+from . import connectors, directory_views, ldap_sources, pages, views
 
 app_name = "api"
 urlpatterns = [
@@ -35,6 +35,14 @@ urlpatterns = [
     path("connectors/targets/<str:pk>/mappings/", connectors.MappingList.as_view(), name="connector-mappings"),
     path("connectors/targets/<str:pk>/effects/", connectors.EffectList.as_view(), name="connector-effects"),
     path("connectors/targets/<str:pk>/drift/", connectors.DriftList.as_view(), name="connector-drift"),
+    path("directory-sources/", ldap_sources.SourceList.as_view(), name="ldap-sources"),
+    path("directory-sources/<str:pk>/", ldap_sources.SourceDetail.as_view(), name="ldap-source"),
+    path("directory-sources/<str:pk>/test/", ldap_sources.SourceTest.as_view(), name="ldap-source-test"),
+    path("directory-sources/<str:pk>/run/", ldap_sources.SourceRun.as_view(), name="ldap-source-run"),
+    path("directory-sources/<str:pk>/import/", ldap_sources.SourceImport.as_view(), name="ldap-source-import"),
+    path("directory-sources/<str:pk>/runs/", ldap_sources.SourceRuns.as_view(), name="ldap-source-runs"),
+    path("directory-sources/<str:pk>/runs/<str:run_id>/", ldap_sources.SourceRunDetail.as_view(),
+         name="ldap-source-run-detail"),
     path("device/authorize", views.DeviceAuthorize.as_view(), name="device-authorize"),
     path("device/token", views.DeviceToken.as_view(), name="device-token"),
     path("device/", pages.device, name="device"),

@@ -65,6 +65,9 @@ MAY = {
     "roles_destroy": {"administrator"},
     "directory_import": {"administrator"},
     "directory_export": VIEWERS,
+    # LDAP / AD directory sources: Global Administrators and Privileged Role Administrators (people only).
+    **{f"ldap_sources_{name}": {"administrator"} for name in (
+        "list", "create", "retrieve", "update", "test", "run", "import", "runs", "run_retrieve")},
     # Anyone may start a command-line sign-in: nothing is granted until a person approves it.
     "device_authorize": SIGNED_IN | {"anonymous"},
     "device_token": set(),  # a token only for the device code of an approved sign-in, which no example has
