@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import connectors, directory_views, ldap_sources, pages, views
+from . import connectors, directory_views, ldap_sources, pages, reviews, views
 
 app_name = "api"
 urlpatterns = [
@@ -43,6 +43,15 @@ urlpatterns = [
     path("directory-sources/<str:pk>/runs/", ldap_sources.SourceRuns.as_view(), name="ldap-source-runs"),
     path("directory-sources/<str:pk>/runs/<str:run_id>/", ldap_sources.SourceRunDetail.as_view(),
          name="ldap-source-run-detail"),
+    path("reviews/", reviews.ReviewList.as_view(), name="reviews"),
+    path("reviews/<str:pk>/", reviews.ReviewDetail.as_view(), name="review"),
+    path("review-instances/<str:pk>/", reviews.InstanceDetail.as_view(), name="review-instance"),
+    path("review-instances/<str:pk>/items/", reviews.InstanceItems.as_view(), name="review-instance-items"),
+    path("review-instances/<str:pk>/complete/", reviews.InstanceComplete.as_view(), name="review-instance-complete"),
+    path("review-instances/<str:pk>/apply/", reviews.InstanceApply.as_view(), name="review-instance-apply"),
+    path("my-reviews/", reviews.MyReviews.as_view(), name="my-reviews"),
+    path("my-reviews/<str:pk>/items/", reviews.MyItems.as_view(), name="my-review-items"),
+    path("my-reviews/<str:pk>/decide/", reviews.MyDecide.as_view(), name="my-review-decide"),
     path("device/authorize", views.DeviceAuthorize.as_view(), name="device-authorize"),
     path("device/token", views.DeviceToken.as_view(), name="device-token"),
     path("device/", pages.device, name="device"),

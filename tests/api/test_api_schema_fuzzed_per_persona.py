@@ -68,6 +68,12 @@ MAY = {
     # LDAP / AD directory sources: Global Administrators and Privileged Role Administrators (people only).
     **{f"ldap_sources_{name}": {"administrator"} for name in (
         "list", "create", "retrieve", "update", "test", "run", "import", "runs", "run_retrieve")},
+    # Access reviews: definitions and results for administrators of the role (and directory readers for
+    # directory roles), creating and running them for administrators, deciding for the named reviewers.
+    "reviews_list": VIEWERS, "reviews_create": {"administrator"}, "reviews_retrieve": VIEWERS,
+    "review_instances_retrieve": VIEWERS, "review_instances_items": VIEWERS,
+    "review_instances_complete": {"administrator"}, "review_instances_apply": {"administrator"},
+    "my_reviews_list": PEOPLE, "my_reviews_items": PEOPLE, "my_reviews_decide": PEOPLE,
     # Anyone may start a command-line sign-in: nothing is granted until a person approves it.
     "device_authorize": SIGNED_IN | {"anonymous"},
     "device_token": set(),  # a token only for the device code of an approved sign-in, which no example has
