@@ -95,7 +95,7 @@ class RunSerializer(serializers.ModelSerializer):
                   "skipped", "problems", "error", "watermark"]
 
 
-class TestResultSerializer(serializers.Serializer):
+class SourceTestResultSerializer(serializers.Serializer):
     ok = serializers.BooleanField()
     lines = serializers.ListField(child=serializers.CharField(), help_text="What it found, or why it failed.")
 
@@ -184,7 +184,7 @@ class SourceDetail(PimAPIView):
 
 class SourceTest(PimAPIView):
     @extend_schema(operation_id="ldap_sources_test", parameters=[SOURCE_ID], request=None,
-                   responses=TestResultSerializer, tags=["directory sources"],
+                   responses=SourceTestResultSerializer, tags=["directory sources"],
                    description="Bind and look for a user and a group. Reads only; changes nothing.")
     def post(self, request, pk: str):
         _gate(request)
@@ -239,6 +239,7 @@ class SourceRuns(PimListView):
 
     serializer_class = RunSerializer
     pagination_class = RunPagination
+    queryset = DirectorySyncRun.objects.none()  # for the schema; get_queryset reads the source's runs
 
     def get_queryset(self):
         return selectors.directory_runs(source=_source(self.kwargs["pk"]))

@@ -5,7 +5,7 @@ as the pages (`reviews.services`, `reviews.selectors`), the same rules and audit
 review pages."""
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -61,7 +61,8 @@ class ReviewDetailSerializer(ReviewSerializer):
     class Meta(ReviewSerializer.Meta):
         fields = [*ReviewSerializer.Meta.fields, "instances"]
 
-    def get_instances(self, obj) -> list[InstanceSerializer]:
+    @extend_schema_field(InstanceSerializer(many=True))
+    def get_instances(self, obj):
         instances = selectors.instances_with_progress(obj.instances.order_by("-sequence"))
         return InstanceSerializer(instances, many=True).data
 
@@ -255,6 +256,7 @@ class InstanceItems(PimListView):
     """Every item of an instance with its decision and (live) recommendation: the results."""
 
     serializer_class = ItemSerializer
+    queryset = AccessReviewItem.objects.none()  # for the schema; get_queryset reads the instance's items
 
     def get_queryset(self):
         instance = _instance_for_viewer(self.request, self.kwargs["pk"])
@@ -303,6 +305,7 @@ class MyReviews(PimAPIView):
 
 class MyItems(PimListView):
     serializer_class = ItemSerializer
+    queryset = AccessReviewItem.objects.none()  # for the schema; get_queryset reads the instance's items
 
     def get_queryset(self):
         return selectors.reviewer_items(user=self.request.user, instance=_instance(self.kwargs["pk"]))

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import connectors, directory_views, ldap_sources, pages, reviews, views
+from . import alerts, connectors, directory_views, ldap_sources, pages, reviews, views
 
 app_name = "api"
 urlpatterns = [
@@ -52,6 +52,18 @@ urlpatterns = [
     path("my-reviews/", reviews.MyReviews.as_view(), name="my-reviews"),
     path("my-reviews/<str:pk>/items/", reviews.MyItems.as_view(), name="my-review-items"),
     path("my-reviews/<str:pk>/decide/", reviews.MyDecide.as_view(), name="my-review-decide"),
+    path("alerts/", alerts.AlertList.as_view(), name="alerts"),
+    path("alerts/run/", alerts.AlertRunAll.as_view(), name="alerts-run-all"),
+    path("alerts/<str:key>/", alerts.AlertDetail.as_view(), name="alert"),
+    path("alerts/<str:key>/run/", alerts.AlertRun.as_view(), name="alert-run"),
+    path("incidents/", alerts.IncidentList.as_view(), name="incidents"),
+    path("incidents/<str:pk>/", alerts.IncidentDetail.as_view(), name="incident"),
+    path("incidents/<str:pk>/resolve/", alerts.IncidentResolve.as_view(), name="incident-resolve"),
+    path("incidents/<str:pk>/dismiss/", alerts.IncidentDismiss.as_view(), name="incident-dismiss"),
+    path("incidents/<str:pk>/fix/", alerts.IncidentFix.as_view(), name="incident-fix"),
+    path("discovery/", alerts.DiscoveryList.as_view(), name="discovery"),
+    path("discovery/preview/", alerts.DiscoveryPreview.as_view(), name="discovery-preview"),
+    path("discovery/convert/", alerts.DiscoveryConvert.as_view(), name="discovery-convert"),
     path("device/authorize", views.DeviceAuthorize.as_view(), name="device-authorize"),
     path("device/token", views.DeviceToken.as_view(), name="device-token"),
     path("device/", pages.device, name="device"),

@@ -74,6 +74,14 @@ MAY = {
     "review_instances_retrieve": VIEWERS, "review_instances_items": VIEWERS,
     "review_instances_complete": {"administrator"}, "review_instances_apply": {"administrator"},
     "my_reviews_list": PEOPLE, "my_reviews_items": PEOPLE, "my_reviews_decide": PEOPLE,
+    # Security alerts: readers (Global Reader here) read; alert managers run, resolve, dismiss, fix; directory
+    # administrators change settings; discovery is for directory administrators.
+    "alerts_list": VIEWERS, "alerts_retrieve": VIEWERS, "alerts_update": {"administrator"},
+    "alerts_run": {"administrator"}, "alerts_run_all": {"administrator"},
+    "incidents_list": VIEWERS, "incidents_retrieve": VIEWERS, "incidents_resolve": {"administrator"},
+    "incidents_dismiss": {"administrator"}, "incidents_fix": {"administrator"},
+    "discovery_list": {"administrator"}, "discovery_preview": {"administrator"},
+    "discovery_convert": {"administrator"},
     # Anyone may start a command-line sign-in: nothing is granted until a person approves it.
     "device_authorize": SIGNED_IN | {"anonymous"},
     "device_token": set(),  # a token only for the device code of an approved sign-in, which no example has
