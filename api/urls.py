@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import alerts, connectors, directory_views, ldap_sources, pages, reviews, views
+from . import alerts, connectors, credentials, directory_views, ldap_sources, pages, reviews, views
 
 app_name = "api"
 urlpatterns = [
@@ -15,6 +15,9 @@ urlpatterns = [
     path("directory/import/", directory_views.DirectoryImport.as_view(), name="directory-import"),
     path("directory/export/", directory_views.DirectoryExport.as_view(), name="directory-export"),
     path("principals/", views.PrincipalList.as_view(), name="principals"),
+    path("principals/<str:pk>/", directory_views.PrincipalDetail.as_view(), name="principal"),
+    path("groups/", directory_views.GroupCreate.as_view(), name="groups"),
+    path("service-principals/", directory_views.ServicePrincipalCreate.as_view(), name="service-principals"),
     path("role-settings/", views.RoleSettingList.as_view(), name="role-settings"),
     path("assignments/", views.AssignmentList.as_view(), name="assignments"),
     path("assignments/<str:pk>/", views.AssignmentDetail.as_view(), name="assignment"),
@@ -64,6 +67,12 @@ urlpatterns = [
     path("discovery/", alerts.DiscoveryList.as_view(), name="discovery"),
     path("discovery/preview/", alerts.DiscoveryPreview.as_view(), name="discovery-preview"),
     path("discovery/convert/", alerts.DiscoveryConvert.as_view(), name="discovery-convert"),
+    path("api-tokens/", credentials.ApiTokenList.as_view(), name="api-tokens"),
+    path("api-tokens/<str:pk>/revoke/", credentials.ApiTokenRevoke.as_view(), name="api-token-revoke"),
+    path("scim-clients/", credentials.ScimClientList.as_view(), name="scim-clients"),
+    path("scim-clients/<str:pk>/tokens/", credentials.ScimTokenList.as_view(), name="scim-tokens"),
+    path("scim-clients/<str:pk>/tokens/<str:token_id>/revoke/", credentials.ScimTokenRevoke.as_view(),
+         name="scim-token-revoke"),
     path("device/authorize", views.DeviceAuthorize.as_view(), name="device-authorize"),
     path("device/token", views.DeviceToken.as_view(), name="device-token"),
     path("device/", pages.device, name="device"),

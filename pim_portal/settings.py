@@ -436,6 +436,8 @@ SPECTACULAR_SETTINGS = {
         "ScopeKindEnum": "assignments.models.Scope.Kind",
         "RoleKindEnum": "assignments.models.RoleDefinition.Kind",
         "TokenKindEnum": "api.models.ApiToken.Kind",
+        "TokenPurposeEnum": "api.models.ApiToken.Purpose",
+        "CreatableTokenPurposeEnum": "api.credentials.CREATABLE_PURPOSES",
         "ExpirationEnum": "assignments.models.RoleSetting.EXPIRATION_CHOICES",
     },
 }

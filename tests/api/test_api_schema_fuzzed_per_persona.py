@@ -82,6 +82,13 @@ MAY = {
     "incidents_dismiss": {"administrator"}, "incidents_fix": {"administrator"},
     "discovery_list": {"administrator"}, "discovery_preview": {"administrator"},
     "discovery_convert": {"administrator"},
+    # Groups and service principals: directory writers; credentials: creating one needs a fresh verification
+    # (only the administrator's administrative token has one), revoking one's own or (directory admins) any.
+    "principals_retrieve": SIGNED_IN, "groups_create": {"administrator"},
+    "service_principals_create": {"administrator"},
+    "api_tokens_list": PEOPLE, "api_tokens_create": {"administrator"}, "api_tokens_revoke": PEOPLE,
+    **{f"scim_{name}": {"administrator"} for name in (
+        "clients_list", "clients_create", "tokens_list", "tokens_create", "tokens_revoke")},
     # Anyone may start a command-line sign-in: nothing is granted until a person approves it.
     "device_authorize": SIGNED_IN | {"anonymous"},
     "device_token": set(),  # a token only for the device code of an approved sign-in, which no example has
