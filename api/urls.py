@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import alerts, connectors, credentials, directory_views, ldap_sources, pages, reviews, views
+from . import alerts, connectors, credentials, directory_views, integrations, ldap_sources, pages, reviews, views
 
 app_name = "api"
 urlpatterns = [
@@ -80,6 +80,16 @@ urlpatterns = [
     path("scim-clients/<str:pk>/tokens/", credentials.ScimTokenList.as_view(), name="scim-tokens"),
     path("scim-clients/<str:pk>/tokens/<str:token_id>/revoke/", credentials.ScimTokenRevoke.as_view(),
          name="scim-token-revoke"),
+    path("webhooks/", integrations.WebhookList.as_view(), name="webhooks"),
+    path("webhooks/<str:pk>/", integrations.WebhookDetail.as_view(), name="webhook"),
+    path("webhooks/<str:pk>/rotate-secret/", integrations.WebhookRotate.as_view(), name="webhook-rotate"),
+    path("webhooks/<str:pk>/deliveries/<str:delivery_id>/retry/", integrations.DeliveryRetry.as_view(),
+         name="webhook-delivery-retry"),
+    path("scim-applications/", integrations.ApplicationList.as_view(), name="scim-applications"),
+    path("scim-applications/<str:pk>/", integrations.ApplicationDetail.as_view(), name="scim-application"),
+    path("scim-applications/<str:pk>/check/", integrations.ApplicationCheck.as_view(), name="scim-application-check"),
+    path("scim-applications/<str:pk>/operations/<str:operation_id>/retry/", integrations.OperationRetry.as_view(),
+         name="scim-application-operation-retry"),
     path("device/authorize", views.DeviceAuthorize.as_view(), name="device-authorize"),
     path("device/token", views.DeviceToken.as_view(), name="device-token"),
     path("device/", pages.device, name="device"),
