@@ -98,6 +98,10 @@ def test_a_pipeline_asks_and_a_person_approves_end_to_end(world, admin_p, sp_p, 
     assert asked_event.actor_label.endswith("(service principal)")
     activated = AuditEvent.objects.get(action="assignment.activate", correlation_id=request_id)
     assert activated.actor_label.endswith("(service principal)")
+    # The request's timeline names the machine as the requester, not "system".
+    from approvals.selectors import request_timeline
+
+    assert request_timeline(request=stored)[0].who == f"{sp_p.principal.display_name} (service principal)"
 
 
 def test_turning_the_flag_off_stops_activation_of_an_existing_eligibility(world, admin_p, sp_p):
