@@ -13,7 +13,7 @@ from connectors.kinds import KINDS
 from connectors.models import Drift, Effect, Mapping, Target
 from core.errors import forbidden, invalid, not_found
 
-from .views import PimAPIView, _mfa_verified_at, _run_write
+from .views import PimAPIView, _int_id, _mfa_verified_at, _run_write
 
 
 class TargetSerializer(serializers.ModelSerializer):
@@ -81,7 +81,7 @@ def _gate(request) -> None:
 
 
 def _target(pk: str) -> Target:
-    found = Target.objects.filter(pk=int(pk)).first() if str(pk).isdigit() else None
+    found = Target.objects.filter(pk=_int_id(pk)).first()
     if found is None:
         raise not_found("No such connector target.")
     return found
@@ -183,3 +183,81 @@ class DriftList(PimAPIView):
         _gate(request)
         target = _target(pk)
         return Response(DriftSerializer(selectors.target_drift_open(target=target), many=True).data)
+
+
+# --- What the target page also does: delete, unmap, retry, fix drift -----------------------------------
+
+
+def _mapping(target: Target, pk) -> Mapping:
+    found = (Mapping.objects.select_related("role", "scope", "target")
+             .filter(pk=_int_id(pk), target=target).first())
+    if found is None:
+        raise not_found("No such mapping of this target.")
+    return found
+
+
+class TargetDelete(PimAPIView):
+    @extend_schema(operation_id="connector_targets_delete", request=None, responses={204: None},
+                   tags=["connectors"], description="Delete a target and its mappings (a privileged change).")
+    def post(self, request, pk: str):
+        _gate(request)
+        target = _target(pk)
+        _run_write(request, lambda: services.target_delete(actor=request.user, target=target,
+                                                            mfa_verified_at=_mfa_verified_at(request)),
+                   target_of=lambda _result: None)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MappingDelete(PimAPIView):
+    @extend_schema(operation_id="connector_mappings_delete", request=None, responses={204: None},
+                   tags=["connectors"], description="Remove a mapping (its grants are revoked in the target).")
+    def post(self, request, pk: str, mapping_id: str):
+        _gate(request)
+        mapping = _mapping(_target(pk), mapping_id)
+        _run_write(request, lambda: services.mapping_delete(actor=request.user, mapping=mapping,
+                                                             mfa_verified_at=_mfa_verified_at(request)),
+                   target_of=lambda _result: None)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class EffectRetry(PimAPIView):
+    @extend_schema(operation_id="connector_effects_retry", request=None, responses=EffectSerializer,
+                   tags=["connectors"], description="Apply a failed effect again.")
+    def post(self, request, pk: str, effect_id: str):
+        _gate(request)
+        target = _target(pk)
+        effect = Effect.objects.select_related("mapping").filter(pk=_int_id(effect_id), target=target).first()
+        if effect is None:
+            raise not_found("No such effect of this target.")
+        retried = _run_write(request, lambda: services.effect_retry(actor=request.user, effect=effect))
+        return Response(EffectSerializer(Effect.objects.select_related("mapping").get(pk=retried.pk)).data)
+
+
+class DriftFixSerializer(serializers.Serializer):
+    fix = serializers.ChoiceField(choices=["revoke", "adopt", "regrant"],
+                                  help_text="revoke: take the grant away in the target; adopt: record it as an "
+                                            "assignment in PIM (justification); regrant: grant again what is missing.")
+    justification = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class DriftFix(PimAPIView):
+    @extend_schema(operation_id="connector_drift_fix", request=DriftFixSerializer, responses=DriftSerializer,
+                   tags=["connectors"])
+    def post(self, request, pk: str, drift_id: str):
+        _gate(request)
+        target = _target(pk)
+        drift = Drift.objects.select_related("mapping", "target").filter(pk=_int_id(drift_id), target=target).first()
+        if drift is None:
+            raise not_found("No such drift of this target.")
+        data = _valid(DriftFixSerializer(data=request.data))
+        verified_at = _mfa_verified_at(request)
+        if data["fix"] == "revoke":
+            call = lambda: services.drift_fix_revoke(actor=request.user, drift=drift,  # noqa: E731
+                                                     mfa_verified_at=verified_at)
+        elif data["fix"] == "adopt":
+            call = lambda: services.drift_fix_adopt(actor=request.user, drift=drift,  # noqa: E731
+                                                    justification=data["justification"], mfa_verified_at=verified_at)
+        else:
+            call = lambda: services.drift_fix_regrant(actor=request.user, drift=drift)  # noqa: E731
+        _run_write(request, call, target_of=lambda _result: drift)
+        return Response(DriftSerializer(Drift.objects.get(pk=drift.pk)).data)

@@ -150,3 +150,15 @@ class ImportReportSerializer(serializers.Serializer):
 
 class ExportQuerySerializer(serializers.Serializer):
     format = serializers.ChoiceField(choices=["json", "csv"], required=False, default="json")
+
+
+class GroupCreateSerializer(serializers.Serializer):
+    display_name = serializers.CharField(max_length=200)
+    role_assignable = serializers.BooleanField(default=False, help_text="May hold directory roles; fixed at creation.")
+    description = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+
+
+class ServicePrincipalCreateSerializer(serializers.Serializer):
+    display_name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")

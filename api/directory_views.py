@@ -15,12 +15,13 @@ from rest_framework.response import Response
 
 from assignments import selectors as assignment_selectors
 from assignments import services as assignment_services
-from assignments.models import RoleDefinition, Scope, User
+from assignments.models import Principal, RoleDefinition, Scope, User
 from core.errors import forbidden, not_found
 from core.ids import parse_id
 from directory import bulk_import
 
 from . import directory_serializers as ds
+from . import serializers as s
 from .views import PimAPIView, RoleDefinitionList, ScopeList, _actor, _FirstRendererNegotiation, _int_id, _run_write
 
 USER_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="User id")
@@ -263,3 +264,52 @@ class DirectoryExport(PimAPIView):
                                            f'{timezone.now():%Y%m%d-%H%M}.{fmt}"')
         return response
 
+
+
+# --- Groups and service principals -----------------------------------------------------------------
+
+
+class GroupCreate(PimAPIView):
+    """Create a security group (and its scope, `/groups/<object id>`). Members and owners are assignments of
+    the Member / Owner role at that scope: `POST /api/v1/assignments/`."""
+
+    @extend_schema(operation_id="groups_create", request=ds.GroupCreateSerializer,
+                   responses={201: s.PrincipalSerializer}, tags=["directory"],
+                   description="Directory writers (Global, Privileged Role, User and Groups Administrators); a "
+                               "role-assignable group (fixed at creation) only Global and Privileged Role "
+                               "Administrators. A privileged change: administrative token.")
+    def post(self, request):
+        body = ds.GroupCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        group = _run_write(request, lambda: assignment_services.group_create(actor=_actor(request), **data))
+        return Response(s.PrincipalSerializer(group).data, status=status.HTTP_201_CREATED)
+
+
+class ServicePrincipalCreate(PimAPIView):
+    """Create a service principal (an application identity); give it a credential with
+    `POST /api/v1/api-tokens/` (`service_principal`) and roles with `POST /api/v1/assignments/`."""
+
+    @extend_schema(operation_id="service_principals_create", request=ds.ServicePrincipalCreateSerializer,
+                   responses={201: s.PrincipalSerializer}, tags=["directory"],
+                   description="Application writers (Global, Privileged Role and Application Administrators). A "
+                               "privileged change: administrative token.")
+    def post(self, request):
+        body = ds.ServicePrincipalCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        sp = _run_write(request, lambda: assignment_services.service_principal_create(actor=_actor(request),
+                                                                                    **body.validated_data))
+        return Response(s.PrincipalSerializer(sp).data, status=status.HTTP_201_CREATED)
+
+
+PRINCIPAL_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Principal id")
+
+
+class PrincipalDetail(PimAPIView):
+    @extend_schema(operation_id="principals_retrieve", parameters=[PRINCIPAL_ID], responses=s.PrincipalSerializer,
+                   tags=["directory"])
+    def get(self, request, pk: str):
+        found = Principal.objects.select_related("user").filter(pk=_int_id(pk)).first()
+        if found is None:
+            raise not_found("No such principal.")
+        return Response(s.PrincipalSerializer(found).data)

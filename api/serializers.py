@@ -117,7 +117,8 @@ class RoleSettingSerializer(serializers.ModelSerializer):
                   "trusted_networks", "allowed_time_windows", "allowed_time_windows_zone", "allow_permanent_eligible",
                   "expire_eligible_after",
                   "allow_permanent_active", "expire_active_after", "require_mfa_on_active_assignment",
-                  "require_justification_on_active_assignment", "notifications", "updated_at"]
+                  "require_justification_on_active_assignment", "allow_service_principal_activation",
+                  "notifications", "updated_at"]
 
     def get_approvers(self, obj) -> list[int]:
         return [p.pk for p in obj.approvers.all()]
@@ -146,6 +147,9 @@ class RoleSettingWriteSerializer(serializers.Serializer):
     expire_active_after = serializers.ChoiceField(choices=RoleSetting.EXPIRATION_CHOICES, required=False)
     require_mfa_on_active_assignment = serializers.BooleanField(required=False)
     require_justification_on_active_assignment = serializers.BooleanField(required=False)
+    allow_service_principal_activation = serializers.BooleanField(
+        required=False, help_text="Service principals may be eligible and request activation; a person always "
+                                  "approves it.")
     notifications = serializers.JSONField(required=False)
 
     def validate_notifications(self, value):

@@ -511,7 +511,9 @@ def _target(data) -> Assignment:
 
 
 def _self_activate(request, data):
-    actor = _person(request, "activate a role")
+    # A service principal asks for its own eligibility where the policy allows it (a person approves);
+    # the service refuses it everywhere else.
+    actor = _actor(request) if is_service_principal_actor(request.user) else _person(request, "activate a role")
     eligible = _target(data)
     if not data.get("duration_minutes"):
         raise invalid("Give the duration in minutes.", field="duration_minutes")

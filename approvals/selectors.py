@@ -259,7 +259,9 @@ def request_timeline(*, request: Request) -> list[TimelineEntry]:
     now = timezone.now()
     ticket = f"{request.ticket_system} {request.ticket_number}".strip()
     detail = request.justification + (f" · ticket {ticket}" if ticket else "")
-    entries = [TimelineEntry("Requested", request.created_at, str(request.requested_by or "system"), detail)]
+    requester = request.requested_by or (f"{request.principal} (service principal)"
+                                         if request.principal.is_service_principal else "system")
+    entries = [TimelineEntry("Requested", request.created_at, str(requester), detail)]
     for decision in request.decisions.all():
         entries.append(TimelineEntry(
             decision.get_decision_display(), decision.decided_at, str(decision.approver), decision.comment,

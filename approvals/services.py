@@ -161,8 +161,10 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
     if actor is None or not getattr(actor, "is_authenticated", False):
         raise forbidden("Sign in to activate a role.")
     actor = as_actor(actor).with_mfa_verified_at(mfa_verified_at)
-    if not actor.is_person:
-        raise forbidden("A service principal cannot activate a role: that is for people.")
+    # A service principal (a pipeline) may ask where the policy allows it; a person always approves.
+    machine = actor.is_service_principal
+    if not actor.is_person and not machine:
+        raise forbidden("Only people and service principals activate roles.")
     now = timezone.now()
     justification, ticket_system, ticket_number = (justification or "").strip(), (ticket_system or "").strip(), (
         ticket_number or "").strip()
@@ -178,8 +180,10 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
     if eligible is None or eligible.kind != Assignment.Kind.ELIGIBLE:
         raise not_found("No such eligible assignment.")
     me = actor.principal
-    if eligible.principal_id != me.pk and eligible.principal_id not in selectors.user_group_ids(user=actor.user,
-                                                                                               at=now):
+    if machine and eligible.principal_id != me.pk:
+        raise forbidden("That eligible assignment is not this service principal's.")
+    if not machine and eligible.principal_id != me.pk and eligible.principal_id not in selectors.user_group_ids(
+            user=actor.user, at=now):
         raise forbidden("That eligible assignment is not yours (nor one of a group you are a member of).")
     role = eligible.role
     scope = _resolve_scope(scope) or eligible.scope
@@ -215,18 +219,22 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
                                                           duration_minutes=duration_minutes,
                                                           membership_end=membership_end)
         rules.check_duration(start_at=start, end_at=end)
-        exempt = bool(actor.user.is_emergency_access)  # break-glass: no MFA/approval requirements
+        exempt = bool(not machine and actor.user.is_emergency_access)  # break-glass: no MFA/approval requirements
+        if machine and not setting.allow_service_principal_activation:
+            raise forbidden(f"The policy of {role.name} at {scope.path} does not allow service principals to "
+                            f"request activation.")
         if setting.require_justification_on_activation and not justification:
             raise invalid(f"The policy of {role.name} requires a justification.", field="justification")
         if setting.require_ticket_on_activation and not (ticket_system and ticket_number):
             raise invalid(f"The policy of {role.name} requires a ticket: give the ticket system and number.",
                           field="ticket_number")
-        if setting.require_mfa_on_activation and not exempt:
+        # A service principal cannot verify with MFA: a person's approval (always required) stands in for it.
+        if setting.require_mfa_on_activation and not exempt and not machine:
             rules.check_mfa_fresh(actor=actor, what=f"activate {role.name}")
         check_activation_conditions(trusted_networks=setting.trusted_networks,
                                     allowed_time_windows=setting.allowed_time_windows, client_ip=client_ip, at=now,
                                     time_zone=setting.allowed_time_windows_zone)
-        needs_approval = setting.require_approval and not exempt
+        needs_approval = (setting.require_approval or machine) and not exempt
         message = (f"Ends at {_fmt(end)}, when your {'eligibility' if end == eligible.end_at else 'group membership'} "
                    f"ends." if capped else "")
         held, held_end, waiting = _active_or_waiting(principal=me, role=role, scope=scope, eligible=eligible,

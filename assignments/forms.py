@@ -240,6 +240,10 @@ class RoleSettingForm(forms.Form):
     require_mfa_on_active_assignment = forms.BooleanField(required=False, label="Require MFA on active assignment")
     require_justification_on_active_assignment = forms.BooleanField(
         required=False, label="Require justification on active assignment")
+    allow_service_principal_activation = forms.BooleanField(
+        required=False, label="Service principals may request activation",
+        help_text="Service principals may then be made eligible (time-bound) and ask through the API; a person "
+                  "always approves their activation.")
 
     SCALAR_FIELDS = (
         "max_activation_minutes", "require_mfa_on_activation", "require_justification_on_activation",
@@ -247,7 +251,7 @@ class RoleSettingForm(forms.Form):
         "trusted_networks", "allowed_time_windows", "allowed_time_windows_zone", "allow_permanent_eligible",
         "expire_eligible_after",
         "allow_permanent_active", "expire_active_after", "require_mfa_on_active_assignment",
-        "require_justification_on_active_assignment",
+        "require_justification_on_active_assignment", "allow_service_principal_activation",
     )
 
     def __init__(self, *args, **kwargs):

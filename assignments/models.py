@@ -250,6 +250,10 @@ class RoleSetting(models.Model):
 
     Expiration fields: `expire_*_after` is an ISO-8601 period from `EXPIRATION_CHOICES`, used when
     permanent assignments are not allowed.
+
+    `allow_service_principal_activation`: only where it is set may a service principal hold an eligible
+    assignment (time-bound, like all it holds), and its activation requests always need `approvals_required`
+    approvals by people, even when `require_approval` is off.
     """
 
     EXPIRATION_CHOICES = [
@@ -280,6 +284,12 @@ class RoleSetting(models.Model):
     )
     allowed_time_windows_zone = models.CharField(
         max_length=64, default="UTC", help_text="The time zone the allowed time windows are read in.")
+    # Service principals (pipelines) may be made eligible and ask for activation through the API. Their
+    # activation always waits for a person's approval, whatever `require_approval` says: that approval
+    # stands in for the MFA step-up a service principal cannot make (jit-groups#139).
+    allow_service_principal_activation = models.BooleanField(
+        default=False, help_text="Service principals may be eligible and request activation; a person always "
+                                 "approves it.")
     # Assignment
     allow_permanent_eligible = models.BooleanField(default=True)
     expire_eligible_after = models.CharField(max_length=5, choices=EXPIRATION_CHOICES, default="P1Y")

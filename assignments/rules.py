@@ -51,10 +51,13 @@ def check_principal_can_hold(*, principal: Principal, role: RoleDefinition, scop
     if not principal.enabled:
         raise invalid(f"{principal} is disabled and cannot be given roles.")
     if principal.is_service_principal:
-        if kind == Assignment.Kind.ELIGIBLE:
-            raise invalid("Service principals cannot be eligible for a role; give a time-bound active assignment.")
+        if kind == Assignment.Kind.ELIGIBLE and not selectors.role_setting_effective(
+                role=role, scope=scope).allow_service_principal_activation:
+            raise invalid(f"Service principals cannot be eligible for {role.name} at {scope.path}: its policy does "
+                          f"not allow service principals to request activation. Give a time-bound active "
+                          f"assignment, or turn on 'Service principals may request activation' in the role setting.")
         if end_at is None:
-            raise invalid("Service principals can only hold time-bound active assignments: set an end date.")
+            raise invalid("Service principals can only hold time-bound assignments: set an end date.")
     if principal.is_group:
         if role.kind == RoleDefinition.Kind.DIRECTORY and not principal.role_assignable:
             raise invalid(f"The group {principal} was not created role-assignable, so it cannot hold the directory "

@@ -352,7 +352,7 @@ ROLE_SETTING_FIELDS = (
     "require_ticket_on_activation", "require_approval", "approvals_required", "approval_window_minutes",
     "trusted_networks", "allowed_time_windows", "allowed_time_windows_zone", "allow_permanent_eligible",
     "expire_eligible_after", "allow_permanent_active", "expire_active_after", "require_mfa_on_active_assignment",
-    "require_justification_on_active_assignment", "notifications",
+    "require_justification_on_active_assignment", "notifications", "allow_service_principal_activation",
 )
 
 
@@ -942,9 +942,13 @@ def assignment_activate(*, request: Request, now: datetime, approved_by: Actor |
     check's eligibility lookup under that lock; it is not run again for the same start."""
     from .access import access_find_eligibility
 
-    if request.requested_by is None:
+    if request.requested_by is not None:
+        requester = as_actor(request.requested_by)
+    elif request.principal.is_service_principal:
+        # A service principal's own request (`request_self_activate`): the activation is the principal's.
+        requester = Actor.service_principal(request.principal)
+    else:
         raise conflict("This activation request names no requester.")
-    requester = as_actor(request.requested_by)
     already_locked = locked_eligible is not None and locked_eligible.pk == request.eligible_assignment_id
     with transaction.atomic(savepoint=not already_locked):
         if not request.eligible_assignment_id:

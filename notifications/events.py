@@ -180,7 +180,8 @@ def request_context(request: Request) -> dict:
         "request_id": str(request.pk),
         "action": request.get_action_display(),
         "noun": _REQUEST_NOUNS.get(request.action, "request"),
-        "requester": str(request.requested_by) if request.requested_by_id else "system",
+        "requester": str(request.requested_by) if request.requested_by_id else (
+            f"{request.principal} (service principal)" if request.principal.is_service_principal else "system"),
         "principal": str(request.principal),
         "role": request.role.name,
         "privileged": request.role.is_privileged,

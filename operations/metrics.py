@@ -7,7 +7,9 @@ Two kinds:
 - the portal's state, read from the database at scrape time (`PortalCollector`): activations,
   approvals pending and their age, the outbox backlog by channel and its oldest row, failures of
   the SCIM and webhook channels, the sweep lag (the oldest end not yet tidied up), the audit chain
-  head, the age of the last checkpoint, the witness and the SIEM streams, and the heartbeats. Each is
+  head, the age of the last checkpoint, the witness and the SIEM streams, the heartbeats, and the
+  intake: LDAP / AD sync runs by source, kind and outcome, the age of each source's last success and
+  the entries its runs changed; SCIM clients' changes of the last day by outcome. Each is
   one aggregate query on an indexed column; the whole scrape is about a dozen statements, whatever
   the size of the data.
 """
@@ -16,16 +18,18 @@ import logging
 import os
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 
 from django.db import DatabaseError
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from assignments.models import Assignment, Request
-from audit.models import AuditChainHead, AuditCheckpoint, AuditWitnessState
+from audit.models import AuditChainHead, AuditCheckpoint, AuditEvent, AuditWitnessState
+from directory.models import DirectorySource, DirectorySyncRun, ScimClient, ScimResource
 from notifications.models import OutboxMessage
 from provisioning.models import ScimOperation, WebhookDelivery
 
@@ -85,7 +89,7 @@ class PortalCollector:
                                    "at this scrape (1).", labels=["part"])
         now = timezone.now()
         for part in (self._activations, self._approvals, self._outbox, self._provisioning, self._sweep,
-                     self._audit, self._siem, self._heartbeats):
+                     self._audit, self._siem, self._heartbeats, self._ldap_sync, self._scim_intake):
             try:
                 yield from part(now)
             except DatabaseError as error:
@@ -185,6 +189,69 @@ class PortalCollector:
         for beat in Heartbeat.objects.order_by("name"):
             age.add_metric([beat.name], _age(now, beat.at))
         yield age
+
+
+    # What a succeeded run changed (`DirectorySyncRun`'s counts), summed per source by kind of change.
+    _SYNC_CHANGES = ("users_created", "users_updated", "users_disabled", "groups_created", "groups_updated",
+                     "memberships_added", "memberships_removed")
+
+    def _ldap_sync(self, now):
+        runs = CounterMetricFamily("pim_ldap_sync_runs", "LDAP / Active Directory sync runs recorded, by source, "
+                                   "kind (full, incremental, ldif) and status (succeeded, failed, refused, running).",
+                                   labels=["source", "kind", "status"])
+        for source, kind, status, n in (DirectorySyncRun.objects.values_list("source__name", "kind", "status")
+                                        .annotate(n=Count("pk")).order_by()):
+            runs.add_metric([source, kind, status], n)
+        yield runs
+        succeeded = Q(runs__status=DirectorySyncRun.Status.SUCCEEDED)
+        sources = DirectorySource.objects.order_by("name").annotate(
+            last_ok=Max("runs__finished_at", filter=succeeded),
+            **{name: Sum(f"runs__{name}", filter=succeeded) for name in self._SYNC_CHANGES},
+        ).values("name", "enabled", "running_since", "last_ok", *self._SYNC_CHANGES)
+        age = GaugeMetricFamily("pim_ldap_sync_last_success_age_seconds", "Time since the source's last "
+                                "succeeded run finished (-1: none yet).", labels=["source"])
+        running = GaugeMetricFamily("pim_ldap_sync_running_seconds", "How long the source's current run has been "
+                                    "running (0: none running).", labels=["source"])
+        enabled = GaugeMetricFamily("pim_ldap_sync_source_enabled", "1 when the source runs on its schedule.",
+                                    labels=["source"])
+        changed = CounterMetricFamily("pim_ldap_sync_entries_changed", "Entries the source's succeeded runs "
+                                      "changed, by change (users_created, memberships_removed, …).",
+                                      labels=["source", "change"])
+        for row in sources:
+            name = row["name"]
+            age.add_metric([name], _age(now, row["last_ok"]) if row["last_ok"] else -1)
+            running.add_metric([name], _age(now, row["running_since"]))
+            enabled.add_metric([name], 1 if row["enabled"] else 0)
+            for change in self._SYNC_CHANGES:
+                changed.add_metric([name, change], row[change] or 0)
+        yield from (runs, age, running, enabled, changed)
+
+    # SCIM is pushed: no runs, so its results are the audited changes a client made (actor
+    # "system:scim (<client>)", actions "scim.*"), over the last day to keep the scan on the time index.
+    SCIM_WINDOW_SECONDS = 24 * 3600
+
+    def _scim_intake(self, now):
+        clients = {f"system:scim ({name})": name for name in ScimClient.objects.values_list("name", flat=True)}
+        changes = GaugeMetricFamily("pim_scim_intake_changes_last_day", "Changes SCIM clients made in the last 24 "
+                                    "hours, by client, action (scim.user_create, …) and outcome (success, denied, "
+                                    "failure).", labels=["client", "action", "outcome"])
+        for label, action, outcome, n in (
+                AuditEvent.objects.filter(occurred_at__gte=now - timedelta(seconds=self.SCIM_WINDOW_SECONDS),
+                                          action__startswith="scim.", actor_label__in=list(clients))
+                .values_list("actor_label", "action", "outcome").annotate(n=Count("pk")).order_by()):
+            changes.add_metric([clients[label], action, outcome], n)
+        yield changes
+        last = GaugeMetricFamily("pim_scim_intake_last_request_age_seconds", "Time since a SCIM client last used "
+                                 "one of its tokens (-1: never; bumped at most once a minute).", labels=["client"])
+        resources = GaugeMetricFamily("pim_scim_intake_resources", "Users and groups a SCIM client provisioned and "
+                                      "has not deleted, by kind.", labels=["client", "kind"])
+        for name, used in (ScimClient.objects.order_by("name")
+                           .annotate(used=Max("tokens__last_used_at")).values_list("name", "used")):
+            last.add_metric([name], _age(now, used) if used else -1)
+        for name, kind, n in (ScimResource.objects.values_list("client__name", "principal__kind")
+                              .annotate(n=Count("pk")).order_by()):
+            resources.add_metric([name, kind], n)
+        yield from (last, resources)
 
 
 def metrics_text() -> bytes:

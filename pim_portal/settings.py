@@ -436,6 +436,10 @@ SPECTACULAR_SETTINGS = {
         "ScopeKindEnum": "assignments.models.Scope.Kind",
         "RoleKindEnum": "assignments.models.RoleDefinition.Kind",
         "TokenKindEnum": "api.models.ApiToken.Kind",
+        "TokenPurposeEnum": "api.models.ApiToken.Purpose",
+        "CreatableTokenPurposeEnum": "api.credentials.CREATABLE_PURPOSES",
+        "ScimOperationActionEnum": "provisioning.models.ScimOperation.Action",
+        "ActionEnum": "assignments.models.Request.Action",
         "ExpirationEnum": "assignments.models.RoleSetting.EXPIRATION_CHOICES",
     },
 }

@@ -49,7 +49,8 @@ MAY = {
     # Connectors: Global Administrators and Privileged Role Administrators.
     **{f"connector_{name}": {"administrator"} for name in (
         "targets_list", "targets_create", "targets_get", "targets_update", "targets_test", "targets_reconcile",
-        "mappings_list", "mappings_create", "effects_list", "drift_list")},
+        "mappings_list", "mappings_create", "effects_list", "drift_list", "targets_delete", "mappings_delete",
+        "effects_retry", "drift_fix")},
     # Directory administration: users by directory writers, custom roles by role administrators, scopes by
     # Global Administrators and Owners (no persona here is either), the import by directory administrators.
     "users_create": {"administrator"},
@@ -65,6 +66,37 @@ MAY = {
     "roles_destroy": {"administrator"},
     "directory_import": {"administrator"},
     "directory_export": VIEWERS,
+    # LDAP / AD directory sources: Global Administrators and Privileged Role Administrators (people only).
+    **{f"ldap_sources_{name}": {"administrator"} for name in (
+        "list", "create", "retrieve", "update", "test", "run", "import", "runs", "run_retrieve")},
+    # Access reviews: definitions and results for administrators of the role (and directory readers for
+    # directory roles), creating and running them for administrators, deciding for the named reviewers.
+    "reviews_list": VIEWERS, "reviews_create": {"administrator"}, "reviews_retrieve": VIEWERS,
+    "review_instances_retrieve": VIEWERS, "review_instances_items": VIEWERS,
+    "review_instances_complete": {"administrator"}, "review_instances_apply": {"administrator"},
+    "my_reviews_list": PEOPLE, "my_reviews_items": PEOPLE, "my_reviews_decide": PEOPLE,
+    # Security alerts: readers (Global Reader here) read; alert managers run, resolve, dismiss, fix; directory
+    # administrators change settings; discovery is for directory administrators.
+    "alerts_list": VIEWERS, "alerts_retrieve": VIEWERS, "alerts_update": {"administrator"},
+    "alerts_run": {"administrator"}, "alerts_run_all": {"administrator"},
+    "incidents_list": VIEWERS, "incidents_retrieve": VIEWERS, "incidents_resolve": {"administrator"},
+    "incidents_dismiss": {"administrator"}, "incidents_fix": {"administrator"},
+    "discovery_list": {"administrator"}, "discovery_preview": {"administrator"},
+    "discovery_convert": {"administrator"},
+    # Groups and service principals: directory writers; credentials: creating one needs a fresh verification
+    # (only the administrator's administrative token has one), revoking one's own or (directory admins) any.
+    "principals_retrieve": SIGNED_IN, "groups_create": {"administrator"},
+    "service_principals_create": {"administrator"},
+    "api_tokens_list": PEOPLE, "api_tokens_create": {"administrator"}, "api_tokens_revoke": PEOPLE,
+    **{f"scim_{name}": {"administrator"} for name in (
+        "clients_list", "clients_create", "tokens_list", "tokens_create", "tokens_revoke")},
+    # Integrations: webhooks for directory administrators; a group's SCIM applications for its owners and role
+    # administrators (the list answers everyone, with the applications they may configure).
+    **{f"webhooks_{name}": {"administrator"} for name in (
+        "list", "create", "retrieve", "update", "destroy", "rotate_secret", "delivery_retry")},
+    "scim_applications_list": PEOPLE,
+    **{f"scim_applications_{name}": {"administrator"} for name in (
+        "create", "retrieve", "update", "destroy", "check", "operation_retry")},
     # Anyone may start a command-line sign-in: nothing is granted until a person approves it.
     "device_authorize": SIGNED_IN | {"anonymous"},
     "device_token": set(),  # a token only for the device code of an approved sign-in, which no example has
@@ -90,6 +122,8 @@ def may_succeed(persona, case) -> bool:
         action = str((case.body or {}).get("action", "")) if isinstance(case.body, dict) else ""
         if action.startswith("admin_"):
             return persona.name in ADMINS
+        if action == "self_activate":  # a service principal too, where a policy allows it
+            return persona.name in SIGNED_IN
         return persona.name in PEOPLE
     return True
 

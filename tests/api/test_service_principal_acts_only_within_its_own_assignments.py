@@ -33,8 +33,13 @@ def test_refused_outside_its_scope_and_for_directory_roles(world, sp_p, director
     assert AuditEvent.objects.filter(action="api.write", outcome="denied").count() == 2
 
 
-def test_cannot_self_activate_or_decide(world, sp_p):
-    response = sp_p.client().post("/api/v1/requests/", {"action": "self_activate", "assignment": 1,
+def test_cannot_activate_what_is_not_its_own(world, sp_p, requester_p):
+    # A service principal activates only its own eligibility, where the policy allows it (see
+    # test_service_principal_requests_activation_where_the_policy_allows_and_a_person_approves).
+    from .conftest import eligible_of
+
+    theirs = eligible_of(requester_p, "helpdesk-administrator")
+    response = sp_p.client().post("/api/v1/requests/", {"action": "self_activate", "assignment": theirs.pk,
                                                         "duration_minutes": 60}, format="json")
     assert response.status_code == 403
     assert "service principal" in response.json()["error"]["message"]
