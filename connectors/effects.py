@@ -51,6 +51,7 @@ REVOKE_MAX_ATTEMPTS = 10_000
 
 START_EVENTS = {"assignment.created", "assignment.activated", "assignment.renewed"}
 END_EVENTS = {"assignment.removed", "assignment.deactivated", "assignment.expired"}
+MOVE_EVENTS = {"assignment.updated", "assignment.extended"}
 
 
 class RetryLater(Exception):
@@ -117,9 +118,66 @@ def _enqueue(*, mapping: Mapping, principal_id: int, assignment: Assignment, req
     return effect
 
 
+def _revoke_message(effect: Effect, at, request) -> OutboxMessage:
+    """One outbox row for the revoke `effect`, due `at`. A moved end gets a new row (its own key): the
+    row queued for the old end then finds the effect rescheduled and does nothing."""
+    message = outbox_enqueue(
+        channel=CHANNEL, dedupe_key=f"connector:{effect.pk}:at:{_stamp(at)}", payload={"effect": effect.pk},
+        available_at=at, correlation_id=getattr(request, "pk", None) or effect.request_id,
+        max_attempts=REVOKE_MAX_ATTEMPTS)
+    Effect.objects.filter(pk=effect.pk).update(not_before=at, outbox_message=message)
+    return message
+
+
+def _schedule_revoke(*, mapping: Mapping, principal_id: int, assignment: Assignment, request, at) -> bool:
+    """The revoke of `assignment`'s end (transition "ended"), due `at`: queued when the grant is, so the
+    target loses the grant at the end whether or not the expiry sweep has run; moved when the end moves.
+    The sweep's (or a removal's) own ending later finds this row and queues nothing more."""
+    effect, created = Effect.objects.get_or_create(
+        mapping=mapping, principal_id=principal_id, assignment=assignment, action=Effect.Action.REVOKE,
+        transition="ended",
+        defaults={"target_id": mapping.target_id, "request": request, "queued_at": timezone.now(), "not_before": at})
+    if created:
+        _revoke_message(effect, at, request)
+        return True
+    if effect.status == Effect.Status.SKIPPED and effect.detail == NO_LONGER_ENDS:
+        Effect.objects.filter(pk=effect.pk).update(status=Effect.Status.QUEUED, detail="")
+    elif effect.status != Effect.Status.QUEUED or effect.not_before == at:
+        return False
+    elif effect.not_before <= at <= timezone.now():
+        return False  # already due (its end passed and the sweep now reports it): its row applies it
+    _revoke_message(effect, at, request)
+    return True
+
+
+NO_LONGER_ENDS = "not needed: the assignment no longer ends"
+
+
+def _unschedule_revokes(assignment: Assignment) -> int:
+    """The end was taken away (made permanent): its revoke, not yet due, is no longer needed."""
+    return Effect.objects.filter(assignment=assignment, action=Effect.Action.REVOKE, transition="ended",
+                                 status=Effect.Status.QUEUED, not_before__gt=timezone.now()).update(
+        status=Effect.Status.SKIPPED, detail=NO_LONGER_ENDS)
+
+
+def _end_moved(assignment: Assignment, request) -> int:
+    """Schedule (or move, or drop) the revoke of a live active assignment's end."""
+    if assignment.kind != Assignment.Kind.ACTIVE or assignment.status != Assignment.Status.LIVE:
+        return 0
+    if assignment.end_at is None:
+        return _unschedule_revokes(assignment)
+    at = max(assignment.end_at, timezone.now())
+    return sum(_schedule_revoke(mapping=mapping, principal_id=user_id, assignment=assignment, request=request, at=at)
+               for mapping, user_id in affected_pairs(assignment))
+
+
 def effects_enqueue(*, name: str, assignment: Assignment, request=None) -> int:
-    """Queue the effects one assignment event causes (inside the caller's transaction)."""
+    """Queue the effects one assignment event causes (inside the caller's transaction): the grant of a
+    start, with the revoke of its end when it has one (due at the end); the revoke moved when the end
+    moves (extend, shorten); the revoke due now when it ends early (deactivation, removal)."""
     now = timezone.now()
+    if name == "assignment.extended":
+        return _end_moved(assignment, request)
     if name in START_EVENTS or name == "assignment.updated":
         if assignment.kind != Assignment.Kind.ACTIVE or assignment.status != Assignment.Status.LIVE:
             return 0
@@ -128,9 +186,10 @@ def effects_enqueue(*, name: str, assignment: Assignment, request=None) -> int:
         transition = "started" if name in {"assignment.created", "assignment.activated"} else \
             f"{name.split('.', 1)[1]}:{_stamp(assignment.start_at)}:{_stamp(assignment.end_at)}"
         not_before = max(assignment.start_at, now)
-        return sum(_enqueue(mapping=mapping, principal_id=user_id, assignment=assignment, request=request,
-                            action=Effect.Action.GRANT, transition=transition, not_before=not_before) is not None
-                   for mapping, user_id in affected_pairs(assignment))
+        count = sum(_enqueue(mapping=mapping, principal_id=user_id, assignment=assignment, request=request,
+                             action=Effect.Action.GRANT, transition=transition, not_before=not_before) is not None
+                    for mapping, user_id in affected_pairs(assignment))
+        return count + _end_moved(assignment, request)
     if name in END_EVENTS:
         if assignment.kind == Assignment.Kind.ACTIVE:
             ended = [assignment]
@@ -142,8 +201,9 @@ def effects_enqueue(*, name: str, assignment: Assignment, request=None) -> int:
         count = 0
         for active in ended:
             for mapping, user_id in affected_pairs(active):
-                count += _enqueue(mapping=mapping, principal_id=user_id, assignment=active, request=request,
-                                  action=Effect.Action.REVOKE, transition="ended", not_before=now) is not None
+                # Its revoke may be scheduled for a later end already: it is due now.
+                count += _schedule_revoke(mapping=mapping, principal_id=user_id, assignment=active,
+                                          request=request, at=now)
         return count
     return 0
 
@@ -161,7 +221,7 @@ def connectors_on_domain_event(*, name: str, assignment: Assignment | None = Non
     """The domain-event subscriber. One query when no mapping is configured. A failure to queue is
     logged and rolled back to a savepoint; the caller's change goes on (reconciliation finds what
     was missed)."""
-    if assignment is None or (name not in START_EVENTS and name not in END_EVENTS and name != "assignment.updated"):
+    if assignment is None or (name not in START_EVENTS and name not in END_EVENTS and name not in MOVE_EVENTS):
         return
     try:
         if not _configured(domain_events.batch_memo()):
@@ -293,6 +353,8 @@ def deliver_effect(message: OutboxMessage) -> None:
         raise PermanentDeliveryError("The effect no longer exists (mapping deleted).")
     if effect.status != Effect.Status.QUEUED:
         return  # settled by an earlier attempt (or by hand): nothing to do again
+    if effect.not_before > timezone.now():
+        return  # rescheduled (the end moved later): the row queued for the new time applies it
     mapping, target = effect.mapping, effect.mapping.target
     is_grant = effect.action == Effect.Action.GRANT
     now = timezone.now()
