@@ -18,7 +18,7 @@ class ConnectorsConfig(AppConfig):
 
         from . import effects, reconcile, selectors
 
-        register_channel(effects.CHANNEL, effects.deliver_effect)
+        register_channel(effects.CHANNEL, effects.deliver_effect, deliver_batch=effects.deliver_effects)
         domain_events.subscribe(effects.connectors_on_domain_event, many=effects.connectors_on_domain_events_many)
         findings_source_register("roles_assigned_outside_pim", reconcile.findings_outside_pim)
         findings_source_register("connector_drift", reconcile.findings_drift)

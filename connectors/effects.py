@@ -29,7 +29,7 @@ import logging
 import threading
 import time
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from assignments.access import access_find_grant
@@ -258,10 +258,31 @@ def _record(effect_id: int, message: OutboxMessage, **fields) -> None:
     Effect.objects.filter(pk=effect_id).update(attempts=message.attempts, last_attempt_at=timezone.now(), **fields)
 
 
-def _record_applied(effect_id: int, message: OutboxMessage, detail: str) -> None:
-    """The acknowledgement: the target confirmed the effect. (Tests kill the worker right here.)"""
+def _record_applied(applied: list[tuple[int, OutboxMessage, str, object]]) -> None:
+    """The acknowledgement: the targets confirmed these effects, each (effect id, message, detail, when).
+    One transaction for a relay's batch — on PostgreSQL one UPDATE … FROM (VALUES …) — not a commit per
+    effect (Django's bulk_update builds a CASE per field and row, slower than the grants themselves).
+    (Tests kill the worker right here.)"""
+    if not applied:
+        return
     now = timezone.now()
-    _record(effect_id, message, status=Effect.Status.DONE, applied_at=now, last_error="", detail=detail[:300])
+    with transaction.atomic():
+        if connection.vendor != "postgresql":
+            for effect_id, message, detail, at in applied:
+                Effect.objects.filter(pk=effect_id).update(status=Effect.Status.DONE, applied_at=at, last_error="",
+                                                           detail=detail[:300], attempts=message.attempts,
+                                                           last_attempt_at=now)
+            return
+        table = connection.ops.quote_name(Effect._meta.db_table)
+        values = ", ".join(["(%s::bigint, %s::integer, %s::timestamptz, %s::varchar)"] * len(applied))
+        params = [item for effect_id, message, detail, at in applied
+                  for item in (effect_id, message.attempts, at, detail[:300])]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS e SET status = %s, applied_at = v.applied_at, last_error = '', "  # noqa: S608
+                f"detail = v.detail, attempts = v.attempts, last_attempt_at = %s "
+                f"FROM (VALUES {values}) AS v(id, attempts, applied_at, detail) WHERE e.id = v.id",
+                [Effect.Status.DONE, now, *params])
 
 
 def _target_status(target_id: int, status: str, message: str) -> None:
@@ -345,16 +366,22 @@ def _held(effect: Effect, at):
     return access_find_grant(principal=effect.principal_id, role=mapping.role_id, scope=mapping.scope_id, at=at)
 
 
-def deliver_effect(message: OutboxMessage) -> None:
-    """The outbox deliverer of channel "connector". Raises to retry, PermanentDeliveryError to give up."""
-    effect = (Effect.objects.select_related("mapping", "mapping__target", "principal", "principal__user")
-              .filter(pk=message.payload.get("effect")).first())
+def _effects_for(messages: list[OutboxMessage]) -> dict[int, Effect]:
+    ids = [m.payload.get("effect") for m in messages]
+    return {e.pk: e for e in Effect.objects.select_related("mapping", "mapping__target", "principal", "principal__user")
+            .filter(pk__in=[pk for pk in ids if isinstance(pk, int)])}
+
+
+def _deliver(message: OutboxMessage, effect: Effect | None, applied: list) -> Target | None:
+    """Apply one effect. What the target confirmed is appended to `applied` (acknowledged by the caller,
+    for a whole batch at once); skips and failures are recorded here. Returns the target when it worked
+    and its status should say so. Raises to retry, PermanentDeliveryError to give up."""
     if effect is None:
         raise PermanentDeliveryError("The effect no longer exists (mapping deleted).")
     if effect.status != Effect.Status.QUEUED:
-        return  # settled by an earlier attempt (or by hand): nothing to do again
+        return None  # settled by an earlier attempt (or by hand): nothing to do again
     if effect.not_before > timezone.now():
-        return  # rescheduled (the end moved later): the row queued for the new time applies it
+        return None  # rescheduled (the end moved later): the row queued for the new time applies it
     mapping, target = effect.mapping, effect.mapping.target
     is_grant = effect.action == Effect.Action.GRANT
     now = timezone.now()
@@ -362,11 +389,11 @@ def deliver_effect(message: OutboxMessage) -> None:
     if is_grant and held is None:
         _record(effect.pk, message, status=Effect.Status.SKIPPED, last_error="",
                 detail="not applied: the role was no longer held when the grant ran")
-        return
+        return None
     if not is_grant and held is not None:
         _record(effect.pk, message, status=Effect.Status.SKIPPED, last_error="",
                 detail=f"not revoked: still held through assignment #{held.assignment_id}")
-        return
+        return None
     user = effect.principal.user
     try:
         if not target.enabled or not mapping.enabled:
@@ -388,6 +415,47 @@ def deliver_effect(message: OutboxMessage) -> None:
         _record(effect.pk, message, status=Effect.Status.FAILED, last_error=str(error)[:2000],
                 first_error_at=effect.first_error_at or now)
         raise
-    _record_applied(effect.pk, message, detail)
-    if target.status != Target.Status.OK:
-        _target_status(target.pk, Target.Status.OK, f"Last {effect.action} applied.")
+    applied.append((effect.pk, message, detail, timezone.now()))
+    return target
+
+
+def _mark_ok(targets: dict[int, Target], action_by_target: dict[int, str]) -> None:
+    for target in targets.values():
+        if target.status != Target.Status.OK:
+            _target_status(target.pk, Target.Status.OK, f"Last {action_by_target[target.pk]} applied.")
+
+
+def deliver_effect(message: OutboxMessage) -> None:
+    """The outbox deliverer of channel "connector" for one row. Raises to retry, PermanentDeliveryError
+    to give up."""
+    effect = _effects_for([message]).get(message.payload.get("effect"))
+    applied: list = []
+    target = _deliver(message, effect, applied)
+    _record_applied(applied)
+    if target is not None:
+        _mark_ok({target.pk: target}, {target.pk: effect.action})
+
+
+def deliver_effects(messages: list[OutboxMessage]) -> list[BaseException | None]:
+    """The batch deliverer of channel "connector": the relay's claimed rows at once. One query loads
+    their effects, each is applied on the target's reused session, and what the targets confirmed is
+    acknowledged in one statement; each row's outcome is its own (a failure never reaches the others).
+    If the acknowledgement itself fails, the whole batch is retried: the connectors are idempotent."""
+    effects = _effects_for(messages)
+    applied: list = []
+    outcomes: list[BaseException | None] = []
+    targets: dict[int, Target] = {}
+    actions: dict[int, str] = {}
+    for message in messages:
+        effect = effects.get(message.payload.get("effect"))
+        try:
+            target = _deliver(message, effect, applied)
+        except Exception as error:  # noqa: BLE001 — this row's outcome; the others go on
+            outcomes.append(error)
+            continue
+        outcomes.append(None)
+        if target is not None:
+            targets[target.pk], actions[target.pk] = target, effect.action
+    _record_applied(applied)
+    _mark_ok(targets, actions)
+    return outcomes
