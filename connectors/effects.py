@@ -337,14 +337,14 @@ def _forget_session(target_id: int) -> None:
         held[1].close()
 
 
-def _apply(effect: Effect, target: Target, mapping: Mapping, username: str, is_grant: bool) -> str:
+def _apply(effect: Effect, target: Target, mapping: Mapping, is_grant: bool) -> str:
     """Grant or revoke on a (possibly reused) session. A reused session that turns out to be broken
     (the server restarted, an idle connection was cut) is replaced once before the error counts."""
     options = mapping.options or {}
     for attempt in (1, 2):
         session, reused = _cached_session(target)
         try:
-            account = session.account_for(username)
+            account = session.account_of(effect.principal)
             if is_grant:
                 detail = session.grant(account=account, grant=mapping.grant, options=options)
                 if _held(effect, timezone.now()) is None:
@@ -400,7 +400,7 @@ def _deliver(message: OutboxMessage, effect: Effect | None, applied: list) -> Ta
             raise PermanentDeliveryError("The target or the mapping is disabled.")
         if user is None:
             raise PermanentDeliveryError("Only users have accounts in targets.")
-        detail = _apply(effect, target, mapping, user.username, is_grant)
+        detail = _apply(effect, target, mapping, is_grant)
     except ConnectorError as error:
         text = str(error)
         _target_status(target.pk, Target.Status.ERROR, text)
