@@ -241,7 +241,6 @@ VISITED = {
     "connectors:target": ("carol", _r("connectors:target", lambda w: w["connector"].pk)),
     "provisioning:webhook_create": ("carol", _r("provisioning:webhook_create")),
     "provisioning:webhook_detail": ("carol", _r("provisioning:webhook_detail", lambda w: w["webhook"].pk)),
-    "connectors:target_create scim": ("carol", _r("connectors:target_create", lambda w: "scim")),
     "reviews:list": ("carol", _r("reviews:list")),
     "reviews:create": ("carol", _r("reviews:create")),
     "reviews:detail": ("carol", _r("reviews:detail", lambda w: w["review"].pk)),
