@@ -127,6 +127,26 @@ def _from_sources(key: str, thresholds: dict, now: datetime) -> list[Finding]:
     return [finding for source in _sources.get(key, []) for finding in source(thresholds, now)]
 
 
+# Fixes contributed by higher apps for an incident's page (connectors: revoke in the target, adopt,
+# grant again), by alert key. `panel(incident, user)` returns (template name, context) to include on the
+# incident page, or None when it has nothing to offer this user. Registered in their AppConfig.ready.
+_panels: dict[str, list[Callable]] = {}
+
+
+def incident_panel_register(key: str, panel: Callable) -> None:
+    if panel not in _panels.setdefault(key, []):
+        _panels[key].append(panel)
+
+
+def incident_panels(incident, user) -> list[tuple[str, dict]]:
+    found = []
+    for panel in _panels.get(incident.alert_key, []):
+        shown = panel(incident, user)
+        if shown is not None:
+            found.append(shown)
+    return found
+
+
 def roles_assigned_outside_pim(thresholds: dict, now: datetime) -> list[Finding]:
     """Assignments made outside the request pipeline, and grants found in target systems that PIM did
     not make (connectors' reconciliation: the target is the truth)."""

@@ -165,6 +165,7 @@ def _render_incident(request, incident: Incident, *, status: int = 200, **forms)
         "dismiss_form": forms.get("dismiss_form") or ReasonForm(prefix="dismiss"),
         "approvers_form": forms.get("approvers_form") or AddApproversForm(),
         "fix_error": forms.get("fix_error", ""),
+        "panels": definitions.incident_panels(incident, request.user),
     }
     return render(request, "alerts/incident.html", context, status=status)
 

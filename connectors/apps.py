@@ -13,13 +13,15 @@ class ConnectorsConfig(AppConfig):
 
     def ready(self):
         # Here, not at the top: the outbox loads its models, which only exist once every app is loaded.
-        from alerts.definitions import findings_source_register
+        from alerts.definitions import findings_source_register, incident_panel_register
         from notifications.outbox import register_channel
 
-        from . import effects, reconcile
+        from . import effects, reconcile, selectors
 
-        register_channel(effects.CHANNEL, effects.deliver_effect)
+        register_channel(effects.CHANNEL, effects.deliver_effect, deliver_batch=effects.deliver_effects)
         domain_events.subscribe(effects.connectors_on_domain_event, many=effects.connectors_on_domain_events_many)
         findings_source_register("roles_assigned_outside_pim", reconcile.findings_outside_pim)
         findings_source_register("connector_drift", reconcile.findings_drift)
         findings_source_register("connector_effects_overdue", reconcile.findings_overdue)
+        for key in ("connector_drift", "roles_assigned_outside_pim"):
+            incident_panel_register(key, selectors.incident_drift_panel)

@@ -29,7 +29,7 @@ import logging
 import threading
 import time
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from assignments.access import access_find_grant
@@ -51,6 +51,7 @@ REVOKE_MAX_ATTEMPTS = 10_000
 
 START_EVENTS = {"assignment.created", "assignment.activated", "assignment.renewed"}
 END_EVENTS = {"assignment.removed", "assignment.deactivated", "assignment.expired"}
+MOVE_EVENTS = {"assignment.updated", "assignment.extended"}
 
 
 class RetryLater(Exception):
@@ -117,9 +118,66 @@ def _enqueue(*, mapping: Mapping, principal_id: int, assignment: Assignment, req
     return effect
 
 
+def _revoke_message(effect: Effect, at, request) -> OutboxMessage:
+    """One outbox row for the revoke `effect`, due `at`. A moved end gets a new row (its own key): the
+    row queued for the old end then finds the effect rescheduled and does nothing."""
+    message = outbox_enqueue(
+        channel=CHANNEL, dedupe_key=f"connector:{effect.pk}:at:{_stamp(at)}", payload={"effect": effect.pk},
+        available_at=at, correlation_id=getattr(request, "pk", None) or effect.request_id,
+        max_attempts=REVOKE_MAX_ATTEMPTS)
+    Effect.objects.filter(pk=effect.pk).update(not_before=at, outbox_message=message)
+    return message
+
+
+def _schedule_revoke(*, mapping: Mapping, principal_id: int, assignment: Assignment, request, at) -> bool:
+    """The revoke of `assignment`'s end (transition "ended"), due `at`: queued when the grant is, so the
+    target loses the grant at the end whether or not the expiry sweep has run; moved when the end moves.
+    The sweep's (or a removal's) own ending later finds this row and queues nothing more."""
+    effect, created = Effect.objects.get_or_create(
+        mapping=mapping, principal_id=principal_id, assignment=assignment, action=Effect.Action.REVOKE,
+        transition="ended",
+        defaults={"target_id": mapping.target_id, "request": request, "queued_at": timezone.now(), "not_before": at})
+    if created:
+        _revoke_message(effect, at, request)
+        return True
+    if effect.status == Effect.Status.SKIPPED and effect.detail == NO_LONGER_ENDS:
+        Effect.objects.filter(pk=effect.pk).update(status=Effect.Status.QUEUED, detail="")
+    elif effect.status != Effect.Status.QUEUED or effect.not_before == at:
+        return False
+    elif effect.not_before <= at <= timezone.now():
+        return False  # already due (its end passed and the sweep now reports it): its row applies it
+    _revoke_message(effect, at, request)
+    return True
+
+
+NO_LONGER_ENDS = "not needed: the assignment no longer ends"
+
+
+def _unschedule_revokes(assignment: Assignment) -> int:
+    """The end was taken away (made permanent): its revoke, not yet due, is no longer needed."""
+    return Effect.objects.filter(assignment=assignment, action=Effect.Action.REVOKE, transition="ended",
+                                 status=Effect.Status.QUEUED, not_before__gt=timezone.now()).update(
+        status=Effect.Status.SKIPPED, detail=NO_LONGER_ENDS)
+
+
+def _end_moved(assignment: Assignment, request) -> int:
+    """Schedule (or move, or drop) the revoke of a live active assignment's end."""
+    if assignment.kind != Assignment.Kind.ACTIVE or assignment.status != Assignment.Status.LIVE:
+        return 0
+    if assignment.end_at is None:
+        return _unschedule_revokes(assignment)
+    at = max(assignment.end_at, timezone.now())
+    return sum(_schedule_revoke(mapping=mapping, principal_id=user_id, assignment=assignment, request=request, at=at)
+               for mapping, user_id in affected_pairs(assignment))
+
+
 def effects_enqueue(*, name: str, assignment: Assignment, request=None) -> int:
-    """Queue the effects one assignment event causes (inside the caller's transaction)."""
+    """Queue the effects one assignment event causes (inside the caller's transaction): the grant of a
+    start, with the revoke of its end when it has one (due at the end); the revoke moved when the end
+    moves (extend, shorten); the revoke due now when it ends early (deactivation, removal)."""
     now = timezone.now()
+    if name == "assignment.extended":
+        return _end_moved(assignment, request)
     if name in START_EVENTS or name == "assignment.updated":
         if assignment.kind != Assignment.Kind.ACTIVE or assignment.status != Assignment.Status.LIVE:
             return 0
@@ -128,9 +186,10 @@ def effects_enqueue(*, name: str, assignment: Assignment, request=None) -> int:
         transition = "started" if name in {"assignment.created", "assignment.activated"} else \
             f"{name.split('.', 1)[1]}:{_stamp(assignment.start_at)}:{_stamp(assignment.end_at)}"
         not_before = max(assignment.start_at, now)
-        return sum(_enqueue(mapping=mapping, principal_id=user_id, assignment=assignment, request=request,
-                            action=Effect.Action.GRANT, transition=transition, not_before=not_before) is not None
-                   for mapping, user_id in affected_pairs(assignment))
+        count = sum(_enqueue(mapping=mapping, principal_id=user_id, assignment=assignment, request=request,
+                             action=Effect.Action.GRANT, transition=transition, not_before=not_before) is not None
+                    for mapping, user_id in affected_pairs(assignment))
+        return count + _end_moved(assignment, request)
     if name in END_EVENTS:
         if assignment.kind == Assignment.Kind.ACTIVE:
             ended = [assignment]
@@ -142,8 +201,9 @@ def effects_enqueue(*, name: str, assignment: Assignment, request=None) -> int:
         count = 0
         for active in ended:
             for mapping, user_id in affected_pairs(active):
-                count += _enqueue(mapping=mapping, principal_id=user_id, assignment=active, request=request,
-                                  action=Effect.Action.REVOKE, transition="ended", not_before=now) is not None
+                # Its revoke may be scheduled for a later end already: it is due now.
+                count += _schedule_revoke(mapping=mapping, principal_id=user_id, assignment=active,
+                                          request=request, at=now)
         return count
     return 0
 
@@ -161,7 +221,7 @@ def connectors_on_domain_event(*, name: str, assignment: Assignment | None = Non
     """The domain-event subscriber. One query when no mapping is configured. A failure to queue is
     logged and rolled back to a savepoint; the caller's change goes on (reconciliation finds what
     was missed)."""
-    if assignment is None or (name not in START_EVENTS and name not in END_EVENTS and name != "assignment.updated"):
+    if assignment is None or (name not in START_EVENTS and name not in END_EVENTS and name not in MOVE_EVENTS):
         return
     try:
         if not _configured(domain_events.batch_memo()):
@@ -198,10 +258,31 @@ def _record(effect_id: int, message: OutboxMessage, **fields) -> None:
     Effect.objects.filter(pk=effect_id).update(attempts=message.attempts, last_attempt_at=timezone.now(), **fields)
 
 
-def _record_applied(effect_id: int, message: OutboxMessage, detail: str) -> None:
-    """The acknowledgement: the target confirmed the effect. (Tests kill the worker right here.)"""
+def _record_applied(applied: list[tuple[int, OutboxMessage, str, object]]) -> None:
+    """The acknowledgement: the targets confirmed these effects, each (effect id, message, detail, when).
+    One transaction for a relay's batch — on PostgreSQL one UPDATE … FROM (VALUES …) — not a commit per
+    effect (Django's bulk_update builds a CASE per field and row, slower than the grants themselves).
+    (Tests kill the worker right here.)"""
+    if not applied:
+        return
     now = timezone.now()
-    _record(effect_id, message, status=Effect.Status.DONE, applied_at=now, last_error="", detail=detail[:300])
+    with transaction.atomic():
+        if connection.vendor != "postgresql":
+            for effect_id, message, detail, at in applied:
+                Effect.objects.filter(pk=effect_id).update(status=Effect.Status.DONE, applied_at=at, last_error="",
+                                                           detail=detail[:300], attempts=message.attempts,
+                                                           last_attempt_at=now)
+            return
+        table = connection.ops.quote_name(Effect._meta.db_table)
+        values = ", ".join(["(%s::bigint, %s::integer, %s::timestamptz, %s::varchar)"] * len(applied))
+        params = [item for effect_id, message, detail, at in applied
+                  for item in (effect_id, message.attempts, at, detail[:300])]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS e SET status = %s, applied_at = v.applied_at, last_error = '', "  # noqa: S608
+                f"detail = v.detail, attempts = v.attempts, last_attempt_at = %s "
+                f"FROM (VALUES {values}) AS v(id, attempts, applied_at, detail) WHERE e.id = v.id",
+                [Effect.Status.DONE, now, *params])
 
 
 def _target_status(target_id: int, status: str, message: str) -> None:
@@ -256,14 +337,14 @@ def _forget_session(target_id: int) -> None:
         held[1].close()
 
 
-def _apply(effect: Effect, target: Target, mapping: Mapping, username: str, is_grant: bool) -> str:
+def _apply(effect: Effect, target: Target, mapping: Mapping, is_grant: bool) -> str:
     """Grant or revoke on a (possibly reused) session. A reused session that turns out to be broken
     (the server restarted, an idle connection was cut) is replaced once before the error counts."""
     options = mapping.options or {}
     for attempt in (1, 2):
         session, reused = _cached_session(target)
         try:
-            account = session.account_for(username)
+            account = session.account_of(effect.principal)
             if is_grant:
                 detail = session.grant(account=account, grant=mapping.grant, options=options)
                 if _held(effect, timezone.now()) is None:
@@ -285,14 +366,22 @@ def _held(effect: Effect, at):
     return access_find_grant(principal=effect.principal_id, role=mapping.role_id, scope=mapping.scope_id, at=at)
 
 
-def deliver_effect(message: OutboxMessage) -> None:
-    """The outbox deliverer of channel "connector". Raises to retry, PermanentDeliveryError to give up."""
-    effect = (Effect.objects.select_related("mapping", "mapping__target", "principal", "principal__user")
-              .filter(pk=message.payload.get("effect")).first())
+def _effects_for(messages: list[OutboxMessage]) -> dict[int, Effect]:
+    ids = [m.payload.get("effect") for m in messages]
+    return {e.pk: e for e in Effect.objects.select_related("mapping", "mapping__target", "principal", "principal__user")
+            .filter(pk__in=[pk for pk in ids if isinstance(pk, int)])}
+
+
+def _deliver(message: OutboxMessage, effect: Effect | None, applied: list) -> Target | None:
+    """Apply one effect. What the target confirmed is appended to `applied` (acknowledged by the caller,
+    for a whole batch at once); skips and failures are recorded here. Returns the target when it worked
+    and its status should say so. Raises to retry, PermanentDeliveryError to give up."""
     if effect is None:
         raise PermanentDeliveryError("The effect no longer exists (mapping deleted).")
     if effect.status != Effect.Status.QUEUED:
-        return  # settled by an earlier attempt (or by hand): nothing to do again
+        return None  # settled by an earlier attempt (or by hand): nothing to do again
+    if effect.not_before > timezone.now():
+        return None  # rescheduled (the end moved later): the row queued for the new time applies it
     mapping, target = effect.mapping, effect.mapping.target
     is_grant = effect.action == Effect.Action.GRANT
     now = timezone.now()
@@ -300,18 +389,18 @@ def deliver_effect(message: OutboxMessage) -> None:
     if is_grant and held is None:
         _record(effect.pk, message, status=Effect.Status.SKIPPED, last_error="",
                 detail="not applied: the role was no longer held when the grant ran")
-        return
+        return None
     if not is_grant and held is not None:
         _record(effect.pk, message, status=Effect.Status.SKIPPED, last_error="",
                 detail=f"not revoked: still held through assignment #{held.assignment_id}")
-        return
+        return None
     user = effect.principal.user
     try:
         if not target.enabled or not mapping.enabled:
             raise PermanentDeliveryError("The target or the mapping is disabled.")
         if user is None:
             raise PermanentDeliveryError("Only users have accounts in targets.")
-        detail = _apply(effect, target, mapping, user.username, is_grant)
+        detail = _apply(effect, target, mapping, is_grant)
     except ConnectorError as error:
         text = str(error)
         _target_status(target.pk, Target.Status.ERROR, text)
@@ -326,6 +415,47 @@ def deliver_effect(message: OutboxMessage) -> None:
         _record(effect.pk, message, status=Effect.Status.FAILED, last_error=str(error)[:2000],
                 first_error_at=effect.first_error_at or now)
         raise
-    _record_applied(effect.pk, message, detail)
-    if target.status != Target.Status.OK:
-        _target_status(target.pk, Target.Status.OK, f"Last {effect.action} applied.")
+    applied.append((effect.pk, message, detail, timezone.now()))
+    return target
+
+
+def _mark_ok(targets: dict[int, Target], action_by_target: dict[int, str]) -> None:
+    for target in targets.values():
+        if target.status != Target.Status.OK:
+            _target_status(target.pk, Target.Status.OK, f"Last {action_by_target[target.pk]} applied.")
+
+
+def deliver_effect(message: OutboxMessage) -> None:
+    """The outbox deliverer of channel "connector" for one row. Raises to retry, PermanentDeliveryError
+    to give up."""
+    effect = _effects_for([message]).get(message.payload.get("effect"))
+    applied: list = []
+    target = _deliver(message, effect, applied)
+    _record_applied(applied)
+    if target is not None:
+        _mark_ok({target.pk: target}, {target.pk: effect.action})
+
+
+def deliver_effects(messages: list[OutboxMessage]) -> list[BaseException | None]:
+    """The batch deliverer of channel "connector": the relay's claimed rows at once. One query loads
+    their effects, each is applied on the target's reused session, and what the targets confirmed is
+    acknowledged in one statement; each row's outcome is its own (a failure never reaches the others).
+    If the acknowledgement itself fails, the whole batch is retried: the connectors are idempotent."""
+    effects = _effects_for(messages)
+    applied: list = []
+    outcomes: list[BaseException | None] = []
+    targets: dict[int, Target] = {}
+    actions: dict[int, str] = {}
+    for message in messages:
+        effect = effects.get(message.payload.get("effect"))
+        try:
+            target = _deliver(message, effect, applied)
+        except Exception as error:  # noqa: BLE001 — this row's outcome; the others go on
+            outcomes.append(error)
+            continue
+        outcomes.append(None)
+        if target is not None:
+            targets[target.pk], actions[target.pk] = target, effect.action
+    _record_applied(applied)
+    _mark_ok(targets, actions)
+    return outcomes

@@ -43,3 +43,21 @@ def effects_for_request(*, request) -> list[Effect]:
         condition |= Q(assignment_id=request.assignment_id)
     return list(Effect.objects.filter(condition).select_related("mapping", "target")
                 .order_by("queued_at", "pk"))
+
+
+def incident_drift_panel(incident, user):
+    """The drift an incident of `connector_drift` / `roles_assigned_outside_pim` lists, with its fixes, for
+    the incident page (alerts.definitions.incident_panel_register). Nothing for people who cannot fix it."""
+    ids = {item.get("data", {}).get("drift_id") for item in (incident.items or [])}
+    ids.add((incident.data or {}).get("drift_id"))
+    ids = {pk for pk in ids if isinstance(pk, int)}
+    if not ids or not user_manages_connectors(user=user):
+        return None
+    drifts = list(Drift.objects.filter(pk__in=ids).select_related("mapping", "target", "principal")
+                  .order_by("first_seen_at", "pk"))
+    if not drifts:
+        return None
+    from django.urls import reverse
+
+    return "connectors/_incident_drift.html", {"drifts": drifts,
+                                               "next": reverse("alerts:incident", args=[incident.pk])}

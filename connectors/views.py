@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from assignments.rules import asks_for_step_up
@@ -104,7 +105,12 @@ def target_detail(request, pk: int):
     }, status=status)
 
 
-def _back(pk: int):
+def _back(pk: int, request=None):
+    """To the target's page, or to the page the form came from (`next`: the incident page) if it is ours."""
+    to = (request.POST.get("next") or "") if request is not None else ""
+    if to and url_has_allowed_host_and_scheme(to, allowed_hosts={request.get_host()},
+                                              require_https=request.is_secure()):
+        return redirect(to)
     return redirect("connectors:target", pk=pk)
 
 
@@ -229,9 +235,9 @@ def drift_fix(request, pk: int, drift_id: int, fix: str):
             raise Http404("No such fix.")
     except DomainError as error:
         if asks_for_step_up(error):
-            return step_up_redirect(request, reverse("connectors:target", args=[pk]))
+            return step_up_redirect(request, _back(pk, request).url)
         raise_page_refusal(error)
         messages.error(request, error.message)
     else:
         messages.success(request, "Fixed.")
-    return _back(pk)
+    return _back(pk, request)

@@ -29,9 +29,10 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from assignments.models import Assignment, Request
 from audit.models import AuditChainHead, AuditCheckpoint, AuditEvent, AuditWitnessState
+from connectors.models import Effect
 from directory.models import DirectorySource, DirectorySyncRun, ScimClient, ScimResource
 from notifications.models import OutboxMessage
-from provisioning.models import ScimOperation, WebhookDelivery
+from provisioning.models import WebhookDelivery
 
 from .models import Heartbeat, SiemStream
 
@@ -135,11 +136,13 @@ class PortalCollector:
         yield from (backlog, oldest, failed)
 
     def _provisioning(self, now):
-        scim = GaugeMetricFamily("pim_scim_operations", "SCIM membership operations, by status (failed: the "
-                                 "application refused or stayed unreachable).", labels=["status"])
-        for status, n in ScimOperation.objects.values_list("status").annotate(n=Count("pk")).order_by():
-            scim.add_metric([status], n)
-        yield scim
+        effects = GaugeMetricFamily("pim_connector_effects", "Grants and revokes in connector targets (LDAP, "
+                                    "PostgreSQL, SCIM), by target kind and status (failed: the target refused or "
+                                    "stayed unreachable).", labels=["kind", "status"])
+        for kind, status, n in (Effect.objects.values_list("target__kind", "status").annotate(n=Count("pk"))
+                                .order_by()):
+            effects.add_metric([kind, status], n)
+        yield effects
         hooks = GaugeMetricFamily("pim_webhook_deliveries", "Webhook deliveries, by status.", labels=["status"])
         for status, n in WebhookDelivery.objects.values_list("status").annotate(n=Count("pk")).order_by():
             hooks.add_metric([status], n)

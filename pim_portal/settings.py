@@ -438,7 +438,6 @@ SPECTACULAR_SETTINGS = {
         "TokenKindEnum": "api.models.ApiToken.Kind",
         "TokenPurposeEnum": "api.models.ApiToken.Purpose",
         "CreatableTokenPurposeEnum": "api.credentials.CREATABLE_PURPOSES",
-        "ScimOperationActionEnum": "provisioning.models.ScimOperation.Action",
         "ActionEnum": "assignments.models.Request.Action",
         "ExpirationEnum": "assignments.models.RoleSetting.EXPIRATION_CHOICES",
     },

@@ -33,7 +33,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Access reviews", "reviews:list", "any_admin", "Administration"),
     NavItem("Security alerts", "alerts:list", "directory_viewer", "Administration"),
     NavItem("Discovery", "alerts:discovery", "directory_admin", "Administration"),
-    NavItem("Integrations", "provisioning:index", "any_admin", "Administration"),  # group owners manage SCIM apps
+    NavItem("Integrations", "provisioning:index", "directory_admin", "Administration"),  # webhooks
     NavItem("Connectors", "connectors:index", "directory_admin", "Administration"),
     NavItem("SCIM provisioning", "directory_scim:client_list", "directory_admin", "Administration"),  # inbound
     NavItem("Directory sources", "ldap_sources:list", "directory_admin", "Administration"),  # LDAP / AD sync

@@ -1,12 +1,12 @@
-"""Read-only admin views of integrations. Endpoints and applications are configured on the
-Integrations pages (so secrets are sealed, changes audited and URLs checked); deliveries and SCIM
-operations are written by the outbox relay."""
+"""Read-only admin views of integrations. Endpoints are configured on the Integrations pages
+(so secrets are sealed, changes audited and URLs checked); deliveries are written by the outbox relay.
+SCIM applications are connector targets (connectors)."""
 
 from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin
 
-from .models import ScimApplication, ScimOperation, WebhookDelivery, WebhookEndpoint
+from .models import WebhookDelivery, WebhookEndpoint
 
 
 @admin.register(WebhookEndpoint)
@@ -20,17 +20,3 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "endpoint", "event", "status", "attempts", "last_status_code")
     list_filter = ("status", "event")
     list_select_related = ("endpoint",)
-
-
-@admin.register(ScimApplication)
-class ScimApplicationAdmin(ReadOnlyAdmin):
-    list_display = ("name", "group", "base_url", "enabled", "created_at")
-    exclude = ("token_sealed",)
-    list_select_related = ("group",)
-
-
-@admin.register(ScimOperation)
-class ScimOperationAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "application", "principal", "action", "status", "attempts")
-    list_filter = ("status", "action")
-    list_select_related = ("application", "principal")

@@ -1,6 +1,7 @@
-"""The SCIM protocol side of provisioning: scim2-client over httpx, and the idempotent add/remove of
-one member. Imported on first delivery (not at start-up: scim2-client and scim2-models take a
-noticeable fraction of a second to import).
+"""The SCIM protocol for the SCIM connector (`connectors.kinds.scim`): scim2-client over httpx, and the
+idempotent add/remove of one member of a group, and the read-back of a group's members. Imported on
+first use (not at start-up: scim2-client and scim2-models take a noticeable fraction of a second to
+import).
 
 Lookups are `GET /Users?filter=…` and `GET /Groups?filter=…` (RFC 7644 §3.4.2, which every provider
 serves; POST /.search is optional).
@@ -24,13 +25,12 @@ from scim2_models import (
     User,
 )
 
-from assignments.models import Principal
 from notifications.outbox import PermanentDeliveryError
 
-from .crypto import UnsealError, unseal
-from .models import ScimApplication, ScimOperation
 from .outbound import PinnedTransport
-from .urlpolicy import outbound_url_problem
+
+__all__ = ["PermanentDeliveryError", "RetryableScimError", "SCIM_ERRORS", "HttpxSCIMClient", "classify",
+           "scim_client"]
 
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 RETRYABLE_STATUSES = {408, 429}
@@ -79,11 +79,13 @@ class HttpxSCIMClient(BaseSyncSCIMClient):
         return response
 
 
-def scim_client(*, base_url: str, token: str = "", transport: httpx.BaseTransport | None = None) -> HttpxSCIMClient:
+def scim_client(*, base_url: str, token: str = "", transport: httpx.BaseTransport | None = None,
+                timeout: float | None = None) -> HttpxSCIMClient:
     headers = {"Accept": "application/scim+json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    http = httpx.Client(base_url=base_url.rstrip("/") + "/", headers=headers, timeout=TIMEOUT,
+    http = httpx.Client(base_url=base_url.rstrip("/") + "/", headers=headers,
+                        timeout=httpx.Timeout(float(timeout), connect=5.0) if timeout else TIMEOUT,
                         follow_redirects=False, trust_env=False, transport=PinnedTransport(transport))
     return HttpxSCIMClient(http, provider=ScimProvider(models=[User, Group]))
 
@@ -101,43 +103,48 @@ def _find_user(scim: HttpxSCIMClient, username: str) -> User | None:
     return _first(scim.query(User, query_parameters=SearchRequest(filter=f'userName eq "{_filter_value(username)}"')))
 
 
-def _find_group(scim: HttpxSCIMClient, group: Principal) -> Group | None:
-    found = _first(scim.query(Group, query_parameters=SearchRequest(filter=f'externalId eq "{group.object_id}"')))
+def scim_find_group(scim: HttpxSCIMClient, *, display_name: str, external_id: str | None) -> Group | None:
+    found = None
+    if external_id:
+        by_id = f'externalId eq "{_filter_value(external_id)}"'
+        found = _first(scim.query(Group, query_parameters=SearchRequest(filter=by_id)))
     if found is None:
-        by_name = f'displayName eq "{_filter_value(group.display_name)}"'
+        by_name = f'displayName eq "{_filter_value(display_name)}"'
         found = _first(scim.query(Group, query_parameters=SearchRequest(filter=by_name)))
     return found
 
 
-def _user_resource(principal: Principal) -> User:
+def _user_resource(username: str, principal) -> User:
+    if principal is None:
+        return User(user_name=username, active=True)
     user = principal.user
     emails = [Email(value=principal.email or user.email, primary=True)] if (principal.email or user.email) else None
-    return User(user_name=user.username, display_name=principal.display_name or str(user),
+    return User(user_name=username, display_name=principal.display_name or str(user),
                 external_id=str(principal.object_id), active=True, emails=emails)
 
 
-def _ensure_user(scim: HttpxSCIMClient, principal: Principal) -> tuple[User, bool]:
-    found = _find_user(scim, principal.user.username)
+def _ensure_user(scim: HttpxSCIMClient, username: str, principal) -> tuple[User, bool]:
+    found = _find_user(scim, username)
     if found is not None:
         return found, False
     try:
-        return scim.create(_user_resource(principal)), True
+        return scim.create(_user_resource(username, principal)), True
     except ConflictException:
         # Created concurrently (or by a run that died before recording it): use it.
-        found = _find_user(scim, principal.user.username)
+        found = _find_user(scim, username)
         if found is None:
             raise
         return found, False
 
 
-def _ensure_group(scim: HttpxSCIMClient, group: Principal) -> tuple[Group, bool]:
-    found = _find_group(scim, group)
+def _ensure_group(scim: HttpxSCIMClient, display_name: str, external_id: str | None) -> tuple[Group, bool]:
+    found = scim_find_group(scim, display_name=display_name, external_id=external_id)
     if found is not None:
         return found, False
     try:
-        return scim.create(Group(display_name=group.display_name, external_id=str(group.object_id))), True
+        return scim.create(Group(display_name=display_name, external_id=external_id or None)), True
     except ConflictException:
-        found = _find_group(scim, group)
+        found = scim_find_group(scim, display_name=display_name, external_id=external_id)
         if found is None:
             raise
         return found, False
@@ -147,10 +154,11 @@ def _is_member(group: Group, user_id: str) -> bool:
     return any(member.value == user_id for member in (group.members or []))
 
 
-def scim_add(scim: HttpxSCIMClient, operation: ScimOperation) -> str:
-    principal, group = operation.principal, operation.application.group
-    user, user_created = _ensure_user(scim, principal)
-    scim_group, group_created = _ensure_group(scim, group)
+def scim_add_member(scim: HttpxSCIMClient, *, username: str, principal, display_name: str,
+                    external_id: str | None) -> str:
+    """Make `username` a member of the group (creating the user and the group when missing)."""
+    user, user_created = _ensure_user(scim, username, principal)
+    scim_group, group_created = _ensure_group(scim, display_name, external_id)
     notes = [f"created user {user.user_name}" if user_created else f"user {user.user_name} found"]
     if group_created:
         notes.append(f"created group {scim_group.display_name}")
@@ -163,11 +171,11 @@ def scim_add(scim: HttpxSCIMClient, operation: ScimOperation) -> str:
     return "; ".join(notes)
 
 
-def scim_remove(scim: HttpxSCIMClient, operation: ScimOperation) -> str:
-    user = _find_user(scim, operation.principal.user.username)
+def scim_remove_member(scim: HttpxSCIMClient, *, username: str, display_name: str, external_id: str | None) -> str:
+    user = _find_user(scim, username)
     if user is None:
         return "user not in the application: nothing to remove"
-    scim_group = _find_group(scim, operation.application.group)
+    scim_group = scim_find_group(scim, display_name=display_name, external_id=external_id)
     if scim_group is None:
         return "group not in the application: nothing to remove"
     if not _is_member(scim_group, user.id):
@@ -175,6 +183,39 @@ def scim_remove(scim: HttpxSCIMClient, operation: ScimOperation) -> str:
     scim.modify(Group, scim_group.id, PatchOp[Group](operations=[
         PatchOperation[Group](op=PatchOperation.Op.remove, path=f'members[value eq "{_filter_value(user.id)}"]')]))
     return "member removed"
+
+
+PAGE = 200
+
+
+def scim_group_member_names(scim: HttpxSCIMClient, *, display_name: str, external_id: str | None) -> list[str]:
+    """The userName of every member of the group (none when the group does not exist): the group's
+    members, then the users, a page at a time, to turn member ids into names."""
+    group = scim_find_group(scim, display_name=display_name, external_id=external_id)
+    if group is None:
+        return []
+    ids = {member.value for member in (group.members or []) if member.value}
+    names: list[str] = []
+    start = 1
+    while ids:
+        page = scim.query(User, query_parameters=SearchRequest(start_index=start, count=PAGE))
+        resources = getattr(page, "resources", None) or []
+        for user in resources:
+            if user.id in ids:
+                names.append(user.user_name)
+                ids.discard(user.id)
+        total = getattr(page, "total_results", None) or 0
+        start += len(resources)
+        if not resources or start > total:
+            break
+    return names
+
+
+def scim_count_users(scim: HttpxSCIMClient) -> str:
+    """Test connection: a one-user list, which needs the URL and the token to be right."""
+    result = scim.query(User, query_parameters=SearchRequest(count=1))
+    total = getattr(result, "total_results", None)
+    return f"The application answered: {total if total is not None else 'some'} user(s)."
 
 
 def classify(error: Exception, last_status: int | None) -> Exception:
@@ -198,24 +239,3 @@ def classify(error: Exception, last_status: int | None) -> Exception:
             return RetryableScimError(f"The application answered {status}: {error}")
         return PermanentDeliveryError(f"The application's answer (HTTP {status or '?'}) is not valid SCIM: {error}")
     return error
-
-
-def scim_application_check(application: ScimApplication, *, transport: httpx.BaseTransport | None = None) -> str:
-    """Try the application's URL and token with a one-user list. Returns a sentence for the page;
-    raises PermanentDeliveryError or RetryableScimError with the reason when it does not work."""
-    problem = outbound_url_problem(application.base_url)
-    if problem:
-        raise PermanentDeliveryError(problem)
-    try:
-        token = unseal(application.token_sealed)
-    except UnsealError as error:
-        raise PermanentDeliveryError(str(error)) from error
-    scim = scim_client(base_url=application.base_url, token=token, transport=transport)
-    try:
-        result = scim.query(User, query_parameters=SearchRequest(count=1))
-    except (SCIMClientException, SCIMException) as error:
-        raise classify(error, scim.last_status) from error
-    finally:
-        scim.client.close()
-    total = getattr(result, "total_results", None)
-    return f"The application answered: {total if total is not None else 'some'} user(s)."

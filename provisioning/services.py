@@ -1,17 +1,17 @@
-"""Configuration changes of webhooks and SCIM applications (each audited in its transaction), and the
-domain-event subscriber that queues deliveries in the transaction of the change that caused them."""
+"""Configuration changes of webhook endpoints (each audited in its transaction), and the domain-event
+subscriber that queues deliveries in the transaction of the change that caused them. (SCIM provisioning is
+a connector kind: `connectors.kinds.scim`.)"""
 
 import logging
 import secrets
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db import transaction
 from django.utils import timezone
 
 from assignments import rules
 from assignments import selectors as assignment_selectors
-from assignments.models import Assignment, Principal, RoleDefinition, Scope, User
+from assignments.models import Assignment, User
 from assignments.services import audited_refusal
 from audit.services import audit_event_record
 from core import domain_events
@@ -20,9 +20,9 @@ from core.domain_events import EVENTS
 from core.errors import conflict, forbidden, invalid
 from notifications.outbox import outbox_enqueue
 
-from . import scim, webhooks
+from . import webhooks
 from .crypto import seal
-from .models import ScimApplication, ScimOperation, WebhookDelivery, WebhookEndpoint
+from .models import WebhookDelivery, WebhookEndpoint
 from .urlpolicy import outbound_url_problem
 
 logger = logging.getLogger(__name__)
@@ -50,19 +50,6 @@ def generate_webhook_secret() -> str:
 def _check_webhook_admin(actor: User | None) -> None:
     if not assignment_selectors.user_holds_any(user=actor, role_slugs=WEBHOOK_ADMIN_ROLES):
         raise forbidden("Only Global Administrators and Privileged Role Administrators manage webhooks.")
-
-
-def _check_group_admin(actor: User | None, group: Principal) -> Scope:
-    if group.kind != Principal.Kind.GROUP:
-        raise invalid("SCIM applications are configured for groups.", field="group")
-    scope = Scope.objects.filter(group=group).first()
-    if scope is None:
-        raise invalid("That group has no scope.", field="group")
-    role = RoleDefinition.objects.get(slug=RoleDefinition.GROUP_OWNER)
-    if not assignment_selectors.user_can_manage(user=actor, role=role, scope=scope):
-        raise forbidden(f"Only the owners of {group}, Privileged Role Administrators and Global Administrators "
-                        f"configure its applications.")
-    return scope
 
 
 def _check_url(url: str) -> str:
@@ -186,173 +173,46 @@ def webhook_delivery_retry(*, actor: User, delivery: WebhookDelivery) -> Webhook
     return delivery
 
 
-# --- SCIM applications ----------------------------------------------------------------------------------
-
-
-def _application_snapshot(application: ScimApplication) -> dict:
-    return {"group": str(application.group.object_id), "name": application.name, "base_url": application.base_url,
-            "enabled": application.enabled, "has_token": application.has_token}
-
-
-@audited_refusal("scim_app.create")
-def scim_application_create(*, actor: User, group: Principal, name: str, base_url: str, token: str = "",
-                            enabled: bool = True, mfa_verified_at: datetime | None = None) -> ScimApplication:
-    scope = _check_group_admin(actor, group)
-    base_url = _check_url(base_url).rstrip("/")
-    name = (name or "").strip()
-    if not name:
-        raise invalid("Name the application.", field="name")
-    _check_admin_mfa(actor, mfa_verified_at, what="add a SCIM application")
-    now = timezone.now()
-    try:
-        with transaction.atomic():
-            application = ScimApplication.objects.create(
-                group=group, name=name, base_url=base_url, token_sealed=seal((token or "").strip()), enabled=enabled,
-                created_by=actor, created_at=now, updated_at=now)
-            audit_event_record(action="scim_app.create", actor=actor, target=application, principal=group,
-                               scope=scope, after=_application_snapshot(application))
-    except IntegrityError:
-        raise conflict(f"{group} already has an application at {base_url}.")
-    return application
-
-
-@audited_refusal("scim_app.update")
-def scim_application_update(*, actor: User, application: ScimApplication, name: str, base_url: str,
-                            enabled: bool, token: str | None = None,
-                            mfa_verified_at: datetime | None = None) -> ScimApplication:
-    """Change an application; `token` None keeps the stored token, "" removes it, a value replaces it."""
-    scope = _check_group_admin(actor, application.group)
-    base_url = _check_url(base_url).rstrip("/")
-    name = (name or "").strip()
-    if not name:
-        raise invalid("Name the application.", field="name")
-    _check_admin_mfa(actor, mfa_verified_at, what="change a SCIM application")
-    try:
-        with transaction.atomic():
-            locked = ScimApplication.objects.select_for_update().select_related("group").get(pk=application.pk)
-            before = _application_snapshot(locked)
-            locked.name, locked.base_url, locked.enabled = name, base_url, enabled
-            token_changed = token is not None
-            if token_changed:
-                locked.token_sealed = seal(token.strip())
-            after = _application_snapshot(locked)
-            if after == before and not token_changed:
-                return locked
-            locked.updated_at = timezone.now()
-            locked.save(update_fields=["name", "base_url", "enabled", "token_sealed", "updated_at"])
-            changed = [key for key in after if after[key] != before[key]]
-            audit_event_record(action="scim_app.update", actor=actor, target=locked, principal=locked.group,
-                               scope=scope, before={k: before[k] for k in changed},
-                               after={k: after[k] for k in changed},
-                               message="Bearer token replaced." if token_changed else "")
-    except IntegrityError:
-        raise conflict(f"{application.group} already has an application at {base_url}.")
-    return locked
-
-
-@audited_refusal("scim_app.delete")
-def scim_application_delete(*, actor: User, application: ScimApplication,
-                            mfa_verified_at: datetime | None = None) -> None:
-    scope = _check_group_admin(actor, application.group)
-    _check_admin_mfa(actor, mfa_verified_at, what="delete a SCIM application")
-    with transaction.atomic():
-        before = _application_snapshot(application)
-        deleted, _ = ScimApplication.objects.filter(pk=application.pk).delete()
-        if deleted:
-            audit_event_record(action="scim_app.delete", actor=actor, target_type="scimapplication",
-                               target_id=str(application.pk), target_label=str(application),
-                               principal=application.group, scope=scope, before=before)
-
-
-@audited_refusal("scim_operation.retry")
-def scim_operation_retry(*, actor: User, operation: ScimOperation) -> ScimOperation:
-    """Run a failed operation again (after fixing the token or the URL, say). It converges to PIM's
-    current state like any run: an add for a membership that has ended since is skipped."""
-    application = operation.application
-    scope = _check_group_admin(actor, application.group)
-    now = timezone.now()
-    with transaction.atomic():
-        if not ScimOperation.objects.filter(pk=operation.pk, status=ScimOperation.Status.FAILED).update(
-                status=ScimOperation.Status.PENDING, last_error="", detail="retry requested", attempts=0):
-            raise conflict("Only a failed operation can be run again.")
-        message = outbox_enqueue(
-            channel=scim.CHANNEL,
-            dedupe_key=f"scim:{application.pk}:{operation.assignment_id}:{operation.action}:retry:{_stamp(now)}",
-            payload={"operation": operation.pk}, correlation_id=operation.request_id)
-        ScimOperation.objects.filter(pk=operation.pk).update(outbox_message=message)
-        audit_event_record(action="scim_operation.retry", actor=actor, target_type="scimoperation",
-                           target_id=str(operation.pk), target_label=str(operation), principal=application.group,
-                           scope=scope, correlation_id=operation.request_id)
-    operation.refresh_from_db()
-    return operation
-
-
 # --- the domain-event subscriber ------------------------------------------------------------------------
 
 
 def provisioning_on_domain_event(*, name: str, assignment: Assignment | None = None, request=None, actor=None,
                                  before=None, data: dict | None = None, key: str | None = None,
                                  **_: object) -> None:
-    """Runs inside every service transaction that emits an event. One query when nothing is configured;
-    never raises (a failure is logged and rolled back to a savepoint, the caller's change goes on)."""
-    scope_id = getattr(assignment, "scope_id", None)
+    """Runs inside every service transaction that emits an event. One query when no endpoint is
+    configured; never raises (a failure is logged and rolled back to a savepoint, the caller's change goes on)."""
     memo = domain_events.batch_memo()
-    if memo is not None and "provisioning" in memo:
-        # Inside a sweep's batch, after the first event: no query, no queryset (this runs per row).
-        any_hooks, scopes_with_apps = memo["provisioning"]
-        if not any_hooks and scope_id not in scopes_with_apps:
-            return
+    if memo is not None and "provisioning" in memo and not memo["provisioning"]:
+        return  # inside a sweep's batch, after the first event: no query (this runs per row)
     try:
-        endpoints_q = WebhookEndpoint.objects.filter(enabled=True)
+        endpoints = list(WebhookEndpoint.objects.filter(enabled=True))
         if memo is not None:
-            # Inside a sweep's batch: look the configuration up once for all its events.
-            if "provisioning" not in memo:
-                memo["provisioning"] = (endpoints_q.exists(), set(
-                    Scope.objects.filter(group__scim_applications__enabled=True).values_list("pk", flat=True)))
-            any_hooks, scopes_with_apps = memo["provisioning"]
-            flags = (any_hooks, scope_id in scopes_with_apps)
-        elif scope_id is not None:
-            flags = (Scope.objects.filter(pk=scope_id)
-                     .annotate(hooks=Exists(endpoints_q),
-                               apps=Exists(ScimApplication.objects.filter(enabled=True, group_id=OuterRef("group_id"))))
-                     .values_list("hooks", "apps").first()) or (False, False)
-        else:
-            flags = (endpoints_q.exists(), False)
+            memo["provisioning"] = bool(endpoints)
     except Exception:  # noqa: BLE001 — never break the caller's change over a side effect
-        logger.exception("Provisioning: could not check for webhooks/SCIM applications on %s", name)
+        logger.exception("Provisioning: could not check for webhook endpoints on %s", name)
         return
-    has_hooks, has_apps = flags
-    if not has_hooks and not has_apps:
+    if not endpoints:
         return
     try:
         with transaction.atomic():
-            if has_hooks:
-                webhooks.webhooks_enqueue(name=name, endpoints=list(endpoints_q), assignment=assignment,
-                                          request=request, actor=actor, before=before, data=data, key=key)
-            if has_apps and assignment is not None:
-                applications = list(ScimApplication.objects.filter(enabled=True, group__group_scope__pk=scope_id)
-                                    .select_related("group"))
-                scim.scim_enqueue(name=name, assignment=assignment, request=request, applications=applications)
+            webhooks.webhooks_enqueue(name=name, endpoints=endpoints, assignment=assignment, request=request,
+                                      actor=actor, before=before, data=data, key=key)
     except Exception:  # noqa: BLE001
         logger.exception("Provisioning: could not queue deliveries for %s", name)
 
 
 def provisioning_on_domain_events_many(*, name: str, batch) -> None:
-    """The set-based form (`domain_events.emit_many`, the expiry sweep): two queries for the whole
-    batch when no webhook endpoint takes `name` and no SCIM application serves the batch's scopes
-    (the usual case); otherwise each row that concerns them goes through `provisioning_on_domain_event`.
-    Never raises."""
+    """The set-based form (`domain_events.emit_many`, the expiry sweep): one query for the whole batch
+    when no webhook endpoint takes `name` (the usual case); otherwise each row goes through
+    `provisioning_on_domain_event`. Never raises."""
     try:
         hooked = any(name in (endpoint.event_types or [])
                      for endpoint in WebhookEndpoint.objects.filter(enabled=True).only("event_types"))
-        scopes_with_apps = set(Scope.objects.filter(pk__in=set(batch.scopes), group__scim_applications__enabled=True)
-                               .values_list("pk", flat=True))
     except Exception:  # noqa: BLE001 — never break the caller's change over a side effect
-        logger.exception("Provisioning: could not check for webhooks/SCIM applications on %s", name)
+        logger.exception("Provisioning: could not check for webhook endpoints on %s", name)
         return
-    if not hooked and not scopes_with_apps:
+    if not hooked:
         return
     with domain_events.batch():
         for assignment in batch.models():
-            if hooked or assignment.scope_id in scopes_with_apps:
-                provisioning_on_domain_event(name=name, assignment=assignment)
+            provisioning_on_domain_event(name=name, assignment=assignment)

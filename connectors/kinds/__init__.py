@@ -4,8 +4,9 @@ and is listed here."""
 from .base import ConnectorError, ConnectorKind, ConnectorRefused, ConnectorUnavailable, Holder, Session
 from .ldap import LDAP
 from .postgresql import POSTGRESQL
+from .scim import SCIM
 
-KINDS: dict[str, ConnectorKind] = {kind.key: kind for kind in (LDAP, POSTGRESQL)}
+KINDS: dict[str, ConnectorKind] = {kind.key: kind for kind in (LDAP, POSTGRESQL, SCIM)}
 
 __all__ = ["KINDS", "ConnectorError", "ConnectorKind", "ConnectorRefused", "ConnectorUnavailable", "Holder",
            "Session"]

@@ -75,6 +75,10 @@ class Session:
         """The account of the PIM user `username` in the target (raises ConnectorRefused if none)."""
         raise NotImplementedError
 
+    def account_of(self, principal) -> str:
+        """The account of a PIM user principal (a type that creates accounts keeps its profile)."""
+        return self.account_for(principal.user.username)
+
     def grant(self, *, account: str, grant: str, options: dict) -> str:
         """Give `grant` to `account`; returns what happened ("added", "already a member")."""
         raise NotImplementedError

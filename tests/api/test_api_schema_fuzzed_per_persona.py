@@ -90,13 +90,9 @@ MAY = {
     "api_tokens_list": PEOPLE, "api_tokens_create": {"administrator"}, "api_tokens_revoke": PEOPLE,
     **{f"scim_{name}": {"administrator"} for name in (
         "clients_list", "clients_create", "tokens_list", "tokens_create", "tokens_revoke")},
-    # Integrations: webhooks for directory administrators; a group's SCIM applications for its owners and role
-    # administrators (the list answers everyone, with the applications they may configure).
+    # Integrations: webhooks for directory administrators (SCIM applications are connector targets).
     **{f"webhooks_{name}": {"administrator"} for name in (
         "list", "create", "retrieve", "update", "destroy", "rotate_secret", "delivery_retry")},
-    "scim_applications_list": PEOPLE,
-    **{f"scim_applications_{name}": {"administrator"} for name in (
-        "create", "retrieve", "update", "destroy", "check", "operation_retry")},
     # Anyone may start a command-line sign-in: nothing is granted until a person approves it.
     "device_authorize": SIGNED_IN | {"anonymous"},
     "device_token": set(),  # a token only for the device code of an approved sign-in, which no example has

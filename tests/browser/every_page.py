@@ -102,9 +102,6 @@ def build_world() -> World:
         actor=carol, url="https://hooks.example.com/pim/" + "x" * 60, description="SIEM",
         event_types=["assignment.activated"], mfa_verified_at=now)[0]
     group = Principal.objects.filter(kind=Principal.Kind.GROUP, display_name="Security Team").get()
-    objects["scim"] = provisioning_services.scim_application_create(
-        actor=carol, group=group, name="Ticketing", base_url="https://scim.example.com/v2", token="t" * 20,
-        mfa_verified_at=now)
     api_services.token_create_personal(actor=carol, name="scripts", mfa_verified_at=now)
     from connectors import services as connector_services
 
@@ -244,8 +241,6 @@ VISITED = {
     "connectors:target": ("carol", _r("connectors:target", lambda w: w["connector"].pk)),
     "provisioning:webhook_create": ("carol", _r("provisioning:webhook_create")),
     "provisioning:webhook_detail": ("carol", _r("provisioning:webhook_detail", lambda w: w["webhook"].pk)),
-    "provisioning:scim_create": ("carol", _r("provisioning:scim_create")),
-    "provisioning:scim_detail": ("carol", _r("provisioning:scim_detail", lambda w: w["scim"].pk)),
     "reviews:list": ("carol", _r("reviews:list")),
     "reviews:create": ("carol", _r("reviews:create")),
     "reviews:detail": ("carol", _r("reviews:detail", lambda w: w["review"].pk)),
@@ -307,9 +302,6 @@ EXCLUDED = {
     "provisioning:webhook_rotate_secret": POST_ONLY,
     "provisioning:webhook_delete": POST_ONLY,
     "provisioning:webhook_delivery_retry": POST_ONLY,
-    "provisioning:scim_check": POST_ONLY,
-    "provisioning:scim_delete": POST_ONLY,
-    "provisioning:scim_operation_retry": POST_ONLY,
     "connectors:target_test": POST_ONLY,
     "connectors:target_reconcile": POST_ONLY,
     "connectors:target_delete": POST_ONLY,

@@ -43,7 +43,7 @@ def test_ldap_grant_applied_once_after_a_crash(slapd, mapped_ldap_group, db_admi
         relay()
     monkeypatch.undo()
     assert slapd.members(group_dn) == [alice_dn]  # the target changed …
-    effect = Effect.objects.get()
+    effect = Effect.objects.get(action="grant")
     assert effect.status == "queued"  # … and nobody recorded it
     assert OutboxMessage.objects.get(pk=effect.outbox_message_id).status == "pending"
 
@@ -72,6 +72,6 @@ def test_postgresql_grant_applied_once_after_a_crash(scratch_pg, pg_target, db_a
     assert scratch_pg.members(pg_role) == {login}
 
     _relay_after_lease(relay)
-    effect = Effect.objects.get()
+    effect = Effect.objects.get(action="grant")
     assert effect.status == "done" and "already a member" in effect.detail
     assert scratch_pg.members(pg_role) == {login}

@@ -34,7 +34,7 @@ def test_bad_bind_password_fails_the_grant_clearly_and_the_relay_goes_on(slapd, 
     request = activate(alice, directory.add_member(db_admins_group, alice, kind="eligible"))
     relay()
 
-    effect = Effect.objects.get()
+    effect = Effect.objects.get(action="grant")
     assert effect.status == "failed" and "invalid credentials" in effect.last_error
     target.refresh_from_db()
     assert target.status == "error" and "invalid credentials" in target.status_message
@@ -74,7 +74,7 @@ def test_a_group_deleted_after_mapping_fails_the_grant_with_its_reason(slapd, db
     bob = directory.user("bob")
     activate(bob, directory.add_member(db_admins_group, bob, kind="eligible"))
     relay()
-    effect = Effect.objects.get()
+    effect = Effect.objects.get(action="grant")
     assert effect.status == "failed" and "no such object" in effect.last_error
 
 
@@ -103,5 +103,5 @@ def test_unreachable_host_and_unknown_login_on_postgresql(scratch_pg, db_admins_
     carol = directory.user("carol")  # no login role in PostgreSQL
     activate(carol, directory.add_member(db_admins_group, carol, kind="eligible"))
     relay()
-    effect = Effect.objects.get()
+    effect = Effect.objects.get(action="grant")
     assert effect.status == "failed" and "login" in effect.last_error and "does not exist" in effect.last_error

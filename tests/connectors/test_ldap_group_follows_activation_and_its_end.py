@@ -39,8 +39,11 @@ def test_activation_adds_the_member_and_its_end_removes_it(slapd, mapped_ldap_gr
     assert Effect.objects.count() == 0  # eligibility grants nothing
 
     request = activate(alice, eligible, duration_minutes=60)
-    [effect] = effects_for_request(request=request)
+    effect, scheduled = effects_for_request(request=request)
     assert (effect.action, effect.status, effect.mapping) == ("grant", "queued", mapping)
+    # The revoke of its end is queued with it, due at the end.
+    assert (scheduled.action, scheduled.status, scheduled.not_before) == ("revoke", "queued",
+                                                                          request.assignment.end_at)
     assert _ldapsearch_members(slapd, group_dn) == set()
 
     relay()

@@ -51,7 +51,7 @@ def test_activation_grants_the_role_and_expiry_revokes_it(scratch_pg, mapped_rol
 
     relay()
     assert scratch_pg.members(pg_role) == {login}
-    [grant] = effects_for_request(request=request)
+    grant, _scheduled_revoke = effects_for_request(request=request)
     assert grant.status == "done" and f"granted {pg_role} to {login}" == grant.detail
 
     with time_machine.travel(timezone.now() + timedelta(minutes=61), tick=False):

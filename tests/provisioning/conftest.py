@@ -1,5 +1,5 @@
-"""Real peers on loopback: a scim2-server (the PyPI package) and a tiny webhook receiver, each served
-from a thread of the test process; the outbox relay runs in-process."""
+"""Real peers on loopback: a scim2-server (the PyPI package) behind a SCIM connector target, and a tiny
+webhook receiver, each served from a thread of the test process; the outbox relay runs in-process."""
 
 import functools
 import json
@@ -192,10 +192,20 @@ def activate():
 
 @pytest.fixture
 def scim_app(directory, group_with_member_policy, scim_peer, global_admin):
-    from provisioning.services import scim_application_create
+    """A SCIM 2.0 group connector: the target (the peer, its bearer token) and the mapping "Member of
+    Payroll admins" → the group of that name in the peer (looked up by the PIM group's id as externalId)."""
+    from types import SimpleNamespace
 
-    return scim_application_create(actor=global_admin, group=group_with_member_policy, name="Payroll SaaS",
-                                   base_url=scim_peer.base_url, token=scim_peer.token, mfa_verified_at=timezone.now())
+    from connectors.services import mapping_create, target_create
+
+    now = timezone.now()
+    group = group_with_member_policy
+    target = target_create(actor=global_admin, name="Payroll SaaS", kind="scim",
+                           config={"base_url": scim_peer.base_url}, secret=scim_peer.token, mfa_verified_at=now)
+    mapping = mapping_create(actor=global_admin, target=target, role=directory.role("group-member"),
+                             scope=group.group_scope, grant=group.display_name,
+                             options={"external_id": str(group.object_id)}, mfa_verified_at=now)
+    return SimpleNamespace(group=group, target=target, mapping=mapping, name=target.name)
 
 
 def wait_until(predicate, timeout=5.0):

@@ -5,8 +5,10 @@ import pytest
 from django.utils import timezone
 
 from assignments.models import Assignment
-from provisioning import scim, webhooks
-from provisioning.models import ScimOperation, WebhookDelivery
+from connectors import effects
+from connectors.models import Effect
+from provisioning import webhooks
+from provisioning.models import WebhookDelivery
 from provisioning.services import provisioning_on_domain_event
 
 pytestmark = pytest.mark.django_db
@@ -33,26 +35,27 @@ def test_a_failure_while_queueing_does_not_break_the_change(directory, scim_app,
     def broken(**kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(scim, "scim_enqueue", broken)
+    monkeypatch.setattr(effects, "effects_enqueue", broken)
     monkeypatch.setattr(webhooks, "webhooks_enqueue", broken)
 
     assignment = directory.add_member(scim_app.group, directory.user("alice"), kind="active")
 
     assert Assignment.objects.filter(pk=assignment.pk, status="live").exists()
-    assert not ScimOperation.objects.exists() and not WebhookDelivery.objects.exists()
+    assert not Effect.objects.exists() and not WebhookDelivery.objects.exists()
     assert "could not queue deliveries for assignment.created" in caplog.text
+    assert "Connectors: could not queue effects for assignment.created" in caplog.text
 
 
 def test_a_partial_write_is_rolled_back_to_the_savepoint(directory, scim_app, monkeypatch):
-    """Rows written before the failure go too, so no half-queued operation is left behind."""
-    real = scim._enqueue
+    """Rows written before the failure go too, so no half-queued effect is left behind."""
+    real = effects._enqueue
 
     def half(**kwargs):
         real(**kwargs)
         raise RuntimeError("after the first write")
 
-    monkeypatch.setattr(scim, "_enqueue", half)
+    monkeypatch.setattr(effects, "_enqueue", half)
 
     directory.add_member(scim_app.group, directory.user("alice"), kind="active")
 
-    assert not ScimOperation.objects.exists()
+    assert not Effect.objects.exists()

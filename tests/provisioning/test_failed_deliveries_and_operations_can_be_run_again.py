@@ -1,4 +1,4 @@
-"""After fixing the cause (a token, a receiver), an administrator runs a failed SCIM operation or
+"""After fixing the cause (a token, a receiver), an administrator runs a failed SCIM connector effect or
 webhook delivery again from its page; it is audited and delivered once."""
 
 import pytest
@@ -6,40 +6,42 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from provisioning.models import ScimOperation, WebhookDelivery
+from connectors.models import Effect
+from provisioning.models import WebhookDelivery
 from tests.conftest import mark_mfa_verified
 
 pytestmark = pytest.mark.django_db
 
 
-def test_a_failed_scim_operation_runs_again_after_the_token_is_fixed(client, directory, scim_app, scim_peer,
-                                                                     global_admin, relay):
-    from provisioning.services import scim_application_update
+def test_a_failed_scim_effect_runs_again_after_the_token_is_fixed(client, directory, scim_app, scim_peer,
+                                                                  global_admin, relay):
+    from connectors.services import target_update
 
-    scim_application_update(actor=global_admin, application=scim_app, name=scim_app.name,
-                            base_url=scim_app.base_url, enabled=True, token="wrong", mfa_verified_at=timezone.now())
+    target = scim_app.target
+    target_update(actor=global_admin, target=target, name=target.name, config=target.config, enabled=True,
+                  secret="wrong", mfa_verified_at=timezone.now())
     assignment = directory.add_member(scim_app.group, directory.user("alice"), kind="active")
     relay()
-    operation = ScimOperation.objects.get(assignment=assignment)
-    assert operation.status == "failed"
+    grant = Effect.objects.get(assignment=assignment, action="grant")
+    assert grant.status == "failed"
 
     client.force_login(global_admin)
     mark_mfa_verified(client)
-    detail = reverse("provisioning:scim_detail", args=[scim_app.pk])
+    detail = reverse("connectors:target", args=[target.pk])
     assert b"Run again" in client.get(detail).content
-    client.post(detail, {"name": scim_app.name, "base_url": scim_app.base_url, "enabled": "on",
-                         "new_token": scim_peer.token})
-    response = client.post(reverse("provisioning:scim_operation_retry", args=[scim_app.pk, operation.pk]))
+    client.post(detail, {"name": target.name, "config_base_url": target.config["base_url"],
+                         "config_timeout_seconds": "15", "enabled": "on", "secret": scim_peer.token})
+    response = client.post(reverse("connectors:effect_retry", args=[target.pk, grant.pk]))
     assert response.status_code == 302
     relay()
 
-    operation.refresh_from_db()
-    assert operation.status == "done"
+    grant.refresh_from_db()
+    assert grant.status == "done"
     assert scim_peer.member_names(scim_app.group.object_id) == {"alice"}
-    assert AuditEvent.objects.filter(action="scim_operation.retry", actor_id=global_admin.pk).exists()
+    assert AuditEvent.objects.filter(action="connector_effect.retry", actor_id=global_admin.pk).exists()
 
-    again = client.post(reverse("provisioning:scim_operation_retry", args=[scim_app.pk, operation.pk]), follow=True)
-    assert "Only a failed operation can be run again." in again.content.decode()
+    again = client.post(reverse("connectors:effect_retry", args=[target.pk, grant.pk]), follow=True)
+    assert "Only a failed effect can be run again." in again.content.decode()
 
 
 def test_a_failed_webhook_delivery_is_sent_again(client, directory, global_admin, receiver, relay):

@@ -33,10 +33,11 @@ def test_webhook_page(client, directory, global_admin, receiver):
     assert _queries(client, reverse("provisioning:index")) > 0
 
 
-def test_scim_page(client, directory, scim_app, global_admin):
+def test_scim_target_page(client, directory, scim_app, global_admin, relay):
+    """The SCIM connector's target page (its effects, drift, mappings) does not grow with its effects."""
     client.force_login(global_admin)
     mark_mfa_verified(client)
-    url = reverse("provisioning:scim_detail", args=[scim_app.pk])
+    url = reverse("connectors:target", args=[scim_app.target.pk])
     directory.add_member(scim_app.group, directory.user(), kind="active")
     one = _queries(client, url)
     for _ in range(19):

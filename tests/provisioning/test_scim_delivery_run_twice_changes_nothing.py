@@ -1,5 +1,5 @@
-"""A SCIM delivery that runs again (a worker died after the effect, a task delivered twice) finds
-the user and the membership already there and changes nothing in the application."""
+"""A SCIM effect that runs again (a worker died after the effect, a row delivered twice) finds the user
+and the membership already there and changes nothing in the application."""
 
 from datetime import timedelta
 
@@ -7,16 +7,17 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from connectors.effects import deliver_effect
+from connectors.models import Effect
 from notifications.models import OutboxMessage
-from provisioning.models import ScimOperation
-from provisioning.scim import deliver_scim
 
 pytestmark = pytest.mark.django_db
 
 
-def _again(operation):
-    message = OutboxMessage.objects.get(pk=operation.outbox_message_id)
-    deliver_scim(message)
+def _again(effect):
+    """The same effect applied once more, as a second worker would after a lost acknowledgement."""
+    Effect.objects.filter(pk=effect.pk).update(status="queued")
+    deliver_effect(OutboxMessage.objects.get(pk=effect.outbox_message_id))
 
 
 def test_adding_twice_changes_nothing(directory, scim_app, scim_peer, activate, relay):
@@ -24,13 +25,13 @@ def test_adding_twice_changes_nothing(directory, scim_app, scim_peer, activate, 
     request = activate(alice, directory.add_member(scim_app.group, alice, kind="eligible"))
     relay()
     before = scim_peer.snapshot()
-    operation = ScimOperation.objects.get(request=request)
+    grant = Effect.objects.get(request=request, action="grant")
 
-    _again(operation)
+    _again(grant)
 
     assert scim_peer.snapshot() == before  # same resources, same versions
-    operation.refresh_from_db()
-    assert operation.status == "done" and "already a member" in operation.detail
+    grant.refresh_from_db()
+    assert grant.status == "done" and "already a member" in grant.detail
     assert scim_peer.member_names(scim_app.group.object_id) == {"alice"}
 
 
@@ -44,21 +45,22 @@ def test_removing_twice_changes_nothing(directory, scim_app, scim_peer, activate
         assignment_deactivate(actor=alice, assignment=request.assignment)
         relay()
         before = scim_peer.snapshot()
-        operation = ScimOperation.objects.get(assignment=request.assignment, action="remove")
+        revoke = Effect.objects.get(assignment=request.assignment, action="revoke")
+        assert revoke.status == "done" and revoke.detail == "member removed"
 
-        _again(operation)
+        _again(revoke)
 
     assert scim_peer.snapshot() == before
-    operation.refresh_from_db()
-    assert operation.status == "done" and operation.detail == "not a member: nothing to remove"
+    revoke.refresh_from_db()
+    assert revoke.status == "done" and revoke.detail == "not a member: nothing to remove"
 
 
-def test_the_same_event_twice_queues_one_operation(directory, scim_app):
-    """The scheduled-start sweep emits assignment.activated again at the start: still one row."""
+def test_the_same_event_twice_queues_one_effect(directory, scim_app):
+    """The scheduled-start sweep emits assignment.activated again at the start: still one grant."""
     from core import domain_events
 
     assignment = directory.add_member(scim_app.group, directory.user("bob"), kind="active")
     domain_events.emit("assignment.activated", assignment=assignment, request=None, actor=None)
 
-    assert ScimOperation.objects.filter(assignment=assignment).count() == 1
-    assert OutboxMessage.objects.filter(channel="scim").count() == 1
+    assert Effect.objects.filter(assignment=assignment, action="grant").count() == 1
+    assert OutboxMessage.objects.filter(channel="connector").count() == 1

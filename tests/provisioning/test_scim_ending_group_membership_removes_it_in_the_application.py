@@ -1,4 +1,5 @@
-"""Ending a group membership (deactivation, removal, expiry) removes the member in the application."""
+"""Ending a group membership (deactivation, removal, expiry) removes the member in the application, as
+the revoke effect of the SCIM connector."""
 
 from datetime import timedelta
 
@@ -7,8 +8,8 @@ import time_machine
 from django.utils import timezone
 
 from approvals.models import Request
-from provisioning.models import ScimOperation
-from provisioning.selectors import provisioning_status_for_request
+from connectors.models import Effect
+from connectors.selectors import effects_for_request
 
 pytestmark = pytest.mark.django_db
 
@@ -31,13 +32,13 @@ def test_deactivation_removes_the_membership(provisioned, scim_app, scim_peer, r
     with time_machine.travel(timezone.now() + timedelta(minutes=10)):
         assignment_deactivate(actor=alice, assignment=activation)
         request = Request.objects.get(action=Request.Action.SELF_DEACTIVATE, assignment=activation)
-        [status] = provisioning_status_for_request(request=request)
-        assert (status.action, status.status) == ("remove", "pending")
+        [status] = [e for e in effects_for_request(request=request) if e.action == "revoke"]
+        assert status.status == "queued"
         relay()
 
     assert scim_peer.member_names(scim_app.group.object_id) == set()
     assert scim_peer.user("alice") is not None  # the account stays; only the membership goes
-    [status] = provisioning_status_for_request(request=request)
+    status.refresh_from_db()
     assert status.status == "done" and status.detail == "member removed"
 
 
@@ -51,7 +52,7 @@ def test_administrator_removal_of_the_eligibility_removes_the_membership(provisi
         relay()
 
     assert scim_peer.member_names(scim_app.group.object_id) == set()
-    assert ScimOperation.objects.get(assignment=activation, action="remove").status == "done"
+    assert Effect.objects.get(assignment=activation, action="revoke").status == "done"
 
 
 def test_expiry_removes_the_membership(provisioned, scim_app, scim_peer, relay):
@@ -75,8 +76,8 @@ def test_a_remaining_membership_keeps_the_member(provisioned, directory, scim_ap
         relay()
 
     assert scim_peer.member_names(scim_app.group.object_id) == {"alice"}
-    remove = ScimOperation.objects.get(assignment=activation, action="remove")
-    assert remove.status == "done" and remove.detail.startswith("skipped: still a member")
+    remove = Effect.objects.get(assignment=activation, action="revoke")
+    assert remove.status == "skipped" and remove.detail.startswith("not revoked: still held through")
 
 
 def test_a_membership_ending_while_it_is_being_added_is_removed_again(directory, scim_app, scim_peer, monkeypatch,
@@ -86,17 +87,17 @@ def test_a_membership_ending_while_it_is_being_added_is_removed_again(directory,
     from provisioning import scim_protocol
 
     assignment = directory.add_member(scim_app.group, directory.user("zoe"), kind="active")
-    real_add = scim_protocol.scim_add
+    real_add = scim_protocol.scim_add_member
 
-    def add_then_end(client, operation):
-        result = real_add(client, operation)
+    def add_then_end(client, **kwargs):
+        result = real_add(client, **kwargs)
         Assignment.objects.filter(pk=assignment.pk).update(status="ended", end_reason="removed",
                                                            ended_at=timezone.now(), end_at=timezone.now())
         return result
 
-    monkeypatch.setattr(scim_protocol, "scim_add", add_then_end)
+    monkeypatch.setattr(scim_protocol, "scim_add_member", add_then_end)
     relay()
 
     assert scim_peer.member_names(scim_app.group.object_id) == set()
-    add = ScimOperation.objects.get(assignment=assignment, action="add")
-    assert add.status == "done" and add.detail.endswith("the membership ended meanwhile: member removed")
+    add = Effect.objects.get(assignment=assignment, action="grant")
+    assert add.status == "done" and add.detail.endswith("the role ended meanwhile: member removed")

@@ -1,4 +1,5 @@
-"""An activation with a future start is queued for its start, not before."""
+"""An activation with a future start is queued for its start, not before (its SCIM grant effect is due
+at the start); a start moved later is followed."""
 
 from datetime import timedelta
 
@@ -6,8 +7,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from connectors.models import Effect
 from notifications.models import OutboxMessage
-from provisioning.models import ScimOperation
 
 pytestmark = pytest.mark.django_db
 
@@ -17,9 +18,9 @@ def test_future_start(directory, scim_app, scim_peer, activate, relay):
     start = (timezone.now() + timedelta(hours=2)).replace(microsecond=0)
     request = activate(alice, directory.add_member(scim_app.group, alice, kind="eligible"), start_at=start)
 
-    operation = ScimOperation.objects.get(request=request)
+    operation = Effect.objects.get(request=request, action="grant")
     assert operation.not_before == start
-    assert OutboxMessage.objects.get(channel="scim").available_at == start
+    assert OutboxMessage.objects.get(pk=operation.outbox_message_id).available_at == start
 
     relay()
     assert scim_peer.user("alice") is None
@@ -42,16 +43,16 @@ def test_a_start_moved_later_is_followed(directory, scim_app, scim_peer, global_
     later = start + timedelta(days=3)
     assignment_update(actor=global_admin, assignment=assignment, start_at=later, end_at=later + timedelta(days=1))
 
-    operation = ScimOperation.objects.get(assignment=assignment)
-    assert operation.not_before == later
+    old, new = Effect.objects.filter(assignment=assignment, action="grant").order_by("pk")
+    assert (old.not_before, new.not_before) == (start, later)
     with time_machine.travel(start + timedelta(minutes=1)):
-        relay()  # the row queued for the old start: nothing happens
+        relay()  # the grant queued for the old start: not held then, nothing happens
     assert scim_peer.user("bob") is None
-    operation.refresh_from_db()
-    assert operation.status == "pending" and operation.detail.startswith("waiting for the start")
+    old.refresh_from_db()
+    assert old.status == "skipped" and new.status == "queued"
 
     with time_machine.travel(later + timedelta(minutes=1)):
         relay()
     assert scim_peer.member_names(scim_app.group.object_id) == {"bob"}
-    operation.refresh_from_db()
-    assert operation.status == "done"
+    new.refresh_from_db()
+    assert new.status == "done"

@@ -1,5 +1,6 @@
-"""When the application is unreachable the operation stays pending with its error, the relay
-retries it with backoff, and it is delivered once the application is back."""
+"""When the SCIM application is unreachable the connector effect stays queued with its error, the relay
+retries it with backoff, and it is applied once the application is back; a refused token or a wrong URL
+fails the grant at once with a clear error (the connectors' permanent-failure handling)."""
 
 from datetime import timedelta
 
@@ -7,8 +8,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from connectors.models import Effect, Target
 from notifications.models import OutboxMessage
-from provisioning.models import ScimOperation
 
 pytestmark = pytest.mark.django_db
 
@@ -16,14 +17,16 @@ pytestmark = pytest.mark.django_db
 def test_peer_down_then_back(directory, scim_app, scim_peer, activate, relay):
     alice = directory.user("alice")
     scim_peer.stop()
+    scim_peer.requests = 0  # the mapping's check of the group, when it was saved
 
     request = activate(alice, directory.add_member(scim_app.group, alice, kind="eligible"))
     relay()
 
-    operation = ScimOperation.objects.get(request=request)
-    assert operation.status == "pending" and operation.attempts == 1
-    assert "Could not reach the application" in operation.last_error
-    message = OutboxMessage.objects.get(channel="scim")
+    grant = Effect.objects.get(request=request, action="grant")
+    assert grant.status == "queued" and grant.attempts == 1
+    assert "Could not reach the application" in grant.last_error
+    assert Target.objects.get(pk=scim_app.target.pk).status == "error"
+    message = OutboxMessage.objects.get(pk=grant.outbox_message_id)
     assert message.status == "pending" and message.available_at > timezone.now()
 
     scim_peer.start()  # same port, same storage
@@ -33,28 +36,29 @@ def test_peer_down_then_back(directory, scim_app, scim_peer, activate, relay):
     with time_machine.travel(message.available_at + timedelta(seconds=1)):
         relay()
 
-    operation.refresh_from_db()
-    assert (operation.status, operation.attempts, operation.last_error) == ("done", 2, "")
+    grant.refresh_from_db()
+    assert (grant.status, grant.attempts, grant.last_error) == ("done", 2, "")
     assert scim_peer.member_names(scim_app.group.object_id) == {"alice"}
     assert len(scim_peer.resources("User")) == 1 and len(scim_peer.resources("Group")) == 1
     message.refresh_from_db()
     assert message.status == "delivered"
+    assert Target.objects.get(pk=scim_app.target.pk).status == "ok"
 
 
 def test_a_refused_token_fails_at_once_with_a_clear_error(directory, scim_app, scim_peer, global_admin, relay):
-    from provisioning.services import scim_application_update
+    from connectors.services import target_update
 
-    scim_application_update(actor=global_admin, application=scim_app, name=scim_app.name,
-                            base_url=scim_app.base_url, enabled=True, token="not-the-token",
-                            mfa_verified_at=timezone.now())
+    target_update(actor=global_admin, target=scim_app.target, name=scim_app.target.name,
+                  config=scim_app.target.config, enabled=True, secret="not-the-token",
+                  mfa_verified_at=timezone.now())
     assignment = directory.add_member(scim_app.group, directory.user("bob"), kind="active")
 
     relay()
 
-    operation = ScimOperation.objects.get(assignment=assignment)
-    assert operation.status == "failed" and operation.attempts == 1
-    assert "401" in operation.last_error and "bearer token" in operation.last_error
-    assert OutboxMessage.objects.get(channel="scim").status == "failed"
+    grant = Effect.objects.get(assignment=assignment, action="grant")
+    assert grant.status == "failed" and grant.attempts == 1
+    assert "401" in grant.last_error and "bearer token" in grant.last_error
+    assert OutboxMessage.objects.get(pk=grant.outbox_message_id).status == "failed"
     assert scim_peer.user("bob") is None
 
 
@@ -63,18 +67,19 @@ def test_a_503_from_a_proxy_is_retried_and_a_404_page_fails(directory, scim_app,
     assignment = directory.add_member(scim_app.group, directory.user("carol"), kind="active")
 
     relay()
-    operation = ScimOperation.objects.get(assignment=assignment)
-    assert operation.status == "pending" and "503" in operation.last_error
+    grant = Effect.objects.get(assignment=assignment, action="grant")
+    assert grant.status == "queued" and "503" in grant.last_error
 
     scim_peer.fail_with = None
-    with time_machine.travel(OutboxMessage.objects.get(channel="scim").available_at + timedelta(seconds=1)):
+    with time_machine.travel(OutboxMessage.objects.get(pk=grant.outbox_message_id).available_at
+                             + timedelta(seconds=1)):
         relay()
-    operation.refresh_from_db()
-    assert operation.status == "done"
+    grant.refresh_from_db()
+    assert grant.status == "done"
     assert scim_peer.member_names(scim_app.group.object_id) == {"carol"}
 
     scim_peer.fail_with = "404 Not Found"  # a wrong base URL: no use retrying
     other = directory.add_member(scim_app.group, directory.user("dave"), kind="active")
     relay()
-    failed = ScimOperation.objects.get(assignment=other)
+    failed = Effect.objects.get(assignment=other, action="grant")
     assert failed.status == "failed" and "HTTP 404" in failed.last_error

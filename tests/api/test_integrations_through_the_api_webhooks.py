@@ -1,14 +1,13 @@
 """Integrations through the API, against real loopback peers: an administrator's administrative token
 registers a webhook endpoint (the signing secret comes back once, never again), changes it, rotates the
-secret, reads its deliveries and deletes it; adds a SCIM application to a group (the token is write-only),
-checks it against a real scim2-server and removes it. Others are refused; a general token cannot make
-these privileged changes."""
+secret, reads its deliveries and deletes it. Others are refused; a general token cannot make these
+privileged changes. (SCIM applications are connector targets, tested with the connectors API.)"""
 
 import pytest
 
 from audit.models import AuditEvent
-from provisioning.models import ScimApplication, WebhookEndpoint
-from tests.provisioning.conftest import PEER_TOKEN, Receiver, ScimPeer
+from provisioning.models import WebhookEndpoint
+from tests.provisioning.conftest import Receiver
 
 from .conftest import bearer
 
@@ -23,13 +22,6 @@ def receiver():
     r = Receiver()
     yield r
     r.stop()
-
-
-@pytest.fixture
-def scim_peer():
-    peer = ScimPeer()
-    yield peer
-    peer.stop()
 
 
 def test_webhook_endpoints(world, admin_p, requester_p, sp_p, receiver, general_token_for):
@@ -57,29 +49,3 @@ def test_webhook_endpoints(world, admin_p, requester_p, sp_p, receiver, general_
     assert not WebhookEndpoint.objects.filter(pk=endpoint_id).exists()
     for action in ("webhook.create", "webhook.update", "webhook.rotate_secret", "webhook.delete"):
         assert AuditEvent.objects.filter(action=action, actor_id=admin_p.user.pk).exists(), action
-
-
-def test_scim_applications_of_a_group(world, admin_p, requester_p, directory, scim_peer):
-    group = directory.group("Payroll admins")
-    api = admin_p.client()
-    body = {"group": group.pk, "name": "Payroll SaaS", "base_url": scim_peer.base_url, "token": PEER_TOKEN}
-    created = api.post("/api/v1/scim-applications/", body, format="json")
-    assert created.status_code == 201, created.json()
-    assert created.json()["has_token"] is True and PEER_TOKEN not in created.content.decode()
-    app_id = created.json()["id"]
-    checked = api.post(f"/api/v1/scim-applications/{app_id}/check/")
-    assert checked.status_code == 200 and checked.json()["ok"] is True, checked.json()
-    assert api.post("/api/v1/scim-applications/", body, format="json").status_code == 409
-    assert [a["id"] for a in api.get("/api/v1/scim-applications/").json()] == [app_id]
-    assert api.get(f"/api/v1/scim-applications/{app_id}/").json()["operations"] == []
-    # The requester owns no group: sees no application and may not open this one.
-    assert requester_p.client().get("/api/v1/scim-applications/").json() == []
-    assert requester_p.client().get(f"/api/v1/scim-applications/{app_id}/").status_code == 403
-    kept = api.put(f"/api/v1/scim-applications/{app_id}/", {"name": "Payroll", "base_url": scim_peer.base_url},
-                   format="json")
-    assert kept.status_code == 200 and kept.json()["has_token"] is True  # omitted: kept
-    removed = api.put(f"/api/v1/scim-applications/{app_id}/", {"name": "Payroll", "base_url": scim_peer.base_url,
-                                                               "token": ""}, format="json")
-    assert removed.json()["has_token"] is False
-    assert api.delete(f"/api/v1/scim-applications/{app_id}/").status_code == 204
-    assert not ScimApplication.objects.filter(pk=app_id).exists()
