@@ -19,6 +19,7 @@ from assignments.models import Assignment, RoleDefinition, Scope, User
 from assignments.services import assignment_create, audited_refusal
 from audit.services import audit_event_record
 from core.actors import as_actor
+from core.config_changes import config_change_guard, config_change_recorded
 from core.errors import conflict, invalid, not_found
 from notifications.outbox import outbox_enqueue
 from provisioning.crypto import seal
@@ -163,6 +164,12 @@ def _mapping_snapshot(mapping: Mapping) -> dict:
             "grant": mapping.grant, "options": mapping.options, "enabled": mapping.enabled}
 
 
+def mapping_config_key(*, target: Target, role: RoleDefinition, scope: Scope, grant: str) -> str:
+    """How the version history names a mapping (`core.config_changes`): what it maps, which is what makes
+    it one (its unique constraint); grants may hold any character, so the grant comes last."""
+    return f"{target.name}|{role.slug}@{scope.path}|{grant}"
+
+
 @audited_refusal("connector_mapping.create")
 def mapping_create(*, actor: User, target: Target, role: RoleDefinition, scope: Scope, grant: str,
                    options: dict | None = None, check: bool = True, mfa_verified_at: datetime | None = None
@@ -184,10 +191,14 @@ def mapping_create(*, actor: User, target: Target, role: RoleDefinition, scope: 
             raise invalid(f"{connector.grant_label} {grant}: {error}", field="grant") from None
     try:
         with transaction.atomic():
+            config_key = mapping_config_key(target=target, role=role, scope=scope, grant=grant)
+            config_change_guard(kind="connector_mapping", key=config_key, scope_path=scope.path, actor=actor,
+                                existed=False)
             mapping = Mapping.objects.create(target=target, role=role, scope=scope, grant=grant, options=options,
                                              created_by=actor, created_at=timezone.now())
             audit_event_record(action="connector_mapping.create", actor=actor, target=mapping, role=role, scope=scope,
                                after=_mapping_snapshot(mapping))
+            config_change_recorded(kind="connector_mapping", key=config_key, actor=actor)
     except IntegrityError:
         raise invalid("That mapping exists.", field="grant") from None
     return mapping
@@ -203,11 +214,15 @@ def mapping_delete(*, actor: User, mapping: Mapping, mfa_verified_at: datetime |
         before = _mapping_snapshot(mapping)
         if Effect.objects.filter(mapping=mapping, status=Effect.Status.QUEUED, action=Effect.Action.REVOKE).exists():
             raise conflict("Revokes of this mapping are still queued: wait until the target confirms them.")
+        config_key = mapping_config_key(target=mapping.target, role=mapping.role, scope=mapping.scope,
+                                        grant=mapping.grant)
+        config_change_guard(kind="connector_mapping", key=config_key, scope_path=mapping.scope.path, actor=actor)
         deleted, _ = Mapping.objects.filter(pk=mapping.pk).delete()
         if deleted:
             audit_event_record(action="connector_mapping.delete", actor=actor, target_type="connectors.mapping",
                                target_id=str(mapping.pk), target_label=str(mapping), role=mapping.role,
                                scope=mapping.scope, before=before)
+            config_change_recorded(kind="connector_mapping", key=config_key, actor=actor)
 
 
 # --- effects ---------------------------------------------------------------------------------------------
