@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import connectors, directory_views, pages, views
+from . import connectors, directory_views, pages, policy, views
 
 app_name = "api"
 urlpatterns = [
@@ -35,6 +35,18 @@ urlpatterns = [
     path("connectors/targets/<str:pk>/mappings/", connectors.MappingList.as_view(), name="connector-mappings"),
     path("connectors/targets/<str:pk>/effects/", connectors.EffectList.as_view(), name="connector-effects"),
     path("connectors/targets/<str:pk>/drift/", connectors.DriftList.as_view(), name="connector-drift"),
+    path("policy/export", policy.PolicyExport.as_view(), name="policy-export"),
+    path("policy/plan", policy.PolicyPlan.as_view(), name="policy-plan"),
+    path("policy/apply", policy.PolicyApply.as_view(), name="policy-apply"),
+    path("policy/versions/", policy.PolicyVersions.as_view(), name="policy-versions"),
+    path("policy/versions/rollback/", policy.PolicyRollback.as_view(), name="policy-rollback"),
+    path("policy/dual-control/", policy.PolicyDualControl.as_view(), name="policy-dual-control"),
+    path("policy/proposals/", policy.PolicyProposals.as_view(), name="policy-proposals"),
+    path("policy/proposals/<str:pk>/", policy.PolicyProposalDetail.as_view(), name="policy-proposal"),
+    path("policy/proposals/<str:pk>/approve/", policy.PolicyProposalApprove.as_view(), name="policy-proposal-approve"),
+    path("policy/proposals/<str:pk>/reject/", policy.PolicyProposalReject.as_view(), name="policy-proposal-reject"),
+    path("policy/proposals/<str:pk>/withdraw/", policy.PolicyProposalWithdraw.as_view(),
+         name="policy-proposal-withdraw"),
     path("device/authorize", views.DeviceAuthorize.as_view(), name="device-authorize"),
     path("device/token", views.DeviceToken.as_view(), name="device-token"),
     path("device/", pages.device, name="device"),

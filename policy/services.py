@@ -224,6 +224,9 @@ def _apply_or_propose(*, actor: Actor, changes: list[dict], reason: str, title: 
         return Outcome(message="Nothing to change.")
     controlled = _under_dual_control(changes)
     if controlled is not None:
+        if not actor.is_person:
+            raise conflict(f"Dual control is on at {controlled}: these changes need a proposal by a person, approved "
+                           "by a second one. Import through the page or the API as yourself.")
         proposal = proposal_create(actor=actor, changes=changes, reason=reason, title=title)
         return Outcome(proposal=proposal, message=f"Dual control is on at {controlled}: this is now proposal "
                                                   f"#{proposal.pk}, applied once a second administrator approves it.")
@@ -232,6 +235,18 @@ def _apply_or_propose(*, actor: Actor, changes: list[dict], reason: str, title: 
             KINDS[change["kind"]].apply(key=change["key"], data=change["data"], actor=actor)
         audit_event_record(actor=actor, message=reason, **audit)
     return Outcome(applied=len(changes), message=f"Applied {len(changes)} change{'s' * (len(changes) != 1)}.")
+
+
+def dual_control_off(*, actor: Actor, scope: Scope, reason: str) -> Outcome:
+    """Turn dual control off at `scope`: where it is on, that is a proposal (a second administrator)."""
+    actor = as_actor(actor)
+    if not DualControl.objects.filter(scope=scope).exists():
+        return Outcome(message=f"Dual control is not on at {scope.path}.")
+    reason = _reason(reason, what="turn dual control off")
+    return _apply_or_propose(actor=actor, changes=[{"kind": "dual_control", "key": scope.path, "data": None}],
+                             reason=reason, title=f"Turn dual control off at {scope.path}",
+                             how=Applying(source=ConfigVersion.Source.CHANGE),
+                             audit={"action": "policy.dual_control_off", "scope": scope})
 
 
 def version_rollback(*, actor: Actor, kind: str, key: str, number: int, reason: str) -> Outcome:
