@@ -30,10 +30,12 @@ def version_list(*, kind: str = "", key: str = "", limit: int = 100) -> QuerySet
     return qs.order_by("-created_at", "-pk")[:limit] if not key else qs.order_by("-number")[:limit]
 
 
-def proposal_list(*, status: str = "", limit: int = 100) -> QuerySet[Proposal]:
+def proposal_list(*, status: str = "", decided: bool = False, limit: int = 100) -> QuerySet[Proposal]:
     qs = Proposal.objects.select_related("created_by", "decided_by")
     if status:
         qs = qs.filter(status=status)
+    if decided:
+        qs = qs.exclude(status=Proposal.Status.PENDING)
     return qs.order_by("-created_at", "-pk")[:limit]
 
 

@@ -51,7 +51,7 @@ def index(request):
     _require_viewer(request.user)
     return render(request, "policy/index.html", {
         "controls": selectors.dual_control_list(), "pending": selectors.proposal_list(status=Proposal.Status.PENDING),
-        "decided": selectors.proposal_list(limit=20).exclude(status=Proposal.Status.PENDING),
+        "decided": selectors.proposal_list(decided=True, limit=20),
         "versions": selectors.version_list(limit=50), "dual_form": DualControlForm(), "kinds": KINDS.values()})
 
 
