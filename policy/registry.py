@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.errors import invalid
+
 
 def dict_diff(before: dict | None, after: dict | None) -> list[dict]:
     """Field-by-field: every top-level field whose value differs (a missing item has no fields)."""
@@ -47,8 +49,6 @@ def register(kind: Kind) -> Kind:
 
 
 def kind_get(name: str) -> Kind:
-    from core.errors import invalid
-
     try:
         return KINDS[name]
     except KeyError:
