@@ -75,6 +75,31 @@ def target_create(*, actor: User, name: str, kind: str, config: dict, secret: st
     return target
 
 
+def _guard_mappings(mappings, *, actor, name: str | None = None) -> list[str]:
+    """The version-history keys of `mappings` (under the target's name, or `name`), each guarded."""
+    keys = []
+    for m in mappings:
+        key = mapping_config_key(target=m.target, role=m.role, scope=m.scope, grant=m.grant)
+        if name is not None:
+            key = f"{name}{key[len(m.target.name):]}"
+        config_change_guard(kind="connector_mapping", key=key, scope_path=m.scope.path, actor=actor,
+                            existed=name is None)
+        keys.append(key)
+    return keys
+
+
+def _mappings_renamed(target: Target, *, old_name: str, actor) -> list[str]:
+    """A renamed target renames its mappings' keys: each old key is removed and each new one created."""
+    if target.name == old_name:
+        return []
+    mappings = list(Mapping.objects.filter(target=target).select_related("role", "scope"))
+    for m in mappings:
+        m.target = Target(name=old_name)
+    old = _guard_mappings(mappings, actor=actor)
+    new = _guard_mappings(mappings, actor=actor, name=target.name)
+    return old + new
+
+
 @audited_refusal("connector_target.update")
 def target_update(*, actor: User, target: Target, name: str, config: dict, enabled: bool,
                   secret: str | None = None, mfa_verified_at: datetime | None = None) -> Target:
@@ -97,8 +122,11 @@ def target_update(*, actor: User, target: Target, name: str, config: dict, enabl
             after = _snapshot(locked)
             if after == before and secret is None:
                 return locked
+            renamed = _mappings_renamed(locked, old_name=before["name"], actor=actor)
             locked.updated_at = timezone.now()
             locked.save()
+            for key in renamed:
+                config_change_recorded(kind="connector_mapping", key=key, actor=actor)
             changed = [key for key in after if after[key] != before[key]]
             audit_event_record(action="connector_target.update", actor=actor, target=locked,
                                before={k: before[k] for k in changed}, after={k: after[k] for k in changed},
@@ -117,10 +145,15 @@ def target_delete(*, actor: User, target: Target, mfa_verified_at: datetime | No
         if Effect.objects.filter(target=target, status=Effect.Status.QUEUED, action=Effect.Action.REVOKE).exists():
             raise conflict("Revokes are still queued for this target: disable it instead, or wait until they are "
                            "confirmed.")
+        # Its mappings go with it: each is a removal in the version history (and under dual control).
+        keys = _guard_mappings(Mapping.objects.filter(target=target).select_related("target", "role", "scope"),
+                               actor=actor)
         deleted, _ = Target.objects.filter(pk=target.pk).delete()
         if deleted:
             audit_event_record(action="connector_target.delete", actor=actor, target_type="connectors.target",
                                target_id=str(target.pk), target_label=target.name, before=before)
+            for key in keys:
+                config_change_recorded(kind="connector_mapping", key=key, actor=actor)
 
 
 @dataclass

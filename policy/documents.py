@@ -38,29 +38,30 @@ SECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
 
 
 def _key(kind: str, fields: dict) -> str:
-    if kind == "role_setting":
-        return f"{fields['role']}@{fields['scope']}"
-    if kind == "connector_mapping":
-        return f"{fields['target']}|{fields['role']}@{fields['scope']}|{fields['grant']}"
-    if kind == "eligibility":
-        return f"{fields['principal']}|{fields['role']}@{fields['scope']}"
-    return str(next(iter(fields.values())))
+    """The key fields joined: `[<first>|]<role>@<scope>[|<grant>]` when they name a role and a scope (a role
+    setting, a mapping, an eligibility, or any new kind keyed like them), else the one key field."""
+    names = SECTIONS[_section_of(kind)][1]
+    if "role" not in names:
+        return str(fields[names[0]])
+    at = f"{fields['role']}@{fields['scope']}"
+    before = [str(fields[n]) for n in names[:names.index("role")]]
+    after = [str(fields[n]) for n in names[names.index("scope") + 1:]]
+    return "|".join([*before, at, *after])
 
 
 def _fields(kind: str, key: str) -> dict:
-    if kind == "role_setting":
-        role, _, scope = key.partition("@")
-        return {"role": role, "scope": scope}
-    if kind == "connector_mapping":
-        target, _, rest = key.partition("|")
-        at, _, grant = rest.partition("|")
-        role, _, scope = at.partition("@")
-        return {"target": target, "role": role, "scope": scope, "grant": grant}
-    if kind == "eligibility":
-        principal, _, at = key.partition("|")
-        role, _, scope = at.partition("@")
-        return {"principal": principal, "role": role, "scope": scope}
-    return {SECTIONS[_section_of(kind)][1][0]: key}
+    names = SECTIONS[_section_of(kind)][1]
+    if "role" not in names:
+        return {names[0]: key}
+    before, after = names[:names.index("role")], names[names.index("scope") + 1:]
+    parts = key.split("|", len(before))
+    values = dict(zip(before, parts[:len(before)], strict=True))
+    rest = parts[len(before)]
+    at, *tail = rest.split("|", 1) if after else (rest,)
+    values["role"], _, values["scope"] = at.partition("@")
+    if after:
+        values[after[0]] = tail[0] if tail else ""
+    return values
 
 
 def _section_of(kind: str) -> str:
