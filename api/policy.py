@@ -139,8 +139,10 @@ def _proposal(pk: str) -> Proposal:
 
 class PolicyExport(PimAPIView):
     @extend_schema(operation_id="policy_export", tags=["policy"],
-                   responses={(200, "application/yaml"): OpenApiResponse(OpenApiTypes.STR,
-                                                                         description="The configuration as YAML.")})
+                   responses={(200, "application/yaml"): OpenApiResponse(
+                       OpenApiTypes.OBJECT, description="The configuration as one YAML document: version, scopes, "
+                                                        "roles, role_settings, connector_mappings, alert_settings, "
+                                                        "eligibility, dual_control.")})
     def get(self, request):
         _gate(request)
         return HttpResponse(documents.config_export_yaml(), content_type="application/yaml; charset=utf-8")
