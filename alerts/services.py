@@ -25,6 +25,7 @@ from assignments.services import (
 from audit.services import audit_event_record
 from core import domain_events
 from core.actors import Actor, as_actor
+from core.config_changes import config_change_guard, config_change_recorded
 from core.errors import DomainError, conflict, forbidden, invalid, not_found
 from notifications.email import absolute_url, email_enqueue
 
@@ -66,7 +67,9 @@ def alert_setting_update(*, actor: User, key: str, enabled: bool, thresholds: di
     rules.check_admin_mfa(actor=as_actor(actor).with_mfa_verified_at(mfa_verified_at),
                           what=f"change the settings of the alert “{definition.name}”")
     with transaction.atomic():
+        # A missing row is the catalogue's defaults: the alert's state before this change either way.
         setting, _ = AlertSetting.objects.select_for_update().get_or_create(key=key)
+        config_change_guard(kind="alert_setting", key=key, scope_path="/", actor=actor)
         before = {"enabled": setting.enabled, "thresholds": {**definition.defaults(), **setting.thresholds}}
         setting.enabled = bool(enabled)
         setting.thresholds = {**setting.thresholds, **clean}
@@ -75,6 +78,7 @@ def alert_setting_update(*, actor: User, key: str, enabled: bool, thresholds: di
         after = {"enabled": setting.enabled, "thresholds": {**definition.defaults(), **setting.thresholds}}
         audit_event_record(action="alert.setting_update", actor=actor, target=setting, target_label=definition.name,
                            before=before, after=after)
+        config_change_recorded(kind="alert_setting", key=key, actor=actor)
     return setting
 
 

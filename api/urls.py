@@ -1,6 +1,17 @@
 from django.urls import path, re_path
 
-from . import alerts, connectors, credentials, directory_views, integrations, ldap_sources, pages, reviews, views
+from . import (
+    alerts,
+    connectors,
+    credentials,
+    directory_views,
+    integrations,
+    ldap_sources,
+    pages,
+    policy,
+    reviews,
+    views,
+)
 
 app_name = "api"
 urlpatterns = [
@@ -85,6 +96,18 @@ urlpatterns = [
     path("webhooks/<str:pk>/rotate-secret/", integrations.WebhookRotate.as_view(), name="webhook-rotate"),
     path("webhooks/<str:pk>/deliveries/<str:delivery_id>/retry/", integrations.DeliveryRetry.as_view(),
          name="webhook-delivery-retry"),
+    path("policy/export", policy.PolicyExport.as_view(), name="policy-export"),
+    path("policy/plan", policy.PolicyPlan.as_view(), name="policy-plan"),
+    path("policy/apply", policy.PolicyApply.as_view(), name="policy-apply"),
+    path("policy/versions/", policy.PolicyVersions.as_view(), name="policy-versions"),
+    path("policy/versions/rollback/", policy.PolicyRollback.as_view(), name="policy-rollback"),
+    path("policy/dual-control/", policy.PolicyDualControl.as_view(), name="policy-dual-control"),
+    path("policy/proposals/", policy.PolicyProposals.as_view(), name="policy-proposals"),
+    path("policy/proposals/<str:pk>/", policy.PolicyProposalDetail.as_view(), name="policy-proposal"),
+    path("policy/proposals/<str:pk>/approve/", policy.PolicyProposalApprove.as_view(), name="policy-proposal-approve"),
+    path("policy/proposals/<str:pk>/reject/", policy.PolicyProposalReject.as_view(), name="policy-proposal-reject"),
+    path("policy/proposals/<str:pk>/withdraw/", policy.PolicyProposalWithdraw.as_view(),
+         name="policy-proposal-withdraw"),
     path("device/authorize", views.DeviceAuthorize.as_view(), name="device-authorize"),
     path("device/token", views.DeviceToken.as_view(), name="device-token"),
     path("device/", pages.device, name="device"),

@@ -23,6 +23,7 @@ from audit.models import AuditEvent
 from audit.services import audit_event_record, audit_refusal_record
 from core import domain_events
 from core.actors import Actor, as_actor
+from core.config_changes import config_change_guard, config_change_recorded
 from core.errors import DomainError, FieldErrors, conflict, forbidden, invalid, not_found
 from core.timezones import local_text, time_zone_valid
 
@@ -404,6 +405,11 @@ def _validate_notification_matrix(matrix) -> None:
                     raise invalid(f"{address} is not an email address.", field="notifications")
 
 
+def role_setting_config_key(*, role: RoleDefinition, scope: Scope) -> str:
+    """How the version history names the policy of `role` at `scope` (`core.config_changes`)."""
+    return f"{role.slug}@{scope.path}"
+
+
 @audited_refusal("role_setting.update")
 def role_setting_update(*, actor: Actor | User, role: RoleDefinition, scope: Scope, values: dict,
                         approver_ids: list[int] | None = None, mfa_verified_at: datetime | None = None) -> RoleSetting:
@@ -420,6 +426,9 @@ def role_setting_update(*, actor: Actor | User, role: RoleDefinition, scope: Sco
     rules.check_admin_mfa(actor=actor, what=f"change the settings of {role.name}")
     with transaction.atomic():
         setting, created = RoleSetting.objects.select_for_update().get_or_create(role=role, scope=scope)
+        config_key = role_setting_config_key(role=role, scope=scope)
+        config_change_guard(kind="role_setting", key=config_key, scope_path=scope.path, actor=actor,
+                            existed=not created)
         before = {name: getattr(setting, name) for name in ROLE_SETTING_FIELDS}
         before["approvers"] = sorted(setting.approvers.values_list("pk", flat=True)) if not created else []
         approvers = None
@@ -440,6 +449,7 @@ def role_setting_update(*, actor: Actor | User, role: RoleDefinition, scope: Sco
         setting.save()
         if approvers is not None:
             setting.approvers.set(approvers)
+        config_change_recorded(kind="role_setting", key=config_key, actor=actor)
         audit_event_record(action="role_setting.update", actor=actor, target=setting, role=role, scope=scope,
                            before={k: c["before"] for k, c in changed.items()},
                            after={k: c["after"] for k, c in changed.items()})

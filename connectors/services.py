@@ -19,6 +19,7 @@ from assignments.models import Assignment, RoleDefinition, Scope, User
 from assignments.services import assignment_create, audited_refusal
 from audit.services import audit_event_record
 from core.actors import as_actor
+from core.config_changes import config_change_guard, config_change_recorded
 from core.errors import conflict, invalid, not_found
 from notifications.outbox import outbox_enqueue
 from provisioning.crypto import seal
@@ -74,6 +75,31 @@ def target_create(*, actor: User, name: str, kind: str, config: dict, secret: st
     return target
 
 
+def _guard_mappings(mappings, *, actor, name: str | None = None) -> list[str]:
+    """The version-history keys of `mappings` (under the target's name, or `name`), each guarded."""
+    keys = []
+    for m in mappings:
+        key = mapping_config_key(target=m.target, role=m.role, scope=m.scope, grant=m.grant)
+        if name is not None:
+            key = f"{name}{key[len(m.target.name):]}"
+        config_change_guard(kind="connector_mapping", key=key, scope_path=m.scope.path, actor=actor,
+                            existed=name is None)
+        keys.append(key)
+    return keys
+
+
+def _mappings_renamed(target: Target, *, old_name: str, actor) -> list[str]:
+    """A renamed target renames its mappings' keys: each old key is removed and each new one created."""
+    if target.name == old_name:
+        return []
+    mappings = list(Mapping.objects.filter(target=target).select_related("role", "scope"))
+    for m in mappings:
+        m.target = Target(name=old_name)
+    old = _guard_mappings(mappings, actor=actor)
+    new = _guard_mappings(mappings, actor=actor, name=target.name)
+    return old + new
+
+
 @audited_refusal("connector_target.update")
 def target_update(*, actor: User, target: Target, name: str, config: dict, enabled: bool,
                   secret: str | None = None, mfa_verified_at: datetime | None = None) -> Target:
@@ -96,8 +122,11 @@ def target_update(*, actor: User, target: Target, name: str, config: dict, enabl
             after = _snapshot(locked)
             if after == before and secret is None:
                 return locked
+            renamed = _mappings_renamed(locked, old_name=before["name"], actor=actor)
             locked.updated_at = timezone.now()
             locked.save()
+            for key in renamed:
+                config_change_recorded(kind="connector_mapping", key=key, actor=actor)
             changed = [key for key in after if after[key] != before[key]]
             audit_event_record(action="connector_target.update", actor=actor, target=locked,
                                before={k: before[k] for k in changed}, after={k: after[k] for k in changed},
@@ -116,10 +145,15 @@ def target_delete(*, actor: User, target: Target, mfa_verified_at: datetime | No
         if Effect.objects.filter(target=target, status=Effect.Status.QUEUED, action=Effect.Action.REVOKE).exists():
             raise conflict("Revokes are still queued for this target: disable it instead, or wait until they are "
                            "confirmed.")
+        # Its mappings go with it: each is a removal in the version history (and under dual control).
+        keys = _guard_mappings(Mapping.objects.filter(target=target).select_related("target", "role", "scope"),
+                               actor=actor)
         deleted, _ = Target.objects.filter(pk=target.pk).delete()
         if deleted:
             audit_event_record(action="connector_target.delete", actor=actor, target_type="connectors.target",
                                target_id=str(target.pk), target_label=target.name, before=before)
+            for key in keys:
+                config_change_recorded(kind="connector_mapping", key=key, actor=actor)
 
 
 @dataclass
@@ -163,6 +197,12 @@ def _mapping_snapshot(mapping: Mapping) -> dict:
             "grant": mapping.grant, "options": mapping.options, "enabled": mapping.enabled}
 
 
+def mapping_config_key(*, target: Target, role: RoleDefinition, scope: Scope, grant: str) -> str:
+    """How the version history names a mapping (`core.config_changes`): what it maps, which is what makes
+    it one (its unique constraint); grants may hold any character, so the grant comes last."""
+    return f"{target.name}|{role.slug}@{scope.path}|{grant}"
+
+
 @audited_refusal("connector_mapping.create")
 def mapping_create(*, actor: User, target: Target, role: RoleDefinition, scope: Scope, grant: str,
                    options: dict | None = None, check: bool = True, mfa_verified_at: datetime | None = None
@@ -184,10 +224,14 @@ def mapping_create(*, actor: User, target: Target, role: RoleDefinition, scope: 
             raise invalid(f"{connector.grant_label} {grant}: {error}", field="grant") from None
     try:
         with transaction.atomic():
+            config_key = mapping_config_key(target=target, role=role, scope=scope, grant=grant)
+            config_change_guard(kind="connector_mapping", key=config_key, scope_path=scope.path, actor=actor,
+                                existed=False)
             mapping = Mapping.objects.create(target=target, role=role, scope=scope, grant=grant, options=options,
                                              created_by=actor, created_at=timezone.now())
             audit_event_record(action="connector_mapping.create", actor=actor, target=mapping, role=role, scope=scope,
                                after=_mapping_snapshot(mapping))
+            config_change_recorded(kind="connector_mapping", key=config_key, actor=actor)
     except IntegrityError:
         raise invalid("That mapping exists.", field="grant") from None
     return mapping
@@ -203,11 +247,15 @@ def mapping_delete(*, actor: User, mapping: Mapping, mfa_verified_at: datetime |
         before = _mapping_snapshot(mapping)
         if Effect.objects.filter(mapping=mapping, status=Effect.Status.QUEUED, action=Effect.Action.REVOKE).exists():
             raise conflict("Revokes of this mapping are still queued: wait until the target confirms them.")
+        config_key = mapping_config_key(target=mapping.target, role=mapping.role, scope=mapping.scope,
+                                        grant=mapping.grant)
+        config_change_guard(kind="connector_mapping", key=config_key, scope_path=mapping.scope.path, actor=actor)
         deleted, _ = Mapping.objects.filter(pk=mapping.pk).delete()
         if deleted:
             audit_event_record(action="connector_mapping.delete", actor=actor, target_type="connectors.mapping",
                                target_id=str(mapping.pk), target_label=str(mapping), role=mapping.role,
                                scope=mapping.scope, before=before)
+            config_change_recorded(kind="connector_mapping", key=config_key, actor=actor)
 
 
 # --- effects ---------------------------------------------------------------------------------------------

@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "alerts",
     "directory",
     "connectors",
+    "policy",
     "api",
     "portal",
 ]

@@ -27,6 +27,7 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("provisioning/", include("provisioning.urls")),
     path("connectors/", include("connectors.urls")),
+    path("policy/", include("policy.urls")),
     path("reviews/", include("reviews.urls")),
     path("alerts/", include("alerts.urls")),
     path("directory-sources/", include("directory.ldap_urls")),

@@ -35,6 +35,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Discovery", "alerts:discovery", "directory_admin", "Administration"),
     NavItem("Integrations", "provisioning:index", "directory_admin", "Administration"),  # webhooks
     NavItem("Connectors", "connectors:index", "directory_admin", "Administration"),
+    NavItem("Policy as code", "policy:index", "directory_viewer", "Administration"),  # versions, dual control, YAML
     NavItem("SCIM provisioning", "directory_scim:client_list", "directory_admin", "Administration"),  # inbound
     NavItem("Directory sources", "ldap_sources:list", "directory_admin", "Administration"),  # LDAP / AD sync
     NavItem("Audit log", "audit:list", "auditor", "Audit"),

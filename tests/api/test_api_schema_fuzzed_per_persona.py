@@ -93,6 +93,11 @@ MAY = {
     # Integrations: webhooks for directory administrators (SCIM applications are connector targets).
     **{f"webhooks_{name}": {"administrator"} for name in (
         "list", "create", "retrieve", "update", "destroy", "rotate_secret", "delivery_retry")},
+    # Policy as code: read by directory administrators and auditors, changed by directory administrators.
+    **{f"policy_{name}": VIEWERS for name in ("export", "plan", "versions_list", "proposals_list", "proposals_get")},
+    **{f"policy_{name}": {"administrator"} for name in (
+        "apply", "rollback", "dual_control_set", "proposals_create", "proposals_approve", "proposals_reject",
+        "proposals_withdraw")},
     # Anyone may start a command-line sign-in: nothing is granted until a person approves it.
     "device_authorize": SIGNED_IN | {"anonymous"},
     "device_token": set(),  # a token only for the device code of an approved sign-in, which no example has

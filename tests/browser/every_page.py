@@ -148,6 +148,15 @@ def build_world() -> World:
     objects["scim_client"] = scim_clients.scim_client_create(actor=carol, name="Entra ID production",
                                                              description="Contoso tenant", mfa_verified_at=now)
     scim_clients.scim_token_create(actor=carol, client=objects["scim_client"], mfa_verified_at=now)
+    # Policy as code: a version history (the demo's role settings) and a proposal waiting for a second person.
+    from policy import services as policy_services
+    from policy.registry import KINDS as POLICY_KINDS
+
+    key = "security-administrator@/"
+    objects["proposal"] = policy_services.proposal_create(
+        actor=Actor.person(carol, mfa_verified_at=now), reason="Shorter activations (ticket SEC-12)",
+        changes=[{"kind": "role_setting", "key": key,
+                  "data": {**POLICY_KINDS["role_setting"].snapshot(key), "max_activation_minutes": 95}}])
     return World(users=users, objects=objects)
 
 
@@ -263,6 +272,12 @@ VISITED = {
     "api:docs": ("carol", _r("api:docs")),
     "admin:index": ("carol", _r("admin:index")),
     "directory_scim:client_list": ("carol", _r("directory_scim:client_list")),
+    "policy:index": ("carol", _r("policy:index")),
+    "policy:history": ("carol", lambda w: reverse("policy:history")
+                       + "?kind=role_setting&key=security-administrator@/"),
+    "policy:propose": ("carol", _r("policy:propose")),
+    "policy:proposal": ("dave", _r("policy:proposal", lambda w: w["proposal"].pk)),
+    "policy:import": ("carol", _r("policy:import")),
     "directory_scim:client_detail": ("carol", _r("directory_scim:client_detail", lambda w: w["scim_client"].pk)),
 }
 # Pages every persona sees differently: visited once more for each of these.
@@ -309,6 +324,10 @@ EXCLUDED = {
     "connectors:mapping_delete": POST_ONLY,
     "connectors:effect_retry": POST_ONLY,
     "connectors:drift_fix": POST_ONLY,
+    "policy:rollback": POST_ONLY,
+    "policy:dual_control": POST_ONLY,
+    "policy:proposal_decide": POST_ONLY,
+    "policy:export": "a YAML download, not a page",
     "reviews:instance_complete": POST_ONLY,
     "reviews:instance_apply": POST_ONLY,
     "reviews:instance_csv": JSON,
