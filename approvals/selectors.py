@@ -228,9 +228,10 @@ def request_list_pending_for_approver(*, user) -> list[Request]:
     return _with_recent_activations(rows, now=now)
 
 
-# The queue's order (oldest first) and its keyset: (created_at, id), served by `request_queue_idx`
-# (pending rows only). A page is one LIMIT query after the cursor, whatever the number of requests the
-# approver may decide: an Owner at `/` with thousands of them reads 50.
+# The queue's order (oldest first) and its keyset: (created_at, id). A page is one LIMIT query after the
+# cursor on the request table alone (the decidable pending rows, found through
+# `request_pending_role_scope_idx`, sorted by their narrow keys), then the page's 50 rows are loaded:
+# an Owner at `/` who may decide thousands of requests reads 50.
 QUEUE_ORDER = ("created_at", "id")
 QUEUE_PAGE_SIZE = 50
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
