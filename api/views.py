@@ -613,19 +613,31 @@ class RequestCancel(PimAPIView):
 # --- Approvals ------------------------------------------------------------------------------------
 
 
-class ApprovalListSerializer(serializers.Serializer):
-    results = s.RequestSerializer(many=True)
+class ApprovalPagination(CreatedCursorPagination):
+    ordering = approval_selectors.QUEUE_ORDER  # oldest first, as the queue page
 
 
-class ApprovalList(PimAPIView):
-    """Requests waiting for the caller's decision, oldest first (the approver's queue)."""
+class ApprovalList(PimListView):
+    """Requests waiting for the caller's decision, oldest first (the approver's queue), a cursor page at
+    a time: someone who may decide thousands of requests reads `page_size` of them per call."""
 
-    @extend_schema(operation_id="approvals_list", responses=ApprovalListSerializer, tags=["approvals"])
-    def get(self, request):
-        if is_service_principal_actor(request.user):
-            return Response({"results": []})
-        pending = approval_selectors.request_list_pending_for_approver(user=request.user)
-        return Response({"results": s.RequestSerializer(pending, many=True).data})
+    serializer_class = s.RequestSerializer
+    pagination_class = ApprovalPagination
+    filter_backends = []
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False) or is_service_principal_actor(self.request.user):
+            return Request.objects.none()
+        return approval_selectors.request_queryset_pending_for_approver(user=self.request.user)
+
+    def paginate_queryset(self, queryset):
+        # The cursor chose the page on narrow rows; only the page's rows are loaded in full.
+        page = super().paginate_queryset(queryset)
+        return approval_selectors.request_rows_in_order(ids=[row.pk for row in page or []])
+
+    @extend_schema(operation_id="approvals_list", tags=["approvals"])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
 
 class ApprovalDecide(PimAPIView):

@@ -13,8 +13,9 @@ not asked about; the queue, the bulk approval and the single-request check all u
 disagree.
 """
 
+import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
@@ -101,17 +102,28 @@ def _decidable_filter(*, user, now: datetime) -> Q | None:
     def held(slugs) -> set[int]:
         return set().union(*(holds.get(slug, set()) for slug in slugs))
 
+    # Each disjunct is written cheapest test first (PostgreSQL evaluates an AND / OR inside an
+    # expression in the order written; `Q(**kwargs)` would sort them, putting the correlated `nearest`
+    # subquery first): the per-row policy lookup runs only for the rows of the role that passed.
     decidable = Q(pk__in=[])
     for role_id, (setting_ids, scope_ids) in named.items():
-        decidable |= Q(action=Request.Action.SELF_ACTIVATE, role_id=role_id, scope_id__in=_below(sorted(scope_ids)),
-                       nearest__in=sorted(setting_ids))
-    for kind, slugs in FALLBACK_APPROVER_ROLES.items():
-        if scopes := held(slugs):
-            decidable |= Q(action=Request.Action.SELF_ACTIVATE, role__kind=kind, scope_id__in=_below(sorted(scopes)),
-                           nearest_names_someone=False)
+        decidable |= (Q(action=Request.Action.SELF_ACTIVATE) & Q(role_id=role_id)
+                      & Q(scope_id__in=_below(sorted(scope_ids))) & Q(nearest__in=sorted(setting_ids)))
+    fallback_scopes = {kind: scopes for kind, slugs in FALLBACK_APPROVER_ROLES.items() if (scopes := held(slugs))}
+    if fallback_scopes:
+        # The fallback applies where the nearest policy names nobody. A role none of whose settings names
+        # an enabled approver needs no per-row lookup at all (one small query on the policies).
+        naming_roles = sorted(set(
+            RoleSetting.approvers.through.objects.filter(principal__enabled=True)
+            .values_list("rolesetting__role_id", flat=True).distinct()))
+        names_nobody = (~Q(role_id__in=naming_roles) | Q(nearest_names_someone=False)) if naming_roles else Q()
+        for kind, scopes in fallback_scopes.items():
+            decidable |= (Q(action=Request.Action.SELF_ACTIVATE) & Q(role__kind=kind)
+                          & Q(scope_id__in=_below(sorted(scopes))) & names_nobody)
     for kind in RoleDefinition.Kind.values:
         if scopes := held(assignment_selectors.admin_roles_for(role=RoleDefinition(kind=kind))):
-            decidable |= Q(action__in=ADMIN_APPROVED_ACTIONS, role__kind=kind, scope_id__in=_below(sorted(scopes)))
+            decidable |= (Q(action__in=ADMIN_APPROVED_ACTIONS) & Q(role__kind=kind)
+                          & Q(scope_id__in=_below(sorted(scopes))))
     if not named and not holds:
         return None
     return (
@@ -165,23 +177,19 @@ def approver_can_decide(*, user, request: Request) -> bool:
     return request.pk in _decidable_request_ids(user=user, requests=[request])
 
 
-def request_list_pending_for_approver(*, user) -> list[Request]:
-    """Pending requests `user` may decide now, oldest first, with what the queue page shows:
-    the role's permissions, the decisions so far and the requester's recent activations
-    (`request.recent_activations`). A constant number of queries whatever the number of rows."""
-    now = timezone.now()
-    if user is None or not getattr(user, "is_authenticated", False) or not hasattr(user, "principal"):
-        return []
-    result = list(
-        requests_decidable_queryset(user=user, now=now, queryset=_request_list())
-        .prefetch_related("role__permissions")
-        .order_by("created_at", "pk")
-    )
+def _pending_for_approver(*, user, now: datetime) -> QuerySet[Request]:
+    """The queue's rows as one query, with what the queue shows loaded (decisions, permissions)."""
+    return (requests_decidable_queryset(user=user, now=now, queryset=_request_list())
+            .prefetch_related("role__permissions"))
+
+
+def _with_recent_activations(rows: list[Request], *, now: datetime) -> list[Request]:
+    """`recent_activations` (five) and `recent_activation_count` of each row's requester: one query."""
     recent: dict[int, list[Assignment]] = {}
-    if result:
+    if rows:
         for activation in (
             Assignment.objects.filter(
-                principal_id__in={r.principal_id for r in result},
+                principal_id__in={r.principal_id for r in rows},
                 activated_from__isnull=False,
                 created_at__gte=now - timedelta(days=RECENT_ACTIVATIONS_DAYS),
             )
@@ -189,10 +197,110 @@ def request_list_pending_for_approver(*, user) -> list[Request]:
             .order_by("-created_at")
         ):
             recent.setdefault(activation.principal_id, []).append(activation)
-    for r in result:
+    for r in rows:
         r.recent_activations = recent.get(r.principal_id, [])[:5]
         r.recent_activation_count = len(recent.get(r.principal_id, []))
-    return result
+    return rows
+
+
+def request_queryset_pending_for_approver(*, user) -> QuerySet[Request]:
+    """The pending requests `user` may decide now, unordered and unsliced, for a caller that pages them
+    itself (the API's cursor): narrow rows (the request table alone, its keyset columns), so that the
+    page is chosen before anything is joined; load the page's rows with `request_rows_in_order`."""
+    if not _authenticated(user):
+        return Request.objects.none()
+    return requests_decidable_queryset(user=user).only("id", "created_at")
+
+
+def _authenticated(user) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False) and hasattr(user, "principal")
+
+
+def request_list_pending_for_approver(*, user) -> list[Request]:
+    """Every pending request `user` may decide now, oldest first, with what the queue page shows:
+    the role's permissions, the decisions so far and the requester's recent activations
+    (`request.recent_activations`). A constant number of queries whatever the number of rows; the pages
+    use `request_page_pending_for_approver`, which reads one page of them."""
+    now = timezone.now()
+    if not _authenticated(user):
+        return []
+    rows = list(_pending_for_approver(user=user, now=now).order_by(*QUEUE_ORDER))
+    return _with_recent_activations(rows, now=now)
+
+
+# The queue's order (oldest first) and its keyset: (created_at, id). A page is one LIMIT query after the
+# cursor on the request table alone (the decidable pending rows, found through
+# `request_pending_role_scope_idx`, sorted by their narrow keys), then the page's 50 rows are loaded:
+# an Owner at `/` who may decide thousands of requests reads 50.
+QUEUE_ORDER = ("created_at", "id")
+QUEUE_PAGE_SIZE = 50
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def queue_cursor_of(row: Request) -> str:
+    """A row's place in the queue: microseconds since the epoch and the id (`12345.uuid`)."""
+    return f"{(row.created_at - _EPOCH) // timedelta(microseconds=1)}.{row.pk}"
+
+
+def queue_cursor_parse(text: str | None) -> tuple[datetime, uuid.UUID] | None:
+    """A cursor of `queue_cursor_of` back to its key, or None if it is not one (a hand-edited address
+    shows the first page, never a 500)."""
+    if not text or len(text) > 80:
+        return None
+    micros, _, pk = str(text).partition(".")
+    try:
+        at = _EPOCH + timedelta(microseconds=int(micros))
+        return at, uuid.UUID(pk)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _loaded(page_ids: QuerySet[Request]) -> list[Request]:
+    """The rows of a page chosen by `page_ids` (a sliced, ordered queryset of the queue), in its order.
+    Two queries rather than one: the page is chosen on the request table alone (narrow rows, sorted and
+    cut to LIMIT), and only the rows shown are joined to their principal, role, scope and assignments;
+    joined first, PostgreSQL joins every decidable request before it sorts."""
+    return request_rows_in_order(ids=list(page_ids.values_list("pk", flat=True)))
+
+
+def request_rows_in_order(*, ids: list) -> list[Request]:
+    """The requests `ids`, in that order, with what a queue row shows (principal, role and its
+    permissions, scope, decisions): three queries whatever the number of ids."""
+    if not ids:
+        return []
+    place = {pk: index for index, pk in enumerate(ids)}
+    rows = _request_list().prefetch_related("role__permissions").filter(pk__in=ids)
+    return sorted(rows, key=lambda row: place[row.pk])
+
+
+def request_page_pending_for_approver(*, user, after: str | None = None, before: str | None = None,
+                                      size: int = QUEUE_PAGE_SIZE) -> assignment_selectors.KeysetPage:
+    """One page of the approver's queue (`request_list_pending_for_approver`'s rows, in its order): the
+    first, the one after the cursor `after`, or the one before `before`. A constant number of queries
+    (the approver's three, the page's LIMIT size + 1, its decisions, permissions and recent
+    activations), none of them growing with the number of requests the approver may decide."""
+    from django.db.models import F
+    from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
+
+    now = timezone.now()
+    if not _authenticated(user):
+        return assignment_selectors.KeysetPage([], None, None)
+    rows = requests_decidable_queryset(user=user, now=now)
+    key = Tuple(*(F(name) for name in QUEUE_ORDER))
+    start, end = queue_cursor_parse(after), queue_cursor_parse(before)
+    if end is not None and start is None:
+        found = _loaded(rows.filter(TupleLessThan(key, end)).order_by(*(f"-{n}" for n in QUEUE_ORDER))[:size + 1])
+        more_before = len(found) > size
+        found = _with_recent_activations(found[:size][::-1], now=now)
+        return assignment_selectors.KeysetPage(found, queue_cursor_of(found[-1]) if found else None,
+                                               queue_cursor_of(found[0]) if found and more_before else None)
+    if start is not None:
+        rows = rows.filter(TupleGreaterThan(key, start))
+    found = _loaded(rows.order_by(*QUEUE_ORDER)[:size + 1])
+    more = len(found) > size
+    found = _with_recent_activations(found[:size], now=now)
+    return assignment_selectors.KeysetPage(found, queue_cursor_of(found[-1]) if more else None,
+                                           queue_cursor_of(found[0]) if start is not None and found else None)
 
 
 # My requests: what still waits (a decision, or its start) and what is over.

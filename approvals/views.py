@@ -297,16 +297,30 @@ def cancel(request, request_id):
 # --- Approvals ------------------------------------------------------------------------------------------
 
 
+def _queue_place(data) -> dict[str, str]:
+    """The queue page a request came from (`after` / `before` cursor), for the way back to it."""
+    return {name: data[name] for name in ("after", "before")
+            if selectors.queue_cursor_parse(data.get(name)) is not None}
+
+
+def _queue_url(place: dict[str, str]) -> str:
+    from urllib.parse import urlencode
+
+    return reverse("approvals:queue") + (f"?{urlencode(place)}" if place else "")
+
+
 @login_required
 def queue(request):
-    rows = selectors.request_list_pending_for_approver(user=request.user)
+    # Keyset pages (oldest first): someone who may decide thousands of requests reads one page of them.
+    page = selectors.request_page_pending_for_approver(user=request.user, after=request.GET.get("after"),
+                                                       before=request.GET.get("before"))
     restored = step_up_restored(request)  # the selection typed before a step-up, once
     selected = set(restored.getlist("ids")) if restored is not None else set()
-    for row in rows:
+    for row in page.rows:
         row.selected = str(row.pk) in selected
     return render(request, "approvals/queue.html", {
-        "requests": rows, "decision_form": DecisionForm(), "now": timezone.now(),
-        "bulk_comment": restored.get("comment", "") if restored is not None else "",
+        "requests": page.rows, "page": page, "place": _queue_place(request.GET), "decision_form": DecisionForm(),
+        "now": timezone.now(), "bulk_comment": restored.get("comment", "") if restored is not None else "",
     })
 
 
@@ -315,20 +329,21 @@ def queue(request):
 def approve_bulk(request):
     """Approve the selected requests of the queue: each decided on its own, one result per request."""
     form = BulkApproveForm(request.POST)
+    back = _queue_url(_queue_place(request.POST))  # the page of the queue the selection was made on
     if not form.is_valid():
         for error in form.non_field_errors() or ["The comment is too long (2000 characters at most)."]:
             messages.error(request, error)
-        return redirect("approvals:queue")
+        return redirect(back)
     approver = Actor.person(request.user, mfa_verified_at=mfa_verified_at(request))
     try:
         outcomes = services.request_approve_many(actor=approver, request_ids=form.cleaned_data["ids"],
                                                  comment=form.cleaned_data["comment"])
     except DomainError as error:
         if error.field == "mfa":  # once for the whole batch; the selection comes back after the step-up
-            return step_up_redirect(request, reverse("approvals:queue"))
+            return step_up_redirect(request, back)
         _refuse(error)
         messages.error(request, error.message)
-        return redirect("approvals:queue")
+        return redirect(back)
     done = sum(1 for outcome in outcomes if outcome.ok)
     level = messages.SUCCESS if done == len(outcomes) else messages.WARNING
     messages.add_message(request, level, f"{done} of {len(outcomes)} selected requests approved.")

@@ -178,6 +178,9 @@ def main() -> int:
     parser.add_argument("--pending", type=int, default=5_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--deep-page", type=int, default=1000)
+    parser.add_argument("--only", default="",
+                        help="comma-separated parts of list labels to measure (default: every list), e.g. "
+                             "'Approvals queue,api: approvals'")
     parser.add_argument("--baseline-repeat", type=int, default=1,
                         help="runs of the old Assignments query (tens of seconds each at 1 M)")
     args = parser.parse_args()

@@ -100,6 +100,14 @@ def _deep(deep_page: int) -> dict:
     out["principal_id"] = Principal.objects.order_by("-id").values_list("id", flat=True)[offset]
     out["scope_id"] = Scope.objects.order_by("-id").values_list("id", flat=True)[min(offset, Scope.objects.count() - 1)]
     out["seq"] = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True)[offset]
+    # The Owner at / may decide nearly every pending request: their queue's deep page, by keyset.
+    from approvals.selectors import QUEUE_ORDER, queue_cursor_of, requests_decidable_queryset
+
+    queue = requests_decidable_queryset(user=_PEOPLE["bench-owner"]).order_by(*QUEUE_ORDER)
+    last = queue.count() - 1
+    queue_row = queue[min(offset, max(0, last - PAGE))] if last >= 0 else None  # at most its last full page
+    out["queue_cursor"] = queue_cursor_of(queue_row) if queue_row else ""
+    out["queue_created"] = queue_row.created_at if queue_row else timezone.now()
     out["request_created"] = Request.objects.order_by("-created_at").values_list("created_at", flat=True)[
         min(offset, Request.objects.count() - 1)]
     return out
@@ -168,6 +176,36 @@ def old_queue(user):
     return allowed
 
 
+def old_queue_page(user):
+    """The queue page before this branch: every decidable request on one page (the old view's body)."""
+    from django.shortcuts import render
+    from django.test import RequestFactory
+    from django.utils import timezone
+
+    from approvals.forms import DecisionForm
+    from approvals.selectors import request_list_pending_for_approver
+
+    request = RequestFactory().get("/approvals/")
+    request.user = user
+    request.session = {}
+    rows = request_list_pending_for_approver(user=user)
+    for row in rows:
+        row.selected = False
+    return render(request, "approvals/queue.html", {"requests": rows, "decision_form": DecisionForm(),
+                                                    "now": timezone.now(), "bulk_comment": ""})
+
+
+def old_queue_api(user):
+    """The API's approvals list before this branch: every decidable request in one response."""
+    from rest_framework.renderers import JSONRenderer
+
+    from api import serializers
+    from approvals.selectors import request_list_pending_for_approver
+
+    return JSONRenderer().render({"results": serializers.RequestSerializer(
+        request_list_pending_for_approver(user=user), many=True).data})
+
+
 def old_assignments_page(user, page_number: int):
     """The Assignments page's rows before this branch (Eligible tab): DISTINCT, joined order, COUNT, OFFSET."""
     from django.core.paginator import Paginator
@@ -219,7 +257,11 @@ def run(args) -> int:
     deep_n = args.deep_page
     rows = []
 
+    only = [part.strip() for part in args.only.split(",") if part.strip()]
+
     def measure(label, who, first_url, deep_url, repeat=args.repeat):
+        if only and not any(part in label for part in only):
+            return
         client = clients[who]
         first = _timed(lambda: client.get(first_url), repeat)
         second = _timed(lambda: client.get(deep_url), repeat) if deep_url else None
@@ -230,8 +272,9 @@ def run(args) -> int:
     pages = reverse("assignments:list")
     measure("page: Assignments (Eligible)", "bench-owner", pages, f"{pages}?after={deep['page_cursor']}")
     measure("page: Assignments (Eligible)", "bench-ga", pages, None)
-    measure("page: Approvals queue", APPROVER, reverse("approvals:queue"), None)
-    measure("page: Approvals queue", "bench-owner", reverse("approvals:queue"), None)
+    queue = reverse("approvals:queue")
+    measure("page: Approvals queue", APPROVER, queue, None)
+    measure("page: Approvals queue", "bench-owner", queue, f"{queue}?after={deep['queue_cursor']}")
     measure("page: Home", "bench-owner", reverse("portal:home"), None)
     measure("page: My roles", "bench-owner", reverse("approvals:my_roles"), None)
     measure("page: My requests", APPROVER, reverse("approvals:my_requests"), None)
@@ -250,7 +293,8 @@ def run(args) -> int:
     measure("api: requests", "bench-ga", "/api/v1/requests/",
             f"/api/v1/requests/?cursor={_drf_cursor(deep['request_created'].isoformat())}")
     measure("api: approvals", APPROVER, "/api/v1/approvals/", None)
-    measure("api: approvals", "bench-owner", "/api/v1/approvals/", None)
+    measure("api: approvals", "bench-owner", "/api/v1/approvals/",
+            f"/api/v1/approvals/?cursor={_drf_cursor(deep['queue_created'].isoformat())}")
     measure("api: audit events", "bench-reader", "/api/v1/audit/events/",
             f"/api/v1/audit/events/?cursor={_drf_cursor(deep['seq'] + 1)}")
     measure("api: roles", "bench-ga", "/api/v1/roles/", None)
@@ -266,11 +310,20 @@ def run(args) -> int:
     log(f"approver queue selector: {new_queue[0]:.1f} ms ({new_queue[1]} q) vs old {old[0]:.1f} ms ({old[1]} q): "
         f"{old[0] / new_queue[0]:.1f}x; {decidable} decidable (expected {DECIDABLE}); same rows: {same}")
     owner = people["bench-owner"]
+    old_page = _timed(lambda: old_queue_page(owner), args.baseline_repeat)
+    old_api = _timed(lambda: old_queue_api(owner), args.baseline_repeat)
+    queue_rows = [r for r in rows if r[0] in ("page: Approvals queue", "api: approvals") and r[1] == "bench-owner"]
+    log(f"old approval queue of the Owner at / (every decidable request at once): page {old_page[0]:.0f} ms, "
+        f"API {old_api[0]:.0f} ms; now (first page): "
+        + ", ".join(f"{label} {first[0]:.0f} ms" for label, _, first, _ in queue_rows))
     base_repeat = max(1, min(args.repeat, args.baseline_repeat))
-    old_first = _timed(lambda: old_assignments_page(owner, 1), base_repeat)
-    old_deep = _timed(lambda: old_assignments_page(owner, deep_n), base_repeat)
-    log(f"old Assignments rows for the Owner at /: first {old_first[0]:.0f} ms, page {deep_n} {old_deep[0]:.0f} ms "
-        f"(median of {base_repeat})")
+    assignments_row = next((r for r in rows if r[0] == "page: Assignments (Eligible)" and r[3]), None)
+    old_first = old_deep = None
+    if assignments_row is not None:  # tens of seconds each at 1 M: only when that page was measured
+        old_first = _timed(lambda: old_assignments_page(owner, 1), base_repeat)
+        old_deep = _timed(lambda: old_assignments_page(owner, deep_n), base_repeat)
+        log(f"old Assignments rows for the Owner at /: first {old_first[0]:.0f} ms, page {deep_n} "
+            f"{old_deep[0]:.0f} ms (median of {base_repeat})")
 
     print()
     print(f"Large-organisation profile: {', '.join(f'{v:,} {k}' for k, v in counts.items())}; medians of "
@@ -288,9 +341,15 @@ def run(args) -> int:
         print(f"| {label} | {who} | {cell(first)} " + (cell(second) if second else "— | — |"))
     print()
     print(f"Baselines (same run): approver queue selector {old[0]:.0f} ms before, {new_queue[0]:.0f} ms now "
-          f"({old[0] / new_queue[0]:.1f}x); Assignments rows for the Owner at / before: first page "
-          f"{old_first[0]:.0f} ms, page {deep_n} {old_deep[0]:.0f} ms; now: first {rows[0][2][0]:.0f} ms, "
-          f"page {deep_n} {rows[0][3][0]:.0f} ms (whole page).")
+          f"({old[0] / new_queue[0]:.1f}x); the Owner at /'s whole queue at once (before): page {old_page[0]:.0f} ms, "
+          f"API {old_api[0]:.0f} ms; now a page: "
+          + ", ".join(f"{label} {first[0]:.0f} ms ({old_page[0] if 'page' in label else old_api[0]:.0f} / "
+                      f"{first[0]:.0f} = {(old_page[0] if 'page' in label else old_api[0]) / first[0]:.1f}x)"
+                      for label, _, first, _ in queue_rows) + ".")
+    if assignments_row is not None:
+        print(f"Assignments rows for the Owner at / before: first page {old_first[0]:.0f} ms, page {deep_n} "
+              f"{old_deep[0]:.0f} ms; now: first {assignments_row[2][0]:.0f} ms, page {deep_n} "
+              f"{assignments_row[3][0]:.0f} ms (whole page).")
     failures = [r for r in rows if r[2][2] != 200 or (r[3] and r[3][2] != 200)]
     for label, who, first, second in failures:
         print(f"NOT 200: {label} as {who}: {first[2]} / {second[2] if second else '-'}")

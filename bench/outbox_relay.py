@@ -12,9 +12,12 @@ its Sink handler: it accepts and drops), then:
    session per claim and priority, one UPDATE for the delivered rows);
 3. with `--backlog` informational emails queued (the sweep's bulk insert), one approval request:
    seconds until it is delivered, and how many emails went out before it.
-Prints emails/s (wall and per CPU-second of this process) and the ratio batched / row by row. The
-emails are queued with the sweep's bulk writer (COPY). The database is dropped at the end unless
-`--keep-db`.
+Prints emails/s (wall and per CPU-second of this process), the ratio batched / row by row, and where
+the wall time went (this process's CPU, its database backend's, the SMTP peer's, the rest: waiting for
+a CPU or for the peer). The emails are queued with the sweep's bulk writer (COPY), as a sweep queues
+them: one notice per ended assignment for its holder and one shared by its three administrators.
+`PIM_EMAIL_SMTP_SESSIONS` (default 4) sets the sessions a batch is spread over; `--sessions 1` is one.
+The database is dropped at the end unless `--keep-db`.
 """
 
 import argparse
@@ -33,6 +36,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import scratch_db  # noqa: E402 - beside this file
 
 PG = scratch_db.PG
+ADMINS = 3  # administrators told of each ended assignment
 
 
 def _admin(sql: str, params=None):
@@ -54,22 +58,62 @@ def _queue(count: int, tag: str, template: str = "email/expired") -> None:
 
     from notifications.email import email_enqueue_many
 
-    context = {"principal": "Bench holder", "role": "Reader", "scope": "/subscriptions/s1",
-               "kind": "eligible assignment", "start": "2026-01-01 00:00 UTC", "end": "2026-06-01 00:00 UTC", "link": "https://pim.example/"}
+    # As a sweep queues them: each ended assignment has its own notice (its id, holder, scope, link), sent
+    # to the holder in the second person and to the scope's administrators (ADMINS of them) as one
+    # shared notice: `count` emails, of which count / (ADMINS + 1) * 2 distinct renderings.
+    def notices():
+        for row in range(-(-count // (ADMINS + 1))):
+            context = {"assignment_id": row, "principal": f"Bench holder {row}", "role": "Reader",
+                       "scope": f"/subscriptions/s{row % 50}/resourceGroups/rg{row}", "kind": "eligible assignment",
+                       "noun": "eligibility for Reader", "row": "eligible_assigned", "privileged": False,
+                       "start": "2026-01-01 00:00 UTC", "end": "2026-06-01 00:00 UTC", "permanent": False,
+                       "justification": "bench", "link": f"https://pim.example/assignments/{row}/"}
+            yield ([f"{tag}{row}@bench.example"], template, {**context, "you": True}, f"{tag}:{row}:you", None)
+            admins = [f"{tag}-admin{row % 50}-{a}@bench.example" for a in range(ADMINS)]
+            yield (admins, template, context, f"{tag}:{row}", None)
+
     with transaction.atomic():
-        email_enqueue_many(([f"{tag}{i}@bench.example"], template, context, f"{tag}:{i}", None) for i in range(count))
+        email_enqueue_many(notices())
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+SMTP_PID: list[int] = []  # the aiosmtpd peer's process, for its CPU
+
+
+def _cpu_of(pid: int) -> float:
+    """User + system CPU seconds of a process on this machine (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def _backend_pid() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
 
 
 def _drain(*, batched: bool, limit: int) -> tuple[int, float, float]:
+    """Relay until nothing is due; prints where the wall time went: this process's CPU, its database
+    backend's, the SMTP peer's, and the rest (waiting for the CPU or on the network)."""
     from notifications.outbox import outbox_relay_once
 
+    backend = _backend_pid()
+    peer = SMTP_PID[0] if SMTP_PID else None
+    b0, p0 = _cpu_of(backend), _cpu_of(peer) if peer else 0.0
     c0, t0, total = time.process_time(), time.perf_counter(), 0
     while True:
         sent = outbox_relay_once(limit=limit, batched=batched)
         total += sent
         if sent == 0:
             break
-    return total, time.perf_counter() - t0, time.process_time() - c0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    db, smtp = _cpu_of(backend) - b0, (_cpu_of(peer) - p0) if peer else 0.0
+    print(f"  {total:,} emails: wall {wall:.2f} s = relay CPU {cpu:.2f} s + database backend CPU {db:.2f} s + "
+          f"SMTP peer CPU {smtp:.2f} s + other {max(wall - cpu - db - smtp, 0):.2f} s "
+          f"(load average {os.getloadavg()[0]:.1f})", flush=True)
+    return total, wall, cpu
 
 
 def main() -> int:
@@ -80,7 +124,10 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=200, help="rows per claim (the relay task's default)")
     parser.add_argument("--backlog", type=int, default=100_000)
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--sessions", type=int, default=None, help="PIM_EMAIL_SMTP_SESSIONS for the batched run")
     args = parser.parse_args()
+    if args.sessions is not None:
+        os.environ["PIM_EMAIL_SMTP_SESSIONS"] = str(args.sessions)
     try:
         # A database this bench left earlier is made again; any other is refused, never dropped.
         scratch_db.create(args.db, bench="outbox_relay", replace=True)
@@ -93,6 +140,7 @@ def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pim_portal.settings")
     smtp = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}", "-c",
                              "aiosmtpd.handlers.Sink"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    SMTP_PID.append(smtp.pid)
     try:
         import django
 

@@ -190,15 +190,31 @@ def _copy_rows(table: str, rows, now) -> None:
                                 correlation_id, str(priority)))
 
 
-def email_message(message: OutboxMessage) -> EmailMultiAlternatives:
+def _rendered(payload: dict, cache: dict | None) -> tuple[str, str, str | None]:
+    """A templated payload's (subject, text, html). With `cache` (one relay batch), each distinct
+    (template, context) is rendered once: every administrator told of the same expiry, or every
+    recipient of one notice, gets the same rendering (only the `To` differs)."""
+    template, context = payload["template"], payload.get("context") or {}
+    key = None
+    if cache is not None:
+        key = (template, json.dumps(context, sort_keys=True, separators=(",", ":")))
+        if key in cache:
+            return cache[key]
+    try:
+        rendered = email_render(template=template, context=context)
+    except TemplateDoesNotExist as error:
+        raise PermanentDeliveryError(f"No template {error}")
+    if key is not None:
+        cache[key] = rendered
+    return rendered
+
+
+def email_message(message: OutboxMessage, *, rendered: dict | None = None) -> EmailMultiAlternatives:
     payload = message.payload
     if "@" not in payload.get("to", ""):
         raise PermanentDeliveryError(f"Not an email address: {payload.get('to')!r}")
     if "template" in payload:
-        try:
-            subject, text, html = email_render(template=payload["template"], context=payload.get("context") or {})
-        except TemplateDoesNotExist as error:
-            raise PermanentDeliveryError(f"No template {error}")
+        subject, text, html = _rendered(payload, rendered)
     else:
         subject, text, html = payload["subject"], payload["text"], payload.get("html")
     mail = EmailMultiAlternatives(subject=subject, body=text, to=[payload["to"]],
@@ -225,11 +241,47 @@ def _refusal(error: smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefuse
     return error
 
 
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+MIN_EMAILS_PER_SESSION = 10  # fewer: one session (opening one costs about as much as sending ten)
+
+
 def deliver_email_batch(messages: list[OutboxMessage]) -> list[BaseException | None]:
-    """The email channel's batch deliverer: every message of the batch over one connection of the
-    configured backend (one SMTP session, not one per email), each sent on its own so that one refusal
-    fails only that row. If the connection breaks, the message being sent is retried later and the
-    connection is opened again for the rest (once; after a second break the rest wait for a retry)."""
+    """The email channel's batch deliverer: the batch over `PIM_EMAIL_SMTP_SESSIONS` SMTP sessions at
+    once (threads; one session for another backend or a small batch), each session sending its share
+    in turn (`_deliver_over_one_connection`). Each distinct notice is rendered once for the batch.
+    Outcomes in the order of `messages`."""
+    rendered: dict = {}
+    sessions = 1
+    if settings.EMAIL_BACKEND == SMTP_BACKEND:
+        sessions = max(1, min(settings.PIM_EMAIL_SMTP_SESSIONS, len(messages) // MIN_EMAILS_PER_SESSION))
+    if sessions == 1:
+        return _deliver_over_one_connection(messages, rendered)
+    from concurrent.futures import ThreadPoolExecutor
+
+    # Render the batch's notices before the sessions start, so that two sessions never render the same
+    # one at once. A payload that cannot be rendered fails in its session, as its row's outcome.
+    for message in messages:
+        if "template" in message.payload:
+            try:
+                _rendered(message.payload, rendered)
+            except Exception:  # noqa: BLE001, S112 — raised again, as that row's outcome, when it is sent
+                continue
+
+    # Interleaved shares: the batch (already in priority and age order) goes out in about that order.
+    shares = [messages[index::sessions] for index in range(sessions)]
+    with ThreadPoolExecutor(max_workers=sessions, thread_name_prefix="smtp") as pool:
+        results = list(pool.map(lambda share: _deliver_over_one_connection(share, rendered), shares))
+    outcomes: list[BaseException | None] = [None] * len(messages)
+    for index, result in enumerate(results):
+        outcomes[index::sessions] = result
+    return outcomes
+
+
+def _deliver_over_one_connection(messages: list[OutboxMessage], rendered: dict) -> list[BaseException | None]:
+    """Every message over one connection of the configured backend (one SMTP session, not one per
+    email), each sent on its own so that one refusal fails only that row. If the connection breaks, the
+    message being sent is retried later and the connection is opened again for the rest (once; after a
+    second break the rest wait for a retry). Touches no database (it runs in a thread of its own)."""
     outcomes: list[BaseException | None] = []
     mail_connection = get_connection(fail_silently=False)
     reopened = False
@@ -240,7 +292,7 @@ def deliver_email_batch(messages: list[OutboxMessage]) -> list[BaseException | N
     try:
         for index, message in enumerate(messages):
             try:
-                mail = email_message(message)
+                mail = email_message(message, rendered=rendered)
                 mail.connection = mail_connection
                 mail.send(fail_silently=False)
                 outcomes.append(None)

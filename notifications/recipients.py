@@ -8,11 +8,11 @@ only to privileged roles). Reads only; everything is decided from committed stat
 
 from datetime import datetime
 
-from django.db.models import F
+from django.db import connection
 from django.utils import timezone
 
 from assignments import selectors as assignment_selectors
-from assignments.access import access_role_holders, access_role_holders_by_scope
+from assignments.access import access_role_holders, access_role_holders_by_scope, ids_in_sql
 from assignments.batches import PrincipalRow, principal_row_of, principal_rows
 from assignments.models import (
     NOTIFICATION_EVENTS,
@@ -22,6 +22,7 @@ from assignments.models import (
     RoleDefinition,
     RoleSetting,
     Scope,
+    ScopeClosure,
     default_notification_matrix,
 )
 
@@ -45,8 +46,13 @@ def matrix_row_for(assignment: Assignment) -> str:
     return "eligible_assigned" if assignment.kind == Assignment.Kind.ELIGIBLE else "active_assigned"
 
 
+# Read only (each cell is copied below): building the default matrix for every cell asked cost a sweep
+# batch a fifth of its CPU.
+_DEFAULT_MATRIX = default_notification_matrix()
+
+
 def matrix_cell(setting: RoleSetting, row: str, column: str) -> dict:
-    default = default_notification_matrix()[row][column]
+    default = _DEFAULT_MATRIX[row][column]
     matrix = setting.notifications if isinstance(setting.notifications, dict) else {}
     cell = (matrix.get(row) or {}).get(column) or {}
     return {**default, **{k: v for k, v in cell.items() if k in default}}
@@ -133,6 +139,22 @@ def assignee_emails_of_row(row: PrincipalRow) -> list[str] | None:
     return [row.email] if row.email else []
 
 
+def _setting_candidates(*, role_ids, scope_ids) -> list[tuple[int, int, int, int]]:
+    """(setting id, role id, scope id, depth) for every setting of `role_ids` at one of `scope_ids` or
+    above it (depth: how far above). One statement, its ids as array parameters on PostgreSQL."""
+    if not role_ids or not scope_ids:
+        return []
+    params: dict = {}
+    roles_in = ids_in_sql(params, "r", sorted(role_ids))
+    scopes_in = ids_in_sql(params, "s", sorted(scope_ids))
+    sql = (f"SELECT rs.id, rs.role_id, c.descendant_id, c.depth FROM {RoleSetting._meta.db_table} rs "  # noqa: S608
+           f"JOIN {ScopeClosure._meta.db_table} c ON c.ancestor_id = rs.scope_id "
+           f"WHERE rs.role_id {roles_in} AND c.descendant_id {scopes_in}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 class Resolver:
     """Matrix-driven recipients, with the expensive lists cached per (role, scope) — a sweep resolves
     thousands of rows against a handful of policies."""
@@ -145,6 +167,7 @@ class Resolver:
         self._approvers: dict = {}
         self._assignees: dict = {}
         self._plans: dict = {}
+        self._cells: dict = {}
 
     def setting(self, role: RoleDefinition, scope: Scope) -> RoleSetting:
         key = (role.pk, scope.pk)
@@ -210,26 +233,33 @@ class Resolver:
         pairs = {(role.pk, scope.pk): (role, scope) for role, scope in pairs}
         missing = [key for key in pairs if key not in self._settings]
         if missing:
+            # Which setting is nearest to each (role, scope): ids and depths only (a batch of 2,000
+            # scopes reads thousands of closure rows; loading a setting, its JSON matrix, scope and role
+            # for each of them cost more than the rest of the batch), then the few settings chosen.
             nearest: dict = {}
-            below = {s for _, s in missing}
-            for setting in (RoleSetting.objects.filter(role_id__in={r for r, _ in missing},
-                                                       scope__descendant_links__descendant_id__in=below)
-                            .annotate(for_scope=F("scope__descendant_links__descendant_id"),
-                                      depth=F("scope__descendant_links__depth"))
-                            .select_related("scope", "role")):
-                key = (setting.role_id, setting.for_scope)
-                if key in pairs and (key not in nearest or setting.depth < nearest[key].depth):
-                    nearest[key] = setting
+            for setting_id, role_id, for_scope, depth in _setting_candidates(
+                    role_ids={r for r, _ in missing}, scope_ids={s for _, s in missing}):
+                key = (role_id, for_scope)
+                if key in pairs and (key not in nearest or depth < nearest[key][1]):
+                    nearest[key] = (setting_id, depth)
+            chosen = RoleSetting.objects.select_related("scope", "role").in_bulk(
+                {setting_id for setting_id, _ in nearest.values()})
             for key in missing:
                 role, scope = pairs[key]
-                self._settings[key] = nearest.get(key) or RoleSetting(role=role, scope=scope)
+                found = nearest.get(key)
+                self._settings[key] = chosen[found[0]] if found else RoleSetting(role=role, scope=scope)
         by_kind: dict = {}
         for key, (role, _) in pairs.items():
             by_kind.setdefault(role.kind, []).append(key)
         for kind, keys in by_kind.items():
             admin_slugs = assignment_selectors.admin_roles_for(role=RoleDefinition(kind=kind))
             self._prime_holders(self._admins, admin_slugs, keys)
-            self._prime_holders(self._activation_admins, admin_slugs + ACTIVATION_WATCHER_ROLES.get(kind, []), keys)
+            watchers = ACTIVATION_WATCHER_ROLES.get(kind, [])
+            if watchers:
+                self._prime_holders(self._activation_admins, admin_slugs + watchers, keys)
+            else:  # the same roles: the same people, without asking again
+                for key in keys:
+                    self._activation_admins.setdefault(key, self._admins[key])
 
     def _prime_holders(self, cache: dict, role_slugs: list[str], keys) -> None:
         keys = [key for key in keys if key not in cache]
@@ -264,9 +294,14 @@ class Resolver:
             return self._plans[key]
         assert row in NOTIFICATION_EVENTS
         plan: list = []
+        setting = self.setting(role, scope)
         for column in columns:
             assert column in NOTIFICATION_RECIPIENTS
-            cell = matrix_cell(self.setting(role, scope), row, column)
+            # One policy serves many scopes of a batch: its cells are read once, not once per scope.
+            cell_key = (id(setting), row, column)
+            cell = self._cells.get(cell_key)
+            if cell is None:
+                cell = self._cells[cell_key] = matrix_cell(setting, row, column)
             if cell["critical_only"] and not role.is_privileged:
                 continue
             if cell["default_recipients"]:

@@ -199,7 +199,7 @@ def cmd_deactivate(args) -> int:
 
 def cmd_approvals(args) -> int:
     client = _client(args)
-    pending = client.get("approvals/")["results"]
+    pending = list(client.pages("approvals/", page_size=500))  # the queue is cursor-paginated
     lines = [f"{r['id']}  {r['principal_display_name']} asks for {r['role_slug']} at {r['scope_path']} for "
              f"{r['duration_minutes'] or '?'} min: {r['justification'] or '(no justification)'}{_ticket(r)}"
              for r in pending] or ["Nothing waits for your decision."]

@@ -332,6 +332,12 @@ if os.environ.get("EMAIL_HOST"):
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = VAR_DIR / "mail"
+# SMTP sessions a relay batch is spread over (the SMTP backend only), each sending its share in turn: a
+# session spends most of its time waiting for the server's replies (four per email), so several at once
+# keep the relay busy. 1: one session, as before.
+PIM_EMAIL_SMTP_SESSIONS = int(os.environ.get("PIM_EMAIL_SMTP_SESSIONS", "4"))
+if not 1 <= PIM_EMAIL_SMTP_SESSIONS <= 32:
+    raise ImproperlyConfigured("PIM_EMAIL_SMTP_SESSIONS must be between 1 and 32.")
 
 # --- Celery ---------------------------------------------------------------------------------------
 # The embedded default is the portal's own transport over one SQLite file (pim_portal/broker.py):
