@@ -39,7 +39,7 @@ from core.actors import Actor, as_actor
 from core.errors import DomainError, conflict, forbidden, invalid, not_found
 from core.timezones import local_text
 
-from . import selectors
+from . import hooks, selectors
 from .models import ApprovalDecision, Request
 
 # --- helpers ----------------------------------------------------------------------------------------
@@ -150,14 +150,16 @@ _TIME_OUT = Actor.system("request-time-out")
 def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignment, scope: Scope | None = None,
                           duration_minutes: int, start_at: datetime | None = None, justification: str = "",
                           ticket_system: str = "", ticket_number: str = "", mfa_verified_at: datetime | None = None,
-                          client_ip: str | None = None) -> Request:
+                          client_ip: str | None = None, approval_waiver: hooks.WaiverSource | None = None) -> Request:
     """Activate an eligible assignment (the actor's own, or a group's the actor is a member of), at its
     scope or a narrower one, now or from `start_at`, for `duration_minutes` (≤ the policy's maximum,
     and never past the end of the eligibility). Provisioned at once, or pending approval when the
     policy requires it. The checks that need no query come first and give quick errors; the rest run
     under the eligibility's lock (taken before the access check, which runs once, there), so an
     administrator removing it at the same moment cannot leave a live activation of a removed
-    eligibility."""
+    eligibility. The registered checks of `hooks` (justification and ticket rules) run before the
+    transaction; where approval is required, a waiver (`approval_waiver`, then the registered ones:
+    auto-approval rules) may approve it under the lock, after the MFA and justification checks."""
     if actor is None or not getattr(actor, "is_authenticated", False):
         raise forbidden("Sign in to activate a role.")
     actor = as_actor(actor).with_mfa_verified_at(mfa_verified_at)
@@ -194,6 +196,11 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
         raise invalid(f"Your eligibility for {role.name} starts at {local_text(eligible.start_at)}; "
                       "pick a later start.",
                       field="start_at")
+    hooks.activation_checks_run(hooks.ActivationDraft(
+        actor=actor, eligible=eligible, role=role, scope=scope,
+        setting=assignment_selectors.role_setting_effective(role=role, scope=scope), start_at=start, end_at=None,
+        duration_minutes=duration_minutes, justification=justification, ticket_system=ticket_system,
+        ticket_number=ticket_number, client_ip=client_ip, now=now))
     with transaction.atomic():
         # Under the eligibility's lock: still live? (A removal that committed since the check above
         # is seen here; one that comes later waits for this transaction and ends the activation.)
@@ -229,6 +236,13 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
         needs_approval = setting.require_approval and not exempt
         message = (f"Ends at {_fmt(end)}, when your {'eligibility' if end == eligible.end_at else 'group membership'} "
                    f"ends." if capped else "")
+        waiver = hooks.activation_waiver_find(hooks.ActivationDraft(
+            actor=actor, eligible=eligible, role=role, scope=scope, setting=setting, start_at=start, end_at=end,
+            duration_minutes=duration_minutes, justification=justification, ticket_system=ticket_system,
+            ticket_number=ticket_number, client_ip=client_ip, now=now), approval_waiver) if needs_approval else None
+        if waiver is not None:
+            needs_approval = False
+            message = f"{waiver.message} {message}".strip()
         held, held_end, waiting = _active_or_waiting(principal=me, role=role, scope=scope, eligible=eligible,
                                                      now=now)
         if held:
@@ -255,6 +269,8 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
         _audit_request(action="request.self_activate", actor=actor, request=request, justification=justification,
                        message=message or ("Waiting for approval." if needs_approval else ""),
                        after=_request_snapshot(request))
+        if waiver is not None:
+            waiver.record(request)
         domain_events.emit("request.created", request=request, actor=actor.user)
         if not needs_approval:
             # The eligibility was checked just above, under this lock.

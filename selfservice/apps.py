@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class SelfServiceConfig(AppConfig):
+    name = "selfservice"
+    verbose_name = "Request rules: justification and ticket checks, auto-approval, break-glass"
+
+    def ready(self) -> None:
+        # The request pipeline (a lower layer) calls these through its hooks on every self activation.
+        from approvals import hooks
+
+        from . import services
+
+        hooks.activation_check_register(services.activation_rules_check)
+        hooks.activation_waiver_register(services.auto_approval_waiver)
