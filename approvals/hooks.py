@@ -72,3 +72,25 @@ def activation_waiver_find(draft: ActivationDraft, explicit: WaiverSource | None
         if waiver is not None:
             return waiver
     return None
+
+
+@dataclass(frozen=True)
+class FormNote:
+    """What a higher app adds to the activation page: help text per field, and a line (with a link) under
+    "What this role's policy asks"."""
+
+    help_texts: dict
+    policy_lines: tuple = ()  # (label, text, url or "")
+
+
+NoteSource = Callable[[object, object], FormNote | None]  # (setting, eligible) → note
+_notes: list[NoteSource] = []
+
+
+def activation_note_register(source: NoteSource) -> None:
+    if source not in _notes:
+        _notes.append(source)
+
+
+def activation_notes(*, setting, eligible) -> list[FormNote]:
+    return [note for note in (source(setting, eligible) for source in _notes) if note is not None]

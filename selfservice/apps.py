@@ -13,3 +13,4 @@ class SelfServiceConfig(AppConfig):
 
         hooks.activation_check_register(services.activation_rules_check)
         hooks.activation_waiver_register(services.auto_approval_waiver)
+        hooks.activation_note_register(services.activation_form_note)

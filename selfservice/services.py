@@ -103,6 +103,28 @@ def auto_approval_waiver(draft: hooks.ActivationDraft) -> hooks.Waiver | None:
     return None
 
 
+def activation_form_note(setting, eligible) -> hooks.FormNote | None:
+    """Hints on the activation page: the justification and ticket rules, and the break-glass link."""
+    request_rules = selectors.request_rules_for(setting=setting)
+    if request_rules is None:
+        return None
+    justification = []
+    if request_rules.justification_min_length:
+        justification.append(f"At least {request_rules.justification_min_length} characters.")
+    if request_rules.justification_hint:
+        justification.append(request_rules.justification_hint)
+    ticket = [request_rules.ticket_hint] if request_rules.ticket_hint else []
+    if request_rules.ticket_endpoint_url:
+        ticket.append("The number is checked with the ticket system.")
+    lines = []
+    if request_rules.allow_break_glass and setting.require_approval:
+        lines.append(("Break-glass", "In an emergency you may approve this activation yourself, with a reason; "
+                      "the administrators are alerted and review it.",
+                      reverse("selfservice:break_glass", args=[eligible.pk])))
+    return hooks.FormNote(help_texts={"justification": " ".join(justification), "ticket_number": " ".join(ticket)},
+                          policy_lines=tuple(lines))
+
+
 # --- request rules ------------------------------------------------------------------------------------
 
 
@@ -115,7 +137,7 @@ def _manager(actor, setting: RoleSetting, mfa_verified_at: datetime | None, what
     return actor
 
 
-def _snapshot(rules: RequestRules | None) -> dict:
+def request_rules_values(rules: RequestRules | None) -> dict:
     defaults = RequestRules()
     return {name: getattr(rules or defaults, name) for name in RULE_FIELDS}
 
@@ -123,7 +145,7 @@ def _snapshot(rules: RequestRules | None) -> dict:
 def request_rules_validate(*, values: dict) -> dict:
     """Every mistake at once; returns the cleaned values (all of `RULE_FIELDS`)."""
     found = FieldErrors()
-    clean = _snapshot(None)
+    clean = request_rules_values(None)
     for name in RULE_FIELDS:
         if name in values and values[name] is not None:
             clean[name] = values[name].strip() if isinstance(values[name], str) else values[name]
@@ -164,7 +186,7 @@ def request_rules_update(*, actor: Actor | User, setting: RoleSetting | int, val
     with transaction.atomic():
         RoleSetting.objects.select_for_update().filter(pk=setting.pk).first()
         current = RequestRules.objects.filter(setting=setting).first()
-        before = _snapshot(current)
+        before = request_rules_values(current)
         if before == clean and current is not None:
             return current
         current = current or RequestRules(setting=setting)
@@ -173,7 +195,7 @@ def request_rules_update(*, actor: Actor | User, setting: RoleSetting | int, val
         current.updated_by = actor.user
         current.save()
         audit_event_record(action="request_rules.update", actor=actor, target=setting, role=setting.role,
-                           scope=setting.scope, before=before, after=_snapshot(current))
+                           scope=setting.scope, before=before, after=request_rules_values(current))
     return current
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from core.actors import Actor
-from tests.approvals.conftest import activate, eligible, policy  # noqa: F401  (the pipeline's own fixtures)
+from tests.approvals.conftest import activate, approver, eligible, policy  # noqa: F401  (the pipeline's own fixtures)
 
 SETUP = Actor.system("test-setup")
 
