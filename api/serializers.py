@@ -2,6 +2,7 @@
 
 import uuid
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from approvals.models import ApprovalDecision, Request
@@ -11,6 +12,7 @@ from audit.models import AuditEvent
 from core.ids import parse_id
 
 from .models import ApiToken
+from .selfservice_serializers import RequestWaiverSerializer, request_waiver
 
 # --- Reference fields: accept an id or a natural key ---------------------------------------------------
 
@@ -202,13 +204,21 @@ class RequestSerializer(serializers.ModelSerializer):
     scope_path = serializers.CharField(source="scope.path", read_only=True)
     principal_display_name = serializers.CharField(source="principal.display_name", read_only=True)
     decisions = DecisionSerializer(many=True, read_only=True)
+    approved_without_approvers = serializers.SerializerMethodField(
+        help_text="The auto-approval rule or break-glass that approved this activation; null otherwise.")
 
     class Meta:
         model = Request
         fields = ["id", "action", "status", "requested_by", "principal", "principal_display_name", "role",
                   "role_slug", "scope", "scope_path", "kind", "eligible_assignment", "assignment", "start_at", "end_at",
                   "duration_minutes", "justification", "ticket_system", "ticket_number", "approvals_required",
-                  "approval_deadline", "status_message", "created_at", "decided_at", "provisioned_at", "decisions"]
+                  "approval_deadline", "status_message", "created_at", "decided_at", "provisioned_at", "decisions",
+                  "approved_without_approvers"]
+
+    @extend_schema_field(RequestWaiverSerializer(allow_null=True))
+    def get_approved_without_approvers(self, obj) -> dict | None:
+        waiver = request_waiver(obj)
+        return None if waiver is None else RequestWaiverSerializer(waiver).data
 
 
 class RequestCreateSerializer(serializers.Serializer):

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import connectors, directory_views, pages, views
+from . import connectors, directory_views, pages, selfservice_views, views
 
 app_name = "api"
 urlpatterns = [
@@ -16,6 +16,17 @@ urlpatterns = [
     path("directory/export/", directory_views.DirectoryExport.as_view(), name="directory-export"),
     path("principals/", views.PrincipalList.as_view(), name="principals"),
     path("role-settings/", views.RoleSettingList.as_view(), name="role-settings"),
+    path("role-settings/<str:pk>/request-rules/", selfservice_views.RequestRulesView.as_view(), name="request-rules"),
+    path("role-settings/<str:pk>/auto-approval-rules/", selfservice_views.AutoApprovalRuleList.as_view(),
+         name="auto-approval-rules"),
+    path("auto-approval-rules/<str:pk>/", selfservice_views.AutoApprovalRuleDetail.as_view(),
+         name="auto-approval-rule"),
+    path("auto-approval-rules/<str:pk>/roster/", selfservice_views.AutoApprovalRosterImport.as_view(),
+         name="auto-approval-rule-roster"),
+    path("break-glass/", selfservice_views.BreakGlassActivate.as_view(), name="break-glass"),
+    path("break-glass-reviews/", selfservice_views.BreakGlassReviewList.as_view(), name="break-glass-reviews"),
+    path("break-glass-reviews/<str:pk>/complete/", selfservice_views.BreakGlassReviewComplete.as_view(),
+         name="break-glass-review-complete"),
     path("assignments/", views.AssignmentList.as_view(), name="assignments"),
     path("assignments/<str:pk>/", views.AssignmentDetail.as_view(), name="assignment"),
     path("requests/", views.RequestList.as_view(), name="requests"),

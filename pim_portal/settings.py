@@ -442,6 +442,7 @@ SPECTACULAR_SETTINGS = {
         "RoleKindEnum": "assignments.models.RoleDefinition.Kind",
         "TokenKindEnum": "api.models.ApiToken.Kind",
         "ExpirationEnum": "assignments.models.RoleSetting.EXPIRATION_CHOICES",
+        "BreakGlassReviewOutcomeEnum": "selfservice.models.BreakGlassReview.Outcome",
     },
 }
 # The API documentation (/api/v1/docs/) and schema (/api/v1/schema/) need a signed-in person or a token
