@@ -31,6 +31,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Roles", "directory:roles", "assignments_viewer", "Administration"),
     NavItem("Bulk import", "directory:import", "directory_admin", "Administration"),
     NavItem("Access reviews", "reviews:list", "any_admin", "Administration"),
+    NavItem("Break-glass reviews", "selfservice:reviews", "any_admin", "Administration"),
     NavItem("Security alerts", "alerts:list", "directory_viewer", "Administration"),
     NavItem("Discovery", "alerts:discovery", "directory_admin", "Administration"),
     NavItem("Integrations", "provisioning:index", "any_admin", "Administration"),  # group owners manage SCIM apps
