@@ -94,3 +94,24 @@ def activation_note_register(source: NoteSource) -> None:
 
 def activation_notes(*, setting, eligible) -> list[FormNote]:
     return [note for note in (source(setting, eligible) for source in _notes) if note is not None]
+
+
+# Actions of other apps carried out by the pipeline once approved (the request catalogue's eligibility
+# requests): `provision(request, actor, now)` runs in the approval's transaction and raises DomainError to
+# fail the request; `needs_mfa(request)` says whether the approver needs a fresh verification first.
+_provisioners: dict[str, Callable] = {}
+_approval_mfa: list[Callable[[object], bool]] = []
+
+
+def approved_action_register(action: str, *, provision: Callable, needs_mfa: Callable[[object], bool]) -> None:
+    _provisioners[action] = provision
+    if needs_mfa not in _approval_mfa:
+        _approval_mfa.append(needs_mfa)
+
+
+def approved_action_provisioner(action: str) -> Callable | None:
+    return _provisioners.get(action)
+
+
+def approval_needs_mfa(request) -> bool:
+    return any(check(request) for check in _approval_mfa)

@@ -371,6 +371,8 @@ def _approved_dates(*, request: Request, start_at: datetime | None, end_at: date
 def request_approval_needs_mfa(*, request: Request) -> bool:
     """Does approving `request` make an active assignment under a policy that requires MFA on active
     assignment (the renewal of an active assignment)? Then the approver needs a fresh verification."""
+    if hooks.approval_needs_mfa(request):  # an action of another app (a privileged eligibility request)
+        return True
     if request.action != Request.Action.SELF_RENEW or request.kind != Assignment.Kind.ACTIVE:
         return False
     setting = assignment_selectors.role_setting_effective(role=request.role, scope=request.scope)
@@ -394,7 +396,9 @@ def request_approve(*, actor: Actor | User, request: Request, comment: str = "",
     now = timezone.now()
     _check_decider(actor=actor, request=request, now=now)
     if request_approval_needs_mfa(request=request):
-        rules.check_mfa_fresh(actor=actor, what=f"approve an active assignment of {request.role.name}")
+        rules.check_mfa_fresh(actor=actor, what=f"approve an active assignment of {request.role.name}"
+                              if request.action == Request.Action.SELF_RENEW else
+                              f"approve this request for {request.role.name}")
     with transaction.atomic():
         locked = _lock_request(request)
         _refuse_closed(locked, now)
@@ -526,6 +530,10 @@ def _provision_approved(*, request: Request, actor: Actor, now: datetime) -> Non
                 return
             assignment_renew(actor=actor, assignment=target, end_at=request.end_at, start_at=request.start_at,
                              justification=request.justification, request=request)
+            return
+        provision = hooks.approved_action_provisioner(request.action)
+        if provision is not None:
+            provision(request=request, actor=actor, now=now)
             return
     except DomainError as error:
         _fail(request, message=error.message, now=now)

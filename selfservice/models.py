@@ -5,11 +5,15 @@
 - `AutoApprovalRule`: conditions under which an activation that needs approval is approved at once;
   `OnCallShift`: the on-call roster a rule may require, imported from an iCalendar file or URL;
 - `RequestWaiver`: which rule (or break-glass) approved a request; `BreakGlassReview`: the mandatory
-  post-hoc review of a break-glass activation.
+  post-hoc review of a break-glass activation;
+- `RequestBatch` / `RequestBatchItem`: the eligibility requests of the request catalogue made in one
+  go (one `Request` per item, each decided on its own, shown together).
 
 They hang off the effective `RoleSetting` (one per role at a scope), so they follow its inheritance.
 Writes go through `selfservice.services`.
 """
+
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -150,3 +154,33 @@ class BreakGlassReview(models.Model):
 
     def __str__(self) -> str:
         return f"Break-glass review of {self.request_id} ({self.status})"
+
+
+class RequestBatch(models.Model):
+    """Several eligibility requests made in one form (one `Request` per item, in `items`)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    justification = models.TextField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Batch {self.pk} by {self.requested_by_id}"
+
+
+class RequestBatchItem(models.Model):
+    """One request of a batch, in the order it was asked."""
+
+    batch = models.ForeignKey(RequestBatch, on_delete=models.CASCADE, related_name="items")
+    request = models.OneToOneField("assignments.Request", on_delete=models.CASCADE, related_name="batch_item")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["batch", "position"]
+        constraints = [models.UniqueConstraint(fields=["batch", "position"], name="batch_item_position_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id} #{self.position}"
