@@ -2,31 +2,11 @@
 its auto-approval rules and rosters, break-glass activations and their reviews, and what approved a
 request without approvers."""
 
-from django.core.exceptions import ObjectDoesNotExist
 from rest_framework import serializers
 
-from assignments.models import Request
-from selfservice.models import AutoApprovalRule, BreakGlassReview, RequestRules, RequestWaiver
+from selfservice.models import AutoApprovalRule, BreakGlassReview, RequestRules
 
-
-class RequestWaiverSerializer(serializers.ModelSerializer):
-    rule = serializers.IntegerField(source="rule_id", allow_null=True,
-                                    help_text="The auto-approval rule (null for break-glass, or once deleted).")
-
-    class Meta:
-        model = RequestWaiver
-        fields = ["kind", "rule", "rule_name", "reason", "created_at"]
-
-
-def request_waiver(request: Request) -> RequestWaiver | None:
-    """What approved an activation without approvers. Only approved self activations can have one, so the
-    others (and pending requests, as in the approvals queue) cost no query; lists select it."""
-    if request.action != Request.Action.SELF_ACTIVATE or request.status == Request.Status.PENDING_APPROVAL:
-        return None
-    try:
-        return request.waiver
-    except ObjectDoesNotExist:
-        return None
+from .serializers import RequestSerializer, RoleField, ScopeField
 
 
 class RequestRulesSerializer(serializers.ModelSerializer):
@@ -98,3 +78,33 @@ class BreakGlassReviewSerializer(serializers.ModelSerializer):
 class BreakGlassReviewCompleteSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=BreakGlassReview.Outcome.choices)
     comment = serializers.CharField(max_length=2000, allow_blank=True)
+
+
+class CatalogueItemSerializer(serializers.Serializer):
+    role = RoleField(help_text="Role id or slug.")
+    scope = ScopeField(help_text="Scope id or path.")
+
+
+class EligibilityRequestInputSerializer(serializers.Serializer):
+    items = CatalogueItemSerializer(many=True, help_text="One request per (role, scope), at most 20.")
+    end_at = serializers.DateTimeField(help_text="The end of the eligibility asked for, within each role's policy.")
+    justification = serializers.CharField(max_length=2000, allow_blank=True)
+
+
+class BatchItemSerializer(RequestSerializer):
+    can_decide = serializers.SerializerMethodField(help_text="May the caller approve or deny this item now?")
+
+    class Meta(RequestSerializer.Meta):
+        fields = [*RequestSerializer.Meta.fields, "can_decide"]
+
+    def get_can_decide(self, obj) -> bool:
+        return bool(getattr(obj, "can_decide", False))
+
+
+class RequestBatchSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    requested_by = serializers.IntegerField(source="requested_by_id")
+    justification = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    items = BatchItemSerializer(many=True, source="loaded_items",
+                                help_text="Decide each with /approvals/{id}/approve/ or /deny/.")

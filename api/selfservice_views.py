@@ -10,9 +10,10 @@ from rest_framework.response import Response
 from assignments import selectors as assignment_selectors
 from assignments.models import RoleSetting
 from core.errors import forbidden, invalid, not_found
+from selfservice import catalogue
 from selfservice import selectors as selfservice_selectors
 from selfservice import services as selfservice_services
-from selfservice.models import AutoApprovalRule
+from selfservice.models import AutoApprovalRule, RequestBatch
 
 from . import selfservice_serializers as ss
 from .serializers import RequestSerializer
@@ -26,6 +27,7 @@ from .views import (
     _request_or_404,
     _run_write,
     _session_mfa_verified_at,
+    _uuid_id,
 )
 
 SETTING_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Role setting id")
@@ -175,3 +177,41 @@ class BreakGlassReviewComplete(PimAPIView):
             actor=actor, review=_int_id(pk), outcome=body.validated_data["outcome"],
             comment=body.validated_data["comment"]))
         return Response(ss.BreakGlassReviewSerializer(review).data)
+
+
+class EligibilityRequestCreate(PimAPIView):
+    @extend_schema(operation_id="eligibility_requests_create", request=ss.EligibilityRequestInputSerializer,
+                   responses={201: ss.RequestBatchSerializer}, tags=["requests"],
+                   description="The request catalogue: ask for eligibility for several roles at scopes you do not "
+                               "hold, in one go (one request per item, all or none; every bad item is named). "
+                               "The roles' administrators decide each item on its own.")
+    def post(self, request):
+        actor = _person(request, "request eligibility")
+        body = ss.EligibilityRequestInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        items = [catalogue.Item(role=item["role"], scope=item["scope"]) for item in data["items"]]
+        batch = _run_write(request, lambda: catalogue.eligibility_request_many(
+            actor=actor, items=items, end_at=data["end_at"], justification=data["justification"]))
+        return Response(_batch_body(request, batch), status=status.HTTP_201_CREATED)
+
+
+def _batch_body(request, batch) -> dict:
+    batch.loaded_items = selfservice_selectors.batch_items_for(user=request.user, batch=batch)
+    return ss.RequestBatchSerializer(batch).data
+
+
+class RequestBatchDetail(PimAPIView):
+    @extend_schema(operation_id="request_batches_retrieve",
+                   parameters=[OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
+                   responses=ss.RequestBatchSerializer, tags=["requests"],
+                   description="A batch of the request catalogue: its requester, or whoever decides one of its "
+                               "items, sees every item together.")
+    def get(self, request, pk: str):
+        batch = RequestBatch.objects.filter(pk=_uuid_id(pk)).first()
+        if batch is None:
+            raise not_found("No such batch of requests.")
+        body = _batch_body(request, batch)
+        if batch.requested_by_id != request.user.pk and not any(item["can_decide"] for item in body["items"]):
+            raise not_found("No such batch of requests.")
+        return Response(body)

@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.core.exceptions import ObjectDoesNotExist
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -10,9 +11,9 @@ from approvals.services import BATCH_LIMIT
 from assignments.models import Assignment, Principal, RoleDefinition, RoleSetting, Scope
 from audit.models import AuditEvent
 from core.ids import parse_id
+from selfservice.models import RequestWaiver
 
 from .models import ApiToken
-from .selfservice_serializers import RequestWaiverSerializer, request_waiver
 
 # --- Reference fields: accept an id or a natural key ---------------------------------------------------
 
@@ -197,6 +198,26 @@ class DecisionSerializer(serializers.ModelSerializer):
     class Meta:
         model = ApprovalDecision
         fields = ["approver", "decision", "comment", "decided_at"]
+
+
+class RequestWaiverSerializer(serializers.ModelSerializer):
+    rule = serializers.IntegerField(source="rule_id", allow_null=True,
+                                    help_text="The auto-approval rule (null for break-glass, or once deleted).")
+
+    class Meta:
+        model = RequestWaiver
+        fields = ["kind", "rule", "rule_name", "reason", "created_at"]
+
+
+def request_waiver(request: Request) -> RequestWaiver | None:
+    """What approved an activation without approvers. Only approved self activations can have one, so the
+    others (and pending requests, as in the approvals queue) cost no query; lists select it."""
+    if request.action != Request.Action.SELF_ACTIVATE or request.status == Request.Status.PENDING_APPROVAL:
+        return None
+    try:
+        return request.waiver
+    except ObjectDoesNotExist:
+        return None
 
 
 class RequestSerializer(serializers.ModelSerializer):

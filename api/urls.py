@@ -23,6 +23,8 @@ urlpatterns = [
          name="auto-approval-rule"),
     path("auto-approval-rules/<str:pk>/roster/", selfservice_views.AutoApprovalRosterImport.as_view(),
          name="auto-approval-rule-roster"),
+    path("eligibility-requests/", selfservice_views.EligibilityRequestCreate.as_view(), name="eligibility-requests"),
+    path("request-batches/<str:pk>/", selfservice_views.RequestBatchDetail.as_view(), name="request-batch"),
     path("break-glass/", selfservice_views.BreakGlassActivate.as_view(), name="break-glass"),
     path("break-glass-reviews/", selfservice_views.BreakGlassReviewList.as_view(), name="break-glass-reviews"),
     path("break-glass-reviews/<str:pk>/complete/", selfservice_views.BreakGlassReviewComplete.as_view(),

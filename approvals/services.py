@@ -245,6 +245,14 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
             message = f"{waiver.message} {message}".strip()
         held, held_end, waiting = _active_or_waiting(principal=me, role=role, scope=scope, eligible=eligible,
                                                      now=now)
+        if held and not needs_approval and start_at is None and held_end is not None and \
+                end - held_end >= _SAME_DATE:
+            # An activation of this eligibility already covers the request: extend it within the policy
+            # instead of refusing (as Google JIT does), audited as an extension.
+            return _extend_covering(actor=actor, eligible=eligible, scope=scope, end=end, now=now,
+                                    duration_minutes=duration_minutes, justification=justification,
+                                    ticket_system=ticket_system, ticket_number=ticket_number, client_ip=client_ip,
+                                    waiver=waiver)
         if held:
             until = "permanently" if held_end is None else f"until {local_text(held_end)}"
             raise conflict(f"{role.name} at {scope.path} is already active for you ({until}). "
@@ -276,6 +284,41 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
             # The eligibility was checked just above, under this lock.
             assignment_activate(request=request, now=now, locked_eligible=eligible, policy=setting,
                                 eligibility_checked_at=checked_at)
+    return request
+
+
+_EXTENSION = Actor.system("activation-extends-covering")
+
+
+def _extend_covering(*, actor: Actor, eligible: Assignment, scope: Scope, end: datetime, now: datetime,
+                     duration_minutes: int, justification: str, ticket_system: str, ticket_number: str,
+                     client_ip: str | None, waiver: hooks.Waiver | None) -> Request:
+    """The activation request becomes the extension of the live activation of `eligible` at `scope`, to
+    `end` (the end of the new window, never past the eligibility or the group membership), under the
+    locks the caller holds. An active assignment that is not an activation of this eligibility (an
+    administrator's) is not extended here: that stays a conflict."""
+    covering = (Assignment.objects.filter(activated_from=eligible, scope=scope, kind=Assignment.Kind.ACTIVE,
+                                          status=Assignment.Status.LIVE, end_at__gt=now)
+                .select_related("principal", "role", "scope").order_by("-end_at").first())
+    if covering is None:
+        raise conflict(f"{eligible.role.name} at {scope.path} is already active for you (assigned by an "
+                       "administrator): it is not extended by an activation.")
+    message = f"Extends your active {eligible.role.name} from {_fmt(covering.end_at)} to {_fmt(end)}."
+    if waiver is not None:  # approval was required and a rule gave it
+        message = f"{waiver.message} {message}"
+    request = Request.objects.create(
+        action=Request.Action.SELF_ACTIVATE, status=Request.Status.APPROVED, requested_by=actor.user,
+        principal=covering.principal, role=covering.role, scope=scope, kind=Assignment.Kind.ACTIVE,
+        eligible_assignment=eligible, assignment=covering, end_at=end, duration_minutes=duration_minutes,
+        justification=justification, ticket_system=ticket_system, ticket_number=ticket_number,
+        client_ip=client_ip or None, status_message=message, created_at=now)
+    _audit_request(action="request.self_activate", actor=actor, request=request, justification=justification,
+                   message=message, after=_request_snapshot(request))
+    if waiver is not None:
+        waiver.record(request)
+    domain_events.emit("request.created", request=request, actor=actor.user)
+    assignment_extend(actor=_EXTENSION, assignment=covering, end_at=end, justification=justification,
+                      request=request, message="Extended by a new activation of its holder (it covered the request).")
     return request
 
 

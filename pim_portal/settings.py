@@ -443,6 +443,8 @@ SPECTACULAR_SETTINGS = {
         "TokenKindEnum": "api.models.ApiToken.Kind",
         "ExpirationEnum": "assignments.models.RoleSetting.EXPIRATION_CHOICES",
         "BreakGlassReviewOutcomeEnum": "selfservice.models.BreakGlassReview.Outcome",
+        "BreakGlassReviewStatusEnum": "selfservice.models.BreakGlassReview.Status",
+        "RequestStatusEnum": "assignments.models.Request.Status",
     },
 }
 # The API documentation (/api/v1/docs/) and schema (/api/v1/schema/) need a signed-in person or a token

@@ -21,6 +21,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Overview", "portal:home", "user"),
     NavItem("My roles", "approvals:my_roles", "user"),
     NavItem("My requests", "approvals:my_requests", "user"),
+    NavItem("Request roles", "selfservice:catalogue", "user"),  # eligibility for roles one does not hold
     NavItem("Approvals", "approvals:queue", "user"),
     NavItem("My reviews", "reviews:mine", "user"),
     NavItem("Dashboard", "alerts:dashboard", "any_admin", "Administration"),

@@ -2,9 +2,12 @@
 
 from django import forms
 
-from assignments.models import Principal
+from approvals.forms import DATETIME_FORMATS, DATETIME_INPUT
+from assignments.models import Principal, RoleDefinition, Scope
 from core.forms import HoursMinutesField, minutes_label
+from core.timezones import zone_label
 
+from .catalogue import Item
 from .models import BreakGlassReview
 
 
@@ -81,3 +84,54 @@ class ReviewCompleteForm(forms.Form):
     outcome = forms.ChoiceField(choices=BreakGlassReview.Outcome.choices, widget=forms.RadioSelect)
     comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000,
                               help_text="What you found: who confirmed the emergency, what was done.")
+
+
+CATALOGUE_ROWS = 5
+
+
+class CatalogueForm(forms.Form):
+    """Up to CATALOGUE_ROWS (role, scope) rows, one end and one justification for all of them."""
+
+    end_at = forms.DateTimeField(label=zone_label("Eligible until"), input_formats=DATETIME_FORMATS,
+                                 widget=DATETIME_INPUT,
+                                 help_text="Within each role's policy (e.g. at most 3 months for some roles).")
+    justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000,
+                                    help_text="Why you need these roles; the administrators read it.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        roles = RoleDefinition.objects.order_by("kind", "name")
+        for row in range(CATALOGUE_ROWS):
+            self.fields[f"role_{row}"] = forms.ModelChoiceField(
+                queryset=roles, required=False, label=f"Role {row + 1}", empty_label="—",
+                to_field_name="slug")
+            self.fields[f"role_{row}"].label_from_instance = lambda r: f"{r.name} ({r.get_kind_display()})"
+            self.fields[f"scope_{row}"] = forms.CharField(
+                required=False, max_length=512, label=f"Scope {row + 1}", initial="/" if row == 0 else "",
+                help_text="A scope path: / for directory roles, /subscriptions/… for resource roles.")
+        order = [name for row in range(CATALOGUE_ROWS) for name in (f"role_{row}", f"scope_{row}")]
+        self.order_fields(order + ["end_at", "justification"])
+
+    def clean(self):
+        data = super().clean()
+        items = []
+        for row in range(CATALOGUE_ROWS):
+            role, path = data.get(f"role_{row}"), (data.get(f"scope_{row}") or "").strip()
+            if role is None and not path:
+                continue
+            if role is None:
+                self.add_error(f"role_{row}", "Choose the role for this scope.")
+                continue
+            scope = Scope.objects.filter(path=path or "/").first()
+            if scope is None:
+                self.add_error(f"scope_{row}", f"There is no scope {path}.")
+                continue
+            items.append(Item(role=role, scope=scope))
+        if not items and not self.errors:
+            raise forms.ValidationError("Choose at least one role.")
+        data["items"] = items
+        return data
+
+
+class BatchDecisionForm(forms.Form):
+    comment = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))

@@ -11,4 +11,7 @@ urlpatterns = [
     path("break-glass/<int:eligible_id>/", views.break_glass_page, name="break_glass"),
     path("break-glass-reviews/", views.review_list_page, name="reviews"),
     path("break-glass-reviews/<int:review_id>/", views.review_page, name="review"),
+    path("catalogue/", views.catalogue_page, name="catalogue"),
+    path("batches/<uuid:batch_id>/", views.batch_page, name="batch"),
+    path("batches/<uuid:batch_id>/<uuid:request_id>/decide/", views.batch_decide, name="batch_decide"),
 ]

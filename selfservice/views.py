@@ -8,22 +8,32 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from assignments import rules as assignment_rules
 from assignments import selectors as assignment_selectors
 from assignments.models import Assignment, RoleSetting
 from audit.middleware import client_ip_of
+from core.actors import Actor
 from core.errors import DomainError, raise_page_refusal
 from core.forms import form_add_domain_error
 from core.mfa import mfa_verified_at
 from core.stepup import step_up_redirect, step_up_restored
 from core.timezones import local_text
 
-from . import selectors, services
-from .forms import AutoApprovalRuleForm, BreakGlassForm, RequestRulesForm, ReviewCompleteForm, RosterUploadForm
-from .models import AutoApprovalRule, BreakGlassReview, OnCallShift
+from . import catalogue, selectors, services
+from .forms import (
+    AutoApprovalRuleForm,
+    BatchDecisionForm,
+    BreakGlassForm,
+    CatalogueForm,
+    RequestRulesForm,
+    ReviewCompleteForm,
+    RosterUploadForm,
+)
+from .models import AutoApprovalRule, BreakGlassReview, OnCallShift, RequestBatch
 
 
 def _submitted(request):
@@ -206,3 +216,67 @@ def review_page(request, review_id: int):
         "review": review, "form": form, "mine": mine, "waiver": selectors.waiver_for(request=review.request),
         "now": timezone.now()}, status=400 if request.method == "POST" else 200)
 
+
+
+# --- the request catalogue -------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def catalogue_page(request):
+    form = CatalogueForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            batch = catalogue.eligibility_request_many(actor=request.user, items=data["items"], end_at=data["end_at"],
+                                                       justification=data["justification"])
+        except DomainError as error:
+            raise_page_refusal(error)
+            form_add_domain_error(form, error)
+        else:
+            count = batch.items.count()
+            messages.success(request, f"{count} request{'s' if count != 1 else ''} sent to the roles' administrators.")
+            return redirect("selfservice:batch", batch_id=batch.pk)
+    return render(request, "selfservice/catalogue.html", {"form": form},
+                  status=400 if request.method == "POST" else 200)
+
+
+def _batch_or_404(request, batch_id) -> tuple[RequestBatch, list]:
+    batch = RequestBatch.objects.filter(pk=batch_id).first()
+    if batch is None:
+        raise Http404("No such batch of requests.")
+    items = selectors.batch_items_for(user=request.user, batch=batch)
+    if batch.requested_by_id != request.user.pk and not any(item.can_decide for item in items):
+        raise PermissionDenied("These requests are someone else's, and you decide none of them.")
+    return batch, items
+
+
+@login_required
+def batch_page(request, batch_id):
+    batch, items = _batch_or_404(request, batch_id)
+    return render(request, "selfservice/batch.html", {
+        "batch": batch, "items": items, "form": BatchDecisionForm(), "mine": batch.requested_by_id == request.user.pk})
+
+
+@login_required
+@require_POST
+def batch_decide(request, batch_id, request_id):
+    batch, _items = _batch_or_404(request, batch_id)
+    form = BatchDecisionForm(request.POST)
+    approve = request.POST.get("decision") == "approve"
+    if not form.is_valid():
+        messages.error(request, "The comment is too long (2000 characters at most). Nothing was decided.")
+        return redirect("selfservice:batch", batch_id=batch.pk)
+    try:
+        outcome = catalogue.batch_item_decide(
+            actor=Actor.person(request.user, mfa_verified_at=mfa_verified_at(request)), batch=batch,
+            request_id=request_id, approve=approve, comment=form.cleaned_data["comment"])
+    except DomainError as error:
+        if assignment_rules.asks_for_step_up(error):
+            return step_up_redirect(request, reverse("selfservice:batch", args=[batch.pk]), keep_form=False,
+                                    message=error.message)
+        raise_page_refusal(error)
+        messages.error(request, error.message)
+    else:
+        (messages.warning if outcome.outcome == "failed" else messages.success)(request, outcome.message)
+    return redirect("selfservice:batch", batch_id=batch.pk)

@@ -133,6 +133,12 @@ def build_world() -> World:
     objects["break_glass_review"] = selfservice_services.request_break_glass(
         actor=alice, eligible_assignment=owner_eligible, duration_minutes=60, mfa_verified_at=now,
         reason="INC-4711: production database down, approvers unreachable").break_glass_review
+    from selfservice import catalogue
+
+    objects["batch"] = catalogue.eligibility_request_many(
+        actor=alice, end_at=now + timedelta(days=30), justification="Joining the platform team",
+        items=[catalogue.Item(role=roles[RoleDefinition.READER], scope=owner_eligible.scope),
+               catalogue.Item(role=roles["user-administrator"], scope=root)])
     # The directory administration pages: a subscription that moves, an empty resource group to delete, a
     # custom role, a user to edit and offboard, a disabled one to enable, a dry-run upload.
     from directory import bulk_import
@@ -292,6 +298,8 @@ VISITED = {
     "selfservice:break_glass": ("alice", _r("selfservice:break_glass", lambda w: w["break_glass_eligible"].pk)),
     "selfservice:reviews": ("bob", _r("selfservice:reviews")),
     "selfservice:review": ("bob", _r("selfservice:review", lambda w: w["break_glass_review"].pk)),
+    "selfservice:catalogue": ("alice", _r("selfservice:catalogue")),
+    "selfservice:batch": ("bob", _r("selfservice:batch", lambda w: w["batch"].pk)),
 }
 # Pages every persona sees differently: visited once more for each of these.
 ALSO_VISITED = [("bob", "portal:home"), ("carol", "portal:home"), ("dave", "portal:home"),
@@ -319,6 +327,7 @@ EXCLUDED = {
     "approvals:cancel": POST_ONLY,
     "approvals:approve": POST_ONLY,
     "approvals:approve_bulk": POST_ONLY,
+    "selfservice:batch_decide": POST_ONLY,
     "approvals:deny": POST_ONLY,
     "assignments:make_active_bulk": POST_ONLY,
     "assignments:role_setting_open": "redirects to assignments:role_setting of the chosen role",
