@@ -11,13 +11,13 @@ from .serializers import RequestSerializer, RoleField, ScopeField
 
 class RequestRulesSerializer(serializers.ModelSerializer):
     setting = serializers.IntegerField(source="setting_id", read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True, help_text="Null: never set (defaults).")
 
     class Meta:
         model = RequestRules
         fields = ["setting", "justification_min_length", "justification_pattern", "justification_hint",
                   "ticket_pattern", "ticket_hint", "ticket_endpoint_url", "allow_break_glass",
                   "break_glass_review_hours", "updated_at"]
-        read_only_fields = ["updated_at"]
 
 
 class RequestRulesInputSerializer(serializers.Serializer):

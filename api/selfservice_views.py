@@ -16,6 +16,7 @@ from selfservice import services as selfservice_services
 from selfservice.models import AutoApprovalRule, RequestBatch
 
 from . import selfservice_serializers as ss
+from .authentication import is_service_principal_actor
 from .serializers import RequestSerializer
 from .views import (
     PimAPIView,
@@ -161,6 +162,8 @@ class BreakGlassReviewList(PimAPIView):
     @extend_schema(operation_id="break_glass_reviews_list", responses=ss.BreakGlassReviewSerializer(many=True),
                    tags=["requests"], description="Reviews of the roles the caller administers (open ones first).")
     def get(self, request):
+        if is_service_principal_actor(request.user):  # reviews are for people
+            return Response([])
         reviews = selfservice_selectors.break_glass_reviews_for(user=request.user)
         return Response(ss.BreakGlassReviewSerializer(reviews, many=True).data)
 
@@ -209,7 +212,7 @@ class RequestBatchDetail(PimAPIView):
                                "items, sees every item together.")
     def get(self, request, pk: str):
         batch = RequestBatch.objects.filter(pk=_uuid_id(pk)).first()
-        if batch is None:
+        if batch is None or is_service_principal_actor(request.user):
             raise not_found("No such batch of requests.")
         body = _batch_body(request, batch)
         if batch.requested_by_id != request.user.pk and not any(item["can_decide"] for item in body["items"]):

@@ -23,7 +23,7 @@ class ActivationDraft:
     eligible: object  # the eligible Assignment
     role: object
     scope: object
-    setting: object  # the effective RoleSetting
+    setting: object  # the effective RoleSetting; None for the checks before the lock (they read what they need)
     start_at: datetime
     end_at: datetime | None
     duration_minutes: int

@@ -197,8 +197,7 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
                       "pick a later start.",
                       field="start_at")
     hooks.activation_checks_run(hooks.ActivationDraft(
-        actor=actor, eligible=eligible, role=role, scope=scope,
-        setting=assignment_selectors.role_setting_effective(role=role, scope=scope), start_at=start, end_at=None,
+        actor=actor, eligible=eligible, role=role, scope=scope, setting=None, start_at=start, end_at=None,
         duration_minutes=duration_minutes, justification=justification, ticket_system=ticket_system,
         ticket_number=ticket_number, client_ip=client_ip, now=now))
     with transaction.atomic():

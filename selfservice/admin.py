@@ -2,7 +2,15 @@ from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin
 
-from .models import AutoApprovalRule, BreakGlassReview, OnCallShift, RequestRules, RequestWaiver
+from .models import (
+    AutoApprovalRule,
+    BreakGlassReview,
+    OnCallShift,
+    RequestBatch,
+    RequestBatchItem,
+    RequestRules,
+    RequestWaiver,
+)
 
 
 @admin.register(RequestRules)
@@ -34,3 +42,27 @@ class RequestWaiverAdmin(ReadOnlyAdmin):
 class BreakGlassReviewAdmin(ReadOnlyAdmin):
     list_display = ("opened_at", "request", "status", "due_at", "escalated_at", "outcome")
     list_filter = ("status", "outcome")
+
+
+class BatchItemInline(admin.TabularInline):
+    model = RequestBatchItem
+    extra = 0
+    can_delete = False
+    readonly_fields = ("request", "position")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RequestBatch)
+class RequestBatchAdmin(ReadOnlyAdmin):
+    """Read-only: batches are made on the catalogue page or the API."""
+
+    list_display = ("created_at", "requested_by")
+    inlines = [BatchItemInline]
+
+
+@admin.register(RequestBatchItem)
+class RequestBatchItemAdmin(ReadOnlyAdmin):
+    list_display = ("batch", "position", "request")
+    list_select_related = ("batch", "request")

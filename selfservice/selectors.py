@@ -17,8 +17,15 @@ def request_rules_for(*, setting: RoleSetting | None) -> RequestRules | None:
 
 
 def request_rules_effective(*, role: RoleDefinition, scope: Scope) -> tuple[RoleSetting, RequestRules | None]:
-    setting = assignment_selectors.role_setting_effective(role=role, scope=scope)
-    return setting, request_rules_for(setting=setting)
+    """The effective setting of `role` at `scope` and its request rules, in one query."""
+    setting = (RoleSetting.objects.filter(role=role, scope__descendant_links__descendant=scope)
+               .order_by("scope__descendant_links__depth").select_related("scope", "role", "request_rules").first())
+    if setting is None:
+        return RoleSetting(role=role, scope=scope), None
+    try:
+        return setting, setting.request_rules
+    except RequestRules.DoesNotExist:
+        return setting, None
 
 
 def auto_approval_rules_for(*, setting: RoleSetting, enabled_only: bool = False) -> QuerySet[AutoApprovalRule]:

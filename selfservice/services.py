@@ -47,7 +47,10 @@ MAX_ROSTER_BYTES = 1024 * 1024
 def activation_rules_check(draft: hooks.ActivationDraft) -> None:
     """Justification and ticket rules of the activation's policy: patterns first (every mistake at
     once), then the ticket endpoint, asked only about a well-formed number."""
-    request_rules = selectors.request_rules_for(setting=draft.setting)
+    if draft.setting is None:
+        _setting, request_rules = selectors.request_rules_effective(role=draft.role, scope=draft.scope)
+    else:
+        request_rules = selectors.request_rules_for(setting=draft.setting)
     if request_rules is None:
         return
     checks.justification_and_ticket_check(rules=request_rules, justification=draft.justification,
