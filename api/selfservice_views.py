@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from assignments import selectors as assignment_selectors
 from assignments.models import RoleSetting
 from core.errors import forbidden, invalid, not_found
-from selfservice import catalogue
+from selfservice import breakglass, catalogue
 from selfservice import selectors as selfservice_selectors
 from selfservice import services as selfservice_services
 from selfservice.models import AutoApprovalRule, RequestBatch
@@ -150,7 +150,7 @@ class BreakGlassActivate(PimAPIView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         eligible = _assignment_or_404(data["assignment"])
-        created = _run_write(request, lambda: selfservice_services.request_break_glass(
+        created = _run_write(request, lambda: breakglass.request_break_glass(
             actor=actor, eligible_assignment=eligible, reason=data["reason"],
             duration_minutes=data["duration_minutes"], ticket_system=data["ticket_system"],
             ticket_number=data["ticket_number"], mfa_verified_at=_session_mfa_verified_at(request),
@@ -176,7 +176,7 @@ class BreakGlassReviewComplete(PimAPIView):
         actor = _person(request, "complete a review")
         body = ss.BreakGlassReviewCompleteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        review = _run_write(request, lambda: selfservice_services.break_glass_review_complete(
+        review = _run_write(request, lambda: breakglass.break_glass_review_complete(
             actor=actor, review=_int_id(pk), outcome=body.validated_data["outcome"],
             comment=body.validated_data["comment"]))
         return Response(ss.BreakGlassReviewSerializer(review).data)

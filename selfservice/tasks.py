@@ -4,9 +4,9 @@ from celery import shared_task
 
 from assignments.tasks import BOUNDS
 
-from . import services
+from . import breakglass
 
 
 @shared_task(**BOUNDS)
 def break_glass_reviews_escalate() -> int:
-    return services.break_glass_reviews_escalate_due()
+    return breakglass.break_glass_reviews_escalate_due()

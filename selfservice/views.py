@@ -23,7 +23,7 @@ from core.mfa import mfa_verified_at
 from core.stepup import step_up_redirect, step_up_restored
 from core.timezones import local_text
 
-from . import catalogue, selectors, services
+from . import breakglass, catalogue, selectors, services
 from .forms import (
     AutoApprovalRuleForm,
     BatchDecisionForm,
@@ -163,7 +163,7 @@ def break_glass_page(request, eligible_id: int):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            created = services.request_break_glass(
+            created = breakglass.request_break_glass(
                 actor=request.user, eligible_assignment=eligible, reason=data["reason"],
                 duration_minutes=data["duration_minutes"], ticket_system=data["ticket_system"],
                 ticket_number=data["ticket_number"], mfa_verified_at=mfa_verified_at(request),
@@ -202,7 +202,7 @@ def review_page(request, review_id: int):
     form = ReviewCompleteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.break_glass_review_complete(actor=request.user, review=review,
+            breakglass.break_glass_review_complete(actor=request.user, review=review,
                                                  outcome=form.cleaned_data["outcome"],
                                                  comment=form.cleaned_data["comment"])
         except DomainError as error:

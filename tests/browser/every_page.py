@@ -130,7 +130,9 @@ def build_world() -> World:
     objects["owner_setting"], objects["break_glass_eligible"] = owner_setting, owner_eligible
     objects["auto_rule"] = selfservice_services.auto_approval_rule_create(
         actor=SETUP, setting=owner_setting, name="Security Team on call", group=group.pk, on_call=True)
-    objects["break_glass_review"] = selfservice_services.request_break_glass(
+    from selfservice import breakglass
+
+    objects["break_glass_review"] = breakglass.request_break_glass(
         actor=alice, eligible_assignment=owner_eligible, duration_minutes=60, mfa_verified_at=now,
         reason="INC-4711: production database down, approvers unreachable").break_glass_review
     from selfservice import catalogue

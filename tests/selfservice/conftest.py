@@ -37,13 +37,13 @@ def auto_rule():
 
 @pytest.fixture
 def break_glass():
-    from selfservice import services
+    from selfservice import breakglass
 
     def _break_glass(user, eligible_assignment, **kwargs):
         kwargs.setdefault("duration_minutes", 60)
         kwargs.setdefault("reason", "Production database down, approvers unreachable (INC-7)")
         kwargs.setdefault("mfa_verified_at", timezone.now())
-        return services.request_break_glass(actor=user, eligible_assignment=eligible_assignment, **kwargs)
+        return breakglass.request_break_glass(actor=user, eligible_assignment=eligible_assignment, **kwargs)
 
     return _break_glass
 

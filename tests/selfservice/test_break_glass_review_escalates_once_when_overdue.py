@@ -14,7 +14,7 @@ from assignments.models import Assignment
 from audit.models import AuditEvent
 from core.errors import DomainError
 from notifications.models import OutboxMessage
-from selfservice import services
+from selfservice import breakglass as services
 from selfservice.models import BreakGlassReview
 
 
