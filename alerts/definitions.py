@@ -305,6 +305,8 @@ def fewer_than_two_approvers(thresholds: dict, now: datetime) -> list[Finding]:
 
 EMERGENCY_SIGN_IN = "emergency_access_sign_in"
 DIRECTORY_SYNC_REFUSED = "directory_sync_refused"
+BREAK_GLASS_ACTIVATION = "break_glass_activation"
+BREAK_GLASS_REVIEW_OVERDUE = "break_glass_review_overdue"
 
 CATALOGUE: tuple[AlertDefinition, ...] = (
     AlertDefinition(
@@ -326,6 +328,23 @@ CATALOGUE: tuple[AlertDefinition, ...] = (
                    "entries for one run. The incident clears at the next successful run.",
         prevention="Give the bind account read access to the whole base DN and keep its password current.",
         event_based=True, raised_by="On a failed or refused directory sync",
+    ),
+    AlertDefinition(
+        key=BREAK_GLASS_ACTIVATION, name="Break-glass activation", severity=Severity.HIGH,
+        description="Someone activated a role that needs approval by approving it themselves, in an emergency, "
+                    "as the role's request rules allow. Its post-hoc review opened at once.",
+        how_to_fix="Read the reason, confirm the emergency with the person, and complete the post-hoc review: "
+                   "justified, or not (which ends the activation).",
+        prevention="Allow break-glass only on roles that need it; keep approvers reachable.",
+        event_based=True, raised_by="On every break-glass activation",
+    ),
+    AlertDefinition(
+        key=BREAK_GLASS_REVIEW_OVERDUE, name="Break-glass review overdue", severity=Severity.HIGH,
+        description="The post-hoc review of a break-glass activation was not completed in the hours its policy "
+                    "gives.",
+        how_to_fix="Complete the review now: find out why the role was needed and whether it was justified.",
+        prevention="Name administrators who complete break-glass reviews promptly.",
+        event_based=True, raised_by="When a break-glass review is overdue",
     ),
     AlertDefinition(
         key="roles_assigned_outside_pim", name="Roles are being assigned outside PIM", severity=Severity.HIGH,

@@ -516,6 +516,46 @@ def alert_emergency_sign_in_receiver(sender, request=None, user=None, **kwargs) 
         logger.exception("Could not raise the emergency access sign-in incident for user %s", getattr(user, "pk", None))
 
 
+# --- Break-glass activation and its overdue review ------------------------------------------------
+
+
+def _break_glass_incident(*, key: str, subject_key: str, title: str, detail: str, principal, role, scope,
+                          data: dict, at: datetime, actor) -> Incident | None:
+    """One event incident (never cleared by an evaluation), emailed to the role's administrators at
+    once (high severity), in the caller's transaction. None when the alert is turned off."""
+    definition = definitions.BY_KEY[key]
+    setting = AlertSetting.objects.filter(key=key).first()
+    if setting is not None and not setting.enabled:
+        return None
+    finding = definitions.Finding(subject_key=subject_key, title=title, detail=detail, principal=principal,
+                                  role=role, scope=scope, data=data)
+    incident = _incident_open(definition=definition, finding=finding, now=at, actor=actor)
+    Incident.objects.filter(pk=incident.pk).update(is_current=False)  # an event: never "cleared"
+    incident.is_current = False
+    return incident
+
+
+def alert_break_glass_activation(*, request_id: str, principal, role, scope, reason: str, at: datetime,
+                                 review_due_at: datetime, review_url: str, actor) -> Incident | None:
+    """A break-glass activation (the request pipeline's `selfservice` app calls this in its transaction)."""
+    return _break_glass_incident(
+        key=definitions.BREAK_GLASS_ACTIVATION, subject_key=f"break-glass:{request_id}",
+        title=f"Break-glass: {principal} activated {role.name} at {scope.path} without approval",
+        detail=f"Reason: {reason}\nPost-hoc review due by {review_due_at:%Y-%m-%d %H:%M} UTC: {review_url}",
+        principal=principal, role=role, scope=scope, at=at, actor=actor,
+        data={"request_id": request_id, "review_url": review_url, "review_due_at": review_due_at.isoformat()})
+
+
+def alert_break_glass_review_overdue(*, review_id: int, principal, role, scope, due_at: datetime, at: datetime,
+                                     review_url: str, actor) -> Incident | None:
+    return _break_glass_incident(
+        key=definitions.BREAK_GLASS_REVIEW_OVERDUE, subject_key=f"break-glass-review:{review_id}",
+        title=f"Break-glass review overdue: {principal}'s activation of {role.name} at {scope.path}",
+        detail=f"It was due by {due_at:%Y-%m-%d %H:%M} UTC and nobody has completed it: {review_url}",
+        principal=principal, role=role, scope=scope, at=at, actor=actor,
+        data={"review_id": review_id, "review_url": review_url, "due_at": due_at.isoformat()})
+
+
 # --- Directory sync failed or refused --------------------------------------------------------------
 
 

@@ -2,6 +2,8 @@
 
 import uuid
 
+from django.core.exceptions import ObjectDoesNotExist
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from approvals.models import ApprovalDecision, Request
@@ -9,6 +11,7 @@ from approvals.services import BATCH_LIMIT
 from assignments.models import Assignment, Principal, RoleDefinition, RoleSetting, Scope
 from audit.models import AuditEvent
 from core.ids import parse_id
+from selfservice.models import RequestWaiver
 
 from .models import ApiToken
 
@@ -201,18 +204,46 @@ class DecisionSerializer(serializers.ModelSerializer):
         fields = ["approver", "decision", "comment", "decided_at"]
 
 
+class RequestWaiverSerializer(serializers.ModelSerializer):
+    rule = serializers.IntegerField(source="rule_id", allow_null=True,
+                                    help_text="The auto-approval rule (null for break-glass, or once deleted).")
+
+    class Meta:
+        model = RequestWaiver
+        fields = ["kind", "rule", "rule_name", "reason", "created_at"]
+
+
+def request_waiver(request: Request) -> RequestWaiver | None:
+    """What approved an activation without approvers. Only approved self activations can have one, so the
+    others (and pending requests, as in the approvals queue) cost no query; lists select it."""
+    if request.action != Request.Action.SELF_ACTIVATE or request.status == Request.Status.PENDING_APPROVAL:
+        return None
+    try:
+        return request.waiver
+    except ObjectDoesNotExist:
+        return None
+
+
 class RequestSerializer(serializers.ModelSerializer):
     role_slug = serializers.CharField(source="role.slug", read_only=True)
     scope_path = serializers.CharField(source="scope.path", read_only=True)
     principal_display_name = serializers.CharField(source="principal.display_name", read_only=True)
     decisions = DecisionSerializer(many=True, read_only=True)
+    approved_without_approvers = serializers.SerializerMethodField(
+        help_text="The auto-approval rule or break-glass that approved this activation; null otherwise.")
 
     class Meta:
         model = Request
         fields = ["id", "action", "status", "requested_by", "principal", "principal_display_name", "role",
                   "role_slug", "scope", "scope_path", "kind", "eligible_assignment", "assignment", "start_at", "end_at",
                   "duration_minutes", "justification", "ticket_system", "ticket_number", "approvals_required",
-                  "approval_deadline", "status_message", "created_at", "decided_at", "provisioned_at", "decisions"]
+                  "approval_deadline", "status_message", "created_at", "decided_at", "provisioned_at", "decisions",
+                  "approved_without_approvers"]
+
+    @extend_schema_field(RequestWaiverSerializer(allow_null=True))
+    def get_approved_without_approvers(self, obj) -> dict | None:
+        waiver = request_waiver(obj)
+        return None if waiver is None else RequestWaiverSerializer(waiver).data
 
 
 class RequestCreateSerializer(serializers.Serializer):

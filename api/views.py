@@ -463,7 +463,7 @@ def _requests_for(user):
     if is_service_principal_actor(user):
         return (Request.objects.filter(principal=user.principal)
                 .select_related("principal", "role", "scope").prefetch_related("decisions"))
-    return approval_selectors.request_list_for_requester(user=user, limit=None)
+    return approval_selectors.request_list_for_requester(user=user, limit=None).select_related("waiver")
 
 
 class RequestPagination(CreatedCursorPagination):

@@ -9,6 +9,7 @@ from assignments import selectors as assignment_selectors
 from core.forms import HoursMinutesField, minutes_label
 from core.timezones import zone_label
 
+from .hooks import activation_notes
 from .services import BATCH_LIMIT
 
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -46,6 +47,13 @@ class ActivateForm(forms.Form):
         self.fields["ticket_number"].required = setting.require_ticket_on_activation
         if not setting.require_ticket_on_activation:
             self.fields["ticket_system"].help_text = "Optional."
+        # Justification and ticket hints of the role's request rules (`selfservice`).
+        self.policy_lines = []
+        for note in activation_notes(setting=setting, eligible=eligible):
+            for name, text in note.help_texts.items():
+                if name in self.fields:
+                    self.fields[name].help_text = " ".join(filter(None, [self.fields[name].help_text, text]))
+            self.policy_lines += list(note.policy_lines)
 
 
 class ExtendForm(forms.Form):

@@ -31,8 +31,12 @@ SELF_ACTIONS = [
     Request.Action.SELF_DEACTIVATE,
     Request.Action.SELF_EXTEND,
     Request.Action.SELF_RENEW,
+    Request.Action.SELF_REQUEST_ELIGIBILITY,
 ]
-ADMIN_APPROVED_ACTIONS = (Request.Action.SELF_EXTEND, Request.Action.SELF_RENEW)
+# Decided by the role's administrators (not the policy's approvers): extensions, renewals, and the
+# request catalogue's eligibility requests.
+ADMIN_APPROVED_ACTIONS = (Request.Action.SELF_EXTEND, Request.Action.SELF_RENEW,
+                          Request.Action.SELF_REQUEST_ELIGIBILITY)
 
 # DESIGN §3: with no approver named in the policy, who decides an activation of a role of this kind.
 FALLBACK_APPROVER_ROLES = {

@@ -39,7 +39,7 @@ from core.actors import Actor, as_actor
 from core.errors import DomainError, conflict, forbidden, invalid, not_found
 from core.timezones import local_text
 
-from . import selectors
+from . import hooks, selectors
 from .models import ApprovalDecision, Request
 
 # --- helpers ----------------------------------------------------------------------------------------
@@ -150,14 +150,16 @@ _TIME_OUT = Actor.system("request-time-out")
 def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignment, scope: Scope | None = None,
                           duration_minutes: int, start_at: datetime | None = None, justification: str = "",
                           ticket_system: str = "", ticket_number: str = "", mfa_verified_at: datetime | None = None,
-                          client_ip: str | None = None) -> Request:
+                          client_ip: str | None = None, approval_waiver: hooks.WaiverSource | None = None) -> Request:
     """Activate an eligible assignment (the actor's own, or a group's the actor is a member of), at its
     scope or a narrower one, now or from `start_at`, for `duration_minutes` (≤ the policy's maximum,
     and never past the end of the eligibility). Provisioned at once, or pending approval when the
     policy requires it. The checks that need no query come first and give quick errors; the rest run
     under the eligibility's lock (taken before the access check, which runs once, there), so an
     administrator removing it at the same moment cannot leave a live activation of a removed
-    eligibility."""
+    eligibility. The registered checks of `hooks` (justification and ticket rules) run before the
+    transaction; where approval is required, a waiver (`approval_waiver`, then the registered ones:
+    auto-approval rules) may approve it under the lock, after the MFA and justification checks."""
     if actor is None or not getattr(actor, "is_authenticated", False):
         raise forbidden("Sign in to activate a role.")
     actor = as_actor(actor).with_mfa_verified_at(mfa_verified_at)
@@ -198,6 +200,10 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
         raise invalid(f"Your eligibility for {role.name} starts at {local_text(eligible.start_at)}; "
                       "pick a later start.",
                       field="start_at")
+    hooks.activation_checks_run(hooks.ActivationDraft(
+        actor=actor, eligible=eligible, role=role, scope=scope, setting=None, start_at=start, end_at=None,
+        duration_minutes=duration_minutes, justification=justification, ticket_system=ticket_system,
+        ticket_number=ticket_number, client_ip=client_ip, now=now))
     with transaction.atomic():
         # Under the eligibility's lock: still live? (A removal that committed since the check above
         # is seen here; one that comes later waits for this transaction and ends the activation.)
@@ -237,8 +243,23 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
         needs_approval = (setting.require_approval or machine) and not exempt
         message = (f"Ends at {_fmt(end)}, when your {'eligibility' if end == eligible.end_at else 'group membership'} "
                    f"ends." if capped else "")
+        waiver = hooks.activation_waiver_find(hooks.ActivationDraft(
+            actor=actor, eligible=eligible, role=role, scope=scope, setting=setting, start_at=start, end_at=end,
+            duration_minutes=duration_minutes, justification=justification, ticket_system=ticket_system,
+            ticket_number=ticket_number, client_ip=client_ip, now=now), approval_waiver) if needs_approval else None
+        if waiver is not None:
+            needs_approval = False
+            message = f"{waiver.message} {message}".strip()
         held, held_end, waiting = _active_or_waiting(principal=me, role=role, scope=scope, eligible=eligible,
                                                      now=now)
+        if held and not needs_approval and start_at is None and held_end is not None and \
+                end - held_end >= _SAME_DATE:
+            # An activation of this eligibility already covers the request: extend it within the policy
+            # instead of refusing (as Google JIT does), audited as an extension.
+            return _extend_covering(actor=actor, eligible=eligible, scope=scope, end=end, now=now,
+                                    duration_minutes=duration_minutes, justification=justification,
+                                    ticket_system=ticket_system, ticket_number=ticket_number, client_ip=client_ip,
+                                    waiver=waiver)
         if held:
             until = "permanently" if held_end is None else f"until {local_text(held_end)}"
             raise conflict(f"{role.name} at {scope.path} is already active for you ({until}). "
@@ -263,11 +284,48 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
         _audit_request(action="request.self_activate", actor=actor, request=request, justification=justification,
                        message=message or ("Waiting for approval." if needs_approval else ""),
                        after=_request_snapshot(request))
+        if waiver is not None:
+            waiver.record(request)
         domain_events.emit("request.created", request=request, actor=actor.user)
         if not needs_approval:
             # The eligibility was checked just above, under this lock.
             assignment_activate(request=request, now=now, locked_eligible=eligible, policy=setting,
                                 eligibility_checked_at=checked_at)
+    return request
+
+
+_EXTENSION = Actor.system("activation-extends-covering")
+
+
+def _extend_covering(*, actor: Actor, eligible: Assignment, scope: Scope, end: datetime, now: datetime,
+                     duration_minutes: int, justification: str, ticket_system: str, ticket_number: str,
+                     client_ip: str | None, waiver: hooks.Waiver | None) -> Request:
+    """The activation request becomes the extension of the live activation of `eligible` at `scope`, to
+    `end` (the end of the new window, never past the eligibility or the group membership), under the
+    locks the caller holds. An active assignment that is not an activation of this eligibility (an
+    administrator's) is not extended here: that stays a conflict."""
+    covering = (Assignment.objects.filter(activated_from=eligible, scope=scope, kind=Assignment.Kind.ACTIVE,
+                                          status=Assignment.Status.LIVE, end_at__gt=now)
+                .select_related("principal", "role", "scope").order_by("-end_at").first())
+    if covering is None:
+        raise conflict(f"{eligible.role.name} at {scope.path} is already active for you (assigned by an "
+                       "administrator): it is not extended by an activation.")
+    message = f"Extends your active {eligible.role.name} from {_fmt(covering.end_at)} to {_fmt(end)}."
+    if waiver is not None:  # approval was required and a rule gave it
+        message = f"{waiver.message} {message}"
+    request = Request.objects.create(
+        action=Request.Action.SELF_ACTIVATE, status=Request.Status.APPROVED, requested_by=actor.user,
+        principal=covering.principal, role=covering.role, scope=scope, kind=Assignment.Kind.ACTIVE,
+        eligible_assignment=eligible, assignment=covering, end_at=end, duration_minutes=duration_minutes,
+        justification=justification, ticket_system=ticket_system, ticket_number=ticket_number,
+        client_ip=client_ip or None, status_message=message, created_at=now)
+    _audit_request(action="request.self_activate", actor=actor, request=request, justification=justification,
+                   message=message, after=_request_snapshot(request))
+    if waiver is not None:
+        waiver.record(request)
+    domain_events.emit("request.created", request=request, actor=actor.user)
+    assignment_extend(actor=_EXTENSION, assignment=covering, end_at=end, justification=justification,
+                      request=request, message="Extended by a new activation of its holder (it covered the request).")
     return request
 
 
@@ -363,6 +421,8 @@ def _approved_dates(*, request: Request, start_at: datetime | None, end_at: date
 def request_approval_needs_mfa(*, request: Request) -> bool:
     """Does approving `request` make an active assignment under a policy that requires MFA on active
     assignment (the renewal of an active assignment)? Then the approver needs a fresh verification."""
+    if hooks.approval_needs_mfa(request):  # an action of another app (a privileged eligibility request)
+        return True
     if request.action != Request.Action.SELF_RENEW or request.kind != Assignment.Kind.ACTIVE:
         return False
     setting = assignment_selectors.role_setting_effective(role=request.role, scope=request.scope)
@@ -386,7 +446,9 @@ def request_approve(*, actor: Actor | User, request: Request, comment: str = "",
     now = timezone.now()
     _check_decider(actor=actor, request=request, now=now)
     if request_approval_needs_mfa(request=request):
-        rules.check_mfa_fresh(actor=actor, what=f"approve an active assignment of {request.role.name}")
+        rules.check_mfa_fresh(actor=actor, what=f"approve an active assignment of {request.role.name}"
+                              if request.action == Request.Action.SELF_RENEW else
+                              f"approve this request for {request.role.name}")
     with transaction.atomic():
         locked = _lock_request(request)
         _refuse_closed(locked, now)
@@ -518,6 +580,10 @@ def _provision_approved(*, request: Request, actor: Actor, now: datetime) -> Non
                 return
             assignment_renew(actor=actor, assignment=target, end_at=request.end_at, start_at=request.start_at,
                              justification=request.justification, request=request)
+            return
+        provision = hooks.approved_action_provisioner(request.action)
+        if provision is not None:
+            provision(request=request, actor=actor, now=now)
             return
     except DomainError as error:
         _fail(request, message=error.message, now=now)

@@ -504,6 +504,9 @@ class Request(models.Model):
         SELF_DEACTIVATE = "self_deactivate", "Deactivate"
         SELF_EXTEND = "self_extend", "Extend"
         SELF_RENEW = "self_renew", "Renew"
+        # From the request catalogue (`selfservice`): eligibility for a role the person does not hold,
+        # decided by the role's administrators like an extension or a renewal.
+        SELF_REQUEST_ELIGIBILITY = "self_eligibility", "Request eligibility"
 
     class Status(models.TextChoices):
         PENDING_APPROVAL = "pending_approval", "Pending approval"
@@ -557,6 +560,13 @@ class Request(models.Model):
                 fields=["eligible_assignment", "action"],
                 condition=Q(status__in=["pending_approval", "approved"]),
                 name="request_one_open_per_eligible_assignment_action",
+            ),
+            # One open eligibility request per person, role and scope: two identical requests at once
+            # cannot both wait (the catalogue also locks the principal's row first).
+            models.UniqueConstraint(
+                fields=["principal", "role", "scope"],
+                condition=Q(action="self_eligibility", status__in=["pending_approval", "approved"]),
+                name="request_one_open_eligibility_request",
             ),
         ]
         indexes = [

@@ -1111,9 +1111,11 @@ def assignment_extend_validate(*, assignment: Assignment, end_at: datetime | Non
 @audited_refusal("assignment.extend")
 def assignment_extend(*, actor: Actor | User, assignment: Assignment, end_at: datetime | None,
                       justification: str = "", mfa_verified_at: datetime | None = None,
-                      request: Request | None = None, start_at: datetime | None = None) -> Assignment:
+                      request: Request | None = None, start_at: datetime | None = None,
+                      message: str = "Extended on approval.") -> Assignment:
     """Extend a live assignment ending within 14 days: an administrator directly, or the approval of
-    a self-service extension (`request`, then marked provisioned). The policy, the activation limits
+    a self-service extension (`request`, then marked provisioned; `message` says why in its audit
+    event). The policy, the activation limits
     and the last-administrator rule are checked now, under the lock, whatever was checked when the
     request was filed. An administrator's extension of a privileged role needs a fresh MFA
     verification; an approved request was decided under the approval rules instead."""
@@ -1145,7 +1147,6 @@ def assignment_extend(*, actor: Actor | User, assignment: Assignment, end_at: da
             message = ""
         else:
             _request_provisioned(request, now=now, start_at=new_start, end_at=end_at)
-            message = "Extended on approval."
         audit_event_record(action="assignment.extend", actor=actor, target=locked, principal=locked.principal,
                            role=locked.role, scope=locked.scope, justification=justification, before=before,
                            after=assignment_snapshot(locked), correlation_id=request.pk, message=message)

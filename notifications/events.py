@@ -171,6 +171,7 @@ _REQUEST_NOUNS = {
     Request.Action.ADMIN_ASSIGN: "assignment", Request.Action.ADMIN_UPDATE: "update",
     Request.Action.ADMIN_REMOVE: "removal", Request.Action.ADMIN_EXTEND: "extension",
     Request.Action.ADMIN_RENEW: "renewal", Request.Action.ADMIN_MAKE_ACTIVE: "conversion to active",
+    Request.Action.SELF_REQUEST_ELIGIBILITY: "eligibility request",
 }
 
 

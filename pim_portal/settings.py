@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "directory",
     "connectors",
     "policy",
+    "selfservice",
     "api",
     "portal",
 ]
@@ -246,6 +247,8 @@ if os.environ.get("OIDC_SERVER_URL"):
 OTP_TOTP_ISSUER = os.environ.get("PIM_OTP_ISSUER", "PIM portal")
 # How recent an MFA verification must be for actions whose policy requires MFA.
 PIM_MFA_FRESHNESS = timedelta(minutes=int(os.environ.get("PIM_MFA_FRESHNESS_MINUTES", "10")))
+# How long an activation waits for a role's ticket endpoint (or an on-call roster URL) to answer.
+PIM_TICKET_CHECK_TIMEOUT_SECONDS = float(os.environ.get("PIM_TICKET_CHECK_TIMEOUT_SECONDS", "5"))
 
 # --- Client address: behind reverse proxies (or a NAT gateway that adds X-Forwarded-For), the number of
 # proxy hops or the proxies' networks. The client is then the rightmost untrusted X-Forwarded-For hop, for
@@ -396,6 +399,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "reviews-complete": {"task": "reviews.tasks.reviews_complete", "schedule": 300.0},
     "reviews-remind": {"task": "reviews.tasks.reviews_remind", "schedule": 3600.0},
     "reviews-apply": {"task": "reviews.tasks.reviews_apply", "schedule": 120.0},
+    # --- break-glass post-hoc reviews overdue: incident and email (selfservice) ---
+    "break-glass-reviews-escalate": {"task": "selfservice.tasks.break_glass_reviews_escalate", "schedule": 300.0},
     # --- security alerts (alerts) ---
     "alerts-evaluate": {"task": "alerts.tasks.alerts_evaluate", "schedule": 3600.0},
     # --- connectors: read every target back and record drift (connectors) ---
@@ -447,6 +452,9 @@ SPECTACULAR_SETTINGS = {
         "CreatableTokenPurposeEnum": "api.credentials.CREATABLE_PURPOSES",
         "ActionEnum": "assignments.models.Request.Action",
         "ExpirationEnum": "assignments.models.RoleSetting.EXPIRATION_CHOICES",
+        "BreakGlassReviewOutcomeEnum": "selfservice.models.BreakGlassReview.Outcome",
+        "BreakGlassReviewStatusEnum": "selfservice.models.BreakGlassReview.Status",
+        "RequestStatusEnum": "assignments.models.Request.Status",
     },
 }
 # The API documentation (/api/v1/docs/) and schema (/api/v1/schema/) need a signed-in person or a token

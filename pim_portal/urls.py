@@ -28,6 +28,7 @@ urlpatterns = [
     path("provisioning/", include("provisioning.urls")),
     path("connectors/", include("connectors.urls")),
     path("policy/", include("policy.urls")),
+    path("request-rules/", include("selfservice.urls")),  # justification / ticket rules, auto-approval, break-glass
     path("reviews/", include("reviews.urls")),
     path("alerts/", include("alerts.urls")),
     path("directory-sources/", include("directory.ldap_urls")),

@@ -21,6 +21,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Overview", "portal:home", "user"),
     NavItem("My roles", "approvals:my_roles", "user"),
     NavItem("My requests", "approvals:my_requests", "user"),
+    NavItem("Request roles", "selfservice:catalogue", "user"),  # eligibility for roles one does not hold
     NavItem("Approvals", "approvals:queue", "user"),
     NavItem("My reviews", "reviews:mine", "user"),
     NavItem("Dashboard", "alerts:dashboard", "any_admin", "Administration"),
@@ -31,6 +32,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Roles", "directory:roles", "assignments_viewer", "Administration"),
     NavItem("Bulk import", "directory:import", "directory_admin", "Administration"),
     NavItem("Access reviews", "reviews:list", "any_admin", "Administration"),
+    NavItem("Break-glass reviews", "selfservice:reviews", "any_admin", "Administration"),
     NavItem("Security alerts", "alerts:list", "directory_viewer", "Administration"),
     NavItem("Discovery", "alerts:discovery", "directory_admin", "Administration"),
     NavItem("Integrations", "provisioning:index", "directory_admin", "Administration"),  # webhooks

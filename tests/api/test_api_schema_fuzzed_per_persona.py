@@ -101,6 +101,18 @@ MAY = {
     # Anyone may start a command-line sign-in: nothing is granted until a person approves it.
     "device_authorize": SIGNED_IN | {"anonymous"},
     "device_token": set(),  # a token only for the device code of an approved sign-in, which no example has
+    # Request rules (selfservice): a role's administrators; break-glass, reviews and the catalogue: people.
+    "request_rules_retrieve": ADMINS,
+    "request_rules_update": {"administrator"},
+    "auto_approval_rules_list": ADMINS,
+    "auto_approval_rules_create": {"administrator"},
+    "auto_approval_rules_destroy": {"administrator"},
+    "auto_approval_rules_roster_import": {"administrator"},
+    "break_glass_create": PEOPLE,
+    "break_glass_reviews_list": SIGNED_IN,
+    "break_glass_reviews_complete": PEOPLE,
+    "eligibility_requests_create": PEOPLE,
+    "request_batches_retrieve": SIGNED_IN,
 }
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 

@@ -113,6 +113,31 @@ def build_world() -> World:
                                       scope=group.group_scope, grant="cn=Security,ou=groups,dc=example,dc=com",
                                       check=False, mfa_verified_at=now)
     objects["group"] = group
+    # Request rules on the critical subscription's Owner policy (Bob, an Owner there, administers it): a
+    # justification hint, break-glass allowed, an auto-approval rule; Alice's break-glass activation and
+    # the review it opened.
+    from assignments.selectors import role_setting_effective
+    from selfservice import services as selfservice_services
+
+    owner_eligible = Assignment.objects.get(principal=alice.principal, role=roles[RoleDefinition.OWNER],
+                                            kind="eligible", status="live", scope__path__endswith="prod-0001")
+    owner_setting = role_setting_effective(role=owner_eligible.role, scope=owner_eligible.scope)
+    selfservice_services.request_rules_update(actor=SETUP, setting=owner_setting, values={
+        "allow_break_glass": True, "justification_min_length": 10, "justification_hint": "Name the incident."})
+    objects["owner_setting"], objects["break_glass_eligible"] = owner_setting, owner_eligible
+    objects["auto_rule"] = selfservice_services.auto_approval_rule_create(
+        actor=SETUP, setting=owner_setting, name="Security Team on call", group=group.pk, on_call=True)
+    from selfservice import breakglass
+
+    objects["break_glass_review"] = breakglass.request_break_glass(
+        actor=alice, eligible_assignment=owner_eligible, duration_minutes=60, mfa_verified_at=now,
+        reason="INC-4711: production database down, approvers unreachable").break_glass_review
+    from selfservice import catalogue
+
+    objects["batch"] = catalogue.eligibility_request_many(
+        actor=alice, end_at=now + timedelta(days=30), justification="Joining the platform team",
+        items=[catalogue.Item(role=roles[RoleDefinition.READER], scope=owner_eligible.scope),
+               catalogue.Item(role=roles["user-administrator"], scope=root)])
     # The directory administration pages: a subscription that moves, an empty resource group to delete, a
     # custom role, a user to edit and offboard, a disabled one to enable, a dry-run upload.
     from directory import bulk_import
@@ -279,6 +304,14 @@ VISITED = {
     "policy:proposal": ("dave", _r("policy:proposal", lambda w: w["proposal"].pk)),
     "policy:import": ("carol", _r("policy:import")),
     "directory_scim:client_detail": ("carol", _r("directory_scim:client_detail", lambda w: w["scim_client"].pk)),
+    "selfservice:rules": ("bob", _r("selfservice:rules", lambda w: w["owner_setting"].pk)),
+    "selfservice:auto_rule_create": ("bob", _r("selfservice:auto_rule_create", lambda w: w["owner_setting"].pk)),
+    "selfservice:auto_rule": ("bob", _r("selfservice:auto_rule", lambda w: w["auto_rule"].pk)),
+    "selfservice:break_glass": ("alice", _r("selfservice:break_glass", lambda w: w["break_glass_eligible"].pk)),
+    "selfservice:reviews": ("bob", _r("selfservice:reviews")),
+    "selfservice:review": ("bob", _r("selfservice:review", lambda w: w["break_glass_review"].pk)),
+    "selfservice:catalogue": ("alice", _r("selfservice:catalogue")),
+    "selfservice:batch": ("bob", _r("selfservice:batch", lambda w: w["batch"].pk)),
 }
 # Pages every persona sees differently: visited once more for each of these.
 ALSO_VISITED = [("bob", "portal:home"), ("carol", "portal:home"), ("dave", "portal:home"),
@@ -306,6 +339,7 @@ EXCLUDED = {
     "approvals:cancel": POST_ONLY,
     "approvals:approve": POST_ONLY,
     "approvals:approve_bulk": POST_ONLY,
+    "selfservice:batch_decide": POST_ONLY,
     "approvals:deny": POST_ONLY,
     "assignments:make_active_bulk": POST_ONLY,
     "assignments:role_setting_open": "redirects to assignments:role_setting of the chosen role",
