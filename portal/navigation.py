@@ -33,6 +33,9 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Access reviews", "reviews:list", "any_admin", "Administration"),
     NavItem("Security alerts", "alerts:list", "directory_viewer", "Administration"),
     NavItem("Discovery", "alerts:discovery", "directory_admin", "Administration"),
+    NavItem("What-if", "governance:whatif", "directory_viewer", "Administration"),
+    NavItem("Separation of duties", "governance:separation", "directory_viewer", "Administration"),
+    NavItem("Right-sizing", "governance:rightsizing", "directory_viewer", "Administration"),
     NavItem("Integrations", "provisioning:index", "any_admin", "Administration"),  # group owners manage SCIM apps
     NavItem("Connectors", "connectors:index", "directory_admin", "Administration"),
     NavItem("SCIM provisioning", "directory_scim:client_list", "directory_admin", "Administration"),  # inbound
