@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import connectors, directory_views, pages, views
+from . import connectors, directory_views, governance, pages, views
 
 app_name = "api"
 urlpatterns = [
@@ -35,6 +35,15 @@ urlpatterns = [
     path("connectors/targets/<str:pk>/mappings/", connectors.MappingList.as_view(), name="connector-mappings"),
     path("connectors/targets/<str:pk>/effects/", connectors.EffectList.as_view(), name="connector-effects"),
     path("connectors/targets/<str:pk>/drift/", connectors.DriftList.as_view(), name="connector-drift"),
+    path("governance/what-if", governance.WhatIf.as_view(), name="governance-whatif"),
+    path("governance/conflict-sets/", governance.ConflictSetList.as_view(), name="conflict-sets"),
+    path("governance/conflict-sets/<str:pk>/", governance.ConflictSetDetail.as_view(), name="conflict-set"),
+    path("governance/conflicts/", governance.ConflictList.as_view(), name="conflicts"),
+    path("governance/exceptions/", governance.ConflictExceptionList.as_view(), name="conflict-exceptions"),
+    path("governance/exceptions/<str:pk>/revoke/", governance.ConflictExceptionRevoke.as_view(),
+         name="conflict-exception-revoke"),
+    path("governance/right-sizing/", governance.RecommendationList.as_view(), name="rightsizing"),
+    path("governance/right-sizing/apply/", governance.RecommendationApply.as_view(), name="rightsizing-apply"),
     path("device/authorize", views.DeviceAuthorize.as_view(), name="device-authorize"),
     path("device/token", views.DeviceToken.as_view(), name="device-token"),
     path("device/", pages.device, name="device"),
