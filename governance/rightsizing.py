@@ -76,14 +76,19 @@ def _used_for(activation: Assignment, now: datetime) -> timedelta:
     return (min(end, now) if end else now) - activation.start_at
 
 
-def unused_eligibility(*, now: datetime, days: int = DAYS) -> list[Recommendation]:
+def _only(qs, ids):
+    return qs if ids is None else qs.filter(pk__in=list(ids))
+
+
+def unused_eligibility(*, now: datetime, days: int = DAYS, ids=None) -> list[Recommendation]:
     cutoff = now - timedelta(days=days)
     used = set(Assignment.objects.filter(activated_from__isnull=False, start_at__gte=cutoff)
+               .filter(**({} if ids is None else {"activated_from_id__in": list(ids)}))
                .values_list("activated_from_id", flat=True))
     found = []
-    for a in (Assignment.objects.not_over_at(now).filter(kind=Assignment.Kind.ELIGIBLE, created_at__lt=cutoff,
-                                                         principal__enabled=True)
-              .select_related("principal", "role", "scope").order_by("principal__display_name", "role__name")):
+    eligible = _only(Assignment.objects.not_over_at(now).filter(kind=Assignment.Kind.ELIGIBLE, created_at__lt=cutoff,
+                                                                principal__enabled=True), ids)
+    for a in eligible.select_related("principal", "role", "scope").order_by("principal__display_name", "role__name"):
         if a.pk in used:
             continue
         found.append(Recommendation(
@@ -159,9 +164,9 @@ def group_together(*, now: datetime, days: int = DAYS) -> list[Recommendation]:
     return found
 
 
-def make_eligible(*, now: datetime, days: int = DAYS) -> list[Recommendation]:
+def make_eligible(*, now: datetime, days: int = DAYS, ids=None) -> list[Recommendation]:
     found = []
-    standing = (Assignment.objects.held_at(now)
+    standing = (_only(Assignment.objects.held_at(now), ids)
                 .filter(kind=Assignment.Kind.ACTIVE, activated_from__isnull=True,
                         created_at__lt=now - timedelta(days=days), principal__enabled=True,
                         principal__kind__in=[Principal.Kind.USER, Principal.Kind.GROUP])
@@ -189,9 +194,11 @@ def advice_for_assignments(*, assignment_ids, now: datetime | None = None, days:
     """Assignment id → the right-sizing advice about it (for access review items)."""
     wanted = set(assignment_ids)
     advice: dict[int, list[str]] = {}
-    for r in recommendations_list(now=now, days=days, kinds=[UNUSED, MAKE_ELIGIBLE]):
-        if r.assignment_id in wanted:
-            advice.setdefault(r.assignment_id, []).append(f"{r.kind_label}: {r.detail}")
+    if not wanted:
+        return advice
+    now = now or timezone.now()
+    for r in unused_eligibility(now=now, days=days, ids=wanted) + make_eligible(now=now, days=days, ids=wanted):
+        advice.setdefault(r.assignment_id, []).append(f"{r.kind_label}: {r.detail}")
     return advice
 
 

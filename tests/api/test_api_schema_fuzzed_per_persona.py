@@ -68,6 +68,12 @@ MAY = {
     # Anyone may start a command-line sign-in: nothing is granted until a person approves it.
     "device_authorize": SIGNED_IN | {"anonymous"},
     "device_token": set(),  # a token only for the device code of an approved sign-in, which no example has
+    # Governance: directory administrators and readers read; writes are the directory administrators'.
+    **{name: VIEWERS for name in ("governance_whatif", "conflict_sets_list", "conflicts_list",
+                                  "conflict_exceptions_list", "rightsizing_list")},
+    **{name: {"administrator"} for name in ("conflict_sets_create", "conflict_sets_delete",
+                                            "conflict_exceptions_grant", "conflict_exceptions_revoke",
+                                            "rightsizing_apply")},
 }
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 

@@ -17,8 +17,7 @@ def _both_eligible(directory, user, scope="/subscriptions/pay"):
             directory.grant(user, "payments-approver", scope, kind="eligible"))
 
 
-def test_refuse_set_refuses_activation_while_the_other_role_is_active(directory, conflict_set, activate, global_admin,
-                                                                       postgres):
+def test_refuse_set_refuses_activation_while_the_other_role_is_active(directory, conflict_set, activate, global_admin):
     user = directory.user()
     submitter, approver = _both_eligible(directory, user)  # made before the set existed
     made = conflict_set("refuse")
@@ -34,8 +33,7 @@ def test_refuse_set_refuses_activation_while_the_other_role_is_active(directory,
     assert activate(user, approver).status == Request.Status.PROVISIONED
 
 
-def test_once_the_other_activation_has_ended_activation_goes_through(directory, conflict_set, activate, policy,
-                                                                     postgres):
+def test_once_the_other_activation_has_ended_activation_goes_through(directory, conflict_set, activate, policy):
     user = directory.user()
     submitter, approver = _both_eligible(directory, user)
     conflict_set("refuse")
@@ -44,7 +42,7 @@ def test_once_the_other_activation_has_ended_activation_goes_through(directory, 
         assert activate(user, approver).status == Request.Status.PROVISIONED
 
 
-def test_flag_set_activates_and_audits_the_flag(directory, conflict_set, activate, policy, postgres):
+def test_flag_set_activates_and_audits_the_flag(directory, conflict_set, activate, policy):
     user = directory.user()
     submitter, approver = _both_eligible(directory, user)
     conflict_set("flag")
@@ -54,7 +52,7 @@ def test_flag_set_activates_and_audits_the_flag(directory, conflict_set, activat
     assert AuditEvent.objects.filter(action="separation_of_duties.flag", message__contains="activation").exists()
 
 
-def test_after_approval_the_activation_is_checked_again(directory, conflict_set, activate, policy, postgres):
+def test_after_approval_the_activation_is_checked_again(directory, conflict_set, activate, policy):
     """The conflicting role got active while the request waited: provisioning refuses (the request fails)."""
     from approvals.services import request_approve
 

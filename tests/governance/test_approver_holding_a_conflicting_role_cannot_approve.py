@@ -17,8 +17,7 @@ def _pending(directory, policy, activate, approvers):
     return activate(requester, eligible)
 
 
-def test_an_approver_eligible_for_the_conflicting_role_cannot_approve(directory, conflict_set, policy, activate,
-                                                                       postgres):
+def test_an_approver_eligible_for_the_conflicting_role_cannot_approve(directory, conflict_set, policy, activate):
     conflict_set("refuse")
     tainted, clean = directory.user("tainted"), directory.user("clean")
     directory.grant(tainted, "payments-submitter", "/subscriptions/pay/resourceGroups/rg1", kind="eligible")
@@ -30,7 +29,7 @@ def test_an_approver_eligible_for_the_conflicting_role_cannot_approve(directory,
     assert request_approve(actor=clean, request=request).status == Request.Status.PROVISIONED
 
 
-def test_in_a_flag_set_the_approval_is_recorded_and_flagged(directory, conflict_set, policy, activate, postgres):
+def test_in_a_flag_set_the_approval_is_recorded_and_flagged(directory, conflict_set, policy, activate):
     conflict_set("flag")
     tainted = directory.user("tainted")
     directory.grant(tainted, "payments-submitter", "/subscriptions/pay", kind="active")

@@ -9,7 +9,7 @@ from audit.models import AuditEvent
 from core.errors import DomainError
 
 
-def test_refuse_set_refuses_the_second_role_at_an_overlapping_scope(directory, conflict_set, postgres):
+def test_refuse_set_refuses_the_second_role_at_an_overlapping_scope(directory, conflict_set):
     conflict_set("refuse")
     user = directory.user()
     directory.grant(user, "payments-submitter", "/subscriptions/pay", kind="eligible")
@@ -21,7 +21,7 @@ def test_refuse_set_refuses_the_second_role_at_an_overlapping_scope(directory, c
     directory.grant(user, "payments-approver", "/subscriptions/other", kind="eligible")
 
 
-def test_a_group_membership_bringing_the_conflicting_role_is_refused(directory, conflict_set, postgres):
+def test_a_group_membership_bringing_the_conflicting_role_is_refused(directory, conflict_set):
     conflict_set("refuse")
     user, group = directory.user(), directory.group()
     directory.grant(group, "payments-approver", "/subscriptions/pay", kind="eligible")
@@ -30,7 +30,7 @@ def test_a_group_membership_bringing_the_conflicting_role_is_refused(directory, 
         directory.add_member(group, user)
 
 
-def test_flag_set_allows_the_assignment_and_audits_the_flag(directory, conflict_set, postgres):
+def test_flag_set_allows_the_assignment_and_audits_the_flag(directory, conflict_set):
     flagged = conflict_set("flag")
     user = directory.user()
     directory.grant(user, "payments-submitter", "/subscriptions/pay", kind="eligible")
@@ -40,7 +40,7 @@ def test_flag_set_allows_the_assignment_and_audits_the_flag(directory, conflict_
     assert event.target_id == str(flagged.pk) and "assignment" in event.message
 
 
-def test_a_disabled_set_checks_nothing(directory, conflict_set, postgres):
+def test_a_disabled_set_checks_nothing(directory, conflict_set):
     made = conflict_set("refuse")
     made.enabled = False
     made.save()

@@ -13,7 +13,7 @@ from core.errors import DomainError
 from governance.services import conflict_exception_grant, conflict_exception_revoke
 
 
-def test_exception_rules_and_audit(directory, conflict_set, global_admin, postgres):
+def test_exception_rules_and_audit(directory, conflict_set, global_admin):
     made = conflict_set("refuse")
     user, nobody = directory.user(), directory.user("nobody")
     directory.grant(user, "payments-submitter", "/subscriptions/pay", kind="eligible")

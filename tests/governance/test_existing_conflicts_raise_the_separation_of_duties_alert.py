@@ -18,7 +18,7 @@ def _current():
                                    status=Incident.Status.OPEN).first()
 
 
-def test_existing_conflicts_open_an_incident_that_clears(directory, conflict_set, global_admin, postgres, later):
+def test_existing_conflicts_open_an_incident_that_clears(directory, conflict_set, global_admin, later):
     alice, bob, carol = directory.user("alice"), directory.user("bob"), directory.user("carol")
     group = directory.group()
     directory.grant(alice, "payments-submitter", "/subscriptions/pay", kind="eligible")

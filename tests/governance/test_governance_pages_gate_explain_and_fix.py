@@ -12,7 +12,7 @@ from audit.models import AuditEvent
 from governance.models import ConflictException, ConflictSet
 
 
-def test_pages_are_for_directory_viewers(directory, global_admin, postgres):
+def test_pages_are_for_directory_viewers(directory, global_admin):
     outsider = Client()
     outsider.force_login(directory.user("outsider"))
     admin = Client()
@@ -23,7 +23,7 @@ def test_pages_are_for_directory_viewers(directory, global_admin, postgres):
         assert response.status_code == 200 and b"<h1>" in response.content
 
 
-def test_whatif_page_explains_and_refuses_bad_input(directory, global_admin, postgres):
+def test_whatif_page_explains_and_refuses_bad_input(directory, global_admin):
     user = directory.user("asker")
     directory.scope("/subscriptions/s1/resourceGroups/rg1")
     directory.grant(user, "contributor", "/subscriptions/s1", kind="eligible")
@@ -49,7 +49,7 @@ def test_whatif_page_explains_and_refuses_bad_input(directory, global_admin, pos
     assert proposed.status_code == 200 and "requires a ticket" in proposed.content.decode()
 
 
-def test_conflict_set_and_exception_are_saved_after_a_step_up(directory, global_admin, verified, postgres):
+def test_conflict_set_and_exception_are_saved_after_a_step_up(directory, global_admin, verified):
     client = Client()
     client.force_login(global_admin)
     roles = [directory.role("contributor").pk, directory.role("reader").pk]

@@ -19,7 +19,7 @@ def _activate_for(activate, user, eligible, minutes):
     return activate(user, eligible, duration_minutes=minutes)
 
 
-def test_recommendations_and_fixes(directory, activate, policy, global_admin, postgres):
+def test_recommendations_and_fixes(directory, activate, policy, global_admin):
     start = timezone.now()
     idle, busy = directory.user("idle"), directory.user("busy")
     directory.grant(global_admin, "owner")  # resource roles (and their policies at /) are managed by Owners
