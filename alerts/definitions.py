@@ -15,6 +15,7 @@ from django.db.models import Count, Max, Q
 
 from assignments.models import Assignment, Principal, RoleDefinition, RoleSetting, Scope
 from assignments.selectors import assignments_held_at
+from governance.separation import conflicts_existing
 
 from .models import Severity
 
@@ -301,6 +302,18 @@ def fewer_than_two_approvers(thresholds: dict, now: datetime) -> list[Finding]:
     return findings
 
 
+def separation_of_duties_conflicts(thresholds: dict, now: datetime) -> list[Finding]:
+    """Principals combining roles of a separation-of-duties conflict set now (governance.separation)."""
+    return [Finding(
+        subject_key=found.subject_key,
+        title=f"{found.principal} combines roles of the conflict set {found.conflict_set.name}",
+        detail=("Holds or is eligible for " + ", ".join(f"{a.role.name} at {a.scope.path}" for a in found.assignments)
+                + f" ({found.conflict_set.get_mode_display().lower()} set), with no live exception."),
+        principal=found.principal, affected=[affected_row(a) for a in found.assignments],
+        data={"conflict_set_id": found.conflict_set.pk},
+    ) for found in conflicts_existing(at=now)]
+
+
 # --- The catalogue -----------------------------------------------------------------------------------
 
 EMERGENCY_SIGN_IN = "emergency_access_sign_in"
@@ -431,6 +444,15 @@ CATALOGUE: tuple[AlertDefinition, ...] = (
 )
 
 CATALOGUE += (
+    AlertDefinition(
+        key="separation_of_duties", name="Separation of duties is violated", severity=Severity.HIGH,
+        description="Someone holds or is eligible for two roles of a conflict set (e.g. payments approver and "
+                    "payments submitter) at overlapping scopes: one person could carry out and approve the same work.",
+        how_to_fix="Remove one of the conflicting assignments, or, where the combination is accepted, grant an "
+                   "exception with a justification and an end date on the separation-of-duties page.",
+        prevention="Keep conflict sets in refuse mode so that such assignments are refused when they are made.",
+        fixes=(FIX_REMOVE,), evaluate=separation_of_duties_conflicts,
+    ),
     AlertDefinition(
         key="connector_drift", name="Target systems differ from PIM", severity=Severity.HIGH,
         description="Reconciliation read a connected system (LDAP group, PostgreSQL role) and found a grant PIM "

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, Q, Subquery
 from django.utils import timezone
 
-from assignments import rules
+from assignments import guards, rules
 from assignments import selectors as assignment_selectors
 from assignments.access import access_find_eligibility
 from assignments.conditions import check_activation_conditions
@@ -266,6 +266,8 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
                            f"Extend it instead of activating it again.")
         if waiting:
             raise conflict(f"An activation of {role.name} is already waiting for approval; cancel it or wait.")
+        guards.guards_run(guards.ACTIVATION, principal=me, role=role, scope=scope, start_at=start, end_at=end,
+                          actor=actor)  # separation of duties, before anything is asked or activated
         # No savepoint for the one-open-request constraint: it cannot fire here. Another activation
         # of this eligibility waits for the eligibility's lock above, and then sees this request in
         # the check just before (a request is only ever created under that lock).
@@ -452,6 +454,7 @@ def request_approve(*, actor: Actor | User, request: Request, comment: str = "",
     with transaction.atomic():
         locked = _lock_request(request)
         _refuse_closed(locked, now)
+        guards.guards_run(guards.APPROVAL, request=locked, actor=actor)  # separation of duties: the approver
         requested = {"start_at": locked.start_at, "end_at": locked.end_at}
         changes = _approved_dates(request=locked, start_at=start_at, end_at=end_at, now=now)
         _record_decision(actor=actor, request=locked, decision=ApprovalDecision.Decision.APPROVE, comment=comment,

@@ -27,7 +27,7 @@ from core.config_changes import config_change_guard, config_change_recorded
 from core.errors import DomainError, FieldErrors, conflict, forbidden, invalid, not_found
 from core.timezones import local_text, time_zone_valid
 
-from . import rules, selectors
+from . import guards, rules, selectors
 from .conditions import parse_time_windows, parse_trusted_networks
 from .models import (
     Assignment,
@@ -573,6 +573,8 @@ def assignment_create(*, actor: Actor | User, principal: Principal, role: RoleDe
         principal = Principal.objects.select_for_update().get(pk=principal.pk)
         assignment_create_validate(actor=actor, principal=principal, role=role, scope=scope, kind=kind,
                                    start_at=start_at, end_at=end_at, justification=justification)
+        guards.guards_run(guards.ASSIGNMENT_CREATE, principal=principal, role=role, scope=scope, kind=kind,
+                          start_at=start_at, end_at=end_at, actor=actor)  # separation of duties
         assignment = assignment_insert(principal=principal, role=role, scope=scope, kind=kind, start_at=start_at,
                                        end_at=end_at, actor=actor, now=now, justification=justification,
                                        ticket_system=ticket_system, ticket_number=ticket_number, origin=origin)
@@ -981,6 +983,9 @@ def assignment_activate(*, request: Request, now: datetime, approved_by: Actor |
                                                    scope=request.scope, at=start) is None:
             raise forbidden(f"{request.principal} is no longer eligible for {request.role.name} at "
                             f"{request.scope.path}.")
+        if not already_locked:  # after an approval: separation of duties again (the request saw it first)
+            guards.guards_run(guards.ACTIVATION, principal=request.principal, role=request.role, scope=request.scope,
+                              start_at=start, end_at=end, actor=requester, request=request)
         activation = assignment_insert(
             principal=request.principal, role=request.role, scope=request.scope, kind=Assignment.Kind.ACTIVE,
             start_at=start, end_at=end, actor=requester, now=now, justification=request.justification,

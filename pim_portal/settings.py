@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "accounts",
     "notifications",
     "provisioning",
+    "governance",
     "reviews",
     "alerts",
     "directory",

@@ -31,6 +31,7 @@ urlpatterns = [
     path("request-rules/", include("selfservice.urls")),  # justification / ticket rules, auto-approval, break-glass
     path("reviews/", include("reviews.urls")),
     path("alerts/", include("alerts.urls")),
+    path("governance/", include("governance.urls")),  # what-if, separation of duties, right-sizing
     path("directory-sources/", include("directory.ldap_urls")),
     path("api/v1/", include("api.urls")),
     path("scim/v2/", include("directory.scim.urls")),  # SCIM 2.0 service provider (bearer tokens, no session)

@@ -35,6 +35,9 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Break-glass reviews", "selfservice:reviews", "any_admin", "Administration"),
     NavItem("Security alerts", "alerts:list", "directory_viewer", "Administration"),
     NavItem("Discovery", "alerts:discovery", "directory_admin", "Administration"),
+    NavItem("What-if", "governance:whatif", "directory_viewer", "Administration"),
+    NavItem("Separation of duties", "governance:separation", "directory_viewer", "Administration"),
+    NavItem("Right-sizing", "governance:rightsizing", "directory_viewer", "Administration"),
     NavItem("Integrations", "provisioning:index", "directory_admin", "Administration"),  # webhooks
     NavItem("Connectors", "connectors:index", "directory_admin", "Administration"),
     NavItem("Policy as code", "policy:index", "directory_viewer", "Administration"),  # versions, dual control, YAML

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from assignments import selectors as assignment_selectors
 from assignments.models import Assignment, Principal, RoleDefinition, Scope, held_at_q
+from governance.rightsizing import advice_for_assignments
 
 from .models import AccessReview, AccessReviewInstance, AccessReviewItem
 
@@ -99,8 +100,13 @@ def with_live_recommendations(qs: QuerySet, *, at: datetime | None = None) -> Qu
 def attach_recommendations(items, *, at: datetime | None = None) -> list:
     """Set `.evidence_at` and `.recommended` on each item: live while the review runs, frozen after."""
     at = at or timezone.now()
+    items = list(items)
+    # Right-sizing's advice about the items' assignments (unused eligibility, standing access that could
+    # be eligible), shown beside the recommendation while the review runs.
+    advice = advice_for_assignments(assignment_ids=[i.assignment_id for i in items if i.assignment_id], now=at)
     out = []
     for item in items:
+        item.advice = advice.get(item.assignment_id, [])
         if item.instance.status in (Instance.Status.NOT_STARTED, Instance.Status.IN_PROGRESS):
             item.evidence_at = getattr(item, "live_last_activation_at", None)
             item.recommended = recommendation_for(last_activation_at=item.evidence_at, at=at)

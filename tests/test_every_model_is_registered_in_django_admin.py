@@ -2,7 +2,7 @@ from django.apps import apps
 from django.contrib import admin
 
 PORTAL_APPS = {"assignments", "approvals", "audit", "accounts", "notifications", "provisioning", "reviews", "alerts",
-               "api", "directory", "connectors", "operations", "policy"}
+               "api", "directory", "connectors", "operations", "policy", "governance", "selfservice"}
 
 
 def test_every_portal_model_has_an_admin():

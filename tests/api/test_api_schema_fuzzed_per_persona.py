@@ -113,6 +113,12 @@ MAY = {
     "break_glass_reviews_complete": PEOPLE,
     "eligibility_requests_create": PEOPLE,
     "request_batches_retrieve": SIGNED_IN,
+    # Governance: directory administrators and readers read; writes are the directory administrators'.
+    **{name: VIEWERS for name in ("governance_whatif", "conflict_sets_list", "conflicts_list",
+                                  "conflict_exceptions_list", "rightsizing_list")},
+    **{name: {"administrator"} for name in ("conflict_sets_create", "conflict_sets_delete",
+                                            "conflict_exceptions_grant", "conflict_exceptions_revoke",
+                                            "rightsizing_apply")},
 }
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 

@@ -8,6 +8,7 @@ inventory test until it is added to one of the two.
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.test import Client
@@ -287,6 +288,11 @@ VISITED = {
     "alerts:emergency": ("carol", _r("alerts:emergency")),
     "alerts:discovery": ("carol", _r("alerts:discovery")),
     "alerts:convert": ("carol", _r("alerts:convert")),
+    "governance:whatif": ("carol", lambda w: reverse("governance:whatif") + "?" + urlencode({
+        "principal": w.users["alice"].principal.pk, "role": w["eligible"].role_id, "scope": "/",
+        "justification": "check", "mfa_verified": "on"})),
+    "governance:separation": ("carol", _r("governance:separation")),
+    "governance:rightsizing": ("carol", _r("governance:rightsizing")),
     "api:tokens": ("carol", _r("api:tokens")),
     "ldap_sources:list": ("carol", _r("ldap_sources:list")),
     "ldap_sources:create": ("carol", _r("ldap_sources:create")),
@@ -371,6 +377,10 @@ EXCLUDED = {
     "alerts:run_all": POST_ONLY,
     "alerts:run": POST_ONLY,
     "alerts:incident_action": POST_ONLY,
+    "governance:conflict_set_delete": POST_ONLY,
+    "governance:exception_grant": POST_ONLY,
+    "governance:exception_revoke": POST_ONLY,
+    "governance:rightsizing_apply": POST_ONLY,
     "api:token-revoke": POST_ONLY,
     "directory_scim:token_revoke": POST_ONLY,
     "admin:login": "redirects to the portal's sign-in page",
