@@ -66,8 +66,24 @@ class Applier:
         self.key = source.source_key
         self.counts = Counts()
         self.by_dn: dict[str, Principal] = {}
-        self.existing = {p.external_id: p for p in
-                         Principal.objects.filter(external_source=self.key).select_related("user")}
+        self.existing = self._existing()
+        self._dn_keys: dict[str, str] = {}
+
+    def _existing(self) -> dict[str, Principal]:
+        """The source's principals by external id: all of them for a full run (it disables who is
+        gone), only those read for an incremental one (a hundred changes need not load 10,000 people)."""
+        known = Principal.objects.filter(external_source=self.key).select_related("user")
+        if self.full:
+            return {p.external_id: p for p in known}
+        ids = sorted({e.record.external_id for e in self.read.users} | {e.external_id for e in self.read.groups})
+        return {p.external_id: p for chunk in _chunks(ids, LOOKUP_CHUNK) for p in known.filter(external_id__in=chunk)}
+
+    def _dn(self, dn: str) -> str:
+        """`dn_key`, once per DN: a group's member values repeat the users' DNs 20,000 times."""
+        key = self._dn_keys.get(dn)
+        if key is None:
+            key = self._dn_keys[dn] = dn_key(dn)
+        return key
 
     # --- bookkeeping ---------------------------------------------------------------------------------
 
@@ -108,7 +124,7 @@ class Applier:
             seen_ids.add(record.external_id)
             if known is not None and known.user is not None and _same(known.user, record):
                 self._add("users_unchanged")
-                self.by_dn[dn_key(entry.dn)] = known
+                self.by_dn[self._dn(entry.dn)] = known
                 continue
             username = record.username.replace("\x00", "").strip()
             if known is None and first and username and record.external_id:
@@ -143,7 +159,7 @@ class Applier:
                 self._user_one(entry)
             return
         for entry, principal in zip(entries, principals, strict=True):
-            self.by_dn[dn_key(entry.dn)] = principal
+            self.by_dn[self._dn(entry.dn)] = principal
 
     def _user_one(self, entry: UserEntry) -> None:
         record = entry.record
@@ -164,7 +180,7 @@ class Applier:
         except DomainError as error:
             self.read.skip(f"{entry.dn}: {error.message}")
             return
-        self.by_dn[dn_key(entry.dn)] = user.principal
+        self.by_dn[self._dn(entry.dn)] = user.principal
 
     def _disable_gone(self) -> None:
         """A full read is the whole directory: its users that are not in it any more are disabled
@@ -195,7 +211,7 @@ class Applier:
             seen_ids.add(entry.external_id)
             if known is not None and known.is_group and known.display_name == name:
                 self._add("groups_unchanged")
-                self.by_dn[dn_key(entry.dn)] = known
+                self.by_dn[self._dn(entry.dn)] = known
                 groups.append((known, entry.member_dns))
             elif known is None and first and name and entry.external_id:
                 new.append(entry)
@@ -211,7 +227,7 @@ class Applier:
                 self._add("groups_created", len(created))
                 self._save_counts()
             for entry, group in zip(chunk, created, strict=True):
-                self.by_dn[dn_key(entry.dn)] = group
+                self.by_dn[self._dn(entry.dn)] = group
                 groups.append((group, entry.member_dns))
         return groups
 
@@ -225,22 +241,22 @@ class Applier:
         except DomainError as error:
             self.read.skip(f"{entry.dn}: {error.message}")
             return None
-        self.by_dn[dn_key(entry.dn)] = group
+        self.by_dn[self._dn(entry.dn)] = group
         return group
 
     # --- the DN index ---------------------------------------------------------------------------------
 
     def _index_update(self) -> None:
         """Record which principal each DN read is (for the member values of later incremental runs)."""
+        if self.full:
+            self._index_replace()
+            return
         with transaction.atomic():
             entries = DirectorySourceEntry.objects.filter(source=self.source)
-            if self.full:
-                entries.delete()
-            else:
-                dns, principals = list(self.by_dn), [p.pk for p in self.by_dn.values()]
-                for start in range(0, len(dns), LOOKUP_CHUNK):
-                    entries.filter(Q(dn__in=dns[start:start + LOOKUP_CHUNK])
-                                   | Q(principal_id__in=principals[start:start + LOOKUP_CHUNK])).delete()
+            dns, principals = list(self.by_dn), [p.pk for p in self.by_dn.values()]
+            for start in range(0, len(dns), LOOKUP_CHUNK):
+                entries.filter(Q(dn__in=dns[start:start + LOOKUP_CHUNK])
+                               | Q(principal_id__in=principals[start:start + LOOKUP_CHUNK])).delete()
             rows, used = [], set()
             for dn, principal in self.by_dn.items():
                 if principal.pk in used:
@@ -249,6 +265,27 @@ class Applier:
                 rows.append(DirectorySourceEntry(source=self.source, dn=dn[:1000], principal=principal,
                                                  kind="group" if principal.is_group else "user"))
             DirectorySourceEntry.objects.bulk_create(rows, batch_size=LOOKUP_CHUNK)
+
+    def _index_replace(self) -> None:
+        """A full run's index is exactly what it read: delete the rows that differ, insert the new
+        ones (an unchanged directory rewrites nothing)."""
+        wanted: dict[str, Principal] = {}
+        used: set[int] = set()
+        for dn, principal in self.by_dn.items():
+            if principal.pk not in used:  # two DNs for one principal (a rename read twice): keep the first
+                used.add(principal.pk)
+                wanted[dn[:1000]] = principal
+        with transaction.atomic():
+            entries = DirectorySourceEntry.objects.filter(source=self.source)
+            stale = [pk for pk, dn, principal_id in entries.values_list("pk", "dn", "principal_id")
+                     if dn not in wanted or wanted[dn].pk != principal_id]
+            for chunk in _chunks(stale, LOOKUP_CHUNK):
+                DirectorySourceEntry.objects.filter(pk__in=chunk).delete()
+            kept = set(entries.values_list("dn", flat=True))
+            DirectorySourceEntry.objects.bulk_create(
+                [DirectorySourceEntry(source=self.source, dn=dn, principal=principal,
+                                      kind="group" if principal.is_group else "user")
+                 for dn, principal in wanted.items() if dn not in kept], batch_size=LOOKUP_CHUNK)
 
     def _resolver(self, wanted: set[str]) -> dict[str, Principal]:
         resolved = dict(self.by_dn)
@@ -273,12 +310,12 @@ class Applier:
         return current
 
     def _memberships(self, groups: list[tuple[Principal, tuple[str, ...]]]) -> None:
-        resolve = self._resolver({dn_key(dn) for _, dns in groups for dn in dns})
+        resolve = self._resolver({self._dn(dn) for _, dns in groups for dn in dns})
         wanted: dict[int, set[int]] = {}
         for group, member_dns in groups:
             members = wanted.setdefault(group.pk, set())
             for dn in member_dns:
-                member = resolve.get(dn_key(dn))
+                member = resolve.get(self._dn(dn))
                 if member is None:
                     continue  # outside the base DNs or the user filter (or groupOfNames' placeholder member)
                 if member.is_group:
