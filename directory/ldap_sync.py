@@ -29,7 +29,7 @@ from ldap3.utils.dn import parse_dn
 
 from alerts.services import alert_directory_sync_recovered, alert_directory_sync_refused
 from assignments import rules
-from assignments.models import User
+from assignments.models import Principal, User
 from assignments.services import audited_refusal
 from audit.services import audit_event_record
 from core.actors import Actor, as_actor
@@ -190,6 +190,42 @@ def directory_source_update(*, actor: User, source: DirectorySource, values: dic
             audit_event_record(action="directory_source.update", actor=actor, target=locked, before=before,
                                after=after)
     return locked
+
+
+@audited_refusal("directory_source.delete")
+def directory_source_delete(*, actor: User, source: DirectorySource,
+                            mfa_verified_at: datetime | None = None) -> dict:
+    """Delete a source: its configuration, runs and DN index go; what it imported stays. Its users and
+    groups keep their accounts, state and memberships (deleting a configuration is not offboarding:
+    nobody is disabled, no membership ends) and are released: their `external_source` / `external_id`
+    are cleared, so no run touches them again and they are managed in the portal from then on (a
+    source added later links the users again by username). Refused while a run is in progress (the
+    claim is read under the source's row lock, which a starting run's claim waits for). Audited, with
+    how many users and groups were released. Returns those counts."""
+    _check_admin(actor)
+    _check_mfa(actor, mfa_verified_at, "delete a directory source")
+    now = timezone.now()
+    with transaction.atomic():
+        locked = DirectorySource.objects.select_for_update().filter(pk=source.pk).first()
+        if locked is None:
+            raise conflict("This directory source was deleted already.")
+        if locked.running_since is not None and locked.running_since >= now - STALE_CLAIM:
+            raise conflict(f"A run of {locked.name} is in progress (since {locked.running_since:%Y-%m-%d %H:%M} "
+                           f"UTC): wait for it to finish, then delete the source.")
+        imported = Principal.objects.filter(external_source=locked.source_key)
+        released = {"users": imported.filter(kind=Principal.Kind.USER).count(),
+                    "groups": imported.filter(kind=Principal.Kind.GROUP).count()}
+        imported.update(external_source="", external_id="")
+        snapshot = _snapshot(locked)
+        key = locked.source_key
+        locked.delete()
+        audit_event_record(action="directory_source.delete", actor=actor, target_type="directory.directorysource",
+                           target_id=str(source.pk), target_label=snapshot["name"], before=snapshot,
+                           after={"released": released},
+                           message=f"Deleted. {released['users']} users and {released['groups']} groups it imported "
+                                   f"stay, no longer synced.")
+        alert_directory_sync_recovered(source_key=key, actor=source_actor(source))
+    return released
 
 
 def directory_source_test(*, actor: User, source: DirectorySource) -> tuple[bool, list[str]]:
