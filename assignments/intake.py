@@ -76,6 +76,48 @@ def users_create_many(*, source: str, users: list[NewUser], actor: Actor) -> lis
     return principals
 
 
+@dataclass(frozen=True)
+class UserChange:
+    """New attributes the directory gives a user the portal has (username already cleaned)."""
+
+    user_id: int
+    username: str
+    email: str = ""
+    display_name: str = ""
+
+
+def users_update_many(*, changes: list[UserChange], actor: Actor) -> int:
+    """Rename users and change their email and display name (on their principals too), as the
+    per-user intake does, audited `user.update` each with before and after. Enabling and disabling
+    are not here (disabling ends what the user holds: one user at a time). The users are locked in id
+    order; one whose attributes are already these changes nothing. Returns how many changed."""
+    actor = _system(actor)
+    if not changes:
+        return 0
+    wanted = {change.user_id: change for change in changes}
+    with transaction.atomic(savepoint=False):
+        users = list(User.objects.select_for_update().filter(pk__in=wanted).order_by("pk"))
+        changed, events = [], []
+        for user in users:
+            change = wanted[user.pk]
+            before = {"username": user.username, "email": user.email, "display_name": user.display_name}
+            after = {"username": change.username, "email": change.email,
+                     "display_name": change.display_name or change.username}
+            if before == after:
+                continue
+            user.username, user.email, user.display_name = after["username"], after["email"], after["display_name"]
+            changed.append(user)
+            events.append({"action": "user.update", "actor": actor, "target": user, "before": before, "after": after,
+                           "message": "Updated from the directory."})
+        User.objects.bulk_update(changed, ["username", "email", "display_name"])
+        by_user = {user.pk: user for user in changed}
+        principals = [Principal(pk=pk, display_name=by_user[user_id].display_name, email=by_user[user_id].email)
+                      for pk, user_id in Principal.objects.filter(user_id__in=by_user).values_list("pk", "user_id")]
+        Principal.objects.bulk_update(principals, ["display_name", "email"])
+        audit_events_record_many(events)
+    return len(changed)
+
+
 def groups_create_many(*, source: str, groups: list[tuple[str, str]], actor: Actor) -> list[Principal]:
     """Create security groups (not role-assignable) from (external id, display name) pairs, each with
     its scope `/groups/<object id>` under the root and its closure rows, audited `scope.create` and
@@ -181,7 +223,7 @@ def memberships_directory_remove_many(*, pairs: list[tuple[int, int]], actor: Ac
         scopes = _group_scopes(group for group, _ in pairs)
         wanted = {(scopes[group].pk, member) for group, member in pairs if group in scopes}
         locked = [assignment for assignment in Assignment.objects.select_for_update(of=("self",))
-                  .select_related("principal", "role", "scope")
+                  .select_related("principal__user", "role", "scope")
                   .filter(role=_member_role(), kind=Assignment.Kind.ACTIVE, status=Assignment.Status.LIVE,
                           origin=Assignment.Origin.DIRECTORY, scope_id__in={scope for scope, _ in wanted},
                           principal_id__in={member for _, member in wanted}).order_by("pk")

@@ -117,6 +117,7 @@ class Applier:
         one_by_one: list[UserEntry] = []
         seen_ids: set[str] = set()
         candidates: list[tuple[UserEntry, str]] = []
+        updates: list[tuple[UserEntry, str]] = []
         for entry in self.read.users:
             record = entry.record
             known = self.existing.get(record.external_id)
@@ -129,19 +130,47 @@ class Applier:
             username = record.username.replace("\x00", "").strip()
             if known is None and first and username and record.external_id:
                 candidates.append((entry, username))
+            elif (known is not None and known.is_user and known.user is not None and first and username
+                  and known.user.is_active == record.active):
+                updates.append((entry, username))  # new name, email or display name: set-based
             else:
-                one_by_one.append(entry)  # changes someone known, or is refused with a clear message
-        taken = self._taken_usernames({username.lower() for _, username in candidates})
+                one_by_one.append(entry)  # enabled or disabled, or refused with a clear message
+        taken = self._taken_usernames({username.lower() for _, username in candidates + updates})
+        changes: list[tuple[UserEntry, str]] = []
+        for entry, username in updates:
+            user = self.existing[entry.record.external_id].user
+            if username.lower() != user.username.lower() and username.lower() in taken:
+                one_by_one.append(entry)  # the new name is someone else's: refused one by one, with the reason
+            else:
+                taken.add(username.lower())
+                changes.append((entry, username))
         for entry, username in candidates:
             if username.lower() in taken:
                 one_by_one.append(entry)  # a portal user of that name (linked) or another source's (refused)
             else:
                 taken.add(username.lower())  # a second entry of the same name in this read goes one by one
                 new.append(entry)
+        for chunk in _chunks(changes, USER_CHUNK):
+            self._update_users(chunk)
         for chunk in _chunks(new, USER_CHUNK):
             self._create_users(chunk)
         for entry in one_by_one:
             self._user_one(entry)
+
+    def _update_users(self, entries: list[tuple[UserEntry, str]]) -> None:
+        changes = [intake.UserChange(user_id=self.existing[e.record.external_id].user_id, username=username,
+                                     email=e.record.email, display_name=e.record.display_name)
+                   for e, username in entries]
+        try:
+            with transaction.atomic():
+                self._add("users_updated", intake.users_update_many(changes=changes, actor=self.actor))
+                self._save_counts()
+        except IntegrityError:
+            for entry, _ in entries:  # a concurrent writer took a new name meanwhile: one by one, with the reason
+                self._user_one(entry)
+            return
+        for entry, _ in entries:
+            self.by_dn[self._dn(entry.dn)] = self.existing[entry.record.external_id]
 
     def _create_users(self, entries: list[UserEntry]) -> None:
         users = [intake.NewUser(username=e.record.username.replace("\x00", "").strip(),
