@@ -32,6 +32,7 @@ class AssignmentRow(NamedTuple):
     justification: str
     ticket_system: str
     ticket_number: str
+    origin: str = Assignment.Origin.PIM
 
 
 class PrincipalRow(NamedTuple):

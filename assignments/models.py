@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models, transaction
 from django.db.models import Q
+from django.db.models.functions import Upper
 
 from audit.services import audit_event_record
 from core.actors import Actor
@@ -48,6 +49,13 @@ class User(AbstractUser):
     time_zone = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     objects = PimUserManager()
+
+    class Meta(AbstractUser.Meta):
+        indexes = [
+            # Usernames compare case-insensitively everywhere (sign-in, intake, SCIM's `userName eq`,
+            # which RFC 7643 makes caseExact=false): Django's iexact is UPPER(username) = UPPER(%s).
+            models.Index(Upper("username"), name="user_username_upper_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.display_name or self.get_full_name() or self.username

@@ -1,8 +1,9 @@
 """Reads of the directory source pages."""
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from assignments import selectors as assignment_selectors
+from assignments.models import Principal
 
 from .models import DirectorySource, DirectorySyncRun
 
@@ -25,3 +26,10 @@ def directory_source_list() -> QuerySet[DirectorySource]:
 
 def directory_runs(*, source: DirectorySource) -> QuerySet[DirectorySyncRun]:
     return DirectorySyncRun.objects.filter(source=source).select_related("started_by").order_by("-started_at", "-pk")
+
+
+def directory_source_imported(*, source: DirectorySource) -> dict:
+    """How many users and groups the source brought (one query), and whether a run holds it now."""
+    counts = Principal.objects.filter(external_source=source.source_key).aggregate(
+        users=Count("pk", filter=Q(kind=Principal.Kind.USER)), groups=Count("pk", filter=Q(kind=Principal.Kind.GROUP)))
+    return {**counts, "running": source.running_since is not None}

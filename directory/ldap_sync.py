@@ -18,7 +18,6 @@ deletions and leave that to the next full run.
 
 import logging
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import DatabaseError, transaction
@@ -30,7 +29,6 @@ from ldap3.utils.dn import parse_dn
 
 from alerts.services import alert_directory_sync_recovered, alert_directory_sync_refused
 from assignments import rules
-from assignments import services as assignment_services
 from assignments.models import Principal, User
 from assignments.services import audited_refusal
 from audit.services import audit_event_record
@@ -38,20 +36,16 @@ from core.actors import Actor, as_actor
 from core.errors import DomainError, conflict, invalid
 from provisioning.crypto import UnsealError, seal, unseal
 
-from .ldap_client import MAX_LDIF_BYTES, PRESETS, DirectoryRead, LdapReadError, dn_key, ldap_read, ldap_test, ldif_read
-from .models import DirectoryLdifUpload, DirectorySource, DirectorySourceEntry, DirectorySyncRun
+from .ldap_apply import Applier
+from .ldap_client import MAX_LDIF_BYTES, PRESETS, DirectoryRead, LdapReadError, ldap_read, ldap_test, ldif_read
+from .models import DirectoryLdifUpload, DirectorySource, DirectorySyncRun
 from .services import (
-    Outcome,
     directory_actor,
-    directory_group_members_set,
-    directory_group_upsert,
-    directory_user_upsert,
 )
 
 logger = logging.getLogger(__name__)
 
 STALE_CLAIM = timedelta(hours=1)  # longer than any run; a claim older than this was left by a crashed worker
-CHUNK = 500
 
 CONFIG_FIELDS = (
     "name", "enabled", "preset", "url", "start_tls", "ca_certificate", "bind_dn", "base_dns", "user_filter",
@@ -198,6 +192,42 @@ def directory_source_update(*, actor: User, source: DirectorySource, values: dic
     return locked
 
 
+@audited_refusal("directory_source.delete")
+def directory_source_delete(*, actor: User, source: DirectorySource,
+                            mfa_verified_at: datetime | None = None) -> dict:
+    """Delete a source: its configuration, runs and DN index go; what it imported stays. Its users and
+    groups keep their accounts, state and memberships (deleting a configuration is not offboarding:
+    nobody is disabled, no membership ends) and are released: their `external_source` / `external_id`
+    are cleared, so no run touches them again and they are managed in the portal from then on (a
+    source added later links the users again by username). Refused while a run is in progress (the
+    claim is read under the source's row lock, which a starting run's claim waits for). Audited, with
+    how many users and groups were released. Returns those counts."""
+    _check_admin(actor)
+    _check_mfa(actor, mfa_verified_at, "delete a directory source")
+    now = timezone.now()
+    with transaction.atomic():
+        locked = DirectorySource.objects.select_for_update().filter(pk=source.pk).first()
+        if locked is None:
+            raise conflict("This directory source was deleted already.")
+        if locked.running_since is not None and locked.running_since >= now - STALE_CLAIM:
+            raise conflict(f"A run of {locked.name} is in progress (since {locked.running_since:%Y-%m-%d %H:%M} "
+                           f"UTC): wait for it to finish, then delete the source.")
+        imported = Principal.objects.filter(external_source=locked.source_key)
+        released = {"users": imported.filter(kind=Principal.Kind.USER).count(),
+                    "groups": imported.filter(kind=Principal.Kind.GROUP).count()}
+        imported.update(external_source="", external_id="")
+        snapshot = _snapshot(locked)
+        key = locked.source_key
+        locked.delete()
+        audit_event_record(action="directory_source.delete", actor=actor, target_type="directory.directorysource",
+                           target_id=str(source.pk), target_label=snapshot["name"], before=snapshot,
+                           after={"released": released},
+                           message=f"Deleted. {released['users']} users and {released['groups']} groups it imported "
+                                   f"stay, no longer synced.")
+        alert_directory_sync_recovered(source_key=key, actor=source_actor(source))
+    return released
+
+
 def directory_source_test(*, actor: User, source: DirectorySource) -> tuple[bool, list[str]]:
     """*Test connection*: (worked, what it found or why not). Reads only; changes nothing."""
     _check_admin(actor)
@@ -210,19 +240,6 @@ def directory_source_test(*, actor: User, source: DirectorySource) -> tuple[bool
 
 
 # --- runs -----------------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Counts:
-    users_created: int = 0
-    users_updated: int = 0
-    users_disabled: int = 0
-    users_unchanged: int = 0
-    groups_created: int = 0
-    groups_updated: int = 0
-    groups_unchanged: int = 0
-    memberships_added: int = 0
-    memberships_removed: int = 0
 
 
 def _claim(source: DirectorySource, now: datetime) -> bool:
@@ -298,23 +315,25 @@ def directory_sync_run(*, source: DirectorySource, kind: str, started_by: User |
             return _finish_unapplied(run, source, system, status=DirectorySyncRun.Status.REFUSED, error=refusal,
                                      started=started)
         try:
-            with transaction.atomic():
-                counts = _apply(source=source, read=read, full=full, actor=system)
-                run.status = DirectorySyncRun.Status.SUCCEEDED
-                for name, value in vars(counts).items():
-                    setattr(run, name, value)
-                run.skipped, run.problems = read.skipped, read.problems
-                run.watermark = read.watermark if kind != DirectorySyncRun.Kind.LDIF else source.watermark
-                _finish(run, started)
-                if kind != DirectorySyncRun.Kind.LDIF:
-                    DirectorySource.objects.filter(pk=source.pk).update(watermark=run.watermark)
-                alert_directory_sync_recovered(source_key=source.source_key, actor=system)
+            counts = Applier(source=source, run=run, read=read, full=full, actor=system).apply()
         except (DomainError, DatabaseError) as error:
-            logger.exception("Directory sync run %s of %s could not be applied", run.pk, source)
-            run.refresh_from_db()
+            logger.exception("Directory sync run %s of %s stopped while applying", run.pk, source)
+            run.refresh_from_db()  # the counts of the chunks that were committed
+            run.skipped, run.problems = read.skipped, read.problems
             return _finish_unapplied(run, source, system, status=DirectorySyncRun.Status.FAILED,
-                                     error=f"Applying the entries failed, nothing was changed: {error}",
-                                     started=started)
+                                     error=f"Applying the entries stopped part-way ({error}). The chunks committed "
+                                           f"before stay, as the counts say; the watermark did not move, so the "
+                                           f"next run applies the rest.", started=started)
+        with transaction.atomic():
+            run.status = DirectorySyncRun.Status.SUCCEEDED
+            for name, value in vars(counts).items():
+                setattr(run, name, value)
+            run.skipped, run.problems = read.skipped, read.problems
+            run.watermark = read.watermark if kind != DirectorySyncRun.Kind.LDIF else source.watermark
+            _finish(run, started)
+            if kind != DirectorySyncRun.Kind.LDIF:
+                DirectorySource.objects.filter(pk=source.pk).update(watermark=run.watermark)
+            alert_directory_sync_recovered(source_key=source.source_key, actor=system)
         return run
     finally:
         _release(source, kind=kind, now=timezone.now())
@@ -338,127 +357,6 @@ def _finish_unapplied(run: DirectorySyncRun, source: DirectorySource, system: Ac
         alert_directory_sync_refused(source_key=source.source_key, source_name=source.name, run_id=run.pk,
                                      reason=error, actor=system)
     return run
-
-
-def _same(user: User, record) -> bool:
-    return (user.username == record.username.strip() and user.email == record.email
-            and user.display_name == (record.display_name or record.username.strip())
-            and user.is_active == record.active)
-
-
-def _apply(*, source: DirectorySource, read: DirectoryRead, full: bool, actor: Actor) -> _Counts:
-    counts = _Counts()
-    key = source.source_key
-    existing = {p.external_id: p for p in Principal.objects.filter(external_source=key).select_related("user")}
-    by_dn: dict[str, Principal] = {}
-    seen_users: set[str] = set()
-    for entry in read.users:
-        record = entry.record
-        seen_users.add(record.external_id)
-        known = existing.get(record.external_id)
-        if known is not None and known.user is not None and _same(known.user, record):
-            counts.users_unchanged += 1
-            by_dn[dn_key(entry.dn)] = known
-            continue
-        was_active = known.user.is_active if known is not None and known.user is not None else None
-        try:  # each intake write is its own savepoint: a refused entry leaves no trace and the run goes on
-            user, outcome = directory_user_upsert(source=key, record=record, actor=actor)
-        except DomainError as error:
-            read.skip(f"{entry.dn}: {error.message}")
-            continue
-        if outcome == Outcome.CREATED:
-            counts.users_created += 1
-        elif was_active and not user.is_active:
-            counts.users_disabled += 1
-        elif outcome == Outcome.UPDATED:
-            counts.users_updated += 1
-        else:
-            counts.users_unchanged += 1
-        by_dn[dn_key(entry.dn)] = user.principal
-    if full:
-        for principal in existing.values():
-            if principal.user is None or principal.external_id in seen_users or not principal.user.is_active:
-                continue
-            try:
-                assignment_services.user_set_enabled(user=principal.user, enabled=False, actor=actor,
-                                                     justification="No longer in the directory.")
-            except DomainError as error:
-                read.skip(f"{principal.user.username} (gone from the directory): {error.message}")
-                continue
-            counts.users_disabled += 1
-
-    groups: list[tuple[Principal, tuple[str, ...]]] = []
-    seen_groups: set[str] = set()
-    for entry in read.groups:
-        seen_groups.add(entry.external_id)
-        try:
-            group, outcome = directory_group_upsert(source=key, external_id=entry.external_id,
-                                                    display_name=entry.name, actor=actor)
-        except DomainError as error:
-            read.skip(f"{entry.dn}: {error.message}")
-            continue
-        setattr(counts, f"groups_{outcome.value}", getattr(counts, f"groups_{outcome.value}") + 1)
-        by_dn[dn_key(entry.dn)] = group
-        groups.append((group, entry.member_dns))
-
-    _index_update(source=source, by_dn=by_dn, full=full)
-    resolve = _resolver(source=source, by_dn=by_dn, wanted={dn_key(dn) for _, dns in groups for dn in dns})
-    for group, member_dns in groups:
-        members = []
-        for dn in member_dns:
-            member = resolve.get(dn_key(dn))
-            if member is None:
-                continue  # outside the base DNs or the user filter (or groupOfNames' placeholder member)
-            if member.is_group:
-                read.skip(f"{group.display_name}: nested group {dn} ignored (groups do not nest in PIM).")
-                continue
-            members.append(member)
-        try:
-            added, removed = directory_group_members_set(group=group, members=members, actor=actor)
-        except DomainError as error:
-            read.skip(f"Members of {group.display_name}: {error.message}")
-            continue
-        counts.memberships_added += added
-        counts.memberships_removed += removed
-    if full:
-        for principal in existing.values():
-            if principal.is_group and principal.external_id not in seen_groups:
-                try:
-                    _, removed = directory_group_members_set(group=principal, members=[], actor=actor)
-                except DomainError as error:
-                    read.skip(f"Members of {principal.display_name} (gone from the directory): {error.message}")
-                    continue
-                counts.memberships_removed += removed
-    return counts
-
-
-def _index_update(*, source: DirectorySource, by_dn: dict[str, Principal], full: bool) -> None:
-    """Record which principal each DN read is (for the member values of later incremental runs)."""
-    entries = DirectorySourceEntry.objects.filter(source=source)
-    if full:
-        entries.delete()
-    else:
-        dns, principals = list(by_dn), [p.pk for p in by_dn.values()]
-        for i in range(0, len(dns), CHUNK):
-            entries.filter(Q(dn__in=dns[i:i + CHUNK]) | Q(principal_id__in=principals[i:i + CHUNK])).delete()
-    rows, used = [], set()
-    for dn, principal in by_dn.items():
-        if principal.pk in used:
-            continue  # two DNs for one principal (a rename read twice): keep the first
-        used.add(principal.pk)
-        rows.append(DirectorySourceEntry(source=source, dn=dn[:1000], principal=principal,
-                                         kind="group" if principal.is_group else "user"))
-    DirectorySourceEntry.objects.bulk_create(rows, batch_size=CHUNK)
-
-
-def _resolver(*, source: DirectorySource, by_dn: dict[str, Principal], wanted: set[str]) -> dict[str, Principal]:
-    resolved = dict(by_dn)
-    missing = sorted(wanted - set(resolved))
-    for i in range(0, len(missing), CHUNK):
-        for entry in (DirectorySourceEntry.objects.filter(source=source, dn__in=missing[i:i + CHUNK])
-                      .select_related("principal")):
-            resolved[entry.dn] = entry.principal
-    return resolved
 
 
 @audited_refusal("directory_sync.request")

@@ -11,5 +11,6 @@ urlpatterns = [
     path("<int:pk>/run/", views.source_run, name="run_now"),
     path("<int:pk>/import/", views.source_import, name="import"),
     path("<int:pk>/runs/", views.source_runs, name="runs"),
+    path("<int:pk>/delete/", views.source_delete, name="delete"),
     path("<int:pk>/runs/<int:run_id>/", views.run_detail, name="run"),
 ]

@@ -157,6 +157,32 @@ def source_import(request, pk: int):
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
+def source_delete(request, pk: int):
+    """*Delete this source*: a confirmation page saying what stays, then the deletion (refused with the
+    reason while a run is in progress)."""
+    _require_admin(request.user)
+    source = get_object_or_404(DirectorySource, pk=pk)
+    error = None
+    if request.method == "POST":
+        try:
+            released = services.directory_source_delete(actor=request.user, source=source,
+                                                        mfa_verified_at=mfa_verified_at(request))
+        except DomainError as refusal:
+            if asks_for_step_up(refusal):
+                return step_up_redirect(request, reverse("ldap_sources:delete", args=[source.pk]), keep_form=False)
+            _refused(refusal)
+            error = refusal.message
+        else:
+            messages.success(request, f"Directory source {source} deleted. The {released['users']} users and "
+                                      f"{released['groups']} groups it imported stay, no longer synced.")
+            return redirect("ldap_sources:list")
+    return render(request, "directory/ldap/delete.html", {
+        "source": source, "imported": selectors.directory_source_imported(source=source), "error": error,
+    }, status=409 if error else 200)
+
+
+@login_required
 def source_runs(request, pk: int):
     _require_admin(request.user)
     source = get_object_or_404(DirectorySource, pk=pk)

@@ -235,7 +235,8 @@ class DirectorySyncRun(models.Model):
     Invariants: created `running` before anything is read and committed on its own, so a run that
     fails is recorded; it ends `succeeded`, `failed` (nothing changed: the error says why) or
     `refused` (the safety guard: it read implausibly few entries; nothing changed). The counts are
-    those of the changes committed with a succeeded run, zero otherwise."""
+    those of the changes committed: a run applies in chunks, each writing the counts with its changes,
+    so a run that failed while applying shows what its committed chunks did."""
 
     class Kind(models.TextChoices):
         FULL = "full", "Full"

@@ -203,7 +203,11 @@ def request_context(request: Request) -> dict:
 
 
 def _is_silent(name: str, assignment) -> bool:
-    """An activation running out is the normal case: the holder chose its duration."""
+    """An activation running out is the normal case: the holder chose its duration. A static
+    membership the directory sent (or took back) is the directory's business, not news: no email, and
+    no recipients looked up for it (an LDAP first load adds 20,000 of them)."""
+    if getattr(assignment, "origin", None) == Assignment.Origin.DIRECTORY:
+        return True
     return name == "assignment.expired" and assignment.activated_from_id is not None
 
 

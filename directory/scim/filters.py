@@ -15,7 +15,8 @@ case-insensitively except `id` and `externalId` (caseExact in RFC 7643). Anythin
 
 import uuid
 
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Lower
 from scim2_models import SCIMException, ScimFilter
 from scim2_models.path.expressions import (
     AttrPath,
@@ -208,3 +209,41 @@ def filter_condition(*, resource: str, text: str | None) -> Q:
     except (SCIMException, ValueError, RecursionError) as error:
         raise _invalid(f"The filter is not valid SCIM: {error}.") from None
     return _Translator(resource).node(tree)
+
+
+# --- sortBy / sortOrder (RFC 7644 §3.4.2.3) ---------------------------------------------------------------
+
+# Attributes a list sorts by, as ORM expressions on `Principal`; strings that compare case-insensitively
+# (caseExact=false) sort case-insensitively too.
+_SORTS = {
+    "User": {"id": "object_id", "username": Lower("user__username"), "displayname": Lower("display_name"),
+             "externalid": "external_id", "meta.created": "scim_resource__created_at",
+             "meta.lastmodified": "scim_resource__updated_at", "active": "user__is_active"},
+    "Group": {"id": "object_id", "displayname": Lower("display_name"), "externalid": "external_id",
+              "meta.created": "scim_resource__created_at", "meta.lastmodified": "scim_resource__updated_at"},
+}
+
+
+def sort_ordering(*, resource: str, sort_by: str | None, sort_order: str | None) -> list:
+    """The ORDER BY of a list: by `sort_by` (ascending unless `sort_order` is "descending"), then
+    creation order, so that paging is stable; creation order alone without `sort_by`. An attribute
+    this resource cannot sort by, or another order, is a 400 (never a silently unsorted answer)."""
+    default = ["scim_resource__created_at", "pk"]
+    if sort_by is None or sort_by == "":
+        return default
+    if not isinstance(sort_by, str) or (sort_order is not None and not isinstance(sort_order, str)):
+        raise bad_request("sortBy and sortOrder are strings.")
+    order = (sort_order or "ascending").strip().lower()
+    if order not in ("ascending", "descending"):
+        raise bad_request(f"sortOrder is ascending or descending, not {sort_order!r}.")
+    name = sort_by.strip()
+    schema = USER_SCHEMA if resource == "User" else GROUP_SCHEMA
+    if name.lower().startswith(schema.lower() + ":"):
+        name = name[len(schema) + 1:]
+    expression = _SORTS[resource].get(name.lower())
+    if expression is None:
+        choices = ", ".join(sorted(_SORTS[resource]))
+        raise bad_request(f"{resource} lists sort by {choices}; not by {sort_by}.")
+    field = F(expression) if isinstance(expression, str) else expression
+    first = field.desc(nulls_last=True) if order == "descending" else field.asc(nulls_first=True)
+    return [first, *default]

@@ -106,8 +106,8 @@ def service_provider_config(base_url: str) -> dict:
         "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": True, "maxResults": MAX_RESULTS},
         "changePassword": {"supported": False},
-        "sort": {"supported": False},
-        "etag": {"supported": False},
+        "sort": {"supported": True},
+        "etag": {"supported": True},
         "authenticationSchemes": [{
             "type": "oauthbearertoken", "name": "Bearer token", "primary": True,
             "description": "Authorization: Bearer scim_<prefix>_<secret>, a token issued on the portal's "

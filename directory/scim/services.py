@@ -24,8 +24,8 @@ from core.actors import Actor
 from ..models import ScimClient, ScimResource
 from ..services import UserRecord, _user_apply, directory_actor, directory_group_members_set
 from . import patch as scim_patch
-from .errors import bad_request, not_found, uniqueness
-from .filters import filter_condition
+from .errors import ScimError, bad_request, not_found, uniqueness
+from .filters import filter_condition, sort_ordering
 from .resources import GroupInput, UserInput, lowered, read_group, read_user
 from .schema import USER_SCHEMA
 
@@ -74,17 +74,41 @@ class Page:
 
 
 def scim_list(*, client: ScimClient, resource: str, filter_text: str | None, start_index: int,
-              count: int) -> Page:
-    """One page of the client's users or groups matching the filter, in creation order (stable for
-    paging): two queries (the count and the page), whatever the size."""
+              count: int, sort_by: str | None = None, sort_order: str | None = None) -> Page:
+    """One page of the client's users or groups matching the filter, sorted by `sort_by` (then in
+    creation order, stable for paging): two queries (the count and the page), whatever the size."""
     base = _users(client).select_related("user", "scim_resource") if resource == "User" else \
         _groups(client).select_related("scim_resource")
+    ordering = sort_ordering(resource=resource, sort_by=sort_by, sort_order=sort_order)
     matching = base.filter(filter_condition(resource=resource, text=filter_text))
     total = matching.count()
     if count <= 0:
         return Page(total=total, items=[])
     offset = start_index - 1
-    return Page(total=total, items=list(matching.order_by("scim_resource__created_at", "pk")[offset:offset + count]))
+    return Page(total=total, items=list(matching.order_by(*ordering)[offset:offset + count]))
+
+
+def scim_version_check(*, resource: ScimResource, if_match: str | None) -> None:
+    """`If-Match` (RFC 7644 §3.14): a write that names a version other than the resource's current
+    one (read under the caller's lock) is refused with 412 and changes nothing. `*` matches any
+    version; no header: no precondition."""
+    if if_match is None or not if_match.strip():
+        return
+    current = resource.version
+    for tag in if_match.split(","):
+        tag = tag.strip()
+        if tag == "*" or scim_version_of(tag) == current:
+            return
+    raise ScimError(412, f"The resource has changed: its version is W/\"{current}\", not {if_match.strip()}. Read "
+                         f"it again and retry.")
+
+
+def scim_version_of(tag: str) -> int | None:
+    """The version an entity tag names (`W/"3"`, `"3"`), or None for a tag that is not ours."""
+    if tag[:2].upper() == "W/":
+        tag = tag[2:]
+    tag = tag.strip().strip('"')
+    return int(tag) if tag.isdigit() else None
 
 
 def _live_directory_memberships():
@@ -211,9 +235,11 @@ def scim_user_create(*, client: ScimClient, body) -> Principal:
     return scim_user_get(client=client, resource_id=str(principal.object_id))
 
 
-def _user_write(*, client: ScimClient, principal: Principal, data: UserInput, actor: Actor) -> None:
+def _user_write(*, client: ScimClient, principal: Principal, data: UserInput, actor: Actor,
+                if_match: str | None = None) -> None:
     """Bring a locked SCIM user in line with `data` (the caller holds the transaction)."""
     resource = ScimResource.objects.select_for_update().get(pk=principal.scim_resource.pk)
+    scim_version_check(resource=resource, if_match=if_match)
     user = User.objects.select_for_update().get(pk=principal.user_id)
     if data.user_name.lower() != user.username.lower() and User.objects.filter(
             username__iexact=data.user_name).exclude(pk=user.pk).exists():
@@ -232,23 +258,24 @@ def _user_write(*, client: ScimClient, principal: Principal, data: UserInput, ac
     _store(resource, attributes=data.stored_attributes(), emails_index=data.emails_index(), now=timezone.now())
 
 
-def scim_user_replace(*, client: ScimClient, principal: Principal, body) -> Principal:
+def scim_user_replace(*, client: ScimClient, principal: Principal, body, if_match: str | None = None) -> Principal:
     """PUT /Users/{id}: the user becomes exactly `body` (read-only attributes ignored)."""
     data = read_user(body)
     try:
         with transaction.atomic():
-            _user_write(client=client, principal=principal, data=data, actor=scim_actor(client))
+            _user_write(client=client, principal=principal, data=data, actor=scim_actor(client), if_match=if_match)
     except IntegrityError as error:
         raise _integrity_guard(error) from None
     return scim_user_get(client=client, resource_id=str(principal.object_id))
 
 
-def scim_user_patch(*, client: ScimClient, principal: Principal, body) -> Principal:
+def scim_user_patch(*, client: ScimClient, principal: Principal, body, if_match: str | None = None) -> Principal:
     """PATCH /Users/{id}: the operations applied in order to the current user, written like a PUT."""
     ops = scim_patch.operations(body)
     try:
         with transaction.atomic():
-            ScimResource.objects.select_for_update().get(pk=principal.scim_resource.pk)
+            scim_version_check(resource=ScimResource.objects.select_for_update().get(pk=principal.scim_resource.pk),
+                               if_match=if_match)
             current = scim_user_get(client=client, resource_id=str(principal.object_id))
             document = scim_patch.apply_to_user(user_writable_document(current), ops)
             _user_write(client=client, principal=current, data=read_user(document), actor=scim_actor(client))
@@ -257,7 +284,7 @@ def scim_user_patch(*, client: ScimClient, principal: Principal, body) -> Princi
     return scim_user_get(client=client, resource_id=str(principal.object_id))
 
 
-def scim_user_delete(*, client: ScimClient, principal: Principal) -> None:
+def scim_user_delete(*, client: ScimClient, principal: Principal, if_match: str | None = None) -> None:
     """DELETE /Users/{id}: the user is disabled, which ends everything they hold in this transaction;
     the SCIM resource is gone (a GET answers 404) while the person and their history stay. A later POST
     of the same userName by this client links the same person again."""
@@ -266,6 +293,7 @@ def scim_user_delete(*, client: ScimClient, principal: Principal) -> None:
         resource = ScimResource.objects.select_for_update().filter(pk=principal.scim_resource.pk).first()
         if resource is None:
             raise not_found(f"No user has the id {principal.object_id}.")
+        scim_version_check(resource=resource, if_match=if_match)
         user = User.objects.get(pk=principal.user_id)
         if user.is_emergency_access:
             raise uniqueness(f"{user.username} is an emergency access account: a directory does not disable it.")
@@ -352,19 +380,21 @@ def scim_group_create(*, client: ScimClient, body) -> Principal:
     return scim_group_get(client=client, resource_id=str(group.object_id))
 
 
-def _locked_group(*, client: ScimClient, group: Principal) -> tuple[Principal, ScimResource]:
+def _locked_group(*, client: ScimClient, group: Principal,
+                  if_match: str | None = None) -> tuple[Principal, ScimResource]:
     resource = ScimResource.objects.select_for_update().filter(principal=group, client=client).first()
     if resource is None:
         raise not_found(f"No group has the id {group.object_id}.")
+    scim_version_check(resource=resource, if_match=if_match)
     return Principal.objects.get(pk=group.pk), resource
 
 
-def scim_group_replace(*, client: ScimClient, group: Principal, body) -> Principal:
+def scim_group_replace(*, client: ScimClient, group: Principal, body, if_match: str | None = None) -> Principal:
     """PUT /Groups/{id}: name, externalId and members become exactly the body's (no members: none)."""
     data = read_group(body)
     try:
         with transaction.atomic():
-            group, resource = _locked_group(client=client, group=group)
+            group, resource = _locked_group(client=client, group=group, if_match=if_match)
             _group_write(client=client, group=group, resource=resource, display_name=data.display_name,
                          external_id=data.external_id, members=set(data.members or []), actor=scim_actor(client))
     except IntegrityError as error:
@@ -372,14 +402,14 @@ def scim_group_replace(*, client: ScimClient, group: Principal, body) -> Princip
     return scim_group_get(client=client, resource_id=str(group.object_id))
 
 
-def scim_group_patch(*, client: ScimClient, group: Principal, body) -> Principal:
+def scim_group_patch(*, client: ScimClient, group: Principal, body, if_match: str | None = None) -> Principal:
     """PATCH /Groups/{id}: operations applied in order to the current name and member set; only the
     difference is written (members added and removed one by one, each audited and announced)."""
     ops = scim_patch.operations(body)
     actor = scim_actor(client)
     try:
         with transaction.atomic():
-            group, resource = _locked_group(client=client, group=group)
+            group, resource = _locked_group(client=client, group=group, if_match=if_match)
             current = {str(member_id) for member_id in _live_directory_memberships().filter(
                 scope__group=group).values_list("principal__object_id", flat=True)}
             display_name, external_id, wanted = scim_patch.apply_to_group(
@@ -414,12 +444,12 @@ def _canonical_id(raw: str) -> str:
         return raw
 
 
-def scim_group_delete(*, client: ScimClient, group: Principal) -> None:
+def scim_group_delete(*, client: ScimClient, group: Principal, if_match: str | None = None) -> None:
     """DELETE /Groups/{id}: its directory memberships end (PIM-managed ones stay, and with them the
     group and its scope); the SCIM resource is gone."""
     actor = scim_actor(client)
     with transaction.atomic():
-        group, resource = _locked_group(client=client, group=group)
+        group, resource = _locked_group(client=client, group=group, if_match=if_match)
         directory_group_members_set(group=group, members=[], actor=actor)
         Principal.objects.filter(pk=group.pk).update(external_id="")
         resource.delete()
@@ -434,5 +464,5 @@ def scim_search_body(body) -> dict:
         raise bad_request("The body must be a SearchRequest object.", "invalidSyntax")
     values = lowered(body, USER_SCHEMA)
     return {key: values.get(key.lower()) for key in
-            ("filter", "startIndex", "count", "attributes", "excludedAttributes")}
+            ("filter", "startIndex", "count", "attributes", "excludedAttributes", "sortBy", "sortOrder")}
 

@@ -160,7 +160,7 @@ def _list(request, client, resource: str, params: dict) -> HttpResponse:
     if filter_text is not None and not isinstance(filter_text, str):
         raise bad_request("filter must be a string.", "invalidFilter")
     page = services.scim_list(client=client, resource=resource, filter_text=filter_text, start_index=start_index,
-                              count=count)
+                              count=count, sort_by=params.get("sortBy"), sort_order=params.get("sortOrder"))
     resources = _render(request, client, resource, page.items, attributes=_names(params.get("attributes")),
                         excluded=_names(params.get("excludedAttributes")))
     return _answer({"schemas": [LIST_RESPONSE], "totalResults": page.total, "startIndex": start_index,
@@ -168,9 +168,19 @@ def _list(request, client, resource: str, params: dict) -> HttpResponse:
 
 
 def _one(request, client, resource: str, principal, status: int = 200) -> HttpResponse:
+    """One resource, with its version as the ETag (RFC 7644 §3.14). A GET whose If-None-Match names
+    the current version is a 304 without a body."""
+    version = principal.scim_resource.version
+    if request.method == "GET" and any(tag.strip() == "*" or services.scim_version_of(tag.strip()) == version
+                                       for tag in _names(request.headers.get("If-None-Match"))):
+        return _answer(None, 304, ETag=f'W/"{version}"')
     document = _render(request, client, resource, [principal], attributes=_names(request.GET.get("attributes")),
                        excluded=_names(request.GET.get("excludedAttributes")), fresh=status == 201)[0]
-    return _answer(document, status, Location=document["meta"]["location"])
+    return _answer(document, status, Location=document["meta"]["location"], ETag=f'W/"{version}"')
+
+
+def _if_match(request) -> str | None:
+    return request.headers.get("If-Match")
 
 
 # --- discovery -----------------------------------------------------------------------------------------
@@ -221,12 +231,12 @@ def user_view(request, client, resource_id: str):
     if request.method == "GET":
         return _one(request, client, "User", principal)
     if request.method == "PUT":
-        return _one(request, client, "User",
-                    services.scim_user_replace(client=client, principal=principal, body=_body(request)))
+        return _one(request, client, "User", services.scim_user_replace(
+            client=client, principal=principal, body=_body(request), if_match=_if_match(request)))
     if request.method == "PATCH":
-        return _one(request, client, "User",
-                    services.scim_user_patch(client=client, principal=principal, body=_body(request)))
-    services.scim_user_delete(client=client, principal=principal)
+        return _one(request, client, "User", services.scim_user_patch(
+            client=client, principal=principal, body=_body(request), if_match=_if_match(request)))
+    services.scim_user_delete(client=client, principal=principal, if_match=_if_match(request))
     return _answer(None, 204)
 
 
@@ -243,12 +253,12 @@ def group_view(request, client, resource_id: str):
     if request.method == "GET":
         return _one(request, client, "Group", group)
     if request.method == "PUT":
-        return _one(request, client, "Group", services.scim_group_replace(client=client, group=group,
-                                                                          body=_body(request)))
+        return _one(request, client, "Group", services.scim_group_replace(
+            client=client, group=group, body=_body(request), if_match=_if_match(request)))
     if request.method == "PATCH":
-        return _one(request, client, "Group", services.scim_group_patch(client=client, group=group,
-                                                                        body=_body(request)))
-    services.scim_group_delete(client=client, group=group)
+        return _one(request, client, "Group", services.scim_group_patch(
+            client=client, group=group, body=_body(request), if_match=_if_match(request)))
+    services.scim_group_delete(client=client, group=group, if_match=_if_match(request))
     return _answer(None, 204)
 
 

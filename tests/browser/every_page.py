@@ -299,6 +299,7 @@ VISITED = {
     "ldap_sources:detail": ("carol", _r("ldap_sources:detail", lambda w: w["ldap_source"].pk)),
     "ldap_sources:import": ("carol", _r("ldap_sources:import", lambda w: w["ldap_source"].pk)),
     "ldap_sources:runs": ("carol", _r("ldap_sources:runs", lambda w: w["ldap_source"].pk)),
+    "ldap_sources:delete": ("carol", _r("ldap_sources:delete", lambda w: w["ldap_source"].pk)),
     "ldap_sources:run": ("carol", _r("ldap_sources:run", lambda w: w["ldap_source"].pk, lambda w: w["ldap_run"].pk)),
     "api:docs": ("carol", _r("api:docs")),
     "admin:index": ("carol", _r("admin:index")),
