@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.approvals.conftest import SETUP, activate, approver, eligible, policy  # noqa: F401  (fixtures)
+from tests.approvals.conftest import SETUP
 
 
 @pytest.fixture
@@ -33,3 +33,19 @@ def approve():
         return services.request_approve(actor=user, request=request, comment=comment)
 
     return _approve
+
+
+@pytest.fixture
+def outbox():
+    """Email rows queued so far, by template."""
+    from notifications.models import OutboxMessage
+
+    class Outbox:
+        def rows(self, template=None):
+            qs = OutboxMessage.objects.filter(channel="email").order_by("pk")
+            return [m for m in qs if template is None or m.payload.get("template") == template]
+
+        def recipients(self, template):
+            return sorted(m.payload["to"] for m in self.rows(template))
+
+    return Outbox()
