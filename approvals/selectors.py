@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.utils import timezone
 
 from assignments import selectors as assignment_selectors
@@ -46,9 +46,10 @@ STAGE_OWNER_ROLES = [RoleDefinition.OWNER, RoleDefinition.GROUP_OWNER]
 
 def _request_list() -> QuerySet[Request]:
     return Request.objects.select_related(
-        "principal", "role", "scope", "requested_by", "assignment", "eligible_assignment"
+        "principal", "role", "scope", "requested_by", "assignment", "eligible_assignment", "approval_stage"
     ).prefetch_related(
-        Prefetch("decisions", queryset=ApprovalDecision.objects.select_related("approver").order_by("decided_at"))
+        Prefetch("decisions", queryset=ApprovalDecision.objects.select_related("approver", "on_behalf_of")
+                 .order_by("decided_at"))
     )
 
 
@@ -90,15 +91,18 @@ def _decidable_filter(*, user, now: datetime) -> Q | None:
         principal=me, role_slugs=sorted(admin_slugs), at=now,
     ).values_list("role__slug", "scope_id"):
         holds.setdefault(slug, set()).add(scope_id)
-    # Policies naming the approver or one of their groups (an enabled principal: `mine` are).
+    # Policies naming the approver or one of their groups (an enabled principal: `mine` are), and the
+    # approval stages naming them as approvers or fallback approvers: one query (a UNION), rows tagged
+    # by where they come from.
     named: dict[int, tuple[set[int], set[int]]] = {}  # role id → (setting ids, setting scope ids)
-    for setting_id, role_id, scope_id in (
-        RoleSetting.approvers.through.objects.filter(principal_id__in=mine, principal__enabled=True)
-        .values_list("rolesetting_id", "rolesetting__role_id", "rolesetting__scope_id").distinct()
-    ):
-        settings_of_role, scopes_of_role = named.setdefault(role_id, (set(), set()))
-        settings_of_role.add(setting_id)
-        scopes_of_role.add(scope_id)
+    stage_ids: dict[str, list[int]] = {"primary": [], "fallback": []}
+    for source, row_id, role_id, scope_id in _named_rows(mine):
+        if source == "setting":
+            settings_of_role, scopes_of_role = named.setdefault(role_id, (set(), set()))
+            settings_of_role.add(row_id)
+            scopes_of_role.add(scope_id)
+        else:
+            stage_ids[source].append(row_id)
 
     def held(slugs) -> set[int]:
         return set().union(*(holds.get(slug, set()) for slug in slugs))
@@ -113,7 +117,8 @@ def _decidable_filter(*, user, now: datetime) -> Q | None:
         if scopes := held(slugs):
             decidable |= Q(action=Request.Action.SELF_ACTIVATE, role__kind=kind, scope_id__in=_below(sorted(scopes)),
                            nearest_names_someone=False, approval_stage__isnull=True)
-    staged = _stage_filter(mine=mine, owner_scopes=held(STAGE_OWNER_ROLES))
+    staged = _stage_filter(primary=sorted(set(stage_ids["primary"])), fallback=sorted(set(stage_ids["fallback"])),
+                           owner_scopes=held(STAGE_OWNER_ROLES))
     if staged is not None:
         decidable |= staged
     for kind in RoleDefinition.Kind.values:
@@ -129,16 +134,26 @@ def _decidable_filter(*, user, now: datetime) -> Q | None:
     )
 
 
-def _stage_filter(*, mine: list[int], owner_scopes: set[int]) -> Q | None:
-    """The staged requests whose current stage asks one of `mine` (the approver and their groups), as a
-    filter, or None: named in the stage (not escalated), named as its fallback (escalated), or, for a stage
-    of the scope's owners, holding Owner at or above the request's scope. Two small queries."""
-    through = ApprovalStage.approvers.through
-    primary = sorted(set(through.objects.filter(principal_id__in=mine, principal__enabled=True)
-                         .values_list("approvalstage_id", flat=True)))
-    fallback_through = ApprovalStage.fallback_approvers.through
-    fallback = sorted(set(fallback_through.objects.filter(principal_id__in=mine, principal__enabled=True)
-                          .values_list("approvalstage_id", flat=True)))
+def _named_rows(mine: list[int]) -> list[tuple[str, int, int, int]]:
+    """(source, id, role id, scope id) of the role settings ("setting") and of the approval stages
+    ("primary" / "fallback") that name one of `mine` (enabled principals), in one query."""
+    settings_named = (RoleSetting.approvers.through.objects.filter(principal_id__in=mine, principal__enabled=True)
+                      .annotate(source=Value("setting"))
+                      .values_list("source", "rolesetting_id", "rolesetting__role_id", "rolesetting__scope_id"))
+    stages_named = (ApprovalStage.approvers.through.objects.filter(principal_id__in=mine, principal__enabled=True)
+                    .annotate(source=Value("primary"), none=Value(0))
+                    .values_list("source", "approvalstage_id", "none", "none"))
+    fallbacks_named = (ApprovalStage.fallback_approvers.through.objects
+                       .filter(principal_id__in=mine, principal__enabled=True)
+                       .annotate(source=Value("fallback"), none=Value(0))
+                       .values_list("source", "approvalstage_id", "none", "none"))
+    return list(settings_named.union(stages_named, fallbacks_named))
+
+
+def _stage_filter(*, primary: list[int], fallback: list[int], owner_scopes: set[int]) -> Q | None:
+    """The staged requests whose current stage asks the approver, as a filter, or None: named in the stage
+    (`primary`, not escalated), named as its fallback (`fallback`, escalated), or, for a stage of the scope's
+    owners, holding Owner at or above the request's scope (`owner_scopes`). No query."""
     found = Q(pk__in=[])
     if primary:
         found |= Q(approval_stage_id__in=primary, stage_escalated=False)
@@ -336,16 +351,25 @@ def request_timeline(*, request: Request) -> list[TimelineEntry]:
     detail = request.justification + (f" · ticket {ticket}" if ticket else "")
     entries = [TimelineEntry("Requested", request.created_at, str(request.requested_by or "system"), detail)]
     for decision in request.decisions.all():
+        label = decision.get_decision_display() + (f" (stage {decision.stage_position})"
+                                                   if decision.stage_position else "")
+        who = str(decision.approver) + (f" for {decision.on_behalf_of}" if decision.on_behalf_of_id else "")
         entries.append(TimelineEntry(
-            decision.get_decision_display(), decision.decided_at, str(decision.approver), decision.comment,
+            label, decision.decided_at, who, decision.comment,
             "done" if decision.decision == ApprovalDecision.Decision.APPROVE else "bad",
         ))
     status = request.status
     if status == Request.Status.PENDING_APPROVAL:
-        approvals = sum(1 for d in request.decisions.all() if d.decision == ApprovalDecision.Decision.APPROVE)
+        stage = request.approval_stage if request.approval_stage_id else None
+        approvals = sum(1 for d in request.decisions.all() if d.decision == ApprovalDecision.Decision.APPROVE
+                        and (stage is None or d.stage_position == stage.position))
+        at = f" at {stage.label}" + (" (escalated to its fallback approvers)" if request.stage_escalated else "") \
+            if stage is not None else ""
+        ends = "escalates or times out" if stage is not None and stage.escalate_on_timeout and \
+            not request.stage_escalated else "times out"
         entries.append(TimelineEntry(
             "Waiting for approval", request.approval_deadline, "",
-            f"{approvals} of {request.approvals_required} approvals; times out at the time shown", "pending",
+            f"{approvals} of {request.approvals_required} approvals{at}; {ends} at the time shown", "pending",
         ))
         return entries
     if status in (Request.Status.DENIED, Request.Status.CANCELED, Request.Status.TIMED_OUT, Request.Status.FAILED):

@@ -543,7 +543,10 @@ def role_setting_stages_set(*, actor: Actor | User, role: RoleDefinition, scope:
     found.raise_if_any()
     rules.check_admin_mfa(actor=actor, what=f"change the approval stages of {role.name}")
     with transaction.atomic():
-        setting, _ = RoleSetting.objects.select_for_update().get_or_create(role=role, scope=scope)
+        setting = RoleSetting.objects.select_for_update().filter(role=role, scope=scope).first()
+        if setting is None:
+            # Creating one here would replace the inherited policy with the built-in defaults.
+            raise conflict(f"There is no policy of {role.name} at {scope.path} yet: save one first, then its stages.")
         current = list(ApprovalStage.objects.select_for_update().filter(setting=setting).order_by("position"))
         before = _stages_snapshot(current)
         dropped = current[len(wanted):]
