@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import connectors, directory_views, pages, views
+from . import connectors, directory_views, pages, stages, views
 
 app_name = "api"
 urlpatterns = [
@@ -16,6 +16,7 @@ urlpatterns = [
     path("directory/export/", directory_views.DirectoryExport.as_view(), name="directory-export"),
     path("principals/", views.PrincipalList.as_view(), name="principals"),
     path("role-settings/", views.RoleSettingList.as_view(), name="role-settings"),
+    path("role-settings/stages/", stages.RoleSettingStages.as_view(), name="role-settings-stages"),
     path("assignments/", views.AssignmentList.as_view(), name="assignments"),
     path("assignments/<str:pk>/", views.AssignmentDetail.as_view(), name="assignment"),
     path("requests/", views.RequestList.as_view(), name="requests"),
@@ -25,6 +26,8 @@ urlpatterns = [
     path("approvals/approve/", views.ApprovalApproveMany.as_view(), name="approvals-approve"),
     path("approvals/<str:pk>/approve/", views.ApprovalApprove.as_view(), name="approval-approve"),
     path("approvals/<str:pk>/deny/", views.ApprovalDeny.as_view(), name="approval-deny"),
+    path("delegations/", stages.DelegationList.as_view(), name="delegations"),
+    path("delegations/<str:pk>/revoke/", stages.DelegationRevoke.as_view(), name="delegation-revoke"),
     path("audit/events/", views.AuditEventList.as_view(), name="audit-events"),
     path("audit/events.csv", views.AuditEventCsv.as_view(), name="audit-events-csv"),
     path("connectors/targets/", connectors.TargetList.as_view(), name="connector-targets"),
