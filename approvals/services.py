@@ -498,6 +498,17 @@ def request_approve(*, actor: Actor | User, request: Request, comment: str = "",
     return locked
 
 
+def request_pending_note(*, request: Request) -> str:
+    """What an approver reads after an approval that did not finish the request: how many more its
+    stage needs, or that their stage is approved and the next one waits (read-only helper)."""
+    stage = request.approval_stage if request.approval_stage_id else None
+    left = request.approvals_required - _stage_approvals(request=request, stage=stage)
+    if stage is not None and left == request.approvals_required and stage.position > 1:
+        return f"Your approval is recorded: the stage before is approved, and the request now waits at {stage.label}."
+    where = f" at {stage.label}" if stage is not None else ""
+    return f"Your approval is recorded; {left} more needed{where}."
+
+
 @dataclass(frozen=True)
 class ApprovalOutcome:
     """What became of one request of a batch approval."""
@@ -550,8 +561,7 @@ def request_approve_many(*, actor: Actor | User, request_ids: list, comment: str
                                             else "You cannot decide this request: it is not waiting for you."))
             continue
         if done.status == Request.Status.PENDING_APPROVAL:
-            left = done.approvals_required - done.decisions.filter(decision=ApprovalDecision.Decision.APPROVE).count()
-            outcomes.append(ApprovalOutcome(pk, label, "recorded", f"Your approval is recorded; {left} more needed."))
+            outcomes.append(ApprovalOutcome(pk, label, "recorded", request_pending_note(request=done)))
         elif done.status == Request.Status.FAILED:
             outcomes.append(ApprovalOutcome(pk, label, "failed",
                                             f"Approved, but it could not be carried out: {done.status_message}"))

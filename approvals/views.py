@@ -385,8 +385,7 @@ def _decide(request, request_id, *, approve: bool):
         if not approve:
             messages.success(request, f"You denied {who}'s request for {pim_request.role.name}.")
         elif done.status == Request.Status.PENDING_APPROVAL:
-            left = done.approvals_required - done.decisions.filter(decision="approve").count()
-            messages.success(request, f"Your approval is recorded; {left} more needed.")
+            messages.success(request, services.request_pending_note(request=done))
         elif done.status == Request.Status.FAILED:
             messages.warning(request, f"Approved, but it could not be carried out: {done.status_message}")
         else:
