@@ -3,7 +3,8 @@ role settings list, replaced here), and the caller's delegations (list, give, re
 `assignments.services.role_setting_stages_set` and `approvals.services.delegation_*`, with the rights,
 step-up and audit of the pages."""
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -11,7 +12,7 @@ from approvals import selectors as approval_selectors
 from approvals import services as approval_services
 from approvals.models import ApprovalDelegation
 from assignments import selectors as assignment_selectors
-from assignments.models import RoleSetting
+from assignments.models import RoleSetting, User
 from assignments.services import role_setting_stages_set
 
 from . import serializers as s
@@ -70,8 +71,6 @@ DELEGATION_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, 
 def _delegate(text: str):
     found = assignment_selectors.user_by_username(username=text)
     if found is None and text.isdigit():
-        from assignments.models import User
-
         found = User.objects.filter(pk=int(text)).first()
     return found
 

@@ -23,8 +23,9 @@ from django.core.signals import setting_changed
 from django.db import transaction
 from django.dispatch import receiver
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
-from approvals.models import Request
+from approvals.models import ApprovalDelegation, Request
 from assignments import selectors as assignment_selectors
 from assignments.models import Assignment, Principal, RoleDefinition, Scope
 
@@ -291,8 +292,22 @@ def _request_approvers(request: Request, resolver: Resolver) -> list[str]:
     else:
         # Self extend / renew: decided by the administrators of the role (DESIGN §3).
         approvers = resolver.admins(role, scope)
+    approvers = approvers + _delegates_of(approvers)
     mine = {a.lower() for a in _requester_emails(request)}
     return [a for a in approvers if a.lower() not in mine]  # nobody approves their own request
+
+
+def _delegates_of(addresses: list[str]) -> list[str]:
+    """The addresses of the delegates of these approvers whose delegation is in force now (out of office:
+    their delegate decides, so their delegate is asked and reminded too). One query."""
+    if not addresses:
+        return []
+    now = timezone.now()
+    folded = {a.lower() for a in addresses}
+    rows = (ApprovalDelegation.objects.filter(revoked_at__isnull=True, starts_at__lte=now, ends_at__gt=now,
+                                              delegate__is_active=True, delegator__is_active=True)
+            .values_list("delegator__email", "delegate__email"))
+    return sorted({delegate for delegator, delegate in rows if delegate and (delegator or "").lower() in folded})
 
 
 def _requester_emails(request: Request) -> list[str]:
