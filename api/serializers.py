@@ -107,10 +107,40 @@ class PrincipalSerializer(serializers.ModelSerializer):
         return obj.user.username if obj.user_id else None
 
 
+class ApprovalStageSerializer(serializers.Serializer):
+    """One ordered approval stage of a policy (issue 18)."""
+
+    position = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+    approvers = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**62), required=False,
+                                      max_length=100, default=list, help_text="Principal ids of users or groups.")
+    owners_of_scope = serializers.BooleanField(required=False, default=False,
+                                               help_text="Owners at or above the request's scope approve too.")
+    approvals_required = serializers.IntegerField(required=False, default=1, min_value=0, max_value=100)
+    timeout_minutes = serializers.IntegerField(required=False, default=24 * 60, min_value=0, max_value=10**6)
+    escalate_on_timeout = serializers.BooleanField(required=False, default=False)
+    fallback_approvers = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**62),
+                                               required=False, max_length=100, default=list)
+    fallback_approvals_required = serializers.IntegerField(required=False, default=1, min_value=0, max_value=100)
+    reminder_every_minutes = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=0,
+                                                      max_value=10**6, help_text="null: the portal's default; 0: none.")
+
+    def to_representation(self, stage):
+        return {"position": stage.position, "name": stage.name,
+                "approvers": [p.pk for p in stage.approvers.all()], "owners_of_scope": stage.owners_of_scope,
+                "approvals_required": stage.approvals_required, "timeout_minutes": stage.timeout_minutes,
+                "escalate_on_timeout": stage.escalate_on_timeout,
+                "fallback_approvers": [p.pk for p in stage.fallback_approvers.all()],
+                "fallback_approvals_required": stage.fallback_approvals_required,
+                "reminder_every_minutes": stage.reminder_every_minutes}
+
+
 class RoleSettingSerializer(serializers.ModelSerializer):
     role_slug = serializers.CharField(source="role.slug", read_only=True)
     scope_path = serializers.CharField(source="scope.path", read_only=True)
     approvers = serializers.SerializerMethodField()
+    stages = ApprovalStageSerializer(many=True, read_only=True,
+                                     help_text="Ordered approval stages; empty: the approvers above are one stage.")
 
     class Meta:
         model = RoleSetting
@@ -121,7 +151,7 @@ class RoleSettingSerializer(serializers.ModelSerializer):
                   "expire_eligible_after",
                   "allow_permanent_active", "expire_active_after", "require_mfa_on_active_assignment",
                   "require_justification_on_active_assignment", "allow_service_principal_activation",
-                  "notifications", "updated_at"]
+                  "notifications", "stages", "updated_at"]
 
     def get_approvers(self, obj) -> list[int]:
         return [p.pk for p in obj.approvers.all()]
@@ -201,7 +231,7 @@ class AssignmentCreateSerializer(serializers.Serializer):
 class DecisionSerializer(serializers.ModelSerializer):
     class Meta:
         model = ApprovalDecision
-        fields = ["approver", "decision", "comment", "decided_at"]
+        fields = ["approver", "on_behalf_of", "stage_position", "decision", "comment", "decided_at"]
 
 
 class RequestWaiverSerializer(serializers.ModelSerializer):
@@ -231,14 +261,19 @@ class RequestSerializer(serializers.ModelSerializer):
     decisions = DecisionSerializer(many=True, read_only=True)
     approved_without_approvers = serializers.SerializerMethodField(
         help_text="The auto-approval rule or break-glass that approved this activation; null otherwise.")
+    stage = serializers.SerializerMethodField(help_text="The stage the request waits at (or last waited at); "
+                                                        "null without stages.")
 
     class Meta:
         model = Request
         fields = ["id", "action", "status", "requested_by", "principal", "principal_display_name", "role",
                   "role_slug", "scope", "scope_path", "kind", "eligible_assignment", "assignment", "start_at", "end_at",
                   "duration_minutes", "justification", "ticket_system", "ticket_number", "approvals_required",
-                  "approval_deadline", "status_message", "created_at", "decided_at", "provisioned_at", "decisions",
-                  "approved_without_approvers"]
+                  "approval_deadline", "stage", "stage_escalated", "status_message", "created_at", "decided_at",
+                  "provisioned_at", "decisions", "approved_without_approvers"]
+
+    def get_stage(self, obj) -> int | None:
+        return obj.approval_stage.position if obj.approval_stage_id else None
 
     @extend_schema_field(RequestWaiverSerializer(allow_null=True))
     def get_approved_without_approvers(self, obj) -> dict | None:

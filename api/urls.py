@@ -12,6 +12,7 @@ from . import (
     policy,
     reviews,
     selfservice_views,
+    stages,
     views,
 )
 
@@ -45,6 +46,7 @@ urlpatterns = [
     path("break-glass-reviews/", selfservice_views.BreakGlassReviewList.as_view(), name="break-glass-reviews"),
     path("break-glass-reviews/<str:pk>/complete/", selfservice_views.BreakGlassReviewComplete.as_view(),
          name="break-glass-review-complete"),
+    path("role-settings/stages/", stages.RoleSettingStages.as_view(), name="role-settings-stages"),
     path("assignments/", views.AssignmentList.as_view(), name="assignments"),
     path("assignments/<str:pk>/", views.AssignmentDetail.as_view(), name="assignment"),
     path("requests/", views.RequestList.as_view(), name="requests"),
@@ -54,6 +56,8 @@ urlpatterns = [
     path("approvals/approve/", views.ApprovalApproveMany.as_view(), name="approvals-approve"),
     path("approvals/<str:pk>/approve/", views.ApprovalApprove.as_view(), name="approval-approve"),
     path("approvals/<str:pk>/deny/", views.ApprovalDeny.as_view(), name="approval-deny"),
+    path("delegations/", stages.DelegationList.as_view(), name="delegations"),
+    path("delegations/<str:pk>/revoke/", stages.DelegationRevoke.as_view(), name="delegation-revoke"),
     path("audit/events/", views.AuditEventList.as_view(), name="audit-events"),
     path("audit/events.csv", views.AuditEventCsv.as_view(), name="audit-events-csv"),
     path("connectors/targets/", connectors.TargetList.as_view(), name="connector-targets"),

@@ -377,7 +377,8 @@ class RoleSettingList(PimListView):
 
     serializer_class = s.RoleSettingSerializer
     filterset_class = filters.RoleSettingFilterSet
-    queryset = RoleSetting.objects.select_related("role", "scope").prefetch_related("approvers")
+    queryset = RoleSetting.objects.select_related("role", "scope").prefetch_related(
+        "approvers", "stages__approvers", "stages__fallback_approvers")
 
     @extend_schema(tags=["role settings"])
     def get(self, request, *args, **kwargs):
@@ -462,7 +463,7 @@ class AssignmentDetail(PimAPIView):
 def _requests_for(user):
     if is_service_principal_actor(user):
         return (Request.objects.filter(principal=user.principal)
-                .select_related("principal", "role", "scope").prefetch_related("decisions"))
+                .select_related("principal", "role", "scope", "approval_stage").prefetch_related("decisions"))
     return approval_selectors.request_list_for_requester(user=user, limit=None).select_related("waiver")
 
 

@@ -2,14 +2,14 @@ from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin
 
-from .models import ApprovalDecision, Request
+from .models import ApprovalDecision, ApprovalDelegation, Request
 
 
 class DecisionInline(admin.TabularInline):
     model = ApprovalDecision
     extra = 0
     can_delete = False
-    readonly_fields = ("approver", "decision", "comment", "decided_at")
+    readonly_fields = ("approver", "on_behalf_of", "stage_position", "decision", "comment", "decided_at")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -34,3 +34,10 @@ class ApprovalDecisionAdmin(ReadOnlyAdmin):
     list_filter = ("decision",)
     list_select_related = ("request", "approver")
 
+
+@admin.register(ApprovalDelegation)
+class ApprovalDelegationAdmin(ReadOnlyAdmin):
+    """Read-only: delegations are given and revoked on the Delegation page or the API (audited)."""
+
+    list_display = ("delegator", "delegate", "starts_at", "ends_at", "revoked_at")
+    list_select_related = ("delegator", "delegate")

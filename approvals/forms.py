@@ -121,3 +121,18 @@ class BulkApproveForm(forms.Form):
         return data
 
 
+
+
+class DelegationForm(forms.Form):
+    """Delegate one's approvals to another user for a date range (out of office)."""
+
+    delegate = forms.CharField(max_length=150, label="Delegate to (user name)",
+                               help_text="The colleague who decides for you meanwhile; never their own requests.")
+    starts_at = forms.DateTimeField(label=zone_label("From"), input_formats=DATETIME_FORMATS, widget=DATETIME_INPUT)
+    ends_at = forms.DateTimeField(label=zone_label("Until"), input_formats=DATETIME_FORMATS, widget=DATETIME_INPUT,
+                                  help_text="At most 180 days.")
+    reason = forms.CharField(required=False, max_length=500, help_text="Optional, e.g. “holiday”.")
+
+
+class DelegationRevokeForm(forms.Form):
+    delegation = forms.IntegerField(widget=forms.HiddenInput)

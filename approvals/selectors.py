@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.utils import timezone
 
 from assignments import selectors as assignment_selectors
-from assignments.models import Assignment, RoleDefinition, RoleSetting, ScopeClosure
+from assignments.models import ApprovalStage, Assignment, RoleDefinition, RoleSetting, ScopeClosure
 
-from .models import ApprovalDecision, Request
+from .models import ApprovalDecision, ApprovalDelegation, Request
 
 SELF_ACTIONS = [
     Request.Action.SELF_ACTIVATE,
@@ -45,13 +45,16 @@ FALLBACK_APPROVER_ROLES = {
     RoleDefinition.Kind.GROUP: [RoleDefinition.GROUP_OWNER],
 }
 RECENT_ACTIVATIONS_DAYS = 30
+# "Owners of the scope" of an approval stage: resource Owners, and a group's Owners for group scopes.
+STAGE_OWNER_ROLES = [RoleDefinition.OWNER, RoleDefinition.GROUP_OWNER]
 
 
 def _request_list() -> QuerySet[Request]:
     return Request.objects.select_related(
-        "principal", "role", "scope", "requested_by", "assignment", "eligible_assignment"
+        "principal", "role", "scope", "requested_by", "assignment", "eligible_assignment", "approval_stage"
     ).prefetch_related(
-        Prefetch("decisions", queryset=ApprovalDecision.objects.select_related("approver").order_by("decided_at"))
+        Prefetch("decisions", queryset=ApprovalDecision.objects.select_related("approver", "on_behalf_of")
+                 .order_by("decided_at"))
     )
 
 
@@ -87,21 +90,24 @@ def _decidable_filter(*, user, now: datetime) -> Q | None:
     mine = [me.pk, *user_group_ids(user=user, at=now)]
     admin_slugs = {s for slugs in FALLBACK_APPROVER_ROLES.values() for s in slugs}
     admin_slugs |= set(assignment_selectors.GROUP_ADMIN_ROLES) | set(assignment_selectors.RESOURCE_ADMIN_ROLES)
-    admin_slugs |= set(assignment_selectors.DIRECTORY_ADMIN_ROLES)
+    admin_slugs |= set(assignment_selectors.DIRECTORY_ADMIN_ROLES) | set(STAGE_OWNER_ROLES)
     holds: dict[str, set[int]] = {}
     for slug, scope_id in assignment_selectors.role_assignments_held_by(
         principal=me, role_slugs=sorted(admin_slugs), at=now,
     ).values_list("role__slug", "scope_id"):
         holds.setdefault(slug, set()).add(scope_id)
-    # Policies naming the approver or one of their groups (an enabled principal: `mine` are).
+    # Policies naming the approver or one of their groups (an enabled principal: `mine` are), and the
+    # approval stages naming them as approvers or fallback approvers: one query (a UNION), rows tagged
+    # by where they come from.
     named: dict[int, tuple[set[int], set[int]]] = {}  # role id → (setting ids, setting scope ids)
-    for setting_id, role_id, scope_id in (
-        RoleSetting.approvers.through.objects.filter(principal_id__in=mine, principal__enabled=True)
-        .values_list("rolesetting_id", "rolesetting__role_id", "rolesetting__scope_id").distinct()
-    ):
-        settings_of_role, scopes_of_role = named.setdefault(role_id, (set(), set()))
-        settings_of_role.add(setting_id)
-        scopes_of_role.add(scope_id)
+    stage_ids: dict[str, list[int]] = {"primary": [], "fallback": []}
+    for source, row_id, role_id, scope_id in _named_rows(mine):
+        if source == "setting":
+            settings_of_role, scopes_of_role = named.setdefault(role_id, (set(), set()))
+            settings_of_role.add(row_id)
+            scopes_of_role.add(scope_id)
+        else:
+            stage_ids[source].append(row_id)
 
     def held(slugs) -> set[int]:
         return set().union(*(holds.get(slug, set()) for slug in slugs))
@@ -110,25 +116,33 @@ def _decidable_filter(*, user, now: datetime) -> Q | None:
     # expression in the order written; `Q(**kwargs)` would sort them, putting the correlated `nearest`
     # subquery first): the per-row policy lookup runs only for the rows of the role that passed.
     decidable = Q(pk__in=[])
+    # Requests waiting at a stage (`ApprovalStage`) go to that stage's approvers only; the setting's own
+    # approvers and the fallback roles decide the requests without stages.
     for role_id, (setting_ids, scope_ids) in named.items():
         decidable |= (Q(action=Request.Action.SELF_ACTIVATE) & Q(role_id=role_id)
-                      & Q(scope_id__in=_below(sorted(scope_ids))) & Q(nearest__in=sorted(setting_ids)))
+                      & Q(scope_id__in=_below(sorted(scope_ids))) & Q(approval_stage__isnull=True)
+                      & Q(nearest__in=sorted(setting_ids)))
     fallback_scopes = {kind: scopes for kind, slugs in FALLBACK_APPROVER_ROLES.items() if (scopes := held(slugs))}
     if fallback_scopes:
-        # The fallback applies where the nearest policy names nobody. A role none of whose settings names
-        # an enabled approver needs no per-row lookup at all (one small query on the policies).
+        # The fallback applies where the nearest policy names nobody (and has no stages). A role none of
+        # whose settings names an enabled approver needs no per-row lookup at all (one small query on the
+        # policies).
         naming_roles = sorted(set(
             RoleSetting.approvers.through.objects.filter(principal__enabled=True)
             .values_list("rolesetting__role_id", flat=True).distinct()))
         names_nobody = (~Q(role_id__in=naming_roles) | Q(nearest_names_someone=False)) if naming_roles else Q()
         for kind, scopes in fallback_scopes.items():
             decidable |= (Q(action=Request.Action.SELF_ACTIVATE) & Q(role__kind=kind)
-                          & Q(scope_id__in=_below(sorted(scopes))) & names_nobody)
+                          & Q(scope_id__in=_below(sorted(scopes))) & Q(approval_stage__isnull=True) & names_nobody)
+    staged = _stage_filter(primary=sorted(set(stage_ids["primary"])), fallback=sorted(set(stage_ids["fallback"])),
+                           owner_scopes=held(STAGE_OWNER_ROLES))
+    if staged is not None:
+        decidable |= staged
     for kind in RoleDefinition.Kind.values:
         if scopes := held(assignment_selectors.admin_roles_for(role=RoleDefinition(kind=kind))):
             decidable |= (Q(action__in=ADMIN_APPROVED_ACTIONS) & Q(role__kind=kind)
                           & Q(scope_id__in=_below(sorted(scopes))))
-    if not named and not holds:
+    if not named and not holds and staged is None:
         return None
     return (
         Q(status=Request.Status.PENDING_APPROVAL)
@@ -136,6 +150,51 @@ def _decidable_filter(*, user, now: datetime) -> Q | None:
         & ~Q(requested_by_id=user.pk) & ~Q(principal_id=me.pk)
         & decidable
     )
+
+
+def _named_rows(mine: list[int]) -> list[tuple[str, int, int, int]]:
+    """(source, id, role id, scope id) of the role settings ("setting") and of the approval stages
+    ("primary" / "fallback") that name one of `mine` (enabled principals), in one query."""
+    settings_named = (RoleSetting.approvers.through.objects.filter(principal_id__in=mine, principal__enabled=True)
+                      .annotate(source=Value("setting"))
+                      .values_list("source", "rolesetting_id", "rolesetting__role_id", "rolesetting__scope_id"))
+    stages_named = (ApprovalStage.approvers.through.objects.filter(principal_id__in=mine, principal__enabled=True)
+                    .annotate(source=Value("primary"), none=Value(0))
+                    .values_list("source", "approvalstage_id", "none", "none"))
+    fallbacks_named = (ApprovalStage.fallback_approvers.through.objects
+                       .filter(principal_id__in=mine, principal__enabled=True)
+                       .annotate(source=Value("fallback"), none=Value(0))
+                       .values_list("source", "approvalstage_id", "none", "none"))
+    return list(settings_named.union(stages_named, fallbacks_named))
+
+
+def _stage_filter(*, primary: list[int], fallback: list[int], owner_scopes: set[int]) -> Q | None:
+    """The staged requests whose current stage asks the approver, as a filter, or None: named in the stage
+    (`primary`, not escalated), named as its fallback (`fallback`, escalated), or, for a stage of the scope's
+    owners, holding Owner at or above the request's scope (`owner_scopes`). No query."""
+    found = Q(pk__in=[])
+    if primary:
+        found |= Q(approval_stage_id__in=primary, stage_escalated=False)
+    if fallback:
+        found |= Q(approval_stage_id__in=fallback, stage_escalated=True)
+    if owner_scopes:
+        found |= Q(approval_stage__owners_of_scope=True, stage_escalated=False,
+                   scope_id__in=_below(sorted(owner_scopes)))
+    if not (primary or fallback or owner_scopes):
+        return None
+    return Q(action=Request.Action.SELF_ACTIVATE, approval_stage__isnull=False) & found
+
+
+def delegators_of(*, user, at: datetime | None = None) -> list:
+    """The users who have delegated their approvals to `user` at `at` (current, not revoked), with the
+    delegation: [(delegator, delegation)]. One query. Delegations do not chain."""
+    at = at or timezone.now()
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    rows = (ApprovalDelegation.objects.filter(delegate=user, revoked_at__isnull=True, starts_at__lte=at, ends_at__gt=at,
+                                              delegator__is_active=True)
+            .select_related("delegator__principal").order_by("starts_at", "pk"))
+    return [(row.delegator, row) for row in rows]
 
 
 def _with_nearest_setting(qs: QuerySet[Request]) -> QuerySet[Request]:
@@ -157,9 +216,42 @@ def requests_decidable_queryset(*, user, now: datetime | None = None,
     now = now or timezone.now()
     queryset = Request.objects.all() if queryset is None else queryset
     condition = _decidable_filter(user=user, now=now)
+    # What the users who delegated to `user` may decide, except `user`'s own requests.
+    delegated = [found for delegator, _ in (delegators_of(user=user, at=now) if _may_decide(user) else [])
+                 if (found := _decidable_filter(user=delegator, now=now)) is not None]
+    if delegated:
+        me = user.principal.pk
+        mine = Q(requested_by_id=user.pk) | Q(principal_id=me)
+        for found in delegated:
+            condition = (found & ~mine) if condition is None else (condition | (found & ~mine))
     if condition is None:
         return queryset.none()
     return _with_nearest_setting(queryset).filter(condition)
+
+
+def _may_decide(user) -> bool:
+    """An enabled person signed in (what a delegate must be, whatever they were delegated)."""
+    return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_active
+                and hasattr(user, "principal") and user.principal.enabled)
+
+
+def approver_decides_as(*, user, request: Request, now: datetime | None = None):
+    """Whom `user` decides `request` for now: `(True, None)` in their own right, `(True, delegation)`
+    for the first current delegator who may decide it (never the delegate's own request), or
+    `(False, None)`. A few small queries per delegator."""
+    now = now or timezone.now()
+    one = Request.objects.filter(pk=request.pk)
+    condition = _decidable_filter(user=user, now=now)
+    if condition is not None and _with_nearest_setting(one).filter(condition).exists():
+        return True, None
+    if request.requested_by_id == getattr(user, "pk", None) or (
+            hasattr(user, "principal") and request.principal_id == user.principal.pk):
+        return False, None
+    for delegator, delegation in delegators_of(user=user, at=now) if _may_decide(user) else []:
+        found = _decidable_filter(user=delegator, now=now)
+        if found is not None and _with_nearest_setting(one).filter(found).exists():
+            return True, delegation
+    return False, None
 
 
 def _decidable_request_ids(*, user, requests: list[Request], now: datetime | None = None) -> set:
@@ -375,16 +467,25 @@ def request_timeline(*, request: Request) -> list[TimelineEntry]:
                                          if request.principal.is_service_principal else "system")
     entries = [TimelineEntry("Requested", request.created_at, str(requester), detail)]
     for decision in request.decisions.all():
+        label = decision.get_decision_display() + (f" (stage {decision.stage_position})"
+                                                   if decision.stage_position else "")
+        who = str(decision.approver) + (f" for {decision.on_behalf_of}" if decision.on_behalf_of_id else "")
         entries.append(TimelineEntry(
-            decision.get_decision_display(), decision.decided_at, str(decision.approver), decision.comment,
+            label, decision.decided_at, who, decision.comment,
             "done" if decision.decision == ApprovalDecision.Decision.APPROVE else "bad",
         ))
     status = request.status
     if status == Request.Status.PENDING_APPROVAL:
-        approvals = sum(1 for d in request.decisions.all() if d.decision == ApprovalDecision.Decision.APPROVE)
+        stage = request.approval_stage if request.approval_stage_id else None
+        approvals = sum(1 for d in request.decisions.all() if d.decision == ApprovalDecision.Decision.APPROVE
+                        and (stage is None or d.stage_position == stage.position))
+        at = f" at {stage.label}" + (" (escalated to its fallback approvers)" if request.stage_escalated else "") \
+            if stage is not None else ""
+        ends = "escalates or times out" if stage is not None and stage.escalate_on_timeout and \
+            not request.stage_escalated else "times out"
         entries.append(TimelineEntry(
             "Waiting for approval", request.approval_deadline, "",
-            f"{approvals} of {request.approvals_required} approvals; times out at the time shown", "pending",
+            f"{approvals} of {request.approvals_required} approvals{at}; {ends} at the time shown", "pending",
         ))
         return entries
     if status in (Request.Status.DENIED, Request.Status.CANCELED, Request.Status.TIMED_OUT, Request.Status.FAILED):
@@ -465,3 +566,89 @@ def pending_request_for(*, user, assignment_ids: list[int]) -> dict[int, Request
         requested_by=user, status=Request.Status.PENDING_APPROVAL, eligible_assignment_id__in=assignment_ids
     )
     return {r.eligible_assignment_id: r for r in rows}
+
+
+# --- approval stages ----------------------------------------------------------------------------------
+
+
+def stage_first(*, setting: RoleSetting) -> ApprovalStage | None:
+    """The first approval stage of `setting` (None: no stages, the setting's own fields are its one
+    stage; an unsaved default setting never has stages)."""
+    if setting.pk is None:
+        return None
+    return ApprovalStage.objects.filter(setting_id=setting.pk).order_by("position").first()
+
+
+def stage_after(*, stage: ApprovalStage) -> ApprovalStage | None:
+    return (ApprovalStage.objects.filter(setting_id=stage.setting_id, position__gt=stage.position)
+            .order_by("position").first())
+
+
+def role_setting_stages(*, setting: RoleSetting) -> list[ApprovalStage]:
+    """The stages of `setting` in order, with their approvers (three queries)."""
+    if setting.pk is None:
+        return []
+    return list(ApprovalStage.objects.filter(setting_id=setting.pk).order_by("position")
+                .prefetch_related("approvers", "fallback_approvers"))
+
+
+@dataclass(frozen=True)
+class StageView:
+    """One stage of a request as its page shows it: where it stands and who decided it."""
+
+    position: int
+    label: str
+    approvers: str
+    needed: int
+    approvals: int
+    state: str  # done | current | escalated | waiting | denied
+    decisions: list
+    deadline: datetime | None = None
+
+
+def _stage_approvers_label(stage: ApprovalStage, *, escalated: bool) -> str:
+    names = [str(p) for p in (stage.fallback_approvers.all() if escalated else stage.approvers.all())]
+    if stage.owners_of_scope and not escalated:
+        names.append("the owners of the scope")
+    return ", ".join(names) or "nobody"
+
+
+def request_stages(*, request: Request) -> list[StageView]:
+    """The stages of a staged request, each with its quorum, its decisions and its state (empty for a
+    request without stages). Uses the prefetched decisions; a few queries for the stages."""
+    if not request.approval_stage_id:
+        return []
+    current = request.approval_stage
+    stages = list(ApprovalStage.objects.filter(setting_id=current.setting_id).order_by("position")
+                  .prefetch_related("approvers", "fallback_approvers"))
+    decisions = list(request.decisions.all())
+    closed = request.status != Request.Status.PENDING_APPROVAL
+    views = []
+    for stage in stages:
+        mine = [d for d in decisions if d.stage_position == stage.position]
+        approvals = sum(1 for d in mine if d.decision == ApprovalDecision.Decision.APPROVE)
+        escalated = stage.pk == current.pk and request.stage_escalated
+        if stage.position < current.position:
+            state = "done"
+        elif stage.position > current.position:
+            state = "waiting"
+        elif any(d.decision == ApprovalDecision.Decision.DENY for d in mine):
+            state = "denied"
+        elif closed:
+            state = "done" if request.status in (Request.Status.PROVISIONED, Request.Status.SCHEDULED,
+                                                 Request.Status.APPROVED, Request.Status.FAILED) else request.status
+        else:
+            state = "escalated" if escalated else "current"
+        views.append(StageView(
+            position=stage.position, label=stage.label,
+            approvers=_stage_approvers_label(stage, escalated=escalated),
+            needed=stage.fallback_approvals_required if escalated else stage.approvals_required,
+            approvals=approvals, state=state, decisions=mine,
+            deadline=request.approval_deadline if stage.pk == current.pk and not closed else None))
+    return views
+
+
+def delegations_of(*, user) -> QuerySet[ApprovalDelegation]:
+    """The delegations `user` gave and received, newest first (the Delegation page)."""
+    return (ApprovalDelegation.objects.filter(Q(delegator=user) | Q(delegate=user))
+            .select_related("delegator", "delegate", "revoked_by").order_by("-starts_at", "-pk"))

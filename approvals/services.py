@@ -19,7 +19,7 @@ from assignments import guards, rules
 from assignments import selectors as assignment_selectors
 from assignments.access import access_find_eligibility
 from assignments.conditions import check_activation_conditions
-from assignments.models import Assignment, RoleSetting, Scope, ScopeClosure, User
+from assignments.models import ApprovalStage, Assignment, RoleSetting, Scope, ScopeClosure, User
 from assignments.services import (
     assignment_activate,
     assignment_activation_window,
@@ -40,7 +40,7 @@ from core.errors import DomainError, conflict, forbidden, invalid, not_found
 from core.timezones import local_text
 
 from . import hooks, selectors
-from .models import ApprovalDecision, Request
+from .models import ApprovalDecision, ApprovalDelegation, Request
 
 # --- helpers ----------------------------------------------------------------------------------------
 
@@ -277,11 +277,8 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
             requested_by=actor.user, principal=me, role=role, scope=scope, kind=Assignment.Kind.ACTIVE,
             eligible_assignment=eligible, start_at=start_at and start, end_at=None if needs_approval else end,
             duration_minutes=duration_minutes, justification=justification, ticket_system=ticket_system,
-            ticket_number=ticket_number,
-            approvals_required=setting.approvals_required if needs_approval else 0,
-            approval_deadline=now + timedelta(minutes=setting.approval_window_minutes)
-            if needs_approval else None,
-            client_ip=client_ip or None, status_message=message, created_at=now,
+            ticket_number=ticket_number, client_ip=client_ip or None, status_message=message, created_at=now,
+            **(_first_stage_fields(setting=setting, now=now) if needs_approval else {"approvals_required": 0}),
         )
         _audit_request(action="request.self_activate", actor=actor, request=request, justification=justification,
                        message=message or ("Waiting for approval." if needs_approval else ""),
@@ -331,6 +328,60 @@ def _extend_covering(*, actor: Actor, eligible: Assignment, scope: Scope, end: d
     return request
 
 
+# --- stages --------------------------------------------------------------------------------------------
+
+
+def _first_stage_fields(*, setting: RoleSetting, now: datetime) -> dict:
+    """Where a request that needs approval starts waiting: the setting's first stage when it has stages,
+    else its own approvals needed and window (one stage, `approval_stage` null)."""
+    first = selectors.stage_first(setting=setting)
+    if first is None:
+        return {"approvals_required": setting.approvals_required,
+                "approval_deadline": now + timedelta(minutes=setting.approval_window_minutes)}
+    return {"approval_stage": first, "approvals_required": first.approvals_required, "stage_started_at": now,
+            "approval_deadline": now + timedelta(minutes=first.timeout_minutes)}
+
+
+def _stage_needed(*, request: Request, stage: ApprovalStage | None) -> int:
+    """Approvals the request's current stage needs, under the stage's rules now."""
+    if stage is None:
+        return max(request.approvals_required, 1)
+    return stage.fallback_approvals_required if request.stage_escalated else stage.approvals_required
+
+
+def _stage_approvals(*, request: Request, stage: ApprovalStage | None) -> int:
+    return request.decisions.filter(decision=ApprovalDecision.Decision.APPROVE,
+                                    stage_id=None if stage is None else stage.pk).count()
+
+
+def _advance_stage(*, request: Request, stage: ApprovalStage, actor: Actor, approvals: int, now: datetime) -> bool:
+    """Stage `stage` has its quorum: move the request to the next stage (guarded update, audited, the
+    stage's approvers and the next stage's told) and return True; False when it was the last stage."""
+    following = selectors.stage_after(stage=stage)
+    if following is None:
+        return False
+    deadline = now + timedelta(minutes=following.timeout_minutes)
+    was_escalated = request.stage_escalated
+    changed = Request.objects.filter(pk=request.pk, status=Request.Status.PENDING_APPROVAL,
+                                     approval_stage=stage).update(
+        approval_stage=following, stage_escalated=False, stage_started_at=now, approvers_reminded_at=None,
+        approvals_required=following.approvals_required, approval_deadline=deadline, updated_at=now)
+    if changed != 1:
+        raise conflict("Someone else decided this request a moment ago; reload to see the outcome.")
+    request.approval_stage, request.stage_escalated, request.stage_started_at = following, False, now
+    request.approvals_required, request.approval_deadline, request.approvers_reminded_at = (
+        following.approvals_required, deadline, None)
+    needed = stage.fallback_approvals_required if was_escalated else stage.approvals_required
+    message = (f"{stage.label} approved ({approvals} of {needed}); waiting at "
+               f"{following.label} ({following.approvals_required} approval(s) needed) until {_fmt(deadline)}.")
+    _audit_request(action="request.stage_advance", actor=actor, request=request, message=message,
+                   before={"stage": stage.position}, after={"stage": following.position,
+                                                            "approval_deadline": deadline})
+    domain_events.emit("request.stage_decided", request=request, actor=actor.user, stage=stage,
+                       was_escalated=was_escalated)
+    return True
+
+
 # --- approve / deny / cancel --------------------------------------------------------------------------
 
 
@@ -352,23 +403,52 @@ def _decider(actor) -> Actor:
     return actor
 
 
-def _check_decider(*, actor: Actor, request: Request, now: datetime) -> None:
+def _check_decider(*, actor: Actor, request: Request, now: datetime) -> ApprovalDelegation | None:
+    """May `actor` decide `request` now, and for whom: None in their own right, else the delegation
+    they decide through. Run once early (quick refusals) and again under the request's lock
+    (`_check_decider_locked`): the stage may have moved meanwhile."""
     _refuse_closed(request, now)
     if request.requested_by_id == actor.user.pk or request.principal_id == actor.principal.pk:
         raise forbidden("You cannot approve or deny your own request.")
-    if not selectors.approver_can_decide(user=actor.user, request=request):
-        raise forbidden(f"You are not an approver of {request.role.name} at {request.scope.path} "
+    may, delegation = selectors.approver_decides_as(user=actor.user, request=request, now=now)
+    if not may:
+        stage = " at its current stage" if request.approval_stage_id else ""
+        raise forbidden(f"You are not an approver of {request.role.name} at {request.scope.path}{stage} "
                         f"(or no longer are): you cannot decide this request.")
+    return delegation
 
 
-def _record_decision(*, actor: Actor, request: Request, decision: str, comment: str,
-                     now: datetime) -> ApprovalDecision:
+def _check_decider_locked(*, actor: Actor, request: Request, now: datetime) -> ApprovalDelegation | None:
+    """`_check_decider` under the request's lock, then the delegation's lock (always in that order; a
+    revocation locks only the delegation): a delegation revoked before this point refuses the decision,
+    one revoked after waits for it."""
+    delegation = _check_decider(actor=actor, request=request, now=now)
+    if delegation is None:
+        return None
+    locked = (ApprovalDelegation.objects.select_for_update()
+              .filter(pk=delegation.pk, revoked_at__isnull=True, starts_at__lte=now, ends_at__gt=now).first())
+    if locked is None:
+        raise forbidden(f"{delegation.delegator}'s delegation to you was revoked or has ended: you cannot decide "
+                        f"this request for them.")
+    locked.delegator = delegation.delegator
+    return locked
+
+
+def _record_decision(*, actor: Actor, request: Request, decision: str, comment: str, now: datetime,
+                     delegation: ApprovalDelegation | None = None) -> ApprovalDecision:
+    stage = request.approval_stage if request.approval_stage_id else None
+    on_behalf_of = delegation.delegator if delegation is not None else None
     try:
         with transaction.atomic():
-            return ApprovalDecision.objects.create(request=request, approver=actor.user, decision=decision,
-                                                   comment=comment, decided_at=now)
+            return ApprovalDecision.objects.create(
+                request=request, approver=actor.user, decision=decision, comment=comment, decided_at=now,
+                stage=stage, stage_position=stage.position if stage is not None else None,
+                on_behalf_of=on_behalf_of)
     except IntegrityError:
-        raise conflict("You have already decided this request.")
+        if on_behalf_of is not None:
+            raise conflict(f"You, or {on_behalf_of} themselves, have already decided this request.")
+        raise conflict("You have already decided this request (a person decides one request once, "
+                       "whatever its stages).")
 
 
 DATED_ACTIONS = (Request.Action.SELF_EXTEND, Request.Action.SELF_RENEW)
@@ -454,14 +534,18 @@ def request_approve(*, actor: Actor | User, request: Request, comment: str = "",
     with transaction.atomic():
         locked = _lock_request(request)
         _refuse_closed(locked, now)
+        delegation = _check_decider_locked(actor=actor, request=locked, now=now)
         guards.guards_run(guards.APPROVAL, request=locked, actor=actor)  # separation of duties: the approver
+        stage = locked.approval_stage if locked.approval_stage_id else None
         requested = {"start_at": locked.start_at, "end_at": locked.end_at}
         changes = _approved_dates(request=locked, start_at=start_at, end_at=end_at, now=now)
         _record_decision(actor=actor, request=locked, decision=ApprovalDecision.Decision.APPROVE, comment=comment,
-                         now=now)
-        approvals = locked.decisions.filter(decision=ApprovalDecision.Decision.APPROVE).count()
-        needed = max(locked.approvals_required, 1)
-        message = f"Approval {approvals} of {needed}."
+                         now=now, delegation=delegation)
+        approvals = _stage_approvals(request=locked, stage=stage)
+        needed = _stage_needed(request=locked, stage=stage)
+        message = f"Approval {approvals} of {needed}" + (f" at {stage.label}." if stage is not None else ".")
+        if delegation is not None:
+            message += f" For {delegation.delegator} (delegated)."
         if changes:
             for name, value in changes.items():
                 setattr(locked, name, value)
@@ -477,11 +561,25 @@ def request_approve(*, actor: Actor | User, request: Request, comment: str = "",
                        after={"start_at": locked.start_at, "end_at": locked.end_at} if dated else None)
         if approvals < needed:
             return locked
+        if stage is not None and _advance_stage(request=locked, stage=stage, actor=actor, approvals=approvals,
+                                                now=now):
+            return locked
         _set_status(locked, status=Request.Status.APPROVED, now=now)
         _provision_approved(request=locked, actor=actor, now=now)
         # After provisioning, so that consumers see the outcome: the new end, or why it failed.
         domain_events.emit("request.approved", request=locked, actor=actor.user)
     return locked
+
+
+def request_pending_note(*, request: Request) -> str:
+    """What an approver reads after an approval that did not finish the request: how many more its
+    stage needs, or that their stage is approved and the next one waits (read-only helper)."""
+    stage = request.approval_stage if request.approval_stage_id else None
+    left = request.approvals_required - _stage_approvals(request=request, stage=stage)
+    if stage is not None and left == request.approvals_required and stage.position > 1:
+        return f"Your approval is recorded: the stage before is approved, and the request now waits at {stage.label}."
+    where = f" at {stage.label}" if stage is not None else ""
+    return f"Your approval is recorded; {left} more needed{where}."
 
 
 @dataclass(frozen=True)
@@ -536,8 +634,7 @@ def request_approve_many(*, actor: Actor | User, request_ids: list, comment: str
                                             else "You cannot decide this request: it is not waiting for you."))
             continue
         if done.status == Request.Status.PENDING_APPROVAL:
-            left = done.approvals_required - done.decisions.filter(decision=ApprovalDecision.Decision.APPROVE).count()
-            outcomes.append(ApprovalOutcome(pk, label, "recorded", f"Your approval is recorded; {left} more needed."))
+            outcomes.append(ApprovalOutcome(pk, label, "recorded", request_pending_note(request=done)))
         elif done.status == Request.Status.FAILED:
             outcomes.append(ApprovalOutcome(pk, label, "failed",
                                             f"Approved, but it could not be carried out: {done.status_message}"))
@@ -607,10 +704,14 @@ def request_deny(*, actor: Actor | User, request: Request, comment: str) -> Requ
     with transaction.atomic():
         locked = _lock_request(request)
         _refuse_closed(locked, now)
+        delegation = _check_decider_locked(actor=actor, request=locked, now=now)
         _record_decision(actor=actor, request=locked, decision=ApprovalDecision.Decision.DENY, comment=comment,
-                         now=now)
-        _set_status(locked, status=Request.Status.DENIED, now=now, status_message=f"Denied by {actor}: {comment}")
-        _audit_request(action="request.deny", actor=actor, request=locked, justification=comment)
+                         now=now, delegation=delegation)
+        who = f"{actor} for {delegation.delegator}" if delegation is not None else f"{actor}"
+        at = f" at {locked.approval_stage.label}" if locked.approval_stage_id else ""
+        _set_status(locked, status=Request.Status.DENIED, now=now, status_message=f"Denied by {who}{at}: {comment}")
+        _audit_request(action="request.deny", actor=actor, request=locked, justification=comment,
+                       message=f"Denied{at}" + (f" for {delegation.delegator} (delegated)." if delegation else "."))
         domain_events.emit("request.denied", request=locked, actor=actor.user)
     return locked
 
@@ -757,11 +858,56 @@ def request_self_renew(*, actor: Actor | User, assignment: Assignment, end_at: d
 # --- time-outs --------------------------------------------------------------------------------------------
 
 
+_ESCALATION = Actor.system("request-escalation")
+
+
+def request_escalate_overdue(*, now: datetime | None = None, batch_size: int = 500) -> int:
+    """Hand the requests whose stage timed out, and whose stage says so, to that stage's fallback
+    approvers once: for another stage timeout, with the stage's fallback quorum (approvals already given
+    at the stage count). Each row is claimed under its lock (skip_locked: a decision holding it wins)
+    and moved by a guarded update; audited, and the fallback and the first approvers told. Returns how
+    many requests this call escalated."""
+    now = now or timezone.now()
+    total = 0
+    while True:
+        with transaction.atomic():
+            due = list(
+                Request.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(status=Request.Status.PENDING_APPROVAL, approval_deadline__lte=now, stage_escalated=False,
+                        approval_stage__escalate_on_timeout=True)
+                .select_related("approval_stage", "principal", "role", "scope", "requested_by")
+                .order_by("approval_deadline")[:batch_size]
+            )
+            for request in due:
+                stage = request.approval_stage
+                deadline = now + timedelta(minutes=stage.timeout_minutes)
+                changed = Request.objects.filter(pk=request.pk, status=Request.Status.PENDING_APPROVAL,
+                                                 approval_stage=stage, stage_escalated=False).update(
+                    stage_escalated=True, approval_deadline=deadline, updated_at=now, approvers_reminded_at=None,
+                    approvals_required=stage.fallback_approvals_required)
+                if changed != 1:
+                    continue
+                before = request.approval_deadline
+                request.stage_escalated, request.approval_deadline = True, deadline
+                request.approvals_required = stage.fallback_approvals_required
+                _audit_request(action="request.escalate", actor=_ESCALATION, request=request,
+                               message=f"Nobody decided {stage.label} in time: handed to its fallback approvers "
+                                       f"until {_fmt(deadline)}.",
+                               before={"approval_deadline": before, "escalated": False},
+                               after={"approval_deadline": deadline, "escalated": True})
+                domain_events.emit("request.escalated", request=request, stage=stage)
+                total += 1
+        if len(due) < batch_size:
+            return total
+
+
 def request_expire_overdue(*, now: datetime | None = None, batch_size: int = 500) -> int:
-    """Time out pending requests whose approval window has passed. Set-based in batches; each row is
-    moved by a guarded update, so a decision racing the sweep wins or loses cleanly. Returns how
+    """Time out pending requests whose approval window (or stage, escalated or not) has passed; those
+    whose stage escalates are escalated first (`request_escalate_overdue`). Set-based in batches; each
+    row is moved by a guarded update, so a decision racing the sweep wins or loses cleanly. Returns how
     many requests this call timed out."""
     now = now or timezone.now()
+    request_escalate_overdue(now=now, batch_size=batch_size)
     total = 0
     while True:
         with transaction.atomic():
@@ -789,3 +935,148 @@ def role_setting_for_activation(*, eligible_assignment: Assignment, scope: Scope
     """The policy an activation form shows before it asks (read-only helper for views and the API)."""
     return assignment_selectors.role_setting_effective(role=eligible_assignment.role,
                                                        scope=scope or eligible_assignment.scope)
+
+
+# --- delegation ---------------------------------------------------------------------------------------
+
+MAX_DELEGATION = timedelta(days=180)
+
+
+def _delegation_snapshot(delegation: ApprovalDelegation) -> dict:
+    return {"id": delegation.pk, "delegator": delegation.delegator_id, "delegate": delegation.delegate_id,
+            "starts_at": delegation.starts_at, "ends_at": delegation.ends_at, "reason": delegation.reason,
+            "revoked_at": delegation.revoked_at}
+
+
+def _delegation_describe(kwargs: dict) -> dict:
+    delegation = kwargs.get("delegation")
+    return {"target": delegation if isinstance(delegation, ApprovalDelegation) else None}
+
+
+@audited_refusal("delegation.create", describe=_delegation_describe)
+def delegation_create(*, actor: Actor | User, delegate: User | int, starts_at: datetime, ends_at: datetime,
+                      reason: str = "") -> ApprovalDelegation:
+    """Delegate one's approvals to `delegate` from `starts_at` until `ends_at` (out of office, at most 180
+    days). The delegate must be an enabled user other than oneself who can sign in and decide (not an
+    emergency access account); while it lasts they decide what the delegator may decide, as the
+    delegator, never their own requests. One delegation at a time per delegator: overlapping ones are
+    refused (the delegator's row is locked, so two at once cannot both pass)."""
+    actor = _decider(actor)
+    reason = (reason or "").strip()[:500]
+    found = User.objects.select_related("principal").filter(pk=_pk(delegate)).first()
+    if found is None or not hasattr(found, "principal"):
+        raise invalid("Choose the user to delegate to.", field="delegate")
+    if found.pk == actor.user.pk:
+        raise invalid("You cannot delegate to yourself.", field="delegate")
+    if not found.is_active or not found.principal.enabled:
+        raise invalid(f"{found} is disabled: they cannot approve anything.", field="delegate")
+    if found.is_emergency_access:
+        raise invalid("An emergency access account cannot receive delegations: it is for break-glass only.",
+                      field="delegate")
+    for value, field in ((starts_at, "starts_at"), (ends_at, "ends_at")):
+        if value is None:
+            raise invalid("Give the start and the end of the delegation.", field=field)
+        if timezone.is_naive(value):
+            raise invalid("Times must carry a time zone.", field=field)
+    now = timezone.now()
+    if ends_at <= starts_at:
+        raise invalid("The delegation must end after it starts.", field="ends_at")
+    if ends_at <= now:
+        raise invalid("That delegation would already be over.", field="ends_at")
+    if ends_at - max(starts_at, now) > MAX_DELEGATION:
+        raise invalid("A delegation lasts at most 180 days.", field="ends_at")
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=actor.user.pk).first()  # one delegation change at a time
+        overlapping = ApprovalDelegation.objects.filter(delegator=actor.user, revoked_at__isnull=True,
+                                                        starts_at__lt=ends_at, ends_at__gt=max(starts_at, now)).first()
+        if overlapping is not None:
+            raise conflict(f"You already delegate to {overlapping.delegate} from {local_text(overlapping.starts_at)} "
+                           f"until {local_text(overlapping.ends_at)}: revoke that one first.")
+        delegation = ApprovalDelegation.objects.create(delegator=actor.user, delegate=found, starts_at=starts_at,
+                                                       ends_at=ends_at, reason=reason, created_at=now)
+        audit_event_record(action="delegation.create", actor=actor, target=delegation, principal=found.principal,
+                           justification=reason, after=_delegation_snapshot(delegation),
+                           message=f"{actor} delegates approvals to {found} from {_fmt(starts_at)} "
+                                   f"until {_fmt(ends_at)}.")
+        domain_events.emit("delegation.created", delegation=delegation, actor=actor.user)
+    return delegation
+
+
+@audited_refusal("delegation.revoke", describe=_delegation_describe)
+def delegation_revoke(*, actor: Actor | User, delegation: ApprovalDelegation | int) -> ApprovalDelegation:
+    """End a delegation now (its delegator, or its delegate declining it). Locks the delegation only: a
+    decision made through it locks the request first and then the delegation, so the two serialise
+    (see `_check_decider_locked`)."""
+    actor = _decider(actor)
+    now = timezone.now()
+    with transaction.atomic():
+        locked = (ApprovalDelegation.objects.select_for_update().filter(pk=_pk(delegation)).first())
+        if locked is None:
+            raise not_found("No such delegation.")
+        if actor.user.pk not in (locked.delegator_id, locked.delegate_id):
+            raise forbidden("Only the person who delegated (or their delegate) can revoke a delegation.")
+        if locked.revoked_at is not None:
+            raise conflict("This delegation is already revoked.")
+        if locked.ends_at <= now:
+            raise conflict("This delegation has already ended.")
+        changed = ApprovalDelegation.objects.filter(pk=locked.pk, revoked_at__isnull=True).update(
+            revoked_at=now, revoked_by=actor.user)
+        if changed != 1:
+            raise conflict("This delegation is already revoked.")
+        before = _delegation_snapshot(locked)
+        locked.revoked_at, locked.revoked_by = now, actor.user
+        audit_event_record(action="delegation.revoke", actor=actor, target=locked, before=before,
+                           after=_delegation_snapshot(locked))
+    return locked
+
+
+# --- reminders ----------------------------------------------------------------------------------------
+
+_REMINDER = Actor.system("approval-reminder")
+
+
+def _reminder_every(request: Request) -> timedelta | None:
+    stage = request.approval_stage if request.approval_stage_id else None
+    minutes = stage.reminder_every_minutes if stage is not None else None
+    if minutes is None:
+        minutes = settings.PIM_APPROVAL_REMINDER_MINUTES
+    return timedelta(minutes=minutes) if minutes else None
+
+
+def request_remind_approvers(*, now: datetime | None = None, batch_size: int = 500) -> int:
+    """Remind the approvers who have not decided a pending request, every `reminder_every_minutes` of its
+    stage (PIM_APPROVAL_REMINDER_MINUTES for requests without stages; 0: never) since it started waiting
+    there or since the last reminder. Idempotent: each reminder is claimed by a guarded update of
+    `approvers_reminded_at` (the job running twice, or twice at once, sends it once), and its emails are
+    queued in the outbox in the same transaction (`request.reminder`). Returns how many were sent."""
+    now = now or timezone.now()
+    total, after = 0, None
+    while True:
+        with transaction.atomic():
+            rows = (Request.objects.select_for_update(skip_locked=True, of=("self",))
+                    .filter(status=Request.Status.PENDING_APPROVAL, approval_deadline__gt=now)
+                    .select_related("approval_stage", "principal", "role", "scope", "requested_by")
+                    .order_by("pk"))
+            if after is not None:
+                rows = rows.filter(pk__gt=after)
+            batch = list(rows[:batch_size])
+            for request in batch:
+                every = _reminder_every(request)
+                if every is None:
+                    continue
+                since = request.approvers_reminded_at or request.stage_started_at or request.created_at
+                if since + every > now:
+                    continue
+                claimed = Request.objects.filter(pk=request.pk, status=Request.Status.PENDING_APPROVAL,
+                                                 approvers_reminded_at=request.approvers_reminded_at).update(
+                    approvers_reminded_at=now)
+                if claimed != 1:
+                    continue
+                request.approvers_reminded_at = now
+                _audit_request(action="request.remind", actor=_REMINDER, request=request,
+                               message="The approvers who have not decided are reminded.")
+                domain_events.emit("request.reminder", request=request)
+                total += 1
+        if len(batch) < batch_size:
+            return total
+        after = batch[-1].pk

@@ -13,7 +13,7 @@ from core import domain_events
 from core.actors import Actor
 
 from .models import Request
-from .services import request_expire_overdue
+from .services import request_expire_overdue, request_remind_approvers
 
 SCHEDULED_START = Actor.system("scheduled-start")
 
@@ -63,3 +63,11 @@ def requests_start_scheduled(*, now: datetime | None = None, batch_size: int = 5
 def requests_time_out(*, now: datetime | None = None) -> int:
     """Time out requests past their approval window (`request_expire_overdue` owns the state machine)."""
     return request_expire_overdue(now=now)
+
+
+# --- reminders to approvers --------------------------------------------------------------------------
+
+
+def requests_remind_approvers(*, now: datetime | None = None) -> int:
+    """Remind undecided approvers on their stage's cadence (`request_remind_approvers` owns the claim)."""
+    return request_remind_approvers(now=now)

@@ -15,3 +15,8 @@ def requests_start_scheduled() -> int:
 @shared_task(**BOUNDS)
 def requests_time_out() -> int:
     return sweeps.requests_time_out()
+
+
+@shared_task(**BOUNDS)
+def requests_remind_approvers() -> int:
+    return sweeps.requests_remind_approvers()

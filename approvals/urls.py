@@ -14,6 +14,7 @@ urlpatterns = [
     path("roles/<int:assignment_id>/renew/", views.renew, name="renew"),
     path("approvals/", views.queue, name="queue"),
     path("approvals/approve/", views.approve_bulk, name="approve_bulk"),
+    path("delegation/", views.delegation, name="delegation"),
     path("<uuid:request_id>/", views.request_detail, name="request_detail"),
     path("<uuid:request_id>/cancel/", views.cancel, name="cancel"),
     path("<uuid:request_id>/approve/", views.approve, name="approve"),

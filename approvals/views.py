@@ -17,14 +17,23 @@ from assignments import selectors as assignment_selectors
 from assignments.models import Assignment
 from audit.middleware import client_ip_of
 from core.actors import Actor
-from core.errors import DomainError
+from core.errors import DomainError, invalid
 from core.forms import form_add_domain_error
 from core.mfa import mfa_is_fresh, mfa_verified_at
 from core.stepup import step_up_redirect, step_up_restored
 from core.timezones import local_text
 
 from . import selectors, services
-from .forms import ActivateForm, BulkApproveForm, DeactivateForm, DecisionForm, ExtendForm, RenewForm
+from .forms import (
+    ActivateForm,
+    BulkApproveForm,
+    DeactivateForm,
+    DecisionForm,
+    DelegationForm,
+    DelegationRevokeForm,
+    ExtendForm,
+    RenewForm,
+)
 from .models import Request
 
 
@@ -254,7 +263,7 @@ def request_detail(request, request_id):
     pim_request = _request_or_404(request_id)
     if not _can_view(request.user, pim_request):
         raise PermissionDenied("This request is someone else's, and you are not one of its approvers.")
-    can_decide = selectors.approver_can_decide(user=request.user, request=pim_request)
+    can_decide, delegation = selectors.approver_decides_as(user=request.user, request=pim_request)
     recent = []
     if can_decide:
         recent = list(Assignment.objects.filter(principal=pim_request.principal, activated_from__isnull=False)
@@ -264,6 +273,8 @@ def request_detail(request, request_id):
         "req": pim_request, "timeline": selectors.request_timeline(request=pim_request), "can_decide": can_decide,
         "is_requester": pim_request.requested_by_id == request.user.pk, "recent": recent,
         "permissions": list(pim_request.role.permissions.all()[:20]),
+        "stages": selectors.request_stages(request=pim_request),
+        "decides_for": delegation.delegator if delegation is not None else None,
         "decision_form": DecisionForm(initial=_restored_decision(request) if can_decide else None),
         "now": timezone.now(),
     })
@@ -389,8 +400,7 @@ def _decide(request, request_id, *, approve: bool):
         if not approve:
             messages.success(request, f"You denied {who}'s request for {pim_request.role.name}.")
         elif done.status == Request.Status.PENDING_APPROVAL:
-            left = done.approvals_required - done.decisions.filter(decision="approve").count()
-            messages.success(request, f"Your approval is recorded; {left} more needed.")
+            messages.success(request, services.request_pending_note(request=done))
         elif done.status == Request.Status.FAILED:
             messages.warning(request, f"Approved, but it could not be carried out: {done.status_message}")
         else:
@@ -410,3 +420,52 @@ def approve(request, request_id):
 def deny(request, request_id):
     return _decide(request, request_id, approve=False)
 
+
+
+# --- Delegation -------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delegation(request):
+    """Your delegations: give one (out of office) and revoke one, given or received."""
+    form = DelegationForm(request.POST if request.method == "POST" and "delegate" in request.POST else None)
+    status = 200
+    if request.method == "POST" and "delegate" in request.POST:
+        if form.is_valid():
+            data = form.cleaned_data
+            delegate = assignment_selectors.user_by_username(username=data["delegate"])
+            try:
+                if delegate is None:
+                    raise invalid(f"There is no user {data['delegate']}.", field="delegate")
+                services.delegation_create(actor=request.user, delegate=delegate, starts_at=data["starts_at"],
+                                           ends_at=data["ends_at"], reason=data["reason"])
+            except DomainError as error:
+                _form_error(form, error)
+                status = error.status
+            else:
+                messages.success(request, f"{delegate} decides your approvals from {local_text(data['starts_at'])} "
+                                          f"until {local_text(data['ends_at'])}.")
+                return redirect("approvals:delegation")
+        else:
+            status = 400
+    elif request.method == "POST":
+        revoke = DelegationRevokeForm(request.POST)
+        if revoke.is_valid():
+            try:
+                services.delegation_revoke(actor=request.user, delegation=revoke.cleaned_data["delegation"])
+            except DomainError as error:
+                _refuse(error)
+                messages.error(request, error.message)
+            else:
+                messages.success(request, "The delegation is revoked.")
+        return redirect("approvals:delegation")
+    now = timezone.now()
+    rows = list(selectors.delegations_of(user=request.user)[:100])
+    for row in rows:
+        row.current = row.is_current_at(now)
+        row.revocable = row.revoked_at is None and row.ends_at > now
+    return render(request, "approvals/delegation.html", {
+        "form": form, "given": [r for r in rows if r.delegator_id == request.user.pk],
+        "received": [r for r in rows if r.delegate_id == request.user.pk], "now": now,
+    }, status=status)

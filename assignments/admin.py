@@ -11,6 +11,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from core.admin import ReadOnlyAdmin, ReadOnlyInline, ReadOnlyMixin
 
 from .models import (
+    ApprovalStage,
     Assignment,
     ElevatedAccess,
     Principal,
@@ -98,3 +99,11 @@ class RolePermissionAdmin(ReadOnlyAdmin):
     list_select_related = ("role",)
     list_filter = ("is_not_action",)
     search_fields = ("pattern", "role__name")
+
+
+@admin.register(ApprovalStage)
+class ApprovalStageAdmin(ReadOnlyAdmin):
+    """Read-only: stages are set on the role setting's Approval stages page or the API (audited)."""
+
+    list_display = ("setting", "position", "name", "approvals_required", "timeout_minutes", "escalate_on_timeout")
+    list_select_related = ("setting__role", "setting__scope")

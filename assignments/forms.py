@@ -337,3 +337,70 @@ class RoleSettingForm(forms.Form):
             ])
             for event in NOTIFICATION_EVENTS
         ]
+
+
+class ApprovalStageForm(forms.Form):
+    """One approval stage on the stages page. Approvers are typed one a line (a user name, or a group's
+    name); a stage with neither approvers nor "owners of the scope" is left out (how one is removed)."""
+
+    name = forms.CharField(required=False, max_length=100, help_text="Optional, e.g. “Security team”.")
+    approvers = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=4000,
+                                help_text="One user name or group name a line; a group's members approve.")
+    owners_of_scope = forms.BooleanField(required=False, label="The owners of the scope approve",
+                                         help_text="Whoever holds Owner at or above the request's scope.")
+    approvals_required = forms.IntegerField(min_value=1, max_value=25, initial=1, label="Approvals needed (N of M)")
+    timeout_minutes = forms.IntegerField(min_value=15, max_value=14 * 24 * 60, initial=24 * 60,
+                                         label="Timeout (minutes)")
+    escalate_on_timeout = forms.BooleanField(required=False, label="On timeout, escalate to the fallback approvers",
+                                             help_text="Otherwise the request times out.")
+    fallback_approvers = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=4000,
+                                         help_text="One user name or group name a line.")
+    fallback_approvals_required = forms.IntegerField(min_value=1, max_value=25, initial=1,
+                                                     label="Fallback approvals needed")
+    reminder_every_minutes = forms.IntegerField(required=False, min_value=0, max_value=7 * 24 * 60,
+                                                label="Remind every (minutes)",
+                                                help_text="Empty: the portal's default; 0: no reminders.")
+
+    @staticmethod
+    def _lines(text: str) -> list[str]:
+        return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+    def _principal_ids(self, name: str) -> list[int]:
+        found, unknown = selectors.principals_by_names(names=self._lines(self.cleaned_data.get(name, "")))
+        if unknown:
+            self.add_error(name, f"No single user or group is called: {', '.join(unknown)}.")
+        return [p.pk for p in found]
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        data["approver_ids"] = self._principal_ids("approvers")
+        data["fallback_ids"] = self._principal_ids("fallback_approvers")
+        return data
+
+    @property
+    def is_blank(self) -> bool:
+        data = getattr(self, "cleaned_data", {})
+        return not self._lines(data.get("approvers", "")) and not data.get("owners_of_scope")
+
+    def stage_values(self) -> dict:
+        data = self.cleaned_data
+        return {"name": data["name"], "approvers": data["approver_ids"], "owners_of_scope": data["owners_of_scope"],
+                "approvals_required": data["approvals_required"], "timeout_minutes": data["timeout_minutes"],
+                "escalate_on_timeout": data["escalate_on_timeout"], "fallback_approvers": data["fallback_ids"],
+                "fallback_approvals_required": data["fallback_approvals_required"],
+                "reminder_every_minutes": data["reminder_every_minutes"]}
+
+    @classmethod
+    def initial_for(cls, stage) -> dict:
+        return {"name": stage.name, "approvers": selectors.stage_approver_names(stage.approvers.all()),
+                "owners_of_scope": stage.owners_of_scope, "approvals_required": stage.approvals_required,
+                "timeout_minutes": stage.timeout_minutes, "escalate_on_timeout": stage.escalate_on_timeout,
+                "fallback_approvers": selectors.stage_approver_names(stage.fallback_approvers.all()),
+                "fallback_approvals_required": stage.fallback_approvals_required,
+                "reminder_every_minutes": stage.reminder_every_minutes}
+
+
+ApprovalStageFormSet = forms.formset_factory(ApprovalStageForm, extra=0, max_num=5, absolute_max=5,
+                                             validate_max=True)

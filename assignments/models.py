@@ -328,6 +328,51 @@ class RoleSetting(models.Model):
         return f"{self.role} @ {self.scope}"
 
 
+class ApprovalStage(models.Model):
+    """One ordered stage of a role setting's approval (issue 18). When a setting has stages and requires
+    approval, an activation waits at stage 1, then 2, …: stage k+1 opens only when stage k has
+    `approvals_required` approvals, a denial at any stage ends the request, and a stage nobody decided
+    within `timeout_minutes` either times the request out or, with `escalate_on_timeout`, is handed once
+    to its `fallback_approvers` (who then need `fallback_approvals_required` approvals in all) for
+    another `timeout_minutes`. Without stages the setting's own approvers, approvals needed and window
+    are its single stage (`approvals.stages.stage_plan`).
+
+    Approvers of a stage: the users and the active members of the groups in `approvers`, and with
+    `owners_of_scope` whoever holds Owner (resource or group Owner) at or above the request's scope.
+    Invariants: positions are 1..n without gaps (`role_setting_stages_set` writes them); a stage that
+    escalates names at least one fallback approver; a pending request's stage is never deleted (PROTECT).
+    """
+
+    setting = models.ForeignKey(RoleSetting, on_delete=models.CASCADE, related_name="stages")
+    position = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=100, blank=True)
+    approvers = models.ManyToManyField(Principal, blank=True, related_name="approver_for_stages")
+    owners_of_scope = models.BooleanField(default=False)
+    approvals_required = models.PositiveSmallIntegerField(default=1)
+    timeout_minutes = models.PositiveIntegerField(default=24 * 60)
+    escalate_on_timeout = models.BooleanField(default=False)
+    fallback_approvers = models.ManyToManyField(Principal, blank=True, related_name="fallback_for_stages")
+    fallback_approvals_required = models.PositiveSmallIntegerField(default=1)
+    # Minutes between reminders to who has not decided; null: PIM_APPROVAL_REMINDER_MINUTES; 0: none.
+    reminder_every_minutes = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["setting", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["setting", "position"], name="approval_stage_one_per_position"),
+            models.CheckConstraint(name="approval_stage_quorum_positive",
+                                   condition=Q(approvals_required__gte=1) & Q(fallback_approvals_required__gte=1)),
+            models.CheckConstraint(name="approval_stage_position_positive", condition=Q(position__gte=1)),
+        ]
+
+    def __str__(self) -> str:
+        return f"Stage {self.position}{f' ({self.name})' if self.name else ''} of {self.setting_id}"
+
+    @property
+    def label(self) -> str:
+        return f"Stage {self.position}" + (f": {self.name}" if self.name else "")
+
+
 def held_at_q(at, prefix: str = "") -> Q:
     """"Held at `at`": the time predicate of the access check (`assignments.access._held`) in the ORM —
     live, started at or before `at`, and not ended at `at` (end null, or after `at`). The one place
@@ -552,6 +597,14 @@ class Request(models.Model):
     ticket_number = models.CharField(max_length=100, blank=True)
     approvals_required = models.PositiveSmallIntegerField(default=0)
     approval_deadline = models.DateTimeField(null=True, blank=True)
+    # Staged approval (`ApprovalStage`): the stage the request waits at (null: the setting's single
+    # stage, or no approval), whether it was handed to the stage's fallback approvers, since when it
+    # waits there, and when its undecided approvers were last reminded.
+    approval_stage = models.ForeignKey(ApprovalStage, null=True, blank=True, on_delete=models.PROTECT,
+                                       related_name="requests")
+    stage_escalated = models.BooleanField(default=False, db_default=False)
+    stage_started_at = models.DateTimeField(null=True, blank=True)
+    approvers_reminded_at = models.DateTimeField(null=True, blank=True)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     status_message = models.TextField(blank=True)
     created_at = models.DateTimeField()

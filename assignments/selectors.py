@@ -4,6 +4,7 @@ The decision queries themselves live in `assignments.access`; this module builds
 authorization rules on top of them.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,7 +13,7 @@ from django.db.models import Q, QuerySet, Subquery
 from django.utils import timezone
 
 from .access import access_has_any_role
-from .models import Assignment, Principal, RoleDefinition, RoleSetting, Scope, ScopeClosure
+from .models import Assignment, Principal, RoleDefinition, RoleSetting, Scope, ScopeClosure, User
 
 ROOT_PATH = "/"
 
@@ -448,3 +449,36 @@ def role_held_count(*, role_slug: str, scope: Scope | None = None, exclude_assig
     if lasting_until is not None:
         qs = qs.filter(Q(end_at__isnull=True) | Q(end_at__gte=lasting_until))
     return qs.count()
+
+
+def principals_by_names(*, names: list[str]) -> tuple[list[Principal], list[str]]:
+    """Users by user name and groups by display name (case-insensitive, exact), for the stages page's
+    approver lists: (found, names that match nobody or more than one). Two queries."""
+    wanted = [n.strip() for n in names if n.strip()]
+    if not wanted:
+        return [], []
+    users = {p.user.username.casefold(): p for p in Principal.objects.filter(
+        kind=Principal.Kind.USER, user__username__in=wanted).select_related("user")}
+    groups: dict[str, list[Principal]] = {}
+    for group in Principal.objects.filter(kind=Principal.Kind.GROUP).filter(
+            display_name__iregex=r"^(" + "|".join(re.escape(n) for n in wanted) + r")$"):
+        groups.setdefault(group.display_name.casefold(), []).append(group)
+    found, unknown = [], []
+    for name in dict.fromkeys(n.casefold() for n in wanted):
+        if name in users:
+            found.append(users[name])
+        elif len(groups.get(name, [])) == 1:
+            found.append(groups[name][0])
+        else:
+            unknown.append(next(n for n in wanted if n.casefold() == name))
+    return found, unknown
+
+
+def stage_approver_names(principals) -> str:
+    """The other way round: one name a line (user name, or group display name)."""
+    return "\n".join(p.user.username if p.is_user and p.user_id else p.display_name for p in principals)
+
+
+def user_by_username(*, username: str):
+    """The user of that user name (case-insensitive), or None."""
+    return User.objects.filter(username__iexact=(username or "").strip()).select_related("principal").first()

@@ -30,6 +30,7 @@ from core.timezones import local_text, time_zone_valid
 from . import guards, rules, selectors
 from .conditions import parse_time_windows, parse_trusted_networks
 from .models import (
+    ApprovalStage,
     Assignment,
     ElevatedAccess,
     Principal,
@@ -459,6 +460,139 @@ def role_setting_update(*, actor: Actor | User, role: RoleDefinition, scope: Sco
                                "changed": {k: {"before": c["before"], "after": c["after"]}
                                            for k, c in changed.items()}}})
     return setting
+
+
+MAX_APPROVAL_STAGES = 5
+STAGE_FIELDS = ("name", "approvers", "owners_of_scope", "approvals_required", "timeout_minutes",
+                "escalate_on_timeout", "fallback_approvers", "fallback_approvals_required", "reminder_every_minutes")
+_STAGE_TIMEOUT_MINUTES = (15, 14 * 24 * 60)
+
+
+def _stage_principals(ids, *, field: str, found: FieldErrors) -> list[Principal]:
+    ids = list(dict.fromkeys(int(i) for i in ids or []))
+    principals = list(Principal.objects.filter(pk__in=ids, kind__in=[Principal.Kind.USER, Principal.Kind.GROUP]))
+    if len(principals) != len(ids):
+        found.add(field, "Approvers must be existing users or groups.")
+    return principals
+
+
+def _stage_check(index: int, stage: dict, found: FieldErrors) -> dict:
+    """One stage's rules; returns it normalised (principals loaded). Field names: `stages.<n>.<field>`."""
+    at = f"stages.{index}"
+    unknown = set(stage) - set(STAGE_FIELDS)
+    if unknown:
+        found.add(at, f"Unknown stage fields: {', '.join(sorted(unknown))}.")
+    clean = {"name": str(stage.get("name") or "").strip()[:100],
+             "owners_of_scope": bool(stage.get("owners_of_scope", False)),
+             "escalate_on_timeout": bool(stage.get("escalate_on_timeout", False))}
+    for name, default, low, high in (("approvals_required", 1, 1, 25), ("fallback_approvals_required", 1, 1, 25),
+                                     ("timeout_minutes", 24 * 60, *_STAGE_TIMEOUT_MINUTES)):
+        try:
+            clean[name] = int(stage.get(name) if stage.get(name) is not None else default)
+        except (TypeError, ValueError):
+            found.add(f"{at}.{name}", "Give a whole number.")
+            clean[name] = default
+            continue
+        if not low <= clean[name] <= high:
+            found.add(f"{at}.{name}", f"Must be between {low} and {high}.")
+    reminder = stage.get("reminder_every_minutes")
+    try:
+        clean["reminder_every_minutes"] = None if reminder in (None, "") else int(reminder)
+    except (TypeError, ValueError):
+        found.add(f"{at}.reminder_every_minutes", "Give a whole number of minutes (0: no reminders).")
+        clean["reminder_every_minutes"] = None
+    if clean["reminder_every_minutes"] is not None and not (
+            clean["reminder_every_minutes"] == 0 or 15 <= clean["reminder_every_minutes"] <= 7 * 24 * 60):
+        found.add(f"{at}.reminder_every_minutes", "Remind every 15 minutes to 7 days, or 0 for no reminders.")
+    clean["approvers"] = _stage_principals(stage.get("approvers"), field=f"{at}.approvers", found=found)
+    clean["fallback_approvers"] = _stage_principals(stage.get("fallback_approvers"), field=f"{at}.fallback_approvers",
+                                                    found=found)
+    if not clean["approvers"] and not clean["owners_of_scope"]:
+        found.add(f"{at}.approvers", "Name the stage's approvers (users or groups), or let the scope's owners decide.")
+    # N of M: with only users named, M is known now; with groups or owners it is known when a request waits.
+    only_users = not clean["owners_of_scope"] and all(p.is_user for p in clean["approvers"])
+    if clean["approvers"] and only_users and clean["approvals_required"] > len(clean["approvers"]):
+        found.add(f"{at}.approvals_required", f"The stage names {len(clean['approvers'])} approver(s): it cannot "
+                                              f"need {clean['approvals_required']} approvals.")
+    if clean["escalate_on_timeout"] and not clean["fallback_approvers"]:
+        found.add(f"{at}.fallback_approvers", "A stage that escalates on time-out needs its fallback approvers.")
+    fallback_users = all(p.is_user for p in clean["fallback_approvers"])
+    if clean["escalate_on_timeout"] and clean["fallback_approvers"] and fallback_users and \
+            clean["fallback_approvals_required"] > len(clean["fallback_approvers"]):
+        found.add(f"{at}.fallback_approvals_required", "More fallback approvals needed than fallback approvers named.")
+    return clean
+
+
+def _stages_snapshot(stages) -> list[dict]:
+    return [{"position": st.position, "name": st.name, "approvers": sorted(p.pk for p in st.approvers.all()),
+             "owners_of_scope": st.owners_of_scope, "approvals_required": st.approvals_required,
+             "timeout_minutes": st.timeout_minutes, "escalate_on_timeout": st.escalate_on_timeout,
+             "fallback_approvers": sorted(p.pk for p in st.fallback_approvers.all()),
+             "fallback_approvals_required": st.fallback_approvals_required,
+             "reminder_every_minutes": st.reminder_every_minutes} for st in stages]
+
+
+@audited_refusal("role_setting.stages")
+def role_setting_stages_set(*, actor: Actor | User, role: RoleDefinition, scope: Scope, stages: list[dict],
+                            mfa_verified_at: datetime | None = None) -> list[ApprovalStage]:
+    """Replace the ordered approval stages of the policy of `role` at `scope` (an empty list: back to
+    the single stage of the setting's own approvers, approvals needed and window). Same rights and
+    step-up as `role_setting_update`; one audit event with the stages before and after; no write and
+    no event when nothing changes. Stages are rewritten in place by position, so requests waiting at a
+    stage keep waiting there under its new rules; removing a stage a request waits at is refused."""
+    actor = _acting(actor, mfa_verified_at)
+    if not scope.is_root:
+        rules.check_role_fits_scope(role=role, scope=scope)
+    rules.check_actor_can_manage(actor=actor, role=role, scope=scope)
+    if not isinstance(stages, list) or not all(isinstance(st, dict) for st in stages):
+        raise invalid("Stages are a list of objects.", field="stages")
+    if len(stages) > MAX_APPROVAL_STAGES:
+        raise invalid(f"At most {MAX_APPROVAL_STAGES} approval stages.", field="stages")
+    found = FieldErrors()
+    wanted = [_stage_check(i, st, found) for i, st in enumerate(stages, start=1)]
+    found.raise_if_any()
+    rules.check_admin_mfa(actor=actor, what=f"change the approval stages of {role.name}")
+    with transaction.atomic():
+        setting = RoleSetting.objects.select_for_update().filter(role=role, scope=scope).first()
+        if setting is None:
+            # Creating one here would replace the inherited policy with the built-in defaults.
+            raise conflict(f"There is no policy of {role.name} at {scope.path} yet: save one first, then its stages.")
+        current = list(ApprovalStage.objects.select_for_update().filter(setting=setting).order_by("position"))
+        before = _stages_snapshot(current)
+        dropped = current[len(wanted):]
+        waiting = Request.objects.filter(approval_stage__in=dropped, status=Request.Status.PENDING_APPROVAL).count()
+        if waiting:
+            raise conflict(f"{waiting} request(s) wait at a stage this removes: let them be decided first, or keep "
+                           f"{len(current)} stages.")
+        planned = [{"position": position, **{name: values[name] for name in STAGE_FIELDS},
+                    "approvers": sorted(p.pk for p in values["approvers"]),
+                    "fallback_approvers": sorted(p.pk for p in values["fallback_approvers"])
+                    if values["escalate_on_timeout"] else []}
+                   for position, values in enumerate(wanted, start=1)]
+        if planned == before:
+            return current  # nothing to change: no write, no audit event
+        ApprovalStage.objects.filter(pk__in=[st.pk for st in dropped]).delete()
+        result = []
+        for position, values in enumerate(wanted, start=1):
+            stage = current[position - 1] if position <= len(current) else ApprovalStage(setting=setting,
+                                                                                          position=position)
+            for name in STAGE_FIELDS:
+                if name not in ("approvers", "fallback_approvers"):
+                    setattr(stage, name, values[name])
+            stage.save()
+            stage.approvers.set(values["approvers"])
+            stage.fallback_approvers.set(values["fallback_approvers"] if values["escalate_on_timeout"] else [])
+            result.append(stage)
+        after = _stages_snapshot(result)
+        setting.updated_by = actor.user
+        setting.save(update_fields=["updated_by", "updated_at"])
+        audit_event_record(action="role_setting.stages", actor=actor, target=setting, role=role, scope=scope,
+                           before={"stages": before}, after={"stages": after})
+        domain_events.emit("role_setting.updated", key=f"setting:{setting.pk}:{int(timezone.now().timestamp() * 1e6)}",
+                           actor=actor.user, data={"role_setting": {
+                               "id": setting.pk, "role": role.slug, "scope": scope.path, "created": False,
+                               "changed": {"stages": {"before": before, "after": after}}}})
+    return result
 
 
 # --- Assignments: every transition of assignment state ---------------------------------------------

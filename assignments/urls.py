@@ -18,6 +18,7 @@ urlpatterns = [
     path("role-settings/", views.role_settings, name="role_settings"),
     path("role-settings/open/", views.role_setting_open, name="role_setting_open"),
     path("role-settings/<int:role_pk>/", views.role_setting_edit, name="role_setting"),
+    path("role-settings/<int:role_pk>/stages/", views.role_setting_stages, name="role_setting_stages"),
     path("directory/", views.principal_list, name="principals"),
     path("directory/<int:pk>/", views.principal_detail, name="principal"),
     path("directory/groups/new/", views.group_create, name="group_create"),

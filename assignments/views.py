@@ -28,6 +28,8 @@ from . import rules, selectors, services
 from .capabilities import user_capabilities
 from .filters import AssignmentFilterSet, PrincipalFilterSet, ScopeFilterSet
 from .forms import (
+    ApprovalStageForm,
+    ApprovalStageFormSet,
     AssignForm,
     BulkMakeActiveForm,
     ConfirmForm,
@@ -622,12 +624,85 @@ def role_setting_edit(request, role_pk: int):
         "role": role, "scope": scope, "effective": effective, "can_manage": can_manage, "form": form,
         "inherited": inherited, "defined_here": effective.pk is not None and not inherited,
         "effective_approvers": list(effective.approvers.all()) if effective.pk else [],
+        "effective_stages": list(effective.stages.order_by("position")) if effective.pk else [],
         "approver_q": request.POST.get("approver_q", "") if searching else "",
         "approver_options": _principal_options(
             selected=selected_approvers, query=request.POST.get("approver_q", "") if searching else "",
             searching=searching, kinds=[Principal.Kind.USER, Principal.Kind.GROUP]),
         "expiration_labels": dict(RoleSetting.EXPIRATION_CHOICES),
     }, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def role_setting_stages(request, role_pk: int):
+    """The ordered approval stages of the policy of a role at a scope (issue 18): each stage's approvers,
+    quorum, timeout and escalation. Shown to who may see the policy; changed by who may manage it."""
+    role = get_object_or_404(RoleDefinition, pk=role_pk)
+    source = request.POST if request.method == "POST" else request.GET
+    scope_path = source.get("scope") or selectors.ROOT_PATH
+    scope = None if "\x00" in scope_path else selectors.scope_get(path=scope_path[:512])
+    if scope is None:
+        raise Http404("No such scope.")
+    can_manage = selectors.user_can_manage(user=request.user, role=role, scope=scope)
+    if not can_manage and not selectors.user_can_view(user=request.user, role=role, scope=scope):
+        raise PermissionDenied(f"You may not see the policy of {role.name} at {scope.path}: that needs an active "
+                               f"{_admin_role_names(role)} at this scope or above.")
+    setting = RoleSetting.objects.filter(role=role, scope=scope).first()
+    effective = selectors.role_setting_effective(role=role, scope=scope)
+    current = list(setting.stages.order_by("position").prefetch_related("approvers", "fallback_approvers")) \
+        if setting else []
+    here = f"{request.path}?{urlencode({'scope': scope.path})}"
+    status = 200
+    if request.method == "POST":
+        if not can_manage:
+            _require_manage(request, role, scope)
+        formset = ApprovalStageFormSet(request.POST, prefix="stage")
+        if formset.is_valid():
+            stages = [form.stage_values() for form in formset.forms if not form.is_blank]
+            try:
+                services.role_setting_stages_set(actor=request.user, role=role, scope=scope, stages=stages,
+                                                 mfa_verified_at=mfa_verified_at(request))
+            except DomainError as error:
+                if rules.asks_for_step_up(error):
+                    return step_up_redirect(request, here)
+                _stage_errors(formset, error)
+                status = error.status
+            else:
+                messages.success(request, f"Approval stages of {role.name} at {scope.path} saved "
+                                          f"({len(stages) or 'none: the policy’s own approvers decide'}).")
+                return redirect(here)
+        else:
+            status = 400
+    elif (restored := step_up_restored(request)) is not None:
+        formset = ApprovalStageFormSet(restored, prefix="stage")
+    else:
+        initial = [ApprovalStageForm.initial_for(stage) for stage in current]
+        formset = ApprovalStageFormSet(initial=initial, prefix="stage")
+        formset.extra = 1 if len(initial) < 5 else 0
+    return render(request, "assignments/role_setting_stages.html", {
+        "role": role, "scope": scope, "setting": setting, "effective": effective, "stages": current,
+        "can_manage": can_manage and setting is not None, "formset": formset,
+        "inherited_stages": list(effective.stages.order_by("position")) if effective.pk and setting is None else [],
+    }, status=status)
+
+
+def _stage_errors(formset, error: DomainError) -> None:
+    """A service refusal naming `stages.<n>.<field>` lands on that stage's field; the rest at the top."""
+    forms_ = formset.forms
+    for name, message in error.field_errors():
+        parts = (name or "").split(".")
+        if len(parts) == 3 and parts[0] == "stages" and parts[1].isdigit() and 0 < int(parts[1]) <= len(forms_):
+            form = _nth_present(forms_, int(parts[1]))
+            if form is not None and parts[2] in form.fields:
+                form.add_error(parts[2], message)
+                continue
+        formset._non_form_errors = formset.non_form_errors() + [message]
+
+
+def _nth_present(forms_, n: int):
+    present = [form for form in forms_ if not form.is_blank]
+    return present[n - 1] if n <= len(present) else None
 
 
 def _matrix_initial(data) -> dict:

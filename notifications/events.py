@@ -23,13 +23,21 @@ from django.core.signals import setting_changed
 from django.db import transaction
 from django.dispatch import receiver
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
-from approvals.models import Request
+from approvals.models import ApprovalDelegation, Request
 from assignments import selectors as assignment_selectors
 from assignments.models import Assignment, Principal, RoleDefinition, Scope
 
 from .email import absolute_url, email_enqueue_each, email_enqueue_many
-from .recipients import DIGEST_ROLES, Resolver, holders_emails, matrix_cell, matrix_row_for
+from .recipients import (
+    DIGEST_ROLES,
+    Resolver,
+    holders_emails,
+    matrix_cell,
+    matrix_row_for,
+    stage_approvers_emails,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -277,7 +285,11 @@ def _assignment_items(name: str, assignment, request: Request | None, *, princip
 def _request_approvers(request: Request, resolver: Resolver) -> list[str]:
     """Who is asked to decide `request` (never the requester)."""
     role, scope = request.role, request.scope
-    if request.action == Request.Action.SELF_ACTIVATE:
+    if request.action == Request.Action.SELF_ACTIVATE and request.approval_stage_id:
+        # A staged request: its current stage's approvers (or fallback approvers, once escalated).
+        approvers = stage_approvers_emails(stage=request.approval_stage, scope=scope,
+                                           escalated=request.stage_escalated)
+    elif request.action == Request.Action.SELF_ACTIVATE:
         setting = resolver.setting(role, scope)
         cell = matrix_cell(setting, "eligible_activated", "approvers")
         approvers = resolver.approvers(role, scope) if cell["default_recipients"] else []
@@ -286,8 +298,22 @@ def _request_approvers(request: Request, resolver: Resolver) -> list[str]:
     else:
         # Self extend / renew: decided by the administrators of the role (DESIGN §3).
         approvers = resolver.admins(role, scope)
+    approvers = approvers + _delegates_of(approvers)
     mine = {a.lower() for a in _requester_emails(request)}
     return [a for a in approvers if a.lower() not in mine]  # nobody approves their own request
+
+
+def _delegates_of(addresses: list[str]) -> list[str]:
+    """The addresses of the delegates of these approvers whose delegation is in force now (out of office:
+    their delegate decides, so their delegate is asked and reminded too). One query."""
+    if not addresses:
+        return []
+    now = timezone.now()
+    folded = {a.lower() for a in addresses}
+    rows = (ApprovalDelegation.objects.filter(revoked_at__isnull=True, starts_at__lte=now, ends_at__gt=now,
+                                              delegate__is_active=True, delegator__is_active=True)
+            .values_list("delegator__email", "delegate__email"))
+    return sorted({delegate for delegator, delegate in rows if delegate and (delegator or "").lower() in folded})
 
 
 def _requester_emails(request: Request) -> list[str]:
@@ -298,8 +324,69 @@ _OUTCOMES = {"request.approved": "approved", "request.denied": "denied", "reques
              "request.canceled": "canceled"}
 
 
-def _request_items(name: str, request: Request, actor=None) -> list[Item]:
+def _stage_context(request: Request, stage) -> dict:
+    decisions = [d for d in request.decisions.select_related("approver", "on_behalf_of").order_by("decided_at", "pk")
+                 if d.stage_position == stage.position and d.decision == "approve"]
+    return {"stage": stage.label, "approvals": len(decisions),
+            "needed": stage.fallback_approvals_required if request.stage_escalated else stage.approvals_required,
+            "approvals_by": ", ".join(str(d.approver) + (f" for {d.on_behalf_of}" if d.on_behalf_of_id else "")
+                                      for d in decisions),
+            "escalates": stage.escalate_on_timeout and not request.stage_escalated}
+
+
+def _decided_emails(request: Request) -> set[str]:
+    """Who has decided the request already, themselves or through a delegate (not reminded)."""
+    emails = set()
+    for d in request.decisions.select_related("approver", "on_behalf_of"):
+        for user in (d.approver, d.on_behalf_of):
+            if user is not None and user.email:
+                emails.add(user.email.lower())
+    return emails
+
+
+def _stage_items(name: str, request: Request, stage, resolver: Resolver, was_escalated: bool = False) -> list[Item]:
+    """A stage decided (approved and moved on, or escalated), and reminders to who has not decided."""
+    ctx = request_context(request)
+    if name == "request.reminder":
+        current = request.approval_stage if request.approval_stage_id else None
+        if current is not None:
+            ctx.update(_stage_context(request, current))
+        else:
+            ctx.update({"stage": "", "escalates": False})
+        decided = _decided_emails(request)
+        waiting = [a for a in _request_approvers(request, resolver) if a.lower() not in decided]
+        at = request.approvers_reminded_at.isoformat() if request.approvers_reminded_at else ""
+        return [(waiting, "email/approval_reminder", ctx, f"remind:{request.pk}:{at}", request.pk)]
+    if stage is None:
+        return []
+    current = request.approval_stage
+    if name == "request.escalated":
+        told = stage_approvers_emails(stage=stage, scope=request.scope, escalated=False)
+        asked = stage_approvers_emails(stage=stage, scope=request.scope, escalated=True)
+        names = ", ".join(str(p) for p in stage.fallback_approvers.all())
+        decided_ctx = {**ctx, **_stage_context(request, stage), "outcome": "escalated", "next": names}
+        mine = {a.lower() for a in _requester_emails(request)}
+        asked = [a for a in asked if a.lower() not in mine]
+        return [(told, "email/stage_decided", decided_ctx, f"stage:{request.pk}:{stage.position}:escalated",
+                 request.pk),
+                (asked, "email/approval_request", {**ctx, "stage": stage.label},
+                 f"approve:{request.pk}:{stage.position}:fallback", request.pk)]
+    # request.stage_decided: `stage` is approved; `current` is the next stage.
+    told = set(stage_approvers_emails(stage=stage, scope=request.scope, escalated=False))
+    if was_escalated:  # its fallback approvers were asked too
+        told |= set(stage_approvers_emails(stage=stage, scope=request.scope, escalated=True))
+    told = sorted(told)
+    previous = {**ctx, **_stage_context(request, stage), "outcome": "approved", "next": current.label}
+    previous["needed"] = stage.fallback_approvals_required if was_escalated else stage.approvals_required
+    return [(told, "email/stage_decided", previous, f"stage:{request.pk}:{stage.position}:approved", request.pk),
+            (_request_approvers(request, resolver), "email/approval_request", {**ctx, "stage": current.label},
+             f"approve:{request.pk}:{current.position}", request.pk)]
+
+
+def _request_items(name: str, request: Request, actor=None, stage=None, was_escalated: bool = False) -> list[Item]:
     resolver = Resolver()
+    if name in ("request.stage_decided", "request.escalated", "request.reminder"):
+        return _stage_items(name, request, stage, resolver, was_escalated)
     ctx = request_context(request)
     requester = _requester_emails(request)
     if name == "request.created":
@@ -356,7 +443,8 @@ def _items(name: str, payload: dict) -> list[Item]:
                                  principal_kind=assignment.principal.kind, role=assignment.role,
                                  scope=assignment.scope, resolver=resolver)
     if name.startswith("request."):
-        return _request_items(name, payload["request"], payload.get("actor"))
+        return _request_items(name, payload["request"], payload.get("actor"), payload.get("stage"),
+                              bool(payload.get("was_escalated")))
     return []
 
 

@@ -115,6 +115,22 @@ def approvers_emails(*, setting: RoleSetting, role: RoleDefinition, scope: Scope
     return holders_emails(role_slugs=FALLBACK_APPROVER_ROLES[role.kind], scope=scope, at=at)
 
 
+STAGE_OWNER_ROLES = [RoleDefinition.OWNER, RoleDefinition.GROUP_OWNER]
+
+
+def stage_approvers_emails(*, stage, scope: Scope | int, escalated: bool, at: datetime | None = None) -> list[str]:
+    """Who decides a request waiting at `stage` (an `ApprovalStage`): its named users and the active
+    members of its named groups, and with `owners_of_scope` the Owners at or above `scope`; once
+    escalated, its fallback approvers instead. A couple of queries."""
+    at = at or timezone.now()
+    if escalated:
+        return _emails_of_principals(stage.fallback_approvers.values_list("pk", flat=True), at)
+    emails = set(_emails_of_principals(stage.approvers.values_list("pk", flat=True), at))
+    if stage.owners_of_scope:
+        emails |= set(holders_emails(role_slugs=STAGE_OWNER_ROLES, scope=scope, at=at))
+    return sorted(emails)
+
+
 def assignee_emails(*, principal: Principal | int, at: datetime | None = None) -> list[str]:
     """The assignee: a user's address; a group's own address, or else its active members';
     a service principal's address if it has one."""

@@ -280,6 +280,10 @@ PIM_PROVISIONING_ALLOWED_NETWORKS = env_networks("PIM_PROVISIONING_ALLOWED_NETWO
 PIM_SWEEP_WORKERS = max(1, int(os.environ.get("PIM_SWEEP_WORKERS", "2")))
 PIM_MIN_ASSIGNMENT_DURATION = timedelta(minutes=5)
 PIM_EXTEND_WINDOW = timedelta(days=14)
+# Minutes between reminders to approvers who have not decided a pending request (a stage may set its
+# own cadence; 0: no reminders), and how often the beat job looks.
+PIM_APPROVAL_REMINDER_MINUTES = int(os.environ.get("PIM_APPROVAL_REMINDER_MINUTES", "240"))
+PIM_APPROVAL_REMINDER_EVERY_SECONDS = float(os.environ.get("PIM_APPROVAL_REMINDER_EVERY_SECONDS", "300"))
 PIM_RENEW_WINDOW = timedelta(days=30)
 # Audit checkpoints are signed with HMAC-SHA256 under this key. The default is derived from the secret key
 # with its own salt; set it explicitly (and keep old keys in the fallbacks) so that rotating
@@ -387,6 +391,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "requests-start-scheduled": {"task": "approvals.tasks.requests_start_scheduled", "schedule": 30.0},
     "assignments-expire": {"task": "assignments.tasks.assignments_expire", "schedule": 60.0},
     "requests-time-out": {"task": "approvals.tasks.requests_time_out", "schedule": 60.0},
+    "requests-remind-approvers": {"task": "approvals.tasks.requests_remind_approvers",
+                                  "schedule": PIM_APPROVAL_REMINDER_EVERY_SECONDS},
     "assignments-remind": {"task": "notifications.tasks.assignments_remind", "schedule": 3600.0},
     "weekly-digest": {"task": "notifications.tasks.weekly_digest",
                       "schedule": crontab(minute=0, hour=7, day_of_week="mon")},

@@ -46,5 +46,6 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Audit log", "audit:list", "auditor", "Audit"),
     NavItem("My audit", "audit:mine", "user", "Audit"),
     NavItem("Security", "accounts:security", "user", "Account"),
+    NavItem("Delegation", "approvals:delegation", "user", "Account"),
     NavItem("API tokens", "api:tokens", "user", "Account"),
 ]

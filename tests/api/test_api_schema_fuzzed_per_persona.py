@@ -33,6 +33,11 @@ MAY = {
     "principals_list": SIGNED_IN,
     "role_settings_list": SIGNED_IN,
     "role_settings_update": ADMINS,
+    "role_settings_stages_set": ADMINS,
+    # Delegation of one's approvals: people only (a service principal lists none and gives none).
+    "delegations_list": SIGNED_IN,
+    "delegations_create": PEOPLE,
+    "delegations_revoke": PEOPLE,
     "assignments_list": SIGNED_IN,
     "assignments_create": ADMINS,
     "assignments_retrieve": SIGNED_IN,

@@ -85,6 +85,9 @@ def build_world() -> World:
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     TOTPDevice.objects.create(user=bob, name="Authenticator app", confirmed=True)
+    # Bob is away next week: Dave decides his approvals (the Delegation page lists it).
+    approval_services.delegation_create(actor=bob, delegate=users["dave"], starts_at=now + timedelta(days=7),
+                                        ends_at=now + timedelta(days=14), reason="Holiday")
 
     review = review_services.review_create(
         actor=carol, roles=[security_admin], mfa_verified_at=now,
@@ -234,6 +237,7 @@ VISITED = {
     "approvals:renew": ("alice", _r("approvals:renew", lambda w: w["ended"].pk)),
     "approvals:request_detail": ("bob", _r("approvals:request_detail", lambda w: w["pending"].pk)),
     "approvals:queue": ("bob", _r("approvals:queue")),
+    "approvals:delegation": ("bob", _r("approvals:delegation")),
     "reviews:mine": ("bob", _r("reviews:mine")),
     "reviews:mine_instance": ("bob", _r("reviews:mine_instance", lambda w: w["instance"].pk)),
     "assignments:list": ("carol", _r("assignments:list")),
@@ -246,6 +250,8 @@ VISITED = {
     "assignments:remove": ("carol", _r("assignments:remove", lambda w: w["assignment"].pk)),
     "assignments:role_settings": ("carol", _r("assignments:role_settings")),
     "assignments:role_setting": ("carol", _r("assignments:role_setting", lambda w: w["pending"].role_id)),
+    "assignments:role_setting_stages": ("carol", _r("assignments:role_setting_stages",
+                                                    lambda w: w["pending"].role_id)),
     "assignments:principals": ("carol", _r("assignments:principals")),
     "assignments:principal": ("carol", _r("assignments:principal", lambda w: w.users["alice"].principal.pk)),
     "assignments:group_create": ("carol", _r("assignments:group_create")),
