@@ -412,6 +412,10 @@ def _check_decider(*, actor: Actor, request: Request, now: datetime) -> Approval
         raise forbidden("You cannot approve or deny your own request.")
     may, delegation = selectors.approver_decides_as(user=actor.user, request=request, now=now)
     if not may:
+        # The approver check counts pending requests only: one decided since `request` was read (another
+        # approver was faster) is refused as decided, not as "you are not an approver".
+        request.status = Request.objects.filter(pk=request.pk).values_list("status", flat=True).first()
+        _refuse_closed(request, now)
         stage = " at its current stage" if request.approval_stage_id else ""
         raise forbidden(f"You are not an approver of {request.role.name} at {request.scope.path}{stage} "
                         f"(or no longer are): you cannot decide this request.")
