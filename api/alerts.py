@@ -102,7 +102,7 @@ class ConvertSerializer(serializers.Serializer):
     justification = serializers.CharField(max_length=2000)
 
 
-class PlanSerializer(serializers.Serializer):
+class DiscoveryPlanSerializer(serializers.Serializer):
     assignment = AssignmentSerializer()
     end_at = serializers.DateTimeField(allow_null=True)
     problem = serializers.CharField()
@@ -316,7 +316,8 @@ def _chosen(request, ids: list[int]):
 
 
 class DiscoveryPreview(PimAPIView):
-    @extend_schema(operation_id="discovery_preview", request=ConvertSerializer, responses=PlanSerializer(many=True),
+    @extend_schema(operation_id="discovery_preview", request=ConvertSerializer,
+                   responses=DiscoveryPlanSerializer(many=True),
                    tags=["discovery"], description="What converting each assignment to eligible would do (the new "
                                                    "end, or why it would be refused). Reads only.")
     def post(self, request):
@@ -325,7 +326,7 @@ class DiscoveryPreview(PimAPIView):
         body.is_valid(raise_exception=True)
         plans = selectors.make_eligible_preview(actor=request.user,
                                                 assignments=_chosen(request, body.validated_data["assignments"]))
-        return Response(PlanSerializer(plans, many=True).data)
+        return Response(DiscoveryPlanSerializer(plans, many=True).data)
 
 
 class DiscoveryConvert(PimAPIView):

@@ -96,7 +96,7 @@ class RecommendationSerializer(serializers.Serializer):
     fix_label = serializers.CharField(allow_null=True)
 
 
-class FixSerializer(serializers.Serializer):
+class RecommendationFixSerializer(serializers.Serializer):
     key = serializers.CharField()
     justification = serializers.CharField(required=False, allow_blank=True, default="")
 
@@ -221,10 +221,11 @@ class RecommendationList(PimAPIView):
 
 
 class RecommendationApply(PimAPIView):
-    @extend_schema(operation_id="rightsizing_apply", request=FixSerializer, responses={204: None}, tags=TAGS)
+    @extend_schema(operation_id="rightsizing_apply", request=RecommendationFixSerializer, responses={204: None},
+                   tags=TAGS)
     def post(self, request):
         _gate(request)
-        data = _valid(FixSerializer(data=request.data))
+        data = _valid(RecommendationFixSerializer(data=request.data))
         _run_write(request, lambda: rightsizing.rightsizing_apply(
             actor=request.user, key=data["key"], justification=data["justification"],
             mfa_verified_at=_mfa_verified_at(request)))

@@ -248,6 +248,8 @@ def request_waiver(request: Request) -> RequestWaiver | None:
     others (and pending requests, as in the approvals queue) cost no query; lists select it."""
     if request.action != Request.Action.SELF_ACTIVATE or request.status == Request.Status.PENDING_APPROVAL:
         return None
+    if getattr(request, "approval_waived", None) is False:  # just filed, and no rule waived its approval
+        return None
     try:
         return request.waiver
     except ObjectDoesNotExist:

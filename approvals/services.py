@@ -285,6 +285,9 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
                        after=_request_snapshot(request))
         if waiver is not None:
             waiver.record(request)
+        # Known here, so that whoever shows the request (the API's "approved_without_approvers") need not
+        # query for a waiver that was never written.
+        request.approval_waived = waiver is not None
         domain_events.emit("request.created", request=request, actor=actor.user)
         if not needs_approval:
             # The eligibility was checked just above, under this lock.
@@ -322,6 +325,7 @@ def _extend_covering(*, actor: Actor, eligible: Assignment, scope: Scope, end: d
                    message=message, after=_request_snapshot(request))
     if waiver is not None:
         waiver.record(request)
+    request.approval_waived = waiver is not None  # as in request_self_activate
     domain_events.emit("request.created", request=request, actor=actor.user)
     assignment_extend(actor=_EXTENSION, assignment=covering, end_at=end, justification=justification,
                       request=request, message="Extended by a new activation of its holder (it covered the request).")

@@ -16,15 +16,10 @@ refusals (a bad token is a 401).
 from collections.abc import Iterable
 
 from core.errors import invalid
+from provisioning import scim_protocol
+from provisioning.urlpolicy import outbound_url_problem
 
 from .base import ConfigField, ConnectorKind, ConnectorRefused, ConnectorUnavailable, Holder, Session
-
-
-def _protocol():
-    # scim2-client and scim2-models take a noticeable fraction of a second to import: on first use.
-    from provisioning import scim_protocol
-
-    return scim_protocol
 
 
 class ScimSession(Session):
@@ -36,7 +31,7 @@ class ScimSession(Session):
 
     def _client(self):
         if self.scim is None:
-            self.scim = _protocol().scim_client(base_url=self.config["base_url"], token=self.secret,
+            self.scim = scim_protocol.scim_client(base_url=self.config["base_url"], token=self.secret,
                                                 timeout=self.config.get("timeout_seconds") or 15)
         return self.scim
 
@@ -46,7 +41,7 @@ class ScimSession(Session):
             self.scim = None
 
     def _call(self, fn, *args):
-        protocol = _protocol()
+        protocol = scim_protocol
         scim = self._client()
         try:
             return fn(scim, *args)
@@ -62,10 +57,10 @@ class ScimSession(Session):
     # --- the interface ------------------------------------------------------------------------------
 
     def test(self) -> str:
-        return self._call(lambda scim: _protocol().scim_count_users(scim))
+        return self._call(lambda scim: scim_protocol.scim_count_users(scim))
 
     def check_grant(self, grant: str) -> str:
-        found = self._call(lambda scim: _protocol().scim_find_group(scim, display_name=grant, external_id=None))
+        found = self._call(lambda scim: scim_protocol.scim_find_group(scim, display_name=grant, external_id=None))
         if found is None:
             return f"Group {grant} is not in the application yet: it is created with its first member."
         return f"Group {grant} exists ({len(found.members or [])} member(s))."
@@ -81,24 +76,22 @@ class ScimSession(Session):
 
     def grant(self, *, account: str, grant: str, options: dict) -> str:
         principal = self._profiles.get(account)
-        return self._call(lambda scim: _protocol().scim_add_member(
+        return self._call(lambda scim: scim_protocol.scim_add_member(
             scim, username=account, principal=principal, display_name=grant,
             external_id=(options or {}).get("external_id") or None))
 
     def revoke(self, *, account: str, grant: str, options: dict) -> str:
-        return self._call(lambda scim: _protocol().scim_remove_member(
+        return self._call(lambda scim: scim_protocol.scim_remove_member(
             scim, username=account, display_name=grant, external_id=(options or {}).get("external_id") or None))
 
     def holders(self, grant: str) -> Iterable[Holder]:
-        usernames = self._call(lambda scim: _protocol().scim_group_member_names(
+        usernames = self._call(lambda scim: scim_protocol.scim_group_member_names(
             scim, display_name=grant, external_id=None))
         return [Holder(account=name, username=name) for name in usernames]
 
 
 class ScimKind(ConnectorKind):
     def check_config(self, config: dict) -> None:
-        from provisioning.urlpolicy import outbound_url_problem
-
         config["base_url"] = config["base_url"].rstrip("/")
         problem = outbound_url_problem(config["base_url"])
         if problem:
