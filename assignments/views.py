@@ -567,9 +567,9 @@ def role_setting_open(request):
     return redirect(f"{reverse('assignments:role_setting', args=[role.pk])}?{urlencode({'scope': scope.path})}")
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def role_setting_edit(request, role_pk: int):
+def _policy_subject(request, role_pk: int) -> tuple[RoleDefinition, Scope, bool]:
+    """The role and scope (`?scope=`, or the form's `scope`) of a policy page, and whether the person
+    may change that policy; 404 for an unknown role or scope, 403 for who may not even see it."""
     role = get_object_or_404(RoleDefinition, pk=role_pk)
     source = request.POST if request.method == "POST" else request.GET
     scope_path = source.get("scope") or selectors.ROOT_PATH
@@ -580,6 +580,13 @@ def role_setting_edit(request, role_pk: int):
     if not can_manage and not selectors.user_can_view(user=request.user, role=role, scope=scope):
         raise PermissionDenied(f"You may not see the policy of {role.name} at {scope.path}: that needs an active "
                                f"{_admin_role_names(role)} at this scope or above.")
+    return role, scope, can_manage
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def role_setting_edit(request, role_pk: int):
+    role, scope, can_manage = _policy_subject(request, role_pk)
     effective = selectors.role_setting_effective(role=role, scope=scope)
     approver_ids = selectors.role_setting_approver_ids(setting=effective)
     status = 200
@@ -638,16 +645,7 @@ def role_setting_edit(request, role_pk: int):
 def role_setting_stages(request, role_pk: int):
     """The ordered approval stages of the policy of a role at a scope (issue 18): each stage's approvers,
     quorum, timeout and escalation. Shown to who may see the policy; changed by who may manage it."""
-    role = get_object_or_404(RoleDefinition, pk=role_pk)
-    source = request.POST if request.method == "POST" else request.GET
-    scope_path = source.get("scope") or selectors.ROOT_PATH
-    scope = None if "\x00" in scope_path else selectors.scope_get(path=scope_path[:512])
-    if scope is None:
-        raise Http404("No such scope.")
-    can_manage = selectors.user_can_manage(user=request.user, role=role, scope=scope)
-    if not can_manage and not selectors.user_can_view(user=request.user, role=role, scope=scope):
-        raise PermissionDenied(f"You may not see the policy of {role.name} at {scope.path}: that needs an active "
-                               f"{_admin_role_names(role)} at this scope or above.")
+    role, scope, can_manage = _policy_subject(request, role_pk)
     setting = RoleSetting.objects.filter(role=role, scope=scope).first()
     effective = selectors.role_setting_effective(role=role, scope=scope)
     current = list(setting.stages.order_by("position").prefetch_related("approvers", "fallback_approvers")) \
