@@ -159,6 +159,11 @@ class SourceList(PimAPIView):
         return Response(DirectorySourceSerializer(_listed(source.pk)).data, status=status.HTTP_201_CREATED)
 
 
+class ReleasedSerializer(serializers.Serializer):
+    users = serializers.IntegerField(help_text="Users released (no longer synced).")
+    groups = serializers.IntegerField(help_text="Groups released (no longer synced).")
+
+
 class SourceDetail(PimAPIView):
     @extend_schema(operation_id="ldap_sources_retrieve", parameters=[SOURCE_ID],
                    responses=DirectorySourceSerializer, tags=["directory sources"])
@@ -180,6 +185,18 @@ class SourceDetail(PimAPIView):
             actor=request.user, source=source, values=values, password=password,
             mfa_verified_at=_mfa_verified_at(request)))
         return Response(DirectorySourceSerializer(_listed(source.pk)).data)
+
+    @extend_schema(operation_id="ldap_sources_destroy", parameters=[SOURCE_ID], request=None,
+                   responses={200: ReleasedSerializer}, tags=["directory sources"],
+                   description="Delete a source (a privileged change): its configuration, runs and DN index go; "
+                               "the users and groups it imported stay, released to be managed in the portal. "
+                               "409 while a run is in progress.")
+    def delete(self, request, pk: str):
+        _gate(request)
+        source = _source(pk)
+        released = _run_write(request, lambda: services.directory_source_delete(
+            actor=request.user, source=source, mfa_verified_at=_mfa_verified_at(request)))
+        return Response(ReleasedSerializer(released).data)
 
 
 class SourceTest(PimAPIView):

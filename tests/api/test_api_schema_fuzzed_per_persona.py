@@ -73,7 +73,7 @@ MAY = {
     "directory_export": VIEWERS,
     # LDAP / AD directory sources: Global Administrators and Privileged Role Administrators (people only).
     **{f"ldap_sources_{name}": {"administrator"} for name in (
-        "list", "create", "retrieve", "update", "test", "run", "import", "runs", "run_retrieve")},
+        "list", "create", "retrieve", "update", "destroy", "test", "run", "import", "runs", "run_retrieve")},
     # Access reviews: definitions and results for administrators of the role (and directory readers for
     # directory roles), creating and running them for administrators, deciding for the named reviewers.
     "reviews_list": VIEWERS, "reviews_create": {"administrator"}, "reviews_retrieve": VIEWERS,

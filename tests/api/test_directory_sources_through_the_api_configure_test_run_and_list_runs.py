@@ -85,6 +85,18 @@ def test_an_administrator_configures_tests_runs_and_reads_a_source(world, admin_
     assert User.objects.filter(principal__external_source=DirectorySource.objects.get(pk=source_id).source_key,
                                is_active=True).count() == 4
 
+    # Deleting the source keeps what it imported: its users stay, enabled, released from the sync.
+    key = DirectorySource.objects.get(pk=source_id).source_key
+    imported = set(User.objects.filter(principal__external_source=key).values_list("pk", flat=True))
+    deleted = api.delete(f"/api/v1/directory-sources/{source_id}/")
+    assert deleted.status_code == 200, deleted.json()
+    assert deleted.json()["users"] == 4
+    assert not DirectorySource.objects.filter(pk=source_id).exists()
+    assert set(User.objects.filter(pk__in=imported, is_active=True, principal__external_source="")
+               .values_list("pk", flat=True)) == imported
+    assert AuditEvent.objects.filter(action="directory_source.delete", target_id=str(source_id)).exists()
+    assert api.delete(f"/api/v1/directory-sources/{source_id}/").status_code == 404
+
 
 def test_the_pages_rules_hold_for_every_caller(world, admin_p, requester_p, auditor_p, sp_p, general_token_for):
     refused = bearer(general_token_for(admin_p.user)).post("/api/v1/directory-sources/",
