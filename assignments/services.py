@@ -558,6 +558,10 @@ def role_setting_stages_set(*, actor: Actor | User, role: RoleDefinition, scope:
             # Creating one here would replace the inherited policy with the built-in defaults.
             raise conflict(f"There is no policy of {role.name} at {scope.path} yet: save one first, then its stages.")
         current = list(ApprovalStage.objects.select_for_update().filter(setting=setting).order_by("position"))
+        config_key = role_setting_config_key(role=role, scope=scope)
+        # Versioned like the setting's fields, and under the same dual control (core.config_changes).
+        config_change_guard(kind="approval_stages", key=config_key, scope_path=scope.path, actor=actor,
+                            existed=bool(current))
         before = _stages_snapshot(current)
         dropped = current[len(wanted):]
         waiting = Request.objects.filter(approval_stage__in=dropped, status=Request.Status.PENDING_APPROVAL).count()
@@ -586,6 +590,7 @@ def role_setting_stages_set(*, actor: Actor | User, role: RoleDefinition, scope:
         after = _stages_snapshot(result)
         setting.updated_by = actor.user
         setting.save(update_fields=["updated_by", "updated_at"])
+        config_change_recorded(kind="approval_stages", key=config_key, actor=actor)
         audit_event_record(action="role_setting.stages", actor=actor, target=setting, role=role, scope=scope,
                            before={"stages": before}, after={"stages": after})
         domain_events.emit("role_setting.updated", key=f"setting:{setting.pk}:{int(timezone.now().timestamp() * 1e6)}",

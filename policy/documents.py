@@ -30,6 +30,7 @@ SECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "scopes": ("scope", ("path",)),
     "roles": ("role", ("slug",)),
     "role_settings": ("role_setting", ("role", "scope")),
+    "approval_stages": ("approval_stages", ("role", "scope")),  # after role_settings: a stage needs its policy
     "connector_mappings": ("connector_mapping", ("target", "role", "scope", "grant")),
     "alert_settings": ("alert_setting", ("key",)),
     "eligibility": ("eligibility", ("principal", "role", "scope")),

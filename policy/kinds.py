@@ -1,9 +1,9 @@
 """The kinds of configuration the portal versions and exports, registered once at start-up.
 
 Versioned (their owners' services call `core.config_changes`, so every change records a version and dual
-control gates it): role settings, connector mappings, alert settings, and dual control itself. Exported
-and imported but not versioned (their own audit events are their history): scopes, roles with their
-permissions, eligible assignments.
+control gates it): role settings and their approval stages, connector mappings, alert settings, and dual
+control itself. Exported and imported but not versioned (their own audit events are their history):
+scopes, roles with their permissions, eligible assignments.
 """
 
 from datetime import UTC, datetime
@@ -14,7 +14,7 @@ from alerts import definitions as alert_definitions
 from alerts.models import AlertSetting
 from alerts.services import alert_setting_update
 from assignments import services as assignment_services
-from assignments.models import Assignment, RoleDefinition, RoleSetting, Scope, not_over_q
+from assignments.models import ApprovalStage, Assignment, RoleDefinition, RoleSetting, Scope, not_over_q
 from connectors.models import Mapping, Target
 from connectors.services import mapping_config_key, mapping_create, mapping_delete
 from core.errors import invalid
@@ -65,6 +65,52 @@ def _role_setting_apply(*, key: str, data: dict | None, actor) -> None:
     values = {name: value for name, value in data.items() if name != "approvers"}
     assignment_services.role_setting_update(actor=actor, role=role, scope=scope, values=values,
                                             approver_ids=approver_ids)
+
+
+# --- approval stages (of a role setting) -------------------------------------------------------------------
+
+_STAGE_REF_FIELDS = ("approvers", "fallback_approvers")
+
+
+def _stages_data(stages) -> dict | None:
+    """The ordered stages of one policy, approvers as portable references; None without stages (the
+    setting's own approvers and approvals needed decide)."""
+    rows = [{name: (sorted(refs.principal_ref(p) for p in getattr(stage, name).all()) if name in _STAGE_REF_FIELDS
+                    else getattr(stage, name)) for name in assignment_services.STAGE_FIELDS} for stage in stages]
+    return {"stages": rows} if rows else None
+
+
+def _stages_query():
+    return ApprovalStage.objects.select_related("setting__role", "setting__scope").prefetch_related(
+        "approvers__user", "fallback_approvers__user").order_by("setting__role__slug", "setting__scope__path",
+                                                                "position")
+
+
+def _stages_items() -> dict[str, dict]:
+    grouped: dict[str, list] = {}
+    for stage in _stages_query():
+        grouped.setdefault(f"{stage.setting.role.slug}@{stage.setting.scope.path}", []).append(stage)
+    return {key: _stages_data(stages) for key, stages in grouped.items()}
+
+
+def _stages_snapshot(key: str) -> dict | None:
+    slug, path = refs.split_at(key)
+    return _stages_data(list(_stages_query().filter(setting__role__slug=slug, setting__scope__path=path)))
+
+
+def _stages_apply(*, key: str, data: dict | None, actor) -> None:
+    """Through `role_setting_stages_set` (its rights, step-up, audit); "absent" is no stages."""
+    slug, path = refs.split_at(key)
+    if data is not None and not (isinstance(data, dict) and isinstance(data.get("stages"), list)):
+        raise invalid(f"The approval stages of {key} must be a mapping with a list of stages.")
+    stages = []
+    for stage in (data or {}).get("stages", []):
+        if not isinstance(stage, dict):
+            raise invalid(f"Each approval stage of {key} must be a mapping of fields.")
+        stages.append({**stage, **{name: [refs.principal_from_ref(ref).pk for ref in stage.get(name) or []]
+                                   for name in _STAGE_REF_FIELDS}})
+    assignment_services.role_setting_stages_set(actor=actor, role=refs.role_from_slug(slug),
+                                                scope=refs.scope_from_path(path), stages=stages)
 
 
 # --- connector mappings -----------------------------------------------------------------------------------
@@ -347,6 +393,8 @@ def _dual_control_apply(*, key: str, data: dict | None, actor) -> None:
 def register_builtin_kinds() -> None:
     register(Kind(name="role_setting", label="Role setting", snapshot=_role_setting_snapshot,
                   apply=_role_setting_apply, scope_path=lambda key: refs.split_at(key)[1], items=_role_setting_items))
+    register(Kind(name="approval_stages", label="Approval stages", snapshot=_stages_snapshot, apply=_stages_apply,
+                  scope_path=lambda key: refs.split_at(key)[1], items=_stages_items))
     register(Kind(name="connector_mapping", label="Connector mapping", snapshot=_mapping_snapshot,
                   apply=_mapping_apply, scope_path=lambda key: _mapping_key_parts(key)[2], items=_mapping_items))
     register(Kind(name="alert_setting", label="Alert setting", snapshot=_alert_snapshot, apply=_alert_apply,
