@@ -4,11 +4,11 @@ discovery (privileged assignments; preview and convert permanent active assignme
 services and selectors as the pages (`alerts.services`, `alerts.selectors`), the same rules, step-up and
 audit events, plus the token's "api.write". People only, as on the pages."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from alerts import selectors, services
+from alerts import definitions, selectors, services
 from alerts.models import Incident, Severity
 from assignments.capabilities import user_capabilities
 from core.errors import forbidden, invalid, not_found
@@ -345,3 +345,105 @@ class DiscoveryConvert(PimAPIView):
             justification=body.validated_data["justification"], end_at_for={p.assignment.pk: p.end_at for p in plans}),
             target_of=lambda _result: None)
         return Response(ConvertedSerializer(results, many=True).data)
+
+
+# --- Emergency access report and dashboard figures (the pages' read-only reports) -----------------------
+
+
+class EmergencyAccountSerializer(serializers.Serializer):
+    username = serializers.CharField(source="user.username")
+    enabled = serializers.BooleanField(source="user.is_active")
+    last_login = serializers.DateTimeField(source="user.last_login", allow_null=True)
+    global_administrator_until = serializers.SerializerMethodField(
+        help_text="End of the account's active Global Administrator assignment; null when permanent or none "
+                  "(see holds_global_administrator).")
+    holds_global_administrator = serializers.SerializerMethodField()
+    problems = serializers.ListField(child=serializers.CharField())
+
+    def get_global_administrator_until(self, obj) -> str | None:
+        end = obj.ga_assignment.end_at if obj.ga_assignment is not None else None
+        return None if end is None else serializers.DateTimeField().to_representation(end)
+
+    def get_holds_global_administrator(self, obj) -> bool:
+        return obj.ga_assignment is not None
+
+
+class CheckSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    ok = serializers.BooleanField()
+    detail = serializers.CharField()
+
+
+class EmergencyAccessSerializer(serializers.Serializer):
+    all_ok = serializers.BooleanField()
+    accounts = EmergencyAccountSerializer(many=True)
+    checks = CheckSerializer(many=True)
+    recent_sign_ins = IncidentSerializer(many=True, help_text="The latest sign-ins of emergency accounts (incidents).")
+
+
+class EmergencyAccessReport(PimAPIView):
+    @extend_schema(operation_id="emergency_access_report", responses=EmergencyAccessSerializer,
+                   tags=["security alerts"], description="The emergency access accounts against the recommendations "
+                                                         "(as the Emergency access page). Directory viewers.")
+    def get(self, request):
+        _people_only(request)
+        if not user_capabilities(request).get("directory_viewer"):
+            raise forbidden("Emergency access is for directory administrators and readers.")
+        accounts, checks = selectors.emergency_access_report()
+        sign_ins = selectors.incident_list(alert_key=definitions.EMERGENCY_SIGN_IN)[:20]
+        return Response(EmergencyAccessSerializer({"all_ok": all(c.ok for c in checks), "accounts": accounts,
+                                                   "checks": checks, "recent_sign_ins": sign_ins}).data)
+
+
+class CountSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class SeverityCountSerializer(serializers.Serializer):
+    severity = serializers.CharField()
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class DashboardSerializer(serializers.Serializer):
+    totals = serializers.DictField(child=serializers.IntegerField(),
+                                   help_text="Current eligible, active and permanent assignments you may see.")
+    by_role_kind = serializers.ListField(child=serializers.DictField())
+    by_type = serializers.SerializerMethodField()
+    pending_approvals = serializers.IntegerField()
+    incidents_by_severity = serializers.SerializerMethodField()
+    reviews_in_progress = serializers.IntegerField(allow_null=True)
+    activations_per_day = serializers.SerializerMethodField()
+    top_roles = serializers.SerializerMethodField()
+
+    def _pairs(self, pairs) -> list[dict]:
+        return CountSerializer([{"label": label, "count": count} for label, count in pairs], many=True).data
+
+    @extend_schema_field(CountSerializer(many=True))
+    def get_by_type(self, obj) -> list[dict]:
+        return self._pairs(obj.by_type)
+
+    @extend_schema_field(CountSerializer(many=True))
+    def get_activations_per_day(self, obj) -> list[dict]:
+        return self._pairs(obj.activations_per_day)
+
+    @extend_schema_field(CountSerializer(many=True))
+    def get_top_roles(self, obj) -> list[dict]:
+        return self._pairs(obj.top_roles)
+
+    @extend_schema_field(SeverityCountSerializer(many=True))
+    def get_incidents_by_severity(self, obj) -> list[dict]:
+        return SeverityCountSerializer([{"severity": s, "label": label, "count": n}
+                                        for s, label, n in obj.incidents_by_severity], many=True).data
+
+
+class DashboardFigures(PimAPIView):
+    @extend_schema(operation_id="dashboard_retrieve", responses=DashboardSerializer, tags=["security alerts"],
+                   description="The administrators' dashboard figures over the assignments you may see (as the "
+                               "Dashboard page).")
+    def get(self, request):
+        _people_only(request)
+        if not user_capabilities(request).get("any_admin"):
+            raise forbidden("The dashboard is for administrators.")
+        return Response(DashboardSerializer(selectors.dashboard_for(user=request.user)).data)

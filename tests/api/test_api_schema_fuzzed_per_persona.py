@@ -86,6 +86,7 @@ MAY = {
     "alerts_run": {"administrator"}, "alerts_run_all": {"administrator"},
     "incidents_list": VIEWERS, "incidents_retrieve": VIEWERS, "incidents_resolve": {"administrator"},
     "incidents_dismiss": {"administrator"}, "incidents_fix": {"administrator"},
+    "emergency_access_report": VIEWERS, "dashboard_retrieve": {"administrator"},
     "discovery_list": {"administrator"}, "discovery_preview": {"administrator"},
     "discovery_convert": {"administrator"},
     # Groups and service principals: directory writers; credentials: creating one needs a fresh verification
