@@ -53,7 +53,7 @@ def _rows_read(sql: str, params=None) -> dict[str, int]:
         cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
         plan = cursor.fetchone()[0]
     plan = json.loads(plan) if isinstance(plan, str) else plan
-    read: dict[str, int] = {}
+    read: dict = {}
 
     def walk(node):
         if "Relation Name" in node:
@@ -63,7 +63,14 @@ def _rows_read(sql: str, params=None) -> dict[str, int]:
             walk(child)
 
     walk(plan[0]["Plan"])
+    read["plan"] = _plan_outline(plan[0]["Plan"])  # shown when the assertion fails: which path read what
     return read
+
+
+def _plan_outline(node, depth=0) -> str:
+    line = "  " * depth + f"{node['Node Type']} {node.get('Relation Name', '')} {node.get('Index Name', '')}".rstrip()
+    line += f" rows={node.get('Actual Rows')}x{node.get('Actual Loops')}"
+    return "\n".join([line, *(_plan_outline(child, depth + 1) for child in node.get("Plans", []))])
 
 
 def _assert_reads_no_bystanders(statement) -> None:
