@@ -68,15 +68,9 @@ class UserCreate(PimAPIView):
         data = body.validated_data
         actor = _actor(request)
 
-        def create():
-            user = assignment_services.user_create(username=data["username"], email=data["email"],
-                                                   display_name=data["display_name"],
-                                                   password=data["password"] or None, actor=actor)
-            if data["time_zone"]:
-                user, _changed = assignment_services.user_update(user=user, time_zone=data["time_zone"], actor=actor)
-            return user
-
-        user = _run_write(request, create)
+        user = _run_write(request, lambda: assignment_services.user_create(
+            username=data["username"], email=data["email"], display_name=data["display_name"],
+            password=data["password"] or None, time_zone=data["time_zone"], actor=actor))
         return Response(ds.UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 

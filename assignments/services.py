@@ -196,19 +196,23 @@ def _check_directory_writer(*, actor: Actor, role_slugs: list[str], what: str, v
 
 @audited_refusal("user.create")
 def user_create(*, username: str, email: str = "", display_name: str = "", password: str | None = None,
-                is_emergency_access: bool = False, is_staff: bool = False, actor: Actor | User,
-                mfa_verified_at: datetime | None = None) -> User:
-    """Create a user and its principal. Without a password the account can only sign in through SSO."""
+                time_zone: str = "", is_emergency_access: bool = False, is_staff: bool = False,
+                actor: Actor | User, mfa_verified_at: datetime | None = None) -> User:
+    """Create a user and its principal, with their time zone when given (checked before anything is
+    written, so a bad one creates nobody). Without a password the account can only sign in through SSO."""
     actor = _acting(actor, mfa_verified_at)
     _check_directory_writer(actor=actor, role_slugs=DIRECTORY_WRITERS, what="users")
     rules.check_admin_mfa(actor=actor, what="create users")
     username = username.replace("\x00", "").strip()
     if not username:
         raise invalid("A user needs a username.", field="username")
+    time_zone = _clean_text(time_zone or "", limit=64, field="time_zone", what="A time zone")
+    if time_zone and not time_zone_valid(time_zone):
+        raise invalid(f"{time_zone} is not a time zone (use an IANA name such as Europe/Paris).", field="time_zone")
     with transaction.atomic():
         if User.objects.filter(username__iexact=username).exists():
             raise conflict(f"A user named {username} already exists.")
-        user = User(username=username, email=email, display_name=display_name or username,
+        user = User(username=username, email=email, display_name=display_name or username, time_zone=time_zone,
                     is_emergency_access=is_emergency_access, is_staff=is_staff)
         if password:
             user.set_password(password)
@@ -217,7 +221,8 @@ def user_create(*, username: str, email: str = "", display_name: str = "", passw
         user.save()
         Principal.objects.create(kind=Principal.Kind.USER, display_name=user.display_name, email=email, user=user)
         audit_event_record(action="user.create", actor=actor, target=user,
-                           after={"username": username, "email": email, "emergency_access": is_emergency_access})
+                           after={"username": username, "email": email, "emergency_access": is_emergency_access,
+                                  **({"time_zone": time_zone} if time_zone else {})})
     return user
 
 

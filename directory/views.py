@@ -118,13 +118,10 @@ def user_create(request):
     form = _bound(UserCreateForm, request)
 
     def call(data):
-        user = services.user_create(username=data["username"], email=data["email"],
+        return services.user_create(username=data["username"], email=data["email"],
                                     display_name=data["display_name"], password=data["password"] or None,
-                                    actor=request.user, mfa_verified_at=mfa_verified_at(request))
-        if data["time_zone"]:
-            services.user_update(user=user, time_zone=data["time_zone"], actor=request.user,
-                                 mfa_verified_at=mfa_verified_at(request))
-        return user
+                                    time_zone=data["time_zone"], actor=request.user,
+                                    mfa_verified_at=mfa_verified_at(request))
 
     def done(user):
         how = "with a password" if user.has_usable_password() else "for single sign-on only (no password)"
