@@ -50,3 +50,14 @@ def test_conflict_sets_and_exceptions_need_a_directory_administrator(world):
                                                 format="json").status_code == 400
     gone = world["administrator"].client().delete(f"/api/v1/governance/conflict-sets/{made.json()['id']}/")
     assert gone.status_code == 204
+
+
+def test_conflict_set_without_a_mode_refuses_by_default_and_one_without_two_roles_is_a_400(world):
+    """Found by the schema fuzzer: a body without `mode` (optional in the schema) was a 500."""
+    client = world["administrator"].client()
+    made = client.post("/api/v1/governance/conflict-sets/",
+                       {"name": "Defaults", "roles": ["helpdesk-administrator", "user-administrator"]}, format="json")
+    assert made.status_code == 201, made.json()
+    assert made.json()["mode"] == "refuse"
+    lonely = client.post("/api/v1/governance/conflict-sets/", {"name": "One time", "roles": []}, format="json")
+    assert lonely.status_code == 400, lonely.json()
