@@ -217,18 +217,27 @@ def user_create(*, username: str, email: str = "", display_name: str = "", passw
                 from_directory: bool = False, actor: Actor | User, mfa_verified_at: datetime | None = None) -> User:
     """Create a user and its principal, with their time zone when given (checked before anything is
     written, so a bad one creates nobody). Without a password the account can only sign in through SSO.
-    `from_directory`: the name comes from a directory's intake (SCIM, LDAP, OIDC), which is not held to
-    the pattern administrators' names follow (`_check_username`)."""
+    `from_directory`: the name and address come from a directory's intake (SCIM, LDAP, OIDC), which is
+    not held to the pattern administrators' names follow (`_check_username`) nor to the email check.
+    Every mistake in the input is reported at once."""
     actor = _acting(actor, mfa_verified_at)
     _check_directory_writer(actor=actor, role_slugs=DIRECTORY_WRITERS, what="users")
     rules.check_admin_mfa(actor=actor, what="create users")
     username = username.replace("\x00", "").strip()
-    if not username:
-        raise invalid("A user needs a username.", field="username")
-    _check_username(username, from_directory=from_directory)
-    time_zone = _clean_text(time_zone or "", limit=64, field="time_zone", what="A time zone")
-    if time_zone and not time_zone_valid(time_zone):
-        raise invalid(f"{time_zone} is not a time zone (use an IANA name such as Europe/Paris).", field="time_zone")
+    found = FieldErrors()  # every mistake at once
+    with found.check():
+        if not username:
+            raise invalid("A user needs a username.", field="username")
+        _check_username(username, from_directory=from_directory)
+    if not from_directory:  # a directory's address is its own, as its names are
+        with found.check():
+            email = _checked_email(email)
+    with found.check():
+        time_zone = _clean_text(time_zone or "", limit=64, field="time_zone", what="A time zone")
+        if time_zone and not time_zone_valid(time_zone):
+            raise invalid(f"{time_zone} is not a time zone (use an IANA name such as Europe/Paris).",
+                          field="time_zone")
+    found.raise_if_any()
     with transaction.atomic():
         if User.objects.filter(username__iexact=username).exists():
             raise conflict(f"A user named {username} already exists.")
@@ -1618,6 +1627,17 @@ def _clean_text(value: str, *, limit: int, field: str, what: str) -> str:
     return value
 
 
+def _checked_email(value: str) -> str:
+    """A user's email address, cleaned; empty is allowed (no address)."""
+    email = _clean_text(value, limit=254, field="email", what="An email address")
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise invalid(f"{email} is not an email address.", field="email")
+    return email
+
+
 @audited_refusal("user.update", describe=lambda kwargs: {"target": _model_or_none(kwargs.get("user"))})
 def user_update(*, user: User, actor: Actor | User, mfa_verified_at: datetime | None = None,
                 **values: str) -> tuple[User, bool]:
@@ -1639,12 +1659,7 @@ def user_update(*, user: User, actor: Actor | User, mfa_verified_at: datetime | 
                 raise invalid("A user needs a display name.", field="display_name")
     if "email" in values:
         with found.check():
-            clean["email"] = _clean_text(values["email"], limit=254, field="email", what="An email address")
-            if clean["email"]:
-                try:
-                    validate_email(clean["email"])
-                except ValidationError:
-                    raise invalid(f"{clean['email']} is not an email address.", field="email")
+            clean["email"] = _checked_email(values["email"])
     if "time_zone" in values:
         with found.check():
             clean["time_zone"] = _clean_text(values["time_zone"], limit=64, field="time_zone", what="A time zone")

@@ -71,3 +71,19 @@ def test_even_a_directory_name_must_fit_the_column(directory):
     with pytest.raises(DomainError) as refused:
         services.user_create(username="y" * 151, from_directory=True, actor=Actor.system("scim"))
     assert refused.value.field == "username"
+
+
+def test_every_mistake_of_a_new_user_is_reported_at_once(directory, global_admin):
+    with pytest.raises(DomainError) as refused:
+        services.user_create(username="two words", email="not-an-address", time_zone="Mars/Olympus",
+                             actor=global_admin, mfa_verified_at=timezone.now())
+    assert [field for field, _ in refused.value.field_errors()] == ["username", "email", "time_zone"]
+    assert not User.objects.filter(username="two words").exists()
+
+
+def test_a_bulk_import_row_lists_each_of_its_mistakes(directory):
+    from directory.bulk_import import import_run
+
+    report = import_run(data=b"record,username,email\r\nuser,bad user,not-an-address\r\n", fmt="csv",
+                        filename="org.csv", actor=Actor.system("bulk-import"), apply=False)
+    assert [(error.where, error.column) for error in report.errors] == [("line 2", "username"), ("line 2", "email")]
