@@ -253,7 +253,7 @@ def mfa_enrolment_code_email(*, user: User) -> EnrolmentCode:
                            message=f"Enrolment code {row.pk} emailed to {user.email}; valid until "
                                    f"{row.expires_at:%Y-%m-%d %H:%M} UTC.")
         email_enqueue(recipients=[user.email], template="email/mfa_enrolment_code",
-                      dedupe_key=f"mfa.enrolment_code:{row.pk}",
+                      dedupe_key=f"mfa.enrolment_code:{row.pk}", sealed=True,  # the row never holds the code
                       context={"username": user.get_username(), "code": plain,
                                "minutes": int(ENROLMENT_CODE_LIFETIME.total_seconds() // 60),
                                "url": absolute_url(reverse("accounts:totp_enrol"))})
@@ -370,7 +370,7 @@ def password_reset_request(*, email: str, client_ip: str = "") -> int:
                                message=f"Password reset link emailed to {user.email}{origin}; valid for "
                                        f"{minutes} minutes.")
             email_enqueue(recipients=[user.email], template="email/password_reset",
-                          dedupe_key=f"password_reset:{user.pk}:{secrets.token_hex(8)}",
+                          dedupe_key=f"password_reset:{user.pk}:{secrets.token_hex(8)}", sealed=True,  # the link
                           context={"name": str(user), "username": user.get_username(), "link": _reset_link(user),
                                    "minutes": minutes, "client_ip": client_ip,
                                    "login_url": absolute_url(reverse("account_login"))})

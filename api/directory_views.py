@@ -91,21 +91,11 @@ class UserDetail(PimAPIView):
         data = dict(body.validated_data)
         enabled = data.pop("enabled", None)
         justification = data.pop("justification", "")
-        actor = _actor(request)
-
-        def update():
-            updated, changed = assignment_services.user_update(user=user, actor=actor, **data)
-            ended = 0
-            if enabled is not None and updated.is_active != enabled:
-                ended = 0 if enabled else len(assignment_services.user_offboarding_preview(user=updated))
-                updated = assignment_services.user_set_enabled(user=updated, enabled=enabled, actor=actor,
-                                                               justification=justification)
-                changed = True
-            return updated, changed, ended
-
-        updated, changed, ended = _run_write(request, update, target_of=lambda result: result[0])
-        payload = ds.UserSerializer(updated).data
-        return Response({**payload, "changed": changed, "ended_assignments": ended})
+        result = _run_write(request, lambda: assignment_services.user_change(
+            user=user, actor=_actor(request), enabled=enabled, justification=justification, **data),
+            target_of=lambda change: change.user)
+        payload = ds.UserSerializer(result.user).data
+        return Response({**payload, "changed": result.changed, "ended_assignments": result.ended_assignments})
 
 
 # --- Scopes ----------------------------------------------------------------------------------------

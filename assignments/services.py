@@ -8,6 +8,7 @@ and, when a person asked, are audited with outcome "denied" after the rollback.
 import functools
 import secrets
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -194,21 +195,49 @@ def _check_directory_writer(*, actor: Actor, role_slugs: list[str], what: str, v
         raise forbidden(f"You are not allowed to {verb} {what}.")
 
 
+def _check_username(username: str, *, from_directory: bool) -> None:
+    """A username fits the column; one typed by an administrator (page, API, bulk import) also matches
+    Django's pattern (letters, digits and @ . + - _), as a sign-in name should. A name a directory sends
+    (SCIM userName, LDAP attribute, OIDC claim) is kept as the directory spells it: refusing it would
+    stop that person's provisioning for a character the directory allows."""
+    if len(username) > User._meta.get_field("username").max_length:
+        raise invalid(f"A username is at most {User._meta.get_field('username').max_length} characters.",
+                      field="username")
+    if not from_directory:
+        try:
+            User.username_validator(username)
+        except ValidationError:
+            raise invalid(f"{username!r} is not a valid username: use letters, digits and @ . + - _ only "
+                          f"(no spaces).", field="username")
+
+
 @audited_refusal("user.create")
 def user_create(*, username: str, email: str = "", display_name: str = "", password: str | None = None,
                 time_zone: str = "", is_emergency_access: bool = False, is_staff: bool = False,
-                actor: Actor | User, mfa_verified_at: datetime | None = None) -> User:
+                from_directory: bool = False, actor: Actor | User, mfa_verified_at: datetime | None = None) -> User:
     """Create a user and its principal, with their time zone when given (checked before anything is
-    written, so a bad one creates nobody). Without a password the account can only sign in through SSO."""
+    written, so a bad one creates nobody). Without a password the account can only sign in through SSO.
+    `from_directory`: the name and address come from a directory's intake (SCIM, LDAP, OIDC), which is
+    not held to the pattern administrators' names follow (`_check_username`) nor to the email check.
+    Every mistake in the input is reported at once."""
     actor = _acting(actor, mfa_verified_at)
     _check_directory_writer(actor=actor, role_slugs=DIRECTORY_WRITERS, what="users")
     rules.check_admin_mfa(actor=actor, what="create users")
     username = username.replace("\x00", "").strip()
-    if not username:
-        raise invalid("A user needs a username.", field="username")
-    time_zone = _clean_text(time_zone or "", limit=64, field="time_zone", what="A time zone")
-    if time_zone and not time_zone_valid(time_zone):
-        raise invalid(f"{time_zone} is not a time zone (use an IANA name such as Europe/Paris).", field="time_zone")
+    found = FieldErrors()  # every mistake at once
+    with found.check():
+        if not username:
+            raise invalid("A user needs a username.", field="username")
+        _check_username(username, from_directory=from_directory)
+    if not from_directory:  # a directory's address is its own, as its names are
+        with found.check():
+            email = _checked_email(email)
+    with found.check():
+        time_zone = _clean_text(time_zone or "", limit=64, field="time_zone", what="A time zone")
+        if time_zone and not time_zone_valid(time_zone):
+            raise invalid(f"{time_zone} is not a time zone (use an IANA name such as Europe/Paris).",
+                          field="time_zone")
+    found.raise_if_any()
     with transaction.atomic():
         if User.objects.filter(username__iexact=username).exists():
             raise conflict(f"A user named {username} already exists.")
@@ -226,7 +255,6 @@ def user_create(*, username: str, email: str = "", display_name: str = "", passw
     return user
 
 
-@audited_refusal("user.set_enabled", describe=lambda kwargs: {"target": _model_or_none(kwargs.get("user"))})
 def user_set_enabled(*, user: User, enabled: bool, actor: Actor | User,
                      mfa_verified_at: datetime | None = None, justification: str = "") -> User:
     """Enable or disable a user. Disabling is offboarding: in the same transaction every live
@@ -234,6 +262,14 @@ def user_set_enabled(*, user: User, enabled: bool, actor: Actor | User,
     ended, audited and announced, so the access check denies at commit and every target (SCIM,
     webhooks, connectors) hears of each ending through the outbox. Refused if it would end the last
     active Global or Privileged Role Administrator. Doing it twice is a no-op."""
+    return _user_enabled_set(user=user, enabled=enabled, actor=actor, mfa_verified_at=mfa_verified_at,
+                             justification=justification)[0]
+
+
+@audited_refusal("user.set_enabled", describe=lambda kwargs: {"target": _model_or_none(kwargs.get("user"))})
+def _user_enabled_set(*, user: User, enabled: bool, actor: Actor | User, mfa_verified_at: datetime | None = None,
+                      justification: str = "") -> tuple[User, bool, int]:
+    """`user_set_enabled`, also saying whether the state changed and how many assignments ended."""
     actor = _acting(actor, mfa_verified_at)
     _check_directory_writer(actor=actor, role_slugs=DIRECTORY_WRITERS, what="users",
                             verb="enable or disable")
@@ -241,6 +277,7 @@ def user_set_enabled(*, user: User, enabled: bool, actor: Actor | User,
     if not enabled and actor.user is not None and actor.user.pk == user.pk:
         raise forbidden("You cannot disable your own account.")
     now = timezone.now()
+    ended = 0
     with transaction.atomic():
         # The user row first (the guard against a double apply), then their assignments in id order.
         changed = User.objects.filter(pk=user.pk, is_active=not enabled).update(is_active=enabled)
@@ -249,13 +286,14 @@ def user_set_enabled(*, user: User, enabled: bool, actor: Actor | User,
             audit_event_record(action="user.enable" if enabled else "user.disable", actor=actor, target=user,
                                justification=justification)
             if not enabled:
-                _end_everything_held(user=user, now=now, actor=actor)
+                ended = _end_everything_held(user=user, now=now, actor=actor)
     user.refresh_from_db()
-    return user
+    return user, bool(changed), ended
 
 
-def _end_everything_held(*, user: User, now: datetime, actor: Actor) -> None:
-    """End every live assignment of a user being disabled (the caller holds the transaction)."""
+def _end_everything_held(*, user: User, now: datetime, actor: Actor) -> int:
+    """End every live assignment of a user being disabled (the caller holds the transaction); returns
+    how many were live (activations end with the eligibility they came from, and count)."""
     held = list(Assignment.objects.select_for_update(of=("self",)).select_related("principal", "role", "scope")
                 .filter(principal__user=user, status=Assignment.Status.LIVE).order_by("pk"))
     for assignment in held:
@@ -270,6 +308,7 @@ def _end_everything_held(*, user: User, now: datetime, actor: Actor) -> None:
                            role=assignment.role, scope=assignment.scope, before=before,
                            after=assignment_snapshot(assignment), message="Ended: the user was disabled.")
         domain_events.emit("assignment.removed", assignment=assignment, request=None, actor=actor.user)
+    return len(held)
 
 
 @audited_refusal("group.create")
@@ -1588,6 +1627,17 @@ def _clean_text(value: str, *, limit: int, field: str, what: str) -> str:
     return value
 
 
+def _checked_email(value: str) -> str:
+    """A user's email address, cleaned; empty is allowed (no address)."""
+    email = _clean_text(value, limit=254, field="email", what="An email address")
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise invalid(f"{email} is not an email address.", field="email")
+    return email
+
+
 @audited_refusal("user.update", describe=lambda kwargs: {"target": _model_or_none(kwargs.get("user"))})
 def user_update(*, user: User, actor: Actor | User, mfa_verified_at: datetime | None = None,
                 **values: str) -> tuple[User, bool]:
@@ -1609,12 +1659,7 @@ def user_update(*, user: User, actor: Actor | User, mfa_verified_at: datetime | 
                 raise invalid("A user needs a display name.", field="display_name")
     if "email" in values:
         with found.check():
-            clean["email"] = _clean_text(values["email"], limit=254, field="email", what="An email address")
-            if clean["email"]:
-                try:
-                    validate_email(clean["email"])
-                except ValidationError:
-                    raise invalid(f"{clean['email']} is not an email address.", field="email")
+            clean["email"] = _checked_email(values["email"])
     if "time_zone" in values:
         with found.check():
             clean["time_zone"] = _clean_text(values["time_zone"], limit=64, field="time_zone", what="A time zone")
@@ -1639,6 +1684,31 @@ def user_update(*, user: User, actor: Actor | User, mfa_verified_at: datetime | 
         audit_event_record(action="user.update", actor=actor, target=locked,
                            before={name: before[name] for name in changed}, after=changed)
     return locked, True
+
+
+@dataclass(frozen=True)
+class UserChange:
+    """What `user_change` did: the user as now, whether anything changed, how many assignments ended."""
+
+    user: User
+    changed: bool
+    ended_assignments: int
+
+
+def user_change(*, user: User, actor: Actor | User, mfa_verified_at: datetime | None = None,
+                enabled: bool | None = None, justification: str = "", **values: str) -> UserChange:
+    """Change a user's details (`user_update`) and, when `enabled` is given, enable or offboard them
+    (`user_set_enabled`), in one transaction: a refusal of either (a bad time zone, the last Global
+    Administrator) leaves nothing of the other. Each part audits its own change or refusal."""
+    with transaction.atomic():
+        updated, changed = user_update(user=user, actor=actor, mfa_verified_at=mfa_verified_at, **values)
+        ended = 0
+        if enabled is not None:
+            updated, toggled, ended = _user_enabled_set(user=updated, enabled=enabled, actor=actor,
+                                                        mfa_verified_at=mfa_verified_at,
+                                                        justification=justification)
+            changed = changed or toggled
+    return UserChange(user=updated, changed=changed, ended_assignments=ended)
 
 
 def user_offboarding_preview(*, user: User) -> list[Assignment]:

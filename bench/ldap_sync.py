@@ -141,9 +141,9 @@ def main() -> None:
         from django.utils import timezone
 
         from assignments.bootstrap import bootstrap_all
+        from core.crypto import seal
         from directory.ldap_client import PRESETS
         from directory.models import DirectorySource
-        from provisioning.crypto import seal
 
         call_command("migrate", verbosity=0)
         bootstrap_all()

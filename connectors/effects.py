@@ -35,9 +35,9 @@ from django.utils import timezone
 from assignments.access import access_find_grant
 from assignments.models import Assignment, Principal, RoleDefinition
 from core import domain_events
+from core.crypto import UnsealError, unseal
 from notifications.models import OutboxMessage
 from notifications.outbox import PermanentDeliveryError, outbox_enqueue
-from provisioning.crypto import UnsealError, unseal
 
 from .kinds import KINDS, ConnectorError
 from .models import Effect, Mapping, Target

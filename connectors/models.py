@@ -18,7 +18,7 @@ class Target(models.Model):
 
     Invariants: `kind` names a registered connector type (`connectors.kinds.KINDS`); `config` holds only
     that type's non-secret settings, validated by the type on save; `secret_sealed` is its credential
-    (bind password, connection password) sealed with `provisioning.crypto`, never shown again. Only enabled
+    (bind password, connection password) sealed with `core.crypto`, never shown again. Only enabled
     targets get new effects. `status`/`status_message` are the last Test connection or delivery outcome.
     """
 

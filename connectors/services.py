@@ -2,7 +2,7 @@
 connection, retries of failed effects, and the fixes of drift found by reconciliation.
 
 Who: Global Administrators and Privileged Role Administrators, with a fresh MFA verification for every
-change (a target's credentials reach into real systems). Secrets are sealed with `provisioning.crypto`
+change (a target's credentials reach into real systems). Secrets are sealed with `core.crypto`
 and never returned.
 """
 
@@ -20,9 +20,9 @@ from assignments.services import assignment_create, audited_refusal
 from audit.services import audit_event_record
 from core.actors import as_actor
 from core.config_changes import config_change_guard, config_change_recorded
+from core.crypto import seal
 from core.errors import conflict, invalid, not_found
 from notifications.outbox import outbox_enqueue
-from provisioning.crypto import seal
 
 from . import effects
 from .kinds import KINDS, ConnectorError

@@ -558,10 +558,11 @@ def import_run(*, data: bytes, fmt: str = "", filename: str = "", actor: Actor |
                 key, result = getattr(importer, record)(row.values)
             except DomainError as error:
                 transaction.savepoint_rollback(savepoint)
-                column = FIELD_TO_COLUMN.get(error.field, error.field)
-                if column is not None and column not in COLUMNS[record]:
-                    column = None
-                report.errors.append(RowError(row.number, row.where, record, column, error.message))
+                for field, message in error.field_errors():  # every mistake of the row at once
+                    column = FIELD_TO_COLUMN.get(field, field)
+                    if column is not None and column not in COLUMNS[record]:
+                        column = None
+                    report.errors.append(RowError(row.number, row.where, record, column, message))
             except (IntegrityError, DatabaseError) as error:
                 transaction.savepoint_rollback(savepoint)
                 report.errors.append(RowError(row.number, row.where, record, None,

@@ -33,8 +33,8 @@ from assignments.models import Principal, User
 from assignments.services import audited_refusal
 from audit.services import audit_event_record
 from core.actors import Actor, as_actor
+from core.crypto import UnsealError, seal, unseal
 from core.errors import DomainError, conflict, invalid
-from provisioning.crypto import UnsealError, seal, unseal
 
 from .ldap_apply import Applier
 from .ldap_client import MAX_LDIF_BYTES, PRESETS, DirectoryRead, LdapReadError, ldap_read, ldap_test, ldif_read

@@ -144,7 +144,7 @@ class DirectorySource(models.Model):
     Invariants:
     - Principals it brings carry `external_source` = `source_key` ("ldap:<pk>") and their directory
       id (objectGUID / entryUUID) as `external_id`.
-    - `bind_password_sealed` is sealed with `provisioning.crypto` (never stored or shown in clear).
+    - `bind_password_sealed` is sealed with `core.crypto` (never stored or shown in clear).
     - `url` empty means an LDIF-only source: the beat never runs it.
     - `watermark` is the highest change marker (modifyTimestamp or uSNChanged) of the last successful
       run, as the server wrote it; an incremental run reads entries changed at or after it.

@@ -244,7 +244,8 @@ def _user_create(*, policy: OidcPolicy, identity: OidcIdentity, actor: Actor) ->
     try:
         with transaction.atomic():
             user = assignment_services.user_create(username=username, email=identity.email,
-                                                   display_name=identity.display_name or username, actor=actor)
+                                                   display_name=identity.display_name or username,
+                                                   from_directory=True, actor=actor)
             Principal.objects.filter(user=user).update(external_source=policy.source, external_id=identity.subject)
             audit_event_record(action="user.link", actor=actor, target=user,
                                after={"external_source": policy.source, "external_id": identity.subject},

@@ -69,7 +69,8 @@ def directory_user_upsert(*, source: str, record: UserRecord, actor: Actor) -> t
             user = User.objects.select_related("principal").filter(username__iexact=username).first()
             if user is None:
                 user = assignment_services.user_create(username=username, email=record.email,
-                                                       display_name=record.display_name or username, actor=actor)
+                                                       display_name=record.display_name or username,
+                                                       from_directory=True, actor=actor)
                 Principal.objects.filter(user=user).update(external_source=source, external_id=record.external_id)
                 if not record.active:
                     assignment_services.user_set_enabled(user=user, enabled=False, actor=actor)

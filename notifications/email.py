@@ -8,6 +8,11 @@ Rendering happens when the row is *delivered* when the context is plain JSON (st
 lists, dicts): the payload keeps `template` and `context`, so a write that queues mail never renders
 templates (cheap, and a template error can never break a domain write) and a sweep can queue
 100,000 messages with one bulk insert. A context holding objects is rendered at once, as before.
+
+An email that carries a secret (an enrolment code, a password reset link) is queued with
+`sealed=True`: its context (or its rendering) is stored sealed with `core.crypto` under the key
+`sealed` (the template's name stays readable), so the outbox row, its backups and the read-only
+admin never hold the secret in clear; the relay unseals it when it sends.
 """
 
 import json
@@ -21,6 +26,8 @@ from django.db import IntegrityError, connection, transaction
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils import timezone
+
+from core.crypto import UnsealError, seal, unseal
 
 from .models import OutboxMessage
 from .outbox import PermanentDeliveryError, outbox_initial_state, outbox_kick_on_commit
@@ -82,13 +89,14 @@ def email_dedupe_key(dedupe_key: str, address: str) -> str:
 
 
 def email_enqueue(*, recipients: list[str], template: str, context: dict, dedupe_key: str,
-                  correlation_id=None) -> int:
+                  correlation_id=None, sealed: bool = False) -> int:
     """Queue one email per distinct recipient (case-insensitive), in the caller's transaction.
-    `dedupe_key` names the event; the recipient is appended, so each recipient gets it once."""
-    return email_enqueue_each([(recipients, template, context, dedupe_key, correlation_id)])
+    `dedupe_key` names the event; the recipient is appended, so each recipient gets it once.
+    `sealed`: the email carries a secret, stored sealed until it is sent (see the module's doc)."""
+    return email_enqueue_each([(recipients, template, context, dedupe_key, correlation_id)], sealed=sealed)
 
 
-def email_enqueue_each(items) -> int:
+def email_enqueue_each(items, *, sealed: bool = False) -> int:
     """`email_enqueue` for several notices of one event at once (`items` as for `email_enqueue_many`,
     contexts plain or not): one INSERT … ON CONFLICT DO NOTHING for all of them, so a recipient already
     queued for a notice (same key) keeps the row it has. The relay is kicked once per transaction."""
@@ -104,6 +112,9 @@ def email_enqueue_each(items) -> int:
         else:
             subject, text, html = email_render(template=template, context=context)
             body = {"subject": subject, "text": text, "html": html}
+        if sealed:  # the template's name stays readable; what it is rendered with does not
+            body = {**({"template": template} if "template" in body else {}),
+                    "sealed": seal(json.dumps({key: value for key, value in body.items() if key != "template"}))}
         messages += [OutboxMessage(channel=CHANNEL, dedupe_key=email_dedupe_key(dedupe_key, address),
                                    payload={"to": address, **body}, available_at=now, created_at=now,
                                    correlation_id=correlation_id, priority=email_priority(template), **state)
@@ -209,8 +220,19 @@ def _rendered(payload: dict, cache: dict | None) -> tuple[str, str, str | None]:
     return rendered
 
 
+def _opened(payload: dict) -> dict:
+    """The payload with a sealed body unsealed (in memory only; the row keeps it sealed)."""
+    if "sealed" not in payload:
+        return payload
+    try:
+        opened = json.loads(unseal(payload["sealed"]))
+    except UnsealError as error:
+        raise PermanentDeliveryError(str(error))
+    return {**{key: value for key, value in payload.items() if key != "sealed"}, **opened}
+
+
 def email_message(message: OutboxMessage, *, rendered: dict | None = None) -> EmailMultiAlternatives:
-    payload = message.payload
+    payload = _opened(message.payload)
     if "@" not in payload.get("to", ""):
         raise PermanentDeliveryError(f"Not an email address: {payload.get('to')!r}")
     if "template" in payload:
@@ -263,7 +285,7 @@ def deliver_email_batch(messages: list[OutboxMessage]) -> list[BaseException | N
     for message in messages:
         if "template" in message.payload:
             try:
-                _rendered(message.payload, rendered)
+                _rendered(_opened(message.payload), rendered)
             except Exception:  # noqa: BLE001, S112 — raised again, as that row's outcome, when it is sent
                 continue
 

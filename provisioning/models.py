@@ -15,7 +15,7 @@ from django.db import models
 class WebhookEndpoint(models.Model):
     """A receiver of signed event notifications.
 
-    Invariants: `secret_sealed` holds the signing secret encrypted at rest (`provisioning.crypto`);
+    Invariants: `secret_sealed` holds the signing secret encrypted at rest (`core.crypto`);
     the plain secret is shown once, when generated. `event_types` is a list of names from
     `core.domain_events.EVENTS`. Only enabled endpoints get new deliveries.
     """

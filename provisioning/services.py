@@ -16,12 +16,12 @@ from assignments.services import audited_refusal
 from audit.services import audit_event_record
 from core import domain_events
 from core.actors import as_actor
+from core.crypto import seal
 from core.domain_events import EVENTS
 from core.errors import conflict, forbidden, invalid
 from notifications.outbox import outbox_enqueue
 
 from . import webhooks
-from .crypto import seal
 from .models import WebhookDelivery, WebhookEndpoint
 from .urlpolicy import outbound_url_problem
 

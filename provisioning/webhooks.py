@@ -25,10 +25,10 @@ import time
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
+from core.crypto import UnsealError, unseal
 from notifications.models import OutboxMessage
 from notifications.outbox import PermanentDeliveryError, outbox_enqueue
 
-from .crypto import UnsealError, unseal
 from .models import WebhookDelivery, WebhookEndpoint
 
 logger = logging.getLogger(__name__)

@@ -200,7 +200,7 @@ def scim_user_create(*, client: ScimClient, body) -> Principal:
             if existing is None:
                 user = assignment_services.user_create(username=data.user_name, email=data.primary_email,
                                                        display_name=data.display_name or data.user_name,
-                                                       actor=actor)
+                                                       from_directory=True, actor=actor)
                 principal = Principal.objects.get(user=user)
                 Principal.objects.filter(pk=principal.pk).update(external_source=client.source,
                                                                  external_id=data.external_id)

@@ -7,9 +7,9 @@ from django.utils import timezone
 from assignments.access import access_find_grant
 from connectors.models import Effect, Target
 from connectors.services import mapping_create, target_create, target_test
+from core.crypto import seal
 from core.errors import DomainError
 from notifications.models import OutboxMessage
-from provisioning.crypto import seal
 
 from . import slapd as slapd_module
 

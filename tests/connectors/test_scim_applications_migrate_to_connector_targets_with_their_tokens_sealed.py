@@ -8,7 +8,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-from provisioning.crypto import seal, unseal
+from core.crypto import seal, unseal
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -4,9 +4,9 @@ pointed at it."""
 import pytest
 from django.utils import timezone
 
+from core.crypto import seal
 from directory.ldap_client import PRESETS
 from directory.models import DirectorySource
-from provisioning.crypto import seal
 
 from .slapd import GROUPS, PEOPLE, ROOT_DN, ROOT_PASSWORD, ldif_for, start_slapd, stop_slapd
 

@@ -88,7 +88,7 @@ def test_only_directory_administrators_open_the_pages_and_saving_asks_for_a_step
 
 def test_editing_keeps_replaces_or_removes_the_password_and_is_audited(directory, global_admin, verified_client):
     from audit.models import AuditEvent
-    from provisioning.crypto import unseal
+    from core.crypto import unseal
 
     client = verified_client(global_admin)
     client.post(reverse("ldap_sources:create"), form_data("ldaps://dc1.corp.example.com", password="pw-first-91"))

@@ -35,7 +35,7 @@ def test_a_server_that_does_not_answer_fails_the_run(directory):
 
 
 def test_a_wrong_password_fails_the_run(directory, slapd):
-    from provisioning.crypto import seal
+    from core.crypto import seal
 
     source = make_source(slapd.url, bind_password_sealed=seal("not-the-password"))
     run = directory_sync_run(source=source, kind=FULL)

@@ -1,5 +1,7 @@
-"""Secrets at rest: SCIM bearer tokens and webhook signing secrets are sealed with Fernet, with a key
-derived from SECRET_KEY (and SECRET_KEY_FALLBACKS, so rotating SECRET_KEY keeps old values readable)."""
+"""Secrets at rest: SCIM bearer tokens, webhook signing secrets, connector and directory source
+passwords, and the one-time codes an email carries while it waits in the outbox are sealed with
+Fernet, with a key derived from SECRET_KEY (and SECRET_KEY_FALLBACKS, so rotating SECRET_KEY keeps
+old values readable). In `core` so that every layer may seal what it stores."""
 
 import base64
 import hashlib
@@ -7,6 +9,7 @@ import hashlib
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 
+# The derivation context predates the move to core; values sealed under it must stay readable.
 _CONTEXT = b"pim-portal.provisioning.secrets-at-rest\n"
 
 
