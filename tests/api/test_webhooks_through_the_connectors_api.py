@@ -36,8 +36,9 @@ def test_webhook_targets(world, directory, admin_p, requester_p, sp_p, receiver,
     target_id = created.json()["id"]
     shown = api.get(f"/api/v1/connectors/targets/{target_id}/")
     assert shown.status_code == 200 and "secret" not in shown.json() and shown.json()["has_secret"] is True
-    chosen = api.post("/api/v1/connectors/targets/", {**body, "name": "Tickets", "secret": "whsec_mine"},
-                      format="json")
+    chosen = api.post("/api/v1/connectors/targets/", {
+        **body, "name": "Tickets", "secret": "whsec_mine",
+        "config": {"url": receiver.url, "event_types": ["assignment.removed"]}}, format="json")
     assert chosen.status_code == 201 and "secret" not in chosen.json()
     bad = api.post("/api/v1/connectors/targets/", {**body, "name": "Bad", "config": {
         "url": receiver.url, "event_types": ["no.such.event"]}}, format="json")
