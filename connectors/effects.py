@@ -384,6 +384,21 @@ def _effects_for(messages: list[OutboxMessage]) -> dict[int, Effect]:
             .filter(pk__in=[pk for pk in ids if isinstance(pk, int)])}
 
 
+def _failed_attempt(effect: Effect, message: OutboxMessage, target: Target, error: ConnectorError, *,
+                    permanent: bool, now, **fields) -> None:
+    """A connector error on one attempt: the target's status says so and the effect keeps the error,
+    failed when `permanent` or out of attempts, else queued for the relay's retry. Raises what tells
+    the relay which (PermanentDeliveryError or RetryLater)."""
+    text = str(error)
+    _target_status(target.pk, Target.Status.ERROR, text)
+    last = message.attempts >= message.max_attempts
+    _record(effect.pk, message, status=Effect.Status.FAILED if permanent or last else Effect.Status.QUEUED,
+            last_error=text[:2000], first_error_at=effect.first_error_at or now, **fields)
+    if permanent:
+        raise PermanentDeliveryError(text) from error
+    raise RetryLater(text) from error
+
+
 def _deliver(message: OutboxMessage, effect: Effect | None, applied: list) -> Target | None:
     """Apply one effect. What the target confirmed is appended to `applied` (acknowledged by the caller,
     for a whole batch at once); skips and failures are recorded here. Returns the target when it worked
@@ -416,15 +431,7 @@ def _deliver(message: OutboxMessage, effect: Effect | None, applied: list) -> Ta
             raise PermanentDeliveryError("Only users have accounts in targets.")
         detail = _apply(effect, target, mapping, is_grant)
     except ConnectorError as error:
-        text = str(error)
-        _target_status(target.pk, Target.Status.ERROR, text)
-        permanent = error.permanent and is_grant
-        last = message.attempts >= message.max_attempts
-        _record(effect.pk, message, status=Effect.Status.FAILED if permanent or last else Effect.Status.QUEUED,
-                last_error=text[:2000], first_error_at=effect.first_error_at or now)
-        if permanent:
-            raise PermanentDeliveryError(text) from error
-        raise RetryLater(text) from error
+        _failed_attempt(effect, message, target, error, permanent=error.permanent and is_grant, now=now)
     except PermanentDeliveryError as error:
         _record(effect.pk, message, status=Effect.Status.FAILED, last_error=str(error)[:2000],
                 first_error_at=effect.first_error_at or now)
@@ -452,15 +459,8 @@ def _deliver_event(message: OutboxMessage, effect: Effect) -> Target | None:
             _forget_session(target.pk)
             raise
     except ConnectorError as error:
-        text = str(error)
-        _target_status(target.pk, Target.Status.ERROR, text)
-        last = message.attempts >= message.max_attempts
-        _record(effect.pk, message, status=Effect.Status.FAILED if error.permanent or last else Effect.Status.QUEUED,
-                last_error=text[:2000], last_status_code=getattr(error, "status_code", None),
-                first_error_at=effect.first_error_at or now)
-        if error.permanent:
-            raise PermanentDeliveryError(text) from error
-        raise RetryLater(text) from error
+        _failed_attempt(effect, message, target, error, permanent=error.permanent, now=now,
+                        last_status_code=getattr(error, "status_code", None))
     except PermanentDeliveryError as error:
         _record(effect.pk, message, status=Effect.Status.FAILED, last_error=str(error)[:2000],
                 first_error_at=effect.first_error_at or now)

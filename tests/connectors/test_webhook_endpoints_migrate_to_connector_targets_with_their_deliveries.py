@@ -9,30 +9,18 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from connectors.kinds.webhook import webhook_signature_verify
 from provisioning.crypto import seal, unseal
 from tests.provisioning.conftest import Receiver
 
+from .migrating import latest, migrate_to
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE = [("connectors", "0002_scim_applications_become_connector_targets"),
           ("provisioning", "0003_scim_applications_move_to_connectors")]
-
-
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
-def _latest():
-    executor = MigrationExecutor(connection)
-    return executor.loader.graph.leaf_nodes()
 
 
 @pytest.fixture
@@ -47,9 +35,9 @@ def test_endpoints_become_targets_and_deliveries_effects(receiver):
     secret = "whsec_the-endpoint-signing-secret"
     sealed = seal(secret)
     pending_id, done_id, failed_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    leaves = _latest()
+    leaves = latest()
     try:
-        old = _migrate(BEFORE)
+        old = migrate_to(BEFORE)
         now = timezone.now()
         Endpoint = old.get_model("provisioning", "WebhookEndpoint")
         Delivery = old.get_model("provisioning", "WebhookDelivery")
@@ -73,7 +61,7 @@ def test_endpoints_become_targets_and_deliveries_effects(receiver):
         orphan = Outbox.objects.create(channel="webhook", dedupe_key="webhook:999:x", payload={"delivery": "gone"},
                                        available_at=now, created_at=now)
     finally:
-        _migrate(leaves)
+        migrate_to(leaves)
 
     from connectors.models import Effect, Target
     from notifications.models import OutboxMessage
