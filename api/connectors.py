@@ -1,5 +1,7 @@
 """The connectors in the REST API: targets (the secret is write-only), Test connection, reconciliation
-on demand, mappings (validated against the target on save), effects and drift. Global Administrators and
+on demand, mappings (validated against the target on save), effects and drift. Signed webhooks are
+targets of kind "webhook" (config: url, event_types; the secret is the signing secret, generated and
+returned once when not given); their effects are the event deliveries. Global Administrators and
 Privileged Role Administrators only; writes need an administrative token or the session's step-up,
 like every privileged administrative change."""
 
@@ -33,6 +35,18 @@ class TargetWriteSerializer(serializers.Serializer):
     enabled = serializers.BooleanField(default=True)
 
 
+class TargetCreatedSerializer(TargetSerializer):
+    secret = serializers.CharField(required=False, help_text="A webhook target's generated signing secret, "
+                                                             "returned once (absent when one was given).")
+
+    class Meta(TargetSerializer.Meta):
+        fields = [*TargetSerializer.Meta.fields, "secret"]
+
+
+class SecretSerializer(serializers.Serializer):
+    secret = serializers.CharField(help_text="The new signing secret, returned once.")
+
+
 class MappingSerializer(serializers.ModelSerializer):
     role = serializers.SlugRelatedField(slug_field="slug", queryset=RoleDefinition.objects.all())
     scope = serializers.SlugRelatedField(slug_field="path", queryset=Scope.objects.all())
@@ -44,14 +58,16 @@ class MappingSerializer(serializers.ModelSerializer):
 
 
 class EffectSerializer(serializers.ModelSerializer):
-    grant = serializers.CharField(source="mapping.grant")
-    action = serializers.CharField(help_text="grant or revoke")  # not an enum: "action" names the requests' enum
+    grant = serializers.CharField(source="mapping.grant", allow_null=True, help_text="null for an event delivery")
+    # not an enum: "action" names the requests' enum
+    action = serializers.CharField(help_text="grant, revoke, or event (a webhook target's delivery)")
     request = serializers.UUIDField(source="request_id", allow_null=True)
 
     class Meta:
         model = Effect
         fields = ["id", "mapping", "principal", "assignment", "request", "action", "transition", "grant", "status",
-                  "queued_at", "not_before", "attempts", "last_error", "detail", "applied_at"]
+                  "queued_at", "not_before", "attempts", "last_error", "detail", "applied_at", "event",
+                  "delivery_id", "last_status_code"]
 
 
 class DriftSerializer(serializers.ModelSerializer):
@@ -101,16 +117,27 @@ class TargetList(PimAPIView):
         return Response(TargetSerializer(selectors.target_list(), many=True).data)
 
     @extend_schema(operation_id="connector_targets_create", request=TargetWriteSerializer,
-                   responses={201: TargetSerializer}, tags=["connectors"])
+                   responses={201: TargetCreatedSerializer}, tags=["connectors"])
     def post(self, request):
         _gate(request)
         data = _valid(TargetWriteSerializer(data=request.data))
         if "kind" not in data:
             raise invalid("kind: choose a connector type.", field="kind")
-        target = _run_write(request, lambda: services.target_create(
-            actor=request.user, name=data["name"], kind=data["kind"], config=data["config"],
-            secret=data.get("secret", ""), enabled=data["enabled"], mfa_verified_at=_mfa_verified_at(request)))
-        return Response(TargetSerializer(target).data, status=status.HTTP_201_CREATED)
+        if data["kind"] == "webhook":
+            target, generated = _run_write(request, lambda: services.webhook_target_create(
+                actor=request.user, name=data["name"], config=data["config"], secret=data.get("secret", ""),
+                enabled=data["enabled"], mfa_verified_at=_mfa_verified_at(request)),
+                target_of=lambda result: result[0])
+        else:
+            generated = ""
+            target = _run_write(request, lambda: services.target_create(
+                actor=request.user, name=data["name"], kind=data["kind"], config=data["config"],
+                secret=data.get("secret", ""), enabled=data["enabled"], mfa_verified_at=_mfa_verified_at(request)))
+        response = Response({**TargetSerializer(target).data, **({"secret": generated} if generated else {})},
+                            status=status.HTTP_201_CREATED)
+        if generated:
+            response["Cache-Control"] = "no-store"
+        return response
 
 
 class TargetDetail(PimAPIView):
@@ -206,6 +233,22 @@ class TargetDelete(PimAPIView):
                                                             mfa_verified_at=_mfa_verified_at(request)),
                    target_of=lambda _result: None)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TargetRotateSecret(PimAPIView):
+    @extend_schema(operation_id="connector_targets_rotate_secret", request=None, responses=SecretSerializer,
+                   tags=["connectors"],
+                   description="A webhook target's new signing secret, used from the next delivery attempt on; "
+                               "returned once (a privileged change).")
+    def post(self, request, pk: str):
+        _gate(request)
+        target = _target(pk)
+        secret = _run_write(request, lambda: services.webhook_target_rotate_secret(
+            actor=request.user, target=target, mfa_verified_at=_mfa_verified_at(request)),
+            target_of=lambda _result: target)
+        response = Response({"secret": secret})
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 class MappingDelete(PimAPIView):

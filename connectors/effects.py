@@ -18,6 +18,10 @@ after the target changed and before the acknowledgement leaves a row that is cla
 lease runs out and finds the grant already there ("already a member"): no duplicate, none missing.
 A grant that went through while the role ended (its revoke ran before and found nothing) is undone.
 
+Event deliveries (webhook targets, `connectors.webhooks`): the effect is one signed POST of its fixed
+body; 2xx is done, 5xx/408/429/timeouts are retried with the relay's backoff, any other answer fails it
+at once, its status code and error kept; nothing is checked against the access check.
+
 Failures: unreachable targets are retried with backoff; refusals (bad credentials, unknown group) fail
 a grant at once with the error kept, while a revoke keeps being retried until the target confirms it
 (an ending is never lost); the `connector_effects_overdue` alert raises a high-severity incident for
@@ -48,6 +52,13 @@ CHANNEL = "connector"
 GRANT_MAX_ATTEMPTS = 12
 # Revokes are retried until confirmed: with the relay's backoff capped at an hour this is over a year.
 REVOKE_MAX_ATTEMPTS = 10_000
+EVENT_MAX_ATTEMPTS = 8
+
+
+def effect_max_attempts(action: str) -> int:
+    """How many times the relay tries an effect of `action` before it fails it."""
+    return {Effect.Action.GRANT: GRANT_MAX_ATTEMPTS, Effect.Action.EVENT: EVENT_MAX_ATTEMPTS}.get(
+        action, REVOKE_MAX_ATTEMPTS)
 
 START_EVENTS = {"assignment.created", "assignment.activated", "assignment.renewed"}
 END_EVENTS = {"assignment.removed", "assignment.deactivated", "assignment.expired"}
@@ -368,8 +379,24 @@ def _held(effect: Effect, at):
 
 def _effects_for(messages: list[OutboxMessage]) -> dict[int, Effect]:
     ids = [m.payload.get("effect") for m in messages]
-    return {e.pk: e for e in Effect.objects.select_related("mapping", "mapping__target", "principal", "principal__user")
+    return {e.pk: e for e in Effect.objects.select_related("mapping", "mapping__target", "target", "principal",
+                                                           "principal__user")
             .filter(pk__in=[pk for pk in ids if isinstance(pk, int)])}
+
+
+def _failed_attempt(effect: Effect, message: OutboxMessage, target: Target, error: ConnectorError, *,
+                    permanent: bool, now, **fields) -> None:
+    """A connector error on one attempt: the target's status says so and the effect keeps the error,
+    failed when `permanent` or out of attempts, else queued for the relay's retry. Raises what tells
+    the relay which (PermanentDeliveryError or RetryLater)."""
+    text = str(error)
+    _target_status(target.pk, Target.Status.ERROR, text)
+    last = message.attempts >= message.max_attempts
+    _record(effect.pk, message, status=Effect.Status.FAILED if permanent or last else Effect.Status.QUEUED,
+            last_error=text[:2000], first_error_at=effect.first_error_at or now, **fields)
+    if permanent:
+        raise PermanentDeliveryError(text) from error
+    raise RetryLater(text) from error
 
 
 def _deliver(message: OutboxMessage, effect: Effect | None, applied: list) -> Target | None:
@@ -377,11 +404,13 @@ def _deliver(message: OutboxMessage, effect: Effect | None, applied: list) -> Ta
     for a whole batch at once); skips and failures are recorded here. Returns the target when it worked
     and its status should say so. Raises to retry, PermanentDeliveryError to give up."""
     if effect is None:
-        raise PermanentDeliveryError("The effect no longer exists (mapping deleted).")
+        raise PermanentDeliveryError("The effect no longer exists (its mapping or target was deleted).")
     if effect.status != Effect.Status.QUEUED:
         return None  # settled by an earlier attempt (or by hand): nothing to do again
     if effect.not_before > timezone.now():
         return None  # rescheduled (the end moved later): the row queued for the new time applies it
+    if effect.action == Effect.Action.EVENT:
+        return _deliver_event(message, effect)
     mapping, target = effect.mapping, effect.mapping.target
     is_grant = effect.action == Effect.Action.GRANT
     now = timezone.now()
@@ -402,15 +431,7 @@ def _deliver(message: OutboxMessage, effect: Effect | None, applied: list) -> Ta
             raise PermanentDeliveryError("Only users have accounts in targets.")
         detail = _apply(effect, target, mapping, is_grant)
     except ConnectorError as error:
-        text = str(error)
-        _target_status(target.pk, Target.Status.ERROR, text)
-        permanent = error.permanent and is_grant
-        last = message.attempts >= message.max_attempts
-        _record(effect.pk, message, status=Effect.Status.FAILED if permanent or last else Effect.Status.QUEUED,
-                last_error=text[:2000], first_error_at=effect.first_error_at or now)
-        if permanent:
-            raise PermanentDeliveryError(text) from error
-        raise RetryLater(text) from error
+        _failed_attempt(effect, message, target, error, permanent=error.permanent and is_grant, now=now)
     except PermanentDeliveryError as error:
         _record(effect.pk, message, status=Effect.Status.FAILED, last_error=str(error)[:2000],
                 first_error_at=effect.first_error_at or now)
@@ -419,10 +440,42 @@ def _deliver(message: OutboxMessage, effect: Effect | None, applied: list) -> Ta
     return target
 
 
+def _deliver_event(message: OutboxMessage, effect: Effect) -> Target | None:
+    """POST one event delivery to its webhook target (on the target's reused client). Records the
+    outcome, its status code and error; raises RetryLater to retry, PermanentDeliveryError to give up."""
+    target = effect.target
+    now = timezone.now()
+    try:
+        kind = KINDS.get(target.kind)
+        if kind is None or kind.has_holders:
+            raise PermanentDeliveryError(f"{target} is not a webhook target.")
+        if not target.enabled:
+            raise PermanentDeliveryError("The target is disabled.")
+        session, _reused = _cached_session(target)
+        try:
+            code, detail = session.post_event(event=effect.event, delivery_id=str(effect.delivery_id),
+                                              body=effect.body.encode())
+        except ConnectorError:
+            _forget_session(target.pk)
+            raise
+    except ConnectorError as error:
+        _failed_attempt(effect, message, target, error, permanent=error.permanent, now=now,
+                        last_status_code=getattr(error, "status_code", None))
+    except PermanentDeliveryError as error:
+        _record(effect.pk, message, status=Effect.Status.FAILED, last_error=str(error)[:2000],
+                first_error_at=effect.first_error_at or now)
+        raise
+    _record(effect.pk, message, status=Effect.Status.DONE, applied_at=timezone.now(), last_error="",
+            detail=detail[:300], last_status_code=code)
+    return target
+
+
 def _mark_ok(targets: dict[int, Target], action_by_target: dict[int, str]) -> None:
     for target in targets.values():
         if target.status != Target.Status.OK:
-            _target_status(target.pk, Target.Status.OK, f"Last {action_by_target[target.pk]} applied.")
+            action = action_by_target[target.pk]
+            _target_status(target.pk, Target.Status.OK,
+                           "Last delivery accepted." if action == Effect.Action.EVENT else f"Last {action} applied.")
 
 
 def deliver_effect(message: OutboxMessage) -> None:

@@ -14,6 +14,11 @@ def _field(spec):
     if spec.kind == "int":
         return forms.IntegerField(label=spec.label, help_text=spec.help, required=spec.required,
                                   initial=spec.default)
+    if spec.kind == "list" and spec.choices:
+        return forms.MultipleChoiceField(label=spec.label, help_text=spec.help, required=spec.required,
+                                         choices=[(choice, choice) for choice in spec.choices],
+                                         widget=forms.CheckboxSelectMultiple,
+                                         error_messages={"required": f"{spec.label}: choose at least one."})
     if spec.kind == "list":
         return forms.CharField(label=spec.label, help_text=spec.help, required=spec.required,
                                widget=forms.Textarea(attrs={"rows": 3}))
@@ -35,7 +40,8 @@ class TargetForm(forms.Form):
             label=self.kind.secret_label, required=False, strip=False,
             widget=forms.PasswordInput(render_value=False),
             help_text=("Stored encrypted and never shown again. Leave empty to keep the stored one."
-                       if editing else "Stored encrypted and never shown again."))
+                       if editing else "Stored encrypted and never shown again."
+                       + ("" if self.kind.has_holders else " Leave empty to have one generated (shown once).")))
         self.fields["enabled"] = forms.BooleanField(required=False, initial=True)
         self.editing = editing
 
@@ -49,8 +55,9 @@ class TargetForm(forms.Form):
     @staticmethod
     def initial_for(target) -> dict:
         initial = {"name": target.name, "enabled": target.enabled}
+        choices = {spec.name for spec in KINDS[target.kind].fields if spec.choices} if target.kind in KINDS else set()
         for key, value in (target.config or {}).items():
-            initial[f"config_{key}"] = "\n".join(value) if isinstance(value, list) else value
+            initial[f"config_{key}"] = "\n".join(value) if isinstance(value, list) and key not in choices else value
         return initial
 
 

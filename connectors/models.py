@@ -83,18 +83,24 @@ class Mapping(models.Model):
 
 
 class Effect(models.Model):
-    """One grant or revoke of one mapping for one user, caused by one transition of one assignment.
+    """One grant or revoke of one mapping for one user, caused by one transition of one assignment —
+    or, in a webhook target (action "event"), one signed delivery of one event.
 
     Invariants: one row per (mapping, principal, assignment, action, transition), so a transition
     queues its effect once; `request` is the PIM request that caused it (the outbox row's correlation),
     null for expiry. Status moves queued → done | skipped | failed, written by the connector channel's
     deliverer conditionally on the outbox claim; `applied_at` is when the target confirmed it; `detail`
     what the last attempt did (added, already a member, skipped because still held through …).
+    An event delivery has no mapping and no principal: `transition` is the occurrence's key (one row
+    per target and key), `event` its name, `body` the JSON fixed when it happened (signed anew at each
+    attempt), `delivery_id` the X-PIM-Delivery header (the same on every retry), `last_status_code`
+    the receiver's last answer.
     """
 
     class Action(models.TextChoices):
         GRANT = "grant", "Grant"
         REVOKE = "revoke", "Revoke"
+        EVENT = "event", "Event delivery"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -102,16 +108,21 @@ class Effect(models.Model):
         SKIPPED = "skipped", "Not needed"
         FAILED = "failed", "Failed"
 
-    mapping = models.ForeignKey(Mapping, on_delete=models.CASCADE, related_name="effects")
+    mapping = models.ForeignKey(Mapping, null=True, blank=True, on_delete=models.CASCADE, related_name="effects")
     target = models.ForeignKey(Target, on_delete=models.CASCADE, related_name="effects")
-    principal = models.ForeignKey("assignments.Principal", on_delete=models.CASCADE, related_name="+")
+    principal = models.ForeignKey("assignments.Principal", null=True, blank=True, on_delete=models.CASCADE,
+                                  related_name="+")
     assignment = models.ForeignKey("assignments.Assignment", null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     request = models.ForeignKey("assignments.Request", null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="connector_effects")
     action = models.CharField(max_length=10, choices=Action.choices)
-    transition = models.CharField(max_length=80)
+    transition = models.CharField(max_length=200)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    event = models.CharField(max_length=50, blank=True)
+    body = models.TextField(blank=True)
+    delivery_id = models.UUIDField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     queued_at = models.DateTimeField()
     not_before = models.DateTimeField()
     attempts = models.PositiveIntegerField(default=0)
@@ -128,6 +139,8 @@ class Effect(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["mapping", "principal", "assignment", "action", "transition"],
                                     name="connector_effect_once_per_transition"),
+            models.UniqueConstraint(fields=["target", "transition"], condition=Q(action="event"),
+                                    name="connector_event_once_per_target"),
         ]
         indexes = [
             models.Index(fields=["target", "-queued_at"], name="connector_effect_recent_idx"),
@@ -136,6 +149,8 @@ class Effect(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.action == self.Action.EVENT:
+            return f"{self.event} → {self.target} ({self.status})"
         return f"{self.get_action_display()} {self.mapping.grant} for #{self.principal_id} ({self.status})"
 
 

@@ -26,7 +26,7 @@ from audit.services import audit_event_record
 from core.actors import Actor, as_actor
 
 from .effects import effect_session
-from .kinds import ConnectorError
+from .kinds import KINDS, ConnectorError
 from .models import Drift, Effect, Mapping, Target
 
 logger = logging.getLogger(__name__)
@@ -113,6 +113,9 @@ def target_reconcile(*, target: Target, actor: Actor | None = None, now: datetim
     actor = as_actor(actor or Actor.system("connectors-reconcile"))
     now = now or timezone.now()
     result = Reconciled(target=target.name)
+    kind = KINDS.get(target.kind)
+    if kind is not None and not kind.has_holders:
+        return result  # a webhook target receives events: nothing is held there to read back
     mappings = list(target.mappings.filter(enabled=True).select_related("role", "scope", "target"))
     try:
         with effect_session(target) as session:
@@ -133,7 +136,9 @@ def target_reconcile(*, target: Target, actor: Actor | None = None, now: datetim
 def connectors_reconcile(*, actor: Actor | None = None, evaluate: bool = True) -> list[Reconciled]:
     """Every enabled target, then the alerts that read drift (so an incident opens at once)."""
     actor = as_actor(actor or Actor.system("connectors-reconcile"))
-    results = [target_reconcile(target=target, actor=actor) for target in Target.objects.filter(enabled=True)]
+    kinds = [key for key, kind in KINDS.items() if kind.has_holders]
+    results = [target_reconcile(target=target, actor=actor)
+               for target in Target.objects.filter(enabled=True, kind__in=kinds)]
     if evaluate:
         for key in ("connector_drift", "roles_assigned_outside_pim"):
             alert_evaluate(key=key, actor=actor)

@@ -25,7 +25,7 @@ def target_mappings(*, target: Target) -> list[Mapping]:
 
 
 def target_effects_recent(*, target: Target, limit: int = RECENT) -> list[Effect]:
-    return list(Effect.objects.filter(target=target).select_related("mapping", "principal", "request")
+    return list(Effect.objects.filter(target=target).select_related("mapping", "principal", "request", "outbox_message")
                 .order_by("-queued_at", "-pk")[:limit])
 
 
@@ -37,11 +37,12 @@ def target_drift_open(*, target: Target) -> list[Drift]:
 
 def effects_for_request(*, request) -> list[Effect]:
     """What a request caused in the targets, for its timeline (one query): its grants, and the revokes
-    of the assignment it provisioned (an expiry has no request of its own)."""
+    of the assignment it provisioned (an expiry has no request of its own). Webhook deliveries are
+    notifications, not grants: not listed."""
     condition = Q(request_id=request.pk)
     if getattr(request, "assignment_id", None):
         condition |= Q(assignment_id=request.assignment_id)
-    return list(Effect.objects.filter(condition).select_related("mapping", "target")
+    return list(Effect.objects.filter(condition).exclude(action=Effect.Action.EVENT).select_related("mapping", "target")
                 .order_by("queued_at", "pk"))
 
 

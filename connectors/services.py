@@ -277,8 +277,7 @@ def effect_retry(*, actor: User, effect: Effect) -> Effect:
             raise conflict("Only a failed effect can be run again.")
         message = outbox_enqueue(channel=effects.CHANNEL, dedupe_key=f"connector:{effect.pk}:retry:{_stamp(now)}",
                                  payload={"effect": effect.pk}, correlation_id=effect.request_id,
-                                 max_attempts=effects.GRANT_MAX_ATTEMPTS if effect.action == Effect.Action.GRANT
-                                 else effects.REVOKE_MAX_ATTEMPTS)
+                                 max_attempts=effects.effect_max_attempts(effect.action))
         Effect.objects.filter(pk=effect.pk).update(outbox_message=message)
         audit_event_record(action="connector_effect.retry", actor=actor, target=effect, target_label=str(effect),
                            principal=effect.principal, correlation_id=effect.request_id)
@@ -380,3 +379,40 @@ def drift_fix_regrant(*, actor: User, drift: Drift) -> Effect:
 
 def assignment_selectors_grant(drift: Drift):
     return access_find_grant(principal=drift.principal_id, role=drift.mapping.role_id, scope=drift.mapping.scope_id)
+
+
+# --- webhook targets (their effects are signed event deliveries: `connectors.webhooks`) -------------------
+
+
+def _webhook_target(target: Target) -> None:
+    if KINDS.get(target.kind) is None or KINDS[target.kind].has_holders:
+        raise invalid("Only a webhook target has a signing secret to generate.")
+
+
+def webhook_target_create(*, actor: User, name: str, config: dict, secret: str = "", enabled: bool = True,
+                          mfa_verified_at: datetime | None = None) -> tuple[Target, str]:
+    """A webhook target; without a signing secret one is generated. Returns the target and the
+    generated secret (shown once; "" when the caller chose it)."""
+    from .kinds.webhook import webhook_secret_generate
+
+    generated = "" if secret else webhook_secret_generate()
+    target = target_create(actor=actor, name=name, kind="webhook", config=config, secret=secret or generated,
+                           enabled=enabled, mfa_verified_at=mfa_verified_at)
+    return target, generated
+
+
+@audited_refusal("connector_target.rotate_secret")
+def webhook_target_rotate_secret(*, actor: User, target: Target, mfa_verified_at: datetime | None = None) -> str:
+    """A new signing secret for a webhook target, used from the next delivery attempt on. Returned once."""
+    from .kinds.webhook import webhook_secret_generate
+
+    check_connector_admin(actor)
+    _webhook_target(target)
+    _check_mfa(actor, mfa_verified_at, what="rotate a webhook signing secret")
+    secret = webhook_secret_generate()
+    with transaction.atomic():
+        if not Target.objects.filter(pk=target.pk).update(secret_sealed=seal(secret), updated_at=timezone.now()):
+            raise not_found("That target no longer exists.")
+        audit_event_record(action="connector_target.rotate_secret", actor=actor, target=target,
+                           message="Signing secret rotated.")
+    return secret

@@ -48,6 +48,19 @@ def index(request):
     return render(request, "connectors/index.html", {"targets": selectors.target_list(), "kinds": KINDS.values()})
 
 
+SECRET_SESSION_KEY = "connectors.webhook_secret.{pk}"
+
+
+def _target_create(request, form, kind: str):
+    """(target, generated signing secret or "") — a webhook target without a secret gets one."""
+    values = {"actor": request.user, "name": form.cleaned_data["name"], "config": form.config(),
+              "secret": form.cleaned_data["secret"], "enabled": form.cleaned_data["enabled"],
+              "mfa_verified_at": mfa_verified_at(request)}
+    if not KINDS[kind].has_holders:
+        return services.webhook_target_create(**values)
+    return services.target_create(kind=kind, **values), ""
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def target_create(request, kind: str):
@@ -57,17 +70,20 @@ def target_create(request, kind: str):
     form = TargetForm(request.POST or step_up_restored(request), kind=kind)
     if request.method == "POST" and form.is_valid():
         try:
-            target = services.target_create(actor=request.user, name=form.cleaned_data["name"], kind=kind,
-                                            config=form.config(), secret=form.cleaned_data["secret"],
-                                            enabled=form.cleaned_data["enabled"],
-                                            mfa_verified_at=mfa_verified_at(request))
+            target, generated = _target_create(request, form, kind)
         except DomainError as error:
             if asks_for_step_up(error):
                 return step_up_redirect(request)
             raise_page_refusal(error)
             _form_error(form, error)
         else:
-            messages.success(request, f"Target {target} saved. Test the connection, then map roles to it.")
+            if generated:
+                request.session[SECRET_SESSION_KEY.format(pk=target.pk)] = generated
+                messages.success(request, f"Webhook {target} saved. Copy its signing secret now: it is shown once.")
+            elif KINDS[kind].has_holders:
+                messages.success(request, f"Target {target} saved. Test the connection, then map roles to it.")
+            else:
+                messages.success(request, f"Webhook {target} saved.")
             return redirect("connectors:target", pk=target.pk)
     status = 400 if request.method == "POST" else 200
     return render(request, "connectors/target_form.html", {"form": form, "kind": KINDS[kind]}, status=status)
@@ -97,12 +113,47 @@ def target_detail(request, pk: int):
                 messages.success(request, "Target saved.")
                 return redirect("connectors:target", pk=target.pk)
         status = 400
+    kind = KINDS.get(target.kind)
+    if kind is not None and not kind.has_holders:
+        return _webhook_detail(request, target, kind, form, status)
     return render(request, "connectors/target_detail.html", {
-        "target": target, "kind": KINDS.get(target.kind), "form": form,
+        "target": target, "kind": kind, "form": form,
         "mapping_form": MappingForm(kind=target.kind), "mappings": selectors.target_mappings(target=target),
         "drifts": selectors.target_drift_open(target=target), "effects": selectors.target_effects_recent(target=target),
         "adopt_form": JustificationForm(),
     }, status=status)
+
+
+def _webhook_detail(request, target: Target, kind, form, status: int):
+    """A webhook target's page: its deliveries instead of mappings and drift; a generated signing secret
+    is shown once (and the page not cached)."""
+    secret = request.session.pop(SECRET_SESSION_KEY.format(pk=target.pk), None)
+    response = render(request, "connectors/webhook_detail.html", {
+        "target": target, "kind": kind, "form": form, "secret": secret,
+        "effects": selectors.target_effects_recent(target=target),
+    }, status=status)
+    if secret:
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def target_rotate_secret(request, pk: int):
+    _require_admin(request.user)
+    target = get_object_or_404(Target, pk=pk)
+    try:
+        secret = services.webhook_target_rotate_secret(actor=request.user, target=target,
+                                                       mfa_verified_at=mfa_verified_at(request))
+    except DomainError as error:
+        if asks_for_step_up(error):
+            return step_up_redirect(request, reverse("connectors:target", args=[pk]))
+        raise_page_refusal(error)
+        messages.error(request, error.message)
+    else:
+        request.session[SECRET_SESSION_KEY.format(pk=target.pk)] = secret
+        messages.success(request, "New signing secret generated; the old one no longer signs deliveries.")
+    return _back(pk)
 
 
 def _back(pk: int, request=None):

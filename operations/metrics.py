@@ -5,13 +5,13 @@ Two kinds:
   process. Under several gunicorn workers set PROMETHEUS_MULTIPROC_DIR (the run command does): each
   process writes its samples there and a scrape adds them up, whichever worker answers it.
 - the portal's state, read from the database at scrape time (`PortalCollector`): activations,
-  approvals pending and their age, the outbox backlog by channel and its oldest row, failures of
-  the SCIM and webhook channels, the sweep lag (the oldest end not yet tidied up), the audit chain
-  head, the age of the last checkpoint, the witness and the SIEM streams, the heartbeats, and the
-  intake: LDAP / AD sync runs by source, kind and outcome, the age of each source's last success and
-  the entries its runs changed; SCIM clients' changes of the last day by outcome. Each is
-  one aggregate query on an indexed column; the whole scrape is about a dozen statements, whatever
-  the size of the data.
+  approvals pending and their age, the outbox backlog by channel and its oldest row, connector
+  effects (grants, revokes, webhook deliveries) by kind and status, the sweep lag (the oldest end not
+  yet tidied up), the audit chain head, the age of the last checkpoint, the witness and the SIEM
+  streams, the heartbeats, and the intake: LDAP / AD sync runs by source, kind and outcome, the age
+  of each source's last success and the entries its runs changed; SCIM clients' changes of the last
+  day by outcome. Each is one aggregate query on an indexed column; the whole scrape is about a dozen
+  statements, whatever the size of the data.
 """
 
 import logging
@@ -32,7 +32,6 @@ from audit.models import AuditChainHead, AuditCheckpoint, AuditEvent, AuditWitne
 from connectors.models import Effect
 from directory.models import DirectorySource, DirectorySyncRun, ScimClient, ScimResource
 from notifications.models import OutboxMessage
-from provisioning.models import WebhookDelivery
 
 from .models import Heartbeat, SiemStream
 
@@ -124,7 +123,8 @@ class PortalCollector:
         oldest = GaugeMetricFamily("pim_outbox_oldest_pending_age_seconds",
                                    "Age of the oldest undelivered outbox row, by channel.", labels=["channel"])
         failed = GaugeMetricFamily("pim_outbox_failed", "Outbox rows that failed for good (retries exhausted), by "
-                                   "channel: email, webhook, scim and the connectors' channels.", labels=["channel"])
+                                   "channel: email and the connectors' channel (grants, revokes, webhook "
+                                   "deliveries).", labels=["channel"])
         for channel, n, first in (OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING)
                                   .values_list("channel").annotate(n=Count("pk"), first=Min("created_at"))
                                   .order_by()):
@@ -137,16 +137,13 @@ class PortalCollector:
 
     def _provisioning(self, now):
         effects = GaugeMetricFamily("pim_connector_effects", "Grants and revokes in connector targets (LDAP, "
-                                    "PostgreSQL, SCIM), by target kind and status (failed: the target refused or "
-                                    "stayed unreachable).", labels=["kind", "status"])
+                                    "PostgreSQL, SCIM) and event deliveries to webhook targets (kind webhook), by "
+                                    "target kind and status (failed: the target refused or stayed unreachable).",
+                                    labels=["kind", "status"])
         for kind, status, n in (Effect.objects.values_list("target__kind", "status").annotate(n=Count("pk"))
                                 .order_by()):
             effects.add_metric([kind, status], n)
         yield effects
-        hooks = GaugeMetricFamily("pim_webhook_deliveries", "Webhook deliveries, by status.", labels=["status"])
-        for status, n in WebhookDelivery.objects.values_list("status").annotate(n=Count("pk")).order_by():
-            hooks.add_metric([status], n)
-        yield hooks
 
     def _sweep(self, now):
         overdue = Assignment.objects.filter(status=Assignment.Status.LIVE, end_at__lte=now).aggregate(

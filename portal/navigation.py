@@ -38,7 +38,6 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("What-if", "governance:whatif", "directory_viewer", "Administration"),
     NavItem("Separation of duties", "governance:separation", "directory_viewer", "Administration"),
     NavItem("Right-sizing", "governance:rightsizing", "directory_viewer", "Administration"),
-    NavItem("Integrations", "provisioning:index", "directory_admin", "Administration"),  # webhooks
     NavItem("Connectors", "connectors:index", "directory_admin", "Administration"),
     NavItem("Policy as code", "policy:index", "directory_viewer", "Administration"),  # versions, dual control, YAML
     NavItem("SCIM provisioning", "directory_scim:client_list", "directory_admin", "Administration"),  # inbound

@@ -1,14 +1,11 @@
-from django.urls import path
+"""The former Integrations pages moved to the connectors' pages: old links land there."""
 
-from . import views
+from django.urls import path, reverse_lazy
+from django.views.generic import RedirectView
 
 app_name = "provisioning"
 urlpatterns = [
-    path("", views.index, name="index"),
-    path("webhooks/new/", views.webhook_create, name="webhook_create"),
-    path("webhooks/<int:pk>/", views.webhook_detail, name="webhook_detail"),
-    path("webhooks/<int:pk>/rotate-secret/", views.webhook_rotate_secret, name="webhook_rotate_secret"),
-    path("webhooks/<int:pk>/delete/", views.webhook_delete, name="webhook_delete"),
-    path("webhooks/<int:pk>/deliveries/<uuid:delivery_id>/retry/", views.webhook_delivery_retry,
-         name="webhook_delivery_retry"),
+    path("", RedirectView.as_view(url=reverse_lazy("connectors:index"))),
+    path("webhooks/new/", RedirectView.as_view(url=reverse_lazy("connectors:target_create", args=["webhook"]))),
+    path("webhooks/<path:rest>", RedirectView.as_view(url=reverse_lazy("connectors:index"))),
 ]

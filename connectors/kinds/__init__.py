@@ -5,8 +5,9 @@ from .base import ConnectorError, ConnectorKind, ConnectorRefused, ConnectorUnav
 from .ldap import LDAP
 from .postgresql import POSTGRESQL
 from .scim import SCIM
+from .webhook import WEBHOOK
 
-KINDS: dict[str, ConnectorKind] = {kind.key: kind for kind in (LDAP, POSTGRESQL, SCIM)}
+KINDS: dict[str, ConnectorKind] = {kind.key: kind for kind in (LDAP, POSTGRESQL, SCIM, WEBHOOK)}
 
 __all__ = ["KINDS", "ConnectorError", "ConnectorKind", "ConnectorRefused", "ConnectorUnavailable", "Holder",
            "Session"]

@@ -40,6 +40,7 @@ class ConfigField:
     required: bool = True
     kind: str = "text"  # text | int | bool | list
     default: object = ""
+    choices: tuple[str, ...] = ()  # a list field whose items must be among these (shown as checkboxes)
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,9 @@ class ConnectorKind:
     grant_label: str
     grant_help: str
     option_fields: tuple[ConfigField, ...] = field(default_factory=tuple)
+    # False for a type whose effects are event deliveries (webhooks): it has no mappings, no holders
+    # and is not reconciled.
+    has_holders: bool = True
 
     def clean_config(self, config: dict) -> dict:
         """The configuration with only this type's fields, typed; raises DomainError on bad input."""
@@ -153,8 +157,14 @@ def _typed(spec: ConfigField, raw, invalid):
     if spec.kind == "list":
         items = raw if isinstance(raw, list) else [line for line in str(raw or "").splitlines()]
         items = [str(item).strip() for item in items if str(item).strip()]
+        if spec.choices:
+            unknown = sorted({item for item in items if item not in spec.choices})
+            if unknown:
+                raise invalid(f"{spec.label}: unknown {', '.join(unknown)}.", field=spec.name)
+            items = sorted(set(items))
         if spec.required and not items:
-            raise invalid(f"{spec.label} is required.", field=spec.name)
+            raise invalid(f"{spec.label}: choose at least one." if spec.choices else f"{spec.label} is required.",
+                          field=spec.name)
         return items
     value = str(raw if raw is not None else "").strip()
     if spec.required and not value:

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from provisioning.models import WebhookEndpoint
+from connectors.models import Target
 from reviews import services as reviews_services
 from tests.conftest import mark_mfa_verified
 
@@ -59,11 +59,12 @@ def test_backup_codes_refusal_is_summarised_on_its_page(client, directory, reque
 
 def test_integration_detail_forms(directory, pra_client):
     now = timezone.now()
-    endpoint = WebhookEndpoint.objects.create(url="https://hooks.example.com/pim", event_types=["assignment.created"],
-                                              secret_sealed="", secret_rotated_at=now, created_at=now, updated_at=now)
+    webhook = Target.objects.create(name="SIEM", kind="webhook", created_at=now, updated_at=now, config={
+        "url": "https://hooks.example.com/pim", "event_types": ["assignment.created"]})
     _check(pra_client.post(reverse("connectors:target_create", args=["scim"]), {"name": "Payroll",
                                                                                "config_base_url": "not a url"}))
-    _check(pra_client.post(reverse("provisioning:webhook_detail", args=[endpoint.pk]), {"url": "not a url"}))
+    _check(pra_client.post(reverse("connectors:target", args=[webhook.pk]), {"name": "SIEM", "config_url": "not a url",
+                                                                             "config_event_types": ["user.signed_in"]}))
 
 
 @pytest.mark.parametrize(("name", "query"), [

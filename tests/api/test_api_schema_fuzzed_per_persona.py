@@ -55,7 +55,7 @@ MAY = {
     **{f"connector_{name}": {"administrator"} for name in (
         "targets_list", "targets_create", "targets_get", "targets_update", "targets_test", "targets_reconcile",
         "mappings_list", "mappings_create", "effects_list", "drift_list", "targets_delete", "mappings_delete",
-        "effects_retry", "drift_fix")},
+        "effects_retry", "drift_fix", "targets_rotate_secret")},
     # Directory administration: users by directory writers, custom roles by role administrators, scopes by
     # Global Administrators and Owners (no persona here is either), the import by directory administrators.
     "users_create": {"administrator"},
@@ -96,9 +96,6 @@ MAY = {
     "api_tokens_list": PEOPLE, "api_tokens_create": {"administrator"}, "api_tokens_revoke": PEOPLE,
     **{f"scim_{name}": {"administrator"} for name in (
         "clients_list", "clients_create", "tokens_list", "tokens_create", "tokens_revoke")},
-    # Integrations: webhooks for directory administrators (SCIM applications are connector targets).
-    **{f"webhooks_{name}": {"administrator"} for name in (
-        "list", "create", "retrieve", "update", "destroy", "rotate_secret", "delivery_retry")},
     # Policy as code: read by directory administrators and auditors, changed by directory administrators.
     **{f"policy_{name}": VIEWERS for name in ("export", "plan", "versions_list", "proposals_list", "proposals_get")},
     **{f"policy_{name}": {"administrator"} for name in (

@@ -1,6 +1,6 @@
 """Every GET page a person can reach, derived from the URL conf: the demo organisation plus a request
-waiting for approval, an activation, an ended role, a review, an incident, a webhook and a SCIM
-application, and for each named URL the persona who visits it and the path, or why it is not visited.
+waiting for approval, an activation, an ended role, a review, an incident, a webhook target and a
+SCIM application, and for each named URL the persona who visits it and the path, or why it is not visited.
 
 `uncovered_url_names()` lists named URLs that are neither visited nor excluded: a new page fails the
 inventory test until it is added to one of the two.
@@ -44,7 +44,6 @@ def build_world() -> World:
     from assignments.models import Assignment, Principal, RoleDefinition, Scope, User
     from audit.models import AuditEvent
     from portal.demo import demo_load
-    from provisioning import services as provisioning_services
     from reviews import services as review_services
 
     demo_load()
@@ -102,12 +101,13 @@ def build_world() -> World:
     objects["incident"] = Incident.objects.order_by("pk").first()
     objects["alert_key"] = objects["incident"].alert_key if objects["incident"] else CATALOGUE[0].key
 
-    objects["webhook"] = provisioning_services.webhook_endpoint_create(
-        actor=carol, url="https://hooks.example.com/pim/" + "x" * 60, description="SIEM",
-        event_types=["assignment.activated"], mfa_verified_at=now)[0]
     group = Principal.objects.filter(kind=Principal.Kind.GROUP, display_name="Security Team").get()
     api_services.token_create_personal(actor=carol, name="scripts", mfa_verified_at=now)
     from connectors import services as connector_services
+
+    objects["webhook"] = connector_services.webhook_target_create(
+        actor=carol, name="SIEM", mfa_verified_at=now, config={
+            "url": "https://hooks.example.com/pim/" + "x" * 60, "event_types": ["assignment.activated"]})[0]
 
     objects["connector"] = connector_services.target_create(
         actor=carol, name="Corporate LDAP", kind="ldap", secret="bind-password", mfa_verified_at=now,
@@ -276,12 +276,9 @@ VISITED = {
     "audit:list": ("dave", _r("audit:list")),
     "audit:detail": ("dave", _r("audit:detail", lambda w: w["event"].seq)),
     "audit:mine": ("alice", _r("audit:mine")),
-    "provisioning:index": ("carol", _r("provisioning:index")),
     "connectors:index": ("carol", _r("connectors:index")),
     "connectors:target_create": ("carol", _r("connectors:target_create", lambda w: "postgresql")),
     "connectors:target": ("carol", _r("connectors:target", lambda w: w["connector"].pk)),
-    "provisioning:webhook_create": ("carol", _r("provisioning:webhook_create")),
-    "provisioning:webhook_detail": ("carol", _r("provisioning:webhook_detail", lambda w: w["webhook"].pk)),
     "reviews:list": ("carol", _r("reviews:list")),
     "reviews:create": ("carol", _r("reviews:create")),
     "reviews:detail": ("carol", _r("reviews:detail", lambda w: w["review"].pk)),
@@ -329,6 +326,9 @@ VISITED = {
 # Pages every persona sees differently: visited once more for each of these.
 ALSO_VISITED = [("bob", "portal:home"), ("carol", "portal:home"), ("dave", "portal:home"),
                 ("alice", "approvals:request_detail"), ("dave", "directory:role")]
+# Pages one URL name renders with another template for another object: (persona, name, path builder).
+OTHER_OBJECTS = [("carol", "connectors:target", _r("connectors:target", lambda w: w["webhook"].pk)),
+                 ("carol", "connectors:target_create", _r("connectors:target_create", lambda w: "webhook"))]
 # Pages that answer with an error status by design, and say why.
 EXPECTED_STATUS = {"socialaccount_login_error": 401, "account_email": 403}
 
@@ -361,9 +361,7 @@ EXCLUDED = {
     "directory:scope_rename": POST_ONLY,
     "audit:export": JSON,
     "audit:mine_export": JSON,
-    "provisioning:webhook_rotate_secret": POST_ONLY,
-    "provisioning:webhook_delete": POST_ONLY,
-    "provisioning:webhook_delivery_retry": POST_ONLY,
+    "connectors:target_rotate_secret": POST_ONLY,
     "connectors:target_test": POST_ONLY,
     "connectors:target_reconcile": POST_ONLY,
     "connectors:target_delete": POST_ONLY,
@@ -486,5 +484,6 @@ def visits(world: World) -> list[tuple[str | None, str, str]]:
     """(persona, url name, path) for every visit, the admin's last."""
     result = [(persona, name, build(world)) for name, (persona, build) in VISITED.items()]
     result += [(persona, name, VISITED[name][1](world)) for persona, name in ALSO_VISITED]
+    result += [(persona, name, build(world)) for persona, name, build in OTHER_OBJECTS]
     result += [(persona, name, path) for name, (persona, path) in admin_visits(world).items()]
     return result

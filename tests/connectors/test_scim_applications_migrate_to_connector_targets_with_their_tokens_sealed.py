@@ -4,28 +4,16 @@ application; operations still pending become connector effects with outbox rows 
 channel, and the retired "scim" channel keeps no pending row. Then the relay applies them."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from core.crypto import seal, unseal
+
+from .migrating import latest, migrate_to
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE = [("connectors", "0001_connectors_targets_mappings_effects"),
           ("provisioning", "0002_request_record_moves_to_assignments")]
-
-
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
-def _latest():
-    executor = MigrationExecutor(connection)
-    return executor.loader.graph.leaf_nodes()
 
 
 def test_applications_become_targets_and_pending_operations_effects(directory):
@@ -34,9 +22,9 @@ def test_applications_become_targets_and_pending_operations_effects(directory):
     membership = directory.add_member(group, alice, kind="active")
     token = "the-application-bearer-token"
     sealed = seal(token)
-    leaves = _latest()
+    leaves = latest()
     try:
-        old = _migrate(BEFORE)
+        old = migrate_to(BEFORE)
         now = timezone.now()
         Application = old.get_model("provisioning", "ScimApplication")
         Operation = old.get_model("provisioning", "ScimOperation")
@@ -50,7 +38,7 @@ def test_applications_become_targets_and_pending_operations_effects(directory):
                                  action="add", status="pending", not_before=now, created_at=now,
                                  outbox_message=message)
     finally:
-        _migrate(leaves)
+        migrate_to(leaves)
 
     from connectors.models import Effect, Mapping, Target
     from notifications.models import OutboxMessage

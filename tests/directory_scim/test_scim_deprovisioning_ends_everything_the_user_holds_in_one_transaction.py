@@ -12,9 +12,9 @@ from django.utils import timezone
 from assignments.access import access_find_grant
 from assignments.models import Assignment, Principal
 from audit.models import AuditEvent
+from connectors.models import Effect
+from connectors.services import webhook_target_create
 from notifications.models import OutboxMessage
-from provisioning.models import WebhookDelivery
-from provisioning.services import webhook_endpoint_create
 
 from .conftest import Scim, make_client, user_body
 
@@ -39,8 +39,8 @@ def _provisioned_user_with_roles(directory, scim):
 def test_deprovisioning_ends_every_assignment_audited_as_the_client(directory, global_admin, how):
     client, token = make_client("Entra ID production")
     scim = Scim(token)
-    webhook_endpoint_create(actor=global_admin, url="https://hooks.example.com/pim", event_types=["assignment.removed"],
-                            mfa_verified_at=timezone.now())
+    webhook_target_create(actor=global_admin, name="SIEM", mfa_verified_at=timezone.now(),
+                          config={"url": "https://hooks.example.com/pim", "event_types": ["assignment.removed"]})
     user_id, principal, held = _provisioned_user_with_roles(directory, scim)
     assert access_find_grant(principal=principal, role="reader", scope="/subscriptions/s1")
 
@@ -68,7 +68,7 @@ def test_deprovisioning_ends_every_assignment_audited_as_the_client(directory, g
     assert AuditEvent.objects.filter(action="user.disable", target_id=str(principal.user.pk),
                                      actor_label=label).count() == 1
     # Each ending reaches the webhook through the outbox (queued in the same transaction).
-    deliveries = WebhookDelivery.objects.filter(event="assignment.removed")
+    deliveries = Effect.objects.filter(action="event", event="assignment.removed")
     assert deliveries.count() == 4
     assert OutboxMessage.objects.filter(pk__in=deliveries.values("outbox_message")).count() == 4
 

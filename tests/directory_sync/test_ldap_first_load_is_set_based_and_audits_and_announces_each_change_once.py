@@ -15,12 +15,12 @@ from assignments import intake
 from assignments.models import Assignment, Principal, User
 from audit.integrity import audit_chain_verify
 from audit.models import AuditEvent
+from connectors.models import Effect
+from connectors.services import webhook_target_create
 from directory import ldap_apply
 from directory.ldap_sync import directory_sync_run
 from directory.models import DirectorySource, DirectorySyncRun
 from notifications.models import OutboxMessage
-from provisioning.models import WebhookDelivery
-from provisioning.services import webhook_endpoint_create
 
 from .conftest import make_source
 from .slapd import group_dn, ldif_for, start_slapd, stop_slapd, user_dn
@@ -98,14 +98,14 @@ def test_the_first_load_is_set_based_and_audited_once_per_change(directory, org_
 
 def test_peers_hear_of_each_membership_once_and_pim_managed_ones_are_never_touched(directory, global_admin,
                                                                                   org_slapd, small_chunks):
-    webhook_endpoint_create(actor=global_admin, url="https://hooks.example.com/pim",
-                            event_types=["assignment.created", "assignment.removed"], mfa_verified_at=timezone.now())
+    webhook_target_create(actor=global_admin, name="SIEM", mfa_verified_at=timezone.now(), config={
+        "url": "https://hooks.example.com/pim", "event_types": ["assignment.created", "assignment.removed"]})
     source = make_source(org_slapd.url)
     assert directory_sync_run(source=source, kind=FULL).status == "succeeded"
-    created = WebhookDelivery.objects.filter(event="assignment.created")
+    created = Effect.objects.filter(action="event", event="assignment.created")
     assert created.count() == MEMBERSHIPS
-    assert len(set(created.values_list("event_key", flat=True))) == MEMBERSHIPS
-    assert OutboxMessage.objects.filter(channel="webhook").count() == MEMBERSHIPS
+    assert len(set(created.values_list("transition", flat=True))) == MEMBERSHIPS
+    assert OutboxMessage.objects.filter(channel="connector").count() == MEMBERSHIPS
     team0 = Principal.objects.get(display_name="team0")
     team5 = Principal.objects.get(display_name="team5")
     p000 = User.objects.get(username="p000")
@@ -125,15 +125,15 @@ def test_peers_hear_of_each_membership_once_and_pim_managed_ones_are_never_touch
     assert AuditEvent.objects.filter(action="user.update", target_label="Person 70").count() == 1
     # The webhook's deliveries are one per change by design (each in its subscriber's savepoint); the
     # intake's own work is set-based but for ending each membership (and what was activated through it).
-    intake = [sql for sql in statements if "provisioning_" not in sql and "notifications_" not in sql
-              and "SAVEPOINT" not in sql.upper()]
+    intake = [sql for sql in statements if '"connectors_effect"' not in sql and 'FROM "connectors_target"' not in sql
+              and "notifications_" not in sql and "SAVEPOINT" not in sql.upper()]
     assert len(intake) < 2 * (40 + 59), f"{len(intake)} statements for 40 updates and 59 removals"
     pim.refresh_from_db()
     eligible.refresh_from_db()
     assert pim.status == "live" and eligible.status == "live"
     ended = AuditEvent.objects.filter(action="assignment.end", message="Group membership removed in the directory.")
     assert ended.count() == run.memberships_removed
-    assert WebhookDelivery.objects.filter(event="assignment.removed").count() == run.memberships_removed
+    assert Effect.objects.filter(action="event", event="assignment.removed").count() == run.memberships_removed
     assert audit_chain_verify().ok
 
 

@@ -52,8 +52,8 @@ def test_backlogs_ages_activations_and_the_audit_chain(client, directory):
         # An active assignment that ends in 10 minutes, which no sweep will have tidied up at the scrape.
         directory.grant(directory.user("temp"), "global-reader", end=start + timedelta(minutes=10))
         OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING).update(status=OutboxMessage.Status.DELIVERED)
-        outbox_enqueue(channel="webhook", dedupe_key="metrics-test-1", payload={})
-        failed = outbox_enqueue(channel="scim", dedupe_key="metrics-test-2", payload={})
+        outbox_enqueue(channel="connector", dedupe_key="metrics-test-1", payload={})
+        failed = outbox_enqueue(channel="connector", dedupe_key="metrics-test-2", payload={})
         OutboxMessage.objects.filter(pk=failed.pk).update(status=OutboxMessage.Status.FAILED)
         audit_checkpoint_create()
 
@@ -66,11 +66,11 @@ def test_backlogs_ages_activations_and_the_audit_chain(client, directory):
     assert value(metrics, "pim_activations_total", status="pending_approval") == 1
     assert value(metrics, "pim_activations_total", status="provisioned") == 1
     assert value(metrics, "pim_activations_active") == 1
-    assert value(metrics, "pim_outbox_backlog", channel="webhook") == 1
+    assert value(metrics, "pim_outbox_backlog", channel="connector") == 1
     assert value(metrics, "pim_outbox_backlog", channel="email") == 1
-    assert value(metrics, "pim_outbox_oldest_pending_age_seconds", channel="webhook") == 30 * 60
+    assert value(metrics, "pim_outbox_oldest_pending_age_seconds", channel="connector") == 30 * 60
     assert value(metrics, "pim_outbox_oldest_pending_age_seconds", channel="email") == 0
-    assert value(metrics, "pim_outbox_failed", channel="scim") == 1
+    assert value(metrics, "pim_outbox_failed", channel="connector") == 1
     assert value(metrics, "pim_sweep_lag_seconds") == 20 * 60
     assert value(metrics, "pim_sweep_backlog") == 1
     from audit.models import AuditChainHead

@@ -215,3 +215,24 @@ def wait_until(predicate, timeout=5.0):
             return True
         time.sleep(0.02)
     return predicate()
+
+
+@pytest.fixture
+def make_webhook(global_admin, receiver):
+    """A webhook connector target posting to `receiver`: returns (target, its generated signing secret)."""
+    from connectors.services import webhook_target_create
+
+    def _make(*event_types, name="SIEM", url=None):
+        return webhook_target_create(actor=global_admin, name=name,
+                                     config={"url": url or receiver.url, "event_types": list(event_types)},
+                                     mfa_verified_at=timezone.now())
+
+    return _make
+
+
+def deliveries(**filters):
+    """The event deliveries (connector effects of action "event"), oldest first."""
+    from connectors.models import Effect
+
+    return list(Effect.objects.filter(action="event", **filters).select_related("outbox_message", "target")
+                .order_by("queued_at", "pk"))

@@ -1,5 +1,5 @@
-"""After fixing the cause (a token, a receiver), an administrator runs a failed SCIM connector effect or
-webhook delivery again from its page; it is audited and delivered once."""
+"""After fixing the cause (a token), an administrator runs a failed SCIM connector effect again from its
+page; it is audited and applied once. (A failed webhook delivery: see the webhook pages' test.)"""
 
 import pytest
 from django.urls import reverse
@@ -7,7 +7,6 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from connectors.models import Effect
-from provisioning.models import WebhookDelivery
 from tests.conftest import mark_mfa_verified
 
 pytestmark = pytest.mark.django_db
@@ -42,26 +41,3 @@ def test_a_failed_scim_effect_runs_again_after_the_token_is_fixed(client, direct
 
     again = client.post(reverse("connectors:effect_retry", args=[target.pk, grant.pk]), follow=True)
     assert "Only a failed effect can be run again." in again.content.decode()
-
-
-def test_a_failed_webhook_delivery_is_sent_again(client, directory, global_admin, receiver, relay):
-    from provisioning.services import webhook_endpoint_create
-
-    endpoint, _ = webhook_endpoint_create(actor=global_admin, url=receiver.url, event_types=["assignment.created"],
-                                          mfa_verified_at=timezone.now())
-    receiver.statuses = [410, 200]
-    directory.grant(directory.user("bob"), "security-reader")
-    relay()
-    delivery = WebhookDelivery.objects.get()
-    assert delivery.status == "failed"
-
-    client.force_login(global_admin)
-    mark_mfa_verified(client)
-    response = client.post(reverse("provisioning:webhook_delivery_retry", args=[endpoint.pk, delivery.pk]))
-    assert response.status_code == 302
-    relay()
-
-    delivery.refresh_from_db()
-    assert delivery.status == "delivered" and delivery.last_status_code == 200
-    assert [h["headers"]["x-pim-delivery"] for h in receiver.received] == [str(delivery.pk)] * 2
-    assert AuditEvent.objects.filter(action="webhook_delivery.retry").count() == 1

@@ -9,10 +9,12 @@ import socket
 
 import pytest
 
+from connectors.kinds import ConnectorRefused
+from connectors.kinds.webhook import WebhookSession
 from notifications.models import OutboxMessage
 from notifications.outbox import PermanentDeliveryError
-from provisioning.models import WebhookDelivery
-from provisioning.webhooks import webhook_post
+
+from .conftest import deliveries
 
 
 @pytest.fixture
@@ -38,8 +40,11 @@ def dns(monkeypatch):
     return answers, lookups
 
 
-def _post(url):
-    return webhook_post(url=url, secret="s", event="assignment.created", delivery_id="d-1", body=b"{}")
+def _post(url) -> int:
+    """One signed delivery as the relay sends it; the receiver's status code."""
+    with WebhookSession(config={"url": url}, secret="s") as session:
+        code, _reason = session.post_event(event="assignment.created", delivery_id="d-1", body=b"{}")
+    return code
 
 
 @pytest.mark.parametrize("addresses", [["127.0.0.1"], ["169.254.169.254"], ["10.0.0.1"], ["::1"],
@@ -48,7 +53,7 @@ def test_names_resolving_to_internal_addresses_are_refused(settings, dns, addres
     settings.PIM_PROVISIONING_ALLOW_LOOPBACK = False
     answers, _ = dns
     answers["127.0.0.1.nip.io"] = addresses
-    with pytest.raises(PermanentDeliveryError, match="the portal does not call it"):
+    with pytest.raises(ConnectorRefused, match="the portal does not call it"):
         _post("http://127.0.0.1.nip.io/hook")
 
 
@@ -65,19 +70,14 @@ def test_scim_calls_are_refused_the_same_way(settings, dns):
         scim.query(User)
 
 
-def test_a_refused_webhook_delivery_fails_at_once_with_the_reason(settings, dns, directory, global_admin, relay):
-    from django.utils import timezone
-
-    from provisioning.services import webhook_endpoint_create
-
+def test_a_refused_webhook_delivery_fails_at_once_with_the_reason(settings, dns, directory, make_webhook, relay):
     answers, _ = dns
     answers["hooks.partner.example"] = ["10.1.2.3"]
-    webhook_endpoint_create(actor=global_admin, url="https://hooks.partner.example/pim",
-                            event_types=["assignment.created"], mfa_verified_at=timezone.now())
+    make_webhook("assignment.created", url="https://hooks.partner.example/pim")
     settings.PIM_PROVISIONING_ALLOW_LOOPBACK = False
     directory.grant(directory.user("bob"), "security-reader")
     relay()
-    delivery = WebhookDelivery.objects.get()
+    [delivery] = deliveries()
     assert delivery.status == "failed" and delivery.attempts == 1
     assert "10.1.2.3" in delivery.last_error and "private" in delivery.last_error
     assert OutboxMessage.objects.get(pk=delivery.outbox_message_id).status == "failed"
@@ -88,8 +88,7 @@ def test_the_connection_goes_to_the_checked_address_with_the_name_as_host(settin
     answers, lookups = dns
     port = receiver.server.server_address[1]
     answers["hooks.partner.example"] = ["127.0.0.1"]  # a name the real DNS does not know
-    response = _post(f"http://hooks.partner.example:{port}/hooks/pim")
-    assert response.status_code == 200
+    assert _post(f"http://hooks.partner.example:{port}/hooks/pim") == 200
     assert receiver.received[0]["headers"]["host"] == f"hooks.partner.example:{port}"
     assert lookups == ["hooks.partner.example"]  # one lookup, the one that was checked
 
@@ -100,16 +99,25 @@ def test_an_allowed_internal_network_is_called(settings, dns, receiver):
     answers, _ = dns
     answers["scim.corp.internal"] = ["127.0.0.1"]
     port = receiver.server.server_address[1]
-    assert _post(f"http://scim.corp.internal:{port}/hooks/pim").status_code == 200
+    assert _post(f"http://scim.corp.internal:{port}/hooks/pim") == 200
 
 
 @pytest.mark.parametrize("url", ["http://metadata.google.internal/computeMetadata/v1/", "http://10.0.0.1/hook",
                                  "http://[fd00:ec2::254]/"])
-def test_metadata_names_and_private_literals_are_refused_when_registered(settings, url):
+def test_metadata_names_and_private_literals_are_refused_when_registered(settings, url, global_admin):
+    from django.utils import timezone
+
+    from connectors.models import Target
+    from connectors.services import webhook_target_create
+    from core.errors import DomainError
     from provisioning.urlpolicy import outbound_url_problem
 
     settings.PIM_PROVISIONING_ALLOW_LOOPBACK = False
     assert "does not call" in (outbound_url_problem(url) or "")
+    with pytest.raises(DomainError, match="does not call") as refused:
+        webhook_target_create(actor=global_admin, name="Internal", config={"url": url,
+                              "event_types": ["assignment.created"]}, mfa_verified_at=timezone.now())
+    assert "url" in refused.value.errors and not Target.objects.exists()
 
 
 def test_https_keeps_the_name_for_tls_and_connects_to_the_address(dns):

@@ -1,4 +1,4 @@
-"""Webhooks beyond assignments: an endpoint subscribed to alert.incident_opened, role_setting.updated,
+"""Webhooks beyond assignments: a webhook target subscribed to alert.incident_opened, role_setting.updated,
 review.started / review.completed and user.signed_in gets one signed delivery per occurrence, with a
 body that says what happened."""
 
@@ -9,9 +9,8 @@ from django.utils import timezone
 
 from alerts.services import alert_evaluate
 from assignments import services as assignment_services
+from connectors.kinds.webhook import webhook_signature_verify
 from core.actors import Actor
-from provisioning.services import webhook_endpoint_create
-from provisioning.webhooks import webhook_signature_verify
 
 pytestmark = pytest.mark.django_db
 
@@ -22,10 +21,8 @@ def _bodies(receiver, event):
     return [json.loads(r["body"]) for r in receiver.received if r["headers"]["x-pim-event"] == event]
 
 
-def test_policy_edits_incidents_and_sign_ins_are_delivered_signed(receiver, relay, directory, global_admin, client):
-    _, secret = webhook_endpoint_create(
-        actor=global_admin, url=receiver.url, mfa_verified_at=timezone.now(),
-        event_types=["alert.incident_opened", "role_setting.updated", "user.signed_in"])
+def test_policy_edits_incidents_and_sign_ins_are_delivered_signed(receiver, relay, directory, make_webhook, client):
+    _, secret = make_webhook("alert.incident_opened", "role_setting.updated", "user.signed_in")
 
     scope = directory.scope("/subscriptions/s1")
     assignment_services.role_setting_update(actor=SYSTEM, role=directory.role("owner"), scope=scope,
@@ -49,12 +46,11 @@ def test_policy_edits_incidents_and_sign_ins_are_delivered_signed(receiver, rela
                                         r["headers"]["x-pim-signature"])
 
 
-def test_review_start_and_completion_are_delivered(receiver, relay, directory, global_admin):
+def test_review_start_and_completion_are_delivered(receiver, relay, directory, global_admin, make_webhook):
     from reviews import services as review_services
     from reviews.models import AccessReviewInstance
 
-    webhook_endpoint_create(actor=global_admin, url=receiver.url, mfa_verified_at=timezone.now(),
-                            event_types=["review.started", "review.completed"])
+    make_webhook("review.started", "review.completed")
     spec = review_services.ReviewSettings(name="Quarterly GA review", scope=directory.root,
                                           start_date=timezone.now().date(), duration_days=7,
                                           reviewer_ids=[global_admin.principal.pk])
