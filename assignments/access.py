@@ -343,17 +343,11 @@ def access_role_holders_by_scope(*, role_slugs: list[str], scope_ids, at: dateti
         slugs.append(f"%(slug{index})s")
     member_filter = (f"m.role_id = (SELECT id FROM {R} WHERE slug = %(member_slug)s) "
                      f"AND m.kind = 'active' AND {_held('m')}")
-    direct_filter = f"a.kind = 'active' AND {_held('a')}"
-    ancestors_in = f"SELECT DISTINCT ancestor_id FROM {C} WHERE descendant_id {scopes_in}"
-    if connection.vendor == "postgresql":  # one (role, scope) probe per holding group and pair, as above
+    if connection.vendor == "postgresql":  # one (role, scope) probe per holding group, as above
         members = (f"CROSS JOIN LATERAL (SELECT m.principal_id FROM {A} m WHERE m.scope_id = gs.id "
                    f"AND {member_filter}) m")
-        direct = (f"FROM {R} r CROSS JOIN ({ancestors_in}) anc "
-                  f"CROSS JOIN LATERAL (SELECT a.scope_id, a.principal_id FROM {A} a WHERE a.role_id = r.id "
-                  f"AND a.scope_id = anc.ancestor_id AND {direct_filter} OFFSET 0) a")
     else:
         members = f"JOIN {A} m ON m.scope_id = gs.id AND {member_filter}"
-        direct = f"FROM {R} r JOIN {A} a ON a.role_id = r.id AND {direct_filter} AND a.scope_id IN ({ancestors_in})"
     ancestors: dict[int, list[int]] = {}
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT descendant_id, ancestor_id FROM {C} WHERE descendant_id {scopes_in}",  # noqa: S608
@@ -362,9 +356,11 @@ def access_role_holders_by_scope(*, role_slugs: list[str], scope_ids, at: dateti
             ancestors.setdefault(descendant, []).append(ancestor)
         sql = f"""
             WITH direct AS (
-                SELECT a.scope_id AS at_scope, a.principal_id AS id {direct}
+                SELECT a.scope_id AS at_scope, a.principal_id AS id FROM {A} a
                 JOIN {P} ap ON ap.id = a.principal_id AND ap.enabled = %(true)s
-                WHERE r.slug IN ({', '.join(slugs)})
+                WHERE a.kind = 'active' AND {_held('a')}
+                  AND a.role_id IN (SELECT id FROM {R} WHERE slug IN ({', '.join(slugs)}))
+                  AND a.scope_id IN (SELECT ancestor_id FROM {C} WHERE descendant_id {scopes_in})
             ), holders AS (
                 SELECT at_scope, id FROM direct
                 UNION
