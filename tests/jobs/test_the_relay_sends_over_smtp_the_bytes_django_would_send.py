@@ -1,7 +1,8 @@
 """Over SMTP the relay writes each email's bytes itself (the parts a notice's recipients share are made
 once): they are the bytes Django's SMTP backend sends for the same email, header for header and part for
-part, whatever the subject, the recipient or the body hold; only the Date, the Message-ID and the MIME
-boundary (new for every email either way) differ. And a real SMTP server receives them as such."""
+part (written directly for notices, by Django's classes for a text it would encode otherwise), whatever
+the subject, the recipient or the body hold; only the Date, the Message-ID and the MIME boundary (new for
+every email either way) differ. And a real SMTP server receives them as such."""
 
 import re
 
@@ -10,6 +11,7 @@ from aiosmtpd.controller import Controller
 from django.core.mail.message import sanitize_address
 from django.db import transaction
 
+from notifications import email
 from notifications.email import email_bytes, email_enqueue_many, email_message
 from notifications.models import OutboxMessage
 from notifications.outbox import outbox_relay_once
@@ -46,6 +48,12 @@ def test_the_relay_writes_the_bytes_django_writes(payload):
     assert to == sanitize_address(payload["to"], "utf-8")
     assert _normalised(data) == _normalised(expected)
     assert b"\r\nX-PIM-Outbox-Id: %d\r\n" % message.pk in data
+
+
+def test_notices_are_written_directly_and_a_text_django_would_encode_otherwise_by_django():
+    direct = [email._mime_composed(*email._rendered(p, None) if "template" in p else
+                                   (p["subject"], p["text"], p["html"])) for p in PAYLOADS]
+    assert [d is not None for d in direct] == [True, True, True, True, False]  # the last: a 1,200-byte line
 
 
 def test_recipients_of_one_notice_share_its_parts_and_keep_their_own_headers():
