@@ -4,6 +4,7 @@ part (written directly for notices, by Django's classes for a text it would enco
 the subject, the recipient or the body hold; only the Date, the Message-ID and the MIME boundary (new for
 every email either way) differ. And a real SMTP server receives them as such."""
 
+import json
 import re
 
 import pytest
@@ -95,3 +96,20 @@ def test_a_real_smtp_server_receives_the_relayed_bytes_as_the_email(db, settings
     for row in OutboxMessage.objects.all():
         expected = _normalised(email_message(row).message().as_bytes(linesep="\r\n"))
         assert [_normalised(data) for to, data in sink.received if to == [row.payload["to"]]] == [expected]
+
+
+def test_a_sealed_row_is_opened_for_its_bytes_as_for_djangos_message():
+    """A row that carries a secret waits sealed (`email_enqueue(sealed=True)`); over SMTP its bytes are
+    written from the opened payload, so the email says what Django's message of the same row says."""
+    from core.crypto import seal
+
+    opened = {"to": "carol@example.com", "subject": "PIM: your enrolment code", "text": "Code 482913", "html": None}
+    row = OutboxMessage(pk=7, channel="email",
+                        payload={"to": opened["to"], "sealed": seal(json.dumps(
+                            {key: value for key, value in opened.items() if key != "to"}))})
+
+    to, data = email_bytes(row, rendered={}, mime={})
+
+    assert to == "carol@example.com" and b"Code 482913" in data
+    expected = email_message(row).message().as_bytes(linesep="\r\n")
+    assert _normalised(data) == _normalised(expected)
