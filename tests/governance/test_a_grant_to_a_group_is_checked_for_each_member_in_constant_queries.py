@@ -32,8 +32,7 @@ def test_refuse_set_refuses_a_grant_to_a_group_one_of_whose_members_holds_the_ot
                                           r"rg1 through the group") as refused:
         directory.grant(group, "payments-approver", "/subscriptions/pay/resourceGroups/rg1", kind="eligible")
     assert refused.value.code == "conflict"
-    assert not Assignment.objects.filter(principal=group.principal if hasattr(group, "principal") else group,
-                                         role__slug="payments-approver").exists()
+    assert not Assignment.objects.filter(principal=group, role__slug="payments-approver").exists()
 
 
 def test_flag_set_flags_the_grant_for_the_member_concerned(directory, conflict_set):
@@ -56,10 +55,9 @@ def test_the_check_costs_the_same_for_2_and_20_members(directory, conflict_set):
         for user in users:
             directory.grant(user, "payments-submitter", "/subscriptions/pay", kind="eligible")
         group = _group_with(directory, size, users)
-        role = directory.roles["payments-approver"]
+        role, scope = directory.roles["payments-approver"], directory.scope("/subscriptions/pay")
         with CaptureQueriesContext(connection) as queries:
-            found = conflicts_for_new_assignment(principal=group, role=role, scope=directory.scope("/subscriptions/pay"),
-                                                 at=timezone.now())
+            found = conflicts_for_new_assignment(principal=group, role=role, scope=scope, at=timezone.now())
         assert {c.principal.pk for c in found} == {u.principal.pk for u in users}
         counts.append(len(queries.captured_queries))
     assert counts[0] == counts[1], counts

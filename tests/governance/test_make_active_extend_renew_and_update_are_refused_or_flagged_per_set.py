@@ -5,7 +5,6 @@ eligible for the other role of the set at an overlapping scope."""
 
 import pytest
 import time_machine
-from django.utils import timezone
 
 from assignments import services
 from assignments.models import Assignment
