@@ -2,15 +2,22 @@
 
 A principal *combines* two roles of one enabled conflict set when it holds or is eligible for both (live,
 not over), at overlapping scopes (one at or below the other), directly or through the groups it is an
-active member of. A live exception (`ConflictException`) of the principal for the set lifts it.
+active member of. A live exception (`ConflictException`) of the principal for the set lifts it; one past
+its end no longer does (checked against the time of the change, not by a job).
 
-Checked at three points (`assignments.guards`), inside the transaction of the change:
-- assignment creation: the new assignment against everything the principal holds or is eligible for
-  (a new group membership brings the group's roles);
-- activation: the activated role against the *active* assignments held during the activation's window
-  (using both at once is what the set forbids; eligibility for both is the alert's business);
+A change *gives* roles to people (`gains_of`): the principal itself; for a grant to a group, each of its
+active members; for a group membership, the roles that group holds. Each gain is checked against what
+that person holds (`conflicts_of_gains`, a constant number of queries however many people gain; none at
+all while no conflict set exists, a cached answer). The points (`assignments.guards`), inside the
+transaction of the change, under the writer's locks:
+- assignment creation, renewal, make active: against everything held or eligible;
+- a window change (extension, new dates): an activation against the active assignments of its new
+  window, anything else against everything held or eligible;
+- activation: against the *active* assignments held during the activation's window (using both at once
+  is what the set forbids; eligibility for both is the alert's business);
 - approval: the approver against the requested role — an approver holding or eligible for a
-  conflicting role at an overlapping scope.
+  conflicting role at an overlapping scope;
+- directory memberships (SCIM, LDAP, sign-in claims): flagged only, never refused.
 Refuse-mode sets raise a conflict; flag-mode sets record a `separation_of_duties.flag` audit event in
 the change's transaction and let it proceed. Existing conflicts feed the alert (`conflicts_existing`).
 """
@@ -81,11 +88,6 @@ class Conflict:
                 f"{self.scope.path}{through} with {self.other_role.name} at {self.other_scope.path}{via}.")
 
 
-def overlapping_scope_ids(scope: Scope | int) -> set[int]:
-    """The scopes at or above `scope`, and those below it (the closure table, one query)."""
-    return _overlaps([getattr(scope, "pk", scope)])[getattr(scope, "pk", scope)]
-
-
 def _overlaps(scope_ids) -> dict[int, set[int]]:
     """Scope id → the scopes at or above it and those below it, for several scopes in one query."""
     wanted = set(scope_ids)
@@ -97,12 +99,6 @@ def _overlaps(scope_ids) -> dict[int, set[int]]:
         if ancestor in wanted:
             found[ancestor].add(descendant)
     return found
-
-
-def excepted_set_ids(*, principal_ids, at: datetime) -> set[int]:
-    """The sets the principals have a live exception for at `at`: an exception past its end no longer counts."""
-    return set(ConflictException.objects.filter(principal_id__in=list(principal_ids), revoked_at__isnull=True,
-                                                end_at__gt=at).values_list("conflict_set_id", flat=True))
 
 
 @dataclass(frozen=True)
