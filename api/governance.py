@@ -165,7 +165,8 @@ class ConflictSetList(PimAPIView):
         _gate(request)
         data = _valid(ConflictSetSerializer(data=request.data))
         made = _run_write(request, lambda: services.conflict_set_save(
-            actor=request.user, name=data["name"], description=data.get("description", ""), mode=data["mode"],
+            actor=request.user, name=data["name"], description=data.get("description", ""),
+            mode=data.get("mode", ConflictSet.Mode.REFUSE),
             enabled=data.get("enabled", True), role_ids=[r.pk for r in data["roles"]],
             mfa_verified_at=_mfa_verified_at(request)))
         return Response(ConflictSetSerializer(made).data, status=status.HTTP_201_CREATED)

@@ -63,3 +63,11 @@ def test_rightsizing_settings_are_read_by_readers_and_changed_by_administrators(
     assert world["auditor"].client().get(url).json()["days"] == 7
     for bad in ({"days": 0}, {"factor": 1}, {"min_samples": "many"}):
         assert world["administrator"].client().patch(url, bad, format="json").status_code == 400, bad
+
+
+def test_a_conflict_set_without_a_mode_refuses_by_default(world):
+    """The mode is optional in the schema (the model's default): leaving it out made a 500."""
+    made = world["administrator"].client().post("/api/v1/governance/conflict-sets/", {
+        "name": "No mode given", "roles": ["helpdesk-administrator", "user-administrator"]}, format="json")
+    assert made.status_code == 201, made.content
+    assert made.json()["mode"] == "refuse"
