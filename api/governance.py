@@ -101,6 +101,19 @@ class RecommendationFixSerializer(serializers.Serializer):
     justification = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+class RightsizingSettingsSerializer(serializers.Serializer):
+    days = serializers.IntegerField(min_value=rightsizing.BOUNDS["days"][1], max_value=rightsizing.BOUNDS["days"][2],
+                                    required=False, help_text="Eligibility unused this long, standing access this "
+                                                              "old; the activation history read.")
+    factor = serializers.IntegerField(min_value=rightsizing.BOUNDS["factor"][1],
+                                      max_value=rightsizing.BOUNDS["factor"][2], required=False,
+                                      help_text="A maximum duration at least this many times the longest recent use "
+                                                "is recommended lower.")
+    min_samples = serializers.IntegerField(min_value=rightsizing.BOUNDS["min_samples"][1],
+                                           max_value=rightsizing.BOUNDS["min_samples"][2], required=False,
+                                           help_text="Activations a duration or a pairing needs.")
+
+
 def _gate(request) -> None:
     if not selectors.user_can_view_governance(user=request.user):
         raise forbidden("Governance is for directory administrators and readers.")
@@ -231,3 +244,21 @@ class RecommendationApply(PimAPIView):
             actor=request.user, key=data["key"], justification=data["justification"],
             mfa_verified_at=_mfa_verified_at(request)))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RightsizingSettings(PimAPIView):
+    @extend_schema(operation_id="rightsizing_settings_retrieve", responses=RightsizingSettingsSerializer, tags=TAGS)
+    def get(self, request):
+        _gate(request)
+        return Response(RightsizingSettingsSerializer(vars(rightsizing.rightsizing_thresholds())).data)
+
+    @extend_schema(operation_id="rightsizing_settings_update", request=RightsizingSettingsSerializer,
+                   responses=RightsizingSettingsSerializer, tags=TAGS,
+                   description="Change any of the thresholds (the others keep theirs). Directory administrators, "
+                               "with an administrative token or the session's step-up; audited.")
+    def patch(self, request):
+        _gate(request)
+        data = _valid(RightsizingSettingsSerializer(data=request.data))
+        changed = _run_write(request, lambda: services.rightsizing_settings_update(
+            actor=request.user, values=dict(data), mfa_verified_at=_mfa_verified_at(request)))
+        return Response(RightsizingSettingsSerializer(vars(changed)).data)

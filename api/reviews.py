@@ -13,6 +13,7 @@ from assignments import selectors as assignment_selectors
 from assignments.capabilities import user_capabilities
 from assignments.models import RoleDefinition
 from core.errors import forbidden, not_found
+from governance.rightsizing import advice_for_assignments
 from reviews import selectors, services
 from reviews.models import AccessReview, AccessReviewInstance, AccessReviewItem
 from reviews.services import MAX_ITEMS_PER_DECISION
@@ -111,12 +112,17 @@ class ItemSerializer(serializers.ModelSerializer):
     role = serializers.CharField(source="role.slug")
     scope = serializers.CharField(source="scope.path")
     decided_by = serializers.CharField(source="decided_by.username", allow_null=True, default=None)
+    advice = serializers.ListField(child=serializers.CharField(), read_only=True, default=list,
+                                   help_text="Right-sizing's recommendations about the item's assignment (unused "
+                                             "eligibility, standing access that could be eligible, roles always "
+                                             "activated together).")
 
     class Meta:
         model = AccessReviewItem
         fields = ["id", "instance", "assignment", "principal", "principal_name", "role", "scope", "kind",
                   "assignment_start_at", "assignment_end_at", "decision", "decision_source", "reason", "decided_by",
-                  "decided_at", "recommendation", "last_activation_at", "apply_state", "apply_message", "applied_at"]
+                  "decided_at", "recommendation", "last_activation_at", "apply_state", "apply_message", "applied_at",
+                  "advice"]
 
 
 class MyReviewSerializer(serializers.Serializer):
@@ -252,7 +258,20 @@ class InstanceDetail(PimAPIView):
         return Response(InstanceSerializer(_with_progress(_instance_for_viewer(request, pk))).data)
 
 
-class InstanceItems(PimListView):
+class _WithAdvice:
+    """A list of review items: right-sizing's advice about the page's assignments, in one go."""
+
+    def get_serializer(self, *args, **kwargs):
+        if args and kwargs.get("many"):  # the page: right-sizing's advice for all its items at once
+            rows = list(args[0])
+            advice = advice_for_assignments(assignment_ids=[i.assignment_id for i in rows if i.assignment_id])
+            for item in rows:
+                item.advice = advice.get(item.assignment_id, [])
+            args = (rows, *args[1:])
+        return super().get_serializer(*args, **kwargs)
+
+
+class InstanceItems(_WithAdvice, PimListView):
     """Every item of an instance with its decision and (live) recommendation: the results."""
 
     serializer_class = ItemSerializer
@@ -303,7 +322,7 @@ class MyReviews(PimAPIView):
         return Response(MyReviewSerializer(selectors.my_review_summaries(user=request.user), many=True).data)
 
 
-class MyItems(PimListView):
+class MyItems(_WithAdvice, PimListView):
     serializer_class = ItemSerializer
     queryset = AccessReviewItem.objects.none()  # for the schema; get_queryset reads the instance's items
 

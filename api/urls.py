@@ -134,6 +134,8 @@ urlpatterns = [
          name="conflict-exception-revoke"),
     path("governance/right-sizing/", governance.RecommendationList.as_view(), name="rightsizing"),
     path("governance/right-sizing/apply/", governance.RecommendationApply.as_view(), name="rightsizing-apply"),
+    path("governance/right-sizing/settings/", governance.RightsizingSettings.as_view(),
+         name="rightsizing-settings"),
     path("device/authorize", views.DeviceAuthorize.as_view(), name="device-authorize"),
     path("device/token", views.DeviceToken.as_view(), name="device-token"),
     path("device/", pages.device, name="device"),

@@ -7,9 +7,17 @@ imports them."""
 
 from collections.abc import Callable
 
-ASSIGNMENT_CREATE = "assignment.create"  # principal, role, scope, kind, start_at, end_at, actor
+# A new assignment: an administrator's, a renewal (change="renewal"), an eligibility made active
+# (change="make active"). principal, role, scope, kind, start_at, end_at, actor[, change]
+ASSIGNMENT_CREATE = "assignment.create"
+# A live assignment's window changes: an extension, new dates (change="extension" / "update").
+# assignment (locked), start_at, end_at, actor, change
+ASSIGNMENT_CHANGE = "assignment.change"
 ACTIVATION = "activation"  # principal, role, scope, start_at, end_at, actor, request
 APPROVAL = "approval"  # request, actor (the approver)
+# Memberships the directory sends (SCIM, LDAP, sign-in claims): guards flag, never refuse, a sync.
+# pairs [(group id, member id)], at, actor
+MEMBERSHIPS_DIRECTORY = "memberships.directory"
 
 _guards: dict[str, list[Callable[..., None]]] = {}
 

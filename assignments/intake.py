@@ -27,7 +27,7 @@ from core import domain_events
 from core.actors import Actor, as_actor
 from core.errors import forbidden
 
-from . import selectors
+from . import guards, selectors
 from .batches import AssignmentBatch, AssignmentRow, principal_rows
 from .models import Assignment, Principal, RoleDefinition, Scope, ScopeClosure, User
 from .services import _end_clamped, assignment_end, assignment_snapshot
@@ -183,6 +183,8 @@ def memberships_directory_add_many(*, pairs: list[tuple[int, int]], actor: Actor
                   and members[member][1] and (scopes[group].pk, member) not in held]
         if not wanted:
             return []
+        guards.guards_run(guards.MEMBERSHIPS_DIRECTORY, pairs=[(scope.group_id, member) for scope, member in wanted],
+                          at=now, actor=actor)  # separation of duties: flagged, never refused
         created = Assignment.objects.bulk_create([
             Assignment(principal_id=member, role=role, scope=scope, kind=Assignment.Kind.ACTIVE, start_at=now,
                        end_at=None, created_at=now, origin=Assignment.Origin.DIRECTORY)

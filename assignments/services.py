@@ -824,6 +824,8 @@ def assignment_update(*, actor: Actor | User, assignment: Assignment, start_at: 
         setting = selectors.role_setting_effective(role=locked.role, scope=locked.scope)
         rules.check_policy_expiration(setting=setting, kind=locked.kind, start_at=new_start, end_at=end_at)
         rules.check_not_last_protected_admin(assignment=locked, new_end=end_at)
+        guards.guards_run(guards.ASSIGNMENT_CHANGE, assignment=locked, start_at=new_start, end_at=end_at, actor=actor,
+                          change="update")  # separation of duties
         if not Assignment.objects.filter(pk=locked.pk, status=Assignment.Status.LIVE).update(
                 start_at=new_start, end_at=end_at):
             raise conflict("That assignment has already ended.")
@@ -1055,6 +1057,7 @@ def membership_directory_add(*, group: Principal, member: Principal, actor: Acto
             return None
         scope = Scope.objects.get(group=group)
         role = RoleDefinition.objects.get(slug=RoleDefinition.GROUP_MEMBER)
+        guards.guards_run(guards.MEMBERSHIPS_DIRECTORY, pairs=[(group.pk, member.pk)], at=now, actor=actor)  # flags
         assignment = assignment_insert(principal=member, role=role, scope=scope, kind=Assignment.Kind.ACTIVE,
                                        start_at=now, end_at=None, actor=actor, now=now,
                                        origin=Assignment.Origin.DIRECTORY)
@@ -1325,6 +1328,8 @@ def assignment_extend(*, actor: Actor | User, assignment: Assignment, end_at: da
                                             membership_end=membership_end, start_at=start_at)
         before = assignment_snapshot(locked)
         new_start = locked.start_at if start_at in (None, locked.start_at) else max(start_at, now)
+        guards.guards_run(guards.ASSIGNMENT_CHANGE, assignment=locked, start_at=new_start, end_at=end_at, actor=actor,
+                          change="extension")  # separation of duties
         if not Assignment.objects.filter(pk=locked.pk, status=Assignment.Status.LIVE).update(
                 start_at=new_start, end_at=end_at, reminded_14d_at=None, reminded_1d_at=None):
             raise conflict("That assignment has already ended.")
@@ -1395,6 +1400,8 @@ def assignment_renew(*, actor: Actor | User, assignment: Assignment, end_at: dat
         if old.kind == Assignment.Kind.ACTIVE:
             setting = selectors.role_setting_effective(role=old.role, scope=old.scope)
             rules.check_active_assignment_policy(setting=setting, justification=justification, actor=actor)
+        guards.guards_run(guards.ASSIGNMENT_CREATE, principal=old.principal, role=old.role, scope=old.scope,
+                          kind=old.kind, start_at=start, end_at=end_at, actor=actor, change="renewal")
         renewed = assignment_insert(principal=old.principal, role=old.role, scope=old.scope, kind=old.kind,
                                     start_at=start, end_at=end_at, actor=actor, now=now, justification=justification)
         if request is None:
@@ -1446,6 +1453,9 @@ def assignment_make_active(*, actor: Actor | User, assignment: Assignment, justi
                            f"{dict(RoleSetting.EXPIRATION_CHOICES)[setting.expire_active_after]}; the end was capped.")
         if end_at is not None and end_at - start_at < settings.PIM_MIN_ASSIGNMENT_DURATION:
             raise invalid("That eligible assignment ends too soon to be made active.")
+        guards.guards_run(guards.ASSIGNMENT_CREATE, principal=eligible.principal, role=eligible.role,
+                          scope=eligible.scope, kind=Assignment.Kind.ACTIVE, start_at=start_at, end_at=end_at,
+                          actor=actor, change="make active")  # separation of duties
         # An activation of this eligibility is superseded by the permanent-style active assignment.
         for activation in Assignment.objects.select_for_update().filter(
                 principal=eligible.principal, role=eligible.role, scope=eligible.scope,

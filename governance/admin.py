@@ -5,7 +5,7 @@ from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin
 
-from .models import ConflictException, ConflictSet
+from .models import ConflictException, ConflictSet, RightsizingSetting
 
 
 @admin.register(ConflictSet)
@@ -17,3 +17,8 @@ class ConflictSetAdmin(ReadOnlyAdmin):
 @admin.register(ConflictException)
 class ConflictExceptionAdmin(ReadOnlyAdmin):
     list_display = ("principal", "conflict_set", "end_at", "revoked_at", "created_by")
+
+
+@admin.register(RightsizingSetting)
+class RightsizingSettingAdmin(ReadOnlyAdmin):
+    list_display = ("key", "days", "factor", "min_samples", "updated_at", "updated_by")

@@ -7,6 +7,7 @@ from django import forms
 from assignments.models import Principal, RoleDefinition, Scope
 
 from .models import ConflictSet
+from .rightsizing import BOUNDS
 
 
 class ScopePathField(forms.CharField):
@@ -73,3 +74,14 @@ class ExceptionForm(forms.Form):
 class FixForm(forms.Form):
     key = forms.CharField(max_length=100, widget=forms.HiddenInput)
     justification = forms.CharField(label="Justification", required=False, max_length=500)
+
+
+class RightsizingSettingsForm(forms.Form):
+    days = forms.IntegerField(label=BOUNDS["days"][0], min_value=BOUNDS["days"][1], max_value=BOUNDS["days"][2],
+                              help_text="Eligibility unused this long, standing access this old; activations read.")
+    factor = forms.IntegerField(label=BOUNDS["factor"][0], min_value=BOUNDS["factor"][1],
+                                max_value=BOUNDS["factor"][2],
+                                help_text="A maximum duration this many times the longest recent use is too high.")
+    min_samples = forms.IntegerField(label=BOUNDS["min_samples"][0], min_value=BOUNDS["min_samples"][1],
+                                     max_value=BOUNDS["min_samples"][2],
+                                     help_text="Activations a duration or a pairing needs before it is advised on.")

@@ -67,3 +67,30 @@ class ConflictException(models.Model):
 
     def is_live_at(self, when) -> bool:
         return self.revoked_at is None and self.end_at > when
+
+
+class RightsizingSetting(models.Model):
+    """The thresholds of right-sizing (one row, `key="default"`; absent: the built-in defaults).
+    `days`: the activation history read (eligibility unused that long, standing access that old);
+    `factor`: how many times the longest recent use a maximum duration must be to be called too high;
+    `min_samples`: how many activations a duration or a pairing needs before it says anything.
+    Invariants: each within the bounds `governance.rightsizing.BOUNDS` names (checked by the service)."""
+
+    key = models.CharField(max_length=20, unique=True, default="default")
+    days = models.PositiveSmallIntegerField(default=30)
+    factor = models.PositiveSmallIntegerField(default=2)
+    min_samples = models.PositiveSmallIntegerField(default=3)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(name="rightsizing_setting_in_bounds", condition=Q(days__gte=1, days__lte=365,
+                                                                                      factor__gte=2, factor__lte=24,
+                                                                                      min_samples__gte=1,
+                                                                                      min_samples__lte=1000)),
+        ]
+
+    def __str__(self) -> str:
+        return f"Right-sizing: {self.days} days, ×{self.factor}, {self.min_samples} samples"

@@ -1,6 +1,7 @@
 """Right-sizing from activation history: what the portal recommends, and the one-click fixes.
 
 Four recommendations, each from committed state in a constant number of queries:
+Thresholds (N days, FACTOR, MIN_SAMPLES) are an administrator's settings (`rightsizing_thresholds`).
 - `unused_eligibility`: a live eligible assignment older than N days with no activation in N days →
   remove it (`assignment_remove`);
 - `lower_maximum`: a policy whose maximum activation duration is at least FACTOR× the longest
@@ -30,10 +31,33 @@ from assignments.services import assignment_make_eligible, assignment_remove, ro
 from core.actors import as_actor
 from core.errors import invalid, not_found
 
-DAYS = 30
-FACTOR = 2
-MIN_SAMPLES = 3
+from .models import RightsizingSetting
+
 TOGETHER = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """What the recommendations need (an administrator sets them: `governance.services.rightsizing_settings_update`).
+    `days`: the history read; `factor`: how far above the longest use a maximum must be; `min_samples`:
+    the activations a duration or a pairing needs."""
+
+    days: int = 30
+    factor: int = 2
+    min_samples: int = 3
+
+
+DEFAULTS = Thresholds()
+# name → (label, minimum, maximum): the page, the API and the service share them.
+BOUNDS = {"days": ("History read (days)", 1, 365), "factor": ("Maximum at least this many times the longest use",
+                                                                   2, 24),
+          "min_samples": ("Activations needed", 1, 1000)}
+
+
+def rightsizing_thresholds() -> Thresholds:
+    """The thresholds in force: the stored row, else the defaults (one query)."""
+    row = RightsizingSetting.objects.filter(key="default").first()
+    return DEFAULTS if row is None else Thresholds(days=row.days, factor=row.factor, min_samples=row.min_samples)
 
 UNUSED, LOWER_MAXIMUM, GROUP_TOGETHER, MAKE_ELIGIBLE = "unused_eligibility", "lower_maximum", "group_together", \
     "make_eligible"
@@ -80,7 +104,8 @@ def _only(qs, ids):
     return qs if ids is None else qs.filter(pk__in=list(ids))
 
 
-def unused_eligibility(*, now: datetime, days: int = DAYS, ids=None) -> list[Recommendation]:
+def unused_eligibility(*, now: datetime, thresholds: Thresholds = DEFAULTS, ids=None) -> list[Recommendation]:
+    days = thresholds.days
     cutoff = now - timedelta(days=days)
     used = set(Assignment.objects.filter(activated_from__isnull=False, start_at__gte=cutoff)
                .filter(**({} if ids is None else {"activated_from_id__in": list(ids)}))
@@ -98,7 +123,8 @@ def unused_eligibility(*, now: datetime, days: int = DAYS, ids=None) -> list[Rec
     return found
 
 
-def lower_maximum(*, now: datetime, days: int = DAYS) -> list[Recommendation]:
+def lower_maximum(*, now: datetime, thresholds: Thresholds = DEFAULTS) -> list[Recommendation]:
+    days = thresholds.days
     by_setting: dict[tuple, list[timedelta]] = {}
     settings_of: dict[tuple, RoleSetting] = {}
     effective: dict[tuple[int, int], RoleSetting] = {}
@@ -115,7 +141,7 @@ def lower_maximum(*, now: datetime, days: int = DAYS) -> list[Recommendation]:
         setting = settings_of[key]
         longest = max(used)
         suggested = max(60, math.ceil(longest.total_seconds() / 3600) * 60)
-        if len(used) < MIN_SAMPLES or setting.max_activation_minutes < FACTOR * suggested \
+        if len(used) < thresholds.min_samples or setting.max_activation_minutes < thresholds.factor * suggested \
                 or suggested >= setting.max_activation_minutes:
             continue
         where = setting.scope.path if setting.pk else "/ (built-in defaults)"
@@ -131,7 +157,8 @@ def lower_maximum(*, now: datetime, days: int = DAYS) -> list[Recommendation]:
     return found
 
 
-def group_together(*, now: datetime, days: int = DAYS) -> list[Recommendation]:
+def group_together(*, now: datetime, thresholds: Thresholds = DEFAULTS) -> list[Recommendation]:
+    days = thresholds.days
     by_principal: dict[int, list[Assignment]] = {}
     for activation in _activations_since(now - timedelta(days=days), now).order_by("start_at"):
         by_principal.setdefault(activation.principal_id, []).append(activation)
@@ -144,7 +171,7 @@ def group_together(*, now: datetime, days: int = DAYS) -> list[Recommendation]:
         for i, first in enumerate(ids):
             for second in ids[i + 1:]:
                 a_list, b_list = by_eligibility[first], by_eligibility[second]
-                if min(len(a_list), len(b_list)) < MIN_SAMPLES:
+                if min(len(a_list), len(b_list)) < thresholds.min_samples:
                     continue
 
                 def near(x, others):
@@ -164,7 +191,8 @@ def group_together(*, now: datetime, days: int = DAYS) -> list[Recommendation]:
     return found
 
 
-def make_eligible(*, now: datetime, days: int = DAYS, ids=None) -> list[Recommendation]:
+def make_eligible(*, now: datetime, thresholds: Thresholds = DEFAULTS, ids=None) -> list[Recommendation]:
+    days = thresholds.days
     found = []
     standing = (_only(Assignment.objects.held_at(now), ids)
                 .filter(kind=Assignment.Kind.ACTIVE, activated_from__isnull=True,
@@ -182,33 +210,41 @@ def make_eligible(*, now: datetime, days: int = DAYS, ids=None) -> list[Recommen
     return found
 
 
-def recommendations_list(*, now: datetime | None = None, days: int = DAYS, kinds: list[str] | None = None
-                         ) -> list[Recommendation]:
+def recommendations_list(*, now: datetime | None = None, thresholds: Thresholds | None = None,
+                         kinds: list[str] | None = None) -> list[Recommendation]:
     now = now or timezone.now()
+    thresholds = thresholds or rightsizing_thresholds()
     makers = {UNUSED: unused_eligibility, LOWER_MAXIMUM: lower_maximum, GROUP_TOGETHER: group_together,
               MAKE_ELIGIBLE: make_eligible}
-    return [r for kind, make in makers.items() if kinds is None or kind in kinds for r in make(now=now, days=days)]
+    return [r for kind, make in makers.items() if kinds is None or kind in kinds
+            for r in make(now=now, thresholds=thresholds)]
 
 
-def advice_for_assignments(*, assignment_ids, now: datetime | None = None, days: int = DAYS) -> dict[int, list[str]]:
-    """Assignment id → the right-sizing advice about it (for access review items)."""
+def advice_for_assignments(*, assignment_ids, now: datetime | None = None) -> dict[int, list[str]]:
+    """Assignment id → the right-sizing advice about it (for access review items): unused eligibility,
+    standing access that could be eligible, and eligibilities always activated together (on both)."""
     wanted = set(assignment_ids)
     advice: dict[int, list[str]] = {}
     if not wanted:
         return advice
     now = now or timezone.now()
-    for r in unused_eligibility(now=now, days=days, ids=wanted) + make_eligible(now=now, days=days, ids=wanted):
+    thresholds = rightsizing_thresholds()
+    for r in unused_eligibility(now=now, thresholds=thresholds, ids=wanted) + make_eligible(
+            now=now, thresholds=thresholds, ids=wanted):
         advice.setdefault(r.assignment_id, []).append(f"{r.kind_label}: {r.detail}")
+    for r in group_together(now=now, thresholds=thresholds):
+        for pk in {role["eligible_id"] for role in r.roles} & wanted:
+            advice.setdefault(pk, []).append(f"{r.kind_label}: {r.title}. {r.detail}")
     return advice
 
 
-def rightsizing_apply(*, actor: User, key: str, justification: str = "", mfa_verified_at: datetime | None = None,
-                      days: int = DAYS):
+def rightsizing_apply(*, actor: User, key: str, justification: str = "",
+                      mfa_verified_at: datetime | None = None):
     """Carry out the recommendation `key` through the ordinary service, if it still holds."""
     kind = key.split(":", 1)[0]
     if kind not in FIX_LABELS:
         raise invalid("That recommendation has no one-click fix.", field="key")
-    current = {r.key: r for r in recommendations_list(days=days, kinds=[kind])}
+    current = {r.key: r for r in recommendations_list(kinds=[kind])}
     recommendation = current.get(key)
     if recommendation is None:
         raise not_found("That recommendation no longer holds (someone acted on it, or the history changed).")

@@ -1,4 +1,5 @@
-"""State changes of governance: separation-of-duties conflict sets and their exceptions.
+"""State changes of governance: separation-of-duties conflict sets and their exceptions, and the
+thresholds of right-sizing.
 
 Directory administrators (Global / Privileged Role Administrators) manage them, with a fresh MFA
 verification (the gate of every privileged administrative change). Each change runs in one
@@ -18,7 +19,8 @@ from audit.services import audit_event_record
 from core.actors import Actor, as_actor
 from core.errors import FieldErrors, conflict, forbidden, not_found
 
-from .models import ConflictException, ConflictSet
+from . import rightsizing
+from .models import ConflictException, ConflictSet, RightsizingSetting
 
 MAX_EXCEPTION = timedelta(days=366)  # an exception is a dated acceptance, never open-ended
 
@@ -165,3 +167,50 @@ def conflict_exception_revoke(*, actor: Actor | User, exception: ConflictExcepti
                            principal=exception.principal, justification=(justification or "").strip(),
                            before={"revoked_at": None}, after={"revoked_at": now})
     return exception
+
+
+def rightsizing_settings_validate(*, values: dict) -> dict:
+    """Every threshold given, as a whole number within its bounds, all errors at once."""
+    found, clean = FieldErrors(), {}
+    for name in set(values) - set(rightsizing.BOUNDS):
+        found.add(name, "Unknown right-sizing setting.")
+    for name, (label, low, high) in rightsizing.BOUNDS.items():
+        if name not in values:
+            continue
+        value = values[name]
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            found.add(name, f"{label} must be a whole number.")
+            continue
+        try:
+            number = int(value)
+        except ValueError:
+            found.add(name, f"{label} must be a whole number.")
+            continue
+        if not low <= number <= high:
+            found.add(name, f"{label} must be between {low} and {high}.")
+        else:
+            clean[name] = number
+    found.raise_if_any()
+    return clean
+
+
+@audited_refusal("rightsizing.settings_update", describe=lambda kwargs: {"target": None, "principal": None})
+def rightsizing_settings_update(*, actor: Actor | User, values: dict,
+                                mfa_verified_at: datetime | None = None) -> rightsizing.Thresholds:
+    """Change the thresholds right-sizing recommends with (any of days, factor, min_samples); the
+    others keep their value. Directory administrators, with a fresh MFA verification: raising them
+    hides recommendations. Nothing written when nothing changes."""
+    acting = _acting(actor, mfa_verified_at, "change the right-sizing settings")
+    clean = rightsizing_settings_validate(values=values)
+    with transaction.atomic():
+        row, _ = RightsizingSetting.objects.select_for_update().get_or_create(key="default")
+        before = {"days": row.days, "factor": row.factor, "min_samples": row.min_samples}
+        after = {**before, **clean}
+        if after == before:
+            return rightsizing.Thresholds(**after)
+        row.days, row.factor, row.min_samples = after["days"], after["factor"], after["min_samples"]
+        row.updated_at, row.updated_by = timezone.now(), acting.user
+        row.save()
+        audit_event_record(action="rightsizing.settings_update", actor=acting, target=row,
+                           target_label="Right-sizing settings", before=before, after=after)
+    return rightsizing.Thresholds(**after)

@@ -11,4 +11,5 @@ urlpatterns = [
     path("separation-of-duties/exceptions/<int:pk>/revoke/", views.exception_revoke, name="exception_revoke"),
     path("right-sizing/", views.rightsizing_list, name="rightsizing"),
     path("right-sizing/apply/", views.rightsizing_apply, name="rightsizing_apply"),
+    path("right-sizing/settings/", views.rightsizing_settings, name="rightsizing_settings"),
 ]

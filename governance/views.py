@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -20,7 +21,7 @@ from core.mfa import mfa_verified_at
 from core.stepup import step_up_redirect, step_up_restored
 
 from . import rightsizing, selectors, separation, services
-from .forms import ConflictSetForm, ExceptionForm, FixForm, WhatIfForm
+from .forms import ConflictSetForm, ExceptionForm, FixForm, RightsizingSettingsForm, WhatIfForm
 from .models import ConflictException, ConflictSet
 from .whatif import Proposal, whatif_explain
 
@@ -143,14 +144,41 @@ def exception_revoke(request, pk: int):
     return redirect("governance:separation")
 
 
+def _rightsizing_page(request, *, settings_form=None, status=200):
+    thresholds = rightsizing.rightsizing_thresholds()
+    found = rightsizing.recommendations_list(thresholds=thresholds)
+    return render(request, "governance/rightsizing.html", {
+        "recommendations": found, "thresholds": thresholds, "kinds": rightsizing.KIND_LABELS,
+        "counts": {kind: sum(1 for r in found if r.kind == kind) for kind in rightsizing.KIND_LABELS},
+        "settings_form": settings_form or RightsizingSettingsForm(initial=vars(thresholds), prefix="rs"),
+        "can_change": selectors.user_can_change_governance(user=request.user),
+    }, status=status)
+
+
 @login_required
 def rightsizing_list(request):
     _require_viewer(request)
-    found = rightsizing.recommendations_list()
-    return render(request, "governance/rightsizing.html", {
-        "recommendations": found, "days": rightsizing.DAYS, "kinds": rightsizing.KIND_LABELS,
-        "counts": {kind: sum(1 for r in found if r.kind == kind) for kind in rightsizing.KIND_LABELS},
-    })
+    restored = step_up_restored(request)
+    return _rightsizing_page(request, settings_form=RightsizingSettingsForm(restored, prefix="rs") if restored
+                             else None)
+
+
+@login_required
+@require_POST
+def rightsizing_settings(request):
+    _require_viewer(request)
+    form = RightsizingSettingsForm(request.POST, prefix="rs")
+    if form.is_valid():
+        try:
+            services.rightsizing_settings_update(actor=request.user, values=form.cleaned_data,
+                                                 mfa_verified_at=mfa_verified_at(request))
+            messages.success(request, "Saved the right-sizing settings.")
+            return redirect("governance:rightsizing")
+        except DomainError as error:
+            if asks_for_step_up(error):
+                return step_up_redirect(request, reverse("governance:rightsizing"))
+            form_add_domain_error(form, error)
+    return _rightsizing_page(request, settings_form=form, status=400)
 
 
 @login_required

@@ -118,10 +118,11 @@ MAY = {
     "request_batches_retrieve": SIGNED_IN,
     # Governance: directory administrators and readers read; writes are the directory administrators'.
     **{name: VIEWERS for name in ("governance_whatif", "conflict_sets_list", "conflicts_list",
-                                  "conflict_exceptions_list", "rightsizing_list")},
+                                  "conflict_exceptions_list", "rightsizing_list",
+                                  "rightsizing_settings_retrieve")},
     **{name: {"administrator"} for name in ("conflict_sets_create", "conflict_sets_delete",
                                             "conflict_exceptions_grant", "conflict_exceptions_revoke",
-                                            "rightsizing_apply")},
+                                            "rightsizing_apply", "rightsizing_settings_update")},
 }
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 

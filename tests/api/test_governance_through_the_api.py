@@ -61,3 +61,17 @@ def test_conflict_set_without_a_mode_refuses_by_default_and_one_without_two_role
     assert made.json()["mode"] == "refuse"
     lonely = client.post("/api/v1/governance/conflict-sets/", {"name": "One time", "roles": []}, format="json")
     assert lonely.status_code == 400, lonely.json()
+
+
+def test_rightsizing_settings_are_read_by_readers_and_changed_by_administrators(world):
+    url = "/api/v1/governance/right-sizing/settings/"
+    assert world["auditor"].client().get(url).json() == {"days": 30, "factor": 2, "min_samples": 3}
+    assert world["auditor"].client().patch(url, {"days": 7}, format="json").status_code == 403
+    assert world["requester"].client().get(url).status_code == 403
+    changed = world["administrator"].client().patch(url, {"days": 7}, format="json")
+    assert changed.status_code == 200, changed.json()
+    assert changed.json() == {"days": 7, "factor": 2, "min_samples": 3}
+    assert world["auditor"].client().get(url).json()["days"] == 7
+    for bad in ({"days": 0}, {"factor": 1}, {"min_samples": "many"}):
+        assert world["administrator"].client().patch(url, bad, format="json").status_code == 400, bad
+

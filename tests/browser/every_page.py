@@ -386,6 +386,7 @@ EXCLUDED = {
     "governance:exception_grant": POST_ONLY,
     "governance:exception_revoke": POST_ONLY,
     "governance:rightsizing_apply": POST_ONLY,
+    "governance:rightsizing_settings": POST_ONLY,
     "api:token-revoke": POST_ONLY,
     "directory_scim:token_revoke": POST_ONLY,
     "admin:login": "redirects to the portal's sign-in page",

@@ -1,6 +1,6 @@
 """Access reviews are fed right-sizing: an item whose eligibility went unused for 30 days, or whose
-standing active assignment could be eligible, shows that advice beside its recommendation; a used one
-shows none."""
+standing active assignment could be eligible, shows that advice beside its recommendation, on the page
+and in the API's items; a used one shows none."""
 
 from datetime import timedelta
 
@@ -30,3 +30,8 @@ def test_items_show_the_right_sizing_advice(client, directory, make_review, star
     client.force_login(reviewer)
     page = client.get(f"/reviews/mine/{instance.pk}/").content.decode()
     assert "Right-sizing — Eligibility never used" in page
+    listed = client.get(f"/api/v1/my-reviews/{instance.pk}/items/").json()["results"]
+    by_assignment = {i["assignment"]: i["advice"] for i in listed}
+    assert by_assignment[used.pk] == []
+    assert [line.split(":")[0] for line in by_assignment[unused.pk]] == ["Eligibility never used"]
+    assert [line.split(":")[0] for line in by_assignment[standing.pk]] == ["Standing access could be eligible"]
