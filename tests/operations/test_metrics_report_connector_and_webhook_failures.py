@@ -27,8 +27,8 @@ def test_connector_failures_and_webhook_deliveries_by_status(client, directory):
     _effects("ldap", principal, ["failed", "failed", "done"])
     _effects("scim", principal, ["queued", "failed"])
     now = timezone.now()
-    hooks = Target.objects.create(name="hooks", kind="webhook", created_at=now, updated_at=now,
-                                  config={"url": "https://hooks.example.com/pim", "event_types": ["assignment.created"]})
+    config = {"url": "https://hooks.example.com/pim", "event_types": ["assignment.created"]}
+    hooks = Target.objects.create(name="hooks", kind="webhook", created_at=now, updated_at=now, config=config)
     Effect.objects.bulk_create([Effect(target=hooks, action="event", event="assignment.created", body="{}",
                                        transition=f"k{n}", status=status, queued_at=now, not_before=now)
                                 for n, status in enumerate(["failed", "done", "done"])])
