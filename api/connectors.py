@@ -44,7 +44,7 @@ class MappingSerializer(serializers.ModelSerializer):
 
 
 class EffectSerializer(serializers.ModelSerializer):
-    grant = serializers.CharField(source="mapping.grant")
+    grant = serializers.CharField(source="applied_grant")
     action = serializers.CharField(help_text="grant or revoke")  # not an enum: "action" names the requests' enum
     request = serializers.UUIDField(source="request_id", allow_null=True)
 

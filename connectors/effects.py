@@ -32,7 +32,7 @@ import time
 from django.db import connection, transaction
 from django.utils import timezone
 
-from assignments.access import access_find_grant
+from assignments.access import Grant, access_find_grant, access_role_holders
 from assignments.models import Assignment, Principal, RoleDefinition
 from core import domain_events
 from notifications.models import OutboxMessage
@@ -103,11 +103,12 @@ def _stamp(at) -> str:
 
 
 def _enqueue(*, mapping: Mapping, principal_id: int, assignment: Assignment, request, action: str,
-             transition: str, not_before) -> Effect | None:
+             transition: str, not_before, grant: str = "") -> Effect | None:
     now = timezone.now()
     effect, created = Effect.objects.get_or_create(
         mapping=mapping, principal_id=principal_id, assignment=assignment, action=action, transition=transition[:80],
-        defaults={"target_id": mapping.target_id, "request": request, "queued_at": now, "not_before": not_before})
+        defaults={"target_id": mapping.target_id, "request": request, "queued_at": now, "not_before": not_before,
+                  "grant": grant})
     if not created:
         return None
     message = outbox_enqueue(
@@ -206,6 +207,68 @@ def effects_enqueue(*, name: str, assignment: Assignment, request=None) -> int:
                                           request=request, at=now)
         return count
     return 0
+
+
+def mapping_holders(mapping: Mapping) -> dict[int, Grant]:
+    """user principal id → the assignment through which each user holds `mapping`'s role at its scope
+    now (the access check's set form, then one decision per holder for its assignment and end)."""
+    rows = access_role_holders(role_slugs=[mapping.role.slug], scope=mapping.scope_id)
+    held = {}
+    for row in rows:
+        if row.kind == Principal.Kind.USER:
+            grant = access_find_grant(principal=row.pk, role=mapping.role_id, scope=mapping.scope_id)
+            if grant is not None:
+                held[row.pk] = grant
+    return held
+
+
+def _starting_later(mapping: Mapping, now) -> list[Assignment]:
+    """Users' live active assignments of the mapping's role at its scope or above that start later (their
+    holders are not holders yet, and no effect of this mapping is queued for their start)."""
+    return list(Assignment.objects.filter(
+        role_id=mapping.role_id, scope__descendant_links__descendant_id=mapping.scope_id,
+        kind=Assignment.Kind.ACTIVE, status=Assignment.Status.LIVE, start_at__gt=now,
+        principal__kind=Principal.Kind.USER).select_related("principal", "role", "scope"))
+
+
+def effects_remap(*, mapping: Mapping, before: dict[int, Grant], old_grant: str, old_role_scope: tuple[int, int]
+                  ) -> int:
+    """An edit of `mapping` (inside its transaction, after the row is saved): queue what makes the target
+    follow it. `before` is `mapping_holders` under the old role and scope, `old_grant` the old grant.
+    A changed grant: every previous holder's old grant is revoked (the effect names it) and every holder
+    now gets the new one. The same grant at another role or scope: only the holders who lose it are
+    revoked and only those who gain it are granted. Each new grant gets the revoke of its end. The
+    delivery still converges on the access check (a revoke of someone who still holds it is skipped)."""
+    now = timezone.now()
+    transition = f"remapped:{int(now.timestamp() * 1_000_000)}"
+    grant_changed = mapping.grant != old_grant
+    moved = (mapping.role_id, mapping.scope_id) != old_role_scope
+    if not (grant_changed or moved):
+        return 0
+    after = mapping_holders(mapping)
+    count = 0
+    for user_id, held in before.items():
+        if grant_changed or user_id not in after:
+            count += _enqueue(mapping=mapping, principal_id=user_id, assignment=Assignment(pk=held.assignment_id),
+                              request=None, action=Effect.Action.REVOKE, transition=transition, not_before=now,
+                              grant=old_grant if grant_changed else "") is not None
+    for user_id, held in after.items():
+        if grant_changed or user_id not in before:
+            assignment = Assignment(pk=held.assignment_id)
+            count += _enqueue(mapping=mapping, principal_id=user_id, assignment=assignment, request=None,
+                              action=Effect.Action.GRANT, transition=transition, not_before=now) is not None
+            if held.end_at is not None:
+                count += _schedule_revoke(mapping=mapping, principal_id=user_id, assignment=assignment, request=None,
+                                          at=max(held.end_at, now))
+    if moved:
+        for assignment in _starting_later(mapping, now):
+            count += _enqueue(mapping=mapping, principal_id=assignment.principal_id, assignment=assignment,
+                              request=None, action=Effect.Action.GRANT, transition=transition,
+                              not_before=assignment.start_at) is not None
+            if assignment.end_at is not None:
+                count += _schedule_revoke(mapping=mapping, principal_id=assignment.principal_id,
+                                          assignment=assignment, request=None, at=assignment.end_at)
+    return count
 
 
 def _configured(memo) -> bool:
@@ -341,18 +404,19 @@ def _apply(effect: Effect, target: Target, mapping: Mapping, is_grant: bool) -> 
     """Grant or revoke on a (possibly reused) session. A reused session that turns out to be broken
     (the server restarted, an idle connection was cut) is replaced once before the error counts."""
     options = mapping.options or {}
+    grant = effect.applied_grant
     for attempt in (1, 2):
         session, reused = _cached_session(target)
         try:
             account = session.account_of(effect.principal)
             if is_grant:
-                detail = session.grant(account=account, grant=mapping.grant, options=options)
+                detail = session.grant(account=account, grant=grant, options=options)
                 if _held(effect, timezone.now()) is None:
                     # Ended while we granted (its revoke may have run first and found nothing): undo.
-                    detail += "; the role ended meanwhile: " + session.revoke(account=account, grant=mapping.grant,
+                    detail += "; the role ended meanwhile: " + session.revoke(account=account, grant=grant,
                                                                              options=options)
                 return detail
-            return session.revoke(account=account, grant=mapping.grant, options=options)
+            return session.revoke(account=account, grant=grant, options=options)
         except ConnectorError as error:
             _forget_session(target.pk)
             if attempt == 1 and reused and not error.permanent:
@@ -362,7 +426,15 @@ def _apply(effect: Effect, target: Target, mapping: Mapping, is_grant: bool) -> 
 
 
 def _held(effect: Effect, at):
+    """Does the user hold the grant `effect` applies at `at`? Through its mapping; for the grant an edit
+    took from a mapping, through any other enabled mapping of the target to that grant."""
     mapping = effect.mapping
+    if effect.grant and effect.grant != mapping.grant:
+        for other in Mapping.objects.filter(target_id=effect.target_id, grant=effect.grant, enabled=True):
+            held = access_find_grant(principal=effect.principal_id, role=other.role_id, scope=other.scope_id, at=at)
+            if held is not None:
+                return held
+        return None
     return access_find_grant(principal=effect.principal_id, role=mapping.role_id, scope=mapping.scope_id, at=at)
 
 

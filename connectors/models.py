@@ -90,6 +90,9 @@ class Effect(models.Model):
     null for expiry. Status moves queued → done | skipped | failed, written by the connector channel's
     deliverer conditionally on the outbox claim; `applied_at` is when the target confirmed it; `detail`
     what the last attempt did (added, already a member, skipped because still held through …).
+    `grant` is empty for an effect on the mapping's grant (read at delivery, so a grant queued before
+    an edit of the mapping applies the edited one); it names the grant a mapping had before an edit on
+    the revoke that edit queued for it (`applied_grant` is what the target is told either way).
     """
 
     class Action(models.TextChoices):
@@ -111,6 +114,7 @@ class Effect(models.Model):
                                 related_name="connector_effects")
     action = models.CharField(max_length=10, choices=Action.choices)
     transition = models.CharField(max_length=80)
+    grant = models.CharField(max_length=500, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     queued_at = models.DateTimeField()
     not_before = models.DateTimeField()
@@ -136,7 +140,11 @@ class Effect(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_action_display()} {self.mapping.grant} for #{self.principal_id} ({self.status})"
+        return f"{self.get_action_display()} {self.applied_grant} for #{self.principal_id} ({self.status})"
+
+    @property
+    def applied_grant(self) -> str:
+        return self.grant or self.mapping.grant
 
 
 class Drift(models.Model):
