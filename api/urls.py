@@ -69,6 +69,8 @@ urlpatterns = [
     path("connectors/targets/<str:pk>/effects/", connectors.EffectList.as_view(), name="connector-effects"),
     path("connectors/targets/<str:pk>/drift/", connectors.DriftList.as_view(), name="connector-drift"),
     path("connectors/targets/<str:pk>/delete/", connectors.TargetDelete.as_view(), name="connector-target-delete"),
+    path("connectors/targets/<str:pk>/mappings/<str:mapping_id>/", connectors.MappingDetail.as_view(),
+         name="connector-mapping"),
     path("connectors/targets/<str:pk>/mappings/<str:mapping_id>/delete/", connectors.MappingDelete.as_view(),
          name="connector-mapping-delete"),
     path("connectors/targets/<str:pk>/effects/<str:effect_id>/retry/", connectors.EffectRetry.as_view(),

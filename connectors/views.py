@@ -18,7 +18,7 @@ from core.mfa import mfa_verified_at
 from core.stepup import step_up_redirect, step_up_restored
 
 from . import reconcile, selectors, services
-from .forms import JustificationForm, MappingForm, TargetForm
+from .forms import JustificationForm, MappingEditForm, MappingForm, TargetForm
 from .kinds import KINDS
 from .models import Drift, Effect, Mapping, Target
 
@@ -97,9 +97,20 @@ def target_detail(request, pk: int):
                 messages.success(request, "Target saved.")
                 return redirect("connectors:target", pk=target.pk)
         status = 400
+    return _detail(request, target, form=form, status=status)
+
+
+def _detail(request, target: Target, *, form=None, mapping_form=None, edit_form=None, status: int = 200):
+    """The target's page; `edit_form` is the one mapping's edit that was refused (shown open, with its errors)."""
+    mappings = selectors.target_mappings(target=target)
+    for m in mappings:
+        m.target = target
+        m.edit_form = edit_form if edit_form is not None and edit_form.mapping.pk == m.pk else \
+            MappingEditForm(mapping=m)
     return render(request, "connectors/target_detail.html", {
-        "target": target, "kind": KINDS.get(target.kind), "form": form,
-        "mapping_form": MappingForm(kind=target.kind), "mappings": selectors.target_mappings(target=target),
+        "target": target, "kind": KINDS.get(target.kind),
+        "form": form or TargetForm(kind=target.kind, editing=True, initial=TargetForm.initial_for(target)),
+        "mapping_form": mapping_form or MappingForm(kind=target.kind), "mappings": mappings,
         "drifts": selectors.target_drift_open(target=target), "effects": selectors.target_effects_recent(target=target),
         "adopt_form": JustificationForm(),
     }, status=status)
@@ -174,13 +185,31 @@ def mapping_create(request, pk: int):
         else:
             messages.success(request, "Mapping saved: transitions of that role at that scope now reach the target.")
             return _back(pk)
-    return render(request, "connectors/target_detail.html", {
-        "target": target, "kind": KINDS.get(target.kind),
-        "form": TargetForm(kind=target.kind, editing=True, initial=TargetForm.initial_for(target)),
-        "mapping_form": form, "mappings": selectors.target_mappings(target=target),
-        "drifts": selectors.target_drift_open(target=target), "effects": selectors.target_effects_recent(target=target),
-        "adopt_form": JustificationForm(),
-    }, status=400)
+    return _detail(request, target, mapping_form=form, status=400)
+
+
+@login_required
+@require_POST
+def mapping_update(request, pk: int, mapping_id: int):
+    _require_admin(request.user)
+    mapping = get_object_or_404(Mapping.objects.select_related("role", "scope", "target"), pk=mapping_id,
+                                target_id=pk)
+    form = MappingEditForm(request.POST, mapping=mapping)
+    if form.is_valid():
+        try:
+            services.mapping_update(actor=request.user, mapping=mapping, role=form.cleaned_data["role"],
+                                    scope=form.cleaned_data["scope"], grant=form.cleaned_data["grant"],
+                                    options=form.options(), reason=form.cleaned_data["reason"],
+                                    mfa_verified_at=mfa_verified_at(request))
+        except DomainError as error:
+            if asks_for_step_up(error):
+                return step_up_redirect(request, reverse("connectors:target", args=[pk]))
+            raise_page_refusal(error)
+            form_add_domain_error(form, error)
+        else:
+            messages.success(request, "Mapping changed: its holders' grants follow it in the target.")
+            return _back(pk)
+    return _detail(request, mapping.target, edit_form=form, status=400)
 
 
 @login_required

@@ -80,3 +80,30 @@ def test_the_pages_are_for_role_administrators_only(client, directory):
     client.force_login(someone)
     assert client.get(reverse("connectors:index")).status_code == 403
     assert client.get(reverse("connectors:target_create", args=["ldap"])).status_code == 403
+
+
+def test_a_mapping_is_edited_on_the_target_page_with_a_fresh_verification(client, slapd, mapped_ldap_group,
+                                                                         ldap_target, global_admin):
+    mapping, old_dn = mapped_ldap_group
+    new_dn = slapd.add_group("DB-Operators")
+    url = reverse("connectors:mapping_update", args=[ldap_target.pk, mapping.pk])
+    prefix = f"mapping-{mapping.pk}"
+    data = {f"{prefix}-role": _member_role_pk(), f"{prefix}-scope": mapping.scope.path, f"{prefix}-grant": new_dn,
+            f"{prefix}-reason": "the team moved"}
+    client.force_login(global_admin)
+
+    page = client.get(reverse("connectors:target", args=[ldap_target.pk])).content.decode()
+    assert 'data-testid="mapping-edit"' in page and url in page
+
+    stale = client.post(url, data)  # no fresh MFA verification: to the step-up first, nothing changed
+    assert stale.status_code == 302 and stale.url.startswith(reverse("accounts:verify"))
+    assert Mapping.objects.get(pk=mapping.pk).grant == old_dn
+
+    mark_mfa_verified(client)
+    refused = client.post(url, {**data, f"{prefix}-grant": f"cn=missing,{slapd_module.GROUPS}"})
+    body = refused.content.decode()
+    assert refused.status_code == 400 and "no such object" in body and "<details open" in body
+    assert Mapping.objects.get(pk=mapping.pk).grant == old_dn
+
+    saved = client.post(url, data)
+    assert saved.status_code == 302 and Mapping.objects.get(pk=mapping.pk).grant == new_dn
