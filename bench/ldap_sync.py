@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.directory_sync.slapd import (  # noqa: E402  (the same generated server the tests use)
+from tests.slapd import (  # noqa: E402  (the same generated server the tests use)
     GROUPS,
     PEOPLE,
     ROOT_DN,

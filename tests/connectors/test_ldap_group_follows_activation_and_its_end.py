@@ -14,8 +14,7 @@ from django.utils import timezone
 from assignments.sweeps import assignments_expire
 from connectors.models import Effect
 from connectors.selectors import effects_for_request
-
-from . import slapd as slapd_module
+from tests import slapd as slapd_module
 
 pytestmark = pytest.mark.django_db
 
@@ -23,8 +22,8 @@ pytestmark = pytest.mark.django_db
 def _ldapsearch_members(slapd, group_dn):
     if shutil.which("ldapsearch") is None:
         return set(slapd.members(group_dn))
-    out = subprocess.run(["ldapsearch", "-x", "-LLL", "-H", slapd.url, "-D", slapd_module.ADMIN_DN, "-w",
-                          slapd_module.ADMIN_PASSWORD, "-b", group_dn, "-s", "base", "member"],
+    out = subprocess.run(["ldapsearch", "-x", "-LLL", "-H", slapd.url, "-D", slapd_module.ROOT_DN, "-w",
+                          slapd_module.ROOT_PASSWORD, "-b", group_dn, "-s", "base", "member"],
                          check=True, capture_output=True, text=True).stdout
     members = {line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("member: ")}
     return members - {slapd_module.PLACEHOLDER}

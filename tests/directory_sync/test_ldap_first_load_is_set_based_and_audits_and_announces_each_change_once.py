@@ -21,9 +21,9 @@ from directory.models import DirectorySource, DirectorySyncRun
 from notifications.models import OutboxMessage
 from provisioning.models import WebhookDelivery
 from provisioning.services import webhook_endpoint_create
+from tests.slapd import group_dn, ldif_for, start_slapd, stop_slapd, user_dn
 
 from .conftest import make_source
-from .slapd import group_dn, ldif_for, start_slapd, stop_slapd, user_dn
 
 FULL = DirectorySyncRun.Kind.FULL
 PEOPLE_COUNT, GROUP_COUNT, PER_GROUP = 120, 8, 30
