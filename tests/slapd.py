@@ -201,6 +201,16 @@ limits dn.exact="{ROOT_DN}" size=unlimited
             values = list(conn.entries[0].member.values) if conn.entries else []
         return [v for v in values if v.lower() != PLACEHOLDER.lower()]
 
+    def ldapsearch_members(self, dn: str) -> set[str]:
+        """The group's member DNs as the `ldapsearch` command line tool reads them (`PLACEHOLDER` left
+        out); through ldap3 where the tool is not installed."""
+        if shutil.which("ldapsearch") is None:
+            return set(self.members(dn))
+        out = subprocess.run(["ldapsearch", "-x", "-LLL", "-H", self.url, "-D", ROOT_DN, "-w", ROOT_PASSWORD,
+                              "-b", dn, "-s", "base", "member"], check=True, capture_output=True, text=True).stdout
+        members = {line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("member: ")}
+        return members - {PLACEHOLDER}
+
     def add_member(self, dn: str, member_dn: str) -> None:
         self.modify(dn, {"member": [(ldap3.MODIFY_ADD, [member_dn])]})
 
