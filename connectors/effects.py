@@ -30,6 +30,7 @@ import threading
 import time
 
 from django.db import connection, transaction
+from django.db.models.constants import OnConflict
 from django.utils import timezone
 
 from assignments.access import Grant, access_find_grant, access_role_holders
@@ -102,13 +103,33 @@ def _stamp(at) -> str:
     return str(int(at.timestamp())) if at else "none"
 
 
+_EFFECT_FIELDS = [f for f in Effect._meta.concrete_fields if not f.primary_key]
+
+
+def _effect_get_or_create(*, mapping: Mapping, principal_id: int, assignment: Assignment, action: str,
+                          transition: str, **fields) -> tuple[Effect, bool]:
+    """The effect of (mapping, user, assignment, action, transition), created if new: one INSERT … ON
+    CONFLICT DO NOTHING RETURNING id, then a read only if it existed. Not `get_or_create`, which opens a
+    savepoint per call: a bulk load queues thousands in one transaction, and PostgreSQL slows every later
+    statement of a transaction past 64 subtransactions."""
+    effect = Effect(mapping=mapping, principal_id=principal_id, assignment=assignment, action=action,
+                    transition=transition, **fields)
+    returned = Effect.objects._insert([effect], fields=_EFFECT_FIELDS, returning_fields=[Effect._meta.pk],
+                                      on_conflict=OnConflict.IGNORE)
+    if returned and returned[0] and returned[0][0] is not None:
+        effect.pk = returned[0][0]
+        effect._state.adding = False
+        return effect, True
+    return Effect.objects.get(mapping=mapping, principal_id=principal_id, assignment=assignment, action=action,
+                              transition=transition), False
+
+
 def _enqueue(*, mapping: Mapping, principal_id: int, assignment: Assignment, request, action: str,
              transition: str, not_before, grant: str = "") -> Effect | None:
     now = timezone.now()
-    effect, created = Effect.objects.get_or_create(
+    effect, created = _effect_get_or_create(
         mapping=mapping, principal_id=principal_id, assignment=assignment, action=action, transition=transition[:80],
-        defaults={"target_id": mapping.target_id, "request": request, "queued_at": now, "not_before": not_before,
-                  "grant": grant})
+        target_id=mapping.target_id, request=request, queued_at=now, not_before=not_before, grant=grant)
     if not created:
         return None
     message = outbox_enqueue(
@@ -134,10 +155,9 @@ def _schedule_revoke(*, mapping: Mapping, principal_id: int, assignment: Assignm
     """The revoke of `assignment`'s end (transition "ended"), due `at`: queued when the grant is, so the
     target loses the grant at the end whether or not the expiry sweep has run; moved when the end moves.
     The sweep's (or a removal's) own ending later finds this row and queues nothing more."""
-    effect, created = Effect.objects.get_or_create(
+    effect, created = _effect_get_or_create(
         mapping=mapping, principal_id=principal_id, assignment=assignment, action=Effect.Action.REVOKE,
-        transition="ended",
-        defaults={"target_id": mapping.target_id, "request": request, "queued_at": timezone.now(), "not_before": at})
+        transition="ended", target_id=mapping.target_id, request=request, queued_at=timezone.now(), not_before=at)
     if created:
         _revoke_message(effect, at, request)
         return True
@@ -296,22 +316,42 @@ def connectors_on_domain_event(*, name: str, assignment: Assignment | None = Non
                          getattr(assignment, "pk", None))
 
 
+def _reaching(batch) -> list[int]:
+    """The ids of the batch's rows that reach an enabled mapping, in three queries whatever the number
+    of rows: an assignment at (role, scope) reaches the mappings of that role at the scope or below; a
+    group membership also reaches those of every role its group holds (`affected_pairs`, as a set)."""
+    pairs = set(Mapping.objects.filter(enabled=True, target__enabled=True)
+                .values_list("role_id", "scope__ancestor_links__ancestor_id"))
+    if not pairs:
+        return []
+    member_roles = {pk for pk, role in batch.roles.items() if role.slug == RoleDefinition.GROUP_MEMBER}
+    groups = {batch.scopes[row.scope_id].group_id for row in batch.rows if row.role_id in member_roles}
+    groups.discard(None)
+    reaching_groups = {principal_id for principal_id, role_id, scope_id in Assignment.objects.filter(
+        principal_id__in=groups, kind=Assignment.Kind.ACTIVE, status=Assignment.Status.LIVE,
+    ).values_list("principal_id", "role_id", "scope_id") if (role_id, scope_id) in pairs} if groups else set()
+    return [row.pk for row in batch.rows if (row.role_id, row.scope_id) in pairs
+            or (row.role_id in member_roles and batch.scopes[row.scope_id].group_id in reaching_groups)]
+
+
 def connectors_on_domain_events_many(*, name: str, batch) -> None:
-    """The set-based form (the expiry sweep): one query for the whole batch when no mapping concerns
-    its roles or the groups' memberships; otherwise each row through the single-event path."""
-    try:
-        role_ids = {row.role_id for row in batch.rows}
-        memberships = any(r.slug == RoleDefinition.GROUP_MEMBER for r in batch.roles.values())
-        mappings = Mapping.objects.filter(enabled=True, target__enabled=True)
-        # A membership may carry any role its group holds; otherwise only mappings of the batch's roles.
-        if not (mappings if memberships else mappings.filter(role_id__in=role_ids)).exists():
-            return
-    except Exception:  # noqa: BLE001
-        logger.exception("Connectors: could not check mappings for %s", name)
+    """The set-based form (the expiry sweep, a directory load): the rows that reach no mapping are left
+    out with a few queries for the whole batch (`_reaching`); the others queue their effects like single
+    events, all in one savepoint (not one per row: PostgreSQL slows every later statement of a
+    transaction that opened more than 64 subtransactions). A failure is logged and rolls back the
+    batch's effects only; the caller's change goes on (reconciliation finds what was missed)."""
+    if name not in START_EVENTS and name not in END_EVENTS and name not in MOVE_EVENTS:
         return
-    with domain_events.batch():
-        for assignment in batch.models():
-            connectors_on_domain_event(name=name, assignment=assignment)
+    try:
+        ids = _reaching(batch)
+        if not ids:
+            return
+        with transaction.atomic(), domain_events.batch():
+            for assignment in (Assignment.objects.select_related("principal", "role", "scope")
+                               .filter(pk__in=ids).order_by("pk")):
+                effects_enqueue(name=name, assignment=assignment)
+    except Exception:  # noqa: BLE001 — never break the caller's change over a side effect
+        logger.exception("Connectors: could not queue effects for %s (%d rows)", name, len(batch.rows))
 
 
 # --- delivery --------------------------------------------------------------------------------------------

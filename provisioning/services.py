@@ -202,17 +202,20 @@ def provisioning_on_domain_event(*, name: str, assignment: Assignment | None = N
 
 
 def provisioning_on_domain_events_many(*, name: str, batch) -> None:
-    """The set-based form (`domain_events.emit_many`, the expiry sweep): one query for the whole batch
-    when no webhook endpoint takes `name` (the usual case); otherwise each row goes through
-    `provisioning_on_domain_event`. Never raises."""
+    """The set-based form (`domain_events.emit_many`: the expiry sweep, a directory load): one query for
+    the whole batch when no webhook endpoint takes `name` (the usual case); otherwise the batch's
+    deliveries are written at once (`webhooks.webhooks_enqueue_many`), in one savepoint for the batch,
+    not one per row. Never raises: a failure is logged and the batch's deliveries rolled back."""
     try:
-        hooked = any(name in (endpoint.event_types or [])
-                     for endpoint in WebhookEndpoint.objects.filter(enabled=True).only("event_types"))
+        endpoints = [endpoint for endpoint in WebhookEndpoint.objects.filter(enabled=True)
+                     if name in (endpoint.event_types or [])]
     except Exception:  # noqa: BLE001 — never break the caller's change over a side effect
         logger.exception("Provisioning: could not check for webhook endpoints on %s", name)
         return
-    if not hooked:
+    if not endpoints:
         return
-    with domain_events.batch():
-        for assignment in batch.models():
-            provisioning_on_domain_event(name=name, assignment=assignment)
+    try:
+        with transaction.atomic():
+            webhooks.webhooks_enqueue_many(name=name, endpoints=endpoints, assignments=batch.models())
+    except Exception:  # noqa: BLE001
+        logger.exception("Provisioning: could not queue deliveries for %s (%d rows)", name, len(batch.rows))

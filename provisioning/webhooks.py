@@ -26,7 +26,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from notifications.models import OutboxMessage
-from notifications.outbox import PermanentDeliveryError, outbox_enqueue
+from notifications.outbox import PermanentDeliveryError, outbox_enqueue, outbox_initial_state, outbox_kick_on_commit
 
 from .crypto import UnsealError, unseal
 from .models import WebhookDelivery, WebhookEndpoint
@@ -154,6 +154,43 @@ def webhooks_enqueue(*, name: str, endpoints: list[WebhookEndpoint], assignment=
                                  payload={"delivery": str(delivery.pk)}, correlation_id=correlation_id)
         WebhookDelivery.objects.filter(pk=delivery.pk).update(outbox_message=message)
     return len(targets)
+
+
+def webhooks_enqueue_many(*, name: str, endpoints: list[WebhookEndpoint], assignments) -> int:
+    """`webhooks_enqueue` for the same event of many assignments (a set-based job: a directory load, a
+    sweep), in the caller's transaction: the occurrences the endpoints already have are read in one
+    query, then the deliveries and their outbox rows are written with two bulk inserts (no read, no
+    savepoint per row). A concurrent writer of the same occurrence makes the insert fail and the
+    caller's transaction (or savepoint) roll back, never a second delivery."""
+    targets = [endpoint for endpoint in endpoints if name in (endpoint.event_types or [])]
+    assignments = list(assignments)
+    if not targets or not assignments:
+        return 0
+    now = timezone.now()
+    keyed = [(assignment, event_key(name, assignment=assignment)) for assignment in assignments]
+    existing = set(WebhookDelivery.objects.filter(endpoint__in=targets, event_key__in=[k[:200] for _, k in keyed])
+                   .values_list("endpoint_id", "event_key"))
+    deliveries, messages = [], []
+    for assignment, key in keyed:
+        body = None
+        for endpoint in targets:
+            if (endpoint.pk, key[:200]) in existing:
+                continue
+            body = body or event_body(name, occurred_at=now, assignment=assignment)
+            delivery = WebhookDelivery(endpoint=endpoint, event_key=key[:200], event=name, body=body, created_at=now)
+            deliveries.append(delivery)
+            messages.append(OutboxMessage(channel=CHANNEL, dedupe_key=f"webhook:{endpoint.pk}:{key}"[:255],
+                                          payload={"delivery": str(delivery.pk)}, available_at=now, created_at=now,
+                                          max_attempts=8, **outbox_initial_state(now)))
+    if not deliveries:
+        return 0
+    OutboxMessage.objects.bulk_create(messages, batch_size=2000)
+    for delivery, message in zip(deliveries, messages, strict=True):
+        delivery.outbox_message_id = message.pk
+    WebhookDelivery.objects.bulk_create(deliveries, batch_size=2000)
+    if any(message.status == OutboxMessage.Status.PENDING for message in messages):
+        outbox_kick_on_commit()
+    return len(deliveries)
 
 
 # --- delivery -----------------------------------------------------------------------------------------
