@@ -57,8 +57,16 @@ class MappingSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "enabled", "created_at"]
 
 
+class MappingUpdateSerializer(serializers.Serializer):
+    role = serializers.SlugRelatedField(slug_field="slug", queryset=RoleDefinition.objects.all())
+    scope = serializers.SlugRelatedField(slug_field="path", queryset=Scope.objects.all())
+    grant = serializers.CharField(max_length=500)
+    options = serializers.DictField(required=False, default=dict)
+    reason = serializers.CharField(max_length=500, help_text="Why: kept with the change in the version history.")
+
+
 class EffectSerializer(serializers.ModelSerializer):
-    grant = serializers.CharField(source="mapping.grant", allow_null=True, help_text="null for an event delivery")
+    grant = serializers.CharField(source="applied_grant", allow_null=True, help_text="null for an event delivery")
     # not an enum: "action" names the requests' enum
     action = serializers.CharField(help_text="grant, revoke, or event (a webhook target's delivery)")
     request = serializers.UUIDField(source="request_id", allow_null=True)
@@ -221,6 +229,38 @@ def _mapping(target: Target, pk) -> Mapping:
     if found is None:
         raise not_found("No such mapping of this target.")
     return found
+
+
+class MappingDetail(PimAPIView):
+    @extend_schema(operation_id="connector_mappings_get", responses=MappingSerializer, tags=["connectors"])
+    def get(self, request, pk: str, mapping_id: str):
+        _gate(request)
+        return Response(MappingSerializer(_mapping(_target(pk), mapping_id)).data)
+
+    def _update(self, request, pk: str, mapping_id: str, *, partial: bool):
+        _gate(request)
+        mapping = _mapping(_target(pk), mapping_id)
+        data = _valid(MappingUpdateSerializer(data=request.data, partial=partial))
+        updated = _run_write(request, lambda: services.mapping_update(
+            actor=request.user, mapping=mapping, role=data.get("role", mapping.role),
+            scope=data.get("scope", mapping.scope), grant=data.get("grant", mapping.grant),
+            options=data["options"] if "options" in data else mapping.options, reason=data.get("reason", ""),
+            mfa_verified_at=_mfa_verified_at(request)))
+        return Response(MappingSerializer(updated).data)
+
+    @extend_schema(operation_id="connector_mappings_update", request=MappingUpdateSerializer,
+                   responses=MappingSerializer, tags=["connectors"],
+                   description="Change what a mapping maps, checked against the target like a new one (a "
+                               "privileged change, versioned with its reason): its holders lose the old grant and "
+                               "get the new one.")
+    def put(self, request, pk: str, mapping_id: str):
+        return self._update(request, pk, mapping_id, partial=False)
+
+    @extend_schema(operation_id="connector_mappings_partial_update", request=MappingUpdateSerializer(partial=True),
+                   responses=MappingSerializer, tags=["connectors"],
+                   description="Change some of a mapping's fields (the others stay); `reason` is required.")
+    def patch(self, request, pk: str, mapping_id: str):
+        return self._update(request, pk, mapping_id, partial=True)
 
 
 class TargetDelete(PimAPIView):

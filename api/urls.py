@@ -70,6 +70,8 @@ urlpatterns = [
     path("connectors/targets/<str:pk>/delete/", connectors.TargetDelete.as_view(), name="connector-target-delete"),
     path("connectors/targets/<str:pk>/rotate-secret/", connectors.TargetRotateSecret.as_view(),
          name="connector-target-rotate-secret"),
+    path("connectors/targets/<str:pk>/mappings/<str:mapping_id>/", connectors.MappingDetail.as_view(),
+         name="connector-mapping"),
     path("connectors/targets/<str:pk>/mappings/<str:mapping_id>/delete/", connectors.MappingDelete.as_view(),
          name="connector-mapping-delete"),
     path("connectors/targets/<str:pk>/effects/<str:effect_id>/retry/", connectors.EffectRetry.as_view(),

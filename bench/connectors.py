@@ -1,7 +1,7 @@
 """Connectors: commit → effective in the target, reconciliation of 10,000 holders, grants per second.
 
 Creates the scratch database `--db` (default pim_bench_connectors) on the PostgreSQL of DATABASE_URL,
-migrates it, starts a slapd on a free loopback port (tests/connectors/slapd.py) and makes uniquely named
+migrates it, starts a slapd on a free loopback port (tests/slapd.py) and makes uniquely named
 roles on the same PostgreSQL server (dropped afterwards, with the database it created). Then, per
 connector (LDAP group, PostgreSQL role):
 
@@ -104,11 +104,13 @@ def main() -> None:  # noqa: C901, PLR0915 — a linear script, phase by phase
         from connectors.models import Effect
         from connectors.reconcile import target_reconcile
         from core.actors import Actor
-        from tests.connectors import slapd as slapd_module
+        from tests import slapd as slapd_module
 
         setup = Actor.system("bench")
         bootstrap_all()
-        slapd = slapd_module.Slapd(Path(tmp.name) / "ldap")
+        slapd = slapd_module.Slapd(directory=Path(tmp.name))
+        slapd.write_config()
+        slapd.load(slapd_module.ldif_for(users=[], groups=[], placeholder=True))
         slapd.start()
         boss = User.objects.create_user(username="bench-admin", password="x")  # noqa: S106
         ga = RoleDefinition.objects.get(slug="global-administrator")
@@ -125,7 +127,7 @@ def main() -> None:  # noqa: C901, PLR0915 — a linear script, phase by phase
 
         member = RoleDefinition.objects.get(slug="group-member")
         ldap_target = services.target_create(actor=boss, name="LDAP", kind="ldap", config=slapd.target_config(),
-                                             secret=slapd_module.ADMIN_PASSWORD, mfa_verified_at=now)
+                                             secret=slapd_module.ROOT_PASSWORD, mfa_verified_at=now)
         pg_target = services.target_create(actor=boss, name="PostgreSQL", kind="postgresql", mfa_verified_at=now,
                                            config={"host": urlparse(BASE_URL).hostname or "127.0.0.1",
                                                    "port": urlparse(BASE_URL).port or 5432, "dbname": args.db,

@@ -34,9 +34,10 @@ import threading
 import time
 
 from django.db import connection, transaction
+from django.db.models.constants import OnConflict
 from django.utils import timezone
 
-from assignments.access import access_find_grant
+from assignments.access import Grant, access_find_grant, access_role_holders
 from assignments.models import Assignment, Principal, RoleDefinition
 from core import domain_events
 from core.crypto import UnsealError, unseal
@@ -113,12 +114,33 @@ def _stamp(at) -> str:
     return str(int(at.timestamp())) if at else "none"
 
 
+_EFFECT_FIELDS = [f for f in Effect._meta.concrete_fields if not f.primary_key]
+
+
+def _effect_get_or_create(*, mapping: Mapping, principal_id: int, assignment: Assignment, action: str,
+                          transition: str, **fields) -> tuple[Effect, bool]:
+    """The effect of (mapping, user, assignment, action, transition), created if new: one INSERT … ON
+    CONFLICT DO NOTHING RETURNING id, then a read only if it existed. Not `get_or_create`, which opens a
+    savepoint per call: a bulk load queues thousands in one transaction, and PostgreSQL slows every later
+    statement of a transaction past 64 subtransactions."""
+    effect = Effect(mapping=mapping, principal_id=principal_id, assignment=assignment, action=action,
+                    transition=transition, **fields)
+    returned = Effect.objects._insert([effect], fields=_EFFECT_FIELDS, returning_fields=[Effect._meta.pk],
+                                      on_conflict=OnConflict.IGNORE)
+    if returned and returned[0] and returned[0][0] is not None:
+        effect.pk = returned[0][0]
+        effect._state.adding = False
+        return effect, True
+    return Effect.objects.get(mapping=mapping, principal_id=principal_id, assignment=assignment, action=action,
+                              transition=transition), False
+
+
 def _enqueue(*, mapping: Mapping, principal_id: int, assignment: Assignment, request, action: str,
-             transition: str, not_before) -> Effect | None:
+             transition: str, not_before, grant: str = "") -> Effect | None:
     now = timezone.now()
-    effect, created = Effect.objects.get_or_create(
+    effect, created = _effect_get_or_create(
         mapping=mapping, principal_id=principal_id, assignment=assignment, action=action, transition=transition[:80],
-        defaults={"target_id": mapping.target_id, "request": request, "queued_at": now, "not_before": not_before})
+        target_id=mapping.target_id, request=request, queued_at=now, not_before=not_before, grant=grant)
     if not created:
         return None
     message = outbox_enqueue(
@@ -144,10 +166,9 @@ def _schedule_revoke(*, mapping: Mapping, principal_id: int, assignment: Assignm
     """The revoke of `assignment`'s end (transition "ended"), due `at`: queued when the grant is, so the
     target loses the grant at the end whether or not the expiry sweep has run; moved when the end moves.
     The sweep's (or a removal's) own ending later finds this row and queues nothing more."""
-    effect, created = Effect.objects.get_or_create(
+    effect, created = _effect_get_or_create(
         mapping=mapping, principal_id=principal_id, assignment=assignment, action=Effect.Action.REVOKE,
-        transition="ended",
-        defaults={"target_id": mapping.target_id, "request": request, "queued_at": timezone.now(), "not_before": at})
+        transition="ended", target_id=mapping.target_id, request=request, queued_at=timezone.now(), not_before=at)
     if created:
         _revoke_message(effect, at, request)
         return True
@@ -219,6 +240,68 @@ def effects_enqueue(*, name: str, assignment: Assignment, request=None) -> int:
     return 0
 
 
+def mapping_holders(mapping: Mapping) -> dict[int, Grant]:
+    """user principal id → the assignment through which each user holds `mapping`'s role at its scope
+    now (the access check's set form, then one decision per holder for its assignment and end)."""
+    rows = access_role_holders(role_slugs=[mapping.role.slug], scope=mapping.scope_id)
+    held = {}
+    for row in rows:
+        if row.kind == Principal.Kind.USER:
+            grant = access_find_grant(principal=row.pk, role=mapping.role_id, scope=mapping.scope_id)
+            if grant is not None:
+                held[row.pk] = grant
+    return held
+
+
+def _starting_later(mapping: Mapping, now) -> list[Assignment]:
+    """Users' live active assignments of the mapping's role at its scope or above that start later (their
+    holders are not holders yet, and no effect of this mapping is queued for their start)."""
+    return list(Assignment.objects.filter(
+        role_id=mapping.role_id, scope__descendant_links__descendant_id=mapping.scope_id,
+        kind=Assignment.Kind.ACTIVE, status=Assignment.Status.LIVE, start_at__gt=now,
+        principal__kind=Principal.Kind.USER).select_related("principal", "role", "scope"))
+
+
+def effects_remap(*, mapping: Mapping, before: dict[int, Grant], old_grant: str, old_role_scope: tuple[int, int]
+                  ) -> int:
+    """An edit of `mapping` (inside its transaction, after the row is saved): queue what makes the target
+    follow it. `before` is `mapping_holders` under the old role and scope, `old_grant` the old grant.
+    A changed grant: every previous holder's old grant is revoked (the effect names it) and every holder
+    now gets the new one. The same grant at another role or scope: only the holders who lose it are
+    revoked and only those who gain it are granted. Each new grant gets the revoke of its end. The
+    delivery still converges on the access check (a revoke of someone who still holds it is skipped)."""
+    now = timezone.now()
+    transition = f"remapped:{int(now.timestamp() * 1_000_000)}"
+    grant_changed = mapping.grant != old_grant
+    moved = (mapping.role_id, mapping.scope_id) != old_role_scope
+    if not (grant_changed or moved):
+        return 0
+    after = mapping_holders(mapping)
+    count = 0
+    for user_id, held in before.items():
+        if grant_changed or user_id not in after:
+            count += _enqueue(mapping=mapping, principal_id=user_id, assignment=Assignment(pk=held.assignment_id),
+                              request=None, action=Effect.Action.REVOKE, transition=transition, not_before=now,
+                              grant=old_grant if grant_changed else "") is not None
+    for user_id, held in after.items():
+        if grant_changed or user_id not in before:
+            assignment = Assignment(pk=held.assignment_id)
+            count += _enqueue(mapping=mapping, principal_id=user_id, assignment=assignment, request=None,
+                              action=Effect.Action.GRANT, transition=transition, not_before=now) is not None
+            if held.end_at is not None:
+                count += _schedule_revoke(mapping=mapping, principal_id=user_id, assignment=assignment, request=None,
+                                          at=max(held.end_at, now))
+    if moved:
+        for assignment in _starting_later(mapping, now):
+            count += _enqueue(mapping=mapping, principal_id=assignment.principal_id, assignment=assignment,
+                              request=None, action=Effect.Action.GRANT, transition=transition,
+                              not_before=assignment.start_at) is not None
+            if assignment.end_at is not None:
+                count += _schedule_revoke(mapping=mapping, principal_id=assignment.principal_id,
+                                          assignment=assignment, request=None, at=assignment.end_at)
+    return count
+
+
 def _configured(memo) -> bool:
     if memo is not None and "connectors" in memo:
         return memo["connectors"]
@@ -244,22 +327,42 @@ def connectors_on_domain_event(*, name: str, assignment: Assignment | None = Non
                          getattr(assignment, "pk", None))
 
 
+def _reaching(batch) -> list[int]:
+    """The ids of the batch's rows that reach an enabled mapping, in three queries whatever the number
+    of rows: an assignment at (role, scope) reaches the mappings of that role at the scope or below; a
+    group membership also reaches those of every role its group holds (`affected_pairs`, as a set)."""
+    pairs = set(Mapping.objects.filter(enabled=True, target__enabled=True)
+                .values_list("role_id", "scope__ancestor_links__ancestor_id"))
+    if not pairs:
+        return []
+    member_roles = {pk for pk, role in batch.roles.items() if role.slug == RoleDefinition.GROUP_MEMBER}
+    groups = {batch.scopes[row.scope_id].group_id for row in batch.rows if row.role_id in member_roles}
+    groups.discard(None)
+    reaching_groups = {principal_id for principal_id, role_id, scope_id in Assignment.objects.filter(
+        principal_id__in=groups, kind=Assignment.Kind.ACTIVE, status=Assignment.Status.LIVE,
+    ).values_list("principal_id", "role_id", "scope_id") if (role_id, scope_id) in pairs} if groups else set()
+    return [row.pk for row in batch.rows if (row.role_id, row.scope_id) in pairs
+            or (row.role_id in member_roles and batch.scopes[row.scope_id].group_id in reaching_groups)]
+
+
 def connectors_on_domain_events_many(*, name: str, batch) -> None:
-    """The set-based form (the expiry sweep): one query for the whole batch when no mapping concerns
-    its roles or the groups' memberships; otherwise each row through the single-event path."""
-    try:
-        role_ids = {row.role_id for row in batch.rows}
-        memberships = any(r.slug == RoleDefinition.GROUP_MEMBER for r in batch.roles.values())
-        mappings = Mapping.objects.filter(enabled=True, target__enabled=True)
-        # A membership may carry any role its group holds; otherwise only mappings of the batch's roles.
-        if not (mappings if memberships else mappings.filter(role_id__in=role_ids)).exists():
-            return
-    except Exception:  # noqa: BLE001
-        logger.exception("Connectors: could not check mappings for %s", name)
+    """The set-based form (the expiry sweep, a directory load): the rows that reach no mapping are left
+    out with a few queries for the whole batch (`_reaching`); the others queue their effects like single
+    events, all in one savepoint (not one per row: PostgreSQL slows every later statement of a
+    transaction that opened more than 64 subtransactions). A failure is logged and rolls back the
+    batch's effects only; the caller's change goes on (reconciliation finds what was missed)."""
+    if name not in START_EVENTS and name not in END_EVENTS and name not in MOVE_EVENTS:
         return
-    with domain_events.batch():
-        for assignment in batch.models():
-            connectors_on_domain_event(name=name, assignment=assignment)
+    try:
+        ids = _reaching(batch)
+        if not ids:
+            return
+        with transaction.atomic(), domain_events.batch():
+            for assignment in (Assignment.objects.select_related("principal", "role", "scope")
+                               .filter(pk__in=ids).order_by("pk")):
+                effects_enqueue(name=name, assignment=assignment)
+    except Exception:  # noqa: BLE001 — never break the caller's change over a side effect
+        logger.exception("Connectors: could not queue effects for %s (%d rows)", name, len(batch.rows))
 
 
 # --- delivery --------------------------------------------------------------------------------------------
@@ -352,18 +455,19 @@ def _apply(effect: Effect, target: Target, mapping: Mapping, is_grant: bool) -> 
     """Grant or revoke on a (possibly reused) session. A reused session that turns out to be broken
     (the server restarted, an idle connection was cut) is replaced once before the error counts."""
     options = mapping.options or {}
+    grant = effect.applied_grant
     for attempt in (1, 2):
         session, reused = _cached_session(target)
         try:
             account = session.account_of(effect.principal)
             if is_grant:
-                detail = session.grant(account=account, grant=mapping.grant, options=options)
+                detail = session.grant(account=account, grant=grant, options=options)
                 if _held(effect, timezone.now()) is None:
                     # Ended while we granted (its revoke may have run first and found nothing): undo.
-                    detail += "; the role ended meanwhile: " + session.revoke(account=account, grant=mapping.grant,
+                    detail += "; the role ended meanwhile: " + session.revoke(account=account, grant=grant,
                                                                              options=options)
                 return detail
-            return session.revoke(account=account, grant=mapping.grant, options=options)
+            return session.revoke(account=account, grant=grant, options=options)
         except ConnectorError as error:
             _forget_session(target.pk)
             if attempt == 1 and reused and not error.permanent:
@@ -373,7 +477,15 @@ def _apply(effect: Effect, target: Target, mapping: Mapping, is_grant: bool) -> 
 
 
 def _held(effect: Effect, at):
+    """Does the user hold the grant `effect` applies at `at`? Through its mapping; for the grant an edit
+    took from a mapping, through any other enabled mapping of the target to that grant."""
     mapping = effect.mapping
+    if effect.grant and effect.grant != mapping.grant:
+        for other in Mapping.objects.filter(target_id=effect.target_id, grant=effect.grant, enabled=True):
+            held = access_find_grant(principal=effect.principal_id, role=other.role_id, scope=other.scope_id, at=at)
+            if held is not None:
+                return held
+        return None
     return access_find_grant(principal=effect.principal_id, role=mapping.role_id, scope=mapping.scope_id, at=at)
 
 

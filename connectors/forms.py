@@ -87,5 +87,17 @@ class MappingForm(forms.Form):
         return {spec.name: self.cleaned_data.get(f"option_{spec.name}") for spec in self.kind.option_fields}
 
 
+class MappingEditForm(MappingForm):
+    """An existing mapping's fields (prefixed by its id: one form per mapping on the target's page) and why."""
+
+    reason = forms.CharField(max_length=500, label="Why", help_text="Kept with the change in the version history.")
+
+    def __init__(self, *args, mapping, **kwargs):
+        initial = {"role": mapping.role_id, "scope": mapping.scope.path, "grant": mapping.grant,
+                   **{f"option_{name}": value for name, value in (mapping.options or {}).items()}}
+        super().__init__(*args, kind=mapping.target.kind, prefix=f"mapping-{mapping.pk}", initial=initial, **kwargs)
+        self.mapping = mapping
+
+
 class JustificationForm(forms.Form):
     justification = forms.CharField(max_length=500)

@@ -95,6 +95,9 @@ class Effect(models.Model):
     per target and key), `event` its name, `body` the JSON fixed when it happened (signed anew at each
     attempt), `delivery_id` the X-PIM-Delivery header (the same on every retry), `last_status_code`
     the receiver's last answer.
+    `grant` is empty for an effect on the mapping's grant (read at delivery, so a grant queued before
+    an edit of the mapping applies the edited one); it names the grant a mapping had before an edit on
+    the revoke that edit queued for it (`applied_grant` is what the target is told either way).
     """
 
     class Action(models.TextChoices):
@@ -118,6 +121,7 @@ class Effect(models.Model):
                                 related_name="connector_effects")
     action = models.CharField(max_length=10, choices=Action.choices)
     transition = models.CharField(max_length=200)
+    grant = models.CharField(max_length=500, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     event = models.CharField(max_length=50, blank=True)
     body = models.TextField(blank=True)
@@ -151,7 +155,11 @@ class Effect(models.Model):
     def __str__(self) -> str:
         if self.action == self.Action.EVENT:
             return f"{self.event} → {self.target} ({self.status})"
-        return f"{self.get_action_display()} {self.mapping.grant} for #{self.principal_id} ({self.status})"
+        return f"{self.get_action_display()} {self.applied_grant} for #{self.principal_id} ({self.status})"
+
+    @property
+    def applied_grant(self) -> str | None:
+        return self.grant or (self.mapping.grant if self.mapping_id else None)  # None: an event delivery
 
 
 class Drift(models.Model):

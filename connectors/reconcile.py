@@ -184,7 +184,7 @@ def findings_overdue(thresholds: dict, now: datetime) -> list[Finding]:
                .order_by("first_error_at", "pk"))
     return [Finding(
         subject_key=f"effect:{effect.pk}",
-        title=f"{effect.principal}: {effect.mapping.grant} in {effect.target} not revoked since "
+        title=f"{effect.principal}: {effect.applied_grant} in {effect.target} not revoked since "
               f"{effect.first_error_at:%Y-%m-%d %H:%M} UTC",
         detail=f"Attempt {effect.attempts}: {effect.last_error}",
         principal=effect.principal, role=effect.mapping.role, scope=effect.mapping.scope,

@@ -19,7 +19,7 @@ from assignments.models import Assignment, RoleDefinition, Scope, User
 from assignments.services import assignment_create, audited_refusal
 from audit.services import audit_event_record
 from core.actors import as_actor
-from core.config_changes import config_change_guard, config_change_recorded
+from core.config_changes import config_change_guard, config_change_reason, config_change_recorded, current_reason
 from core.crypto import seal
 from core.errors import conflict, invalid, not_found
 from notifications.outbox import outbox_enqueue
@@ -210,18 +210,10 @@ def mapping_create(*, actor: User, target: Target, role: RoleDefinition, scope: 
     """Map holding `role` at `scope` to `grant` in `target`. With `check`, the grant must exist in the
     target now (a mapping to a group that does not exist would fail every activation)."""
     check_connector_admin(actor)
-    connector = _kind(target.kind)
-    grant = connector.clean_grant(grant)
-    options = connector.clean_options(options or {})
-    if role.slug == RoleDefinition.GROUP_MEMBER and scope.group_id is None:
-        raise invalid("The Member role is mapped at a group's scope.", field="scope")
+    grant, options = _mapping_clean(target=target, role=role, scope=scope, grant=grant, options=options)
     _check_mfa(actor, mfa_verified_at, what="map a role to a connector")
     if check:
-        try:
-            with effects.effect_session(target) as session:
-                session.check_grant(grant)
-        except ConnectorError as error:
-            raise invalid(f"{connector.grant_label} {grant}: {error}", field="grant") from None
+        _mapping_check_grant(target, grant)
     try:
         with transaction.atomic():
             config_key = mapping_config_key(target=target, role=role, scope=scope, grant=grant)
@@ -235,6 +227,80 @@ def mapping_create(*, actor: User, target: Target, role: RoleDefinition, scope: 
     except IntegrityError:
         raise invalid("That mapping exists.", field="grant") from None
     return mapping
+
+
+def _mapping_clean(*, target: Target, role: RoleDefinition, scope: Scope, grant: str, options: dict | None
+                   ) -> tuple[str, dict]:
+    """The grant and options of a mapping as `target`'s type spells them."""
+    connector = _kind(target.kind)
+    grant = connector.clean_grant(grant)
+    options = connector.clean_options(options or {})
+    if role.slug == RoleDefinition.GROUP_MEMBER and scope.group_id is None:
+        raise invalid("The Member role is mapped at a group's scope.", field="scope")
+    return grant, options
+
+
+def _mapping_check_grant(target: Target, grant: str) -> None:
+    try:
+        with effects.effect_session(target) as session:
+            session.check_grant(grant)
+    except ConnectorError as error:
+        raise invalid(f"{_kind(target.kind).grant_label} {grant}: {error}", field="grant") from None
+
+
+@audited_refusal("connector_mapping.update")
+def mapping_update(*, actor: User, mapping: Mapping, role: RoleDefinition, scope: Scope, grant: str,
+                   options: dict | None = None, reason: str = "", check: bool = True,
+                   mfa_verified_at: datetime | None = None) -> Mapping:
+    """Change what a mapping maps, validated like a new one (with `check`, the grant must exist in the
+    target now). Who holds it follows in the target, through effects queued in this transaction: a
+    changed grant is revoked from its holders and the new one granted; another role or scope revokes it
+    from who no longer holds it and grants it to who does now. `reason` (or the reason of the change
+    being applied: a rollback, an approved proposal) goes into the audit event and the version."""
+    check_connector_admin(actor)
+    target = mapping.target
+    grant, options = _mapping_clean(target=target, role=role, scope=scope, grant=grant, options=options)
+    reason = (reason or "").strip()[:500] or current_reason()
+    if not reason:
+        raise invalid("Say why you change this mapping.", field="reason")
+    _check_mfa(actor, mfa_verified_at, what="change a connector mapping")
+    if check:
+        _mapping_check_grant(target, grant)
+    try:
+        with transaction.atomic(), config_change_reason(reason):
+            locked = (Mapping.objects.select_for_update(of=("self",)).select_related("target", "role", "scope")
+                      .filter(pk=mapping.pk).first())
+            if locked is None:
+                raise not_found("That mapping no longer exists.")
+            before = _mapping_snapshot(locked)
+            after = {**before, "role": role.slug, "scope": scope.path, "grant": grant, "options": options}
+            if after == before:
+                return locked
+            old_key = mapping_config_key(target=locked.target, role=locked.role, scope=locked.scope,
+                                         grant=locked.grant)
+            new_key = mapping_config_key(target=locked.target, role=role, scope=scope, grant=grant)
+            config_change_guard(kind="connector_mapping", key=old_key, scope_path=locked.scope.path, actor=actor)
+            if new_key != old_key:
+                config_change_guard(kind="connector_mapping", key=new_key, scope_path=scope.path, actor=actor,
+                                    existed=False)
+            live = locked.enabled and locked.target.enabled
+            holders = effects.mapping_holders(locked) if live else {}
+            old_grant, old_role_scope = locked.grant, (locked.role_id, locked.scope_id)
+            locked.role, locked.scope, locked.grant, locked.options = role, scope, grant, options
+            with transaction.atomic():
+                locked.save(update_fields=["role", "scope", "grant", "options"])
+            queued = effects.effects_remap(mapping=locked, before=holders, old_grant=old_grant,
+                                           old_role_scope=old_role_scope) if live else 0
+            changed = [key for key in after if after[key] != before[key]]
+            audit_event_record(action="connector_mapping.update", actor=actor, target=locked, role=role, scope=scope,
+                               before={k: before[k] for k in changed}, after={k: after[k] for k in changed},
+                               message=f"{reason} ({queued} effect{'s' * (queued != 1)} queued)")
+            config_change_recorded(kind="connector_mapping", key=old_key, actor=actor)
+            if new_key != old_key:
+                config_change_recorded(kind="connector_mapping", key=new_key, actor=actor)
+    except IntegrityError:
+        raise invalid("That mapping exists.", field="grant") from None
+    return locked
 
 
 @audited_refusal("connector_mapping.delete")

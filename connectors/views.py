@@ -18,7 +18,7 @@ from core.mfa import mfa_verified_at
 from core.stepup import step_up_redirect, step_up_restored
 
 from . import reconcile, selectors, services
-from .forms import JustificationForm, MappingForm, TargetForm
+from .forms import JustificationForm, MappingEditForm, MappingForm, TargetForm
 from .kinds import KINDS
 from .models import Drift, Effect, Mapping, Target
 
@@ -113,12 +113,23 @@ def target_detail(request, pk: int):
                 messages.success(request, "Target saved.")
                 return redirect("connectors:target", pk=target.pk)
         status = 400
+    return _detail(request, target, form=form, status=status)
+
+
+def _detail(request, target: Target, *, form=None, mapping_form=None, edit_form=None, status: int = 200):
+    """The target's page; `edit_form` is the one mapping's edit that was refused (shown open, with its errors)."""
     kind = KINDS.get(target.kind)
+    form = form or TargetForm(kind=target.kind, editing=True, initial=TargetForm.initial_for(target))
     if kind is not None and not kind.has_holders:
         return _webhook_detail(request, target, kind, form, status)
+    mappings = selectors.target_mappings(target=target)
+    for m in mappings:
+        m.target = target
+        m.edit_form = edit_form if edit_form is not None and edit_form.mapping.pk == m.pk else \
+            MappingEditForm(mapping=m)
     return render(request, "connectors/target_detail.html", {
         "target": target, "kind": kind, "form": form,
-        "mapping_form": MappingForm(kind=target.kind), "mappings": selectors.target_mappings(target=target),
+        "mapping_form": mapping_form or MappingForm(kind=target.kind), "mappings": mappings,
         "drifts": selectors.target_drift_open(target=target), "effects": selectors.target_effects_recent(target=target),
         "adopt_form": JustificationForm(),
     }, status=status)
@@ -212,34 +223,50 @@ def mapping_create(request, pk: int):
     _require_admin(request.user)
     target = get_object_or_404(Target, pk=pk)
     form = MappingForm(request.POST, kind=target.kind)
+    return _mapping_save(request, target, form, lambda data: services.mapping_create(
+        actor=request.user, target=target, role=data["role"], scope=data["scope"], grant=data["grant"],
+        options=form.options(), mfa_verified_at=mfa_verified_at(request)),
+        saved="Mapping saved: transitions of that role at that scope now reach the target.", mapping_form=form)
+
+
+def _mapping_or_404(pk: int, mapping_id: int) -> Mapping:
+    return get_object_or_404(Mapping.objects.select_related("role", "scope", "target"), pk=mapping_id, target_id=pk)
+
+
+def _mapping_save(request, target: Target, form, save, *, saved: str, **refused):
+    """Call `save(cleaned data)` for a valid mapping form: to the step-up, or back with `saved`, or the
+    target's page again with the form's errors (`refused` says which form it is)."""
     if form.is_valid():
         try:
-            services.mapping_create(actor=request.user, target=target, role=form.cleaned_data["role"],
-                                    scope=form.cleaned_data["scope"], grant=form.cleaned_data["grant"],
-                                    options=form.options(), mfa_verified_at=mfa_verified_at(request))
+            save(form.cleaned_data)
         except DomainError as error:
             if asks_for_step_up(error):
-                return step_up_redirect(request, reverse("connectors:target", args=[pk]))
+                return step_up_redirect(request, reverse("connectors:target", args=[target.pk]))
             raise_page_refusal(error)
             form_add_domain_error(form, error)
         else:
-            messages.success(request, "Mapping saved: transitions of that role at that scope now reach the target.")
-            return _back(pk)
-    return render(request, "connectors/target_detail.html", {
-        "target": target, "kind": KINDS.get(target.kind),
-        "form": TargetForm(kind=target.kind, editing=True, initial=TargetForm.initial_for(target)),
-        "mapping_form": form, "mappings": selectors.target_mappings(target=target),
-        "drifts": selectors.target_drift_open(target=target), "effects": selectors.target_effects_recent(target=target),
-        "adopt_form": JustificationForm(),
-    }, status=400)
+            messages.success(request, saved)
+            return _back(target.pk)
+    return _detail(request, target, status=400, **refused)
+
+
+@login_required
+@require_POST
+def mapping_update(request, pk: int, mapping_id: int):
+    _require_admin(request.user)
+    mapping = _mapping_or_404(pk, mapping_id)
+    form = MappingEditForm(request.POST, mapping=mapping)
+    return _mapping_save(request, mapping.target, form, lambda data: services.mapping_update(
+        actor=request.user, mapping=mapping, role=data["role"], scope=data["scope"], grant=data["grant"],
+        options=form.options(), reason=data["reason"], mfa_verified_at=mfa_verified_at(request)),
+        saved="Mapping changed: its holders' grants follow it in the target.", edit_form=form)
 
 
 @login_required
 @require_POST
 def mapping_delete(request, pk: int, mapping_id: int):
     _require_admin(request.user)
-    mapping = get_object_or_404(Mapping.objects.select_related("role", "scope", "target"), pk=mapping_id,
-                                target_id=pk)
+    mapping = _mapping_or_404(pk, mapping_id)
     try:
         services.mapping_delete(actor=request.user, mapping=mapping, mfa_verified_at=mfa_verified_at(request))
     except DomainError as error:

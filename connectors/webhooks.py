@@ -16,7 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import domain_events
-from notifications.outbox import outbox_enqueue
+from notifications.models import OutboxMessage
+from notifications.outbox import outbox_enqueue, outbox_initial_state, outbox_kick_on_commit
 
 from .effects import CHANNEL, EVENT_MAX_ATTEMPTS
 from .models import Effect, Target
@@ -142,17 +143,58 @@ def webhooks_on_domain_event(*, name: str, assignment=None, request=None, actor=
 
 
 def webhooks_on_domain_events_many(*, name: str, batch) -> None:
-    """The set-based form (`domain_events.emit_many`, the expiry sweep): one query for the whole batch
-    when no webhook target takes `name` (the usual case); otherwise each row goes through
-    `webhooks_on_domain_event`. Never raises."""
+    """The set-based form (`domain_events.emit_many`: the expiry sweep, a directory load): one query for
+    the whole batch when no webhook target takes `name` (the usual case); otherwise the batch's
+    deliveries are written at once (`webhook_events_enqueue_many`), in one savepoint for the batch, not
+    one per row. Never raises: a failure is logged and the batch's deliveries rolled back."""
     try:
-        hooked = any(name in (target.config or {}).get("event_types", [])
-                     for target in Target.objects.filter(kind=KIND, enabled=True).only("config"))
+        targets = [target for target in Target.objects.filter(kind=KIND, enabled=True)
+                   if name in (target.config or {}).get("event_types", [])]
     except Exception:  # noqa: BLE001 — never break the caller's change over a side effect
         logger.exception("Webhooks: could not check for webhook targets on %s", name)
         return
-    if not hooked:
+    if not targets:
         return
-    with domain_events.batch():
-        for assignment in batch.models():
-            webhooks_on_domain_event(name=name, assignment=assignment)
+    try:
+        with transaction.atomic():
+            webhook_events_enqueue_many(name=name, targets=targets, assignments=batch.models())
+    except Exception:  # noqa: BLE001
+        logger.exception("Webhooks: could not queue deliveries for %s (%d rows)", name, len(batch.rows))
+
+
+def webhook_events_enqueue_many(*, name: str, targets: list[Target], assignments) -> int:
+    """`webhook_events_enqueue` for the same event of many assignments, in the caller's transaction: the
+    occurrences the targets already have are read in one query, then the deliveries and their outbox rows
+    are written in bulk (no read and no savepoint per row). A concurrent writer of the same occurrence
+    makes the insert fail and the caller's savepoint roll back, never a second delivery."""
+    targets = [target for target in targets if name in (target.config or {}).get("event_types", [])]
+    assignments = list(assignments)
+    if not targets or not assignments:
+        return 0
+    now = timezone.now()
+    keyed = [(assignment, event_key(name, assignment=assignment)[:200]) for assignment in assignments]
+    existing = set(Effect.objects.filter(target__in=targets, action=Effect.Action.EVENT,
+                                         transition__in=[key for _, key in keyed])
+                   .values_list("target_id", "transition"))
+    effects = []
+    for assignment, key in keyed:
+        body = None
+        for target in targets:
+            if (target.pk, key) in existing:
+                continue
+            body = body or event_body(name, occurred_at=now, assignment=assignment)
+            effects.append(Effect(target=target, action=Effect.Action.EVENT, transition=key, event=name, body=body,
+                                  delivery_id=uuid.uuid4(), queued_at=now, not_before=now))
+    if not effects:
+        return 0
+    Effect.objects.bulk_create(effects, batch_size=2000)
+    messages = [OutboxMessage(channel=CHANNEL, dedupe_key=f"connector:{effect.pk}", payload={"effect": effect.pk},
+                              available_at=now, created_at=now, max_attempts=EVENT_MAX_ATTEMPTS,
+                              **outbox_initial_state(now)) for effect in effects]  # new effects: new keys
+    OutboxMessage.objects.bulk_create(messages, batch_size=2000)
+    for effect, message in zip(effects, messages, strict=True):
+        effect.outbox_message_id = message.pk
+    Effect.objects.bulk_update(effects, ["outbox_message"], batch_size=2000)
+    if any(message.status == OutboxMessage.Status.PENDING for message in messages):
+        outbox_kick_on_commit()
+    return len(effects)

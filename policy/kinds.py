@@ -16,7 +16,7 @@ from alerts.services import alert_setting_update
 from assignments import services as assignment_services
 from assignments.models import ApprovalStage, Assignment, RoleDefinition, RoleSetting, Scope, not_over_q
 from connectors.models import Mapping, Target
-from connectors.services import mapping_config_key, mapping_create, mapping_delete
+from connectors.services import mapping_config_key, mapping_create, mapping_delete, mapping_update
 from core.errors import invalid
 
 from . import refs
@@ -144,14 +144,19 @@ def _mapping_snapshot(key: str) -> dict | None:
 
 
 def _mapping_apply(*, key: str, data: dict | None, actor) -> None:
-    """Mappings are created and deleted (no service edits one): different options are a new mapping.
-    A new mapping is not checked against the target here: the grant existed when it was first mapped,
-    and an import or approval must not depend on the target being reachable."""
+    """The key names what a mapping maps (target, role, scope, grant): other options are an edit of the
+    mapping, absent is its removal, a new key a new mapping. Neither is checked against the target
+    here: the grant existed when it was first mapped, and an import or approval must not depend on the
+    target being reachable."""
     target_name, slug, path, grant = _mapping_key_parts(key)
     current = _mapping_find(key)
-    if current is not None and data is not None and current.options == (data.get("options") or {}):
+    if current is not None and data is not None:
         if current.enabled != data.get("enabled", True):
             raise invalid(f"The mapping {key} can only be enabled or disabled on the connector's page.")
+        if current.options != (data.get("options") or {}):
+            mapping_update(actor=actor.user if actor.user else actor, mapping=current, role=current.role,
+                           scope=current.scope, grant=current.grant, options=data.get("options") or {},
+                           check=False, mfa_verified_at=actor.mfa_verified_at)
         return
     if current is not None:
         mapping_delete(actor=actor.user if actor.user else actor, mapping=current,

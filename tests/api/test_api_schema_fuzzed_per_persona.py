@@ -54,8 +54,9 @@ MAY = {
     # Connectors: Global Administrators and Privileged Role Administrators.
     **{f"connector_{name}": {"administrator"} for name in (
         "targets_list", "targets_create", "targets_get", "targets_update", "targets_test", "targets_reconcile",
-        "mappings_list", "mappings_create", "effects_list", "drift_list", "targets_delete", "mappings_delete",
-        "effects_retry", "drift_fix", "targets_rotate_secret")},
+        "mappings_list", "mappings_create", "mappings_get", "mappings_update", "mappings_partial_update",
+        "effects_list", "drift_list", "targets_delete", "mappings_delete", "effects_retry", "drift_fix",
+        "targets_rotate_secret")},
     # Directory administration: users by directory writers, custom roles by role administrators, scopes by
     # Global Administrators and Owners (no persona here is either), the import by directory administrators.
     "users_create": {"administrator"},

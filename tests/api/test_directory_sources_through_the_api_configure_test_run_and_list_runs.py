@@ -10,7 +10,7 @@ from assignments.models import User
 from audit.models import AuditEvent
 from directory.models import DirectorySource, DirectorySyncRun
 from tests.directory_sync.conftest import GROUP_LIST, USERS
-from tests.directory_sync.slapd import GROUPS, PEOPLE, ROOT_DN, ROOT_PASSWORD, ldif_for, start_slapd, stop_slapd
+from tests.slapd import GROUPS, PEOPLE, ROOT_DN, ROOT_PASSWORD, ldif_for, start_slapd, stop_slapd
 
 from .conftest import bearer
 

@@ -366,6 +366,7 @@ EXCLUDED = {
     "connectors:target_reconcile": POST_ONLY,
     "connectors:target_delete": POST_ONLY,
     "connectors:mapping_create": POST_ONLY,
+    "connectors:mapping_update": POST_ONLY,
     "connectors:mapping_delete": POST_ONLY,
     "connectors:effect_retry": POST_ONLY,
     "connectors:drift_fix": POST_ONLY,

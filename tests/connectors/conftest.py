@@ -1,6 +1,6 @@
 """Real targets for the connector tests: a slapd started per test on a free loopback port
-(tests/connectors/slapd.py), and the machine's PostgreSQL server with a scratch database and login
-roles per test (dropped afterwards). The outbox relay runs in-process."""
+(tests/slapd.py, the server the directory sync tests read too), and the machine's PostgreSQL server
+with a scratch database and login roles per test (dropped afterwards). The outbox relay runs in-process."""
 
 import os
 import secrets
@@ -10,9 +10,8 @@ import pytest
 from django.utils import timezone
 
 from core.actors import Actor
+from tests import slapd as slapd_module
 from tests.conftest import _missing
-
-from . import slapd as slapd_module
 
 SETUP = Actor.system("test-setup")
 PG = {"host": os.environ.get("PIM_CONNECTOR_PG_HOST", "127.0.0.1"),
@@ -21,14 +20,11 @@ PG = {"host": os.environ.get("PIM_CONNECTOR_PG_HOST", "127.0.0.1"),
 
 
 @pytest.fixture
-def slapd(tmp_path):
-    why = slapd_module.available()
-    if why:
-        _missing(f"needs OpenLDAP's slapd: {why}")
-    server = slapd_module.Slapd(tmp_path / "ldap")
-    server.start()
+def slapd():
+    """An empty directory (people and groups) to grant in."""
+    server = slapd_module.start_slapd(slapd_module.ldif_for(users=[], groups=[], placeholder=True))
     yield server
-    server.stop()
+    slapd_module.stop_slapd(server)
 
 
 class ScratchPostgres:
@@ -131,7 +127,7 @@ def ldap_target(slapd, global_admin):
     from connectors.services import target_create
 
     return target_create(actor=global_admin, name=f"LDAP {uuid.uuid4().hex[:6]}", kind="ldap",
-                         config=slapd.target_config(), secret=slapd_module.ADMIN_PASSWORD,
+                         config=slapd.target_config(), secret=slapd_module.ROOT_PASSWORD,
                          mfa_verified_at=timezone.now())
 
 

@@ -10,13 +10,12 @@ from connectors.services import mapping_create, target_create, target_test
 from core.crypto import seal
 from core.errors import DomainError
 from notifications.models import OutboxMessage
-
-from . import slapd as slapd_module
+from tests import slapd as slapd_module
 
 pytestmark = pytest.mark.django_db
 
 
-def _ldap_target(slapd, admin, *, password=slapd_module.ADMIN_PASSWORD, **config):
+def _ldap_target(slapd, admin, *, password=slapd_module.ROOT_PASSWORD, **config):
     return target_create(actor=admin, name="Corporate LDAP", kind="ldap", config=slapd.target_config(**config),
                          secret=password, mfa_verified_at=timezone.now())
 
@@ -80,7 +79,7 @@ def test_a_group_deleted_after_mapping_fails_the_grant_with_its_reason(slapd, db
 
 def test_unreachable_host_and_unknown_login_on_postgresql(scratch_pg, db_admins_group, directory, global_admin,
                                                           activate, relay):
-    from tests.connectors.slapd import free_port
+    from tests.slapd import free_port
 
     with pytest.raises(DomainError) as refused:
         target_create(actor=global_admin, name="bad", kind="postgresql",

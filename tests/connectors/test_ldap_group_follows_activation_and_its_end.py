@@ -2,8 +2,6 @@
 the group in a real slapd (as ldapsearch sees it); deactivating or expiring it removes it; the request
 timeline shows queued → granted at → revoked at."""
 
-import shutil
-import subprocess
 from datetime import timedelta
 
 import pytest
@@ -15,19 +13,11 @@ from assignments.sweeps import assignments_expire
 from connectors.models import Effect
 from connectors.selectors import effects_for_request
 
-from . import slapd as slapd_module
-
 pytestmark = pytest.mark.django_db
 
 
 def _ldapsearch_members(slapd, group_dn):
-    if shutil.which("ldapsearch") is None:
-        return set(slapd.members(group_dn))
-    out = subprocess.run(["ldapsearch", "-x", "-LLL", "-H", slapd.url, "-D", slapd_module.ADMIN_DN, "-w",
-                          slapd_module.ADMIN_PASSWORD, "-b", group_dn, "-s", "base", "member"],
-                         check=True, capture_output=True, text=True).stdout
-    members = {line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("member: ")}
-    return members - {slapd_module.PLACEHOLDER}
+    return slapd.ldapsearch_members(group_dn)
 
 
 def test_activation_adds_the_member_and_its_end_removes_it(slapd, mapped_ldap_group, db_admins_group, directory,

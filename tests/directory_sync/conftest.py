@@ -1,4 +1,4 @@
-"""A real OpenLDAP server per test (tests/directory_sync/slapd.py) and an OpenLDAP-preset source
+"""A real OpenLDAP server per test (tests/slapd.py) and an OpenLDAP-preset source
 pointed at it."""
 
 import pytest
@@ -7,8 +7,7 @@ from django.utils import timezone
 from core.crypto import seal
 from directory.ldap_client import PRESETS
 from directory.models import DirectorySource
-
-from .slapd import GROUPS, PEOPLE, ROOT_DN, ROOT_PASSWORD, ldif_for, start_slapd, stop_slapd
+from tests.slapd import GROUPS, PEOPLE, ROOT_DN, ROOT_PASSWORD, ldif_for, start_slapd, stop_slapd
 
 USERS = [
     {"uid": "ada", "cn": "Ada Lovelace", "mail": "ada@example.org"},

@@ -11,8 +11,7 @@ from django.urls import reverse
 from assignments.models import User
 from directory.ldap_client import PRESETS
 from directory.models import DirectorySource, DirectorySyncRun
-
-from .slapd import GROUPS, PEOPLE, ROOT_DN, ROOT_PASSWORD
+from tests.slapd import GROUPS, PEOPLE, ROOT_DN, ROOT_PASSWORD
 
 
 def form_data(url: str, **extra) -> dict:

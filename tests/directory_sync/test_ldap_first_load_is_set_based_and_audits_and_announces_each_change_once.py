@@ -21,9 +21,9 @@ from directory import ldap_apply
 from directory.ldap_sync import directory_sync_run
 from directory.models import DirectorySource, DirectorySyncRun
 from notifications.models import OutboxMessage
+from tests.slapd import group_dn, ldif_for, start_slapd, stop_slapd, user_dn
 
 from .conftest import make_source
-from .slapd import group_dn, ldif_for, start_slapd, stop_slapd, user_dn
 
 FULL = DirectorySyncRun.Kind.FULL
 PEOPLE_COUNT, GROUP_COUNT, PER_GROUP = 120, 8, 30
@@ -123,7 +123,7 @@ def test_peers_hear_of_each_membership_once_and_pim_managed_ones_are_never_touch
     assert run.status == "succeeded", run.error
     assert run.users_updated == 40 and User.objects.get(username="p070").email == "p070@example.net"
     assert AuditEvent.objects.filter(action="user.update", target_label="Person 70").count() == 1
-    # The webhook's deliveries are one per change by design (each in its subscriber's savepoint); the
+    # The webhook's deliveries are one per change (written for the whole batch at once); the
     # intake's own work is set-based but for ending each membership (and what was activated through it).
     intake = [sql for sql in statements if '"connectors_effect"' not in sql and 'FROM "connectors_target"' not in sql
               and "notifications_" not in sql and "SAVEPOINT" not in sql.upper()]
@@ -160,3 +160,43 @@ def test_a_run_that_stops_part_way_keeps_its_committed_chunks_and_the_next_run_f
     assert (finished.users_unchanged, finished.groups_created, finished.memberships_added) == (
         PEOPLE_COUNT, GROUP_COUNT, MEMBERSHIPS)
     assert AuditEvent.objects.filter(action="user.create", target_label="Person 7").count() == 1
+
+
+def test_a_load_reaching_a_webhook_and_a_mapping_opens_no_savepoint_per_change(directory, global_admin, org_slapd):
+    """The subscribers take the run's new memberships as sets: the webhook's deliveries and the connector's
+    effects are written for a whole chunk at once, not each in its own savepoint (PostgreSQL slows every later
+    statement of a transaction past 64 of them); memberships of groups that hold nothing mapped queue
+    no effect."""
+    from connectors.services import mapping_create, target_create
+
+    webhook_target_create(actor=global_admin, name="SIEM", mfa_verified_at=timezone.now(), config={
+        "url": "https://hooks.example.com/pim", "event_types": ["assignment.created", "assignment.removed"]})
+    source = make_source(org_slapd.url)
+    assert directory_sync_run(source=source, kind=FULL).status == "succeeded"
+    # team0 holds Owner of a database, mapped to a PostgreSQL role (not reached here: effects only queue).
+    database = directory.scope("/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.Sql/servers/sql1")
+    directory.grant(Principal.objects.get(display_name="team0"), "owner", database)
+    target = target_create(actor=global_admin, name="Databases", kind="postgresql", secret="", config={
+        "host": "127.0.0.1", "port": 5432, "dbname": "postgres", "user": "postgres", "sslmode": "disable",
+        "login_template": "{username}"}, mfa_verified_at=timezone.now())
+    mapping_create(actor=global_admin, target=target, role=directory.role("owner"), scope=database, grant="owners",
+                   check=False, mfa_verified_at=timezone.now())
+
+    joined = [user_dn(f"p{i}") for i in range(100, 120)]
+    org_slapd.modify(group_dn("team0"), {"member": [(ldap3.MODIFY_ADD, joined)]})
+    org_slapd.modify(group_dn("team1"), {"member": [(ldap3.MODIFY_ADD, [user_dn("p000")])]})
+    statements = Statements()
+    with connection.execute_wrapper(statements):
+        run = directory_sync_run(source=source, kind=FULL)
+    assert run.status == "succeeded", run.error
+    assert (run.memberships_added, run.memberships_removed) == (21, 0)
+    savepoints = [sql for sql in statements if sql.upper().startswith("SAVEPOINT")]
+    assert len(savepoints) < 8, f"{len(savepoints)} savepoints for {run.memberships_added} changes"
+    # One delivery per change (and one for team0's Owner assignment).
+    assert Effect.objects.filter(action="event", event="assignment.created").count() == MEMBERSHIPS + 1 + 21
+    # Each delivery and each of the 20 grants below is one row on the connectors' channel.
+    assert OutboxMessage.objects.filter(channel="connector").count() == MEMBERSHIPS + 1 + 21 + 20
+    # Only team0's new members reach the mapping: a grant each (team1's new member queues nothing).
+    effects = Effect.objects.filter(mapping__target=target)
+    assert set(effects.values_list("action", flat=True)) == {"grant"}
+    assert sorted(effects.values_list("principal__user__username", flat=True)) == [f"p{i}" for i in range(100, 120)]

@@ -10,8 +10,7 @@ from assignments.models import Assignment, Principal, User
 from audit.models import AuditEvent
 from directory.ldap_sync import directory_sync_run
 from directory.models import DirectorySource, DirectorySourceEntry, DirectorySyncRun
-
-from .slapd import group_dn, user_dn
+from tests.slapd import group_dn, user_dn
 
 FULL = DirectorySyncRun.Kind.FULL
 

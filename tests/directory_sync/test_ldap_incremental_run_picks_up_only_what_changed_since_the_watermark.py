@@ -7,8 +7,7 @@ import ldap3
 from assignments.models import Assignment, User
 from directory.ldap_sync import directory_sync_run
 from directory.models import DirectorySource, DirectorySyncRun
-
-from .slapd import group_dn, user_dn
+from tests.slapd import group_dn, user_dn
 
 FULL, INCREMENTAL = DirectorySyncRun.Kind.FULL, DirectorySyncRun.Kind.INCREMENTAL
 

@@ -6,9 +6,9 @@ import pytest
 
 from assignments.models import User
 from directory.ldap_sync import directory_sync_run
+from tests.slapd import ldif_for, start_slapd, stop_slapd, tls_files
 
 from .conftest import GROUP_LIST, USERS, make_source
-from .slapd import ldif_for, start_slapd, stop_slapd, tls_files
 
 
 @pytest.fixture

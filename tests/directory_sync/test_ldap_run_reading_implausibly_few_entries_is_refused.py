@@ -7,8 +7,7 @@ from alerts.models import Incident
 from assignments.models import User
 from directory.ldap_sync import directory_sync_run
 from directory.models import DirectorySource, DirectorySyncRun
-
-from .slapd import user_dn
+from tests.slapd import user_dn
 
 FULL = DirectorySyncRun.Kind.FULL
 

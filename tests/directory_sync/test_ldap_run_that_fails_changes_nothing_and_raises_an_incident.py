@@ -11,9 +11,9 @@ from assignments.models import Principal, User
 from audit.models import AuditEvent
 from directory.ldap_sync import directory_sync_run
 from directory.models import DirectorySource, DirectorySyncRun
+from tests.slapd import free_port, user_dn
 
 from .conftest import make_source
-from .slapd import free_port, user_dn
 
 FULL = DirectorySyncRun.Kind.FULL
 

@@ -15,9 +15,9 @@ from django.utils import timezone
 from assignments.models import Assignment, User
 from directory.ldap_client import PRESETS
 from directory.models import DirectoryLdifUpload, DirectorySource, DirectorySyncRun
+from tests.slapd import ROOT_DN, ROOT_PASSWORD, SUFFIX
 
 from .conftest import USERS
-from .slapd import ROOT_DN, ROOT_PASSWORD, SUFFIX
 
 BASE = "DC=corp,DC=example,DC=com"
 USER_IDS = [user["uid"] for user in USERS]

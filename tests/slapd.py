@@ -1,11 +1,14 @@
-"""A real OpenLDAP server for the directory sync tests: `/usr/sbin/slapd` on a free loopback port, with a
-slapd.conf generated in a temporary directory (mdb backend, Debian's core / cosine / inetorgperson / nis
-schemas, a rootdn with a password) and a generated LDIF loaded before it starts (with `slapadd`, so
-the entries carry the operational attributes slapd maintains: entryUUID, modifyTimestamp).
+"""A real OpenLDAP server for the tests and the benchmarks — the directory read by LDAP sync
+(tests/directory_sync, bench/ldap_sync.py) and the target written by the LDAP connector
+(tests/connectors, bench/connectors.py): `/usr/sbin/slapd` on a free loopback port, with a slapd.conf
+generated in a temporary directory (mdb backend, Debian's core / cosine / inetorgperson / nis schemas, a
+rootdn with a password) and a generated LDIF loaded before it starts (with `slapadd`, so the entries
+carry the operational attributes slapd maintains: entryUUID, modifyTimestamp).
 
-Changes during a test go through the server itself (`Slapd.modify`, `add`, `delete`, with ldap3 bound
-as the rootdn), so they get new modifyTimestamps like any directory change. `stop()` ends the server;
-`start()` starts it again on the same port and data.
+Changes during a test go through the server itself (`Slapd.modify`, `add`, `delete`, and the connector
+tests' `add_user`, `add_group`, `add_member`, with ldap3 bound as the rootdn), so they get new
+modifyTimestamps like any directory change. `stop()` ends the server; `start()` starts it again on the
+same port and data (an outage).
 """
 
 import os
@@ -19,16 +22,21 @@ from pathlib import Path
 
 import ldap3
 import pytest
+from ldap3.core.exceptions import LDAPEntryAlreadyExistsResult
 
 SLAPD = Path("/usr/sbin/slapd")
 SLAPADD = Path("/usr/sbin/slapadd")
+BACK_MDB = Path("/usr/lib/ldap/back_mdb.so")
 SCHEMA_DIR = Path("/etc/ldap/schema")
 SCHEMAS = ("core", "cosine", "inetorgperson", "nis")
 SUFFIX = "dc=example,dc=org"
 ROOT_DN = f"cn=admin,{SUFFIX}"
-ROOT_PASSWORD = "slapd-test-secret"
+ROOT_PASSWORD = "slapd-test-secret"  # noqa: S105 — a throwaway server's root password
 PEOPLE = f"ou=people,{SUFFIX}"
 GROUPS = f"ou=groups,{SUFFIX}"
+# A connector target's groupOfNames needs a member while PIM grants none: this one (ignored by the LDAP
+# connector's reconciliation through `ignored_members`).
+PLACEHOLDER = f"cn=placeholder,{SUFFIX}"
 
 
 def free_port() -> int:
@@ -45,13 +53,15 @@ def group_dn(cn: str) -> str:
     return f"cn={cn},{GROUPS}"
 
 
-def ldif_for(*, users: list[dict], groups: list[dict]) -> str:
+def ldif_for(*, users: list[dict], groups: list[dict], placeholder: bool = False) -> str:
     """The directory as LDIF: the suffix, two OUs, `users` as inetOrgPerson ({uid, cn, mail}) and
     `groups` as groupOfNames ({cn, members: [uid, …]}; an empty group gets the suffix as its one
-    member, since groupOfNames requires one)."""
+    member, since groupOfNames requires one); with `placeholder`, the `PLACEHOLDER` entry too."""
     blocks = [f"dn: {SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\no: Example\ndc: example",
               f"dn: {PEOPLE}\nobjectClass: organizationalUnit\nou: people",
               f"dn: {GROUPS}\nobjectClass: organizationalUnit\nou: groups"]
+    if placeholder:
+        blocks.append(f"dn: {PLACEHOLDER}\nobjectClass: organizationalRole\ncn: placeholder")
     for user in users:
         lines = [f"dn: {user_dn(user['uid'])}", "objectClass: inetOrgPerson", f"uid: {user['uid']}",
                  f"cn: {user.get('cn', user['uid'])}", f"sn: {user.get('sn', user['uid'])}"]
@@ -105,6 +115,7 @@ rootdn "{ROOT_DN}"
 rootpw {ROOT_PASSWORD}
 directory {self.directory / 'data'}
 index objectClass eq
+index uid eq
 index entryUUID eq
 index modifyTimestamp eq
 limits dn.exact="{ROOT_DN}" size=unlimited
@@ -163,10 +174,56 @@ limits dn.exact="{ROOT_DN}" size=unlimited
         with self.connection() as conn:
             conn.modify_dn(dn, new_rdn)
 
+    # --- a connector's target: accounts, groups and who is in them -----------------------------------
+
+    def add_user(self, uid: str, conn: ldap3.Connection | None = None) -> str:
+        """An inetOrgPerson under `PEOPLE` (kept when it exists); its DN. `conn`: reuse an open connection."""
+        dn = user_dn(uid)
+        try:
+            if conn is not None:
+                conn.add(dn, ["inetOrgPerson"], {"cn": uid, "sn": uid, "uid": uid})
+            else:
+                self.add(dn, ["inetOrgPerson"], {"cn": uid, "sn": uid, "uid": uid})
+        except LDAPEntryAlreadyExistsResult:
+            pass
+        return dn
+
+    def add_group(self, cn: str, members=()) -> str:
+        """A groupOfNames under `GROUPS` holding `PLACEHOLDER` and `members` (DNs); its DN."""
+        dn = group_dn(cn)
+        self.add(dn, ["groupOfNames"], {"cn": cn, "member": [PLACEHOLDER, *members]})
+        return dn
+
+    def members(self, dn: str) -> list[str]:
+        """The group's member DNs, `PLACEHOLDER` left out."""
+        with self.connection() as conn:
+            conn.search(dn, "(objectClass=*)", search_scope=ldap3.BASE, attributes=["member"])
+            values = list(conn.entries[0].member.values) if conn.entries else []
+        return [v for v in values if v.lower() != PLACEHOLDER.lower()]
+
+    def ldapsearch_members(self, dn: str) -> set[str]:
+        """The group's member DNs as the `ldapsearch` command line tool reads them (`PLACEHOLDER` left
+        out); through ldap3 where the tool is not installed."""
+        if shutil.which("ldapsearch") is None:
+            return set(self.members(dn))
+        out = subprocess.run(["ldapsearch", "-x", "-LLL", "-H", self.url, "-D", ROOT_DN, "-w", ROOT_PASSWORD,
+                              "-b", dn, "-s", "base", "member"], check=True, capture_output=True, text=True).stdout
+        members = {line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("member: ")}
+        return members - {PLACEHOLDER}
+
+    def add_member(self, dn: str, member_dn: str) -> None:
+        self.modify(dn, {"member": [(ldap3.MODIFY_ADD, [member_dn])]})
+
+    def target_config(self, **overrides) -> dict:
+        """An LDAP connector target's configuration for this server (template mode)."""
+        return {"server_url": self.url, "bind_dn": ROOT_DN, "user_dn_template": f"uid={{username}},{PEOPLE}",
+                "member_attribute": "member", "ignored_members": [PLACEHOLDER], "timeout_seconds": 3,
+                **overrides}
+
 
 def slapd_available() -> str:
     """Why slapd cannot run here, or "" when it can."""
-    for binary in (SLAPD, SLAPADD):
+    for binary in (SLAPD, SLAPADD, BACK_MDB):
         if not binary.exists():
             return f"{binary} is not installed (apt-get install slapd ldap-utils; .ci/run does)"
     missing = [name for name in SCHEMAS if not (SCHEMA_DIR / f"{name}.schema").exists()]
