@@ -462,6 +462,7 @@ SPECTACULAR_SETTINGS = {
         "BreakGlassReviewOutcomeEnum": "selfservice.models.BreakGlassReview.Outcome",
         "BreakGlassReviewStatusEnum": "selfservice.models.BreakGlassReview.Status",
         "RequestStatusEnum": "assignments.models.Request.Status",
+        "TargetStatusEnum": "connectors.models.Target.Status",
     },
 }
 # The API documentation (/api/v1/docs/) and schema (/api/v1/schema/) need a signed-in person or a token

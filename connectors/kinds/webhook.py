@@ -26,13 +26,17 @@ import json
 import secrets
 import time
 
+import httpx
+
 from core.domain_events import EVENTS
 from core.errors import invalid
+from notifications.outbox import PermanentDeliveryError
+from provisioning.outbound import PinnedTransport
 from provisioning.urlpolicy import outbound_url_problem
 
 from .base import ConfigField, ConnectorKind, ConnectorRefused, ConnectorUnavailable, Session
 
-TIMEOUT = None  # default: 10 s, 5 s to connect (an httpx.Timeout; httpx is imported on first delivery)
+TIMEOUT = None  # default: 10 s, 5 s to connect (an httpx.Timeout)
 SIGNATURE_TOLERANCE_SECONDS = 300
 RETRYABLE_STATUSES = {408, 429}
 USER_AGENT = "PIM-portal-webhooks/1"
@@ -91,10 +95,6 @@ class WebhookSession(Session):
         self.client = None
 
     def _client(self):
-        import httpx
-
-        from provisioning.outbound import PinnedTransport
-
         if self.client is None:
             self.client = httpx.Client(timeout=TIMEOUT or httpx.Timeout(10.0, connect=5.0), follow_redirects=False,
                                        trust_env=False, transport=PinnedTransport())
@@ -108,10 +108,6 @@ class WebhookSession(Session):
     def post_event(self, *, event: str, delivery_id: str, body: bytes) -> tuple[int, str]:
         """POST one signed delivery; returns (status code, "HTTP 200 OK") when accepted. Raises
         DeliveryUnavailable to retry, DeliveryRefused when retrying cannot help."""
-        import httpx
-
-        from notifications.outbox import PermanentDeliveryError
-
         if not self.secret:
             raise DeliveryRefused("The target has no signing secret: generate one on its page.")
         timestamp = str(int(time.time()))
