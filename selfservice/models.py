@@ -70,6 +70,12 @@ class AutoApprovalRule(models.Model):
     roster_zone = models.CharField(max_length=64, default="UTC",
                                    help_text="The zone floating times and all-day dates of the roster are read in.")
     roster_imported_at = models.DateTimeField(null=True, blank=True)
+    # The last good copy of the roster (what the shifts were expanded from): a refresh that cannot fetch
+    # the URL, or gets something that is not iCalendar, expands this again and records why (below).
+    roster_content = models.TextField(blank=True)
+    roster_checked_at = models.DateTimeField(null=True, blank=True,
+                                             help_text="When the refresh job last fetched (or expanded) the roster.")
+    roster_fetch_error = models.TextField(blank=True, help_text="Why the last fetch failed; empty: it worked.")
     time_windows = models.TextField(blank=True)
     time_windows_zone = models.CharField(max_length=64, default="UTC")
     ticket_pattern = models.CharField(max_length=300, blank=True)
