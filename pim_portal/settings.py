@@ -254,6 +254,8 @@ PIM_TICKET_CHECK_TIMEOUT_SECONDS = float(os.environ.get("PIM_TICKET_CHECK_TIMEOU
 # with recurring shifts expanded this many days ahead.
 PIM_ROSTER_REFRESH_MINUTES = int(os.environ.get("PIM_ROSTER_REFRESH_MINUTES", "60"))
 PIM_ROSTER_HORIZON_DAYS = int(os.environ.get("PIM_ROSTER_HORIZON_DAYS", "92"))
+# Administrators' patterns (justification, ticket) are matched with this time limit (the `regex` package).
+PIM_PATTERN_MATCH_TIMEOUT_SECONDS = float(os.environ.get("PIM_PATTERN_MATCH_TIMEOUT_SECONDS", "0.25"))
 
 # --- Client address: behind reverse proxies (or a NAT gateway that adds X-Forwarded-For), the number of
 # proxy hops or the proxies' networks. The client is then the rightmost untrusted X-Forwarded-For hop, for

@@ -23,8 +23,9 @@ from django.db.models import Q
 class RequestRules(models.Model):
     """Justification, ticket and break-glass rules of one role setting. No row: no extra rules.
 
-    Invariants: `justification_pattern` and `ticket_pattern` compile as Python regular expressions and
-    must match the whole value (checked by `request_rules_update`); `ticket_endpoint_url` passes the
+    Invariants: `justification_pattern` and `ticket_pattern` compile (the `regex` package, re syntax),
+    are at most 300 characters, do not backtrack catastrophically on the probes of `checks`, and must
+    match the whole value within the time limit (checked by `request_rules_update`); `ticket_endpoint_url` passes the
     outbound URL policy and contains `{ticket}`; `break_glass_review_hours` ≥ 1."""
 
     setting = models.OneToOneField("assignments.RoleSetting", on_delete=models.CASCADE, related_name="request_rules")
