@@ -257,15 +257,22 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
             message = f"{waiver.message} {message}".strip()
         held, held_end, waiting = _active_or_waiting(principal=me, role=role, scope=scope, eligible=eligible,
                                                      now=now)
-        if held and not needs_approval and start_at is None and held_end is not None and \
-                end - held_end >= _SAME_DATE:
+        extension_of = None
+        if held and start_at is None and held_end is not None and end - held_end >= _SAME_DATE:
             # An activation of this eligibility already covers the request: extend it within the policy
-            # instead of refusing (as Google JIT does), audited as an extension.
-            return _extend_covering(actor=actor, eligible=eligible, scope=scope, end=end, now=now,
-                                    duration_minutes=duration_minutes, justification=justification,
-                                    ticket_system=ticket_system, ticket_number=ticket_number, client_ip=client_ip,
-                                    waiver=waiver)
-        if held:
+            # instead of refusing (as Google JIT does), audited as an extension; where approval is
+            # required, the request waits for it (its stages) and extends the activation once approved.
+            if not needs_approval:
+                return _extend_covering(actor=actor, eligible=eligible, scope=scope, end=end, now=now,
+                                        duration_minutes=duration_minutes, justification=justification,
+                                        ticket_system=ticket_system, ticket_number=ticket_number,
+                                        client_ip=client_ip, waiver=waiver)
+            extension_of = _covering_activation(eligible=eligible, scope=scope, now=now)
+            if extension_of is not None and not waiting:
+                message = (f"Extends your active {role.name} (now until {_fmt(extension_of.end_at)}) once "
+                           f"approved: {duration_minutes} minutes from the approval, within the policy. "
+                           f"{message}").strip()
+        if held and extension_of is None:
             until = "permanently" if held_end is None else f"until {local_text(held_end)}"
             raise conflict(f"{role.name} at {scope.path} is already active for you ({until}). "
                            f"Extend it instead of activating it again.")
@@ -280,7 +287,8 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
             action=Request.Action.SELF_ACTIVATE,
             status=Request.Status.PENDING_APPROVAL if needs_approval else Request.Status.APPROVED,
             requested_by=actor.user, principal=me, role=role, scope=scope, kind=Assignment.Kind.ACTIVE,
-            eligible_assignment=eligible, start_at=start_at and start, end_at=None if needs_approval else end,
+            eligible_assignment=eligible, assignment=extension_of,  # set while pending: the activation it extends
+            start_at=start_at and start, end_at=None if needs_approval else end,
             duration_minutes=duration_minutes, justification=justification, ticket_system=ticket_system,
             ticket_number=ticket_number, client_ip=client_ip or None, status_message=message, created_at=now,
             **(_first_stage_fields(setting=setting, now=now) if needs_approval else {"approvals_required": 0}),
@@ -304,6 +312,36 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
 _EXTENSION = Actor.system("activation-extends-covering")
 
 
+def _covering_activation(*, eligible: Assignment, scope: Scope, now: datetime) -> Assignment | None:
+    """The live activation of `eligible` at `scope` that lasts longest (an administrator's active
+    assignment is not one: it is never extended by an activation)."""
+    return (Assignment.objects.filter(activated_from=eligible, scope=scope, kind=Assignment.Kind.ACTIVE,
+                                      status=Assignment.Status.LIVE, end_at__gt=now)
+            .select_related("principal", "role", "scope").order_by("-end_at").first())
+
+
+def _extend_approved(*, request: Request, actor: Actor, now: datetime) -> None:
+    """Carry out an approved activation that was filed while an activation of its eligibility covered it
+    (`request.assignment`, set while it waited): extend that activation to the requested duration from
+    this approval, within the policy's maximum and the eligibility (the assignments writer's rules, under
+    its locks). If the activation has ended meanwhile, the request activates afresh instead."""
+    covering = Assignment.objects.filter(pk=request.assignment_id, status=Assignment.Status.LIVE,
+                                         end_at__gt=now).select_related("principal", "role", "scope").first()
+    if covering is None:
+        Request.objects.filter(pk=request.pk).update(assignment=None)
+        request.assignment_id = None
+        request.assignment = None
+        assignment_activate(request=request, now=now, approved_by=actor)
+        return
+    end = now + timedelta(minutes=request.duration_minutes)
+    if end - covering.end_at < _SAME_DATE:
+        _fail(request, message=f"Your active {request.role.name} already lasts until {_fmt(covering.end_at)}: "
+                               "nothing to extend.", now=now)
+        return
+    assignment_extend(actor=_EXTENSION, assignment=covering, end_at=end, justification=request.justification,
+                      request=request, message=f"Extended on the approval of {actor} (an activation it covered).")
+
+
 def _extend_covering(*, actor: Actor, eligible: Assignment, scope: Scope, end: datetime, now: datetime,
                      duration_minutes: int, justification: str, ticket_system: str, ticket_number: str,
                      client_ip: str | None, waiver: hooks.Waiver | None) -> Request:
@@ -311,9 +349,7 @@ def _extend_covering(*, actor: Actor, eligible: Assignment, scope: Scope, end: d
     `end` (the end of the new window, never past the eligibility or the group membership), under the
     locks the caller holds. An active assignment that is not an activation of this eligibility (an
     administrator's) is not extended here: that stays a conflict."""
-    covering = (Assignment.objects.filter(activated_from=eligible, scope=scope, kind=Assignment.Kind.ACTIVE,
-                                          status=Assignment.Status.LIVE, end_at__gt=now)
-                .select_related("principal", "role", "scope").order_by("-end_at").first())
+    covering = _covering_activation(eligible=eligible, scope=scope, now=now)
     if covering is None:
         raise conflict(f"{eligible.role.name} at {scope.path} is already active for you (assigned by an "
                        "administrator): it is not extended by an activation.")
@@ -674,6 +710,9 @@ def _provision_approved(*, request: Request, actor: Actor, now: datetime) -> Non
     half-applying."""
     try:
         if request.action == Request.Action.SELF_ACTIVATE:
+            if request.assignment_id is not None:  # filed while an activation covered it: extend that one
+                _extend_approved(request=request, actor=actor, now=now)
+                return
             assignment_activate(request=request, now=now, approved_by=actor)
             return
         target = Assignment.objects.select_related("principal", "role", "scope").filter(
