@@ -85,13 +85,14 @@ def alert_setting_update(*, actor: User, key: str, enabled: bool, thresholds: di
 # --- Evaluation ------------------------------------------------------------------------------------
 
 
-def _notify_incident(*, incident: Incident) -> int:
+def _notify_incident(*, incident: Incident, also: tuple[str, ...] = ()) -> int:
     """New high-severity incidents: email the administrators of the affected role (directory-wide
-    alerts: Global Administrators and Privileged Role Administrators), through the outbox."""
+    alerts: Global Administrators and Privileged Role Administrators), and `also` (addresses the raising
+    app adds), through the outbox; one email per address."""
     if incident.severity != Severity.HIGH:
         return 0
     definition = definitions.definition_get(incident.alert_key)
-    recipients = selectors.admin_emails_for(role=incident.role, scope=incident.scope)
+    recipients = [*selectors.admin_emails_for(role=incident.role, scope=incident.scope), *also]
     template = "email/alert_emergency_sign_in" if incident.alert_key == definitions.EMERGENCY_SIGN_IN \
         else "email/alert_incident"
     # Plain JSON: rendered when delivered, so a template problem can never break the write (or a sign-in).
@@ -109,7 +110,7 @@ def _notify_incident(*, incident: Incident) -> int:
 
 
 def _incident_open(*, definition: definitions.AlertDefinition, finding: definitions.Finding, now: datetime,
-                   actor: Actor, items: list[dict] | None = None) -> Incident:
+                   actor: Actor, items: list[dict] | None = None, also_notify: tuple[str, ...] = ()) -> Incident:
     incident = Incident.objects.create(
         alert_key=definition.key, subject_key=finding.subject_key[:200], severity=definition.severity,
         title=finding.title[:300], detail=finding.detail, principal=finding.principal, role=finding.role,
@@ -122,7 +123,7 @@ def _incident_open(*, definition: definitions.AlertDefinition, finding: definiti
                        after={"alert": definition.key, "subject": finding.subject_key, "severity": definition.severity,
                               "items": [item["subject_key"] for item in items or []],
                               "affected": [row.get("assignment_id") for row in finding.affected]})
-    _notify_incident(incident=incident)
+    _notify_incident(incident=incident, also=also_notify)
     domain_events.emit("alert.incident_opened", key=f"incident:{incident.pk}", data={"incident": {
         "id": incident.pk, "alert": definition.key, "name": definition.name, "severity": incident.severity,
         "title": incident.title, "detail": incident.detail, "first_seen_at": incident.first_seen_at,
@@ -520,16 +521,16 @@ def alert_emergency_sign_in_receiver(sender, request=None, user=None, **kwargs) 
 
 
 def _break_glass_incident(*, key: str, subject_key: str, title: str, detail: str, principal, role, scope,
-                          data: dict, at: datetime, actor) -> Incident | None:
-    """One event incident (never cleared by an evaluation), emailed to the role's administrators at
-    once (high severity), in the caller's transaction. None when the alert is turned off."""
+                          data: dict, at: datetime, actor, also_notify: tuple[str, ...] = ()) -> Incident | None:
+    """One event incident (never cleared by an evaluation), emailed to the role's administrators (and
+    `also_notify`) at once (high severity), in the caller's transaction. None when the alert is off."""
     definition = definitions.BY_KEY[key]
     setting = AlertSetting.objects.filter(key=key).first()
     if setting is not None and not setting.enabled:
         return None
     finding = definitions.Finding(subject_key=subject_key, title=title, detail=detail, principal=principal,
                                   role=role, scope=scope, data=data)
-    incident = _incident_open(definition=definition, finding=finding, now=at, actor=actor)
+    incident = _incident_open(definition=definition, finding=finding, now=at, actor=actor, also_notify=also_notify)
     Incident.objects.filter(pk=incident.pk).update(is_current=False)  # an event: never "cleared"
     incident.is_current = False
     return incident
@@ -547,8 +548,10 @@ def alert_break_glass_activation(*, request_id: str, principal, role, scope, rea
 
 
 def alert_break_glass_review_overdue(*, review_id: int, principal, role, scope, due_at: datetime, at: datetime,
-                                     review_url: str, actor) -> Incident | None:
-    return _break_glass_incident(
+                                     review_url: str, actor, also_notify: tuple[str, ...] = ()) -> Incident | None:
+    """A post-hoc review still open when due: emailed to the role's administrators and `also_notify`
+    (the fallback approvers of the role's approval stages)."""
+    return _break_glass_incident(also_notify=also_notify,
         key=definitions.BREAK_GLASS_REVIEW_OVERDUE, subject_key=f"break-glass-review:{review_id}",
         title=f"Break-glass review overdue: {principal}'s activation of {role.name} at {scope.path}",
         detail=f"It was due by {due_at:%Y-%m-%d %H:%M} UTC and nobody has completed it: {review_url}",

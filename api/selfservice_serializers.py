@@ -41,9 +41,10 @@ class AutoApprovalRuleSerializer(serializers.ModelSerializer):
     class Meta:
         model = AutoApprovalRule
         fields = ["id", "setting", "name", "position", "enabled", "group", "on_call", "roster_url", "roster_zone",
-                  "roster_imported_at", "shifts", "time_windows", "time_windows_zone", "ticket_pattern",
-                  "max_duration_minutes", "created_at"]
-        read_only_fields = ["id", "position", "enabled", "roster_imported_at", "created_at"]
+                  "roster_imported_at", "roster_checked_at", "roster_fetch_error", "shifts", "time_windows",
+                  "time_windows_zone", "ticket_pattern", "max_duration_minutes", "created_at"]
+        read_only_fields = ["id", "position", "enabled", "roster_imported_at", "roster_checked_at",
+                            "roster_fetch_error", "created_at"]
 
 
 class RosterImportResultSerializer(serializers.Serializer):

@@ -18,7 +18,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    BooleanField,
+    Case,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from assignments import selectors as assignment_selectors
@@ -146,7 +160,7 @@ def _decidable_filter(*, user, now: datetime) -> Q | None:
         return None
     return (
         Q(status=Request.Status.PENDING_APPROVAL)
-        & (Q(approval_deadline__isnull=True) | Q(approval_deadline__gt=now))
+        & (Q(approval_deadline__isnull=True) | Q(approval_deadline__gt=now) | Q(escalated_deadline__gt=now))
         & ~Q(requested_by_id=user.pk) & ~Q(principal_id=me.pk)
         & decidable
     )
@@ -173,12 +187,14 @@ def _stage_filter(*, primary: list[int], fallback: list[int], owner_scopes: set[
     (`primary`, not escalated), named as its fallback (`fallback`, escalated), or, for a stage of the scope's
     owners, holding Owner at or above the request's scope (`owner_scopes`). No query."""
     found = Q(pk__in=[])
+    # A stage that timed out and escalates belongs to its fallback approvers from its deadline, to the
+    # second, whether the escalation sweep has run or not (`stage_timed_out`: see `_decidable_filter`).
     if primary:
-        found |= Q(approval_stage_id__in=primary, stage_escalated=False)
+        found |= Q(approval_stage_id__in=primary, stage_escalated=False, stage_timed_out=False)
     if fallback:
-        found |= Q(approval_stage_id__in=fallback, stage_escalated=True)
+        found |= Q(approval_stage_id__in=fallback) & (Q(stage_escalated=True) | Q(stage_timed_out=True))
     if owner_scopes:
-        found |= Q(approval_stage__owners_of_scope=True, stage_escalated=False,
+        found |= Q(approval_stage__owners_of_scope=True, stage_escalated=False, stage_timed_out=False,
                    scope_id__in=_below(sorted(owner_scopes)))
     if not (primary or fallback or owner_scopes):
         return None
@@ -197,7 +213,7 @@ def delegators_of(*, user, at: datetime | None = None) -> list:
     return [(row.delegator, row) for row in rows]
 
 
-def _with_nearest_setting(qs: QuerySet[Request]) -> QuerySet[Request]:
+def _with_nearest_setting(qs: QuerySet[Request], *, now: datetime) -> QuerySet[Request]:
     """`nearest`: the id of the policy that applies to each request (its role's setting at the nearest
     scope at or above its scope), and `nearest_names_someone`: whether that policy names an enabled
     approver. Aliases: computed in SQL, only for the rows the cheaper conditions let through."""
@@ -206,8 +222,22 @@ def _with_nearest_setting(qs: QuerySet[Request]) -> QuerySet[Request]:
                                    scope__descendant_links__descendant_id=OuterRef("scope_id"))
         .order_by("scope__descendant_links__depth").values("pk")[:1]
     )
-    return qs.alias(nearest=Subquery(nearest)).alias(nearest_names_someone=Exists(
-        RoleSetting.approvers.through.objects.filter(rolesetting_id=OuterRef("nearest"), principal__enabled=True)))
+    return _with_stage_timing(qs.alias(nearest=Subquery(nearest)).alias(nearest_names_someone=Exists(
+        RoleSetting.approvers.through.objects.filter(rolesetting_id=OuterRef("nearest"), principal__enabled=True))),
+        now=now)
+
+
+def _with_stage_timing(qs: QuerySet[Request], *, now: datetime) -> QuerySet[Request]:
+    """`stage_timed_out`: the request waits at a stage that escalates, the sweep has not escalated it, and
+    its deadline has passed at `now`; `escalated_deadline`: when such a request's escalation ends (its
+    stage's deadline plus another timeout), else null. The time predicates of the escalation over
+    committed state, so that the decision rules hold to the second without waiting for the sweep."""
+    due = Q(stage_escalated=False, approval_stage__escalate_on_timeout=True, approval_deadline__lte=now)
+    return qs.alias(
+        stage_timed_out=Case(When(due, then=Value(True)), default=Value(False), output_field=BooleanField()),
+        escalated_deadline=Case(When(due, then=ExpressionWrapper(
+            F("approval_deadline") + F("approval_stage__timeout_minutes") * timedelta(minutes=1),
+            output_field=DateTimeField())), default=None, output_field=DateTimeField()))
 
 
 def requests_decidable_queryset(*, user, now: datetime | None = None,
@@ -226,7 +256,7 @@ def requests_decidable_queryset(*, user, now: datetime | None = None,
             condition = (found & ~mine) if condition is None else (condition | (found & ~mine))
     if condition is None:
         return queryset.none()
-    return _with_nearest_setting(queryset).filter(condition)
+    return _with_nearest_setting(queryset, now=now).filter(condition)
 
 
 def _may_decide(user) -> bool:
@@ -242,14 +272,14 @@ def approver_decides_as(*, user, request: Request, now: datetime | None = None):
     now = now or timezone.now()
     one = Request.objects.filter(pk=request.pk)
     condition = _decidable_filter(user=user, now=now)
-    if condition is not None and _with_nearest_setting(one).filter(condition).exists():
+    if condition is not None and _with_nearest_setting(one, now=now).filter(condition).exists():
         return True, None
     if request.requested_by_id == getattr(user, "pk", None) or (
             hasattr(user, "principal") and request.principal_id == user.principal.pk):
         return False, None
     for delegator, delegation in delegators_of(user=user, at=now) if _may_decide(user) else []:
         found = _decidable_filter(user=delegator, now=now)
-        if found is not None and _with_nearest_setting(one).filter(found).exists():
+        if found is not None and _with_nearest_setting(one, now=now).filter(found).exists():
             return True, delegation
     return False, None
 

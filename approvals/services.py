@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, Q, Subquery
+from django.db.models import DurationField, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from assignments import guards, rules
@@ -88,8 +88,13 @@ def _lock_request(request: Request) -> Request:
 def _refuse_closed(request: Request, now: datetime) -> None:
     if request.status != Request.Status.PENDING_APPROVAL:
         raise conflict(f"This request is no longer pending: it is {request.get_status_display().lower()}.")
-    if request.approval_deadline is not None and request.approval_deadline <= now:
-        raise conflict(f"This request timed out at {local_text(request.approval_deadline)}: nobody can decide it now.")
+    deadline = request.approval_deadline
+    if deadline is not None and deadline <= now:
+        stage = request.approval_stage if request.approval_stage_id else None
+        if stage is not None and stage.escalate_on_timeout and not request.stage_escalated and \
+                deadline + timedelta(minutes=stage.timeout_minutes) > now:
+            return  # its stage timed out and went to the fallback approvers (the sweep may not have run yet)
+        raise conflict(f"This request timed out at {local_text(deadline)}: nobody can decide it now.")
 
 
 def _set_status(request: Request, *, status: str, now: datetime, **fields) -> None:
@@ -252,15 +257,22 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
             message = f"{waiver.message} {message}".strip()
         held, held_end, waiting = _active_or_waiting(principal=me, role=role, scope=scope, eligible=eligible,
                                                      now=now)
-        if held and not needs_approval and start_at is None and held_end is not None and \
-                end - held_end >= _SAME_DATE:
+        extension_of = None
+        if held and start_at is None and held_end is not None and end - held_end >= _SAME_DATE:
             # An activation of this eligibility already covers the request: extend it within the policy
-            # instead of refusing (as Google JIT does), audited as an extension.
-            return _extend_covering(actor=actor, eligible=eligible, scope=scope, end=end, now=now,
-                                    duration_minutes=duration_minutes, justification=justification,
-                                    ticket_system=ticket_system, ticket_number=ticket_number, client_ip=client_ip,
-                                    waiver=waiver)
-        if held:
+            # instead of refusing (as Google JIT does), audited as an extension; where approval is
+            # required, the request waits for it (its stages) and extends the activation once approved.
+            if not needs_approval:
+                return _extend_covering(actor=actor, eligible=eligible, scope=scope, end=end, now=now,
+                                        duration_minutes=duration_minutes, justification=justification,
+                                        ticket_system=ticket_system, ticket_number=ticket_number,
+                                        client_ip=client_ip, waiver=waiver)
+            extension_of = _covering_activation(eligible=eligible, scope=scope, now=now)
+            if extension_of is not None and not waiting:
+                message = (f"Extends your active {role.name} (now until {_fmt(extension_of.end_at)}) once "
+                           f"approved: {duration_minutes} minutes from the approval, within the policy. "
+                           f"{message}").strip()
+        if held and extension_of is None:
             until = "permanently" if held_end is None else f"until {local_text(held_end)}"
             raise conflict(f"{role.name} at {scope.path} is already active for you ({until}). "
                            f"Extend it instead of activating it again.")
@@ -275,7 +287,8 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
             action=Request.Action.SELF_ACTIVATE,
             status=Request.Status.PENDING_APPROVAL if needs_approval else Request.Status.APPROVED,
             requested_by=actor.user, principal=me, role=role, scope=scope, kind=Assignment.Kind.ACTIVE,
-            eligible_assignment=eligible, start_at=start_at and start, end_at=None if needs_approval else end,
+            eligible_assignment=eligible, assignment=extension_of,  # set while pending: the activation it extends
+            start_at=start_at and start, end_at=None if needs_approval else end,
             duration_minutes=duration_minutes, justification=justification, ticket_system=ticket_system,
             ticket_number=ticket_number, client_ip=client_ip or None, status_message=message, created_at=now,
             **(_first_stage_fields(setting=setting, now=now) if needs_approval else {"approvals_required": 0}),
@@ -299,6 +312,36 @@ def request_self_activate(*, actor: Actor | User, eligible_assignment: Assignmen
 _EXTENSION = Actor.system("activation-extends-covering")
 
 
+def _covering_activation(*, eligible: Assignment, scope: Scope, now: datetime) -> Assignment | None:
+    """The live activation of `eligible` at `scope` that lasts longest (an administrator's active
+    assignment is not one: it is never extended by an activation)."""
+    return (Assignment.objects.filter(activated_from=eligible, scope=scope, kind=Assignment.Kind.ACTIVE,
+                                      status=Assignment.Status.LIVE, end_at__gt=now)
+            .select_related("principal", "role", "scope").order_by("-end_at").first())
+
+
+def _extend_approved(*, request: Request, actor: Actor, now: datetime) -> None:
+    """Carry out an approved activation that was filed while an activation of its eligibility covered it
+    (`request.assignment`, set while it waited): extend that activation to the requested duration from
+    this approval, within the policy's maximum and the eligibility (the assignments writer's rules, under
+    its locks). If the activation has ended meanwhile, the request activates afresh instead."""
+    covering = Assignment.objects.filter(pk=request.assignment_id, status=Assignment.Status.LIVE,
+                                         end_at__gt=now).select_related("principal", "role", "scope").first()
+    if covering is None:
+        Request.objects.filter(pk=request.pk).update(assignment=None)
+        request.assignment_id = None
+        request.assignment = None
+        assignment_activate(request=request, now=now, approved_by=actor)
+        return
+    end = now + timedelta(minutes=request.duration_minutes)
+    if end - covering.end_at < _SAME_DATE:
+        _fail(request, message=f"Your active {request.role.name} already lasts until {_fmt(covering.end_at)}: "
+                               "nothing to extend.", now=now)
+        return
+    assignment_extend(actor=_EXTENSION, assignment=covering, end_at=end, justification=request.justification,
+                      request=request, message=f"Extended on the approval of {actor} (an activation it covered).")
+
+
 def _extend_covering(*, actor: Actor, eligible: Assignment, scope: Scope, end: datetime, now: datetime,
                      duration_minutes: int, justification: str, ticket_system: str, ticket_number: str,
                      client_ip: str | None, waiver: hooks.Waiver | None) -> Request:
@@ -306,9 +349,7 @@ def _extend_covering(*, actor: Actor, eligible: Assignment, scope: Scope, end: d
     `end` (the end of the new window, never past the eligibility or the group membership), under the
     locks the caller holds. An active assignment that is not an activation of this eligibility (an
     administrator's) is not extended here: that stays a conflict."""
-    covering = (Assignment.objects.filter(activated_from=eligible, scope=scope, kind=Assignment.Kind.ACTIVE,
-                                          status=Assignment.Status.LIVE, end_at__gt=now)
-                .select_related("principal", "role", "scope").order_by("-end_at").first())
+    covering = _covering_activation(eligible=eligible, scope=scope, now=now)
     if covering is None:
         raise conflict(f"{eligible.role.name} at {scope.path} is already active for you (assigned by an "
                        "administrator): it is not extended by an activation.")
@@ -421,6 +462,9 @@ def _check_decider(*, actor: Actor, request: Request, now: datetime) -> Approval
         request.status = Request.objects.filter(pk=request.pk).values_list("status", flat=True).first()
         _refuse_closed(request, now)
         stage = " at its current stage" if request.approval_stage_id else ""
+        if request.approval_stage_id and not request.stage_escalated and request.approval_deadline <= now:
+            raise forbidden(f"{request.approval_stage.label} timed out at {local_text(request.approval_deadline)} "
+                            "and went to its fallback approvers: you cannot decide it now.")
         raise forbidden(f"You are not an approver of {request.role.name} at {request.scope.path}{stage} "
                         f"(or no longer are): you cannot decide this request.")
     return delegation
@@ -541,6 +585,7 @@ def request_approve(*, actor: Actor | User, request: Request, comment: str = "",
                               f"approve this request for {request.role.name}")
     with transaction.atomic():
         locked = _lock_request(request)
+        _escalate_if_due(locked, now=now)
         _refuse_closed(locked, now)
         delegation = _check_decider_locked(actor=actor, request=locked, now=now)
         guards.guards_run(guards.APPROVAL, request=locked, actor=actor)  # separation of duties: the approver
@@ -665,6 +710,9 @@ def _provision_approved(*, request: Request, actor: Actor, now: datetime) -> Non
     half-applying."""
     try:
         if request.action == Request.Action.SELF_ACTIVATE:
+            if request.assignment_id is not None:  # filed while an activation covered it: extend that one
+                _extend_approved(request=request, actor=actor, now=now)
+                return
             assignment_activate(request=request, now=now, approved_by=actor)
             return
         target = Assignment.objects.select_related("principal", "role", "scope").filter(
@@ -711,6 +759,7 @@ def request_deny(*, actor: Actor | User, request: Request, comment: str) -> Requ
     _check_decider(actor=actor, request=request, now=now)
     with transaction.atomic():
         locked = _lock_request(request)
+        _escalate_if_due(locked, now=now)
         _refuse_closed(locked, now)
         delegation = _check_decider_locked(actor=actor, request=locked, now=now)
         _record_decision(actor=actor, request=locked, decision=ApprovalDecision.Decision.DENY, comment=comment,
@@ -869,44 +918,68 @@ def request_self_renew(*, actor: Actor | User, assignment: Assignment, end_at: d
 _ESCALATION = Actor.system("request-escalation")
 
 
+def _escalation_due_q(now: datetime) -> Q:
+    """Pending at a stage that escalates, not escalated yet, its stage timed out at `now`: what the sweep
+    escalates, and what the decision rules already treat as escalated before it has run."""
+    return Q(status=Request.Status.PENDING_APPROVAL, approval_deadline__lte=now, stage_escalated=False,
+             approval_stage__escalate_on_timeout=True)
+
+
+def _escalate_locked(*, ids: list, now: datetime) -> list[Request]:
+    """Hand the requests `ids` (locked by the caller) that are due for escalation at `now` to their stage's
+    fallback approvers, in one UPDATE: from the moment the stage timed out (its deadline, never the
+    sweep's time) for another stage timeout, with the stage's fallback quorum (approvals already given at
+    the stage count). Each is audited and announced (the fallback and the first approvers told). Returns
+    the rows escalated."""
+    if not ids:
+        return []
+    stage = ApprovalStage.objects.filter(pk=OuterRef("approval_stage_id"))
+    Request.objects.filter(Q(pk__in=ids) & _escalation_due_q(now)).update(
+        stage_escalated=True, updated_at=now, approvers_reminded_at=None,
+        approval_deadline=F("approval_deadline") + Subquery(stage.annotate(
+            span=ExpressionWrapper(F("timeout_minutes") * timedelta(minutes=1), output_field=DurationField()))
+            .values("span")[:1]),
+        approvals_required=Subquery(stage.values("fallback_approvals_required")[:1]))
+    escalated = list(Request.objects.filter(pk__in=ids, stage_escalated=True, updated_at=now)
+                     .select_related("approval_stage", "principal", "role", "scope", "requested_by"))
+    for request in escalated:
+        stage = request.approval_stage
+        before = request.approval_deadline - timedelta(minutes=stage.timeout_minutes)
+        _audit_request(action="request.escalate", actor=_ESCALATION, request=request,
+                       message=f"Nobody decided {stage.label} by {_fmt(before)}: handed to its fallback approvers "
+                               f"until {_fmt(request.approval_deadline)}.",
+                       before={"approval_deadline": before, "escalated": False},
+                       after={"approval_deadline": request.approval_deadline, "escalated": True})
+        domain_events.emit("request.escalated", request=request, stage=stage)
+    return escalated
+
+
 def request_escalate_overdue(*, now: datetime | None = None, batch_size: int = 500) -> int:
-    """Hand the requests whose stage timed out, and whose stage says so, to that stage's fallback
-    approvers once: for another stage timeout, with the stage's fallback quorum (approvals already given
-    at the stage count). Each row is claimed under its lock (skip_locked: a decision holding it wins)
-    and moved by a guarded update; audited, and the fallback and the first approvers told. Returns how
-    many requests this call escalated."""
+    """Escalate the requests whose stage timed out and says so (`_escalate_locked`), set-based in batches:
+    the due rows are locked (skip_locked: a decision holding one escalates it itself, see
+    `_escalate_if_due`) and moved by one guarded UPDATE per batch. However late the sweep runs, the new
+    deadline counts from the stage's own. Returns how many requests this call escalated."""
     now = now or timezone.now()
     total = 0
     while True:
         with transaction.atomic():
-            due = list(
-                Request.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(status=Request.Status.PENDING_APPROVAL, approval_deadline__lte=now, stage_escalated=False,
-                        approval_stage__escalate_on_timeout=True)
-                .select_related("approval_stage", "principal", "role", "scope", "requested_by")
-                .order_by("approval_deadline")[:batch_size]
-            )
-            for request in due:
-                stage = request.approval_stage
-                deadline = now + timedelta(minutes=stage.timeout_minutes)
-                changed = Request.objects.filter(pk=request.pk, status=Request.Status.PENDING_APPROVAL,
-                                                 approval_stage=stage, stage_escalated=False).update(
-                    stage_escalated=True, approval_deadline=deadline, updated_at=now, approvers_reminded_at=None,
-                    approvals_required=stage.fallback_approvals_required)
-                if changed != 1:
-                    continue
-                before = request.approval_deadline
-                request.stage_escalated, request.approval_deadline = True, deadline
-                request.approvals_required = stage.fallback_approvals_required
-                _audit_request(action="request.escalate", actor=_ESCALATION, request=request,
-                               message=f"Nobody decided {stage.label} in time: handed to its fallback approvers "
-                                       f"until {_fmt(deadline)}.",
-                               before={"approval_deadline": before, "escalated": False},
-                               after={"approval_deadline": deadline, "escalated": True})
-                domain_events.emit("request.escalated", request=request, stage=stage)
-                total += 1
-        if len(due) < batch_size:
+            ids = list(Request.objects.select_for_update(skip_locked=True, of=("self",))
+                       .filter(_escalation_due_q(now)).order_by("approval_deadline")
+                       .values_list("pk", flat=True)[:batch_size])
+            total += len(_escalate_locked(ids=ids, now=now))
+        if len(ids) < batch_size:
             return total
+
+
+def _escalate_if_due(request: Request, *, now: datetime) -> None:
+    """Under the request's lock: a stage that timed out and escalates, but that the sweep has not reached
+    yet, is escalated now, before anyone decides (so the fallback quorum and deadline apply)."""
+    if request.approval_stage_id and not request.stage_escalated and request.approval_deadline is not None and \
+            request.approval_deadline <= now and request.status == Request.Status.PENDING_APPROVAL and \
+            request.approval_stage.escalate_on_timeout:
+        for escalated in _escalate_locked(ids=[request.pk], now=now):
+            request.stage_escalated, request.approval_deadline = True, escalated.approval_deadline
+            request.approvals_required, request.approvers_reminded_at = escalated.approvals_required, None
 
 
 def request_expire_overdue(*, now: datetime | None = None, batch_size: int = 500) -> int:
@@ -920,8 +993,9 @@ def request_expire_overdue(*, now: datetime | None = None, batch_size: int = 500
     while True:
         with transaction.atomic():
             ids = list(
-                Request.objects.select_for_update(skip_locked=True)
+                Request.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(status=Request.Status.PENDING_APPROVAL, approval_deadline__lte=now)
+                .exclude(_escalation_due_q(now))  # a row a decision held while the escalation ran: not timed out
                 .order_by("approval_deadline")
                 .values_list("pk", flat=True)[:batch_size]
             )
@@ -1035,6 +1109,7 @@ def delegation_revoke(*, actor: Actor | User, delegation: ApprovalDelegation | i
         locked.revoked_at, locked.revoked_by = now, actor.user
         audit_event_record(action="delegation.revoke", actor=actor, target=locked, before=before,
                            after=_delegation_snapshot(locked))
+        domain_events.emit("delegation.revoked", delegation=locked, actor=actor.user)
     return locked
 
 

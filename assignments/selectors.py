@@ -10,6 +10,7 @@ from datetime import datetime
 
 from dateutil.relativedelta import relativedelta
 from django.db.models import Q, QuerySet, Subquery
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from .access import access_has_any_role
@@ -457,8 +458,10 @@ def principals_by_names(*, names: list[str]) -> tuple[list[Principal], list[str]
     wanted = [n.strip() for n in names if n.strip()]
     if not wanted:
         return [], []
-    users = {p.user.username.casefold(): p for p in Principal.objects.filter(
-        kind=Principal.Kind.USER, user__username__in=wanted).select_related("user")}
+    # Upper(username) is indexed (`user_username_upper_idx`): "Alice" finds alice, as the page says.
+    users = {p.user.username.casefold(): p for p in Principal.objects.annotate(upper_name=Upper("user__username"))
+             .filter(kind=Principal.Kind.USER, upper_name__in=sorted({n.upper() for n in wanted}))
+             .select_related("user")}
     groups: dict[str, list[Principal]] = {}
     for group in Principal.objects.filter(kind=Principal.Kind.GROUP).filter(
             display_name__iregex=r"^(" + "|".join(re.escape(n) for n in wanted) + r")$"):

@@ -363,6 +363,7 @@ def _stage_items(name: str, request: Request, stage, resolver: Resolver, was_esc
     if name == "request.escalated":
         told = stage_approvers_emails(stage=stage, scope=request.scope, escalated=False)
         asked = stage_approvers_emails(stage=stage, scope=request.scope, escalated=True)
+        asked = asked + _delegates_of(asked)  # a fallback approver out of office: their delegate decides
         names = ", ".join(str(p) for p in stage.fallback_approvers.all())
         decided_ctx = {**ctx, **_stage_context(request, stage), "outcome": "escalated", "next": names}
         mine = {a.lower() for a in _requester_emails(request)}
@@ -421,13 +422,28 @@ def _request_items(name: str, request: Request, actor=None, stage=None, was_esca
     return items
 
 
+def _delegation_items(name: str, delegation: ApprovalDelegation) -> list[Item]:
+    """The delegate hears that a delegation to them was created or revoked (by whom, for when)."""
+    delegate = delegation.delegate
+    if not delegate.email:
+        return []
+    revoked = name == "delegation.revoked"
+    ctx = {"delegator": str(delegation.delegator), "delegate": str(delegate), "starts_at": _when(delegation.starts_at),
+           "ends_at": _when(delegation.ends_at), "reason": delegation.reason, "revoked": revoked,
+           "revoked_by": str(delegation.revoked_by) if revoked and delegation.revoked_by_id else "",
+           "revoked_at": _when(delegation.revoked_at) if revoked else "",
+           "url": absolute_url(reverse("approvals:queue"))}
+    return [([delegate.email], "email/delegation_changed", ctx,
+             f"delegation:{delegation.pk}:{'revoked' if revoked else 'created'}", None)]
+
+
 def _sends_nothing(name: str, payload: dict) -> bool:
     """What `_items` would return [] for without reading anything (no query, so no savepoint needed)."""
     if name.startswith("assignment."):
         return _is_silent(name, payload["assignment"])
     if name == "request.created":
         return payload["request"].status != Request.Status.PENDING_APPROVAL
-    return not name.startswith("request.")
+    return not name.startswith(("request.", "delegation."))
 
 
 def _items(name: str, payload: dict) -> list[Item]:
@@ -445,6 +461,8 @@ def _items(name: str, payload: dict) -> list[Item]:
     if name.startswith("request."):
         return _request_items(name, payload["request"], payload.get("actor"), payload.get("stage"),
                               bool(payload.get("was_escalated")))
+    if name in ("delegation.created", "delegation.revoked"):
+        return _delegation_items(name, payload["delegation"])
     return []
 
 

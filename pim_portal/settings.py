@@ -250,6 +250,12 @@ OTP_TOTP_ISSUER = os.environ.get("PIM_OTP_ISSUER", "PIM portal")
 PIM_MFA_FRESHNESS = timedelta(minutes=int(os.environ.get("PIM_MFA_FRESHNESS_MINUTES", "10")))
 # How long an activation waits for a role's ticket endpoint (or an on-call roster URL) to answer.
 PIM_TICKET_CHECK_TIMEOUT_SECONDS = float(os.environ.get("PIM_TICKET_CHECK_TIMEOUT_SECONDS", "5"))
+# On-call rosters of auto-approval rules: fetched again (URL) and expanded again (recurrences) this often,
+# with recurring shifts expanded this many days ahead.
+PIM_ROSTER_REFRESH_MINUTES = int(os.environ.get("PIM_ROSTER_REFRESH_MINUTES", "60"))
+PIM_ROSTER_HORIZON_DAYS = int(os.environ.get("PIM_ROSTER_HORIZON_DAYS", "92"))
+# Administrators' patterns (justification, ticket) are matched with this time limit (the `regex` package).
+PIM_PATTERN_MATCH_TIMEOUT_SECONDS = float(os.environ.get("PIM_PATTERN_MATCH_TIMEOUT_SECONDS", "0.25"))
 
 # --- Client address: behind reverse proxies (or a NAT gateway that adds X-Forwarded-For), the number of
 # proxy hops or the proxies' networks. The client is then the rightmost untrusted X-Forwarded-For hop, for
@@ -408,6 +414,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "reviews-apply": {"task": "reviews.tasks.reviews_apply", "schedule": 120.0},
     # --- break-glass post-hoc reviews overdue: incident and email (selfservice) ---
     "break-glass-reviews-escalate": {"task": "selfservice.tasks.break_glass_reviews_escalate", "schedule": 300.0},
+    # --- on-call rosters of auto-approval rules: fetched and expanded when due (selfservice) ---
+    "auto-approval-rosters-refresh": {"task": "selfservice.tasks.auto_approval_rosters_refresh", "schedule": 300.0},
     # --- security alerts (alerts) ---
     "alerts-evaluate": {"task": "alerts.tasks.alerts_evaluate", "schedule": 3600.0},
     # --- connectors: read every target back and record drift (connectors) ---

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from alerts.services import alert_break_glass_activation, alert_break_glass_review_overdue
 from approvals import hooks
+from approvals import selectors as approval_selectors
 from approvals.services import request_self_activate
 from assignments import rules as assignment_rules
 from assignments import selectors as assignment_selectors
@@ -20,6 +21,7 @@ from audit.services import audit_event_record
 from core.actors import Actor, as_actor
 from core.errors import FieldErrors, conflict, forbidden, invalid, not_found
 from notifications.email import absolute_url
+from notifications.recipients import stage_approvers_emails
 
 from . import selectors
 from .models import BreakGlassReview, RequestWaiver
@@ -128,6 +130,20 @@ def break_glass_review_complete(*, actor: Actor | User, review: BreakGlassReview
     return review
 
 
+def _fallback_approvers(request: Request, *, at: datetime) -> tuple[str, ...]:
+    """The addresses of the fallback approvers of the approval stages of the request's policy (who take
+    over a stage nobody decided), never the requester's: told with the administrators when a review is
+    overdue."""
+    setting = assignment_selectors.role_setting_effective(role=request.role, scope=request.scope)
+    if setting.pk is None:
+        return ()
+    emails = set()
+    for stage in approval_selectors.role_setting_stages(setting=setting):
+        emails |= set(stage_approvers_emails(stage=stage, scope=request.scope, escalated=True, at=at))
+    mine = (request.requested_by.email or "").lower() if request.requested_by_id else ""
+    return tuple(sorted(email for email in emails if email.lower() != mine))
+
+
 def break_glass_reviews_escalate_due(*, now: datetime | None = None, limit: int = 500) -> int:
     """Escalate the reviews still open past their due time, once each: a high-severity incident, emailed to
     the role's administrators. A guarded update claims each review, so two runs never escalate it twice."""
@@ -149,6 +165,6 @@ def break_glass_reviews_escalate_due(*, now: datetime | None = None, limit: int 
             alert_break_glass_review_overdue(
                 review_id=review.pk, principal=request.principal, role=request.role, scope=request.scope,
                 due_at=review.due_at, at=now, review_url=absolute_url(reverse("selfservice:review", args=[review.pk])),
-                actor=_ESCALATION)
+                actor=_ESCALATION, also_notify=_fallback_approvers(request, at=now))
             escalated += 1
     return escalated

@@ -23,8 +23,9 @@ from django.db.models import Q
 class RequestRules(models.Model):
     """Justification, ticket and break-glass rules of one role setting. No row: no extra rules.
 
-    Invariants: `justification_pattern` and `ticket_pattern` compile as Python regular expressions and
-    must match the whole value (checked by `request_rules_update`); `ticket_endpoint_url` passes the
+    Invariants: `justification_pattern` and `ticket_pattern` compile (the `regex` package, re syntax),
+    are at most 300 characters, do not backtrack catastrophically on the probes of `checks`, and must
+    match the whole value within the time limit (checked by `request_rules_update`); `ticket_endpoint_url` passes the
     outbound URL policy and contains `{ticket}`; `break_glass_review_hours` ≥ 1."""
 
     setting = models.OneToOneField("assignments.RoleSetting", on_delete=models.CASCADE, related_name="request_rules")
@@ -70,6 +71,12 @@ class AutoApprovalRule(models.Model):
     roster_zone = models.CharField(max_length=64, default="UTC",
                                    help_text="The zone floating times and all-day dates of the roster are read in.")
     roster_imported_at = models.DateTimeField(null=True, blank=True)
+    # The last good copy of the roster (what the shifts were expanded from): a refresh that cannot fetch
+    # the URL, or gets something that is not iCalendar, expands this again and records why (below).
+    roster_content = models.TextField(blank=True)
+    roster_checked_at = models.DateTimeField(null=True, blank=True,
+                                             help_text="When the refresh job last fetched (or expanded) the roster.")
+    roster_fetch_error = models.TextField(blank=True, help_text="Why the last fetch failed; empty: it worked.")
     time_windows = models.TextField(blank=True)
     time_windows_zone = models.CharField(max_length=64, default="UTC")
     ticket_pattern = models.CharField(max_length=300, blank=True)

@@ -7,13 +7,13 @@ Each change runs in one transaction with its audit event; emails go through the 
 incidents') in the same transaction.
 """
 
-import re
 import zoneinfo
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,6 +22,7 @@ from assignments import rules as assignment_rules
 from assignments import selectors as assignment_selectors
 from assignments.conditions import check_activation_conditions, parse_time_windows
 from assignments.models import Principal, RoleSetting, User
+from audit.models import AuditEvent
 from audit.services import audit_event_record
 from core.actors import Actor, as_actor
 from core.errors import DomainError, FieldErrors, conflict, forbidden, invalid, not_found
@@ -60,8 +61,13 @@ def _rule_holds(rule: AutoApprovalRule, draft: hooks.ActivationDraft) -> bool:
     actor = draft.actor
     if rule.max_duration_minutes is not None and draft.duration_minutes > rule.max_duration_minutes:
         return False
-    if rule.ticket_pattern and not (draft.ticket_number and re.fullmatch(rule.ticket_pattern, draft.ticket_number)):
-        return False
+    if rule.ticket_pattern:
+        try:
+            if not (draft.ticket_number and checks.pattern_fullmatch(rule.ticket_pattern, draft.ticket_number,
+                                                                     field="ticket_number", what="")):
+                return False
+        except DomainError:  # a pattern that ran out of time approves nothing: the request waits for approvers
+            return False
     if rule.time_windows:
         try:
             check_activation_conditions(trusted_networks="", allowed_time_windows=rule.time_windows, client_ip=None,
@@ -312,19 +318,16 @@ def _fetch_roster(url: str) -> bytes:
         raise invalid(f"The roster URL could not be reached: {error}", field="roster_url")
 
 
-def auto_approval_roster_import(*, actor: Actor | User, rule: AutoApprovalRule | int, content: bytes | None = None,
-                                mfa_verified_at: datetime | None = None) -> dict:
-    """Replace a rule's on-call shifts with those of an iCalendar file (`content`) or, without one, of
-    the rule's roster URL. Events naming nobody known are reported, not imported. Audited with counts."""
-    rule = _rule(rule)
-    actor = _manager(actor, rule.setting, mfa_verified_at, "import the on-call roster")
-    if content is None:
-        if not rule.roster_url:
-            raise invalid("Upload an iCalendar file, or give the rule a roster URL.", field="roster")
-        content = _fetch_roster(rule.roster_url)
-    if len(content) > MAX_ROSTER_BYTES:
-        raise invalid("The roster is larger than 1 MB.", field="roster")
-    parsed = rosters.roster_parse(content, zone_name=rule.roster_zone)
+def _roster_text(content: bytes | str) -> str:
+    return content.decode("utf-8", "replace") if isinstance(content, bytes) else content
+
+
+def _roster_shifts(rule: AutoApprovalRule, content: str, now: datetime) -> tuple[list, list, list]:
+    """The shift rows `content` expands to for `rule` from a day before `now` to the horizon: (rows,
+    summaries of events naming nobody known, why events were left out). Refuses a text that is not
+    iCalendar (field "roster")."""
+    parsed = rosters.roster_parse(content, zone_name=rule.roster_zone, since=now - timedelta(days=1),
+                                  until=now + timedelta(days=settings.PIM_ROSTER_HORIZON_DAYS))
     names = {name for shift in parsed.shifts for name in shift.names}
     users = {}
     for user in User.objects.filter(is_active=True).filter(username__in=names) | User.objects.filter(
@@ -339,19 +342,110 @@ def auto_approval_roster_import(*, actor: Actor | User, rule: AutoApprovalRule |
             unmatched.append(shift.summary)
         rows += [OnCallShift(rule=rule, user=user, start_at=shift.start_at, end_at=shift.end_at,
                              summary=shift.summary) for user in matched.values()]
-    now = timezone.now()
+    return rows, unmatched, parsed.skipped
+
+
+def _roster_store(*, rule: AutoApprovalRule, actor: Actor, action: str, content: str, rows: list, unmatched: list,
+                  skipped: list, now: datetime, fetch_error: str = "", refresh: bool = False) -> dict | None:
+    """Replace the rule's shifts with `rows` and keep `content` as its last good copy, in one transaction
+    with its audit event (under the rule's lock). A refresh that changes nothing (the same shifts, the
+    same fetch status) writes only when it checked; it is not audited."""
     with transaction.atomic():
         locked = AutoApprovalRule.objects.select_for_update().filter(pk=rule.pk).first()
         if locked is None:
             raise conflict("That rule has been deleted.")
-        before = OnCallShift.objects.filter(rule=rule).count()
+        current = list(OnCallShift.objects.filter(rule=rule).values_list("user_id", "start_at", "end_at", "summary"))
+        new = [(row.user.pk, row.start_at, row.end_at, row.summary) for row in rows]
+        summary = {"shifts": len(rows), "replaced": len(current), "events_naming_nobody_known": len(unmatched),
+                   "skipped": skipped[:50]}
+        if fetch_error:
+            summary["fetch_error"] = fetch_error
+        unchanged = sorted(current) == sorted(new) and locked.roster_fetch_error == fetch_error and \
+            locked.roster_content == content
+        AutoApprovalRule.objects.filter(pk=rule.pk).update(
+            roster_content=content, roster_fetch_error=fetch_error,
+            **({"roster_checked_at": now} if refresh else {}),
+            **({} if fetch_error or (refresh and unchanged) else {"roster_imported_at": now}))
+        if refresh and unchanged:
+            return None
         OnCallShift.objects.filter(rule=rule).delete()
         OnCallShift.objects.bulk_create(rows)
-        AutoApprovalRule.objects.filter(pk=rule.pk).update(roster_imported_at=now)
-        summary = {"shifts": len(rows), "replaced": before, "events_naming_nobody_known": len(unmatched),
-                   "skipped": parsed.skipped[:50]}
-        audit_event_record(action="auto_approval_rule.roster_import", actor=actor, target=rule,
-                           target_label=rule.name, role=rule.setting.role, scope=rule.setting.scope, after=summary,
-                           message=f"{len(rows)} shifts imported.")
+        message = f"{len(rows)} shifts imported." if not fetch_error else (
+            f"The roster could not be fetched ({fetch_error}); its last good copy is kept: {len(rows)} shifts.")
+        audit_event_record(action=action, actor=actor, target=rule, target_label=rule.name, role=rule.setting.role,
+                           scope=rule.setting.scope, after=summary, message=message,
+                           outcome=AuditEvent.Outcome.FAILURE if fetch_error else AuditEvent.Outcome.SUCCESS)
     summary["unmatched"] = unmatched[:50]
     return summary
+
+
+def auto_approval_roster_import(*, actor: Actor | User, rule: AutoApprovalRule | int, content: bytes | None = None,
+                                mfa_verified_at: datetime | None = None) -> dict:
+    """Replace a rule's on-call shifts with those of an iCalendar file (`content`) or, without one, of
+    the rule's roster URL, recurring events expanded to the horizon; the text is kept (the refresh job
+    expands it again as time passes). Events naming nobody known are reported, not imported. Audited
+    with counts. A fetch or parse that fails refuses and keeps what the rule had."""
+    rule = _rule(rule)
+    actor = _manager(actor, rule.setting, mfa_verified_at, "import the on-call roster")
+    if content is None:
+        if not rule.roster_url:
+            raise invalid("Upload an iCalendar file, or give the rule a roster URL.", field="roster")
+        content = _fetch_roster(rule.roster_url)
+    if len(content) > MAX_ROSTER_BYTES:
+        raise invalid("The roster is larger than 1 MB.", field="roster")
+    now = timezone.now()
+    text = _roster_text(content)
+    rows, unmatched, skipped = _roster_shifts(rule, text, now)
+    return _roster_store(rule=rule, actor=actor, action="auto_approval_rule.roster_import", content=text, rows=rows,
+                         unmatched=unmatched, skipped=skipped, now=now)
+
+
+_ROSTER_REFRESH = Actor.system("roster-refresh")
+
+
+def auto_approval_roster_refresh(*, rule: AutoApprovalRule | int, now: datetime | None = None) -> dict | None:
+    """Fetch the rule's roster URL again (if it has one) and expand the roster again from now: on a
+    failed fetch (or a text that is not iCalendar) the last good copy is expanded instead and the
+    error recorded on the rule (shown on its page, audited as a failure). Returns the import summary,
+    or None when nothing changed."""
+    rule = _rule(rule)
+    now = now or timezone.now()
+    content, error = rule.roster_content, ""
+    if rule.roster_url:
+        try:
+            fetched = _roster_text(_fetch_roster(rule.roster_url))
+            _roster_shifts(rule, fetched, now)  # a text that is not iCalendar is a failed fetch
+            content = fetched
+        except DomainError as refused:
+            error = refused.message
+    try:
+        rows, unmatched, skipped = _roster_shifts(rule, content, now) if content else ([], [], [])
+    except DomainError as refused:  # the last good copy no longer parses (a changed zone): keep the shifts
+        rows, unmatched, skipped = list(OnCallShift.objects.filter(rule=rule).select_related("user")), [], []
+        error = error or refused.message
+    return _roster_store(rule=rule, actor=_ROSTER_REFRESH, action="auto_approval_rule.roster_refresh",
+                         content=content, rows=rows, unmatched=unmatched, skipped=skipped, now=now,
+                         fetch_error=error, refresh=True)
+
+
+def auto_approval_rosters_refresh_due(*, now: datetime | None = None, limit: int = 200) -> int:
+    """Refresh the rosters of the enabled on-call rules not checked for PIM_ROSTER_REFRESH_MINUTES (the
+    beat's job). Each rule is claimed by a guarded update of `roster_checked_at` before its fetch, so two
+    runs at once refresh it once. Returns how many rules were refreshed."""
+    now = now or timezone.now()
+    due_before = now - timedelta(minutes=settings.PIM_ROSTER_REFRESH_MINUTES)
+    due = list(AutoApprovalRule.objects.filter(enabled=True, on_call=True)
+               .filter(Q(roster_url__gt="") | Q(roster_content__gt=""))
+               .filter(Q(roster_checked_at__isnull=True) | Q(roster_checked_at__lte=due_before))
+               .order_by(F("roster_checked_at").asc(nulls_first=True), "pk")
+               .values_list("pk", "roster_checked_at")[:limit])
+    done = 0
+    for pk, checked_at in due:
+        if AutoApprovalRule.objects.filter(pk=pk, roster_checked_at=checked_at).update(roster_checked_at=now) != 1:
+            continue  # another run claimed it
+        try:
+            auto_approval_roster_refresh(rule=pk, now=now)
+        except DomainError:  # deleted meanwhile
+            continue
+        done += 1
+    return done

@@ -3,6 +3,7 @@ auto-approval rules (with their on-call rosters), the break-glass activation, an
 Each view: permission gate, parse, call one service or selector, respond; `DomainError` becomes a form
 error, a step-up or a 403/404 page."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -143,7 +144,9 @@ def auto_rule_page(request, rule_id: int):
     shifts = (OnCallShift.objects.filter(rule=rule, end_at__gt=timezone.now()).select_related("user")
               .order_by("start_at")[:50])
     return render(request, "selfservice/auto_rule.html", {"rule": rule, "setting": setting, "form": form,
-                                                          "shifts": shifts},
+                                                          "shifts": shifts,
+                                                          "refresh_minutes": settings.PIM_ROSTER_REFRESH_MINUTES,
+                                                          "horizon_days": settings.PIM_ROSTER_HORIZON_DAYS},
                   status=400 if request.method == "POST" else 200)
 
 

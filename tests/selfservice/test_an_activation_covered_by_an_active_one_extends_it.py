@@ -1,6 +1,7 @@
 """When an activation of the same eligibility is already active, activating again extends it within the
-policy (Google JIT) instead of refusing, audited as an extension; a role that needs approval, a future
-start, a shorter ask or an administrator's active assignment are still refused as before."""
+policy (Google JIT) instead of refusing, audited as an extension; a role that needs approval waits for it
+(see tests/approvals/stages for what its approval does); a future start, a shorter ask or an
+administrator's active assignment are still refused as before."""
 
 from datetime import timedelta
 
@@ -35,17 +36,17 @@ def test_activating_again_extends_the_activation_within_the_policy(requester, po
         assert too_long.value.field == "duration_minutes"
 
 
-def test_a_shorter_ask_or_a_role_needing_approval_is_still_refused(requester, policy, approver, eligible, activate):
+def test_a_shorter_ask_is_still_refused_and_one_needing_approval_waits_for_it(requester, policy, approver,
+                                                                             eligible, activate):
     policy("helpdesk-administrator")
     eligibility = eligible(requester)
-    activate(requester, eligibility, duration_minutes=120)
+    active = activate(requester, eligibility, duration_minutes=120)
     with pytest.raises(DomainError) as shorter:
         activate(requester, eligibility, duration_minutes=30)
     assert shorter.value.code == "conflict" and "already active" in shorter.value.message
-    policy("helpdesk-administrator", approvers=[approver], require_approval=True)
-    with pytest.raises(DomainError) as approval:
-        activate(requester, eligibility, duration_minutes=240)
-    assert approval.value.code == "conflict"
+    policy("helpdesk-administrator", approvers=[approver], require_approval=True, max_activation_minutes=480)
+    waiting = activate(requester, eligibility, duration_minutes=240)  # an extension, through approval
+    assert waiting.status == Request.Status.PENDING_APPROVAL and waiting.assignment_id == active.assignment_id
 
 
 def test_an_administrators_active_assignment_is_not_extended(directory, requester, policy, eligible, activate):
