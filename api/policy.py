@@ -68,12 +68,15 @@ class DocumentSerializer(serializers.Serializer):
     document = serializers.CharField(help_text="The YAML document, as GET /api/v1/policy/export returns it.")
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True,
                                    help_text="Why (required to apply).")
+    prune = serializers.BooleanField(required=False, default=False,
+                                     help_text="Also delete the eligibility, connector mappings, approval stages and "
+                                               "dual control the document does not list.")
 
 
 class PlanChangeSerializer(serializers.Serializer):
     kind = serializers.CharField()
     key = serializers.CharField()
-    action = serializers.CharField(help_text="create or update")
+    action = serializers.CharField(help_text="create, update or delete")
     data = serializers.JSONField(allow_null=True)
     diff = DiffSerializer(many=True)
 
@@ -82,7 +85,11 @@ class PlanSerializer(serializers.Serializer):
     summary = serializers.CharField()
     changes = PlanChangeSerializer(many=True)
     unchanged = serializers.IntegerField()
-    only_in_portal = serializers.ListField(child=serializers.DictField())
+    only_in_portal = serializers.ListField(child=serializers.DictField(),
+                                           help_text="The unmanaged items: in the portal, not in the document, "
+                                                     "left as they are.")
+    unmanaged = serializers.IntegerField(help_text="How many items are unmanaged.")
+    prune = serializers.BooleanField()
     text = serializers.CharField(help_text="The plan as `terraform plan` would print it.")
 
 
@@ -153,7 +160,7 @@ class PolicyPlan(PimAPIView):
     def post(self, request):
         _gate(request)
         data = _valid(DocumentSerializer(data=request.data))
-        plan = documents.config_plan(data["document"])
+        plan = documents.config_plan(data["document"], prune=data["prune"])
         return Response({**plan.as_json(), "text": plan.as_text()})
 
 
@@ -166,7 +173,8 @@ class PolicyApply(PimAPIView):
         _write_gate(request)
         data = _valid(DocumentSerializer(data=request.data))
         outcome = _run_write(request, lambda: services.config_import(actor=_actor(request), text=data["document"],
-                                                                     reason=data.get("reason", "")))
+                                                                     reason=data.get("reason", ""),
+                                                                     prune=data["prune"]))
         return Response(_outcome(outcome), status=status.HTTP_202_ACCEPTED if outcome.proposal else status.HTTP_200_OK)
 
 

@@ -42,6 +42,9 @@ class DocumentForm(forms.Form):
     upload = forms.FileField(label="Or upload a YAML file", required=False)
     reason = forms.CharField(label="Why (to apply)", max_length=2000, required=False,
                              widget=forms.Textarea(attrs={"rows": 2}), help_text=REASON_HELP)
+    prune = forms.BooleanField(label="Prune", required=False,
+                               help_text="Also delete the eligibility, connector mappings, approval stages and dual "
+                                         "control the document does not list.")
 
     def text(self) -> str:
         upload = self.cleaned_data.get("upload")

@@ -268,15 +268,17 @@ def version_rollback(*, actor: Actor, kind: str, key: str, number: int, reason: 
                                     "after": {"kind": kind, "key": key, "data": version.data}})
 
 
-def config_import(*, actor: Actor, text: str, reason: str) -> Outcome:
-    """Apply a YAML document: every change of its plan, in one transaction (all or nothing), through the
-    ordinary services; again, it changes nothing (idempotent). Under dual control it becomes a proposal."""
+def config_import(*, actor: Actor, text: str, reason: str, prune: bool = False) -> Outcome:
+    """Apply a YAML document: every change of its plan (with `prune`, its deletions too), in one transaction
+    (all or nothing), through the ordinary services; again, it changes nothing (idempotent). Under dual
+    control it becomes a proposal."""
     actor = as_actor(actor)
     reason = _reason(reason, what="import this configuration")
-    plan = documents.config_plan(text)
+    plan = documents.config_plan(text, prune=prune)
     changes = [{"kind": c.kind, "key": c.key, "data": c.data} for c in plan.changes]
     return _apply_or_propose(actor=actor, changes=changes, reason=f"Import: {reason}", title="Configuration import",
                              how=Applying(source=ConfigVersion.Source.IMPORT),
                              audit={"action": "policy.import", "target_type": "policy.import",
                                     "target_label": "Configuration import",
-                                    "after": {"summary": plan.summary, "changes": [c.as_json() for c in plan.changes]}})
+                                    "after": {"summary": plan.summary, "prune": prune,
+                                              "changes": [c.as_json() for c in plan.changes]}})

@@ -223,13 +223,15 @@ def import_document(request):
             if request.POST.get("action") == "apply":
                 _require_writer(request.user)
                 outcome = services.config_import(actor=_actor(request), text=text,
-                                                 reason=form.cleaned_data.get("reason", ""))
+                                                 reason=form.cleaned_data.get("reason", ""),
+                                                 prune=form.cleaned_data["prune"])
                 _outcome_message(request, outcome)
                 if outcome.proposal:
                     return redirect("policy:proposal", pk=outcome.proposal.pk)
                 return redirect("policy:index")
-            plan = documents.config_plan(text)
-            form = DocumentForm(initial={"document": text, "reason": form.cleaned_data.get("reason", "")})
+            plan = documents.config_plan(text, prune=form.cleaned_data["prune"])
+            form = DocumentForm(initial={"document": text, "reason": form.cleaned_data.get("reason", ""),
+                                         "prune": form.cleaned_data["prune"]})
         except DomainError as error:
             if asks_for_step_up(error):
                 return step_up_redirect(request)
