@@ -4,6 +4,7 @@ configuration or grant is) live in the types and the services; these forms only 
 from django import forms
 
 from assignments.models import RoleDefinition, Scope
+from core.forms import change_reason_field
 
 from .kinds import KINDS
 
@@ -68,6 +69,7 @@ class MappingForm(forms.Form):
         self.fields["grant"].help_text = self.kind.grant_help
         for spec in self.kind.option_fields:
             self.fields[f"option_{spec.name}"] = _field(spec)
+        self.fields["reason"] = change_reason_field()  # last: why, after what
 
     def clean_scope(self):
         path = self.cleaned_data["scope"].strip()

@@ -165,7 +165,8 @@ def mapping_create(request, pk: int):
         try:
             services.mapping_create(actor=request.user, target=target, role=form.cleaned_data["role"],
                                     scope=form.cleaned_data["scope"], grant=form.cleaned_data["grant"],
-                                    options=form.options(), mfa_verified_at=mfa_verified_at(request))
+                                    options=form.options(), mfa_verified_at=mfa_verified_at(request),
+                                    reason=form.cleaned_data["reason"])
         except DomainError as error:
             if asks_for_step_up(error):
                 return step_up_redirect(request, reverse("connectors:target", args=[pk]))
@@ -190,7 +191,8 @@ def mapping_delete(request, pk: int, mapping_id: int):
     mapping = get_object_or_404(Mapping.objects.select_related("role", "scope", "target"), pk=mapping_id,
                                 target_id=pk)
     try:
-        services.mapping_delete(actor=request.user, mapping=mapping, mfa_verified_at=mfa_verified_at(request))
+        services.mapping_delete(actor=request.user, mapping=mapping, mfa_verified_at=mfa_verified_at(request),
+                                reason=request.POST.get("reason", ""))
     except DomainError as error:
         if asks_for_step_up(error):
             return step_up_redirect(request, reverse("connectors:target", args=[pk]))

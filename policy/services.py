@@ -14,7 +14,13 @@ from assignments.models import Scope
 from assignments.services import audited_refusal
 from audit.services import audit_event_record
 from core.actors import Actor, as_actor
-from core.config_changes import config_change_guard, config_change_reason, config_change_recorded
+from core.config_changes import (
+    REASON_LIMIT,
+    config_change_guard,
+    config_change_reason,
+    config_change_recorded,
+    config_change_why,
+)
 from core.errors import conflict, forbidden, invalid, not_found
 
 from . import documents
@@ -22,16 +28,9 @@ from .models import ConfigVersion, DualControl, Proposal
 from .registry import KINDS, kind_get
 from .versioning import Applying, applying, dual_control_at
 
-REASON_LIMIT = 2000
-
 
 def _reason(reason: str, *, what: str) -> str:
-    reason = (reason or "").replace("\x00", "").strip()
-    if not reason:
-        raise invalid(f"Say why you {what}.", field="reason")
-    if len(reason) > REASON_LIMIT:
-        raise invalid(f"The reason is longer than {REASON_LIMIT} characters.", field="reason")
-    return reason
+    return config_change_why(reason or "", what=what)
 
 
 def _proposal_refusal(kwargs: dict) -> dict:
