@@ -14,6 +14,8 @@ from core.errors import forbidden, invalid, not_found
 from policy import documents, selectors, services
 from policy.models import ConfigVersion, Proposal
 
+from .governance import ExplanationSerializer, WhatIfRequestSerializer
+from .governance import _principal as _whatif_principal
 from .views import PimAPIView, _actor, _run_write
 
 KIND_HELP = ("role_setting, connector_mapping, alert_setting, dual_control (versioned); scope, role, eligibility "
@@ -242,6 +244,27 @@ class PolicyProposalDetail(PimAPIView):
     def get(self, request, pk: str):
         _gate(request)
         return Response(ProposalSerializer(_proposal(pk)).data)
+
+
+class ProposalWhatIfSerializer(WhatIfRequestSerializer):
+    proposal = None  # the proposal is the one named in the path
+
+
+class PolicyProposalWhatIf(PimAPIView):
+    @extend_schema(operation_id="policy_proposals_whatif", request=ProposalWhatIfSerializer,
+                   responses=ExplanationSerializer, tags=["policy"],
+                   description="Explain the decision on a self-activation (of any person) as if the proposal were "
+                               "approved: its changes are applied in a transaction that is rolled back.")
+    def post(self, request, pk: str):
+        _gate(request)
+        proposal = _proposal(pk)
+        data = _valid(ProposalWhatIfSerializer(data=request.data))
+        explanation = services.proposal_whatif(
+            proposal=proposal, principal=_whatif_principal(data["principal"]), role=data["role"],
+            scope=data["scope"], at=data.get("at"), duration_minutes=data.get("duration_minutes"),
+            justification=data["justification"], ticket_system=data["ticket_system"],
+            ticket_number=data["ticket_number"], mfa_verified=data["mfa_verified"], client_ip=data.get("client_ip"))
+        return Response(ExplanationSerializer(explanation.as_dict()).data)
 
 
 def _decision_view(name: str, decide):

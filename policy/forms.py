@@ -1,5 +1,7 @@
 from django import forms
 
+from governance.forms import WhatIfForm
+
 from .registry import KINDS
 
 REASON_HELP = "Recorded with the change: the version history and the audit log show it."
@@ -33,6 +35,13 @@ class ProposeForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = [(k.name, k.label) for k in KINDS.values()]
+
+
+class ProposalWhatIfForm(WhatIfForm):
+    """The what-if's questions, under the proposal the page shows (not a policy typed in)."""
+
+    proposed_scope = None
+    proposed_values = None
 
 
 class DocumentForm(forms.Form):

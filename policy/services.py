@@ -5,12 +5,13 @@ kinds of `policy.registry`), which check the actor's rights and MFA, audit, and 
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
 from assignments import rules
-from assignments.models import Scope
+from assignments.models import Principal, RoleDefinition, Scope
 from assignments.services import audited_refusal
 from audit.services import audit_event_record
 from core.actors import Actor, as_actor
@@ -22,6 +23,7 @@ from core.config_changes import (
     config_change_why,
 )
 from core.errors import conflict, forbidden, invalid, not_found
+from governance.whatif import Explanation, whatif_explain
 
 from . import documents
 from .models import ConfigVersion, DualControl, Proposal
@@ -193,6 +195,36 @@ def proposal_withdraw(*, actor: Actor, proposal: Proposal, comment: str = "") ->
         _decide(locked, actor=actor, status=Proposal.Status.WITHDRAWN, comment=(comment or "").strip()[:REASON_LIMIT])
         audit_event_record(action="policy.proposal_withdraw", actor=actor, target=locked, target_label=locked.title)
     return locked
+
+
+_SIMULATOR = Actor.system("what-if")
+
+
+def proposal_whatif(*, proposal: Proposal, principal: Principal, role: RoleDefinition, scope: Scope,
+                    at: datetime | None = None, **answers) -> Explanation:
+    """What-if under a proposed configuration: `governance.whatif.whatif_explain` (same arguments) run with
+    every change of `proposal` applied, through the same kinds and owners' services an approval runs, in a
+    savepoint that is then rolled back: nothing is saved, audited or sent. Any kind a proposal changes is
+    simulated (a role setting, its approval stages, eligibility, …); a change that cannot be applied now is
+    refused with its owner's error, as approving it would be."""
+    try:
+        with transaction.atomic():
+            with applying(Applying(source=ConfigVersion.Source.PROPOSAL, proposal_id=proposal.pk)), \
+                    config_change_reason(f"What-if of proposal #{proposal.pk}"):
+                for change in proposal.changes:
+                    KINDS[change["kind"]].apply(key=change["key"], data=change["data"], actor=_SIMULATOR)
+            explanation = whatif_explain(principal=principal, role=role, scope=scope, at=at, **answers)
+            raise _Simulated(explanation)
+    except _Simulated as done:
+        return done.explanation
+
+
+class _Simulated(Exception):
+    """Carries the explanation out of the savepoint it rolls back."""
+
+    def __init__(self, explanation: Explanation):
+        super().__init__("simulated")
+        self.explanation = explanation
 
 
 # --- rollback and import ------------------------------------------------------------------------------------

@@ -100,7 +100,8 @@ MAY = {
     **{f"webhooks_{name}": {"administrator"} for name in (
         "list", "create", "retrieve", "update", "destroy", "rotate_secret", "delivery_retry")},
     # Policy as code: read by directory administrators and auditors, changed by directory administrators.
-    **{f"policy_{name}": VIEWERS for name in ("export", "plan", "versions_list", "proposals_list", "proposals_get")},
+    **{f"policy_{name}": VIEWERS for name in ("export", "plan", "versions_list", "proposals_list", "proposals_get",
+                                                         "proposals_whatif")},
     **{f"policy_{name}": {"administrator"} for name in (
         "apply", "rollback", "dual_control_set", "proposals_create", "proposals_approve", "proposals_reject",
         "proposals_withdraw")},
