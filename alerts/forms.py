@@ -3,6 +3,7 @@
 from django import forms
 
 from assignments.models import Principal
+from core.forms import change_reason_field
 
 from .definitions import AlertDefinition
 from .models import Incident, Severity
@@ -23,6 +24,7 @@ class AlertSettingForm(forms.Form):
             self.fields[threshold.name] = forms.IntegerField(
                 label=threshold.label, min_value=threshold.minimum, max_value=threshold.maximum,
                 help_text=f"Default {threshold.default}; {threshold.minimum}–{threshold.maximum}.")
+        self.fields["reason"] = change_reason_field()
 
     def thresholds(self) -> dict:
         return {t.name: self.cleaned_data[t.name] for t in self.definition.thresholds}

@@ -25,7 +25,7 @@ from assignments.services import (
 from audit.services import audit_event_record
 from core import domain_events
 from core.actors import Actor, as_actor
-from core.config_changes import config_change_guard, config_change_recorded
+from core.config_changes import config_change_guard, config_change_recorded, config_change_why
 from core.errors import DomainError, conflict, forbidden, invalid, not_found
 from notifications.email import absolute_url, email_enqueue
 
@@ -41,8 +41,9 @@ MAX_REASON = 2000
 
 
 def alert_setting_update(*, actor: User, key: str, enabled: bool, thresholds: dict,
-                         mfa_verified_at: datetime | None = None) -> AlertSetting:
-    """Turn an alert on or off and set its thresholds (directory administrators only), audited."""
+                         mfa_verified_at: datetime | None = None, reason: str | None = None) -> AlertSetting:
+    """Turn an alert on or off and set its thresholds (directory administrators only), audited. `reason`:
+    why (required from a person; None where no one is asked: `core.config_changes`)."""
     definition = definitions.definition_get(key)
     if definition is None:
         raise not_found("No such alert.")
@@ -63,6 +64,7 @@ def alert_setting_update(*, actor: User, key: str, enabled: bool, thresholds: di
             raise invalid(f"{threshold.label} must be between {threshold.minimum} and {threshold.maximum}.",
                           field=name)
         clean[name] = number
+    reason = config_change_why(reason, what=f"change the settings of the alert “{definition.name}”")
     # Turning an alert off or up hides what it would have shown: a privileged administrative change.
     rules.check_admin_mfa(actor=as_actor(actor).with_mfa_verified_at(mfa_verified_at),
                           what=f"change the settings of the alert “{definition.name}”")
@@ -77,8 +79,8 @@ def alert_setting_update(*, actor: User, key: str, enabled: bool, thresholds: di
         setting.save()
         after = {"enabled": setting.enabled, "thresholds": {**definition.defaults(), **setting.thresholds}}
         audit_event_record(action="alert.setting_update", actor=actor, target=setting, target_label=definition.name,
-                           before=before, after=after)
-        config_change_recorded(kind="alert_setting", key=key, actor=actor)
+                           before=before, after=after, message=reason)
+        config_change_recorded(kind="alert_setting", key=key, actor=actor, reason=reason)
     return setting
 
 

@@ -73,7 +73,8 @@ def alert_detail(request, key: str):
         if form.is_valid():
             try:
                 services.alert_setting_update(actor=request.user, key=key, enabled=form.cleaned_data["enabled"],
-                                              thresholds=form.thresholds(), mfa_verified_at=mfa_verified_at(request))
+                                              thresholds=form.thresholds(), mfa_verified_at=mfa_verified_at(request),
+                                              reason=form.cleaned_data["reason"])
                 messages.success(request, f"Settings of “{config.definition.name}” saved.")
                 return redirect("alerts:detail", key=key)
             except DomainError as error:

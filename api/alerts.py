@@ -14,7 +14,7 @@ from assignments.capabilities import user_capabilities
 from core.errors import forbidden, invalid, not_found
 
 from .authentication import is_service_principal_actor
-from .serializers import AssignmentSerializer
+from .serializers import AssignmentSerializer, change_reason_field
 from .views import PimAPIView, PimListView, _int_id, _mfa_verified_at, _run_write
 
 ALERT_KEY = OpenApiParameter("key", str, OpenApiParameter.PATH, description="Alert key (e.g. too-many-global-admins)")
@@ -50,6 +50,7 @@ class AlertSettingSerializer(serializers.Serializer):
     thresholds = serializers.DictField(child=serializers.IntegerField(min_value=-(2**31), max_value=2**31 - 1),
                                        required=False, help_text="Threshold name → whole number; unnamed ones keep "
                                                                  "their value.")
+    reason = change_reason_field()
 
 
 class EvaluationSerializer(serializers.Serializer):
@@ -176,7 +177,7 @@ class AlertDetail(PimAPIView):
         thresholds = {**config.thresholds, **data.get("thresholds", {})}
         _run_write(request, lambda: services.alert_setting_update(
             actor=request.user, key=config.definition.key, enabled=data.get("enabled", config.enabled),
-            thresholds=thresholds, mfa_verified_at=_mfa_verified_at(request)))
+            thresholds=thresholds, mfa_verified_at=_mfa_verified_at(request), reason=data["reason"]))
         return Response(AlertSerializer(_config(key)).data)
 
 

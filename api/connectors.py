@@ -15,6 +15,7 @@ from connectors.kinds import KINDS
 from connectors.models import Drift, Effect, Mapping, Target
 from core.errors import forbidden, invalid, not_found
 
+from .serializers import ReasonSerializer, change_reason_field
 from .views import PimAPIView, _int_id, _mfa_verified_at, _run_write
 
 
@@ -50,10 +51,11 @@ class SecretSerializer(serializers.Serializer):
 class MappingSerializer(serializers.ModelSerializer):
     role = serializers.SlugRelatedField(slug_field="slug", queryset=RoleDefinition.objects.all())
     scope = serializers.SlugRelatedField(slug_field="path", queryset=Scope.objects.all())
+    reason = change_reason_field()
 
     class Meta:
         model = Mapping
-        fields = ["id", "role", "scope", "grant", "options", "enabled", "created_at"]
+        fields = ["id", "role", "scope", "grant", "options", "enabled", "created_at", "reason"]
         read_only_fields = ["id", "enabled", "created_at"]
 
 
@@ -200,7 +202,7 @@ class MappingList(PimAPIView):
         data = _valid(MappingSerializer(data=request.data))
         mapping = _run_write(request, lambda: services.mapping_create(
             actor=request.user, target=target, role=data["role"], scope=data["scope"], grant=data["grant"],
-            options=data.get("options") or {}, mfa_verified_at=_mfa_verified_at(request)))
+            options=data.get("options") or {}, mfa_verified_at=_mfa_verified_at(request), reason=data["reason"]))
         return Response(MappingSerializer(mapping).data, status=status.HTTP_201_CREATED)
 
 
@@ -292,13 +294,15 @@ class TargetRotateSecret(PimAPIView):
 
 
 class MappingDelete(PimAPIView):
-    @extend_schema(operation_id="connector_mappings_delete", request=None, responses={204: None},
+    @extend_schema(operation_id="connector_mappings_delete", request=ReasonSerializer, responses={204: None},
                    tags=["connectors"], description="Remove a mapping (its grants are revoked in the target).")
     def post(self, request, pk: str, mapping_id: str):
         _gate(request)
         mapping = _mapping(_target(pk), mapping_id)
+        reason = _valid(ReasonSerializer(data=request.data))["reason"]
         _run_write(request, lambda: services.mapping_delete(actor=request.user, mapping=mapping,
-                                                             mfa_verified_at=_mfa_verified_at(request)),
+                                                             mfa_verified_at=_mfa_verified_at(request),
+                                                             reason=reason),
                    target_of=lambda _result: None)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

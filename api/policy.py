@@ -14,6 +14,8 @@ from core.errors import forbidden, invalid, not_found
 from policy import documents, selectors, services
 from policy.models import ConfigVersion, Proposal
 
+from .governance import ExplanationSerializer, WhatIfRequestSerializer
+from .governance import _principal as _whatif_principal
 from .views import PimAPIView, _actor, _run_write
 
 KIND_HELP = ("role_setting, connector_mapping, alert_setting, dual_control (versioned); scope, role, eligibility "
@@ -68,12 +70,15 @@ class DocumentSerializer(serializers.Serializer):
     document = serializers.CharField(help_text="The YAML document, as GET /api/v1/policy/export returns it.")
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True,
                                    help_text="Why (required to apply).")
+    prune = serializers.BooleanField(required=False, default=False,
+                                     help_text="Also delete the eligibility, connector mappings, approval stages and "
+                                               "dual control the document does not list.")
 
 
 class PlanChangeSerializer(serializers.Serializer):
     kind = serializers.CharField()
     key = serializers.CharField()
-    action = serializers.CharField(help_text="create or update")
+    action = serializers.CharField(help_text="create, update or delete")
     data = serializers.JSONField(allow_null=True)
     diff = DiffSerializer(many=True)
 
@@ -82,7 +87,11 @@ class PlanSerializer(serializers.Serializer):
     summary = serializers.CharField()
     changes = PlanChangeSerializer(many=True)
     unchanged = serializers.IntegerField()
-    only_in_portal = serializers.ListField(child=serializers.DictField())
+    only_in_portal = serializers.ListField(child=serializers.DictField(),
+                                           help_text="The unmanaged items: in the portal, not in the document, "
+                                                     "left as they are.")
+    unmanaged = serializers.IntegerField(help_text="How many items are unmanaged.")
+    prune = serializers.BooleanField()
     text = serializers.CharField(help_text="The plan as `terraform plan` would print it.")
 
 
@@ -153,7 +162,7 @@ class PolicyPlan(PimAPIView):
     def post(self, request):
         _gate(request)
         data = _valid(DocumentSerializer(data=request.data))
-        plan = documents.config_plan(data["document"])
+        plan = documents.config_plan(data["document"], prune=data["prune"])
         return Response({**plan.as_json(), "text": plan.as_text()})
 
 
@@ -166,7 +175,8 @@ class PolicyApply(PimAPIView):
         _write_gate(request)
         data = _valid(DocumentSerializer(data=request.data))
         outcome = _run_write(request, lambda: services.config_import(actor=_actor(request), text=data["document"],
-                                                                     reason=data.get("reason", "")))
+                                                                     reason=data.get("reason", ""),
+                                                                     prune=data["prune"]))
         return Response(_outcome(outcome), status=status.HTTP_202_ACCEPTED if outcome.proposal else status.HTTP_200_OK)
 
 
@@ -234,6 +244,27 @@ class PolicyProposalDetail(PimAPIView):
     def get(self, request, pk: str):
         _gate(request)
         return Response(ProposalSerializer(_proposal(pk)).data)
+
+
+class ProposalWhatIfSerializer(WhatIfRequestSerializer):
+    proposal = None  # the proposal is the one named in the path
+
+
+class PolicyProposalWhatIf(PimAPIView):
+    @extend_schema(operation_id="policy_proposals_whatif", request=ProposalWhatIfSerializer,
+                   responses=ExplanationSerializer, tags=["policy"],
+                   description="Explain the decision on a self-activation (of any person) as if the proposal were "
+                               "approved: its changes are applied in a transaction that is rolled back.")
+    def post(self, request, pk: str):
+        _gate(request)
+        proposal = _proposal(pk)
+        data = _valid(ProposalWhatIfSerializer(data=request.data))
+        explanation = services.proposal_whatif(
+            proposal=proposal, principal=_whatif_principal(data["principal"]), role=data["role"],
+            scope=data["scope"], at=data.get("at"), duration_minutes=data.get("duration_minutes"),
+            justification=data["justification"], ticket_system=data["ticket_system"],
+            ticket_number=data["ticket_number"], mfa_verified=data["mfa_verified"], client_ip=data.get("client_ip"))
+        return Response(ExplanationSerializer(explanation.as_dict()).data)
 
 
 def _decision_view(name: str, decide):

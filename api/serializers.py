@@ -10,6 +10,7 @@ from approvals.models import ApprovalDecision, Request
 from approvals.services import BATCH_LIMIT
 from assignments.models import Assignment, Principal, RoleDefinition, RoleSetting, Scope
 from audit.models import AuditEvent
+from core.config_changes import REASON_LIMIT
 from core.ids import parse_id
 from selfservice.models import RequestWaiver
 
@@ -157,10 +158,21 @@ class RoleSettingSerializer(serializers.ModelSerializer):
         return [p.pk for p in obj.approvers.all()]
 
 
+def change_reason_field() -> serializers.CharField:
+    """Why a change of versioned configuration is made: required, recorded with its version and audit event."""
+    return serializers.CharField(max_length=REASON_LIMIT, write_only=True,
+                                 help_text="Why: recorded with the change in the version history and the audit log.")
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = change_reason_field()
+
+
 class RoleSettingWriteSerializer(serializers.Serializer):
     """Create or change the policy of a role at a scope. Only the fields given change."""
 
     role = RoleField()
+    reason = change_reason_field()
     scope = ScopeField(required=False, help_text="Scope path or id; default the root '/'.")
     max_activation_minutes = serializers.IntegerField(required=False, min_value=0, max_value=10**6)
     require_mfa_on_activation = serializers.BooleanField(required=False)

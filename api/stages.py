@@ -26,6 +26,7 @@ class RoleSettingStagesWriteSerializer(serializers.Serializer):
     role = s.RoleField()
     scope = s.ScopeField(required=False, help_text="Scope path or id; default the root '/'.")
     stages = s.ApprovalStageSerializer(many=True, help_text="In order; at most 5.")
+    reason = s.change_reason_field()
 
 
 class RoleSettingStages(PimAPIView):
@@ -38,7 +39,7 @@ class RoleSettingStages(PimAPIView):
         role, scope = data["role"], data.get("scope") or assignment_selectors.scope_root()
         stages = [{k: v for k, v in stage.items() if k != "position"} for stage in data["stages"]]
         _run_write(request, lambda: role_setting_stages_set(actor=_actor(request), role=role, scope=scope,
-                                                            stages=stages))
+                                                            stages=stages, reason=data["reason"]))
         setting = RoleSetting.objects.select_related("role", "scope").prefetch_related(
             "approvers", "stages__approvers", "stages__fallback_approvers").get(role=role, scope=scope)
         return Response(s.RoleSettingSerializer(setting).data)

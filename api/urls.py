@@ -123,6 +123,7 @@ urlpatterns = [
     path("policy/dual-control/", policy.PolicyDualControl.as_view(), name="policy-dual-control"),
     path("policy/proposals/", policy.PolicyProposals.as_view(), name="policy-proposals"),
     path("policy/proposals/<str:pk>/", policy.PolicyProposalDetail.as_view(), name="policy-proposal"),
+    path("policy/proposals/<str:pk>/what-if/", policy.PolicyProposalWhatIf.as_view(), name="policy-proposal-whatif"),
     path("policy/proposals/<str:pk>/approve/", policy.PolicyProposalApprove.as_view(), name="policy-proposal-approve"),
     path("policy/proposals/<str:pk>/reject/", policy.PolicyProposalReject.as_view(), name="policy-proposal-reject"),
     path("policy/proposals/<str:pk>/withdraw/", policy.PolicyProposalWithdraw.as_view(),

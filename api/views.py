@@ -391,9 +391,9 @@ class RoleSettingList(PimListView):
         body.is_valid(raise_exception=True)
         values = dict(body.validated_data)
         role, scope = values.pop("role"), values.pop("scope", None) or assignment_selectors.scope_root()
-        approver_ids = values.pop("approvers", None)
+        approver_ids, reason = values.pop("approvers", None), values.pop("reason")
         setting = _run_write(request, lambda: role_setting_update(
-            actor=_actor(request), role=role, scope=scope, values=values, approver_ids=approver_ids))
+            actor=_actor(request), role=role, scope=scope, values=values, approver_ids=approver_ids, reason=reason))
         return Response(s.RoleSettingSerializer(setting).data)
 
 

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
 
-from core.forms import HoursMinutesField
+from core.forms import HoursMinutesField, change_reason_field
 from core.timezones import time_zone_names, zone_label
 
 from . import selectors
@@ -212,6 +212,7 @@ class RoleSettingForm(forms.Form):
 
     max_activation_minutes = HoursMinutesField(label="Maximum activation duration",
                                                help_text="Between 1 and 24 hours.")
+    reason = change_reason_field()
     require_mfa_on_activation = forms.BooleanField(required=False, label="Require MFA on activation")
     require_justification_on_activation = forms.BooleanField(required=False,
                                                              label="Require justification on activation")

@@ -24,7 +24,7 @@ from audit.models import AuditEvent
 from audit.services import audit_event_record, audit_refusal_record
 from core import domain_events
 from core.actors import Actor, as_actor
-from core.config_changes import config_change_guard, config_change_recorded
+from core.config_changes import config_change_guard, config_change_recorded, config_change_why
 from core.errors import DomainError, FieldErrors, conflict, forbidden, invalid, not_found
 from core.timezones import local_text, time_zone_valid
 
@@ -457,13 +457,16 @@ def role_setting_config_key(*, role: RoleDefinition, scope: Scope) -> str:
 
 @audited_refusal("role_setting.update")
 def role_setting_update(*, actor: Actor | User, role: RoleDefinition, scope: Scope, values: dict,
-                        approver_ids: list[int] | None = None, mfa_verified_at: datetime | None = None) -> RoleSetting:
+                        approver_ids: list[int] | None = None, mfa_verified_at: datetime | None = None,
+                        reason: str | None = None) -> RoleSetting:
     """Create or change the policy of `role` at `scope`. The setting at the root `/` is the role's
-    default everywhere; resource and group roles may be overridden at a scope or a group."""
+    default everywhere; resource and group roles may be overridden at a scope or a group. `reason`: why,
+    as the person changing it says (required; None where no one is asked: `core.config_changes`)."""
     actor = _acting(actor, mfa_verified_at)
     if not scope.is_root:
         rules.check_role_fits_scope(role=role, scope=scope)
     rules.check_actor_can_manage(actor=actor, role=role, scope=scope)
+    reason = config_change_why(reason, what=f"change the settings of {role.name}")
     unknown = set(values) - set(ROLE_SETTING_FIELDS)
     if unknown:
         raise invalid(f"Unknown setting fields: {', '.join(sorted(unknown))}.")
@@ -494,8 +497,9 @@ def role_setting_update(*, actor: Actor | User, role: RoleDefinition, scope: Sco
         setting.save()
         if approvers is not None:
             setting.approvers.set(approvers)
-        config_change_recorded(kind="role_setting", key=config_key, actor=actor)
+        config_change_recorded(kind="role_setting", key=config_key, actor=actor, reason=reason)
         audit_event_record(action="role_setting.update", actor=actor, target=setting, role=role, scope=scope,
+                           message=reason,
                            before={k: c["before"] for k, c in changed.items()},
                            after={k: c["after"] for k, c in changed.items()})
         domain_events.emit("role_setting.updated", key=f"setting:{setting.pk}:{int(timezone.now().timestamp() * 1e6)}",
@@ -578,16 +582,19 @@ def _stages_snapshot(stages) -> list[dict]:
 
 @audited_refusal("role_setting.stages")
 def role_setting_stages_set(*, actor: Actor | User, role: RoleDefinition, scope: Scope, stages: list[dict],
-                            mfa_verified_at: datetime | None = None) -> list[ApprovalStage]:
+                            mfa_verified_at: datetime | None = None, reason: str | None = None
+                            ) -> list[ApprovalStage]:
     """Replace the ordered approval stages of the policy of `role` at `scope` (an empty list: back to
     the single stage of the setting's own approvers, approvals needed and window). Same rights and
     step-up as `role_setting_update`; one audit event with the stages before and after; no write and
     no event when nothing changes. Stages are rewritten in place by position, so requests waiting at a
-    stage keep waiting there under its new rules; removing a stage a request waits at is refused."""
+    stage keep waiting there under its new rules; removing a stage a request waits at is refused.
+    `reason` as for `role_setting_update`."""
     actor = _acting(actor, mfa_verified_at)
     if not scope.is_root:
         rules.check_role_fits_scope(role=role, scope=scope)
     rules.check_actor_can_manage(actor=actor, role=role, scope=scope)
+    reason = config_change_why(reason, what=f"change the approval stages of {role.name}")
     if not isinstance(stages, list) or not all(isinstance(st, dict) for st in stages):
         raise invalid("Stages are a list of objects.", field="stages")
     if len(stages) > MAX_APPROVAL_STAGES:
@@ -634,8 +641,9 @@ def role_setting_stages_set(*, actor: Actor | User, role: RoleDefinition, scope:
         after = _stages_snapshot(result)
         setting.updated_by = actor.user
         setting.save(update_fields=["updated_by", "updated_at"])
-        config_change_recorded(kind="approval_stages", key=config_key, actor=actor)
+        config_change_recorded(kind="approval_stages", key=config_key, actor=actor, reason=reason)
         audit_event_record(action="role_setting.stages", actor=actor, target=setting, role=role, scope=scope,
+                           message=reason,
                            before={"stages": before}, after={"stages": after})
         domain_events.emit("role_setting.updated", key=f"setting:{setting.pk}:{int(timezone.now().timestamp() * 1e6)}",
                            actor=actor.user, data={"role_setting": {

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.actors import Actor
 from core.errors import DomainError
-from core.forms import form_add_domain_error
+from core.forms import ChangeReasonForm, form_add_domain_error
 from core.mfa import mfa_verified_at
 from core.stepup import step_up_redirect, step_up_restored
 
@@ -599,7 +599,8 @@ def role_setting_edit(request, role_pk: int):
             try:
                 services.role_setting_update(actor=request.user, role=role, scope=scope,
                                              values=form.service_values(), approver_ids=form.approver_ids(),
-                                             mfa_verified_at=mfa_verified_at(request))
+                                             mfa_verified_at=mfa_verified_at(request),
+                                             reason=form.cleaned_data["reason"])
             except DomainError as error:
                 if rules.asks_for_step_up(error):
                     return step_up_redirect(request, f"{request.path}?{urlencode({'scope': scope.path})}")
@@ -656,11 +657,13 @@ def role_setting_stages(request, role_pk: int):
         if not can_manage:
             _require_manage(request, role, scope)
         formset = ApprovalStageFormSet(request.POST, prefix="stage")
-        if formset.is_valid():
+        reason_form = ChangeReasonForm(request.POST)
+        if formset.is_valid() & reason_form.is_valid():  # both, so that every mistake shows at once
             stages = [form.stage_values() for form in formset.forms if not form.is_blank]
             try:
                 services.role_setting_stages_set(actor=request.user, role=role, scope=scope, stages=stages,
-                                                 mfa_verified_at=mfa_verified_at(request))
+                                                 mfa_verified_at=mfa_verified_at(request),
+                                                 reason=reason_form.cleaned_data["reason"])
             except DomainError as error:
                 if rules.asks_for_step_up(error):
                     return step_up_redirect(request, here)
@@ -674,13 +677,15 @@ def role_setting_stages(request, role_pk: int):
             status = 400
     elif (restored := step_up_restored(request)) is not None:
         formset = ApprovalStageFormSet(restored, prefix="stage")
+        reason_form = ChangeReasonForm(restored)
     else:
         initial = [ApprovalStageForm.initial_for(stage) for stage in current]
         formset = ApprovalStageFormSet(initial=initial, prefix="stage")
         formset.extra = 1 if len(initial) < 5 else 0
+        reason_form = ChangeReasonForm()
     return render(request, "assignments/role_setting_stages.html", {
         "role": role, "scope": scope, "setting": setting, "effective": effective, "stages": current,
-        "can_manage": can_manage and setting is not None, "formset": formset,
+        "can_manage": can_manage and setting is not None, "formset": formset, "reason_form": reason_form,
         "inherited_stages": list(effective.stages.order_by("position")) if effective.pk and setting is None else [],
     }, status=status)
 

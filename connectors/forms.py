@@ -4,6 +4,7 @@ configuration or grant is) live in the types and the services; these forms only 
 from django import forms
 
 from assignments.models import RoleDefinition, Scope
+from core.forms import change_reason_field
 
 from .kinds import KINDS
 
@@ -75,6 +76,7 @@ class MappingForm(forms.Form):
         self.fields["grant"].help_text = self.kind.grant_help
         for spec in self.kind.option_fields:
             self.fields[f"option_{spec.name}"] = _field(spec)
+        self.fields["reason"] = change_reason_field()  # last: why, after what
 
     def clean_scope(self):
         path = self.cleaned_data["scope"].strip()
@@ -88,9 +90,8 @@ class MappingForm(forms.Form):
 
 
 class MappingEditForm(MappingForm):
-    """An existing mapping's fields (prefixed by its id: one form per mapping on the target's page) and why."""
-
-    reason = forms.CharField(max_length=500, label="Why", help_text="Kept with the change in the version history.")
+    """An existing mapping's fields (prefixed by its id: one form per mapping on the target's page) and why
+    (the reason field is `MappingForm`'s)."""
 
     def __init__(self, *args, mapping, **kwargs):
         initial = {"role": mapping.role_id, "scope": mapping.scope.path, "grant": mapping.grant,

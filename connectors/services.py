@@ -19,7 +19,13 @@ from assignments.models import Assignment, RoleDefinition, Scope, User
 from assignments.services import assignment_create, audited_refusal
 from audit.services import audit_event_record
 from core.actors import as_actor
-from core.config_changes import config_change_guard, config_change_reason, config_change_recorded, current_reason
+from core.config_changes import (
+    config_change_guard,
+    config_change_reason,
+    config_change_recorded,
+    config_change_why,
+    current_reason,
+)
 from core.crypto import seal
 from core.errors import conflict, invalid, not_found
 from notifications.outbox import outbox_enqueue
@@ -205,11 +211,13 @@ def mapping_config_key(*, target: Target, role: RoleDefinition, scope: Scope, gr
 
 @audited_refusal("connector_mapping.create")
 def mapping_create(*, actor: User, target: Target, role: RoleDefinition, scope: Scope, grant: str,
-                   options: dict | None = None, check: bool = True, mfa_verified_at: datetime | None = None
-                   ) -> Mapping:
+                   options: dict | None = None, check: bool = True, mfa_verified_at: datetime | None = None,
+                   reason: str | None = None) -> Mapping:
     """Map holding `role` at `scope` to `grant` in `target`. With `check`, the grant must exist in the
-    target now (a mapping to a group that does not exist would fail every activation)."""
+    target now (a mapping to a group that does not exist would fail every activation). `reason`: why
+    (required from a person; None where no one is asked: `core.config_changes`)."""
     check_connector_admin(actor)
+    reason = config_change_why(reason, what="map this role")
     grant, options = _mapping_clean(target=target, role=role, scope=scope, grant=grant, options=options)
     _check_mfa(actor, mfa_verified_at, what="map a role to a connector")
     if check:
@@ -222,8 +230,8 @@ def mapping_create(*, actor: User, target: Target, role: RoleDefinition, scope: 
             mapping = Mapping.objects.create(target=target, role=role, scope=scope, grant=grant, options=options,
                                              created_by=actor, created_at=timezone.now())
             audit_event_record(action="connector_mapping.create", actor=actor, target=mapping, role=role, scope=scope,
-                               after=_mapping_snapshot(mapping))
-            config_change_recorded(kind="connector_mapping", key=config_key, actor=actor)
+                               after=_mapping_snapshot(mapping), message=reason)
+            config_change_recorded(kind="connector_mapping", key=config_key, actor=actor, reason=reason)
     except IntegrityError:
         raise invalid("That mapping exists.", field="grant") from None
     return mapping
@@ -304,10 +312,13 @@ def mapping_update(*, actor: User, mapping: Mapping, role: RoleDefinition, scope
 
 
 @audited_refusal("connector_mapping.delete")
-def mapping_delete(*, actor: User, mapping: Mapping, mfa_verified_at: datetime | None = None) -> None:
+def mapping_delete(*, actor: User, mapping: Mapping, mfa_verified_at: datetime | None = None,
+                   reason: str | None = None) -> None:
     """Stop mapping. What the mapping granted stays in the target, and reconciliation no longer reads
-    that grant: end the assignments (or revoke by hand) first if it must go."""
+    that grant: end the assignments (or revoke by hand) first if it must go. `reason` as for
+    `mapping_create`."""
     check_connector_admin(actor)
+    reason = config_change_why(reason, what="remove this mapping")
     _check_mfa(actor, mfa_verified_at, what="remove a connector mapping")
     with transaction.atomic():
         before = _mapping_snapshot(mapping)
@@ -320,8 +331,8 @@ def mapping_delete(*, actor: User, mapping: Mapping, mfa_verified_at: datetime |
         if deleted:
             audit_event_record(action="connector_mapping.delete", actor=actor, target_type="connectors.mapping",
                                target_id=str(mapping.pk), target_label=str(mapping), role=mapping.role,
-                               scope=mapping.scope, before=before)
-            config_change_recorded(kind="connector_mapping", key=config_key, actor=actor)
+                               scope=mapping.scope, before=before, message=reason)
+            config_change_recorded(kind="connector_mapping", key=config_key, actor=actor, reason=reason)
 
 
 # --- effects ---------------------------------------------------------------------------------------------

@@ -225,7 +225,7 @@ def mapping_create(request, pk: int):
     form = MappingForm(request.POST, kind=target.kind)
     return _mapping_save(request, target, form, lambda data: services.mapping_create(
         actor=request.user, target=target, role=data["role"], scope=data["scope"], grant=data["grant"],
-        options=form.options(), mfa_verified_at=mfa_verified_at(request)),
+        options=form.options(), mfa_verified_at=mfa_verified_at(request), reason=data["reason"]),
         saved="Mapping saved: transitions of that role at that scope now reach the target.", mapping_form=form)
 
 
@@ -268,7 +268,8 @@ def mapping_delete(request, pk: int, mapping_id: int):
     _require_admin(request.user)
     mapping = _mapping_or_404(pk, mapping_id)
     try:
-        services.mapping_delete(actor=request.user, mapping=mapping, mfa_verified_at=mfa_verified_at(request))
+        services.mapping_delete(actor=request.user, mapping=mapping, mfa_verified_at=mfa_verified_at(request),
+                                reason=request.POST.get("reason", ""))
     except DomainError as error:
         if asks_for_step_up(error):
             return step_up_redirect(request, reverse("connectors:target", args=[pk]))

@@ -10,6 +10,11 @@ Without a handler (the policy app not installed) both do nothing.
 
 `kind` names a registered kind of configuration (`policy.registry`); `key` names one item of it, in
 that kind's own spelling (a role setting: `<role slug>@<scope path>`).
+
+Why a change is made: a person changing a setting on its page or through the API says why
+(`config_change_why`, required); the service passes it to `config_change_recorded` and its audit event.
+A caller with no one to ask (a rollback, an approved proposal, an import, bootstrap) passes None and
+states the reason for the whole block with `config_change_reason`.
 """
 
 from collections.abc import Iterator
@@ -17,11 +22,15 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Protocol
 
+from core.errors import invalid
+
+REASON_LIMIT = 2000
+
 
 class Handler(Protocol):
     def guard(self, *, kind: str, key: str, scope_path: str, actor: Any, existed: bool) -> None: ...
 
-    def recorded(self, *, kind: str, key: str, actor: Any) -> None: ...
+    def recorded(self, *, kind: str, key: str, actor: Any, reason: str) -> None: ...
 
 
 _handler: list[Handler] = []
@@ -40,10 +49,25 @@ def config_change_guard(*, kind: str, key: str, scope_path: str, actor: Any, exi
         handler.guard(kind=kind, key=key, scope_path=scope_path, actor=actor, existed=existed)
 
 
-def config_change_recorded(*, kind: str, key: str, actor: Any) -> None:
-    """After writing, in the same transaction: the item's new state becomes a version."""
+def config_change_recorded(*, kind: str, key: str, actor: Any, reason: str = "") -> None:
+    """After writing, in the same transaction: the item's new state becomes a version, with `reason` (or
+    the enclosing `config_change_reason`)."""
     for handler in _handler:
-        handler.recorded(kind=kind, key=key, actor=actor)
+        handler.recorded(kind=kind, key=key, actor=actor, reason=reason or current_reason())
+
+
+def config_change_why(reason: str | None, *, what: str) -> str:
+    """The reason a change is made, checked. A string is a person's answer to "why": required (an empty
+    one is refused, naming the field `reason`). None: the caller has no one to ask, and the reason is the
+    enclosing block's (`config_change_reason`), possibly empty."""
+    if reason is None:
+        return current_reason()
+    reason = str(reason).replace("\x00", "").strip()
+    if not reason:
+        raise invalid(f"Say why you {what}: the version history and the audit log record it.", field="reason")
+    if len(reason) > REASON_LIMIT:
+        raise invalid(f"The reason is longer than {REASON_LIMIT} characters.", field="reason")
+    return reason
 
 
 @contextmanager

@@ -1,11 +1,27 @@
-"""What every page's form shares: showing a service's refusal on the fields it names, and durations
-chosen in hours and minutes."""
+"""What every page's form shares: showing a service's refusal on the fields it names, durations chosen
+in hours and minutes, and the "why" of a configuration change."""
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
+from .config_changes import REASON_LIMIT
 from .errors import DomainError
+
+
+def change_reason_field() -> forms.CharField:
+    """"Why" of a change of versioned configuration (a policy, its stages, a connector mapping, an alert's
+    settings): required; the version history and the audit log record it (`core.config_changes`)."""
+    return forms.CharField(label="Why", max_length=REASON_LIMIT, widget=forms.Textarea(attrs={"rows": 2}),
+                           help_text="Recorded with the change: the version history and the audit log show it.",
+                           error_messages={"required": "Say why you make this change: the version history and the "
+                                                       "audit log record it."})
+
+
+class ChangeReasonForm(forms.Form):
+    """The "why" alone, for a page whose change is a formset or a button."""
+
+    reason = change_reason_field()
 
 
 def form_add_domain_error(form: forms.Form, error: DomainError) -> None:

@@ -11,8 +11,11 @@
 
 Each section is a kind of `policy.registry`; an item is its key fields plus its data (the kind's
 snapshot). A plan compares each item of the document with the portal's: what would be created or
-updated. Sections a document leaves out are not compared; items of a section that the document does not
-list are reported (`only_in_portal`) and left as they are: an import never removes anything.
+updated. Sections a document leaves out are not compared. Items of a section that the document does not
+list are *unmanaged*: reported (`only_in_portal`, counted in the summary) and left as they are, unless the
+plan is made in prune mode (`prune=True`): then those of a prunable kind (eligibility, connector mappings,
+approval stages, dual control) are planned as deletions, which the apply makes through the ordinary
+services; the others (scopes, roles, role settings, alert settings) stay unmanaged even then.
 """
 
 from dataclasses import dataclass, field
@@ -88,7 +91,7 @@ def config_export_yaml() -> str:
 class Change:
     kind: str
     key: str
-    action: str  # "create" | "update"
+    action: str  # "create" | "update" | "delete"
     data: dict | None
     diff: list[dict]
 
@@ -101,31 +104,42 @@ class Plan:
     changes: list[Change] = field(default_factory=list)
     unchanged: int = 0
     only_in_portal: list[dict] = field(default_factory=list)
+    prune: bool = False
+
+    def count(self, action: str) -> int:
+        return sum(1 for c in self.changes if c.action == action)
 
     @property
     def summary(self) -> str:
-        created = sum(1 for c in self.changes if c.action == "create")
-        updated = len(self.changes) - created
+        unmanaged = ""
+        if self.only_in_portal:
+            unmanaged = (f" {len(self.only_in_portal)} item{'s' * (len(self.only_in_portal) != 1)} in the portal "
+                         "not in the document (unmanaged) left as they are.")
         if not self.changes:
-            return f"No changes: the portal matches the document ({self.unchanged} items)."
-        return f"Plan: {created} to create, {updated} to change, {self.unchanged} unchanged."
+            return f"No changes: the portal matches the document ({self.unchanged} items).{unmanaged}"
+        return (f"Plan: {self.count('create')} to create, {self.count('update')} to change, "
+                f"{self.count('delete')} to delete, {self.unchanged} unchanged.{unmanaged}")
 
     def as_json(self) -> dict:
         return {"summary": self.summary, "changes": [c.as_json() for c in self.changes],
-                "unchanged": self.unchanged, "only_in_portal": self.only_in_portal}
+                "unchanged": self.unchanged, "only_in_portal": self.only_in_portal,
+                "unmanaged": len(self.only_in_portal), "prune": self.prune}
 
     def as_text(self) -> str:
-        """Like `terraform plan`: + to create, ~ to change, each changed field before → after."""
+        """Like `terraform plan`: + to create, ~ to change, - to delete, each changed field before → after."""
         lines = []
         for change in self.changes:
-            lines.append(f"{'+' if change.action == 'create' else '~'} {change.kind} {change.key}")
+            lines.append(f"{_SIGNS[change.action]} {change.kind} {change.key}")
             for item in change.diff:
                 lines.append(f"    {item['field']}: {_short(item['before'])} → {_short(item['after'])}")
         lines.append(self.summary)
-        if self.only_in_portal:
-            lines.append(f"{len(self.only_in_portal)} items exist in the portal but not in the document; "
-                         "an import leaves them as they are.")
+        if self.only_in_portal and not self.prune:
+            lines.append("Plan with prune to delete the unmanaged eligibility, connector mappings, approval stages "
+                         "and dual control; scopes, roles, role settings and alert settings are never pruned.")
         return "\n".join(lines)
+
+
+_SIGNS = {"create": "+", "update": "~", "delete": "-"}
 
 
 def _short(value) -> str:
@@ -206,10 +220,12 @@ def _scopes_parents_first(parsed: list[tuple[str, str, dict | None]]) -> list[tu
     return [("scope", path, scopes[path]) for path in ordered] + rest
 
 
-def config_plan(text: str) -> Plan:
-    """What importing `text` would change (reads only)."""
+def config_plan(text: str, *, prune: bool = False) -> Plan:
+    """What importing `text` would change (reads only). With `prune`, the unlisted items of the prunable
+    kinds of the sections the document has are deletions, after every creation and change, in reverse
+    section order (an eligibility goes before the dual control above it is lifted)."""
     parsed = config_parse(text)
-    plan = Plan()
+    plan = Plan(prune=prune)
     current: dict[str, dict[str, dict]] = {}
     listed: dict[str, set[str]] = {}
     for kind, key, data in parsed:
@@ -222,6 +238,17 @@ def config_plan(text: str) -> Plan:
             continue
         plan.changes.append(Change(kind=kind, key=key, action="create" if now is None else "update", data=data,
                                    diff=KINDS[kind].diff(now, data)))
-    for kind, items in current.items():
-        plan.only_in_portal += [{"kind": kind, "key": key} for key in items if key not in listed[kind]]
+    document = yaml.safe_load(text)
+    for section, (kind, _) in reversed(SECTIONS.items()):
+        if section not in document:
+            continue
+        items = current[kind] if kind in current else KINDS[kind].items()
+        for key, now in items.items():
+            if key in listed.get(kind, set()):
+                continue
+            if prune and KINDS[kind].prunable:
+                plan.changes.append(Change(kind=kind, key=key, action="delete", data=None,
+                                           diff=KINDS[kind].diff(now, None)))
+            else:
+                plan.only_in_portal.append({"kind": kind, "key": key})
     return plan

@@ -1,5 +1,7 @@
 from django import forms
 
+from governance.forms import WhatIfForm
+
 from .registry import KINDS
 
 REASON_HELP = "Recorded with the change: the version history and the audit log show it."
@@ -35,6 +37,13 @@ class ProposeForm(forms.Form):
         self.fields["kind"].choices = [(k.name, k.label) for k in KINDS.values()]
 
 
+class ProposalWhatIfForm(WhatIfForm):
+    """The what-if's questions, under the proposal the page shows (not a policy typed in)."""
+
+    proposed_scope = None
+    proposed_values = None
+
+
 class DocumentForm(forms.Form):
     document = forms.CharField(label="Configuration (YAML)", widget=forms.Textarea(attrs={"rows": 18,
                                                                                       "class": "mono"}),
@@ -42,6 +51,9 @@ class DocumentForm(forms.Form):
     upload = forms.FileField(label="Or upload a YAML file", required=False)
     reason = forms.CharField(label="Why (to apply)", max_length=2000, required=False,
                              widget=forms.Textarea(attrs={"rows": 2}), help_text=REASON_HELP)
+    prune = forms.BooleanField(label="Prune", required=False,
+                               help_text="Also delete the eligibility, connector mappings, approval stages and dual "
+                                         "control the document does not list.")
 
     def text(self) -> str:
         upload = self.cleaned_data.get("upload")

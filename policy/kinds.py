@@ -399,18 +399,21 @@ def register_builtin_kinds() -> None:
     register(Kind(name="role_setting", label="Role setting", snapshot=_role_setting_snapshot,
                   apply=_role_setting_apply, scope_path=lambda key: refs.split_at(key)[1], items=_role_setting_items))
     register(Kind(name="approval_stages", label="Approval stages", snapshot=_stages_snapshot, apply=_stages_apply,
-                  scope_path=lambda key: refs.split_at(key)[1], items=_stages_items))
+                  scope_path=lambda key: refs.split_at(key)[1], items=_stages_items, prunable=True))
     register(Kind(name="connector_mapping", label="Connector mapping", snapshot=_mapping_snapshot,
-                  apply=_mapping_apply, scope_path=lambda key: _mapping_key_parts(key)[2], items=_mapping_items))
+                  apply=_mapping_apply, scope_path=lambda key: _mapping_key_parts(key)[2], items=_mapping_items,
+                  prunable=True))
     register(Kind(name="alert_setting", label="Alert setting", snapshot=_alert_snapshot, apply=_alert_apply,
                   scope_path=lambda key: "/", items=_alert_items))
     register(Kind(name="dual_control", label="Dual control", snapshot=_dual_control_snapshot,
-                  apply=_dual_control_apply, scope_path=lambda key: key, items=_dual_control_items))
+                  apply=_dual_control_apply, scope_path=lambda key: key, items=_dual_control_items,
+                  prunable=True))
     register(Kind(name="scope", label="Scope", snapshot=_scope_snapshot, apply=_scope_apply,
                   scope_path=lambda key: key, items=_scope_items, versioned=False))
     register(Kind(name="role", label="Role", snapshot=_role_snapshot, apply=_role_apply,
                   scope_path=lambda key: "/", items=_role_items, versioned=False))
     register(Kind(name="eligibility", label="Eligible assignment", snapshot=_eligibility_snapshot,
                   apply=_eligibility_apply, scope_path=lambda key: _eligibility_parts(key)[2],
-                  items=_eligibility_items, versioned=False, normalise=eligibility_normalise))
+                  items=_eligibility_items, versioned=False, normalise=eligibility_normalise,
+                  prunable=True))
 

@@ -10,7 +10,10 @@ owning capability's registration (`policy.kinds`), naming three functions and ho
 - `versioned`: whether its owner's services call `core.config_changes` (then every change records a
   version and dual control gates it); unversioned kinds (scopes, roles, eligibility) are exported and
   imported only;
-- `normalise(data) -> data`: optional, the canonical form of an imported item (compared with `snapshot`).
+- `normalise(data) -> data`: optional, the canonical form of an imported item (compared with `snapshot`);
+- `prunable`: an import in prune mode removes the items of this kind its document does not list (through
+  `apply(data=None)`); kinds whose "absent" is not removal (a role setting or an alert falls back to its
+  defaults but stays listed) or whose removal is a page's deliberate act (scopes, roles) are never pruned.
 """
 
 from collections.abc import Callable
@@ -38,6 +41,7 @@ class Kind:
     diff: Callable[[dict | None, dict | None], list[dict]] = dict_diff
     versioned: bool = True
     normalise: Callable[[dict | None], dict | None] = field(default=lambda data: data)
+    prunable: bool = False
 
 
 KINDS: dict[str, Kind] = {}

@@ -5,33 +5,34 @@ kinds of `policy.registry`), which check the actor's rights and MFA, audit, and 
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
 from assignments import rules
-from assignments.models import Scope
+from assignments.models import Principal, RoleDefinition, Scope
 from assignments.services import audited_refusal
 from audit.services import audit_event_record
 from core.actors import Actor, as_actor
-from core.config_changes import config_change_guard, config_change_reason, config_change_recorded
+from core.config_changes import (
+    REASON_LIMIT,
+    config_change_guard,
+    config_change_reason,
+    config_change_recorded,
+    config_change_why,
+)
 from core.errors import conflict, forbidden, invalid, not_found
+from governance.whatif import Explanation, whatif_explain
 
 from . import documents
 from .models import ConfigVersion, DualControl, Proposal
 from .registry import KINDS, kind_get
 from .versioning import Applying, applying, dual_control_at
 
-REASON_LIMIT = 2000
-
 
 def _reason(reason: str, *, what: str) -> str:
-    reason = (reason or "").replace("\x00", "").strip()
-    if not reason:
-        raise invalid(f"Say why you {what}.", field="reason")
-    if len(reason) > REASON_LIMIT:
-        raise invalid(f"The reason is longer than {REASON_LIMIT} characters.", field="reason")
-    return reason
+    return config_change_why(reason or "", what=what)
 
 
 def _proposal_refusal(kwargs: dict) -> dict:
@@ -196,6 +197,36 @@ def proposal_withdraw(*, actor: Actor, proposal: Proposal, comment: str = "") ->
     return locked
 
 
+_SIMULATOR = Actor.system("what-if")
+
+
+def proposal_whatif(*, proposal: Proposal, principal: Principal, role: RoleDefinition, scope: Scope,
+                    at: datetime | None = None, **answers) -> Explanation:
+    """What-if under a proposed configuration: `governance.whatif.whatif_explain` (same arguments) run with
+    every change of `proposal` applied, through the same kinds and owners' services an approval runs, in a
+    savepoint that is then rolled back: nothing is saved, audited or sent. Any kind a proposal changes is
+    simulated (a role setting, its approval stages, eligibility, …); a change that cannot be applied now is
+    refused with its owner's error, as approving it would be."""
+    try:
+        with transaction.atomic():
+            with applying(Applying(source=ConfigVersion.Source.PROPOSAL, proposal_id=proposal.pk)), \
+                    config_change_reason(f"What-if of proposal #{proposal.pk}"):
+                for change in proposal.changes:
+                    KINDS[change["kind"]].apply(key=change["key"], data=change["data"], actor=_SIMULATOR)
+            explanation = whatif_explain(principal=principal, role=role, scope=scope, at=at, **answers)
+            raise _Simulated(explanation)
+    except _Simulated as done:
+        return done.explanation
+
+
+class _Simulated(Exception):
+    """Carries the explanation out of the savepoint it rolls back."""
+
+    def __init__(self, explanation: Explanation):
+        super().__init__("simulated")
+        self.explanation = explanation
+
+
 # --- rollback and import ------------------------------------------------------------------------------------
 
 
@@ -268,15 +299,17 @@ def version_rollback(*, actor: Actor, kind: str, key: str, number: int, reason: 
                                     "after": {"kind": kind, "key": key, "data": version.data}})
 
 
-def config_import(*, actor: Actor, text: str, reason: str) -> Outcome:
-    """Apply a YAML document: every change of its plan, in one transaction (all or nothing), through the
-    ordinary services; again, it changes nothing (idempotent). Under dual control it becomes a proposal."""
+def config_import(*, actor: Actor, text: str, reason: str, prune: bool = False) -> Outcome:
+    """Apply a YAML document: every change of its plan (with `prune`, its deletions too), in one transaction
+    (all or nothing), through the ordinary services; again, it changes nothing (idempotent). Under dual
+    control it becomes a proposal."""
     actor = as_actor(actor)
     reason = _reason(reason, what="import this configuration")
-    plan = documents.config_plan(text)
+    plan = documents.config_plan(text, prune=prune)
     changes = [{"kind": c.kind, "key": c.key, "data": c.data} for c in plan.changes]
     return _apply_or_propose(actor=actor, changes=changes, reason=f"Import: {reason}", title="Configuration import",
                              how=Applying(source=ConfigVersion.Source.IMPORT),
                              audit={"action": "policy.import", "target_type": "policy.import",
                                     "target_label": "Configuration import",
-                                    "after": {"summary": plan.summary, "changes": [c.as_json() for c in plan.changes]}})
+                                    "after": {"summary": plan.summary, "prune": prune,
+                                              "changes": [c.as_json() for c in plan.changes]}})

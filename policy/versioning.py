@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from core.actors import as_actor
-from core.config_changes import current_reason
 from core.errors import conflict
 
 from .models import ConfigVersion, DualControl
@@ -65,7 +64,7 @@ class _Handler:
                 ConfigVersion.objects.create(kind=kind, key=key, number=1, data=data, diff=[],
                                              source=ConfigVersion.Source.BASELINE, created_at=timezone.now())
 
-    def recorded(self, *, kind: str, key: str, actor) -> None:
+    def recorded(self, *, kind: str, key: str, actor, reason: str = "") -> None:
         registered = KINDS[kind]
         data = registered.snapshot(key)
         last = latest_version(kind, key)
@@ -75,7 +74,7 @@ class _Handler:
         actor = as_actor(actor)
         ConfigVersion.objects.create(
             kind=kind, key=key, number=(last.number + 1) if last else 1, data=data,
-            diff=registered.diff(last.data if last else None, data), source=how.source, reason=current_reason(),
+            diff=registered.diff(last.data if last else None, data), source=how.source, reason=reason,
             created_by=actor.user, actor_label=actor.label[:200], proposal_id=how.proposal_id or None,
             rolled_back_to=how.rolled_back_to, created_at=timezone.now())
 

@@ -22,7 +22,7 @@ from core.mfa import mfa_verified_at
 from core.stepup import step_up_redirect, step_up_restored
 
 from . import documents, selectors, services
-from .forms import CommentForm, DocumentForm, DualControlForm, ProposeForm, ReasonForm
+from .forms import CommentForm, DocumentForm, DualControlForm, ProposalWhatIfForm, ProposeForm, ReasonForm
 from .models import Proposal
 from .registry import KINDS
 
@@ -173,9 +173,26 @@ def proposal_detail(request, pk: int):
     changes = [{"kind": KINDS[c["kind"]], "key": c["key"], "data": _yaml(c["data"]),
                 "diff": KINDS[c["kind"]].diff(base, c["data"])}
                for c, base in zip(proposal.changes, proposal.base, strict=True)]
+    whatif_form = ProposalWhatIfForm(request.GET if "principal" in request.GET else None)
+    explanation, status = None, 200
+    if whatif_form.is_bound and proposal.status == Proposal.Status.PENDING:
+        if whatif_form.is_valid():
+            data = whatif_form.cleaned_data
+            try:
+                explanation = services.proposal_whatif(
+                    proposal=proposal, principal=data["principal"], role=data["role"], scope=data["scope"],
+                    at=data["at"], duration_minutes=data["duration_minutes"], justification=data["justification"],
+                    ticket_system=data["ticket_system"], ticket_number=data["ticket_number"],
+                    mfa_verified=data["mfa_verified"], client_ip=data["client_ip"] or None)
+            except DomainError as error:
+                form_add_domain_error(whatif_form, error)
+                status = 400
+        else:
+            status = 400
     return render(request, "policy/proposal.html", {
         "proposal": proposal, "changes": changes, "form": CommentForm(step_up_restored(request)),
-        "is_author": proposal.created_by_id == request.user.pk})
+        "is_author": proposal.created_by_id == request.user.pk, "whatif_form": whatif_form,
+        "explanation": explanation}, status=status)
 
 
 @login_required
@@ -223,13 +240,15 @@ def import_document(request):
             if request.POST.get("action") == "apply":
                 _require_writer(request.user)
                 outcome = services.config_import(actor=_actor(request), text=text,
-                                                 reason=form.cleaned_data.get("reason", ""))
+                                                 reason=form.cleaned_data.get("reason", ""),
+                                                 prune=form.cleaned_data["prune"])
                 _outcome_message(request, outcome)
                 if outcome.proposal:
                     return redirect("policy:proposal", pk=outcome.proposal.pk)
                 return redirect("policy:index")
-            plan = documents.config_plan(text)
-            form = DocumentForm(initial={"document": text, "reason": form.cleaned_data.get("reason", "")})
+            plan = documents.config_plan(text, prune=form.cleaned_data["prune"])
+            form = DocumentForm(initial={"document": text, "reason": form.cleaned_data.get("reason", ""),
+                                         "prune": form.cleaned_data["prune"]})
         except DomainError as error:
             if asks_for_step_up(error):
                 return step_up_redirect(request)

@@ -13,7 +13,7 @@ from tests.conftest import mark_mfa_verified
 
 def _posted_form_of_current_policy(role, directory) -> dict:
     effective = selectors.role_setting_effective(role=role, scope=directory.root)
-    data = {"scope": "/"}
+    data = {"scope": "/", "reason": "step-up test"}
     for name, value in RoleSettingForm.initial_for(effective, []).items():
         if value is True:
             data[name] = "on"

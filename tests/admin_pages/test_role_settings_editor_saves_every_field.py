@@ -8,6 +8,7 @@ from assignments.models import NOTIFICATION_EVENTS, NOTIFICATION_RECIPIENTS, Rol
 def _full_post(directory, approvers):
     data = {
         "scope": "/",
+        "reason": "the editor test",
         "max_activation_minutes": "90",
         "require_mfa_on_activation": "on",
         "require_justification_on_activation": "",

@@ -16,12 +16,14 @@ def test_admin_changes_thresholds_through_the_page(directory, role_admin, client
     page = client.get("/alerts/security/a/roles_activated_too_frequently/").content.decode()
     assert 'value="3"' in page and 'value="24"' in page  # the defaults
     response = client.post("/alerts/security/a/roles_activated_too_frequently/",
-                           {"enabled": "on", "min_activations": "5", "window_hours": "12"})
+                           {"enabled": "on", "min_activations": "5", "window_hours": "12",
+                            "reason": "fewer false alarms"})
     assert response.status_code == 302
     setting = AlertSetting.objects.get(key="roles_activated_too_frequently")
     assert setting.thresholds == {"min_activations": 5, "window_hours": 12} and setting.enabled
     event = AuditEvent.objects.get(action="alert.setting_update")
     assert event.before["thresholds"]["min_activations"] == 3 and event.after["thresholds"]["min_activations"] == 5
+    assert event.message == "fewer false alarms"
 
 
 def test_validation_and_permission(directory, role_admin):

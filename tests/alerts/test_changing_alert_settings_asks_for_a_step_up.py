@@ -16,13 +16,14 @@ def test_alert_setting_change_goes_through_step_up(directory, role_admin):
     client.force_login(role_admin)
     assert "you will be asked to verify" in client.get(URL).content.decode()
 
-    refused = client.post(URL, {"min_activations": "5", "window_hours": "1"})  # "enabled" unticked: off
+    # "enabled" unticked: off
+    refused = client.post(URL, {"min_activations": "5", "window_hours": "1", "reason": "test"})
     assert refused.status_code == 302 and urlparse(refused["Location"]).path == "/account/verify/"
     assert not AlertSetting.objects.filter(key="roles_activated_too_frequently", enabled=False).exists()
 
     mark_mfa_verified(client)
     back = client.get(URL)
     assert back.context["form"]["min_activations"].value() == "5"
-    assert client.post(URL, {"min_activations": "5", "window_hours": "1"}).status_code == 302
+    assert client.post(URL, {"min_activations": "5", "window_hours": "1", "reason": "test"}).status_code == 302
     setting = AlertSetting.objects.get(key="roles_activated_too_frequently")
     assert not setting.enabled and setting.thresholds["min_activations"] == 5

@@ -24,7 +24,7 @@ def test_administrative_token_changes_policy_and_assigns_then_expires(directory,
 
     # Well past the 10-minute step-up window, but within the token's lifetime.
     with time_machine.travel(timezone.now() + timedelta(minutes=45)):
-        changed = client.post("/api/v1/role-settings/", {"role": "global-administrator",
+        changed = client.post("/api/v1/role-settings/", {"reason": "test", "role": "global-administrator",
                                                           "max_activation_minutes": 120}, format="json")
         assert changed.status_code == 200, changed.json()
         colleague = directory.user("colleague")
@@ -35,7 +35,7 @@ def test_administrative_token_changes_policy_and_assigns_then_expires(directory,
     assert selectors.role_setting_effective(role=ga, scope=directory.root).max_activation_minutes == 120
 
     with time_machine.travel(timezone.now() + timedelta(minutes=61)):
-        late = client.post("/api/v1/role-settings/", {"role": "global-administrator",
+        late = client.post("/api/v1/role-settings/", {"reason": "test", "role": "global-administrator",
                                                        "max_activation_minutes": 60}, format="json")
         assert late.status_code == 401
     assert selectors.role_setting_effective(role=ga, scope=directory.root).max_activation_minutes == 120

@@ -50,7 +50,7 @@ def test_audit_log_shows_everything_to_auditors_and_own_scope_to_others(world):
 
 
 def test_role_setting_change_needs_the_role_administrator(world):
-    body = {"role": "exchange-administrator", "max_activation_minutes": 90}
+    body = {"role": "exchange-administrator", "max_activation_minutes": 90, "reason": "test"}
     for name in PERSONAS:
         response = world[name].client().post("/api/v1/role-settings/", body, format="json")
         if name == "administrator":
@@ -64,11 +64,11 @@ def test_role_setting_change_needs_the_role_administrator(world):
 
 def test_service_principal_cannot_change_a_policy_even_within_its_scope(world):
     client = world["service_principal"].client()
-    inside = client.post("/api/v1/role-settings/", {"role": "reader", "scope": "/subscriptions/s1",
+    inside = client.post("/api/v1/role-settings/", {"reason": "test", "role": "reader", "scope": "/subscriptions/s1",
                                                     "max_activation_minutes": 120}, format="json")
     assert inside.status_code == 403, inside.json()  # a privileged administrative change needs a person
     assert "service principal" in inside.json()["error"]["message"]
-    outside = client.post("/api/v1/role-settings/", {"role": "reader", "scope": "/subscriptions/s2",
+    outside = client.post("/api/v1/role-settings/", {"reason": "test", "role": "reader", "scope": "/subscriptions/s2",
                                                      "max_activation_minutes": 120}, format="json")
     assert outside.status_code == 403
 

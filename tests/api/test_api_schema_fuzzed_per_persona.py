@@ -98,7 +98,8 @@ MAY = {
     **{f"scim_{name}": {"administrator"} for name in (
         "clients_list", "clients_create", "tokens_list", "tokens_create", "tokens_revoke")},
     # Policy as code: read by directory administrators and auditors, changed by directory administrators.
-    **{f"policy_{name}": VIEWERS for name in ("export", "plan", "versions_list", "proposals_list", "proposals_get")},
+    **{f"policy_{name}": VIEWERS for name in ("export", "plan", "versions_list", "proposals_list", "proposals_get",
+                                                         "proposals_whatif")},
     **{f"policy_{name}": {"administrator"} for name in (
         "apply", "rollback", "dual_control_set", "proposals_create", "proposals_approve", "proposals_reject",
         "proposals_withdraw")},

@@ -19,7 +19,8 @@ def test_mapping_removed_then_target_deleted(admin_p, requester_p, directory, pg
         "name": "Databases", "kind": "postgresql", "config": _config(), "secret": "pw"}, format="json").json()["id"]
     database = directory.scope("/subscriptions/s1/resourceGroups/rg1/providers/Sql/servers/x")
     mapping_id = api.post(f"/api/v1/connectors/targets/{target_id}/mappings/",
-                          {"role": "owner", "scope": database.path, "grant": pg_role}, format="json").json()["id"]
+                          {"role": "owner", "scope": database.path, "grant": pg_role, "reason": "test"},
+                          format="json").json()["id"]
     other = api.post("/api/v1/connectors/targets/", {"name": "Other", "kind": "postgresql", "config": _config(),
                                                      "secret": "pw"}, format="json").json()["id"]
     # Another target's mapping, effect or drift is not found through this one.
@@ -29,7 +30,8 @@ def test_mapping_removed_then_target_deleted(admin_p, requester_p, directory, pg
                     format="json").status_code == 404
     assert requester_p.client().post(f"/api/v1/connectors/targets/{target_id}/delete/").status_code == 403
 
-    removed = api.post(f"/api/v1/connectors/targets/{target_id}/mappings/{mapping_id}/delete/")
+    removed = api.post(f"/api/v1/connectors/targets/{target_id}/mappings/{mapping_id}/delete/", {"reason": "test"},
+                       format="json")
     assert removed.status_code == 204
     assert not Mapping.objects.filter(pk=mapping_id).exists()
     general = bearer(general_token_for(admin_p.user)).post(f"/api/v1/connectors/targets/{target_id}/delete/")

@@ -43,10 +43,11 @@ def test_an_administrator_configures_a_target_through_the_api(admin_p, requester
 
     database = directory.scope("/subscriptions/s1/resourceGroups/rg1/providers/Sql/servers/x")
     refused = client.post(f"/api/v1/connectors/targets/{target_id}/mappings/",
-                          {"role": "owner", "scope": database.path, "grant": "no_such_role_xyz"}, format="json")
+                          {"role": "owner", "scope": database.path, "grant": "no_such_role_xyz", "reason": "test"},
+                          format="json")
     assert refused.status_code == 400 and "does not exist" in refused.content.decode()
     created = client.post(f"/api/v1/connectors/targets/{target_id}/mappings/",
-                          {"role": "owner", "scope": database.path, "grant": pg_role,
+                          {"role": "owner", "scope": database.path, "grant": pg_role, "reason": "test",
                            "options": {"terminate_sessions": True}}, format="json")
     assert created.status_code == 201, created.json()
     assert created.json()["options"] == {"terminate_sessions": True}

@@ -15,7 +15,7 @@ def test_policy_of_global_administrator_is_unchanged_and_the_refusal_says_how(di
                         values={"require_mfa_on_activation": True, "require_approval": True})
     secret = token_from_page(role_admin)
 
-    response = bearer(secret).post("/api/v1/role-settings/", {
+    response = bearer(secret).post("/api/v1/role-settings/", {"reason": "test",
         "role": "global-administrator", "require_mfa_on_activation": False, "require_approval": False,
     }, format="json")
 

@@ -58,11 +58,12 @@ def test_readers_read_administrators_run_and_fix(world, admin_p, auditor_p, requ
     assert wrong_fix.status_code in (400, 404, 409)
 
     # Settings: directory administrators, with an administrative token; thresholds are checked.
-    changed = admin_p.client().patch(f"/api/v1/alerts/{KEY}/", {"enabled": False}, format="json")
+    changed = admin_p.client().patch(f"/api/v1/alerts/{KEY}/", {"enabled": False, "reason": "test"}, format="json")
     assert changed.status_code == 200 and changed.json()["enabled"] is False
-    assert auditor_p.client().patch(f"/api/v1/alerts/{KEY}/", {"enabled": True}, format="json").status_code == 403
+    assert auditor_p.client().patch(f"/api/v1/alerts/{KEY}/", {"enabled": True, "reason": "x"},
+                                    format="json").status_code == 403
     frequent = admin_p.client().patch("/api/v1/alerts/roles_activated_too_frequently/",
-                                      {"thresholds": {"no_such_threshold": 3}}, format="json")
+                                      {"thresholds": {"no_such_threshold": 3}, "reason": "test"}, format="json")
     assert frequent.status_code == 400
 
 

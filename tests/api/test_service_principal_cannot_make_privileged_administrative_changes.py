@@ -15,7 +15,7 @@ def test_service_principal_is_refused_privileged_changes_within_its_scope(world,
     scope = "/subscriptions/s1/resourceGroups/rg1"
     client = sp_p.client()
 
-    policy = client.post("/api/v1/role-settings/", {"role": "reader", "scope": scope,
+    policy = client.post("/api/v1/role-settings/", {"reason": "test", "role": "reader", "scope": scope,
                                                      "max_activation_minutes": 120}, format="json")
     assert policy.status_code == 403, policy.json()
     assert "service principal cannot change the settings of Reader" in policy.json()["error"]["message"]

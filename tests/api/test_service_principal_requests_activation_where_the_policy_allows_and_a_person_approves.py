@@ -28,7 +28,7 @@ def _make_eligible(admin_p, sp_p):
 
 
 def _allow(admin_p, allowed: bool):
-    response = _post(admin_p, "/api/v1/role-settings/", {"role": ROLE, "scope": "/",
+    response = _post(admin_p, "/api/v1/role-settings/", {"reason": "test", "role": ROLE, "scope": "/",
                                                           "allow_service_principal_activation": allowed})
     assert response.status_code == 200, response.json()
     assert response.json()["allow_service_principal_activation"] is allowed

@@ -18,11 +18,11 @@ def test_two_stages_through_the_api(world, directory, requester_p, approver_p, a
 
     second = directory.user("second")
     second_client = bearer(general_token_for(second))
-    bad = _post(admin_p, "/api/v1/role-settings/stages/", {
+    bad = _post(admin_p, "/api/v1/role-settings/stages/", {"reason": "test",
         "role": "user-administrator", "stages": [{"approvers": [approver_p.principal.pk], "approvals_required": 3}]})
     assert bad.status_code == 400, bad.json()
     assert bad.json()["error"]["field"] == "stages.1.approvals_required"
-    set_ = _post(admin_p, "/api/v1/role-settings/stages/", {"role": "user-administrator", "stages": [
+    set_ = _post(admin_p, "/api/v1/role-settings/stages/", {"reason": "test", "role": "user-administrator", "stages": [
         {"name": "Team", "approvers": [approver_p.principal.pk]},
         {"name": "Security", "approvers": [second.principal.pk], "timeout_minutes": 120}]})
     assert set_.status_code == 200, set_.json()

@@ -36,13 +36,13 @@ def test_an_administrator_adds_tests_and_maps_an_ldap_target(client, slapd, glob
     group_dn = slapd.add_group("DB-Admins")
     response = client.post(reverse("connectors:mapping_create", args=[target.pk]), {
         "role": db_admins_group.group_scope and _member_role_pk(), "scope": db_admins_group.group_scope.path,
-        "grant": group_dn})
+        "grant": group_dn, "reason": "DB admins in LDAP"})
     assert response.status_code == 302
     assert Mapping.objects.get(target=target).grant == group_dn
 
     response = client.post(reverse("connectors:mapping_create", args=[target.pk]), {
         "role": _member_role_pk(), "scope": db_admins_group.group_scope.path,
-        "grant": f"cn=missing,{slapd_module.GROUPS}"})
+        "grant": f"cn=missing,{slapd_module.GROUPS}", "reason": "test"})
     assert response.status_code == 400 and "no such object" in response.content.decode()
 
 

@@ -1,7 +1,7 @@
 """A populated world for the configuration tests: nested management groups, subscriptions, resource
 groups and resources; a custom role; policies at several scopes with user and group approvers, a changed
-notification matrix, trusted networks and time windows; eligibility (permanent, time-bound, future start);
-a connector mapping; a changed alert; dual control below the root."""
+notification matrix, trusted networks and time windows; two approval stages; eligibility (permanent,
+time-bound, future start); a connector mapping; a changed alert; dual control below the root."""
 
 from datetime import timedelta
 
@@ -41,6 +41,11 @@ def build_world(directory, admin_user):
                                  values={"require_approval": True, "trusted_networks": "10.0.0.0/8\n192.168.0.0/16",
                                          "notifications": matrix},
                                  approver_ids=[bob.principal.pk, team.pk])
+    services.role_setting_stages_set(actor=admin, role=directory.role("global-administrator"), scope=directory.root,
+                                     stages=[{"name": "Team lead", "approvers": [bob.principal.pk],
+                                              "approvals_required": 1, "timeout_minutes": 60},
+                                             {"name": "Security", "approvers": [team.pk], "approvals_required": 1,
+                                              "timeout_minutes": 240}])
     services.role_setting_update(actor=SETUP, role=role, scope=sub,
                                  values={"max_activation_minutes": 60, "allowed_time_windows": "Mon-Fri 08:00-18:00",
                                          "allowed_time_windows_zone": "Europe/Paris", "allow_permanent_eligible": False,

@@ -1,5 +1,5 @@
-"""`manage.py policy_config export [--output FILE]`, `plan FILE`, `apply FILE --reason WHY`: the policy as
-YAML from a shell (the system acts; under dual control `apply` refuses: import as a person through the API
+"""`manage.py policy_config export [--output FILE]`, `plan FILE [--prune]`, `apply FILE --reason WHY [--prune]`:
+the policy as YAML from a shell (the system acts; under dual control `apply` refuses: import as a person through the API
 or the page, where it becomes a proposal). `plan` exits 2 when there are changes (like
 `terraform plan -detailed-exitcode`), so CI can tell drift from a clean state; 1 on a refused document."""
 
@@ -21,6 +21,9 @@ class Command(BaseCommand):
         parser.add_argument("file", nargs="?", default="-", help="The YAML file ('-': standard input / output).")
         parser.add_argument("--output", default="", help="export: the file to write (default: standard output).")
         parser.add_argument("--reason", default="", help="apply: why (recorded with every version and audited).")
+        parser.add_argument("--prune", action="store_true",
+                            help="plan, apply: also delete the eligibility, connector mappings, approval stages and "
+                                 "dual control the document does not list.")
 
     def _read(self, name: str) -> str:
         if name == "-":
@@ -44,13 +47,13 @@ class Command(BaseCommand):
         text = self._read(options["file"])
         try:
             if action == "plan":
-                plan = documents.config_plan(text)
+                plan = documents.config_plan(text, prune=options["prune"])
                 self.stdout.write(plan.as_text())
                 if plan.changes:
                     raise SystemExit(2)
                 return
             outcome = services.config_import(actor=Actor.system("policy-import"), text=text,
-                                             reason=options["reason"])
+                                             reason=options["reason"], prune=options["prune"])
         except DomainError as error:
             for field, message in error.field_errors():
                 self.stderr.write(f"{field or 'document'}: {message}" if field else message)

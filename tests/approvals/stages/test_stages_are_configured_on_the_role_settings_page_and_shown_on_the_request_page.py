@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _post(client, role, scope, stages):
-    data = {"scope": scope, "stage-TOTAL_FORMS": str(len(stages)), "stage-INITIAL_FORMS": "0",
+    data = {"scope": scope, "reason": "two stages", "stage-TOTAL_FORMS": str(len(stages)), "stage-INITIAL_FORMS": "0",
             "stage-MIN_NUM_FORMS": "0", "stage-MAX_NUM_FORMS": "5"}
     for i, stage in enumerate(stages):
         defaults = {"approvals_required": "1", "timeout_minutes": "60", "fallback_approvals_required": "1"}
