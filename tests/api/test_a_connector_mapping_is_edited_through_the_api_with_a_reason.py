@@ -35,7 +35,8 @@ def test_a_mapping_is_read_and_changed_with_put_and_patch(admin_p, requester_p, 
                                                      "secret": "pw"}, format="json").json()["id"]
     database = directory.scope("/subscriptions/s1/resourceGroups/rg1/providers/Sql/servers/x")
     mapping_id = api.post(f"/api/v1/connectors/targets/{target_id}/mappings/",
-                          {"role": "owner", "scope": database.path, "grant": pg_role}, format="json").json()["id"]
+                          {"role": "owner", "scope": database.path, "grant": pg_role, "reason": "database owners"},
+                          format="json").json()["id"]
     url = f"/api/v1/connectors/targets/{target_id}/mappings/{mapping_id}/"
 
     assert api.get(url).json()["grant"] == pg_role

@@ -37,7 +37,8 @@ def db_owner(directory):
 
 def _map(client, target, role, scope, grant, **options):
     response = client.post(reverse("connectors:mapping_create", args=[target.pk]), {
-        "role": role.pk, "scope": scope.path, "grant": grant, **{f"option_{k}": v for k, v in options.items()}})
+        "role": role.pk, "scope": scope.path, "grant": grant, "reason": "the team needs it in the target",
+        **{f"option_{k}": v for k, v in options.items()}})
     assert response.status_code == 302, response.content.decode()[-2000:]
     return Mapping.objects.get(target=target, grant=grant)
 
