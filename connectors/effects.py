@@ -477,16 +477,20 @@ def _apply(effect: Effect, target: Target, mapping: Mapping, is_grant: bool) -> 
 
 
 def _held(effect: Effect, at):
-    """Does the user hold the grant `effect` applies at `at`? Through its mapping; for the grant an edit
-    took from a mapping, through any other enabled mapping of the target to that grant."""
+    """Does the user hold the grant `effect` applies at `at`? Through its mapping, or through any other
+    enabled mapping of the target to the same grant (two roles mapped to one group: the group stays while
+    either is held; for the grant an edit took from a mapping, only through the others)."""
     mapping = effect.mapping
-    if effect.grant and effect.grant != mapping.grant:
-        for other in Mapping.objects.filter(target_id=effect.target_id, grant=effect.grant, enabled=True):
-            held = access_find_grant(principal=effect.principal_id, role=other.role_id, scope=other.scope_id, at=at)
-            if held is not None:
-                return held
-        return None
-    return access_find_grant(principal=effect.principal_id, role=mapping.role_id, scope=mapping.scope_id, at=at)
+    grant = effect.applied_grant
+    if grant == mapping.grant:
+        held = access_find_grant(principal=effect.principal_id, role=mapping.role_id, scope=mapping.scope_id, at=at)
+        if held is not None:
+            return held
+    for other in Mapping.objects.filter(target_id=effect.target_id, grant=grant, enabled=True).exclude(pk=mapping.pk):
+        held = access_find_grant(principal=effect.principal_id, role=other.role_id, scope=other.scope_id, at=at)
+        if held is not None:
+            return held
+    return None
 
 
 def _effects_for(messages: list[OutboxMessage]) -> dict[int, Effect]:
