@@ -15,7 +15,7 @@ from connectors.kinds import KINDS
 from connectors.models import Drift, Effect, Mapping, Target
 from core.errors import forbidden, invalid, not_found
 
-from .serializers import ReasonSerializer, change_reason_field
+from .serializers import ChangeReasonSerializer, change_reason_field
 from .views import PimAPIView, _int_id, _mfa_verified_at, _run_write
 
 
@@ -294,12 +294,12 @@ class TargetRotateSecret(PimAPIView):
 
 
 class MappingDelete(PimAPIView):
-    @extend_schema(operation_id="connector_mappings_delete", request=ReasonSerializer, responses={204: None},
+    @extend_schema(operation_id="connector_mappings_delete", request=ChangeReasonSerializer, responses={204: None},
                    tags=["connectors"], description="Remove a mapping (its grants are revoked in the target).")
     def post(self, request, pk: str, mapping_id: str):
         _gate(request)
         mapping = _mapping(_target(pk), mapping_id)
-        reason = _valid(ReasonSerializer(data=request.data))["reason"]
+        reason = _valid(ChangeReasonSerializer(data=request.data))["reason"]
         _run_write(request, lambda: services.mapping_delete(actor=request.user, mapping=mapping,
                                                              mfa_verified_at=_mfa_verified_at(request),
                                                              reason=reason),

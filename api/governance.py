@@ -53,6 +53,8 @@ class ExplanationSerializer(serializers.Serializer):
     window = serializers.DictField(allow_null=True)
     separation = serializers.ListField(child=serializers.DictField())
     approvers = serializers.ListField(child=serializers.DictField())
+    stages = serializers.ListField(child=serializers.DictField(),
+                                   help_text="The approval stages in order, when the policy decides in stages.")
 
 
 class ConflictSetSerializer(serializers.ModelSerializer):

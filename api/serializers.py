@@ -164,7 +164,7 @@ def change_reason_field() -> serializers.CharField:
                                  help_text="Why: recorded with the change in the version history and the audit log.")
 
 
-class ReasonSerializer(serializers.Serializer):
+class ChangeReasonSerializer(serializers.Serializer):
     reason = change_reason_field()
 
 

@@ -3,7 +3,7 @@
 For a principal, a role, a scope and a time (now or later), and the requester's answers (duration,
 justification, ticket, a fresh MFA verification, the client address): how the principal is eligible
 (directly, through a group, at an ancestor scope), the policy that applies and the scope it is
-inherited from, what activation requires (MFA, approval and who approves, ticket, justification,
+inherited from, what activation requires (MFA, approval, its stages and who approves, ticket, justification,
 trusted networks, time windows, the maximum duration) and every reason it would be refused. The
 verdict is what `approvals.services.request_self_activate` would do at that time: activate at once,
 wait for approval, or refuse — the checks are the same rule functions it runs, in the same order, so
@@ -26,7 +26,7 @@ from approvals.selectors import FALLBACK_APPROVER_ROLES
 from assignments import rules
 from assignments.access import access_find_eligibility, access_role_holders
 from assignments.conditions import check_activation_conditions, parse_time_windows, parse_trusted_networks
-from assignments.models import Assignment, Principal, RoleDefinition, RoleSetting, Scope, ScopeClosure
+from assignments.models import ApprovalStage, Assignment, Principal, RoleDefinition, RoleSetting, Scope, ScopeClosure
 from assignments.selectors import role_setting_effective
 from assignments.services import ROLE_SETTING_FIELDS, role_setting_validate
 from core.actors import Actor
@@ -70,6 +70,7 @@ class Explanation:
     window: dict | None = None
     separation: list[dict] = field(default_factory=list)
     approvers: list[dict] = field(default_factory=list)
+    stages: list[dict] = field(default_factory=list)  # in order, when the policy decides in stages
 
     @property
     def verdict_text(self) -> str:
@@ -149,6 +150,22 @@ def _approvers(*, setting: RoleSetting, approver_ids: list[int], role: RoleDefin
     return found
 
 
+def _stages(setting: RoleSetting) -> list[dict]:
+    """The policy's approval stages in order (`assignments.ApprovalStage`): who decides each, how many of
+    them, how long it waits and where it escalates."""
+    if not setting.pk:
+        return []
+    stages = ApprovalStage.objects.filter(setting_id=setting.pk).prefetch_related("approvers", "fallback_approvers")
+    return [{
+        "position": stage.position, "name": stage.name or f"Stage {stage.position}",
+        "approvers": sorted(str(p) for p in stage.approvers.all()), "owners_of_scope": stage.owners_of_scope,
+        "approvals_required": stage.approvals_required, "timeout_minutes": stage.timeout_minutes,
+        "escalate_on_timeout": stage.escalate_on_timeout,
+        "fallback_approvers": sorted(str(p) for p in stage.fallback_approvers.all()),
+        "fallback_approvals_required": stage.fallback_approvals_required,
+    } for stage in stages.order_by("position")]
+
+
 def whatif_explain(*, principal: Principal, role: RoleDefinition, scope: Scope, at: datetime | None = None,
                    duration_minutes: int | None = None, justification: str = "", ticket_system: str = "",
                    ticket_number: str = "", mfa_verified: bool = False, client_ip: str | None = None,
@@ -209,6 +226,7 @@ def whatif_explain(*, principal: Principal, role: RoleDefinition, scope: Scope, 
     if not exempt and setting.require_approval:
         explanation.approvers = _approvers(setting=setting, approver_ids=approver_ids, role=role, scope=scope,
                                            requester=principal, at=at)
+        explanation.stages = _stages(setting)
     duration = setting.max_activation_minutes if duration_minutes is None else int(duration_minutes)
     minimum = int(settings.PIM_MIN_ASSIGNMENT_DURATION.total_seconds() // 60)
     if not minimum <= duration <= setting.max_activation_minutes:
