@@ -71,5 +71,7 @@ def test_the_page_changes_them_after_the_step_up(directory, global_admin, verifi
     assert rightsizing.rightsizing_thresholds() == rightsizing.Thresholds(days=14, factor=3, min_samples=5)
     page = client.get(reverse("governance:rightsizing")).content.decode()
     assert "last 14 days" in page and 'value="14"' in page
+    # The settings form once sat inside the <title> block as well as the page: shown twice, a broken title.
+    assert "<title>Right-sizing" in page and page.count('id="rs-settings"') == 1
     bad = client.post(url, {"rs-days": "0", "rs-factor": "3", "rs-min_samples": "5"})
     assert bad.status_code == 400 and "greater than or equal to 1" in bad.content.decode()
