@@ -164,7 +164,8 @@ class Directory:
 
         self._count += 1
         username = username or f"user{self._count}"
-        return services.user_create(username=username, password=password, email=email or f"{username}@example.com",
+        email = email or (username if "@" in username else f"{username}@example.com")  # a UPN is its own address
+        return services.user_create(username=username, password=password, email=email,
                                     display_name=username.title(), actor=SETUP)
 
     def group(self, name=None, *, role_assignable=False):
