@@ -117,6 +117,16 @@ def webhook_events_enqueue(*, name: str, targets: list[Target], assignment=None,
 # --- the domain-event subscriber ------------------------------------------------------------------------
 
 
+def _targets_or_none(name: str) -> list[Target] | None:
+    """The enabled webhook targets (the subscribers filter them by `name` when they write), or None when
+    they could not be read: logged, and the caller's change goes on without deliveries."""
+    try:
+        return webhook_targets_enabled()
+    except Exception:  # noqa: BLE001 — never break the caller's change over a side effect
+        logger.exception("Webhooks: could not check for webhook targets on %s", name)
+        return None
+
+
 def webhooks_on_domain_event(*, name: str, assignment=None, request=None, actor=None, before=None,
                              data: dict | None = None, key: str | None = None, **_: object) -> None:
     """Runs inside every service transaction that emits an event. One query when no webhook target is
@@ -125,13 +135,9 @@ def webhooks_on_domain_event(*, name: str, assignment=None, request=None, actor=
     memo = domain_events.batch_memo()
     if memo is not None and "webhooks" in memo and not memo["webhooks"]:
         return
-    try:
-        targets = webhook_targets_enabled()
-        if memo is not None:
-            memo["webhooks"] = bool(targets)
-    except Exception:  # noqa: BLE001 — never break the caller's change over a side effect
-        logger.exception("Webhooks: could not check for webhook targets on %s", name)
-        return
+    targets = _targets_or_none(name)
+    if memo is not None and targets is not None:
+        memo["webhooks"] = bool(targets)
     if not targets:
         return
     try:
@@ -147,12 +153,8 @@ def webhooks_on_domain_events_many(*, name: str, batch) -> None:
     the whole batch when no webhook target takes `name` (the usual case); otherwise the batch's
     deliveries are written at once (`webhook_events_enqueue_many`), in one savepoint for the batch, not
     one per row. Never raises: a failure is logged and the batch's deliveries rolled back."""
-    try:
-        targets = [target for target in Target.objects.filter(kind=KIND, enabled=True)
-                   if name in (target.config or {}).get("event_types", [])]
-    except Exception:  # noqa: BLE001 — never break the caller's change over a side effect
-        logger.exception("Webhooks: could not check for webhook targets on %s", name)
-        return
+    targets = [target for target in _targets_or_none(name) or []
+               if name in (target.config or {}).get("event_types", [])]
     if not targets:
         return
     try:
