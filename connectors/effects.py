@@ -28,6 +28,7 @@ a grant at once with the error kept, while a revoke keeps being retried until th
 revokes still unconfirmed past its threshold. A failure never reaches the relay's other rows.
 """
 
+import contextvars
 import json
 import logging
 import threading
@@ -486,11 +487,29 @@ def _held(effect: Effect, at):
         held = access_find_grant(principal=effect.principal_id, role=mapping.role_id, scope=mapping.scope_id, at=at)
         if held is not None:
             return held
-    for other in Mapping.objects.filter(target_id=effect.target_id, grant=grant, enabled=True).exclude(pk=mapping.pk):
-        held = access_find_grant(principal=effect.principal_id, role=other.role_id, scope=other.scope_id, at=at)
-        if held is not None:
-            return held
+    for pk, role_id, scope_id in _mappings_to(effect.target_id, grant):
+        if pk != mapping.pk:
+            held = access_find_grant(principal=effect.principal_id, role=role_id, scope=scope_id, at=at)
+            if held is not None:
+                return held
     return None
+
+
+_grant_mappings: contextvars.ContextVar[dict | None] = contextvars.ContextVar("grant_mappings", default=None)
+
+
+def _mappings_to(target_id: int, grant: str) -> list[tuple[int, int, int]]:
+    """(id, role, scope) of the target's enabled mappings to `grant`: read once per delivered batch (every
+    revoke of a sweep asks it), else once per call."""
+    memo = _grant_mappings.get()
+    key = (target_id, grant)
+    if memo is not None and key in memo:
+        return memo[key]
+    rows = list(Mapping.objects.filter(target_id=target_id, grant=grant, enabled=True)
+                .values_list("pk", "role_id", "scope_id"))
+    if memo is not None:
+        memo[key] = rows
+    return rows
 
 
 def _effects_for(messages: list[OutboxMessage]) -> dict[int, Effect]:
@@ -615,16 +634,20 @@ def deliver_effects(messages: list[OutboxMessage]) -> list[BaseException | None]
     outcomes: list[BaseException | None] = []
     targets: dict[int, Target] = {}
     actions: dict[int, str] = {}
-    for message in messages:
-        effect = effects.get(message.payload.get("effect"))
-        try:
-            target = _deliver(message, effect, applied)
-        except Exception as error:  # noqa: BLE001 — this row's outcome; the others go on
-            outcomes.append(error)
-            continue
-        outcomes.append(None)
-        if target is not None:
-            targets[target.pk], actions[target.pk] = target, effect.action
+    memo = _grant_mappings.set({})
+    try:
+        for message in messages:
+            effect = effects.get(message.payload.get("effect"))
+            try:
+                target = _deliver(message, effect, applied)
+            except Exception as error:  # noqa: BLE001 — this row's outcome; the others go on
+                outcomes.append(error)
+                continue
+            outcomes.append(None)
+            if target is not None:
+                targets[target.pk], actions[target.pk] = target, effect.action
+    finally:
+        _grant_mappings.reset(memo)
     _record_applied(applied)
     _mark_ok(targets, actions)
     return outcomes
