@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from assignments import selectors as assignment_selectors
 from assignments.models import ApprovalStage, Assignment, RoleDefinition, RoleSetting, ScopeClosure
+from core.expressions import MinutesAsDuration
 
 from .models import ApprovalDecision, ApprovalDelegation, Request
 
@@ -236,7 +237,7 @@ def _with_stage_timing(qs: QuerySet[Request], *, now: datetime) -> QuerySet[Requ
     return qs.alias(
         stage_timed_out=Case(When(due, then=Value(True)), default=Value(False), output_field=BooleanField()),
         escalated_deadline=Case(When(due, then=ExpressionWrapper(
-            F("approval_deadline") + F("approval_stage__timeout_minutes") * timedelta(minutes=1),
+            F("approval_deadline") + MinutesAsDuration(F("approval_stage__timeout_minutes")),
             output_field=DateTimeField())), default=None, output_field=DateTimeField()))
 
 

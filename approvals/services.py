@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import DurationField, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from assignments import guards, rules
@@ -37,6 +37,7 @@ from audit.services import audit_event_record
 from core import domain_events
 from core.actors import Actor, as_actor
 from core.errors import DomainError, conflict, forbidden, invalid, not_found
+from core.expressions import MinutesAsDuration
 from core.timezones import local_text
 
 from . import hooks, selectors
@@ -937,7 +938,7 @@ def _escalate_locked(*, ids: list, now: datetime) -> list[Request]:
     Request.objects.filter(Q(pk__in=ids) & _escalation_due_q(now)).update(
         stage_escalated=True, updated_at=now, approvers_reminded_at=None,
         approval_deadline=F("approval_deadline") + Subquery(stage.annotate(
-            span=ExpressionWrapper(F("timeout_minutes") * timedelta(minutes=1), output_field=DurationField()))
+            span=MinutesAsDuration(F("timeout_minutes")))
             .values("span")[:1]),
         approvals_required=Subquery(stage.values("fallback_approvals_required")[:1]))
     escalated = list(Request.objects.filter(pk__in=ids, stage_escalated=True, updated_at=now)

@@ -2,7 +2,11 @@
 statements, transaction control included, on the engine the suite runs on: with a token on its first use
 (which records the token's last use) as well as with one used within the last minute (the steady state:
 last use is recorded at most once a minute). 43 before the work per activation was cut, then 26 on a
-token's first use. `bench/api_activation_queries.py` prints them by source."""
+token's first use. `bench/api_activation_queries.py` prints them by source.
+
+On SQLite (the embedded default) the audit chain takes three statements where PostgreSQL takes one
+(`audit/chain.py`: there the database seals the event, inserts it and moves the head in one
+statement; SQLite reads the head, inserts, then moves it), so the limit there is two higher."""
 
 import pytest
 from django.db import connection
@@ -16,6 +20,7 @@ from notifications.models import OutboxMessage
 from .conftest import eligible_of
 
 LIMIT = 25
+AUDIT_CHAIN_EXTRA = {"postgresql": 0, "sqlite": 2}
 
 
 @pytest.mark.parametrize("token_use", ["first use", "used within the minute"])
@@ -32,7 +37,8 @@ def test_a_self_activation_through_the_api_takes_at_most_25_queries(world, reque
             "justification": "incident", "ticket_system": "jira", "ticket_number": "OPS-1"}, format="json")
     assert response.status_code == 201, response.json()
     statements = "\n".join(" ".join(q["sql"].split())[:120] for q in queries.captured_queries)
-    assert len(queries.captured_queries) <= LIMIT, f"{len(queries.captured_queries)} statements:\n{statements}"
+    limit = LIMIT + AUDIT_CHAIN_EXTRA[connection.vendor]
+    assert len(queries.captured_queries) <= limit, f"{len(queries.captured_queries)} statements:\n{statements}"
     # Still the whole activation: provisioned, held, the holder and the role's administrator mailed, and
     # the token's last use recorded.
     body = response.json()
