@@ -164,8 +164,7 @@ def privileged_assignments_visible_to(*, user, at: datetime | None = None) -> Qu
     """Who holds privileged roles (eligible or active, permanent or not; activations excluded), among
     what `user` may see, ordered for grouping by role and scope."""
     at = at or timezone.now()
-    visible = assignment_selectors.assignments_visible_to(user=user).values("pk")
-    return (Assignment.objects.filter(pk__in=visible)
+    return (Assignment.objects.filter(assignment_selectors.assignment_visibility_q(user=user))
             .not_over_at(at)
             .filter(role__is_privileged=True, activated_from__isnull=True)
             .select_related("principal", "principal__user", "role", "scope")
@@ -309,10 +308,13 @@ class Dashboard:
 def dashboard_for(*, user, at: datetime | None = None) -> Dashboard:
     """The administrators' overview, over the assignments `user` may see. A constant number of
     queries: one grouped count by role kind and type, one for pending approvals, one per chart,
-    two for incidents (directory viewers only), one for reviews when that app answers."""
+    two for incidents (directory viewers only), one for reviews when that app answers.
+
+    Visibility is the condition itself on each query (`assignment_visibility_q`, `q_through`), never
+    `pk__in` a subquery of visible ids: that form took minutes for an Owner at `/` at 1 M assignments."""
     at = at or timezone.now()
-    visible_ids = assignment_selectors.assignments_visible_to(user=user).values("pk")
-    current = assignment_selectors.assignments_held_at(at=at).filter(pk__in=visible_ids)
+    visible = assignment_selectors.assignment_visibility_q(user=user)
+    current = assignment_selectors.assignments_held_at(at=at).filter(visible)
 
     rows = list(current.values("role__kind", "kind")
                 .annotate(total=Count("pk"), permanent=Count("pk", filter=Q(end_at__isnull=True))))
@@ -333,11 +335,12 @@ def dashboard_for(*, user, at: datetime | None = None) -> Dashboard:
     }
 
     pending = Request.objects.filter(status=Request.Status.PENDING_APPROVAL).filter(
-        Q(eligible_assignment__in=visible_ids) | Q(assignment__in=visible_ids)).count()
+        assignment_selectors.q_through(visible, "eligible_assignment__")
+        | assignment_selectors.q_through(visible, "assignment__")).count()
 
     start_day = (at - timedelta(days=29)).date()
     since = timezone.make_aware(datetime.combine(start_day, datetime.min.time()))
-    per_day = dict(Assignment.objects.filter(pk__in=visible_ids, activated_from__isnull=False,
+    per_day = dict(Assignment.objects.filter(visible, activated_from__isnull=False,
                                              start_at__gte=since, start_at__lte=at)
                    .annotate(day=TruncDate("start_at")).values("day").annotate(n=Count("pk")).values_list("day", "n"))
     days = [start_day + timedelta(days=i) for i in range(30)]

@@ -239,6 +239,19 @@ def assignment_visibility_q(*, user) -> Q:
     return visible
 
 
+def q_through(condition: Q, prefix: str) -> Q:
+    """`condition` on Assignment, read through a relation (`prefix` such as `"eligible_assignment__"`
+    on Request): every lookup gets the prefix, values (subqueries included) stay. Filter another model
+    by `q_through(assignment_visibility_q(user=...), ...)` rather than by `assignment__in=
+    assignments_visible_to(...)`: at a million assignments PostgreSQL hashes every visible id for such
+    a subquery (minutes for an Owner at `/`), where the condition is checked on the rows at hand."""
+    through = Q()
+    through.connector, through.negated = condition.connector, condition.negated
+    through.children = [q_through(child, prefix) if isinstance(child, Q) else (f"{prefix}{child[0]}", child[1])
+                        for child in condition.children]
+    return through
+
+
 def assignments_visible_to(*, user) -> QuerySet[Assignment]:
     """Assignments `user` may see: directory roles for directory viewers; resource and group roles
     at scopes where the user holds an administering role (at or above); group roles for directory

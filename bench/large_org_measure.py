@@ -285,6 +285,8 @@ def run(args) -> int:
     measure("page: Role settings", "bench-ga", reverse("assignments:role_settings"), None)
     measure("page: Access reviews", "bench-ga", reverse("reviews:list"), None)
     measure("page: Alerts dashboard", "bench-ga", reverse("alerts:dashboard"), None)
+    measure("page: Alerts dashboard", "bench-owner", reverse("alerts:dashboard"), None)
+    measure("page: Discovery", "bench-ga", reverse("alerts:discovery"), None)
     measure("api: assignments", "bench-owner", "/api/v1/assignments/",
             f"/api/v1/assignments/?cursor={_drf_cursor(deep['assignment_id'])}")
     measure("api: principals", "bench-ga", "/api/v1/principals/",
@@ -299,6 +301,8 @@ def run(args) -> int:
             f"/api/v1/audit/events/?cursor={_drf_cursor(deep['seq'] + 1)}")
     measure("api: roles", "bench-ga", "/api/v1/roles/", None)
     measure("api: role settings", "bench-ga", "/api/v1/role-settings/", None)
+    measure("api: dashboard", "bench-ga", "/api/v1/dashboard/", None)
+    measure("api: dashboard", "bench-owner", "/api/v1/dashboard/", None)
 
     # Baselines in the same run: the code paths replaced.
     approver = people[APPROVER]
