@@ -244,11 +244,18 @@ def q_through(condition: Q, prefix: str) -> Q:
     on Request): every lookup gets the prefix, values (subqueries included) stay. Filter another model
     by `q_through(assignment_visibility_q(user=...), ...)` rather than by `assignment__in=
     assignments_visible_to(...)`: at a million assignments PostgreSQL hashes every visible id for such
-    a subquery (minutes for an Owner at `/`), where the condition is checked on the rows at hand."""
+    a subquery (minutes for an Owner at `/`), where the condition is checked on the rows at hand.
+    Lookups only: an expression in `condition` (an Exists, say) cannot be moved and is refused."""
     through = Q()
     through.connector, through.negated = condition.connector, condition.negated
-    through.children = [q_through(child, prefix) if isinstance(child, Q) else (f"{prefix}{child[0]}", child[1])
-                        for child in condition.children]
+    for child in condition.children:
+        if isinstance(child, Q):
+            through.children.append(q_through(child, prefix))
+        elif isinstance(child, tuple):
+            lookup, value = child
+            through.children.append((f"{prefix}{lookup}", value))
+        else:
+            raise TypeError(f"q_through moves lookups, not expressions: {child!r}")
     return through
 
 
